@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages dam needs to build, test and benchmark.
+# Idempotent: only missing packages are installed, so `make run` stays fast.
+set -euo pipefail
+
+PKGS=(
+  build-essential pkg-config meson ninja-build clang
+  libvips-dev libvips-tools
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
+  libh2o-evloop-dev libjansson-dev libsqlite3-dev sqlite3 libpq-dev libroaring-dev
+  libsodium-dev libmagic-dev libinih-dev libcurl4-openssl-dev libarchive-dev
+  libcmocka-dev libimage-exiftool-perl imagemagick poppler-utils valgrind
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,173 @@
+/* cmd_library.c - init, fsck, gc, audit. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/progress.h"
+#include "core/audit.h"
+#include "core/fsck.h"
+
+int cmd_init(struct cli *cli, int argc, char **argv)
+{
+	struct dam_err err;
+	const char *dir = argc == 2 ? argv[1] : cli->library;
+
+	if (argc > 2 || !dir)
+		return cli_usage("init", "give exactly one folder");
+	dam_err_clear(&err);
+	if (library_init(dir, &err) < 0)
+		return cli_fail(&err);
+	printf("created dam library in %s\n", dir);
+	return EXIT_OK;
+}
+
+static bool flag(int argc, char **argv, const char *name)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], name))
+			return true;
+	return false;
+}
+
+static void fsck_progress(void *ctx, int64_t done, int64_t total)
+{
+	progress_update(ctx, done, total, 0, NULL);
+}
+
+int cmd_fsck(struct cli *cli, int argc, char **argv)
+{
+	struct fsck_report rep;
+	struct progress pg;
+	struct dam_err err;
+	struct dam *dam;
+	bool json = flag(argc, argv, "--json");
+	int rc, code;
+	size_t i;
+	json_t *p;
+
+	for (int k = 1; k < argc; k++)
+		if (strcmp(argv[k], "--json"))
+			return cli_usage("fsck", "unknown argument %s", argv[k]);
+	if (cli_open(cli, &dam, &code) < 0)
+		return code;
+	dam_err_clear(&err);
+	progress_init(&pg, "checking", json);
+	rc = library_fsck(dam, &rep, fsck_progress, &pg, &err);
+	progress_finish(&pg);
+	if (rc < 0 && rc != DAM_EDAMAGED) {
+		json_decref(rep.problems);
+		library_close(dam);
+		return cli_fail(&err);
+	}
+	if (json) {
+		json_t *o = json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:O}", "ok", rc == 0,
+				      "blobs_checked", (json_int_t)rep.blobs_checked, "bytes_checked", (json_int_t)rep.bytes_checked,
+				      "damaged", (json_int_t)rep.damaged, "missing", (json_int_t)rep.missing,
+				      "bad_refcounts", (json_int_t)rep.bad_refcounts, "unreferenced", (json_int_t)rep.unreferenced,
+				      "temp_objects", (json_int_t)rep.temp_objects, "audit_rows", (json_int_t)rep.audit_rows,
+				      "audit_ok", rep.audit_ok, "problems", rep.problems);
+		cli_print_json(o);
+		json_decref(o);
+	} else {
+		json_array_foreach(rep.problems, i, p)
+			printf("%s: %s: %s\n", json_string_value(json_object_get(p, "kind")),
+			       json_string_value(json_object_get(p, "object")),
+			       json_string_value(json_object_get(p, "detail")));
+		printf("%lld blobs (%lld bytes) checked: %lld damaged, %lld missing, %lld wrong reference counts\n",
+		       (long long)rep.blobs_checked, (long long)rep.bytes_checked, (long long)rep.damaged,
+		       (long long)rep.missing, (long long)rep.bad_refcounts);
+		printf("audit chain: %s (%lld rows)\n", rep.audit_ok ? "intact" : "BROKEN", (long long)rep.audit_rows);
+		if (rep.unreferenced || rep.temp_objects)
+			printf("reclaimable: %lld unreferenced blobs, %lld leftover temp objects (run dam gc)\n",
+			       (long long)rep.unreferenced, (long long)rep.temp_objects);
+		printf("%s\n", rc == 0 ? "library is clean" : "library is DAMAGED");
+	}
+	json_decref(rep.problems);
+	library_close(dam);
+	return rc == 0 ? EXIT_OK : EXIT_PARTIAL;
+}
+
+int cmd_gc(struct cli *cli, int argc, char **argv)
+{
+	struct gc_report rep;
+	struct dam_err err;
+	struct dam *dam;
+	bool dry = flag(argc, argv, "--dry-run");
+	int code;
+
+	for (int k = 1; k < argc; k++)
+		if (strcmp(argv[k], "--dry-run"))
+			return cli_usage("gc", "unknown argument %s", argv[k]);
+	if (cli_open(cli, &dam, &code) < 0)
+		return code;
+	dam_err_clear(&err);
+	if (library_gc(dam, dry, &rep, &err) < 0) {
+		library_close(dam);
+		return cli_fail(&err);
+	}
+	printf("%s %lld unreferenced blobs (%lld bytes) and %lld leftover temp objects\n",
+	       dry ? "would remove" : "removed", (long long)rep.blobs_removed, (long long)rep.bytes_freed,
+	       (long long)rep.temp_removed);
+	library_close(dam);
+	return EXIT_OK;
+}
+
+static int print_audit_row(void *ctx, const json_t *row)
+{
+	bool json = *(bool *)ctx;
+
+	if (json) {
+		char *s = json_dumps(row, JSON_COMPACT);
+		printf("%s\n", s ? s : "{}");
+		free(s);
+		return 0;
+	}
+	printf("%6lld %s %-18s %-20s %s\n", (long long)json_integer_value(json_object_get(row, "seq")),
+	       json_string_value(json_object_get(row, "at")), json_string_value(json_object_get(row, "action")),
+	       json_string_value(json_object_get(row, "actor")), json_string_value(json_object_get(row, "object_id")));
+	return 0;
+}
+
+int cmd_audit(struct cli *cli, int argc, char **argv)
+{
+	struct audit_problem ap;
+	struct dam_err err;
+	struct dam *dam;
+	const char *object = NULL;
+	bool json = false;
+	int code, n, limit = 50;
+
+	if (argc < 2 || (strcmp(argv[1], "verify") && strcmp(argv[1], "log")))
+		return cli_usage("audit", "say verify or log");
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+		else if (!strcmp(argv[i], "--limit") && i + 1 < argc)
+			limit = atoi(argv[++i]);
+		else if (argv[i][0] != '-' && !object && !strcmp(argv[1], "log"))
+			object = argv[i];
+		else
+			return cli_usage("audit", "unknown argument %s", argv[i]);
+	}
+	if (cli_open(cli, &dam, &code) < 0)
+		return code;
+	dam_err_clear(&err);
+	if (!strcmp(argv[1], "log")) {
+		n = audit_list(dam, object, limit, print_audit_row, &json, &err);
+		library_close(dam);
+		return n < 0 ? cli_fail(&err) : EXIT_OK;
+	}
+	n = audit_verify(dam, &ap, &err);
+	library_close(dam);
+	if (n == DAM_EDAMAGED) {
+		printf("audit chain BROKEN at row %lld: %s\n", (long long)ap.seq, ap.what);
+		return EXIT_PARTIAL;
+	}
+	if (n < 0)
+		return cli_fail(&err);
+	printf("audit chain intact: %d rows verified\n", n);
+	return EXIT_OK;
+}

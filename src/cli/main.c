@@ -1,0 +1,179 @@
+/* main.c - `dam`: one binary, subcommands like git. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "util/utf8.h"
+
+static const struct cli_command commands[] = {
+	{ "init", cmd_init, "create a library", "dam init DIR" },
+	{ "ingest", cmd_ingest, "add files, folders or globs to the library",
+	  "dam ingest [--tag T]... [--meta KEY=VALUE]... [--new-version-of ID] [--versions-by-name]\n"
+	  "           [--dry-run] [--json] [--no-process] [--workers N] [--watch] PATH..." },
+	{ "ls", cmd_ls, "list assets", "dam ls [--type KIND] [--tag TAG] [--since DATE|7d] [--deleted] [--limit N] [--after ID] [--json]" },
+	{ "show", cmd_show, "show an asset: metadata, versions, renditions", "dam show [--json] ID" },
+	{ "get", cmd_get, "write an original or a rendition to a file", "dam get ID [--version N] [--rendition NAME] -o FILE|-" },
+	{ "tag", cmd_tag, "add (+tag) and remove (-tag) tags", "dam tag ID +TAG... -TAG..." },
+	{ "meta", cmd_meta, "set fields (KEY= removes one)", "dam meta ID KEY=VALUE..." },
+	{ "rm", cmd_rm, "delete an asset (it can be restored)", "dam rm ID..." },
+	{ "restore", cmd_restore, "restore a deleted asset", "dam restore ID..." },
+	{ "jobs", cmd_jobs, "show the job queue; retry or cancel jobs",
+	  "dam jobs [list] [--state STATE] [--limit N] [--json]\n       dam jobs retry [JOB]\n       dam jobs cancel JOB" },
+	{ "worker", cmd_worker, "run queued jobs", "dam worker [--processes N] [--until-idle]" },
+	{ "fsck", cmd_fsck, "verify every blob, reference count and the audit chain", "dam fsck [--json]" },
+	{ "gc", cmd_gc, "remove blobs nothing references", "dam gc [--dry-run]" },
+	{ "audit", cmd_audit, "verify or show the audit trail", "dam audit verify\n       dam audit log [--limit N] [ID]" },
+	{ "job-run", cmd_job_run, NULL, "dam job-run --library DIR --parent PID JOB (internal)" },
+};
+
+const struct cli_command *cli_find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static void help(FILE *f)
+{
+	fprintf(f, "usage: dam [--library DIR] COMMAND [ARGS]\n\n"
+		   "The library is --library DIR, else $DAM_LIBRARY, else the nearest folder\n"
+		   "holding dam.conf from here up.\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (commands[i].summary)
+			fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n'dam COMMAND --help' shows a command's options.\n");
+}
+
+int cli_exit_code(int code)
+{
+	switch (code) {
+	case DAM_OK: return EXIT_OK;
+	case DAM_ENOTFOUND: return EXIT_NOTFOUND;
+	case DAM_EINVAL: case DAM_EEXIST: case DAM_ECONFLICT: case DAM_ELIMIT: case DAM_EMEDIA:
+		return EXIT_INVALID;
+	case DAM_EVERSION: return EXIT_NEWER;
+	case DAM_EDAMAGED: return EXIT_PARTIAL;
+	}
+	return EXIT_FAILURE_;
+}
+
+int cli_fail(const struct dam_err *err)
+{
+	fprintf(stderr, "dam: %s\n", err->msg[0] ? err->msg : dam_err_name(err->code));
+	return cli_exit_code(err->code);
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+	const struct cli_command *c = cli_find_command(cmd);
+	va_list ap;
+
+	fprintf(stderr, "dam %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: %s\n", c ? c->usage : "dam --help");
+	return EXIT_USAGE;
+}
+
+bool cli_wants_help(const char *cmd, int argc, char **argv)
+{
+	const struct cli_command *c = cli_find_command(cmd);
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("%s\n\n%s\n", c->summary ? c->summary : "", c->usage);
+			return true;
+		}
+	}
+	return false;
+}
+
+int cli_open(struct cli *cli, struct dam **out, int *exit_code)
+{
+	struct dam_err err;
+	char *root = NULL, actor[128];
+	const char *user = getenv("USER");
+	int rc;
+
+	dam_err_clear(&err);
+	if ((rc = library_find(cli->library, &root, &err)) == 0)
+		rc = library_open(root, out, &err);
+	free(root);
+	if (rc < 0) {
+		*exit_code = cli_fail(&err);
+		return rc;
+	}
+	snprintf(actor, sizeof actor, "cli:%s", user && *user ? user : "unknown");
+	library_set_actor(*out, actor);
+	return 0;
+}
+
+void cli_print_json(const json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+	if (s) {
+		fputs(s, stdout);
+		fputc('\n', stdout);
+	}
+	free(s);
+}
+
+void cli_print_name(FILE *f, const char *name)
+{
+	for (const char *p = name; *p; p++)
+		fputc((unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p, f);
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = { NULL, argv[0] };
+	const struct cli_command *c;
+	int i = 1;
+
+	while (i < argc && argv[i][0] == '-') {
+		if ((!strcmp(argv[i], "--library") || !strcmp(argv[i], "-L")) && i + 1 < argc) {
+			cli.library = argv[i + 1];
+			i += 2;
+		} else if (!strncmp(argv[i], "--library=", 10)) {
+			cli.library = argv[i] + 10;
+			i++;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			help(stdout);
+			return EXIT_OK;
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("dam " DAM_VERSION "\n");
+			return EXIT_OK;
+		} else {
+			fprintf(stderr, "dam: unknown option %s\n", argv[i]);
+			help(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (i >= argc) {
+		help(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[i], "help")) {
+		if (i + 1 < argc && (c = cli_find_command(argv[i + 1]))) {
+			printf("%s\n\n%s\n", c->summary ? c->summary : "", c->usage);
+			return EXIT_OK;
+		}
+		help(stdout);
+		return EXIT_OK;
+	}
+	if (!(c = cli_find_command(argv[i]))) {
+		fprintf(stderr, "dam: unknown command \"%s\" (see dam --help)\n", argv[i]);
+		return EXIT_USAGE;
+	}
+	if (cli_wants_help(c->name, argc - i, argv + i))
+		return EXIT_OK;
+	return c->run(&cli, argc - i, argv + i);
+}

@@ -1,0 +1,428 @@
+#include "core/asset.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/audit.h"
+#include "util/timeutil.h"
+#include "util/utf8.h"
+
+#define FIELD_VALUE_MAX (64 * 1024)
+#define TAG_MAX 200
+
+bool asset_field_key_valid(const char *key)
+{
+	size_t n = strlen(key);
+
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = key[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+bool asset_tag_valid(const char *tag)
+{
+	size_t n = strlen(tag);
+
+	return n > 0 && n <= TAG_MAX && tag[0] != ' ' && tag[n - 1] != ' ' && utf8_valid(tag, n) &&
+	       !utf8_has_control(tag, n);
+}
+
+int asset_resolve(struct dam *dam, const char *ref, char out[DAM_ID_LEN + 1], struct dam_err *err)
+{
+	struct db_stmt *st;
+	char pattern[DAM_ID_LEN + 2];
+	int rc, n = 0;
+	size_t len = strlen(ref);
+
+	if (len < 6 || len > DAM_ID_LEN || strspn(ref, "0123456789abcdef-") != len)
+		return dam_err_set(err, DAM_EINVAL, "id",
+				   "\"%.80s\" is not an asset id (a UUID, or a unique prefix of at least 6 characters)", ref);
+	snprintf(pattern, sizeof pattern, "%s%%", ref);
+	if ((rc = db_query(dam->db, &st, err, "SELECT id FROM assets WHERE id LIKE ? LIMIT 2", "s", pattern)) < 0)
+		return rc;
+	while ((rc = db_step(st, err)) == DB_ROW)
+		if (n++ == 0)
+			snprintf(out, DAM_ID_LEN + 1, "%s", db_col_text(st, 0));
+	db_finalize(st);
+	if (rc < 0)
+		return rc;
+	if (n == 0)
+		return dam_err_set(err, DAM_ENOTFOUND, "id", "no asset %s", ref);
+	if (n > 1)
+		return dam_err_set(err, DAM_EINVAL, "id", "asset id prefix %s is ambiguous; give more characters", ref);
+	return 0;
+}
+
+static json_t *iso(int64_t ms)
+{
+	char buf[32];
+
+	if (!ms)
+		return json_null();
+	time_iso8601((uint64_t)ms, buf);
+	return json_string(buf);
+}
+
+static int load_renditions(struct dam *dam, const char *version_id, json_t *out, struct dam_err *err)
+{
+	struct db_stmt *st;
+	int rc;
+
+	rc = db_query(dam->db, &st, err,
+		      "SELECT name, blob_hash, mime, size, width, height, spec, created_at FROM renditions"
+		      " WHERE version_id=? ORDER BY name", "s", version_id);
+	if (rc < 0)
+		return rc;
+	while ((rc = db_step(st, err)) == DB_ROW) {
+		json_t *r = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:o,s:o}", "name", db_col_text(st, 0),
+				      "hash", db_col_text(st, 1), "mime", db_col_text(st, 2),
+				      "size", (json_int_t)db_col_int(st, 3), "width", (json_int_t)db_col_int(st, 4),
+				      "height", (json_int_t)db_col_int(st, 5),
+				      "spec", json_loads(db_col_text(st, 6), 0, NULL) ?: json_null(),
+				      "created_at", iso(db_col_int(st, 7)));
+		json_array_append_new(out, r);
+	}
+	db_finalize(st);
+	return rc < 0 ? rc : 0;
+}
+
+static int load_versions(struct dam *dam, const char *id, json_t *asset, struct dam_err *err)
+{
+	struct db_stmt *st;
+	json_t *versions = json_array();
+	int rc;
+
+	json_object_set_new(asset, "versions", versions);
+	rc = db_query(dam->db, &st, err,
+		      "SELECT id, number, blob_hash, size, filename, mime, kind, format, ext_mismatch,"
+		      " expected_ext, metadata, status, error, created_at, created_by FROM versions"
+		      " WHERE asset_id=? ORDER BY number", "s", id);
+	if (rc < 0)
+		return rc;
+	while ((rc = db_step(st, err)) == DB_ROW) {
+		json_t *v = json_pack("{s:s,s:I,s:s,s:I,s:s,s:s,s:s,s:s,s:b,s:s,s:o,s:o,s:s,s:o}",
+			"id", db_col_text(st, 0), "number", (json_int_t)db_col_int(st, 1),
+			"hash", db_col_text(st, 2), "size", (json_int_t)db_col_int(st, 3),
+			"filename", db_col_text(st, 4), "mime", db_col_text(st, 5), "kind", db_col_text(st, 6),
+			"format", db_col_text(st, 7), "extension_mismatch", (int)db_col_int(st, 8),
+			"status", db_col_text(st, 11),
+			"metadata", db_col_is_null(st, 10) ? json_object() : (json_loads(db_col_text(st, 10), 0, NULL) ?: json_object()),
+			"error", db_col_is_null(st, 12) ? json_null() : json_string(db_col_text(st, 12)),
+			"created_by", db_col_text(st, 14), "created_at", iso(db_col_int(st, 13)));
+		if (db_col_int(st, 8))
+			json_object_set_new(v, "expected_extension", json_string(db_col_text(st, 9)));
+		json_object_set_new(v, "renditions", json_array());
+		json_array_append_new(versions, v);
+	}
+	db_finalize(st);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < json_array_size(versions); i++) {
+		json_t *v = json_array_get(versions, i);
+		if ((rc = load_renditions(dam, json_string_value(json_object_get(v, "id")),
+					  json_object_get(v, "renditions"), err)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int load_tags_fields(struct dam *dam, const char *id, json_t *asset, struct dam_err *err)
+{
+	struct db_stmt *st;
+	json_t *tags = json_array(), *fields = json_object();
+	int rc;
+
+	json_object_set_new(asset, "tags", tags);
+	json_object_set_new(asset, "fields", fields);
+	if ((rc = db_query(dam->db, &st, err,
+			   "SELECT tag, source, confidence FROM tags WHERE asset_id=? ORDER BY tag", "s", id)) < 0)
+		return rc;
+	while ((rc = db_step(st, err)) == DB_ROW) {
+		json_t *t = json_pack("{s:s,s:s}", "tag", db_col_text(st, 0), "source", db_col_text(st, 1));
+		if (!db_col_is_null(st, 2))
+			json_object_set_new(t, "confidence", json_real(db_col_double(st, 2)));
+		json_array_append_new(tags, t);
+	}
+	db_finalize(st);
+	if (rc < 0)
+		return rc;
+	if ((rc = db_query(dam->db, &st, err,
+			   "SELECT key, value FROM fields WHERE asset_id=? ORDER BY key", "s", id)) < 0)
+		return rc;
+	while ((rc = db_step(st, err)) == DB_ROW)
+		json_object_set_new(fields, db_col_text(st, 0), json_string(db_col_text(st, 1)));
+	db_finalize(st);
+	return rc < 0 ? rc : 0;
+}
+
+int asset_get(struct dam *dam, const char *ref, json_t **out, struct dam_err *err)
+{
+	struct db_stmt *st;
+	char id[DAM_ID_LEN + 1];
+	json_t *a = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = asset_resolve(dam, ref, id, err)) < 0)
+		return rc;
+	if ((rc = db_query(dam->db, &st, err,
+			   "SELECT id, name, kind, ifnull(current_version_id,''), ifnull(source_path,''),"
+			   " created_at, updated_at, deleted_at FROM assets WHERE id=?", "s", id)) < 0)
+		return rc;
+	if ((rc = db_step(st, err)) == DB_ROW) {
+		a = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:b}", "id", db_col_text(st, 0),
+			      "name", db_col_text(st, 1), "kind", db_col_text(st, 2),
+			      "current_version_id", db_col_text(st, 3), "created_at", iso(db_col_int(st, 5)),
+			      "updated_at", iso(db_col_int(st, 6)), "deleted", !db_col_is_null(st, 7));
+		if (*db_col_text(st, 4))
+			json_object_set_new(a, "source_path", json_string(db_col_text(st, 4)));
+	}
+	db_finalize(st);
+	if (rc < 0 || !a)
+		return rc < 0 ? rc : dam_err_set(err, DAM_ENOTFOUND, "id", "no asset %s", ref);
+	if ((rc = load_versions(dam, id, a, err)) < 0 || (rc = load_tags_fields(dam, id, a, err)) < 0) {
+		json_decref(a);
+		return rc;
+	}
+	*out = a;
+	return 0;
+}
+
+int asset_list(struct dam *dam, const struct asset_filter *f, json_t **out, struct dam_err *err)
+{
+	struct db_stmt *st;
+	json_t *arr = json_array();
+	int rc;
+
+	rc = db_query(dam->db, &st, err,
+		      "SELECT a.id, a.name, a.kind, v.size, v.status, a.created_at, v.mime,"
+		      " (SELECT group_concat(tag, ', ') FROM (SELECT tag FROM tags WHERE asset_id=a.id ORDER BY tag))"
+		      " FROM assets a JOIN versions v ON v.id = a.current_version_id"
+		      " WHERE (a.deleted_at IS NOT NULL) = ? AND (? IS NULL OR a.kind = ?)"
+		      " AND (? IS NULL OR EXISTS (SELECT 1 FROM tags t WHERE t.asset_id=a.id AND t.tag=?))"
+		      " AND a.created_at >= ? AND (? IS NULL OR a.id < ?)"
+		      " ORDER BY a.id DESC LIMIT ?",
+		      "isssssisi", (int64_t)f->deleted, f->kind, f->kind, f->tag, f->tag,
+		      (int64_t)f->since_ms, f->after_id, f->after_id, (int64_t)(f->limit > 0 ? f->limit : 100));
+	if (rc < 0) {
+		json_decref(arr);
+		return rc;
+	}
+	while ((rc = db_step(st, err)) == DB_ROW)
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I,s:s,s:o,s:s,s:s}",
+			"id", db_col_text(st, 0), "name", db_col_text(st, 1), "kind", db_col_text(st, 2),
+			"size", (json_int_t)db_col_int(st, 3), "status", db_col_text(st, 4),
+			"created_at", iso(db_col_int(st, 5)), "mime", db_col_text(st, 6),
+			"tags", db_col_text(st, 7)));
+	db_finalize(st);
+	if (rc < 0) {
+		json_decref(arr);
+		return rc;
+	}
+	*out = arr;
+	return 0;
+}
+
+static int touch(struct dam *dam, const char *id, struct dam_err *err)
+{
+	return db_run(dam->db, err, "UPDATE assets SET updated_at=? WHERE id=?", "is",
+		      (int64_t)time_now_ms(), id);
+}
+
+static int tag_apply(struct dam *dam, const char *id, const char *tag, bool add, struct dam_err *err)
+{
+	int64_t now = (int64_t)time_now_ms();
+	int rc;
+
+	if (add) {
+		if ((rc = db_run(dam->db, err, "DELETE FROM tag_removals WHERE asset_id=? AND tag=?", "ss", id, tag)) < 0)
+			return rc;
+		return db_run(dam->db, err,
+			      "INSERT INTO tags(asset_id, tag, source, created_at) VALUES (?,?,'user',?)"
+			      " ON CONFLICT(asset_id, tag) DO UPDATE SET source='user', confidence=NULL",
+			      "ssi", id, tag, now);
+	}
+	if ((rc = db_run(dam->db, err,
+			 "INSERT OR IGNORE INTO tag_removals(asset_id, tag)"
+			 " SELECT asset_id, tag FROM tags WHERE asset_id=? AND tag=? AND source!='user'",
+			 "ss", id, tag)) < 0)
+		return rc;
+	return db_run(dam->db, err, "DELETE FROM tags WHERE asset_id=? AND tag=?", "ss", id, tag);
+}
+
+int asset_tag(struct dam *dam, const char *ref, const char *const *add, int nadd,
+	      const char *const *remove, int nremove, struct dam_err *err)
+{
+	char id[DAM_ID_LEN + 1];
+	json_t *before = json_array(), *after = json_array(), *diff;
+	int rc;
+
+	for (int i = 0; i < nadd + nremove; i++) {
+		const char *t = i < nadd ? add[i] : remove[i - nadd];
+		if (!asset_tag_valid(t)) {
+			rc = dam_err_set(err, DAM_EINVAL, "tag",
+					 "invalid tag \"%.60s\": tags are 1-200 bytes of UTF-8 without control characters or edge spaces", t);
+			goto out;
+		}
+	}
+	if ((rc = asset_resolve(dam, ref, id, err)) < 0 || (rc = db_begin(dam->db, err)) < 0)
+		goto out;
+	for (int i = 0; i < nadd + nremove && rc >= 0; i++) {
+		bool is_add = i < nadd;
+		const char *t = is_add ? add[i] : remove[i - nadd];
+		rc = tag_apply(dam, id, t, is_add, err);
+		json_array_append_new(is_add ? after : before, json_string(t));
+	}
+	diff = json_pack("{s:O,s:O}", "added", after, "removed", before);
+	if (rc >= 0)
+		rc = touch(dam, id, err);
+	if (rc >= 0)
+		rc = audit_append(dam, "asset.tag", "asset", id, NULL, diff, err);
+	json_decref(diff);
+	if (rc < 0)
+		db_rollback(dam->db);
+	else
+		rc = db_commit(dam->db, err);
+out:
+	json_decref(before);
+	json_decref(after);
+	return rc < 0 ? rc : 0;
+}
+
+static int field_old(struct dam *dam, const char *id, const char *key, json_t *before, struct dam_err *err)
+{
+	struct db_stmt *st;
+	int rc;
+
+	if ((rc = db_query(dam->db, &st, err, "SELECT value FROM fields WHERE asset_id=? AND key=?", "ss", id, key)) < 0)
+		return rc;
+	rc = db_step(st, err);
+	json_object_set_new(before, key, rc == DB_ROW ? json_string(db_col_text(st, 0)) : json_null());
+	db_finalize(st);
+	return rc < 0 ? rc : 0;
+}
+
+int asset_set_fields(struct dam *dam, const char *ref, const char *const *keys,
+		     const char *const *values, int n, struct dam_err *err)
+{
+	char id[DAM_ID_LEN + 1];
+	json_t *before = json_object(), *after = json_object();
+	int64_t now = (int64_t)time_now_ms();
+	int rc = 0;
+
+	for (int i = 0; i < n && rc == 0; i++) {
+		size_t vl = strlen(values[i]);
+		if (!asset_field_key_valid(keys[i]))
+			rc = dam_err_set(err, DAM_EINVAL, keys[i],
+					 "invalid field name \"%.64s\": use 1-64 of a-z 0-9 _ . -", keys[i]);
+		else if (vl > FIELD_VALUE_MAX || !utf8_valid(values[i], vl))
+			rc = dam_err_set(err, DAM_EINVAL, keys[i],
+					 "value of field %s must be valid UTF-8 of at most 64 KB", keys[i]);
+	}
+	if (rc < 0 || (rc = asset_resolve(dam, ref, id, err)) < 0 || (rc = db_begin(dam->db, err)) < 0)
+		goto out;
+	for (int i = 0; i < n && rc >= 0; i++) {
+		if ((rc = field_old(dam, id, keys[i], before, err)) < 0)
+			break;
+		if (!*values[i]) {
+			rc = db_run(dam->db, err, "DELETE FROM fields WHERE asset_id=? AND key=?", "ss", id, keys[i]);
+			json_object_set_new(after, keys[i], json_null());
+		} else {
+			rc = db_run(dam->db, err,
+				    "INSERT INTO fields(asset_id, key, value, source, updated_at) VALUES (?,?,?,'user',?)"
+				    " ON CONFLICT(asset_id, key) DO UPDATE SET value=excluded.value, source='user',"
+				    " updated_at=excluded.updated_at", "sssi", id, keys[i], values[i], now);
+			json_object_set_new(after, keys[i], json_string(values[i]));
+		}
+	}
+	if (rc >= 0)
+		rc = touch(dam, id, err);
+	if (rc >= 0)
+		rc = audit_append(dam, "asset.fields", "asset", id, before, after, err);
+	if (rc < 0)
+		db_rollback(dam->db);
+	else
+		rc = db_commit(dam->db, err);
+out:
+	json_decref(before);
+	json_decref(after);
+	return rc < 0 ? rc : 0;
+}
+
+static int set_deleted(struct dam *dam, const char *ref, bool del, struct dam_err *err)
+{
+	char id[DAM_ID_LEN + 1];
+	int rc;
+
+	if ((rc = asset_resolve(dam, ref, id, err)) < 0 || (rc = db_begin(dam->db, err)) < 0)
+		return rc;
+	rc = db_run(dam->db, err,
+		    del ? "UPDATE assets SET deleted_at=?, updated_at=?1 WHERE id=? AND deleted_at IS NULL"
+			: "UPDATE assets SET deleted_at=NULL, updated_at=? WHERE id=? AND deleted_at IS NOT NULL",
+		    "is", (int64_t)time_now_ms(), id);
+	if (rc == 0)
+		rc = dam_err_set(err, DAM_ECONFLICT, "id", "asset %s is %s", id, del ? "already deleted" : "not deleted");
+	if (rc > 0)
+		rc = audit_append(dam, del ? "asset.delete" : "asset.restore", "asset", id, NULL, NULL, err);
+	if (rc < 0) {
+		db_rollback(dam->db);
+		return rc;
+	}
+	return db_commit(dam->db, err);
+}
+
+int asset_delete(struct dam *dam, const char *id, struct dam_err *err)
+{
+	return set_deleted(dam, id, true, err);
+}
+
+int asset_restore(struct dam *dam, const char *id, struct dam_err *err)
+{
+	return set_deleted(dam, id, false, err);
+}
+
+int asset_blob_of(struct dam *dam, const char *ref, int version, const char *rendition,
+		  char key[65], char mime[128], char filename[256], struct dam_err *err)
+{
+	struct db_stmt *st;
+	char id[DAM_ID_LEN + 1];
+	int rc;
+
+	if ((rc = asset_resolve(dam, ref, id, err)) < 0)
+		return rc;
+	if (rendition)
+		rc = db_query(dam->db, &st, err,
+			      "SELECT r.blob_hash, r.mime, v.filename FROM versions v"
+			      " JOIN assets a ON a.id = v.asset_id"
+			      " JOIN renditions r ON r.version_id = v.id AND r.name = ?"
+			      " WHERE v.asset_id = ? AND (v.number = ? OR (? = 0 AND v.id = a.current_version_id))",
+			      "ssii", rendition, id, (int64_t)version, (int64_t)version);
+	else
+		rc = db_query(dam->db, &st, err,
+			      "SELECT v.blob_hash, v.mime, v.filename FROM versions v JOIN assets a ON a.id = v.asset_id"
+			      " WHERE v.asset_id = ? AND (v.number = ? OR (? = 0 AND v.id = a.current_version_id))",
+			      "sii", id, (int64_t)version, (int64_t)version);
+	if (rc < 0)
+		return rc;
+	if ((rc = db_step(st, err)) == DB_ROW) {
+		snprintf(key, 65, "%s", db_col_text(st, 0));
+		if (mime)
+			snprintf(mime, 128, "%s", db_col_text(st, 1));
+		if (filename)
+			snprintf(filename, 256, "%s", db_col_text(st, 2));
+	}
+	db_finalize(st);
+	if (rc == DB_DONE) {
+		if (rendition)
+			return dam_err_set(err, DAM_ENOTFOUND, "rendition", "asset %s has no rendition \"%s\"%s", id,
+					   rendition, version ? " in that version" : "");
+		return dam_err_set(err, DAM_ENOTFOUND, "version", "asset %s has no version %d", id, version);
+	}
+	return rc < 0 ? rc : 0;
+}

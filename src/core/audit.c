@@ -1,0 +1,225 @@
+#include "core/audit.h"
+
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/timeutil.h"
+
+#define GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
+
+struct row {
+	int64_t seq, at;
+	const char *actor, *action, *otype, *oid, *before, *after, *prev;
+};
+
+/* Length-prefixed fields, so no two different rows hash alike by moving
+ * bytes between columns. */
+static void hash_field(crypto_hash_sha256_state *h, const char *s)
+{
+	char len[24];
+	size_t n = s ? strlen(s) : 0;
+
+	snprintf(len, sizeof len, "%zu:", n);
+	crypto_hash_sha256_update(h, (const unsigned char *)len, strlen(len));
+	if (n)
+		crypto_hash_sha256_update(h, (const unsigned char *)s, n);
+}
+
+static void row_hash(const struct row *r, char out[65])
+{
+	crypto_hash_sha256_state h;
+	unsigned char d[32];
+	char num[48];
+
+	crypto_hash_sha256_init(&h);
+	hash_field(&h, r->prev);
+	snprintf(num, sizeof num, "%" PRId64 "/%" PRId64, r->seq, r->at);
+	hash_field(&h, num);
+	hash_field(&h, r->actor);
+	hash_field(&h, r->action);
+	hash_field(&h, r->otype);
+	hash_field(&h, r->oid);
+	hash_field(&h, r->before);
+	hash_field(&h, r->after);
+	crypto_hash_sha256_final(&h, d);
+	sodium_bin2hex(out, 65, d, sizeof d);
+}
+
+static int read_head(struct dam *dam, int64_t *seq, char prev[65], struct dam_err *err)
+{
+	struct db_stmt *st;
+	int rc;
+
+	*seq = 0;
+	snprintf(prev, 65, "%s", GENESIS);
+	if ((rc = db_query(dam->db, &st, err, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", "")) < 0)
+		return rc;
+	if ((rc = db_step(st, err)) == DB_ROW) {
+		*seq = db_col_int(st, 0);
+		snprintf(prev, 65, "%s", db_col_text(st, 1));
+	}
+	db_finalize(st);
+	return rc < 0 ? rc : 0;
+}
+
+static char *dump(const json_t *j)
+{
+	return j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+}
+
+int audit_append(struct dam *dam, const char *action, const char *object_type,
+		 const char *object_id, const json_t *before, const json_t *after,
+		 struct dam_err *err)
+{
+	char prev[65], hash[65], headv[96];
+	char *b = dump(before), *a = dump(after);
+	struct row r;
+	int rc;
+
+	if ((rc = read_head(dam, &r.seq, prev, err)) < 0)
+		goto out;
+	r.seq++;
+	r.at = (int64_t)time_now_ms();
+	r.actor = dam->actor;
+	r.action = action;
+	r.otype = object_type;
+	r.oid = object_id;
+	r.before = b;
+	r.after = a;
+	r.prev = prev;
+	row_hash(&r, hash);
+	rc = db_run(dam->db, err,
+		    "INSERT INTO audit(seq, at, actor, action, object_type, object_id, before, after, prev_hash, hash)"
+		    " VALUES (?,?,?,?,?,?,?,?,?,?)",
+		    "iissssssss", r.seq, r.at, r.actor, action, object_type, object_id, b, a, prev, hash);
+	if (rc < 0)
+		goto out;
+	snprintf(headv, sizeof headv, "%" PRId64 " %s", r.seq, hash);
+	rc = db_run(dam->db, err, "INSERT INTO library(key, value) VALUES ('audit_head', ?)"
+				  " ON CONFLICT(key) DO UPDATE SET value = excluded.value", "s", headv);
+out:
+	free(b);
+	free(a);
+	return rc < 0 ? rc : 0;
+}
+
+static int damaged(struct audit_problem *p, struct dam_err *err, int64_t seq, const char *what)
+{
+	if (p) {
+		p->seq = seq;
+		snprintf(p->what, sizeof p->what, "%s", what);
+	}
+	return dam_err_set(err, DAM_EDAMAGED, NULL, "%s", what);
+}
+
+static int check_head(struct dam *dam, int64_t last, const char *last_hash,
+		      struct audit_problem *p, struct dam_err *err)
+{
+	struct db_stmt *st;
+	char want[96];
+	int rc;
+
+	if ((rc = db_query(dam->db, &st, err, "SELECT value FROM library WHERE key='audit_head'", "")) < 0)
+		return rc;
+	rc = db_step(st, err);
+	snprintf(want, sizeof want, "%s", rc == DB_ROW ? db_col_text(st, 0) : "");
+	db_finalize(st);
+	if (rc < 0)
+		return rc;
+	if (!*want && last == 0)
+		return 0;
+	{
+		char have[96];
+		snprintf(have, sizeof have, "%" PRId64 " %s", last, last_hash);
+		if (strcmp(have, want)) {
+			char m[256];
+			snprintf(m, sizeof m, "audit row %" PRId64 " is the last one, but the chain head says \"%.80s\": rows after it were removed or the head was altered",
+				 last, want);
+			return damaged(p, err, last, m);
+		}
+	}
+	return 0;
+}
+
+int audit_verify(struct dam *dam, struct audit_problem *p, struct dam_err *err)
+{
+	struct db_stmt *st;
+	char prev[65] = GENESIS, hash[65];
+	int64_t expect = 1, n = 0;
+	int rc;
+
+	if ((rc = db_query(dam->db, &st, err,
+			   "SELECT seq, at, actor, action, object_type, object_id, before, after, prev_hash, hash"
+			   " FROM audit ORDER BY seq", "")) < 0)
+		return rc;
+	while ((rc = db_step(st, err)) == DB_ROW) {
+		struct row r = {
+			db_col_int(st, 0), db_col_int(st, 1), db_col_text(st, 2), db_col_text(st, 3),
+			db_col_text(st, 4), db_col_text(st, 5),
+			db_col_is_null(st, 6) ? NULL : db_col_text(st, 6),
+			db_col_is_null(st, 7) ? NULL : db_col_text(st, 7), db_col_text(st, 8),
+		};
+		char m[256];
+		if (r.seq != expect) {
+			snprintf(m, sizeof m, "audit row %" PRId64 " follows a gap: row %" PRId64 " was removed", r.seq, expect);
+			rc = damaged(p, err, expect, m);
+			break;
+		}
+		if (strcmp(r.prev, prev)) {
+			snprintf(m, sizeof m, "audit row %" PRId64 " does not link to the row before it: a row was inserted, removed or edited", r.seq);
+			rc = damaged(p, err, r.seq, m);
+			break;
+		}
+		row_hash(&r, hash);
+		if (strcmp(hash, db_col_text(st, 9))) {
+			snprintf(m, sizeof m, "audit row %" PRId64 " was edited: its contents no longer match its hash", r.seq);
+			rc = damaged(p, err, r.seq, m);
+			break;
+		}
+		memcpy(prev, hash, sizeof prev);
+		expect++;
+		n++;
+	}
+	db_finalize(st);
+	if (rc < 0)
+		return rc;
+	if ((rc = check_head(dam, n, n ? prev : "", p, err)) < 0)
+		return rc;
+	return (int)n;
+}
+
+int audit_list(struct dam *dam, const char *object_id, int limit, audit_row_fn fn, void *ctx,
+	       struct dam_err *err)
+{
+	struct db_stmt *st;
+	int rc;
+
+	rc = db_query(dam->db, &st, err,
+		      "SELECT seq, at, actor, action, object_type, object_id, before, after, hash FROM audit"
+		      " WHERE (? IS NULL OR object_id = ?) ORDER BY seq DESC LIMIT ?",
+		      "ssi", object_id, object_id, (int64_t)(limit > 0 ? limit : -1));
+	if (rc < 0)
+		return rc;
+	while ((rc = db_step(st, err)) == DB_ROW) {
+		char at[32];
+		json_t *row;
+		time_iso8601((uint64_t)db_col_int(st, 1), at);
+		row = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s}", "seq", (json_int_t)db_col_int(st, 0),
+				"at", at, "actor", db_col_text(st, 2), "action", db_col_text(st, 3),
+				"object_type", db_col_text(st, 4), "object_id", db_col_text(st, 5),
+				"hash", db_col_text(st, 8));
+		for (int c = 6; c <= 7 && row; c++)
+			if (!db_col_is_null(st, c))
+				json_object_set_new(row, c == 6 ? "before" : "after",
+						    json_loads(db_col_text(st, c), 0, NULL));
+		rc = row ? fn(ctx, row) : DAM_ENOMEM;
+		json_decref(row);
+		if (rc < 0)
+			break;
+	}
+	db_finalize(st);
+	return rc < 0 ? rc : 0;
+}

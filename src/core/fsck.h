@@ -1,0 +1,53 @@
+/*
+ * fsck.h - checking and cleaning the library.
+ *
+ * fsck re-hashes every blob, checks reference counts against the versions
+ * and renditions that use each blob, finds rows whose blob is missing and
+ * verifies the audit chain. Unreferenced blobs and leftover temp objects
+ * (what a killed process leaves) are reported but are not damage: `dam gc`
+ * reclaims them.
+ */
+#ifndef DAM_CORE_FSCK_H
+#define DAM_CORE_FSCK_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/library.h"
+
+struct fsck_report {
+	int64_t blobs_checked;
+	int64_t bytes_checked;
+	int64_t damaged;         /* bytes do not match their key */
+	int64_t missing;         /* referenced but absent from the store */
+	int64_t bad_refcounts;
+	int64_t unreferenced;    /* stored but referenced by nothing (reclaimable) */
+	int64_t temp_objects;    /* leftover temp objects (reclaimable) */
+	int64_t audit_rows;
+	int audit_ok;
+	json_t *problems;        /* array of {"kind","object","detail"}; caller decrefs */
+};
+
+/* Fills *rep (problems owned by the caller). Returns 0 when the library is
+ * sound, DAM_EDAMAGED when something is damaged, other < 0 on failure. */
+typedef void (*fsck_progress_fn)(void *ctx, int64_t done, int64_t total);
+int library_fsck(struct dam *dam, struct fsck_report *rep, fsck_progress_fn progress, void *ctx,
+		 struct dam_err *err);
+
+struct gc_report {
+	int64_t blobs_removed;
+	int64_t bytes_freed;
+	int64_t temp_removed;
+};
+
+/* Removes blobs no version or rendition references, and leftover temp
+ * objects. Holds the library's exclusive lock, so ingest and workers wait. */
+int library_gc(struct dam *dam, bool dry_run, struct gc_report *rep, struct dam_err *err);
+
+/* Shared lock held while a blob is written and until its row commits, so
+ * gc never removes a blob that is about to be referenced. Returns an fd to
+ * pass to library_unlock(). */
+int library_lock(struct dam *dam, bool exclusive, struct dam_err *err);
+void library_unlock(int fd);
+
+#endif

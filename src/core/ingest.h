@@ -1,0 +1,65 @@
+/*
+ * ingest.h - bringing files into the library.
+ *
+ * ingest_file() streams one file into the blob store (hashing as it goes),
+ * detects its type by content, and in one transaction records the asset (or
+ * new version), its user tags and fields, a processing job and the audit
+ * row. Byte-identical content already held by a version is never stored
+ * again: the result names the asset it duplicates. A failure leaves nothing
+ * half-written: at worst an unreferenced blob that `dam gc` reclaims.
+ */
+#ifndef DAM_CORE_INGEST_H
+#define DAM_CORE_INGEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/library.h"
+#include "media/media.h"
+#include "util/id.h"
+
+struct ingest_opts {
+	const char *const *tags;        /* user tags for new assets */
+	int ntags;
+	const char *const *meta_keys;   /* fields for new assets */
+	const char *const *meta_values;
+	int nmeta;
+	const char *new_version_of;     /* asset id: add a version instead of an asset */
+	bool dry_run;                   /* hash and sniff only; change nothing */
+	bool versions_by_name;          /* a known source path with new bytes becomes a new version */
+	int priority;                   /* of the processing job (enum job_priority) */
+};
+
+enum ingest_status {
+	INGEST_ADDED,       /* new asset */
+	INGEST_VERSION,     /* new version of an existing asset */
+	INGEST_DUPLICATE,   /* bytes already in the library: duplicate_of */
+	INGEST_WOULD_ADD,   /* dry run: would be added */
+	INGEST_FAILED,      /* err says why */
+};
+
+struct ingest_result {
+	enum ingest_status status;
+	char asset_id[DAM_ID_LEN + 1];
+	char version_id[DAM_ID_LEN + 1];
+	int version_number;
+	char duplicate_of[DAM_ID_LEN + 1];
+	char hash[65];
+	uint64_t size;
+	struct media_sniff sniff;
+	struct dam_err err;
+};
+
+/* "added", "version", "duplicate", "would_add", "failed". */
+const char *ingest_status_name(enum ingest_status s);
+
+/* Ingests path. Returns 0 whenever res was filled (including duplicates and
+ * per-file failures, see res->status), < 0 only on a library-wide failure
+ * (database unusable) that should stop a batch. */
+int ingest_file(struct dam *dam, const char *path, const struct ingest_opts *opts,
+		struct ingest_result *res);
+
+/* Validates tags and fields of opts before a batch starts. */
+int ingest_opts_check(const struct ingest_opts *opts, struct dam_err *err);
+
+#endif

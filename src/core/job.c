@@ -1,0 +1,276 @@
+#include "core/job.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/audit.h"
+#include "util/timeutil.h"
+
+void job_worker_name(char *out, size_t n)
+{
+	char host[128] = "localhost";
+
+	gethostname(host, sizeof host - 1);
+	snprintf(out, n, "%s:%d", host, (int)getpid());
+}
+
+int job_enqueue(struct dam *dam, const char *kind, const char *version_id, int priority,
+		char id_out[DAM_ID_LEN + 1], struct dam_err *err)
+{
+	char id[DAM_ID_LEN + 1];
+	int64_t now = (int64_t)time_now_ms();
+	int rc;
+
+	id_new(id);
+	rc = db_run(dam->db, err,
+		    "INSERT INTO jobs(id, kind, version_id, priority, max_attempts, created_at, updated_at)"
+		    " VALUES (?,?,?,?,?,?,?)",
+		    "sssiiii", id, kind, version_id, (int64_t)priority, (int64_t)dam->cfg.job_attempts, now, now);
+	if (rc < 0)
+		return rc;
+	if (id_out)
+		memcpy(id_out, id, sizeof id);
+	return 0;
+}
+
+/* A worker name "host:pid" on this host whose process is gone. */
+static bool worker_dead(const char *worker)
+{
+	char me[160], host[128];
+	const char *colon = strrchr(worker, ':');
+	long pid;
+
+	job_worker_name(me, sizeof me);
+	if (!colon || (size_t)(colon - worker) >= sizeof host)
+		return false;
+	memcpy(host, worker, (size_t)(colon - worker));
+	host[colon - worker] = '\0';
+	if (strncmp(me, host, strlen(host)) || me[strlen(host)] != ':')
+		return false;
+	pid = strtol(colon + 1, NULL, 10);
+	return pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+/* Returns jobs of dead local workers to the queue. Inside a transaction. */
+static int reap_dead(struct dam *dam, struct dam_err *err)
+{
+	struct db_stmt *st;
+	char ids[64][DAM_ID_LEN + 1];
+	int n = 0, rc;
+
+	if ((rc = db_query(dam->db, &st, err, "SELECT id, worker FROM jobs WHERE state='running'", "")) < 0)
+		return rc;
+	while (n < 64 && (rc = db_step(st, err)) == DB_ROW)
+		if (worker_dead(db_col_text(st, 1)))
+			snprintf(ids[n++], DAM_ID_LEN + 1, "%s", db_col_text(st, 0));
+	db_finalize(st);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < n; i++)
+		if ((rc = db_run(dam->db, err,
+				 "UPDATE jobs SET state='queued', worker=NULL, updated_at=?,"
+				 " error='its worker stopped before finishing; requeued' WHERE id=? AND state='running'",
+				 "is", (int64_t)time_now_ms(), ids[i])) < 0)
+			return rc;
+	return 0;
+}
+
+int job_claim(struct dam *dam, const char *worker, struct job *job, struct dam_err *err)
+{
+	struct db_stmt *st = NULL;
+	int64_t now = (int64_t)time_now_ms();
+	int rc;
+
+	if ((rc = db_begin(dam->db, err)) < 0)
+		return rc;
+	if ((rc = reap_dead(dam, err)) < 0)
+		goto fail;
+	rc = db_query(dam->db, &st, err,
+		      "UPDATE jobs SET state='running', worker=?, attempts=attempts+1, updated_at=?"
+		      " WHERE id = (SELECT id FROM jobs WHERE state='queued' AND run_after <= ?"
+		      "             ORDER BY priority DESC, id LIMIT 1)"
+		      " RETURNING id, kind, ifnull(version_id,''), attempts, max_attempts",
+		      "sii", worker, now, now);
+	if (rc < 0)
+		goto fail;
+	rc = db_step(st, err);
+	if (rc == DB_ROW) {
+		snprintf(job->id, sizeof job->id, "%s", db_col_text(st, 0));
+		snprintf(job->kind, sizeof job->kind, "%s", db_col_text(st, 1));
+		snprintf(job->version_id, sizeof job->version_id, "%s", db_col_text(st, 2));
+		job->attempts = (int)db_col_int(st, 3);
+		job->max_attempts = (int)db_col_int(st, 4);
+		while (db_step(st, err) == DB_ROW)
+			;
+	}
+	db_finalize(st);
+	if (rc < 0)
+		goto fail;
+	if ((rc = db_commit(dam->db, err) < 0 ? -1 : rc) < 0)
+		return DAM_EDB;
+	return rc == DB_ROW ? 1 : 0;
+fail:
+	db_rollback(dam->db);
+	return rc;
+}
+
+int job_done(struct dam *dam, const char *job_id, struct dam_err *err)
+{
+	return db_run(dam->db, err,
+		      "UPDATE jobs SET state='done', error=NULL, updated_at=? WHERE id=?", "is",
+		      (int64_t)time_now_ms(), job_id);
+}
+
+int job_fail(struct dam *dam, const char *job_id, const char *error, bool retryable,
+	     struct dam_err *err)
+{
+	struct db_stmt *st = NULL;
+	int64_t now = (int64_t)time_now_ms(), attempts = 0, max = 0;
+	char version[DAM_ID_LEN + 1] = "";
+	int rc;
+
+	if ((rc = db_begin(dam->db, err)) < 0)
+		return rc;
+	if ((rc = db_query(dam->db, &st, err,
+			   "SELECT attempts, max_attempts, ifnull(version_id,'') FROM jobs WHERE id=?", "s",
+			   job_id)) < 0)
+		goto fail;
+	if ((rc = db_step(st, err)) != DB_ROW) {
+		db_finalize(st);
+		rc = rc < 0 ? rc : dam_err_set(err, DAM_ENOTFOUND, NULL, "no job %s", job_id);
+		goto fail;
+	}
+	attempts = db_col_int(st, 0);
+	max = db_col_int(st, 1);
+	snprintf(version, sizeof version, "%s", db_col_text(st, 2));
+	db_finalize(st);
+	if (retryable && attempts < max) {
+		/* Back off 2^attempts seconds, so a flapping job does not spin. */
+		rc = db_run(dam->db, err,
+			    "UPDATE jobs SET state='queued', worker=NULL, error=?, run_after=?, updated_at=? WHERE id=?",
+			    "siis", error, now + (1000LL << (attempts < 10 ? attempts : 10)), now, job_id);
+	} else {
+		rc = db_run(dam->db, err,
+			    "UPDATE jobs SET state='failed', worker=NULL, error=?, updated_at=? WHERE id=?",
+			    "sis", error, now, job_id);
+		if (rc >= 0 && *version)
+			rc = db_run(dam->db, err, "UPDATE versions SET status='failed', error=? WHERE id=?",
+				    "ss", error, version);
+		if (rc >= 0) {
+			json_t *after = json_pack("{s:s,s:s}", "job", job_id, "error", error);
+			rc = audit_append(dam, "job.failed", "version", *version ? version : job_id, NULL, after, err);
+			json_decref(after);
+		}
+	}
+	if (rc < 0)
+		goto fail;
+	return db_commit(dam->db, err);
+fail:
+	db_rollback(dam->db);
+	return rc;
+}
+
+int job_retry(struct dam *dam, const char *job_id, struct dam_err *err)
+{
+	int rc, n;
+
+	if ((rc = db_begin(dam->db, err)) < 0)
+		return rc;
+	n = db_run(dam->db, err,
+		   "UPDATE jobs SET state='queued', attempts=0, run_after=0, updated_at=?"
+		   " WHERE state='failed' AND (? IS NULL OR id=?)",
+		   "iss", (int64_t)time_now_ms(), job_id, job_id);
+	if (n < 0 || (rc = db_run(dam->db, err,
+				  "UPDATE versions SET status='pending', error=NULL WHERE status='failed' AND id IN"
+				  " (SELECT version_id FROM jobs WHERE state='queued')", "")) < 0) {
+		db_rollback(dam->db);
+		return n < 0 ? n : rc;
+	}
+	if (job_id && n == 0) {
+		db_rollback(dam->db);
+		return dam_err_set(err, DAM_ENOTFOUND, "id", "no failed job %s", job_id);
+	}
+	if ((rc = db_commit(dam->db, err)) < 0)
+		return rc;
+	return n;
+}
+
+int job_cancel(struct dam *dam, const char *job_id, struct dam_err *err)
+{
+	int n = db_run(dam->db, err,
+		       "UPDATE jobs SET state='cancelled', updated_at=? WHERE id=? AND state='queued'",
+		       "is", (int64_t)time_now_ms(), job_id);
+
+	if (n == 0)
+		return dam_err_set(err, DAM_ENOTFOUND, "id", "no queued job %s", job_id);
+	return n < 0 ? n : 0;
+}
+
+int job_counts(struct dam *dam, json_t **out, struct dam_err *err)
+{
+	static const char *const states[] = { "queued", "running", "done", "failed", "cancelled" };
+	struct db_stmt *st;
+	json_t *o = json_object();
+	int rc;
+
+	for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
+		json_object_set_new(o, states[i], json_integer(0));
+	if ((rc = db_query(dam->db, &st, err, "SELECT state, count(*) FROM jobs GROUP BY state", "")) < 0) {
+		json_decref(o);
+		return rc;
+	}
+	while ((rc = db_step(st, err)) == DB_ROW)
+		json_object_set_new(o, db_col_text(st, 0), json_integer(db_col_int(st, 1)));
+	db_finalize(st);
+	if (rc < 0) {
+		json_decref(o);
+		return rc;
+	}
+	*out = o;
+	return 0;
+}
+
+int job_list(struct dam *dam, const char *state, int limit, json_t **out, struct dam_err *err)
+{
+	struct db_stmt *st;
+	json_t *a = json_array();
+	int rc;
+
+	rc = db_query(dam->db, &st, err,
+		      "SELECT j.id, j.kind, ifnull(j.version_id,''), j.state, j.priority, j.attempts,"
+		      " j.max_attempts, ifnull(j.error,''), j.updated_at, ifnull(v.asset_id,''), ifnull(v.filename,'')"
+		      " FROM jobs j LEFT JOIN versions v ON v.id = j.version_id"
+		      " WHERE (? IS NULL OR j.state = ?) ORDER BY j.id DESC LIMIT ?",
+		      "ssi", state, state, (int64_t)(limit > 0 ? limit : -1));
+	if (rc < 0) {
+		json_decref(a);
+		return rc;
+	}
+	while ((rc = db_step(st, err)) == DB_ROW) {
+		char at[32];
+		time_iso8601((uint64_t)db_col_int(st, 8), at);
+		json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s,s:s,s:s,s:s}",
+			"id", db_col_text(st, 0), "kind", db_col_text(st, 1),
+			"version_id", db_col_text(st, 2), "state", db_col_text(st, 3),
+			"priority", (json_int_t)db_col_int(st, 4), "attempts", (json_int_t)db_col_int(st, 5),
+			"max_attempts", (json_int_t)db_col_int(st, 6), "error", db_col_text(st, 7),
+			"updated_at", at, "asset_id", db_col_text(st, 9), "filename", db_col_text(st, 10)));
+	}
+	db_finalize(st);
+	if (rc < 0) {
+		json_decref(a);
+		return rc;
+	}
+	*out = a;
+	return 0;
+}
+
+int job_pending(struct dam *dam, int64_t *n, struct dam_err *err)
+{
+	return db_query_int(dam->db, n, err,
+			    "SELECT count(*) FROM jobs WHERE state IN ('queued','running')", "");
+}

@@ -1,0 +1,65 @@
+/*
+ * job.h - the job queue: media work recorded in the database and claimed by
+ * worker processes, here or on other machines.
+ *
+ * States: queued -> running -> done | failed | cancelled; a failed attempt
+ * that may succeed later (crash, timeout) goes back to queued with a
+ * back-off until max_attempts. Higher priority runs first (interactive
+ * uploads before bulk backfills), then oldest first. A job whose worker
+ * died (its process is gone on this host) returns to the queue.
+ */
+#ifndef DAM_CORE_JOB_H
+#define DAM_CORE_JOB_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/library.h"
+#include "util/id.h"
+
+enum job_priority { JOB_PRIO_BACKFILL = 0, JOB_PRIO_BULK = 10, JOB_PRIO_INTERACTIVE = 20 };
+
+struct job {
+	char id[DAM_ID_LEN + 1];
+	char kind[32];
+	char version_id[DAM_ID_LEN + 1];
+	int attempts, max_attempts;
+};
+
+/* Queues a job; call inside the transaction that makes its subject. */
+int job_enqueue(struct dam *dam, const char *kind, const char *version_id, int priority,
+		char id_out[DAM_ID_LEN + 1], struct dam_err *err);
+
+/* Claims the next runnable job for `worker` ("host:pid"). Returns 1 with *job
+ * filled, 0 when the queue has nothing runnable, < 0 on error. Also returns
+ * to the queue the jobs of workers on this host that no longer run. */
+int job_claim(struct dam *dam, const char *worker, struct job *job, struct dam_err *err);
+
+/* Marks a running job done. Call inside the transaction that stores its
+ * results, so results and state commit together. */
+int job_done(struct dam *dam, const char *job_id, struct dam_err *err);
+
+/* Records a failed attempt. retryable: a crash or timeout that may pass;
+ * otherwise (undecodable file, limit) the job fails at once. When the job
+ * fails for good, its version is marked failed with the error text. Runs its
+ * own transaction. */
+int job_fail(struct dam *dam, const char *job_id, const char *error, bool retryable,
+	     struct dam_err *err);
+
+/* Re-queues failed jobs (all when job_id is NULL). Returns how many. */
+int job_retry(struct dam *dam, const char *job_id, struct dam_err *err);
+/* Cancels a queued job. */
+int job_cancel(struct dam *dam, const char *job_id, struct dam_err *err);
+
+/* Counts of jobs by state: {"queued":n,"running":n,...}. Caller decrefs. */
+int job_counts(struct dam *dam, json_t **out, struct dam_err *err);
+/* Jobs as a JSON array, newest first, optionally of one state. Caller decrefs. */
+int job_list(struct dam *dam, const char *state, int limit, json_t **out, struct dam_err *err);
+/* Jobs that are queued or running (work still to do). */
+int job_pending(struct dam *dam, int64_t *n, struct dam_err *err);
+
+/* This process's worker name, "host:pid". */
+void job_worker_name(char *out, size_t n);
+
+#endif

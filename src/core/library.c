@@ -1,0 +1,163 @@
+#include "core/library.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/schema.h"
+#include "util/fsutil.h"
+#include "util/id.h"
+#include "util/strbuf.h"
+#include "util/timeutil.h"
+
+static char *join(const char *dir, const char *name)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_addf(&sb, "%s/%s", dir, name);
+	return strbuf_detach(&sb, NULL);
+}
+
+char *library_path(const struct dam *dam, const char *name)
+{
+	return join(dam->root, name);
+}
+
+static int migrate(struct db *db, struct dam_err *err)
+{
+	int n;
+	const char *const *m = schema_migrations(&n);
+
+	return db_migrate(db, m, n, err);
+}
+
+int library_init(const char *dir, struct dam_err *err)
+{
+	char *abs = fs_abspath(dir), *conf = NULL, *dbp = NULL, *cache = NULL;
+	struct db *db = NULL;
+	struct blob_store *bs = NULL;
+	char id[DAM_ID_LEN + 1];
+	int rc;
+
+	if (!abs)
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	conf = join(abs, "dam.conf");
+	dbp = join(abs, "dam.db");
+	cache = join(abs, "cache");
+	if (access(conf, F_OK) == 0) {
+		rc = dam_err_set(err, DAM_EEXIST, NULL, "%s already holds a dam library", abs);
+		goto out;
+	}
+	if ((rc = fs_mkdir_p(cache, err)) < 0)
+		goto out;
+	if ((rc = blob_store_open(abs, "fs", &bs, err)) < 0)
+		goto out;
+	if ((rc = db_open(dbp, &db, err)) < 0 || (rc = migrate(db, err)) < 0)
+		goto out;
+	id_new(id);
+	if ((rc = db_run(db, err, "INSERT OR IGNORE INTO library(key, value) VALUES ('id', ?)",
+			 "s", id)) < 0)
+		goto out;
+	/* dam.conf last: its presence is what marks a finished library. */
+	rc = fs_write_atomic(conf, config_default_text(), strlen(config_default_text()), 1, err);
+out:
+	db_close(db);
+	blob_store_free(bs);
+	free(abs);
+	free(conf);
+	free(dbp);
+	free(cache);
+	return rc < 0 ? rc : 0;
+}
+
+int library_open(const char *dir, struct dam **out, struct dam_err *err)
+{
+	struct dam *dam = calloc(1, sizeof *dam);
+	char *conf = NULL, *dbp = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!dam || !(dam->root = fs_abspath(dir))) {
+		free(dam);
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	}
+	conf = join(dam->root, "dam.conf");
+	dbp = join(dam->root, "dam.db");
+	config_defaults(&dam->cfg);
+	if (access(conf, F_OK) < 0) {
+		rc = dam_err_set(err, DAM_ENOTFOUND, NULL, "%s is not a dam library (no dam.conf); create one with: dam init %s",
+				 dam->root, dam->root);
+		goto out;
+	}
+	if ((rc = config_load(conf, &dam->cfg, err)) < 0)
+		goto out;
+	if ((rc = db_open(dbp, &dam->db, err)) < 0 || (rc = migrate(dam->db, err)) < 0)
+		goto out;
+	if ((rc = blob_store_open(dam->root, dam->cfg.store_backend, &dam->store, err)) < 0)
+		goto out;
+	library_set_actor(dam, "system");
+out:
+	free(conf);
+	free(dbp);
+	if (rc < 0) {
+		library_close(dam);
+		return rc;
+	}
+	*out = dam;
+	return 0;
+}
+
+void library_close(struct dam *dam)
+{
+	if (!dam)
+		return;
+	db_close(dam->db);
+	blob_store_free(dam->store);
+	free(dam->root);
+	free(dam);
+}
+
+void library_set_actor(struct dam *dam, const char *actor)
+{
+	snprintf(dam->actor, sizeof dam->actor, "%s", actor);
+}
+
+static int has_conf(const char *dir)
+{
+	char *p = join(dir, "dam.conf");
+	int ok = access(p, F_OK) == 0;
+
+	free(p);
+	return ok;
+}
+
+int library_find(const char *explicit_dir, char **out, struct dam_err *err)
+{
+	const char *env = getenv("DAM_LIBRARY");
+	char *dir;
+
+	*out = NULL;
+	if (explicit_dir || (env && *env)) {
+		*out = fs_abspath(explicit_dir ? explicit_dir : env);
+		return *out ? 0 : dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	}
+	if (!(dir = fs_abspath(".")))
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	for (;;) {
+		char *slash;
+		if (has_conf(dir)) {
+			*out = dir;
+			return 0;
+		}
+		slash = strrchr(dir, '/');
+		if (!slash || slash == dir)
+			break;
+		*slash = '\0';
+	}
+	free(dir);
+	return dam_err_set(err, DAM_ENOTFOUND, NULL,
+			   "no dam library here or in any parent folder; use --library DIR, set DAM_LIBRARY, or create one with: dam init DIR");
+}

@@ -1,0 +1,46 @@
+/*
+ * library.h - a dam library: dam.conf, the database and the blob store.
+ *
+ * A library is a folder holding dam.conf, dam.db (SQLite, WAL), objects/
+ * (blobs) and cache/. Opening it applies pending schema migrations and
+ * refuses a library made by a newer dam.
+ *
+ * Ownership: library_open() returns a handle freed by library_close().
+ * A handle (its db connection) belongs to one thread at a time.
+ */
+#ifndef DAM_CORE_LIBRARY_H
+#define DAM_CORE_LIBRARY_H
+
+#include "db/db.h"
+#include "store/blob.h"
+#include "util/config.h"
+#include "util/err.h"
+
+struct dam {
+	char *root;             /* absolute path of the library folder */
+	struct dam_config cfg;
+	struct db *db;
+	struct blob_store *store;
+	char actor[128];        /* who is acting, for the audit trail */
+};
+
+/* Creates a library at dir (made if missing; must be empty of a library).
+ * DAM_EEXIST when dir already holds one. */
+int library_init(const char *dir, struct dam_err *err);
+
+/* Opens the library at dir. */
+int library_open(const char *dir, struct dam **out, struct dam_err *err);
+void library_close(struct dam *dam);
+
+/* Finds the library to use: explicit (may be NULL), else $DAM_LIBRARY, else
+ * the nearest folder holding dam.conf from the working directory up.
+ * *out is an absolute path the caller frees. */
+int library_find(const char *explicit_dir, char **out, struct dam_err *err);
+
+/* Sets the actor recorded in audit rows ("cli:alice", "user:<id>"). */
+void library_set_actor(struct dam *dam, const char *actor);
+
+/* Path of a file inside the library; caller frees. */
+char *library_path(const struct dam *dam, const char *name);
+
+#endif

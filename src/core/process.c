@@ -1,0 +1,228 @@
+#include "core/process.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/audit.h"
+#include "core/fsck.h"
+#include "core/refs.h"
+#include "media/media.h"
+#include "util/timeutil.h"
+
+struct rendition {
+	char name[32], mime[64], key[65];
+	uint64_t size;
+	int width, height;
+	char *spec;
+};
+
+struct work {
+	struct dam *dam;
+	char job_kind[32];
+	char version_id[DAM_ID_LEN + 1];
+	char asset_id[DAM_ID_LEN + 1];
+	char hash[65];
+	char filename[256];
+	struct media_sniff sniff;
+	json_t *meta;
+	struct rendition r[8];
+	int nr;
+};
+
+int process_error_is_permanent(int code)
+{
+	return code == DAM_EMEDIA || code == DAM_ELIMIT || code == DAM_EINVAL || code == DAM_ENOTFOUND;
+}
+
+static int load(struct work *w, const char *job_id, struct dam_err *err)
+{
+	struct db_stmt *st;
+	int rc;
+
+	rc = db_query(w->dam->db, &st, err,
+		      "SELECT j.kind, v.id, v.asset_id, v.blob_hash, v.filename, v.mime, v.kind, v.format"
+		      " FROM jobs j JOIN versions v ON v.id = j.version_id WHERE j.id=?", "s", job_id);
+	if (rc < 0)
+		return rc;
+	if ((rc = db_step(st, err)) == DB_ROW) {
+		snprintf(w->job_kind, sizeof w->job_kind, "%s", db_col_text(st, 0));
+		snprintf(w->version_id, sizeof w->version_id, "%s", db_col_text(st, 1));
+		snprintf(w->asset_id, sizeof w->asset_id, "%s", db_col_text(st, 2));
+		snprintf(w->hash, sizeof w->hash, "%s", db_col_text(st, 3));
+		snprintf(w->filename, sizeof w->filename, "%s", db_col_text(st, 4));
+		snprintf(w->sniff.mime, sizeof w->sniff.mime, "%s", db_col_text(st, 5));
+		snprintf(w->sniff.format, sizeof w->sniff.format, "%s", db_col_text(st, 7));
+		const char *k = db_col_text(st, 6);
+		w->sniff.kind = !strcmp(k, "image") ? MEDIA_IMAGE : !strcmp(k, "video") ? MEDIA_VIDEO
+			      : !strcmp(k, "audio") ? MEDIA_AUDIO : !strcmp(k, "document") ? MEDIA_DOCUMENT
+			      : MEDIA_OTHER;
+	}
+	db_finalize(st);
+	if (rc == DB_DONE)
+		return dam_err_set(err, DAM_ENOTFOUND, NULL, "job %s has no version to process", job_id);
+	return rc < 0 ? rc : 0;
+}
+
+/* Each derivative goes to the store at once, so only one is in memory. */
+static int on_derivative(void *ctx, const struct media_derivative *d, struct dam_err *err)
+{
+	struct work *w = ctx;
+	struct rendition *r;
+	int rc;
+
+	if (w->nr >= (int)(sizeof w->r / sizeof w->r[0]))
+		return 0;
+	r = &w->r[w->nr];
+	if ((rc = blob_put_mem(w->dam->store, d->data, d->len, r->key, NULL, err)) < 0)
+		return rc;
+	snprintf(r->name, sizeof r->name, "%s", d->name);
+	snprintf(r->mime, sizeof r->mime, "%s", d->mime);
+	r->size = d->len;
+	r->width = d->width;
+	r->height = d->height;
+	r->spec = d->spec ? json_dumps(d->spec, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
+	w->nr++;
+	return 0;
+}
+
+static int decode(struct work *w, struct dam_err *err)
+{
+	struct media_limits lim;
+	int fd = -1, rc;
+
+	media_limits_default(&lim);
+	lim.max_pixels = w->dam->cfg.max_pixels;
+	lim.max_dimension = w->dam->cfg.max_dimension;
+	lim.allow_magick = w->dam->cfg.allow_magick;
+	if ((rc = media_init(NULL, &lim, err)) < 0)
+		return rc;
+	if ((rc = blob_open(w->dam->store, w->hash, &fd, NULL, err)) < 0)
+		return rc;
+	rc = media_probe_fd(fd, &w->sniff, &lim, &w->meta, err);
+	if (rc == 0)
+		rc = media_derive_fd(fd, &w->sniff, &lim, on_derivative, w, err);
+	close(fd);
+	return rc;
+}
+
+static int save_rendition(struct work *w, const struct rendition *r, struct dam_err *err)
+{
+	struct db_stmt *st;
+	char id[DAM_ID_LEN + 1], old[65] = "";
+	int rc;
+
+	if ((rc = db_query(w->dam->db, &st, err,
+			   "SELECT blob_hash FROM renditions WHERE version_id=? AND name=?", "ss",
+			   w->version_id, r->name)) < 0)
+		return rc;
+	if ((rc = db_step(st, err)) == DB_ROW)
+		snprintf(old, sizeof old, "%s", db_col_text(st, 0));
+	db_finalize(st);
+	if (rc < 0 || (*old && (rc = refs_drop(w->dam, old, err)) < 0))
+		return rc;
+	if ((rc = refs_add(w->dam, r->key, r->size, err)) < 0)
+		return rc;
+	id_new(id);
+	return db_run(w->dam->db, err,
+		      "INSERT INTO renditions(id, version_id, name, blob_hash, mime, size, width, height, spec, created_at)"
+		      " VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(version_id, name) DO UPDATE SET"
+		      " blob_hash=excluded.blob_hash, mime=excluded.mime, size=excluded.size,"
+		      " width=excluded.width, height=excluded.height, spec=excluded.spec, created_at=excluded.created_at",
+		      "ssssiiiisi", id, w->version_id, r->name, r->key, r->mime, (int64_t)r->size,
+		      (int64_t)r->width, (int64_t)r->height, r->spec, (int64_t)time_now_ms());
+}
+
+/* Embedded keywords become tags (unless a user removed them) and embedded
+ * title/description become fields (unless already set). */
+static int save_embedded(struct work *w, struct dam_err *err)
+{
+	json_t *emb = json_object_get(w->meta, "embedded"), *kw;
+	int64_t now = (int64_t)time_now_ms();
+	static const char *const keys[] = { "title", "description", "creator", "copyright", "usage_terms" };
+	size_t i;
+	int rc = 0;
+
+	if (!json_is_object(emb))
+		return 0;
+	json_array_foreach(json_object_get(emb, "keywords"), i, kw) {
+		const char *t = json_string_value(kw);
+		if (!t || !*t || strlen(t) > 200)
+			continue;
+		rc = db_run(w->dam->db, err,
+			    "INSERT INTO tags(asset_id, tag, source, created_at)"
+			    " SELECT ?1, ?2, 'embedded', ?3 WHERE NOT EXISTS"
+			    " (SELECT 1 FROM tag_removals WHERE asset_id=?1 AND tag=?2) ON CONFLICT DO NOTHING",
+			    "ssi", w->asset_id, t, now);
+		if (rc < 0)
+			return rc;
+	}
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		const char *v = json_string_value(json_object_get(emb, keys[i]));
+		if (!v || !*v)
+			continue;
+		rc = db_run(w->dam->db, err,
+			    "INSERT INTO fields(asset_id, key, value, source, updated_at) VALUES (?,?,?,'embedded',?)"
+			    " ON CONFLICT DO NOTHING", "sssi", w->asset_id, keys[i], v, now);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int commit(struct work *w, const char *job_id, struct dam_err *err)
+{
+	char *meta = json_dumps(w->meta, JSON_COMPACT);
+	json_t *after;
+	int rc;
+
+	if ((rc = db_begin(w->dam->db, err)) < 0)
+		goto out;
+	rc = db_run(w->dam->db, err, "UPDATE versions SET metadata=?, status='ready', error=NULL WHERE id=?",
+		    "ss", meta, w->version_id);
+	for (int i = 0; i < w->nr && rc >= 0; i++)
+		rc = save_rendition(w, &w->r[i], err);
+	if (rc >= 0)
+		rc = save_embedded(w, err);
+	if (rc >= 0)
+		rc = job_done(w->dam, job_id, err);
+	after = json_pack("{s:s,s:i}", "version_id", w->version_id, "renditions", w->nr);
+	if (rc >= 0)
+		rc = audit_append(w->dam, "version.processed", "asset", w->asset_id, NULL, after, err);
+	json_decref(after);
+	if (rc < 0)
+		db_rollback(w->dam->db);
+	else
+		rc = db_commit(w->dam->db, err);
+out:
+	free(meta);
+	return rc;
+}
+
+int process_run(struct dam *dam, const char *job_id, struct dam_err *err)
+{
+	struct work w;
+	int rc, lock;
+
+	memset(&w, 0, sizeof w);
+	w.dam = dam;
+	if ((rc = load(&w, job_id, err)) < 0)
+		goto out;
+	if (strcmp(w.job_kind, "process")) {
+		rc = dam_err_set(err, DAM_EINVAL, NULL, "unknown job kind \"%s\"", w.job_kind);
+		goto out;
+	}
+	if ((lock = library_lock(dam, false, err)) < 0) {
+		rc = lock;
+		goto out;
+	}
+	if ((rc = decode(&w, err)) == 0)
+		rc = commit(&w, job_id, err);
+	library_unlock(lock);
+out:
+	for (int i = 0; i < w.nr; i++)
+		free(w.r[i].spec);
+	json_decref(w.meta);
+	return rc;
+}

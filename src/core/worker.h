@@ -1,0 +1,44 @@
+/*
+ * worker.h - running the job queue safely.
+ *
+ * A pool of threads claims jobs; each job runs in a fresh child process
+ * (posix_spawn of the dam binary, never fork() of this threaded process)
+ * that limits itself with rlimits (address space, CPU seconds, file size)
+ * before touching the file, and that the parent kills after a wall-clock
+ * timeout. A crash, hang or limit hit fails that job only, with the reason
+ * recorded on the job and, when final, on its version.
+ */
+#ifndef DAM_CORE_WORKER_H
+#define DAM_CORE_WORKER_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "core/job.h"
+
+/* Called from pool threads after each job (keep it thread-safe). ok is
+ * false when the attempt failed; error is borrowed. */
+typedef void (*worker_job_fn)(void *ctx, const struct job *job, bool ok, const char *error);
+
+struct worker_opts {
+	const char *exe;              /* the dam binary; NULL = /proc/self/exe */
+	int processes;                /* parallel jobs; 0 = one per core */
+	/* Stop when this becomes true and nothing runnable remains; NULL = keep
+	 * polling until *stop. */
+	volatile sig_atomic_t *producer_done;
+	volatile sig_atomic_t *stop;  /* stop claiming (in-flight jobs finish) */
+	worker_job_fn on_job;
+	void *ctx;
+};
+
+/* Runs the pool on the library at root until told to stop (see opts).
+ * Each thread opens its own library handle. */
+int worker_run(const char *root, const struct worker_opts *opts, struct dam_err *err);
+
+/* Body of the child process ("dam job-run"): applies rlimits from the
+ * library's config, checks the parent is still alive, runs the job and
+ * records its outcome. Returns the process exit status: 0 done, 2 failed
+ * (recorded), 1 could not even record. */
+int worker_child_main(const char *root, const char *job_id, long parent_pid);
+
+#endif

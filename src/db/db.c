@@ -1,0 +1,265 @@
+#include "db/db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "db/db_backend.h"
+
+struct db {
+	const struct db_backend *be;
+	void *conn;
+	int in_tx;
+};
+
+struct db_stmt {
+	struct db *db;
+	void *st;
+};
+
+int db_open(const char *path, struct db **out, struct dam_err *err)
+{
+	struct db *db = calloc(1, sizeof *db);
+	int rc;
+
+	*out = NULL;
+	if (!db)
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	db->be = &db_sqlite_backend;
+	if ((rc = db->be->open(path, &db->conn, err)) < 0) {
+		free(db);
+		return rc;
+	}
+	*out = db;
+	return 0;
+}
+
+void db_close(struct db *db)
+{
+	if (!db)
+		return;
+	db->be->close(db->conn);
+	free(db);
+}
+
+int db_exec(struct db *db, const char *sql, struct dam_err *err)
+{
+	return db->be->exec(db->conn, sql, err);
+}
+
+int db_prepare(struct db *db, const char *sql, struct db_stmt **out, struct dam_err *err)
+{
+	struct db_stmt *st = calloc(1, sizeof *st);
+	int rc;
+
+	*out = NULL;
+	if (!st)
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	st->db = db;
+	if ((rc = db->be->prepare(db->conn, sql, &st->st, err)) < 0) {
+		free(st);
+		return rc;
+	}
+	*out = st;
+	return 0;
+}
+
+int db_vbind(struct db_stmt *st, struct dam_err *err, const char *types, va_list ap)
+{
+	const struct db_backend *be = st->db->be;
+	int rc = 0;
+
+	for (int i = 1; types && *types && rc == 0; types++, i++) {
+		switch (*types) {
+		case 's': {
+			const char *s = va_arg(ap, const char *);
+			rc = s ? be->bind_text(st->st, i, s) : be->bind_null(st->st, i);
+			break;
+		}
+		case 'i': rc = be->bind_int(st->st, i, va_arg(ap, int64_t)); break;
+		case 'd': rc = be->bind_double(st->st, i, va_arg(ap, double)); break;
+		case 'b': {
+			const void *p = va_arg(ap, const void *);
+			size_t n = va_arg(ap, size_t);
+			rc = be->bind_blob(st->st, i, p, n);
+			break;
+		}
+		case 'n': rc = be->bind_null(st->st, i); break;
+		default:
+			return dam_err_set(err, DAM_EINVAL, NULL, "db_bind: bad type '%c'", *types);
+		}
+	}
+	if (rc < 0)
+		return dam_err_set(err, DAM_EDB, NULL, "cannot bind parameter");
+	return 0;
+}
+
+int db_bind(struct db_stmt *st, struct dam_err *err, const char *types, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, types);
+	rc = db_vbind(st, err, types, ap);
+	va_end(ap);
+	return rc;
+}
+
+int db_step(struct db_stmt *st, struct dam_err *err)
+{
+	return st->db->be->step(st->db->conn, st->st, err);
+}
+
+int db_reset(struct db_stmt *st)
+{
+	return st->db->be->reset(st->st);
+}
+
+void db_finalize(struct db_stmt *st)
+{
+	if (!st)
+		return;
+	st->db->be->finalize(st->st);
+	free(st);
+}
+
+int64_t db_changes(struct db *db) { return db->be->changes(db->conn); }
+int db_col_count(struct db_stmt *st) { return st->db->be->col_count(st->st); }
+int db_col_is_null(struct db_stmt *st, int c) { return st->db->be->col_is_null(st->st, c); }
+const char *db_col_text(struct db_stmt *st, int c) { return st->db->be->col_text(st->st, c); }
+int64_t db_col_int(struct db_stmt *st, int c) { return st->db->be->col_int(st->st, c); }
+double db_col_double(struct db_stmt *st, int c) { return st->db->be->col_double(st->st, c); }
+const void *db_col_blob(struct db_stmt *st, int c, size_t *len)
+{
+	return st->db->be->col_blob(st->st, c, len);
+}
+
+static int vquery(struct db *db, struct db_stmt **out, struct dam_err *err, const char *sql,
+		  const char *types, va_list ap)
+{
+	int rc;
+
+	if ((rc = db_prepare(db, sql, out, err)) < 0)
+		return rc;
+	if ((rc = db_vbind(*out, err, types, ap)) < 0) {
+		db_finalize(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int db_query(struct db *db, struct db_stmt **out, struct dam_err *err, const char *sql,
+	     const char *types, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, types);
+	rc = vquery(db, out, err, sql, types, ap);
+	va_end(ap);
+	return rc;
+}
+
+int db_run(struct db *db, struct dam_err *err, const char *sql, const char *types, ...)
+{
+	struct db_stmt *st = NULL;
+	va_list ap;
+	int rc;
+
+	va_start(ap, types);
+	rc = vquery(db, &st, err, sql, types, ap);
+	va_end(ap);
+	if (rc < 0)
+		return rc;
+	while ((rc = db_step(st, err)) == DB_ROW)
+		;
+	db_finalize(st);
+	if (rc < 0)
+		return rc;
+	return (int)db->be->changes(db->conn);
+}
+
+int db_query_int(struct db *db, int64_t *out, struct dam_err *err, const char *sql,
+		 const char *types, ...)
+{
+	struct db_stmt *st = NULL;
+	va_list ap;
+	int rc;
+
+	va_start(ap, types);
+	rc = vquery(db, &st, err, sql, types, ap);
+	va_end(ap);
+	if (rc < 0)
+		return rc;
+	rc = db_step(st, err);
+	if (rc == DB_ROW)
+		*out = db_col_int(st, 0), rc = 0;
+	else if (rc == DB_DONE)
+		rc = dam_err_set(err, DAM_ENOTFOUND, NULL, "no row");
+	db_finalize(st);
+	return rc;
+}
+
+int db_begin(struct db *db, struct dam_err *err)
+{
+	int rc = db_exec(db, db->be->begin_sql, err);
+
+	if (rc == 0)
+		db->in_tx = 1;
+	return rc;
+}
+
+int db_commit(struct db *db, struct dam_err *err)
+{
+	int rc = db_exec(db, "COMMIT", err);
+
+	if (rc == 0)
+		db->in_tx = 0;
+	else
+		db_rollback(db);
+	return rc;
+}
+
+void db_rollback(struct db *db)
+{
+	if (!db->in_tx)
+		return;
+	db->be->exec(db->conn, "ROLLBACK", NULL);
+	db->in_tx = 0;
+}
+
+int db_schema_version(struct db *db, int *out, struct dam_err *err)
+{
+	return db->be->get_version(db->conn, out, err);
+}
+
+int db_migrate(struct db *db, const char *const *migrations, int n, struct dam_err *err)
+{
+	int v, rc;
+
+	if ((rc = db_begin(db, err)) < 0)
+		return rc;
+	/* Read the version inside the write transaction: two processes opening
+	 * a fresh library at once must not both apply migration 1. */
+	if ((rc = db_schema_version(db, &v, err)) < 0)
+		goto fail;
+	if (v > n) {
+		rc = dam_err_set(err, DAM_EVERSION, NULL,
+				 "this library was made by a newer dam (schema %d; this dam knows up to %d): upgrade dam",
+				 v, n);
+		goto fail;
+	}
+	for (; v < n; v++) {
+		if ((rc = db_exec(db, migrations[v], err)) < 0) {
+			char m[DAM_ERR_MSG_MAX];
+			snprintf(m, sizeof m, "%s", err ? err->msg : "");
+			rc = dam_err_set(err, DAM_EDB, NULL, "migration %d failed: %s", v + 1, m);
+			goto fail;
+		}
+	}
+	if ((rc = db->be->set_version(db->conn, n, err)) < 0)
+		goto fail;
+	return db_commit(db, err);
+fail:
+	db_rollback(db);
+	return rc;
+}

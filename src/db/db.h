@@ -1,0 +1,78 @@
+/*
+ * db.h - the only way dam talks to its database.
+ *
+ * SQL text uses `?` placeholders (numbered from 1). A backend table hides the
+ * engine: SQLite (WAL) now, PostgreSQL later; no sqlite3_* call exists
+ * outside db_sqlite.c.
+ *
+ * Ownership: db_open() returns a connection the caller frees with
+ * db_close(); db_prepare() a statement freed with db_finalize() (NULL is a
+ * no-op for both). Column pointers are borrowed until the next step, reset
+ * or finalize of that statement.
+ * Thread-safety: one connection per thread; connections to one database may
+ * be used from many threads and processes at once.
+ */
+#ifndef DAM_DB_DB_H
+#define DAM_DB_DB_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+struct db;
+struct db_stmt;
+
+enum { DB_DONE = 0, DB_ROW = 1 };
+
+/* Opens (creating if needed) the database at path. */
+int db_open(const char *path, struct db **out, struct dam_err *err);
+void db_close(struct db *db);
+
+/* Runs one or more statements without parameters. */
+int db_exec(struct db *db, const char *sql, struct dam_err *err);
+
+int db_prepare(struct db *db, const char *sql, struct db_stmt **out, struct dam_err *err);
+/* Binds by a type string: 's' text (NULL binds NULL), 'i' int64_t,
+ * 'd' double, 'b' blob (const void *, size_t), 'n' NULL (no argument). */
+int db_bind(struct db_stmt *st, struct dam_err *err, const char *types, ...);
+int db_vbind(struct db_stmt *st, struct dam_err *err, const char *types, va_list ap);
+/* Returns DB_ROW, DB_DONE or a negative code (DAM_ECONFLICT on a unique or
+ * constraint violation, DAM_EDB otherwise). */
+int db_step(struct db_stmt *st, struct dam_err *err);
+int db_reset(struct db_stmt *st);
+void db_finalize(struct db_stmt *st);
+
+int db_col_count(struct db_stmt *st);
+int db_col_is_null(struct db_stmt *st, int col);
+const char *db_col_text(struct db_stmt *st, int col); /* "" for NULL */
+int64_t db_col_int(struct db_stmt *st, int col);
+double db_col_double(struct db_stmt *st, int col);
+const void *db_col_blob(struct db_stmt *st, int col, size_t *len);
+
+/* Prepare, bind, step to the end, finalize. Returns rows changed or < 0. */
+int db_run(struct db *db, struct dam_err *err, const char *sql, const char *types, ...);
+/* Prepare and bind; the caller steps and finalizes. */
+int db_query(struct db *db, struct db_stmt **out, struct dam_err *err, const char *sql,
+	     const char *types, ...);
+/* First column of the first row as an integer; DAM_ENOTFOUND when no row. */
+int db_query_int(struct db *db, int64_t *out, struct dam_err *err, const char *sql,
+		 const char *types, ...);
+
+/* Rows changed by the last INSERT/UPDATE/DELETE on this connection. */
+int64_t db_changes(struct db *db);
+
+/* Write transactions take the write lock at BEGIN, so two writers never
+ * deadlock upgrading a read lock. */
+int db_begin(struct db *db, struct dam_err *err);
+int db_commit(struct db *db, struct dam_err *err);
+/* Safe to call when no transaction is open. */
+void db_rollback(struct db *db);
+
+/* Applies migrations[user_version .. n-1] in one transaction each and sets
+ * the schema version. DAM_EVERSION when the database is newer than n. */
+int db_migrate(struct db *db, const char *const *migrations, int n, struct dam_err *err);
+int db_schema_version(struct db *db, int *out, struct dam_err *err);
+
+#endif

@@ -1,0 +1,150 @@
+/* db_sqlite.c - the SQLite backend: WAL, busy timeout, foreign keys. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "db/db_backend.h"
+
+static int fail(sqlite3 *c, struct dam_err *err, const char *what)
+{
+	int code = sqlite3_extended_errcode(c);
+	int ours = DAM_EDB;
+
+	if ((code & 0xff) == SQLITE_CONSTRAINT)
+		ours = DAM_ECONFLICT;
+	else if ((code & 0xff) == SQLITE_FULL)
+		ours = DAM_ENOSPC;
+	else if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED)
+		ours = DAM_ECONFLICT;
+	return dam_err_set(err, ours, NULL, "database: %s: %s", what, sqlite3_errmsg(c));
+}
+
+static int s_open(const char *path, void **conn, struct dam_err *err)
+{
+	sqlite3 *c = NULL;
+	int rc = sqlite3_open_v2(path, &c, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				 SQLITE_OPEN_NOMUTEX, NULL);
+
+	if (rc != SQLITE_OK) {
+		dam_err_set(err, DAM_EDB, NULL, "cannot open database %s: %s", path,
+			    c ? sqlite3_errmsg(c) : sqlite3_errstr(rc));
+		sqlite3_close(c);
+		return DAM_EDB;
+	}
+	sqlite3_busy_timeout(c, 30000);
+	/* WAL lets readers run beside the one writer; NORMAL sync is safe with
+	 * WAL (a crash can lose the last commits, never corrupt). Blobs are
+	 * fsynced before their rows commit, so a lost row only leaves an
+	 * unreferenced blob that `dam gc` reclaims. */
+	rc = sqlite3_exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+			     "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
+			  NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		fail(c, err, "set up");
+		sqlite3_close(c);
+		return DAM_EDB;
+	}
+	*conn = c;
+	return 0;
+}
+
+static void s_close(void *conn) { sqlite3_close_v2(conn); }
+
+static int s_exec(void *conn, const char *sql, struct dam_err *err)
+{
+	if (sqlite3_exec(conn, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return fail(conn, err, "exec");
+	return 0;
+}
+
+static int s_prepare(void *conn, const char *sql, void **st, struct dam_err *err)
+{
+	if (sqlite3_prepare_v2(conn, sql, -1, (sqlite3_stmt **)st, NULL) != SQLITE_OK)
+		return fail(conn, err, "prepare");
+	return 0;
+}
+
+static int ok(int rc) { return rc == SQLITE_OK ? 0 : -1; }
+static int b_text(void *st, int i, const char *s) { return ok(sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT)); }
+static int b_int(void *st, int i, int64_t v) { return ok(sqlite3_bind_int64(st, i, v)); }
+static int b_double(void *st, int i, double v) { return ok(sqlite3_bind_double(st, i, v)); }
+static int b_blob(void *st, int i, const void *p, size_t n) { return ok(sqlite3_bind_blob64(st, i, p, n, SQLITE_TRANSIENT)); }
+static int b_null(void *st, int i) { return ok(sqlite3_bind_null(st, i)); }
+
+static int s_step(void *conn, void *st, struct dam_err *err)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return DB_ROW;
+	if (rc == SQLITE_DONE)
+		return DB_DONE;
+	return fail(conn, err, "step");
+}
+
+static int s_reset(void *st) { sqlite3_clear_bindings(st); return ok(sqlite3_reset(st)); }
+static void s_finalize(void *st) { sqlite3_finalize(st); }
+static int c_count(void *st) { return sqlite3_column_count(st); }
+static int c_null(void *st, int c) { return sqlite3_column_type(st, c) == SQLITE_NULL; }
+static const char *c_text(void *st, int c)
+{
+	const unsigned char *t = sqlite3_column_text(st, c);
+	return t ? (const char *)t : "";
+}
+static int64_t c_int(void *st, int c) { return sqlite3_column_int64(st, c); }
+static double c_double(void *st, int c) { return sqlite3_column_double(st, c); }
+static const void *c_blob(void *st, int c, size_t *len)
+{
+	const void *p = sqlite3_column_blob(st, c);
+	*len = (size_t)sqlite3_column_bytes(st, c);
+	return p;
+}
+
+static int get_version(void *conn, int *v, struct dam_err *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(conn, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return fail(conn, err, "read schema version");
+	rc = sqlite3_step(st);
+	*v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : fail(conn, err, "read schema version");
+}
+
+static int set_version(void *conn, int v, struct dam_err *err)
+{
+	char sql[64];
+
+	snprintf(sql, sizeof sql, "PRAGMA user_version=%d", v);
+	return s_exec(conn, sql, err);
+}
+
+static int64_t s_changes(void *conn) { return sqlite3_changes64(conn); }
+
+const struct db_backend db_sqlite_backend = {
+	.name = "sqlite",
+	.open = s_open,
+	.close = s_close,
+	.exec = s_exec,
+	.prepare = s_prepare,
+	.bind_text = b_text,
+	.bind_int = b_int,
+	.bind_double = b_double,
+	.bind_blob = b_blob,
+	.bind_null = b_null,
+	.step = s_step,
+	.reset = s_reset,
+	.finalize = s_finalize,
+	.col_count = c_count,
+	.col_is_null = c_null,
+	.col_text = c_text,
+	.col_int = c_int,
+	.col_double = c_double,
+	.col_blob = c_blob,
+	.get_version = get_version,
+	.set_version = set_version,
+	.changes = s_changes,
+	.begin_sql = "BEGIN IMMEDIATE",
+};

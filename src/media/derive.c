@@ -1,0 +1,232 @@
+/*
+ * derive.c - thumbnails and previews of images, PDF and SVG (libvips), and
+ * dispatch to av.c for video.
+ *
+ * One decode per file: the header is read first to check the limits, then
+ * vips_thumbnail_source() makes the preview with shrink-on-load (JPEG DCT
+ * scaling, WebP/HEIF/PDF/SVG render at size), autorotated and converted to
+ * sRGB. That preview is materialised in memory once; the thumbnail is
+ * resized from it rather than decoded again.
+ */
+#include "media/media_int.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PREVIEW_MAX 1600
+#define THUMB_MAX 320
+#define WEBP_Q 80
+
+int media__fit(VipsImage *in, int max, VipsImage **out, struct dam_err *err)
+{
+	int w = vips_image_get_width(in), h = vips_image_get_height(in);
+	int tw = w, th = h;
+	VipsImage *t = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	if (max <= 0 || (w <= max && h <= max)) {
+		g_object_ref(in);
+		*out = in;
+		return 0;
+	}
+	if (w >= h) {
+		tw = max;
+		th = (int)lround((double)h * max / w);
+	} else {
+		th = max;
+		tw = (int)lround((double)w * max / h);
+	}
+	tw = tw < 1 ? 1 : tw;
+	th = th < 1 ? 1 : th;
+	/* separate scales, so each side lands on its target size */
+	if (vips_resize(in, &t, (double)tw / w, "vscale", (double)th / h, NULL))
+		return media__vips_err(err, DAM_EMEDIA, "cannot resize image");
+	if (vips_image_get_width(t) != tw || vips_image_get_height(t) != th) {
+		/* rounding inside vips_resize: trim or extend the last pixel */
+		if (vips_gravity(t, out, VIPS_COMPASS_DIRECTION_NORTH_WEST, tw, th, "extend",
+				 VIPS_EXTEND_COPY, NULL))
+			rc = media__vips_err(err, DAM_EMEDIA, "cannot resize image");
+		g_object_unref(t);
+		return rc;
+	}
+	*out = t;
+	return 0;
+}
+
+/* An 8-bit sRGB (with alpha, if any) version of im; new reference. */
+static int to_srgb8(VipsImage *im, VipsImage **out, struct dam_err *err)
+{
+	if (vips_image_get_interpretation(im) == VIPS_INTERPRETATION_sRGB &&
+	    vips_image_get_format(im) == VIPS_FORMAT_UCHAR && vips_image_get_bands(im) <= 4) {
+		g_object_ref(im);
+		*out = im;
+		return 0;
+	}
+	if (vips_colourspace(im, out, VIPS_INTERPRETATION_sRGB, NULL))
+		return media__vips_err(err, DAM_EMEDIA, "cannot convert image to sRGB");
+	return 0;
+}
+
+int media__emit_webp(VipsImage *im, const char *name, int max, json_t *extra,
+		     media_emit_fn emit, void *ctx, struct dam_err *err)
+{
+	VipsImage *fit = NULL, *rgb = NULL;
+	struct media_derivative d;
+	json_t *spec = NULL;
+	void *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = media__fit(im, max, &fit, err)) < 0)
+		goto out;
+	if ((rc = to_srgb8(fit, &rgb, err)) < 0)
+		goto out;
+	if (vips_webpsave_buffer(rgb, &buf, &len, "Q", WEBP_Q, "strip", TRUE, NULL)) {
+		rc = media__vips_err(err, DAM_EMEDIA, "cannot encode WebP");
+		goto out;
+	}
+	spec = json_pack("{s:s,s:i}", "format", "webp", "q", WEBP_Q);
+	if (max > 0)
+		json_object_set_new(spec, "max", json_integer(max));
+	if (extra)
+		json_object_update(spec, extra);
+	d = (struct media_derivative){
+		.name = name,
+		.mime = "image/webp",
+		.data = buf,
+		.len = len,
+		.width = vips_image_get_width(rgb),
+		.height = vips_image_get_height(rgb),
+		.spec = spec,
+	};
+	rc = emit(ctx, &d, err);
+	if (rc < 0 && err && err->code == 0)
+		dam_err_set(err, rc, NULL, "storing %s failed", name);
+out:
+	json_decref(spec);
+	g_free(buf);
+	if (rgb)
+		g_object_unref(rgb);
+	if (fit)
+		g_object_unref(fit);
+	return rc < 0 ? rc : 0;
+}
+
+/* True when libvips's error buffer holds an error of the decode. libheif
+ * probes past the end of the file through the source and recovers, which
+ * leaves "source: bad seek to N" lines: those alone are no failure. */
+static bool decode_failed(const char *buf)
+{
+	while (*buf) {
+		size_t n = strcspn(buf, "\n");
+
+		if (n > 0 && strncmp(buf, "source: bad seek", 16) != 0)
+			return true;
+		buf += n + (buf[n] == '\n');
+	}
+	return false;
+}
+
+/* The preview, decoded once into memory. */
+static int make_preview(int fd, bool magick, VipsImage **out, struct dam_err *err)
+{
+	VipsSource *src = NULL;
+	VipsImage *t = NULL;
+	char path[64];
+	int rc = 0;
+
+	*out = NULL;
+	/* libvips 8.14's tile cache turns a loader failure (fail_on) into a
+	 * warning and grey tiles, so a failed read shows only in the error
+	 * buffer: start it empty. Workers decode one file per process, so
+	 * nothing else writes to it meanwhile. */
+	vips_error_clear();
+	if (magick) {
+		/* magickload has no source variant: go through the path */
+		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+		if (vips_thumbnail(path, &t, PREVIEW_MAX, "size", VIPS_SIZE_DOWN, "fail_on",
+				   VIPS_FAIL_ON_ERROR, NULL))
+			goto fail;
+	} else {
+		if (lseek(fd, 0, SEEK_SET) < 0)
+			return dam_err_errno(err, DAM_EIO, errno, "cannot seek file");
+		if (!(src = vips_source_new_from_descriptor(fd)))
+			goto fail;
+		if (vips_thumbnail_source(src, &t, PREVIEW_MAX, "size", VIPS_SIZE_DOWN, "fail_on",
+					  VIPS_FAIL_ON_ERROR, NULL))
+			goto fail;
+	}
+	/* The decode happens here, once. */
+	*out = vips_image_copy_memory(t);
+	if (!*out || decode_failed(vips_error_buffer())) {
+		if (*out)
+			g_object_unref(*out);
+		*out = NULL;
+		goto fail;
+	}
+	goto out;
+fail:
+	rc = media__vips_err(err, DAM_EMEDIA, "cannot decode image");
+out:
+	if (t)
+		g_object_unref(t);
+	if (src)
+		g_object_unref(src);
+	return rc;
+}
+
+static int derive_image(int fd, const struct media_limits *lim, media_emit_fn emit, void *ctx,
+			struct dam_err *err)
+{
+	VipsImage *header = NULL, *preview = NULL;
+	const char *loader = NULL;
+	bool magick;
+	int rc;
+
+	/* limits first, from the header alone */
+	if ((rc = media__open_image(fd, &header, err)) < 0)
+		goto out;
+	if ((rc = media__check_size(vips_image_get_width(header), vips_image_get_height(header),
+				    lim, err)) < 0)
+		goto out;
+	if (vips_image_get_typeof(header, VIPS_META_LOADER) &&
+	    vips_image_get_string(header, VIPS_META_LOADER, &loader))
+		vips_error_clear();
+	magick = loader && !strncmp(loader, "magick", 6);
+	/* the header's source shares the file offset with the next one */
+	g_object_unref(header);
+	header = NULL;
+	if ((rc = make_preview(fd, magick, &preview, err)) < 0)
+		goto out;
+	if ((rc = media__emit_webp(preview, "preview", PREVIEW_MAX, NULL, emit, ctx, err)) < 0)
+		goto out;
+	rc = media__emit_webp(preview, "thumbnail", THUMB_MAX, NULL, emit, ctx, err);
+out:
+	if (preview)
+		g_object_unref(preview);
+	if (header)
+		g_object_unref(header);
+	return rc;
+}
+
+int media_derive_fd(int fd, const struct media_sniff *sniff, const struct media_limits *lim,
+		    media_emit_fn emit, void *ctx, struct dam_err *err)
+{
+	switch (sniff->kind) {
+	case MEDIA_IMAGE:
+		return derive_image(fd, lim, emit, ctx, err);
+	case MEDIA_DOCUMENT:
+		if (!strcmp(sniff->mime, "application/pdf"))
+			return derive_image(fd, lim, emit, ctx, err);
+		return 0;
+	case MEDIA_VIDEO:
+		return media__av_derive(fd, lim, emit, ctx, err);
+	case MEDIA_AUDIO:
+	case MEDIA_OTHER:
+		break;
+	}
+	return 0;
+}

@@ -1,0 +1,104 @@
+/*
+ * init.c - starting libvips with only the loaders we trust.
+ *
+ * libvips 8.14 marks these loaders "untrusted": analyze, csv, fits, jp2k,
+ * jxl, magick, mat, openexr, openslide, pdf, ppm, rad, raw, svg, vips.
+ * We block them all and allow back only what a DAM must read:
+ *   jxl  - JPEG XL is a delivery and camera format we accept;
+ *   pdf  - (poppler) first-page previews of documents;
+ *   svg  - (librsvg) previews of logos and drawings;
+ *   magick - (ImageMagick: PSD and many rare formats) only when configured,
+ *          as its attack surface is by far the largest.
+ * The loaders trusted by libvips (jpeg, png, webp, gif, tiff, heif) stay on.
+ */
+#include "media/media_int.h"
+
+#include <libavutil/log.h>
+#include <string.h>
+
+static bool g_inited;
+static bool g_magick;
+
+/* Loader base classes (cover the file, buffer and source variants). */
+static const char *const allowed_untrusted[] = {
+	"VipsForeignLoadJxl",
+	"VipsForeignLoadPdf",
+	"VipsForeignLoadSvg",
+};
+
+const char *media_kind_name(enum media_kind k)
+{
+	switch (k) {
+	case MEDIA_IMAGE:
+		return "image";
+	case MEDIA_VIDEO:
+		return "video";
+	case MEDIA_AUDIO:
+		return "audio";
+	case MEDIA_DOCUMENT:
+		return "document";
+	case MEDIA_OTHER:
+		break;
+	}
+	return "other";
+}
+
+void media_limits_default(struct media_limits *lim)
+{
+	memset(lim, 0, sizeof *lim);
+	lim->max_pixels = 250ull * 1000 * 1000;
+	lim->max_dimension = 50000;
+	lim->max_video_seconds = 4 * 3600;
+	lim->allow_magick = false;
+}
+
+bool media__magick_allowed(void)
+{
+	return g_magick;
+}
+
+int media__vips_err(struct dam_err *err, int code, const char *what)
+{
+	char msg[DAM_ERR_MSG_MAX];
+	const char *buf = vips_error_buffer();
+	size_t n;
+
+	snprintf(msg, sizeof msg, "%s", buf ? buf : "");
+	/* keep the first line: later lines repeat the cause */
+	n = strcspn(msg, "\n");
+	msg[n] = '\0';
+	vips_error_clear();
+	return dam_err_set(err, code, NULL, "%s: %s", what, msg[0] ? msg : "unknown decoder error");
+}
+
+int media_init(const char *argv0, const struct media_limits *lim, struct dam_err *err)
+{
+	size_t i;
+
+	if (g_inited)
+		return 0;
+	if (VIPS_INIT(argv0 ? argv0 : "dam"))
+		return media__vips_err(err, DAM_EMEDIA, "cannot start libvips");
+	vips_block_untrusted_set(TRUE);
+	for (i = 0; i < sizeof allowed_untrusted / sizeof allowed_untrusted[0]; i++)
+		vips_operation_block_set(allowed_untrusted[i], FALSE);
+	g_magick = lim && lim->allow_magick;
+	if (g_magick)
+		vips_operation_block_set("VipsForeignLoadMagick", FALSE);
+	/* Workers open each file once: caching operations only holds memory
+	 * (and file names like /proc/self/fd/N would alias). */
+	vips_cache_set_max(0);
+	vips_cache_set_max_mem(0);
+	vips_cache_set_max_files(0);
+	av_log_set_level(AV_LOG_QUIET);
+	g_inited = true;
+	return 0;
+}
+
+void media_shutdown(void)
+{
+	if (!g_inited)
+		return;
+	vips_shutdown();
+	g_inited = false;
+}

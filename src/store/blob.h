@@ -1,0 +1,83 @@
+/*
+ * blob.h - content-addressed blob store: the only way dam reads or writes
+ * the bytes of originals and derivatives.
+ *
+ * A blob's key is the lower-case hex SHA-256 of its bytes, computed while
+ * streaming. A blob becomes visible only whole: writers stream into a temp
+ * object, which commit makes durable and then publishes atomically; a crash
+ * at any instant leaves the whole object or none (plus, at worst, a stale
+ * temp object that blob_clean_temp() removes). Identical bytes are stored
+ * once; reference counting lives in the database (core/), not here.
+ *
+ * Backends sit behind struct blob_backend: "fs" (objects/ab/cd/<hex> under
+ * the library) now, S3 later. Nothing outside src/store knows a blob's path.
+ *
+ * Thread-safety: a store may be used from many threads; a writer by one.
+ */
+#ifndef DAM_STORE_BLOB_H
+#define DAM_STORE_BLOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+#define BLOB_KEY_LEN 64
+
+struct blob_store;
+struct blob_writer;
+
+/* Opens the store of the library at root. backend: "fs". Caller frees with
+ * blob_store_free(). */
+int blob_store_open(const char *root, const char *backend, struct blob_store **out,
+		    struct dam_err *err);
+void blob_store_free(struct blob_store *bs);
+
+/* True when key is 64 lower-case hex digits. */
+bool blob_key_valid(const char *key);
+
+/* Starts a streaming write. The writer is freed by commit or abort. */
+int blob_writer_new(struct blob_store *bs, struct blob_writer **out, struct dam_err *err);
+int blob_writer_write(struct blob_writer *w, const void *data, size_t len, struct dam_err *err);
+/* Bytes written so far. */
+uint64_t blob_writer_size(const struct blob_writer *w);
+/* Makes the bytes durable and visible under their key (written to key_out).
+ * *existed (may be NULL) tells whether identical bytes were already stored,
+ * in which case nothing new is kept. Frees w, also on error. */
+int blob_writer_commit(struct blob_writer *w, char key_out[BLOB_KEY_LEN + 1], bool *existed,
+		       struct dam_err *err);
+/* Discards everything written. NULL is a no-op. */
+void blob_writer_abort(struct blob_writer *w);
+
+/* Streams fd (from its current position to EOF) into the store. */
+int blob_put_fd(struct blob_store *bs, int fd, char key_out[BLOB_KEY_LEN + 1], uint64_t *size,
+		bool *existed, struct dam_err *err);
+int blob_put_mem(struct blob_store *bs, const void *data, size_t len,
+		 char key_out[BLOB_KEY_LEN + 1], bool *existed, struct dam_err *err);
+
+/* SHA-256 of fd's bytes from its current position, without storing. */
+int blob_hash_fd(int fd, char key_out[BLOB_KEY_LEN + 1], uint64_t *size, struct dam_err *err);
+
+/* Opens a blob for reading: *fd is read-only, caller closes it.
+ * DAM_ENOTFOUND when absent. */
+int blob_open(struct blob_store *bs, const char *key, int *fd, uint64_t *size,
+	      struct dam_err *err);
+/* Size of a blob, or DAM_ENOTFOUND. */
+int blob_stat(struct blob_store *bs, const char *key, uint64_t *size, struct dam_err *err);
+/* Removes a blob; absent is not an error. */
+int blob_delete(struct blob_store *bs, const char *key, struct dam_err *err);
+/* Re-hashes a blob: 0 if its bytes match its key, DAM_EDAMAGED if not. */
+int blob_verify(struct blob_store *bs, const char *key, struct dam_err *err);
+
+/* Calls fn for every stored key (order unspecified). fn returns < 0 to stop. */
+typedef int (*blob_each_fn)(void *ctx, const char *key, uint64_t size);
+int blob_each(struct blob_store *bs, blob_each_fn fn, void *ctx, struct dam_err *err);
+
+/* Removes temp objects older than max_age_s left by killed writers; returns
+ * how many were removed. */
+int blob_clean_temp(struct blob_store *bs, int max_age_s, struct dam_err *err);
+/* Counts temp objects (in-flight or left by killed writers). */
+int blob_count_temp(struct blob_store *bs, struct dam_err *err);
+
+#endif

@@ -1,0 +1,93 @@
+#include "util/id.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/timeutil.h"
+
+static pthread_mutex_t id_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t last_ms;
+static uint16_t last_seq;
+
+static void format(char out[DAM_ID_LEN + 1], const unsigned char b[16])
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[b[i] >> 4];
+		out[o++] = hex[b[i] & 15];
+	}
+	out[o] = '\0';
+}
+
+void id_new_at(char out[DAM_ID_LEN + 1], uint64_t ms)
+{
+	unsigned char b[16];
+	uint16_t seq;
+
+	randombytes_buf(b, sizeof b);
+	/* rand_a (12 bits) is a counter within one millisecond, so ids made in
+	 * a burst keep their order (RFC 9562, method 1). */
+	pthread_mutex_lock(&id_lock);
+	if (ms <= last_ms) {
+		ms = last_ms;
+		seq = ++last_seq;
+		if (seq > 0x0fff) {
+			ms = ++last_ms;
+			seq = last_seq = 0;
+		}
+	} else {
+		last_ms = ms;
+		seq = last_seq = (uint16_t)(b[6] & 0x03); /* small random start */
+	}
+	pthread_mutex_unlock(&id_lock);
+	for (int i = 0; i < 6; i++)
+		b[i] = (unsigned char)(ms >> (40 - 8 * i));
+	b[6] = (unsigned char)(0x70 | ((seq >> 8) & 0x0f));
+	b[7] = (unsigned char)(seq & 0xff);
+	b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
+	format(out, b);
+}
+
+void id_new(char out[DAM_ID_LEN + 1])
+{
+	id_new_at(out, time_now_ms());
+}
+
+bool id_valid(const char *s)
+{
+	if (!s || strlen(s) != DAM_ID_LEN)
+		return false;
+	for (int i = 0; i < DAM_ID_LEN; i++) {
+		char c = s[i];
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (c != '-')
+				return false;
+		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+			return false;
+		}
+	}
+	return true;
+}
+
+uint64_t id_time_ms(const char *s)
+{
+	uint64_t ms = 0;
+	int digits = 0;
+
+	if (!id_valid(s) || s[14] != '7')
+		return 0;
+	for (int i = 0; digits < 12; i++) {
+		char c = s[i];
+		if (c == '-')
+			continue;
+		ms = ms * 16 + (uint64_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+		digits++;
+	}
+	return ms;
+}

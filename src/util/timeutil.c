@@ -1,0 +1,106 @@
+#include "util/timeutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/err.h"
+
+uint64_t time_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+double time_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void time_iso8601(uint64_t ms, char out[32])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", (tm.tm_year + 1900) % 10000,
+		 (tm.tm_mon + 1) % 100, tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100,
+		 (unsigned)(ms % 1000));
+}
+
+static int parse_relative(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long n = strtoull(s, &end, 10);
+	uint64_t unit;
+
+	if (end == s || end[0] == '\0' || end[1] != '\0')
+		return DAM_EINVAL;
+	switch (*end) {
+	case 'd': unit = 86400000ull; break;
+	case 'h': unit = 3600000ull; break;
+	case 'm': unit = 60000ull; break;
+	case 's': unit = 1000ull; break;
+	default: return DAM_EINVAL;
+	}
+	if (n > 100000ull * 365)
+		return DAM_EINVAL;
+	*out = time_now_ms() - n * unit;
+	return 0;
+}
+
+int time_parse(const char *s, uint64_t *out)
+{
+	struct tm tm;
+	int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0, n = 0;
+	size_t len = strlen(s);
+
+	if (len && strchr("dhms", s[len - 1]) && len < 12 && s[0] >= '0' && s[0] <= '9' &&
+	    !strchr(s, '-'))
+		return parse_relative(s, out);
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
+		return DAM_EINVAL;
+	if (s[10] == 'T' || s[10] == ' ') {
+		int m = 0;
+		if (sscanf(s + 11, "%2d:%2d%n", &h, &mi, &m) != 2)
+			return DAM_EINVAL;
+		n = 11 + m;
+		if (s[n] == ':') {
+			if (sscanf(s + n + 1, "%2d%n", &sec, &m) != 1)
+				return DAM_EINVAL;
+			n += 1 + m;
+			if (s[n] == '.') {
+				if (sscanf(s + n + 1, "%3d%n", &ms, &m) != 1)
+					return DAM_EINVAL;
+				n += 1 + m;
+			}
+		}
+		if (s[n] == 'Z')
+			n++;
+	}
+	if (s[n] != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	    sec > 60 || y < 1970 || y > 9999)
+		return DAM_EINVAL;
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	{
+		time_t t = timegm(&tm);
+		struct tm back;
+		gmtime_r(&t, &back);
+		if (back.tm_mday != d) /* 2026-02-31 */
+			return DAM_EINVAL;
+		*out = (uint64_t)t * 1000 + (uint64_t)ms;
+	}
+	return 0;
+}

@@ -1,0 +1,17 @@
+/* timeutil.h - wall-clock and monotonic time, ISO 8601 formatting. */
+#ifndef DAM_UTIL_TIMEUTIL_H
+#define DAM_UTIL_TIMEUTIL_H
+
+#include <stdint.h>
+
+/* Unix time in milliseconds (CLOCK_REALTIME). */
+uint64_t time_now_ms(void);
+/* Monotonic seconds, for durations and timeouts. */
+double time_mono(void);
+/* Formats unix ms as "2026-11-22T21:44:25.123Z" into out (>= 25 bytes). */
+void time_iso8601(uint64_t unix_ms, char out[32]);
+/* Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM[:SS[.fff]][Z]" (UTC) or a relative
+ * "7d", "12h", "30m" (before now). Returns 0 and *out_ms, or DAM_EINVAL. */
+int time_parse(const char *s, uint64_t *out_ms);
+
+#endif
