@@ -9,7 +9,7 @@ PKGS=(
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
   libh2o-evloop-dev libjansson-dev libsqlite3-dev sqlite3 libpq-dev libroaring-dev
   libsodium-dev libmagic-dev libinih-dev libcurl4-openssl-dev libarchive-dev
-  libcmocka-dev libimage-exiftool-perl imagemagick poppler-utils valgrind
+  libcmocka-dev libimage-exiftool-perl imagemagick poppler-utils valgrind jq
 )
 
 missing=()

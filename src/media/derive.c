@@ -130,6 +130,21 @@ static bool decode_failed(const char *buf)
 	return false;
 }
 
+/* Drops the metadata blobs of the decoded preview: derivatives carry no
+ * metadata, and in libvips 8.14 heifload's blobs point into the loader's
+ * memory, freed with it (webpsave reading "exif-data" afterwards is a
+ * use-after-free under ASan). */
+static void drop_blobs(VipsImage *im)
+{
+	gchar **fields = vips_image_get_fields(im);
+	int i;
+
+	for (i = 0; fields && fields[i]; i++)
+		if (vips_image_get_typeof(im, fields[i]) == VIPS_TYPE_BLOB)
+			vips_image_remove(im, fields[i]);
+	g_strfreev(fields);
+}
+
 /* The preview, decoded once into memory. */
 static int make_preview(int fd, bool magick, VipsImage **out, struct dam_err *err)
 {
@@ -167,6 +182,7 @@ static int make_preview(int fd, bool magick, VipsImage **out, struct dam_err *er
 		*out = NULL;
 		goto fail;
 	}
+	drop_blobs(*out);
 	goto out;
 fail:
 	rc = media__vips_err(err, DAM_EMEDIA, "cannot decode image");

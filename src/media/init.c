@@ -63,7 +63,11 @@ int media__vips_err(struct dam_err *err, int code, const char *what)
 	const char *buf = vips_error_buffer();
 	size_t n;
 
-	snprintf(msg, sizeof msg, "%s", buf ? buf : "");
+	buf = buf ? buf : "";
+	/* libheif's recovered over-reads are noise, not the cause */
+	while (!strncmp(buf, "source: bad seek", 16) && strchr(buf, '\n'))
+		buf = strchr(buf, '\n') + 1;
+	snprintf(msg, sizeof msg, "%s", buf);
 	/* keep the first line: later lines repeat the cause */
 	n = strcspn(msg, "\n");
 	msg[n] = '\0';

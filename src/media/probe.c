@@ -97,15 +97,16 @@ static void probe_resolution(VipsImage *im, json_t *obj)
 	double xres = vips_image_get_xres(im), yres = vips_image_get_yres(im), f = 25.4;
 	const char *unit = "in", *u;
 
-	if (!(xres > 0 && yres > 0) || xres > 1e6 || yres > 1e6)
+	/* 1 px/mm is libvips's "not given" */
+	if (!(xres > 0 && yres > 0) || xres > 1e6 || yres > 1e6 || (xres == 1 && yres == 1))
 		return;
 	if (get_string(im, "resolution-unit", &u) && !strcmp(u, "cm")) {
 		unit = "cm";
 		f = 10;
 	}
 	json_object_set_new(obj, "resolution",
-			    json_pack("{s:f,s:f,s:s}", "x", (double)(long)(xres * f * 100 + 0.5) / 100,
-				      "y", (double)(long)(yres * f * 100 + 0.5) / 100, "unit", unit));
+			    json_pack("{s:f,s:f,s:s}", "x", round(xres * f * 100) / 100, "y",
+				      round(yres * f * 100) / 100, "unit", unit));
 }
 
 /* IPTC first, then XMP over it (XMP wins). */

@@ -25,14 +25,34 @@ static void format(char out[DAM_ID_LEN + 1], const unsigned char b[16])
 	out[o] = '\0';
 }
 
+static void build(char out[DAM_ID_LEN + 1], uint64_t ms, uint16_t seq, unsigned char b[16])
+{
+	for (int i = 0; i < 6; i++)
+		b[i] = (unsigned char)(ms >> (40 - 8 * i));
+	b[6] = (unsigned char)(0x70 | ((seq >> 8) & 0x0f));
+	b[7] = (unsigned char)(seq & 0xff);
+	b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
+	format(out, b);
+}
+
 void id_new_at(char out[DAM_ID_LEN + 1], uint64_t ms)
 {
+	unsigned char b[16];
+
+	randombytes_buf(b, sizeof b);
+	build(out, ms, (uint16_t)(((b[6] << 8) | b[7]) & 0x0fff), b);
+}
+
+void id_new(char out[DAM_ID_LEN + 1])
+{
+	uint64_t ms = time_now_ms();
 	unsigned char b[16];
 	uint16_t seq;
 
 	randombytes_buf(b, sizeof b);
-	/* rand_a (12 bits) is a counter within one millisecond, so ids made in
-	 * a burst keep their order (RFC 9562, method 1). */
+	/* rand_a (12 bits) counts within one millisecond, so ids made in a
+	 * burst keep their order (RFC 9562, method 1); a clock step back
+	 * reuses the last millisecond rather than going backwards. */
 	pthread_mutex_lock(&id_lock);
 	if (ms <= last_ms) {
 		ms = last_ms;
@@ -46,17 +66,7 @@ void id_new_at(char out[DAM_ID_LEN + 1], uint64_t ms)
 		seq = last_seq = (uint16_t)(b[6] & 0x03); /* small random start */
 	}
 	pthread_mutex_unlock(&id_lock);
-	for (int i = 0; i < 6; i++)
-		b[i] = (unsigned char)(ms >> (40 - 8 * i));
-	b[6] = (unsigned char)(0x70 | ((seq >> 8) & 0x0f));
-	b[7] = (unsigned char)(seq & 0xff);
-	b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
-	format(out, b);
-}
-
-void id_new(char out[DAM_ID_LEN + 1])
-{
-	id_new_at(out, time_now_ms());
+	build(out, ms, seq, b);
 }
 
 bool id_valid(const char *s)

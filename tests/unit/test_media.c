@@ -738,40 +738,44 @@ static void test_corrupt(void **state)
 	assert_non_null(strstr(err.msg, "decode"));
 }
 
-/* Generic checks over tests/gen-fixtures.sh output, when present. */
+static int open_fixture(const char *dir, const char *name)
+{
+	char p[1024];
+
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	return open(p, O_RDONLY | O_CLOEXEC);
+}
+
+/* Checks over tests/gen-fixtures.sh output, when present, that hold for
+ * any well-formed input of each kind. */
 static void test_fixtures(void **state)
 {
 	const char *dir = getenv("DAM_TEST_FIXTURES");
-	static const char *names[] = { "photo.jpg", "alpha.png", "image.webp", "image.tif",
-				       "image.avif", "image.heic", "drawing.svg", "doc.pdf",
-				       "clip.mp4", "sound.wav" };
+	static const char *good[] = { "photo.jpg", "photo2.jpg", "rotated.jpg", "alpha.png",
+				      "image.webp", "image.tif", "image.avif", "image.heic",
+				      "drawing.svg", "doc.pdf", "clip.mp4", "rotated.mp4",
+				      "sound.wav" };
+	static const char *hostile[] = { "bomb.png", "huge-dims.png" };
+	struct dam_err err = { 0 };
+	struct media_sniff s;
+	struct got g;
+	json_t *j = NULL;
 	size_t i;
-	int seen = 0;
+	int fd, k;
 
 	if (!dir || !*dir)
 		return;
-	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
-		struct dam_err err = { 0 };
-		struct media_sniff s;
-		struct got g = { 0 };
-		char p[1024];
-		json_t *j = NULL;
-		int fd, k;
-
-		snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-		fd = open(p, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+		if ((fd = open_fixture(dir, good[i])) < 0)
 			continue;
-		seen++;
-		assert_int_equal(media_sniff_fd(fd, names[i], &s, &err), 0);
+		memset(&g, 0, sizeof g);
+		OK(media_sniff_fd(fd, good[i], &s, &err));
 		assert_false(s.ext_mismatch);
 		assert_int_not_equal(s.kind, MEDIA_OTHER);
-		if (media_probe_fd(fd, &s, &lim, &j, &err) != 0)
-			fail_msg("%s: %s", names[i], err.msg);
+		OK(media_probe_fd(fd, &s, &lim, &j, &err));
 		assert_string_equal(jstr(j, "kind"), media_kind_name(s.kind));
 		json_decref(j);
-		if (media_derive_fd(fd, &s, &lim, collect, &g, &err) != 0)
-			fail_msg("%s: %s", names[i], err.msg);
+		OK(media_derive_fd(fd, &s, &lim, collect, &g, &err));
 		for (k = 0; k < g.n; k++) {
 			int lng = g.d[k].dw > g.d[k].dh ? g.d[k].dw : g.d[k].dh;
 
@@ -786,9 +790,34 @@ static void test_fixtures(void **state)
 			assert_int_equal(g.n, 0);
 		else
 			assert_true(g.n >= 2);
+		/* rotated.* are stored landscape and displayed portrait */
+		if (!strncmp(good[i], "rotated.", 8)) {
+			k = find(&g, "thumbnail");
+			assert_true(g.d[k].dh > g.d[k].dw);
+		}
 		close(fd);
 	}
-	(void)seen;
+	for (i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+		if ((fd = open_fixture(dir, hostile[i])) < 0)
+			continue;
+		OK(media_sniff_fd(fd, hostile[i], &s, &err));
+		assert_int_equal(media_probe_fd(fd, &s, &lim, &j, &err), DAM_ELIMIT);
+		assert_int_equal(media_derive_fd(fd, &s, &lim, collect, &g, &err), DAM_ELIMIT);
+		close(fd);
+	}
+	if ((fd = open_fixture(dir, "corrupt.jpg")) >= 0) {
+		memset(&g, 0, sizeof g);
+		OK(media_sniff_fd(fd, "corrupt.jpg", &s, &err));
+		assert_int_equal(media_derive_fd(fd, &s, &lim, collect, &g, &err), DAM_EMEDIA);
+		assert_int_equal(g.n, 0);
+		close(fd);
+	}
+	if ((fd = open_fixture(dir, "fake.jpg")) >= 0) {
+		OK(media_sniff_fd(fd, "fake.jpg", &s, &err));
+		assert_string_equal(s.mime, "image/png");
+		assert_true(s.ext_mismatch);
+		close(fd);
+	}
 }
 
 int main(void)

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `make test`: unit and CLI tests, then both again under ASan+UBSan.
+set -euo pipefail
+build=${1:-build}
+asan=${2:-build-asan}
+fixtures="$build/fixtures"
+status=0
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "unit tests"
+meson test -C "$build" --suite unit --print-errorlogs || status=1
+
+step "CLI tests"
+DAM="$build/dam" FIXTURES="$fixtures" ./tests/cli/run.sh || status=1
+
+step "ASan+UBSan build"
+if [ ! -f "$asan/build.ninja" ]; then
+  meson setup "$asan" --werror -Db_sanitize=address,undefined -Db_lundef=false \
+    --buildtype=debug >/dev/null
+fi
+ninja -C "$asan"
+
+# Leaks inside glib/libvips's global caches are not ours; everything else
+# (heap overflows, use after free, UB) fails the run.
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1"
+export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+
+step "unit tests (ASan+UBSan)"
+meson test -C "$asan" --suite unit --print-errorlogs --timeout-multiplier 4 || status=1
+
+step "CLI tests (ASan+UBSan)"
+DAM="$asan/dam" FIXTURES="$fixtures" DAM_TEST_SLOW=4 ./tests/cli/run.sh || status=1
+
+if [ $status -ne 0 ]; then
+  printf '\nSOME TESTS FAILED\n'
+else
+  printf '\nall tests passed\n'
+fi
+exit $status
