@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(
-  build-essential pkg-config meson ninja-build clang
+  build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
   libvips-dev libvips-tools
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
   libh2o-evloop-dev libjansson-dev libsqlite3-dev sqlite3 libpq-dev libroaring-dev

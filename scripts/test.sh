@@ -33,6 +33,9 @@ meson test -C "$asan" --suite unit --print-errorlogs --timeout-multiplier 4 || s
 step "CLI tests (ASan+UBSan)"
 DAM="$asan/dam" FIXTURES="$fixtures" DAM_TEST_SLOW=4 ./tests/cli/run.sh || status=1
 
+step "fuzz targets (smoke run)"
+FIXTURES="$fixtures" ./scripts/fuzz.sh "${FUZZ_SECONDS:-15}" || status=1
+
 if [ $status -ne 0 ]; then
   printf '\nSOME TESTS FAILED\n'
 else

@@ -27,6 +27,7 @@
 #include <vips/vips.h>
 
 #include "media/media.h"
+#include "media/media_int.h" /* the internal parsers, for hostile blobs */
 
 static char tmpdir[256];
 static struct media_limits lim;
@@ -738,6 +739,76 @@ static void test_corrupt(void **state)
 	assert_non_null(strstr(err.msg, "decode"));
 }
 
+/* The metadata parsers on hand-made hostile blobs: no crash, no overread
+ * (run under ASan), and the good parts still read. */
+static void test_parsers(void **state)
+{
+	static const unsigned char iim[] = "\x1c\x02\x05\x00\x05Title"
+					   "\x1c\x02\x19\x00\x03" "a\xe9" "b" /* Latin-1 */
+					   "\x1c\x02\x19\x80\x02\x00\x01k" /* extended length */
+					   "\x1c\x02\x78\xff\xff" "short"; /* length past the end */
+	static const char xmp[] =
+		"<dc:title><rdf:Alt><rdf:li xml:lang='de'>Schuh</rdf:li>"
+		"<rdf:li xml:lang='x-default'>Shoe &amp; co &#233;&#x263A;</rdf:li></rdf:Alt>"
+		"</dc:title><dc:subject><rdf:Bag><rdf:li>a</rdf:li><rdf:li>A</rdf:li>"
+		"<rdf:li>b";
+	unsigned char icc[200];
+	json_t *emb = json_object(), *kw, *d;
+	size_t n;
+
+	media__iptc_parse(iim, sizeof iim - 1, emb);
+	assert_string_equal(json_string_value(json_object_get(emb, "title")), "Title");
+	kw = json_object_get(emb, "keywords");
+	assert_int_equal(json_array_size(kw), 2);
+	assert_string_equal(json_string_value(json_array_get(kw, 0)), "a\xc3\xa9" "b");
+	assert_string_equal(json_string_value(json_array_get(kw, 1)), "k");
+	assert_null(json_object_get(emb, "description"));
+	for (n = 0; n < sizeof iim; n++) /* every truncation */
+		media__iptc_parse(iim, n, emb);
+	media__iptc_parse((const unsigned char *)"8BIM\x04\x04\xff", 7, emb);
+
+	media__xmp_parse(xmp, sizeof xmp - 1, emb); /* dc:subject unterminated */
+	assert_string_equal(json_string_value(json_object_get(emb, "title")),
+			    "Shoe & co \xc3\xa9\xe2\x98\xba");
+	assert_int_equal(json_array_size(json_object_get(emb, "keywords")), 2);
+	for (n = 0; n < sizeof xmp; n++)
+		media__xmp_parse(xmp, n, emb);
+	json_decref(emb);
+
+	/* ICC: v2 'desc' tag, then lies about counts and offsets */
+	memset(icc, 0, sizeof icc);
+	memcpy(icc + 36, "acsp", 4);
+	icc[131] = 1;
+	memcpy(icc + 132, "desc", 4);
+	icc[147] = 150;
+	icc[151] = 30;
+	memcpy(icc + 150, "desc", 4);
+	icc[161] = 6;
+	memcpy(icc + 162, "Hello", 6);
+	d = media__icc_description(icc, sizeof icc);
+	assert_non_null(d);
+	assert_string_equal(json_string_value(d), "Hello");
+	json_decref(d);
+	icc[161] = 200; /* text longer than the tag */
+	assert_null(media__icc_description(icc, sizeof icc));
+	icc[131] = 255; /* more tags than bytes */
+	assert_null(media__icc_description(icc, sizeof icc));
+	icc[131] = 1;
+	icc[147] = 199; /* tag past the end */
+	assert_null(media__icc_description(icc, sizeof icc));
+	for (n = 0; n < sizeof icc; n++)
+		json_decref(media__icc_description(icc, n));
+
+	{
+		static const char svg[] = "\xef\xbb\xbf<?xml version='1.0'?>"
+					  "<!DOCTYPE svg [<!ENTITY a 'b'>]><svg:svg xmlns:svg='x'/>";
+
+		assert_true(media__is_svg(svg, sizeof svg - 1));
+	}
+	assert_false(media__is_svg("<html><svg/></html>", 19));
+	assert_false(media__is_svg("<svg", 4));
+}
+
 static int open_fixture(const char *dir, const char *name)
 {
 	char p[1024];
@@ -828,7 +899,7 @@ int main(void)
 		cmocka_unit_test(test_probe_av),     cmocka_unit_test(test_derive_photo),
 		cmocka_unit_test(test_derive_images), cmocka_unit_test(test_derive_video),
 		cmocka_unit_test(test_limits),	     cmocka_unit_test(test_corrupt),
-		cmocka_unit_test(test_fixtures),
+		cmocka_unit_test(test_parsers),	     cmocka_unit_test(test_fixtures),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets in tests/fuzz with clang (ASan+UBSan) and runs
+# each for SECONDS (default 20) from a seed corpus. `make test` runs this as a
+# smoke test; run longer by hand: scripts/fuzz.sh 600.
+set -euo pipefail
+seconds=${1:-20}
+out=${FUZZ_OUT:-build-fuzz}
+fixtures=${FIXTURES:-build/fixtures}
+mkdir -p "$out"
+
+pkgs="vips libavformat libavcodec libswscale libavutil jansson sqlite3 libsodium libmagic inih"
+cflags="-g -O1 -std=c17 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined $(pkg-config --cflags $pkgs)"
+libs="$(pkg-config --libs $pkgs) -lm -lpthread"
+lib_src="src/util/*.c src/media/*.c"
+
+for target in tests/fuzz/fuzz_*.c; do
+  name=$(basename "$target" .c)
+  # shellcheck disable=SC2086
+  clang $cflags -o "$out/$name" "$target" $lib_src $libs
+done
+
+# Seeds: real metadata-bearing files and a sample config.
+corpus_meta="$out/corpus-media"
+corpus_conf="$out/corpus-config"
+mkdir -p "$corpus_meta" "$corpus_conf"
+for f in "$fixtures"/drawing.svg; do [ -f "$f" ] && { printf '\003'; cat "$f"; } > "$corpus_meta/svg"; done
+printf '\001<x:xmpmeta><rdf:RDF><rdf:Description><dc:subject><rdf:Bag><rdf:li>a &amp; b</rdf:li></rdf:Bag></dc:subject></rdf:Description></rdf:RDF></x:xmpmeta>' > "$corpus_meta/xmp"
+printf '\000\034\002\031\000\005hello\034\002\005\000\003abc' > "$corpus_meta/iptc"
+{ printf '\000'; printf '[limits]\nmax_pixels = 100\n[worker]\ntimeout = 5\n'; } > "$corpus_conf/conf"
+printf '\0012026-01-31T10:20:30.5Z' > "$corpus_conf/date"
+
+export ASAN_OPTIONS="detect_leaks=0"
+"$out/fuzz_media_meta" -max_total_time="$seconds" -max_len=65536 -print_final_stats=0 "$corpus_meta" 2>&1 | tail -2
+"$out/fuzz_config" -max_total_time="$seconds" -max_len=4096 -print_final_stats=0 "$corpus_conf" 2>&1 | tail -2
+rm -f /tmp/dam-fuzz-conf-*
