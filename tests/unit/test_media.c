@@ -780,8 +780,8 @@ static void test_parsers(void **state)
 	memcpy(icc + 36, "acsp", 4);
 	icc[131] = 1;
 	memcpy(icc + 132, "desc", 4);
-	icc[147] = 150;
-	icc[151] = 30;
+	icc[139] = 150;
+	icc[143] = 30;
 	memcpy(icc + 150, "desc", 4);
 	icc[161] = 6;
 	memcpy(icc + 162, "Hello", 6);
@@ -794,7 +794,7 @@ static void test_parsers(void **state)
 	icc[131] = 255; /* more tags than bytes */
 	assert_null(media__icc_description(icc, sizeof icc));
 	icc[131] = 1;
-	icc[147] = 199; /* tag past the end */
+	icc[139] = 199; /* tag past the end */
 	assert_null(media__icc_description(icc, sizeof icc));
 	for (n = 0; n < sizeof icc; n++)
 		json_decref(media__icc_description(icc, n));
