@@ -7,7 +7,7 @@ PKGS=(
   build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
   libvips-dev libvips-tools
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
-  libh2o-evloop-dev libjansson-dev libsqlite3-dev sqlite3 libpq-dev libroaring-dev
+  libh2o-evloop-dev libssl-dev libjansson-dev libsqlite3-dev sqlite3 libpq-dev libroaring-dev
   libsodium-dev libmagic-dev libinih-dev libcurl4-openssl-dev libarchive-dev
   libcmocka-dev libimage-exiftool-perl imagemagick poppler-utils valgrind jq
 )

@@ -52,7 +52,7 @@ struct run {
 	struct strlist files, versions;
 	json_t *results;
 	int64_t added, versioned, dups, failed, would, bytes, done;
-	int64_t jobs_ok, jobs_failed;
+	int64_t jobs_ok, jobs_failed, watch_seen;
 	volatile sig_atomic_t producer_done;
 };
 
@@ -152,7 +152,7 @@ static int ingest_one(struct run *r, const char *path)
 		strlist_push(&r->versions, res.version_id);
 	r->bytes += (int64_t)res.size;
 	report(r, path, &res);
-	progress_update(&r->pg, ++r->done, r->files.n, r->bytes, NULL);
+	progress_update(&r->pg, ++r->done, r->watch ? r->watch_seen : r->files.n, r->bytes, NULL);
 	return 0;
 }
 
@@ -237,7 +237,8 @@ static void watch_file(void *ctx, const char *path)
 {
 	struct run *r = ctx;
 
-	r->files.n++;
+	/* The total grows as files arrive; files itself stays empty. */
+	r->watch_seen++;
 	ingest_one(r, path);
 }
 

@@ -26,6 +26,21 @@ static const struct cli_command commands[] = {
 	{ "fsck", cmd_fsck, "verify every blob, reference count and the audit chain", "dam fsck [--json]" },
 	{ "gc", cmd_gc, "remove blobs nothing references", "dam gc [--dry-run]" },
 	{ "audit", cmd_audit, "verify or show the audit trail", "dam audit verify\n       dam audit log [--limit N] [ID]" },
+	{ "user", cmd_user, "manage user accounts and roles",
+	  "dam user add NAME [--role viewer|contributor|editor|admin] [--password-stdin]\n"
+	  "       dam user list [--json]\n"
+	  "       dam user passwd NAME [--password-stdin]\n"
+	  "       dam user disable NAME\n       dam user enable NAME\n"
+	  "       dam user role NAME ROLE\n"
+	  "Without --password-stdin a password is generated and shown once." },
+	{ "token", cmd_token, "create, list and revoke API tokens",
+	  "dam token create --user NAME [--role ROLE] [--expires 30d|2026-12-31] [--label TEXT]\n"
+	  "       dam token list [--user NAME] [--json]\n"
+	  "       dam token revoke ID\n"
+	  "The secret is shown once, at creation; send it as \"Authorization: Bearer SECRET\"." },
+	{ "serve", cmd_serve, "run the HTTP API server (and job workers)",
+	  "dam serve [--listen HOST:PORT] [--workers N] [--threads N] [--tls-cert FILE --tls-key FILE]\n"
+	  "          [--trusted-proxies ADDR,...] [--max-upload MB] [--stop-deadline S] [--quiet]" },
 	{ "job-run", cmd_job_run, NULL, "dam job-run --library DIR --parent PID JOB (internal)" },
 };
 

@@ -1,5 +1,6 @@
 #include "core/asset.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,7 +174,7 @@ int asset_get(struct dam *dam, const char *ref, json_t **out, struct dam_err *er
 		return rc;
 	if ((rc = db_query(dam->db, &st, err,
 			   "SELECT id, name, kind, ifnull(current_version_id,''), ifnull(source_path,''),"
-			   " created_at, updated_at, deleted_at FROM assets WHERE id=?", "s", id)) < 0)
+			   " created_at, updated_at, deleted_at, ifnull(created_by,'') FROM assets WHERE id=?", "s", id)) < 0)
 		return rc;
 	if ((rc = db_step(st, err)) == DB_ROW) {
 		a = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:b}", "id", db_col_text(st, 0),
@@ -182,6 +183,7 @@ int asset_get(struct dam *dam, const char *ref, json_t **out, struct dam_err *er
 			      "updated_at", iso(db_col_int(st, 6)), "deleted", !db_col_is_null(st, 7));
 		if (*db_col_text(st, 4))
 			json_object_set_new(a, "source_path", json_string(db_col_text(st, 4)));
+		json_object_set_new(a, "created_by", *db_col_text(st, 8) ? json_string(db_col_text(st, 8)) : json_null());
 	}
 	db_finalize(st);
 	if (rc < 0 || !a)
@@ -202,24 +204,31 @@ int asset_list(struct dam *dam, const struct asset_filter *f, json_t **out, stru
 
 	rc = db_query(dam->db, &st, err,
 		      "SELECT a.id, a.name, a.kind, v.size, v.status, a.created_at, v.mime,"
-		      " (SELECT group_concat(tag, ', ') FROM (SELECT tag FROM tags WHERE asset_id=a.id ORDER BY tag))"
+		      " (SELECT group_concat(tag, ', ') FROM (SELECT tag FROM tags WHERE asset_id=a.id ORDER BY tag)),"
+		      " a.updated_at"
 		      " FROM assets a JOIN versions v ON v.id = a.current_version_id"
 		      " WHERE (a.deleted_at IS NOT NULL) = ? AND (? IS NULL OR a.kind = ?)"
 		      " AND (? IS NULL OR EXISTS (SELECT 1 FROM tags t WHERE t.asset_id=a.id AND t.tag=?))"
-		      " AND a.created_at >= ? AND (? IS NULL OR a.id < ?)"
+		      " AND (? IS NULL OR EXISTS (SELECT 1 FROM fields f WHERE f.asset_id=a.id AND f.key=? AND f.value=?))"
+		      " AND a.created_at >= ? AND (? = 0 OR a.created_at < ?)"
+		      " AND a.updated_at >= ? AND (? = 0 OR a.updated_at < ?)"
+		      " AND (? IS NULL OR a.id < ?)"
 		      " ORDER BY a.id DESC LIMIT ?",
-		      "isssssisi", (int64_t)f->deleted, f->kind, f->kind, f->tag, f->tag,
-		      (int64_t)f->since_ms, f->after_id, f->after_id, (int64_t)(f->limit > 0 ? f->limit : 100));
+		      "isssssssiiiiiissi", (int64_t)f->deleted, f->kind, f->kind, f->tag, f->tag,
+		      f->field_key, f->field_key, f->field_value, (int64_t)f->since_ms, (int64_t)f->before_ms,
+		      (int64_t)f->before_ms, (int64_t)f->updated_since_ms, (int64_t)f->updated_before_ms,
+		      (int64_t)f->updated_before_ms, f->after_id, f->after_id,
+		      (int64_t)(f->limit > 0 ? f->limit : 100));
 	if (rc < 0) {
 		json_decref(arr);
 		return rc;
 	}
 	while ((rc = db_step(st, err)) == DB_ROW)
-		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I,s:s,s:o,s:s,s:s}",
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I,s:s,s:o,s:o,s:s,s:s}",
 			"id", db_col_text(st, 0), "name", db_col_text(st, 1), "kind", db_col_text(st, 2),
 			"size", (json_int_t)db_col_int(st, 3), "status", db_col_text(st, 4),
-			"created_at", iso(db_col_int(st, 5)), "mime", db_col_text(st, 6),
-			"tags", db_col_text(st, 7)));
+			"created_at", iso(db_col_int(st, 5)), "updated_at", iso(db_col_int(st, 8)),
+			"mime", db_col_text(st, 6), "tags", db_col_text(st, 7)));
 	db_finalize(st);
 	if (rc < 0) {
 		json_decref(arr);
@@ -256,42 +265,43 @@ static int tag_apply(struct dam *dam, const char *id, const char *tag, bool add,
 	return db_run(dam->db, err, "DELETE FROM tags WHERE asset_id=? AND tag=?", "ss", id, tag);
 }
 
-int asset_tag(struct dam *dam, const char *ref, const char *const *add, int nadd,
-	      const char *const *remove, int nremove, struct dam_err *err)
+static int check_tags(const char *const *tags, int n, struct dam_err *err)
 {
-	char id[DAM_ID_LEN + 1];
-	json_t *before = json_array(), *after = json_array(), *diff;
-	int rc;
+	for (int i = 0; i < n; i++)
+		if (!asset_tag_valid(tags[i]))
+			return dam_err_set(err, DAM_EINVAL, "tags",
+					   "invalid tag \"%.60s\": tags are 1-200 bytes of UTF-8 without control characters or edge spaces",
+					   tags[i]);
+	return 0;
+}
 
-	for (int i = 0; i < nadd + nremove; i++) {
-		const char *t = i < nadd ? add[i] : remove[i - nadd];
-		if (!asset_tag_valid(t)) {
-			rc = dam_err_set(err, DAM_EINVAL, "tag",
-					 "invalid tag \"%.60s\": tags are 1-200 bytes of UTF-8 without control characters or edge spaces", t);
-			goto out;
-		}
+static int check_fields(const char *const *keys, const char *const *values, int n, struct dam_err *err)
+{
+	for (int i = 0; i < n; i++) {
+		size_t vl = strlen(values[i]);
+		if (!asset_field_key_valid(keys[i]))
+			return dam_err_set(err, DAM_EINVAL, keys[i],
+					   "invalid field name \"%.64s\": use 1-64 of a-z 0-9 _ . -", keys[i]);
+		if (vl > FIELD_VALUE_MAX || !utf8_valid(values[i], vl))
+			return dam_err_set(err, DAM_EINVAL, keys[i],
+					   "value of field %s must be valid UTF-8 of at most 64 KB", keys[i]);
 	}
-	if ((rc = asset_resolve(dam, ref, id, err)) < 0 || (rc = db_begin(dam->db, err)) < 0)
-		goto out;
+	return 0;
+}
+
+/* Inside a transaction: tag changes, recorded into added/removed. */
+static int tags_apply(struct dam *dam, const char *id, const char *const *add, int nadd,
+		      const char *const *remove, int nremove, json_t *added, json_t *removed,
+		      struct dam_err *err)
+{
+	int rc = 0;
+
 	for (int i = 0; i < nadd + nremove && rc >= 0; i++) {
 		bool is_add = i < nadd;
 		const char *t = is_add ? add[i] : remove[i - nadd];
 		rc = tag_apply(dam, id, t, is_add, err);
-		json_array_append_new(is_add ? after : before, json_string(t));
+		json_array_append_new(is_add ? added : removed, json_string(t));
 	}
-	diff = json_pack("{s:O,s:O}", "added", after, "removed", before);
-	if (rc >= 0)
-		rc = touch(dam, id, err);
-	if (rc >= 0)
-		rc = audit_append(dam, "asset.tag", "asset", id, NULL, diff, err);
-	json_decref(diff);
-	if (rc < 0)
-		db_rollback(dam->db);
-	else
-		rc = db_commit(dam->db, err);
-out:
-	json_decref(before);
-	json_decref(after);
 	return rc < 0 ? rc : 0;
 }
 
@@ -308,25 +318,13 @@ static int field_old(struct dam *dam, const char *id, const char *key, json_t *b
 	return rc < 0 ? rc : 0;
 }
 
-int asset_set_fields(struct dam *dam, const char *ref, const char *const *keys,
-		     const char *const *values, int n, struct dam_err *err)
+/* Inside a transaction: field changes, recorded into before/after. */
+static int fields_apply(struct dam *dam, const char *id, const char *const *keys,
+			const char *const *values, int n, json_t *before, json_t *after, struct dam_err *err)
 {
-	char id[DAM_ID_LEN + 1];
-	json_t *before = json_object(), *after = json_object();
 	int64_t now = (int64_t)time_now_ms();
 	int rc = 0;
 
-	for (int i = 0; i < n && rc == 0; i++) {
-		size_t vl = strlen(values[i]);
-		if (!asset_field_key_valid(keys[i]))
-			rc = dam_err_set(err, DAM_EINVAL, keys[i],
-					 "invalid field name \"%.64s\": use 1-64 of a-z 0-9 _ . -", keys[i]);
-		else if (vl > FIELD_VALUE_MAX || !utf8_valid(values[i], vl))
-			rc = dam_err_set(err, DAM_EINVAL, keys[i],
-					 "value of field %s must be valid UTF-8 of at most 64 KB", keys[i]);
-	}
-	if (rc < 0 || (rc = asset_resolve(dam, ref, id, err)) < 0 || (rc = db_begin(dam->db, err)) < 0)
-		goto out;
 	for (int i = 0; i < n && rc >= 0; i++) {
 		if ((rc = field_old(dam, id, keys[i], before, err)) < 0)
 			break;
@@ -341,18 +339,93 @@ int asset_set_fields(struct dam *dam, const char *ref, const char *const *keys,
 			json_object_set_new(after, keys[i], json_string(values[i]));
 		}
 	}
-	if (rc >= 0)
-		rc = touch(dam, id, err);
-	if (rc >= 0)
-		rc = audit_append(dam, "asset.fields", "asset", id, before, after, err);
-	if (rc < 0)
-		db_rollback(dam->db);
-	else
-		rc = db_commit(dam->db, err);
+	return rc < 0 ? rc : 0;
+}
+
+static int etag_of(struct dam *dam, const char *id, char out[ASSET_ETAG_LEN + 1], struct dam_err *err)
+{
+	unsigned char d[crypto_hash_sha256_BYTES];
+	json_t *a;
+	char *s;
+	int rc;
+
+	if ((rc = asset_get(dam, id, &a, err)) < 0)
+		return rc;
+	s = json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(a);
+	if (!s)
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	crypto_hash_sha256(d, (unsigned char *)s, strlen(s));
+	free(s);
+	sodium_bin2hex(out, ASSET_ETAG_LEN + 1, d, ASSET_ETAG_LEN / 2);
+	return 0;
+}
+
+int asset_etag(struct dam *dam, const char *ref, char out[ASSET_ETAG_LEN + 1], struct dam_err *err)
+{
+	char id[DAM_ID_LEN + 1];
+	int rc;
+
+	if ((rc = asset_resolve(dam, ref, id, err)) < 0)
+		return rc;
+	return etag_of(dam, id, out, err);
+}
+
+int asset_patch(struct dam *dam, const char *ref, const struct asset_change *c, const char *if_match,
+		struct dam_err *err)
+{
+	char id[DAM_ID_LEN + 1], etag[ASSET_ETAG_LEN + 1];
+	json_t *before = json_object(), *after = json_object(), *added = json_array(), *removed = json_array();
+	json_t *diff = NULL, *wrapped = NULL;
+	int rc;
+
+	if ((rc = check_tags(c->add, c->nadd, err)) < 0 || (rc = check_tags(c->remove, c->nremove, err)) < 0 ||
+	    (rc = check_fields(c->keys, c->values, c->nfields, err)) < 0 ||
+	    (rc = asset_resolve(dam, ref, id, err)) < 0 || (rc = db_begin(dam->db, err)) < 0)
+		goto out;
+	/* The precondition is read inside the write transaction, so no other
+	 * change can slip in between the check and the write. */
+	if (if_match && ((rc = etag_of(dam, id, etag, err)) < 0 ||
+			 (strcmp(if_match, "*") && strcmp(if_match, etag) &&
+			  (rc = dam_err_set(err, DAM_ECONFLICT, "If-Match",
+					    "the asset changed since you read it (ETag is now \"%s\"); reload and retry", etag)) < 0)))
+		goto fail;
+	if ((rc = fields_apply(dam, id, c->keys, c->values, c->nfields, before, after, err)) < 0 ||
+	    (rc = tags_apply(dam, id, c->add, c->nadd, c->remove, c->nremove, added, removed, err)) < 0 ||
+	    (rc = touch(dam, id, err)) < 0)
+		goto fail;
+	diff = json_pack("{s:O,s:O,s:O}", "fields", after, "tags_added", added, "tags_removed", removed);
+	wrapped = json_pack("{s:O}", "fields", before);
+	if ((rc = audit_append(dam, "asset.update", "asset", id, wrapped, diff, err)) < 0)
+		goto fail;
+	rc = db_commit(dam->db, err);
+	goto out;
+fail:
+	db_rollback(dam->db);
 out:
+	json_decref(diff);
+	json_decref(wrapped);
 	json_decref(before);
 	json_decref(after);
+	json_decref(added);
+	json_decref(removed);
 	return rc < 0 ? rc : 0;
+}
+
+int asset_tag(struct dam *dam, const char *ref, const char *const *add, int nadd,
+	      const char *const *remove, int nremove, struct dam_err *err)
+{
+	struct asset_change c = { .add = add, .nadd = nadd, .remove = remove, .nremove = nremove };
+
+	return asset_patch(dam, ref, &c, NULL, err);
+}
+
+int asset_set_fields(struct dam *dam, const char *ref, const char *const *keys,
+		     const char *const *values, int n, struct dam_err *err)
+{
+	struct asset_change c = { .keys = keys, .values = values, .nfields = n };
+
+	return asset_patch(dam, ref, &c, NULL, err);
 }
 
 static int set_deleted(struct dam *dam, const char *ref, bool del, struct dam_err *err)

@@ -31,6 +31,10 @@ struct asset_filter {
 	const char *kind;       /* "image", "video" ... or NULL */
 	const char *tag;        /* exact tag or NULL */
 	uint64_t since_ms;      /* created at or after, 0 = any */
+	uint64_t before_ms;     /* created before, 0 = any */
+	uint64_t updated_since_ms, updated_before_ms; /* 0 = any */
+	const char *field_key;  /* with field_value: only assets whose field equals it */
+	const char *field_value;
 	bool deleted;           /* list deleted assets instead of live ones */
 	int limit;              /* 0 = 100 */
 	const char *after_id;   /* keyset cursor: ids after this one (newest first) */
@@ -48,6 +52,27 @@ int asset_tag(struct dam *dam, const char *id, const char *const *add, int nadd,
  * [a-z0-9_.-]{1,64}; values at most 64 KB of UTF-8. */
 int asset_set_fields(struct dam *dam, const char *id, const char *const *keys,
 		     const char *const *values, int n, struct dam_err *err);
+
+/* A change of fields and tags applied in one transaction with one audit
+ * row. Empty field values remove the field. */
+struct asset_change {
+	const char *const *keys;
+	const char *const *values;
+	int nfields;
+	const char *const *add;
+	int nadd;
+	const char *const *remove;
+	int nremove;
+};
+
+/* The asset's ETag: changes whenever anything asset_get() shows changes. */
+#define ASSET_ETAG_LEN 32
+int asset_etag(struct dam *dam, const char *id, char out[ASSET_ETAG_LEN + 1], struct dam_err *err);
+
+/* Applies c. With if_match (an ETag, or "*"), refuses with DAM_ECONFLICT
+ * (field "If-Match") when the asset changed since that ETag. */
+int asset_patch(struct dam *dam, const char *id, const struct asset_change *c, const char *if_match,
+		struct dam_err *err);
 
 /* Soft delete and restore. */
 int asset_delete(struct dam *dam, const char *id, struct dam_err *err);

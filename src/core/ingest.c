@@ -109,17 +109,23 @@ struct names {
 	struct strbuf source; /* absolute source path, valid UTF-8 */
 };
 
+static void names_set(struct names *n, const char *name, const char *source)
+{
+	strbuf_init(&n->name, 0);
+	strbuf_init(&n->source, 0);
+	utf8_sanitize(name, strlen(name), &n->name);
+	if (!n->name.len)
+		strbuf_adds(&n->name, "unnamed");
+	if (source)
+		utf8_sanitize(source, strlen(source), &n->source);
+}
+
 static void names_init(struct names *n, const char *path)
 {
 	char *abs = fs_abspath(path);
 	const char *base = strrchr(path, '/');
 
-	strbuf_init(&n->name, 0);
-	strbuf_init(&n->source, 0);
-	base = base ? base + 1 : path;
-	utf8_sanitize(base, strlen(base), &n->name);
-	if (abs)
-		utf8_sanitize(abs, strlen(abs), &n->source);
+	names_set(n, base ? base + 1 : path, abs);
 	free(abs);
 }
 
@@ -177,8 +183,10 @@ static int record(struct dam *dam, const struct ingest_opts *o, const struct nam
 	} else {
 		id_new(r->asset_id);
 		rc = db_run(dam->db, err,
-			    "INSERT INTO assets(id, name, kind, source_path, created_at, updated_at) VALUES (?,?,?,?,?,?)",
-			    "ssssii", r->asset_id, n->name.buf, kind, n->source.buf, now, now);
+			    "INSERT INTO assets(id, name, kind, source_path, created_at, updated_at, created_by)"
+			    " VALUES (?,?,?,?,?,?,?)",
+			    "ssssiis", r->asset_id, n->name.buf, kind, n->source.len ? n->source.buf : NULL, now, now,
+			    o->user_id);
 		if (rc < 0 || (rc = add_user_tags_fields(dam, r->asset_id, o, err)) < 0)
 			goto fail;
 	}
@@ -194,8 +202,9 @@ static int record(struct dam *dam, const struct ingest_opts *o, const struct nam
 	if (rc < 0)
 		goto fail;
 	rc = db_run(dam->db, err,
-		    "UPDATE assets SET current_version_id=?, kind=?, updated_at=?, source_path=? WHERE id=?",
-		    "ssiss", r->version_id, kind, now, n->source.buf, r->asset_id);
+		    "UPDATE assets SET current_version_id=?, kind=?, updated_at=?,"
+		    " source_path=ifnull(?, source_path) WHERE id=?",
+		    "ssiss", r->version_id, kind, now, n->source.len ? n->source.buf : NULL, r->asset_id);
 	if (rc < 0 || (rc = job_enqueue(dam, "process", r->version_id, o->priority, NULL, err)) < 0)
 		goto fail;
 	after = version_json(r, n->name.buf);
@@ -223,8 +232,8 @@ static int choose_target(struct dam *dam, const struct ingest_opts *o, const str
 	return rc;
 }
 
-static int ingest_fd(struct dam *dam, int fd, const struct ingest_opts *o, const struct names *n,
-		     struct ingest_result *r)
+static int ingest_open_fd(struct dam *dam, int fd, const struct ingest_opts *o, const struct names *n,
+			  struct ingest_result *r)
 {
 	char target[DAM_ID_LEN + 1];
 	bool existed = false;
@@ -255,6 +264,65 @@ static int ingest_fd(struct dam *dam, int fd, const struct ingest_opts *o, const
 	return 0;
 }
 
+static int finish(int rc, struct ingest_result *r)
+{
+	if (rc < 0) {
+		r->status = INGEST_FAILED;
+		/* A database that cannot be written stops the batch; anything
+		 * about this one file does not. */
+		if (rc == DAM_EDB)
+			return rc;
+	}
+	return 0;
+}
+
+int ingest_fd(struct dam *dam, int fd, const char *name, const char *source,
+	      const struct ingest_opts *o, struct ingest_result *r)
+{
+	struct names n;
+	int rc;
+
+	memset(r, 0, sizeof *r);
+	names_set(&n, name, source);
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		rc = dam_err_errno(&r->err, DAM_EIO, errno, "cannot read");
+	else
+		rc = ingest_open_fd(dam, fd, o, &n, r);
+	names_release(&n);
+	return finish(rc, r);
+}
+
+int ingest_partial(struct dam *dam, const char *partial, const char *hash, const char *name,
+		   const struct ingest_opts *o, struct ingest_result *r)
+{
+	char target[DAM_ID_LEN + 1];
+	struct names n;
+	bool existed;
+	int fd = -1, rc, has_target = 0, lock = -1;
+
+	memset(r, 0, sizeof *r);
+	names_set(&n, name, NULL);
+	snprintf(r->hash, sizeof r->hash, "%s", hash);
+	if ((rc = blob_partial_open(dam->store, partial, &fd, &r->size, &r->err)) < 0 ||
+	    (rc = media_sniff_fd(fd, n.name.buf, &r->sniff, &r->err)) < 0)
+		goto out;
+	if ((has_target = rc = choose_target(dam, o, &n, target, &r->err)) < 0)
+		goto out;
+	if ((lock = rc = library_lock(dam, false, &r->err)) < 0)
+		goto out;
+	if ((rc = blob_partial_commit(dam->store, partial, hash, &existed, &r->err)) < 0)
+		goto out;
+	rc = record(dam, o, &n, has_target ? target : NULL, r, &r->err);
+	if (rc >= 0)
+		r->status = rc == 1 ? INGEST_DUPLICATE : has_target ? INGEST_VERSION : INGEST_ADDED;
+out:
+	library_unlock(lock);
+	if (fd >= 0)
+		close(fd);
+	names_release(&n);
+	return finish(rc < 0 ? rc : 0, r);
+}
+
 int ingest_file(struct dam *dam, const char *path, const struct ingest_opts *o, struct ingest_result *r)
 {
 	struct names n;
@@ -264,16 +332,9 @@ int ingest_file(struct dam *dam, const char *path, const struct ingest_opts *o, 
 	memset(r, 0, sizeof *r);
 	names_init(&n, path);
 	if ((rc = open_source(path, &fd, &size, &r->err)) == 0)
-		rc = ingest_fd(dam, fd, o, &n, r);
+		rc = ingest_open_fd(dam, fd, o, &n, r);
 	if (fd >= 0)
 		close(fd);
 	names_release(&n);
-	if (rc < 0) {
-		r->status = INGEST_FAILED;
-		/* A database that cannot be written stops the batch; anything
-		 * about this one file does not. */
-		if (rc == DAM_EDB)
-			return rc;
-	}
-	return 0;
+	return finish(rc, r);
 }

@@ -28,6 +28,7 @@ struct ingest_opts {
 	bool dry_run;                   /* hash and sniff only; change nothing */
 	bool versions_by_name;          /* a known source path with new bytes becomes a new version */
 	int priority;                   /* of the processing job (enum job_priority) */
+	const char *user_id;            /* creator recorded on new assets, or NULL */
 };
 
 enum ingest_status {
@@ -58,6 +59,18 @@ const char *ingest_status_name(enum ingest_status s);
  * (database unusable) that should stop a batch. */
 int ingest_file(struct dam *dam, const char *path, const struct ingest_opts *opts,
 		struct ingest_result *res);
+
+/* Ingests the bytes of an open file (from its start) under a display name;
+ * source (may be NULL) is remembered for --versions-by-name. For uploads
+ * held in memory (memfd). */
+int ingest_fd(struct dam *dam, int fd, const char *name, const char *source,
+	      const struct ingest_opts *opts, struct ingest_result *res);
+
+/* Completes a resumable upload: the partial object `partial` of the store,
+ * whose SHA-256 `hash` was computed as its bytes arrived, becomes a blob and
+ * is recorded like ingest_file(). */
+int ingest_partial(struct dam *dam, const char *partial, const char *hash, const char *name,
+		   const struct ingest_opts *opts, struct ingest_result *res);
 
 /* Validates tags and fields of opts before a batch starts. */
 int ingest_opts_check(const struct ingest_opts *opts, struct dam_err *err);

@@ -130,7 +130,7 @@ static int save_rendition(struct work *w, const struct rendition *r, struct dam_
 		      " VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(version_id, name) DO UPDATE SET"
 		      " blob_hash=excluded.blob_hash, mime=excluded.mime, size=excluded.size,"
 		      " width=excluded.width, height=excluded.height, spec=excluded.spec, created_at=excluded.created_at",
-		      "ssssiiiisi", id, w->version_id, r->name, r->key, r->mime, (int64_t)r->size,
+		      "sssssiiisi", id, w->version_id, r->name, r->key, r->mime, (int64_t)r->size,
 		      (int64_t)r->width, (int64_t)r->height, r->spec, (int64_t)time_now_ms());
 }
 

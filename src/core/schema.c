@@ -67,6 +67,37 @@ static const char *const migrations[] = {
 	"  id TEXT PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL,"
 	"  kind TEXT NOT NULL, object_id TEXT, data TEXT);"
 	"CREATE INDEX events_kind ON events(kind, at);",
+	/* 2: accounts, API tokens, browser sessions, login throttling */
+	"CREATE TABLE users ("
+	"  id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	"  password_hash TEXT NOT NULL,"
+	"  role TEXT NOT NULL CHECK (role IN ('viewer','contributor','editor','admin')),"
+	"  disabled INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, last_login_at INTEGER);"
+	"CREATE TABLE tokens ("
+	"  id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id),"
+	"  label TEXT NOT NULL DEFAULT '', hash TEXT NOT NULL UNIQUE,"
+	"  role TEXT NOT NULL CHECK (role IN ('viewer','contributor','editor','admin')),"
+	"  created_at INTEGER NOT NULL, expires_at INTEGER, last_used_at INTEGER, revoked_at INTEGER);"
+	"CREATE INDEX tokens_user ON tokens(user_id);"
+	"CREATE TABLE sessions ("
+	"  id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id),"
+	"  hash TEXT NOT NULL UNIQUE, csrf TEXT NOT NULL, created_at INTEGER NOT NULL,"
+	"  last_seen_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);"
+	"CREATE INDEX sessions_user ON sessions(user_id);"
+	"CREATE INDEX sessions_expires ON sessions(expires_at);"
+	"CREATE TABLE login_failures (key TEXT NOT NULL, at INTEGER NOT NULL);"
+	"CREATE INDEX login_failures_key ON login_failures(key, at);"
+	"CREATE INDEX login_failures_at ON login_failures(at);"
+	"ALTER TABLE assets ADD COLUMN created_by TEXT;",
+	/* 3: resumable uploads (tus) */
+	"CREATE TABLE uploads ("
+	"  id TEXT PRIMARY KEY, user_id TEXT, filename TEXT NOT NULL,"
+	"  length INTEGER NOT NULL, offset INTEGER NOT NULL DEFAULT 0,"
+	"  hash_state BLOB NOT NULL, options TEXT NOT NULL DEFAULT '{}',"
+	"  created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+	"  result TEXT);"
+	"CREATE INDEX uploads_expiry ON uploads(expires_at);",
 };
 
 const char *const *schema_migrations(int *n)

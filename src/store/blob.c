@@ -2,6 +2,8 @@
 #include "store/blob.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,8 @@
 #include "util/fsutil.h"
 
 #define COPY_CHUNK (256 * 1024)
+
+_Static_assert(sizeof(crypto_hash_sha256_state) <= 104, "hash state must fit BLOB_HASH_STATE_SIZE");
 
 struct blob_store {
 	const struct blob_backend *be;
@@ -273,4 +277,113 @@ int blob_clean_temp(struct blob_store *bs, int max_age_s, struct dam_err *err)
 int blob_count_temp(struct blob_store *bs, struct dam_err *err)
 {
 	return bs->be->clean_temp(bs->state, 0, 1, err);
+}
+
+static bool partial_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 0 && n <= 64 && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+#define CHECK_PARTIAL(name, err)                                                                  \
+	do {                                                                                      \
+		if (!partial_name_valid(name))                                                    \
+			return dam_err_set(err, DAM_EINVAL, "upload", "bad partial object name"); \
+	} while (0)
+
+int blob_partial_create(struct blob_store *bs, const char *name, struct dam_err *err)
+{
+	int fd, rc;
+
+	CHECK_PARTIAL(name, err);
+	if ((rc = bs->be->partial_path_fd(bs->state, name, O_WRONLY | O_CREAT | O_EXCL, &fd, err)) < 0)
+		return rc;
+	close(fd);
+	return 0;
+}
+
+int blob_partial_append(struct blob_store *bs, const char *name, uint64_t offset, const void *data,
+			size_t len, uint64_t *size, struct dam_err *err)
+{
+	struct stat st;
+	int fd, rc = 0, e;
+
+	CHECK_PARTIAL(name, err);
+	if ((rc = bs->be->partial_path_fd(bs->state, name, O_WRONLY, &fd, err)) < 0)
+		return rc;
+	if (fstat(fd, &st) < 0) {
+		rc = dam_err_errno(err, DAM_EIO, errno, "cannot read the upload");
+	} else if ((uint64_t)st.st_size != offset) {
+		rc = dam_err_set(err, DAM_ECONFLICT, "Upload-Offset", "the upload is at offset %lld, not %llu",
+				 (long long)st.st_size, (unsigned long long)offset);
+		if (size)
+			*size = (uint64_t)st.st_size;
+	} else if (lseek(fd, 0, SEEK_END) < 0 || (e = fs_write_full(fd, data, len)) < 0 || fdatasync(fd) < 0) {
+		/* Cut back a partial append, so offset and hash state agree. */
+		if (ftruncate(fd, (off_t)offset) < 0) { /* nothing more can be done */ }
+		rc = dam_err_errno(err, DAM_EIO, errno, "cannot store the upload chunk");
+	} else if (size) {
+		*size = offset + len;
+	}
+	close(fd);
+	return rc;
+}
+
+int blob_partial_open(struct blob_store *bs, const char *name, int *fd, uint64_t *size,
+		      struct dam_err *err)
+{
+	struct stat st;
+	int rc;
+
+	CHECK_PARTIAL(name, err);
+	if ((rc = bs->be->partial_path_fd(bs->state, name, O_RDONLY, fd, err)) < 0)
+		return rc;
+	if (size) {
+		fstat(*fd, &st);
+		*size = (uint64_t)st.st_size;
+	}
+	return 0;
+}
+
+int blob_partial_commit(struct blob_store *bs, const char *name, const char *key, bool *existed,
+			struct dam_err *err)
+{
+	bool ex = false;
+	int rc;
+
+	CHECK_PARTIAL(name, err);
+	if (!blob_key_valid(key))
+		return dam_err_set(err, DAM_EINVAL, "key", "not a blob key");
+	rc = bs->be->partial_publish(bs->state, name, key, &ex, err);
+	if (existed)
+		*existed = ex;
+	return rc;
+}
+
+int blob_partial_delete(struct blob_store *bs, const char *name, struct dam_err *err)
+{
+	CHECK_PARTIAL(name, err);
+	return bs->be->partial_delete(bs->state, name, err);
+}
+
+void blob_hash_state_init(unsigned char state[BLOB_HASH_STATE_SIZE])
+{
+	memset(state, 0, BLOB_HASH_STATE_SIZE);
+	crypto_hash_sha256_init((crypto_hash_sha256_state *)(void *)state);
+}
+
+void blob_hash_state_update(unsigned char state[BLOB_HASH_STATE_SIZE], const void *data, size_t len)
+{
+	crypto_hash_sha256_update((crypto_hash_sha256_state *)(void *)state, data, len);
+}
+
+void blob_hash_state_final(const unsigned char state[BLOB_HASH_STATE_SIZE], char key_out[BLOB_KEY_LEN + 1])
+{
+	crypto_hash_sha256_state copy;
+	unsigned char d[crypto_hash_sha256_BYTES];
+
+	memcpy(&copy, state, sizeof copy);
+	crypto_hash_sha256_final(&copy, d);
+	hex(d, key_out);
 }

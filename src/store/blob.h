@@ -74,6 +74,33 @@ int blob_verify(struct blob_store *bs, const char *key, struct dam_err *err);
 typedef int (*blob_each_fn)(void *ctx, const char *key, uint64_t size);
 int blob_each(struct blob_store *bs, blob_each_fn fn, void *ctx, struct dam_err *err);
 
+/*
+ * Partial objects: resumable uploads append to a named temp object across
+ * requests (and restarts); the caller keeps the running hash (see
+ * blob_hash_state_*) so completing needs no second read. Names are
+ * [a-z0-9-]{1,64} chosen by the caller (an upload id).
+ */
+int blob_partial_create(struct blob_store *bs, const char *name, struct dam_err *err);
+/* Appends at offset, which must equal the current size (DAM_ECONFLICT
+ * otherwise, with the size in *size). Writes are durable on return. */
+int blob_partial_append(struct blob_store *bs, const char *name, uint64_t offset, const void *data,
+			size_t len, uint64_t *size, struct dam_err *err);
+/* Opens for reading (sniffing); caller closes *fd. */
+int blob_partial_open(struct blob_store *bs, const char *name, int *fd, uint64_t *size,
+		      struct dam_err *err);
+/* Publishes the partial object under key (its SHA-256, computed by the
+ * caller as the bytes arrived); if the key already exists the partial object
+ * is dropped and *existed set. */
+int blob_partial_commit(struct blob_store *bs, const char *name, const char *key, bool *existed,
+			struct dam_err *err);
+int blob_partial_delete(struct blob_store *bs, const char *name, struct dam_err *err);
+
+/* A running SHA-256 that can be saved between requests as bytes. */
+#define BLOB_HASH_STATE_SIZE 104
+void blob_hash_state_init(unsigned char state[BLOB_HASH_STATE_SIZE]);
+void blob_hash_state_update(unsigned char state[BLOB_HASH_STATE_SIZE], const void *data, size_t len);
+void blob_hash_state_final(const unsigned char state[BLOB_HASH_STATE_SIZE], char key_out[BLOB_KEY_LEN + 1]);
+
 /* Removes temp objects older than max_age_s left by killed writers; returns
  * how many were removed. */
 int blob_clean_temp(struct blob_store *bs, int max_age_s, struct dam_err *err);

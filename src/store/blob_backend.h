@@ -19,6 +19,10 @@ struct blob_backend {
 	int (*stat)(void *state, const char *key, uint64_t *size, struct dam_err *err);
 	int (*del)(void *state, const char *key, struct dam_err *err);
 	int (*each)(void *state, blob_each_fn fn, void *ctx, struct dam_err *err);
+	/* Named partial objects (resumable uploads). */
+	int (*partial_path_fd)(void *state, const char *name, int flags, int *fd, struct dam_err *err);
+	int (*partial_publish)(void *state, const char *name, const char *key, bool *existed, struct dam_err *err);
+	int (*partial_delete)(void *state, const char *name, struct dam_err *err);
 	int (*clean_temp)(void *state, int max_age_s, int count_only, struct dam_err *err);
 };
 

@@ -268,7 +268,60 @@ static int fs_clean_temp(void *state, int max_age_s, int count_only, struct dam_
 	return n;
 }
 
+static void partial_path(struct fs_state *s, const char *name, struct strbuf *out)
+{
+	strbuf_reset(out);
+	strbuf_addf(out, "%s/part-%s", s->tmp, name);
+}
+
+static int fs_partial_path_fd(void *state, const char *name, int flags, int *fd, struct dam_err *err)
+{
+	struct strbuf p = STRBUF_INIT;
+	int rc = 0;
+
+	partial_path(state, name, &p);
+	*fd = open(p.buf, flags | O_CLOEXEC, 0644);
+	if (*fd < 0)
+		rc = errno == ENOENT ? dam_err_set(err, DAM_ENOTFOUND, "upload", "no such upload")
+		     : errno == EEXIST ? dam_err_set(err, DAM_EEXIST, "upload", "upload exists")
+				      : dam_err_errno(err, DAM_EIO, errno, "cannot open the upload");
+	strbuf_release(&p);
+	return rc;
+}
+
+static int fs_partial_publish(void *state, const char *name, const char *key, bool *existed,
+			      struct dam_err *err)
+{
+	struct strbuf p = STRBUF_INIT;
+	int fd, rc;
+
+	partial_path(state, name, &p);
+	if ((fd = open(p.buf, O_RDONLY | O_CLOEXEC)) < 0) {
+		rc = dam_err_errno(err, DAM_EIO, errno, "cannot open the upload");
+	} else {
+		rc = fs_publish(state, fd, p.buf, key, existed, err);
+		close(fd);
+	}
+	strbuf_release(&p);
+	return rc;
+}
+
+static int fs_partial_delete(void *state, const char *name, struct dam_err *err)
+{
+	struct strbuf p = STRBUF_INIT;
+	int rc = 0;
+
+	partial_path(state, name, &p);
+	if (unlink(p.buf) < 0 && errno != ENOENT)
+		rc = dam_err_errno(err, DAM_EIO, errno, "cannot delete the upload");
+	strbuf_release(&p);
+	return rc;
+}
+
 const struct blob_backend blob_fs_backend = {
+	.partial_path_fd = fs_partial_path_fd,
+	.partial_publish = fs_partial_publish,
+	.partial_delete = fs_partial_delete,
 	.name = "fs",
 	.open = fs_open,
 	.close = fs_close,

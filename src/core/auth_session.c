@@ -1,0 +1,409 @@
+/*
+ * auth_session.c - login, browser sessions and login throttling.
+ *
+ * A session secret is 32 random bytes; the cookie carries them as 64 hex
+ * characters and the database only their SHA-256. Each session has its own
+ * random CSRF token. Sessions end after idle_s without use or absolute_s
+ * after login, whichever comes first, and at once when the user is
+ * disabled, changes password or logs out.
+ *
+ * Throttling counts failed logins per account ("user:" + lower-cased name,
+ * whether or not it exists) and per client address ("addr:" + address) in
+ * login_failures. After max_failures failures inside window_s, further
+ * attempts are refused without checking the password until the oldest of
+ * them leaves the window; refused attempts are not counted, so an attacker
+ * cannot extend a victim's lockout forever. A success clears the account's
+ * counter (not the address's).
+ */
+#include "core/auth.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/audit.h"
+#include "util/timeutil.h"
+
+/* The idle timer is refreshed at most this often (one write a minute per
+ * active session, not one per request). */
+#define SEEN_EVERY_MS 60000
+#define KEY_MAX 160
+
+static const char bad_login[] = "invalid username or password";
+static const char bad_session[] = "not logged in or session expired";
+
+void auth_limits_default(struct auth_limits *l)
+{
+	l->idle_s = 2 * 3600;
+	l->absolute_s = 12 * 3600;
+	l->max_failures = 5;
+	l->window_s = 15 * 60;
+}
+
+/* Non-positive fields mean "the default". */
+static void limits_of(const struct auth_limits *in, struct auth_limits *out)
+{
+	struct auth_limits d;
+
+	auth_limits_default(&d);
+	*out = d;
+	if (!in)
+		return;
+	if (in->idle_s > 0)
+		out->idle_s = in->idle_s;
+	if (in->absolute_s > 0)
+		out->absolute_s = in->absolute_s;
+	if (in->max_failures > 0)
+		out->max_failures = in->max_failures;
+	if (in->window_s > 0)
+		out->window_s = in->window_s;
+}
+
+/* ---- the dummy hash: unknown users cost the same Argon2id work ---- */
+
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+static char dummy_hash[128];
+
+static void dummy_make(void)
+{
+	unsigned char pw[16];
+
+	if (sodium_init() < 0)
+		return;
+	randombytes_buf(pw, sizeof pw);
+	if (crypto_pwhash_str(dummy_hash, (const char *)pw, sizeof pw, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+		dummy_hash[0] = '\0';
+}
+
+static void dummy_verify(const char *password)
+{
+	pthread_once(&dummy_once, dummy_make);
+	if (dummy_hash[0] && crypto_pwhash_str_verify(dummy_hash, password, strlen(password)) == 0)
+		return; /* a random 16-byte password: never */
+}
+
+/* ---- throttling ---- */
+
+static void throttle_keys(const char *username, const char *addr, char ukey[KEY_MAX], char akey[KEY_MAX])
+{
+	size_t n;
+
+	n = (size_t)snprintf(ukey, KEY_MAX, "user:%.128s", username);
+	for (size_t i = 5; i < n && i < KEY_MAX; i++)
+		ukey[i] = (char)tolower((unsigned char)ukey[i]);
+	if (addr && *addr)
+		snprintf(akey, KEY_MAX, "addr:%.128s", addr);
+	else
+		akey[0] = '\0';
+}
+
+/* Seconds until key may try again (0 = now). */
+static int throttle_wait(struct dam *dam, const struct auth_limits *l, const char *key, int *wait,
+			 struct dam_err *err)
+{
+	int64_t now = (int64_t)time_now_ms(), at = 0, w;
+	int rc;
+
+	*wait = 0;
+	if (!*key)
+		return 0;
+	/* The max_failures-th newest failure inside the window: once it leaves
+	 * the window, fewer than max_failures remain. */
+	rc = db_query_int(dam->db, &at, err,
+			  "SELECT at FROM login_failures WHERE key=? AND at>? ORDER BY at DESC LIMIT 1 OFFSET ?", "sii",
+			  key, now - (int64_t)l->window_s * 1000, (int64_t)(l->max_failures - 1));
+	if (rc == DAM_ENOTFOUND) {
+		dam_err_clear(err);
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	w = (at + (int64_t)l->window_s * 1000 - now + 999) / 1000;
+	*wait = w < 1 ? 1 : (int)w;
+	return 0;
+}
+
+/* Printable ASCII only, for the event's JSON (the name may be any bytes). */
+static void printable(const char *s, char *out, size_t n)
+{
+	size_t i = 0;
+
+	for (; s && s[i] && i + 1 < n; i++)
+		out[i] = s[i] > 0x20 && s[i] < 0x7f ? s[i] : '?';
+	out[i] = '\0';
+}
+
+/* Counts a failure against both keys and records a login_failed event.
+ * Best effort: the login fails either way. */
+static void failure_record(struct dam *dam, const struct auth_limits *l, const char *ukey, const char *akey,
+			   const char *username, const char *addr, const char *user_id)
+{
+	struct dam_err e;
+	char id[DAM_ID_LEN + 1], name[65], where[65];
+	int64_t now = (int64_t)time_now_ms();
+	json_t *data;
+	char *txt;
+	int rc;
+
+	printable(username, name, sizeof name);
+	printable(addr, where, sizeof where);
+	data = json_pack("{s:s,s:s}", "username", name, "address", where);
+	txt = json_dumps(data, JSON_COMPACT | JSON_SORT_KEYS);
+	id_new(id);
+	if ((rc = db_begin(dam->db, &e)) < 0)
+		goto out;
+	rc = db_run(dam->db, &e, "INSERT INTO login_failures(key, at) VALUES (?,?)", "si", ukey, now);
+	if (rc >= 0 && *akey)
+		rc = db_run(dam->db, &e, "INSERT INTO login_failures(key, at) VALUES (?,?)", "si", akey, now);
+	if (rc >= 0)
+		rc = db_run(dam->db, &e, "DELETE FROM login_failures WHERE at<=?", "i",
+			    now - (int64_t)l->window_s * 1000);
+	if (rc >= 0)
+		rc = db_run(dam->db, &e,
+			    "INSERT INTO events(id, at, actor, kind, object_id, data) VALUES (?,?,'anonymous','login_failed',?,?)",
+			    "siss", id, now, user_id, txt);
+	if (rc < 0)
+		db_rollback(dam->db);
+	else
+		db_commit(dam->db, &e);
+out:
+	free(txt);
+	json_decref(data);
+}
+
+/* ---- sessions ---- */
+
+static bool secret_decode(const char *secret, unsigned char raw[32])
+{
+	if (!secret || strlen(secret) != 64 || strspn(secret, "0123456789abcdef") != 64)
+		return false;
+	return sodium_hex2bin(raw, 32, secret, 64, NULL, NULL, NULL) == 0;
+}
+
+static int session_hash(const char *secret, char hash[65])
+{
+	unsigned char raw[32];
+
+	if (!secret_decode(secret, raw))
+		return -1;
+	auth__sha256_hex(raw, sizeof raw, hash);
+	sodium_memzero(raw, sizeof raw);
+	return 0;
+}
+
+/* The actor of login and logout audit rows is the user themself; the
+ * caller's actor is saved and put back afterwards. */
+static void actor_swap(struct dam *dam, const char *username, char saved[128])
+{
+	char who[128];
+
+	memcpy(saved, dam->actor, 128);
+	snprintf(who, sizeof who, "user:%s", username);
+	library_set_actor(dam, who);
+}
+
+static int session_create(struct dam *dam, const struct auth_limits *l, const struct auth__user *u,
+			  const char *ukey, bool rehash, const char *password, char session_out[65],
+			  struct actor *actor, struct dam_err *err)
+{
+	unsigned char raw[32], csrf_raw[32];
+	char secret[65], csrf[65], hash[65], id[DAM_ID_LEN + 1], saved[128], newhash[128] = "";
+	int64_t now = (int64_t)time_now_ms();
+	int rc;
+
+	if (rehash && crypto_pwhash_str(newhash, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+					crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+		newhash[0] = '\0'; /* keep the old hash; it still verifies */
+	randombytes_buf(raw, sizeof raw);
+	randombytes_buf(csrf_raw, sizeof csrf_raw);
+	sodium_bin2hex(secret, sizeof secret, raw, sizeof raw);
+	sodium_bin2hex(csrf, sizeof csrf, csrf_raw, sizeof csrf_raw);
+	auth__sha256_hex(raw, sizeof raw, hash);
+	id_new(id);
+	actor_swap(dam, u->username, saved);
+	if ((rc = db_begin(dam->db, err)) < 0)
+		goto out;
+	rc = db_run(dam->db, err,
+		    "INSERT INTO sessions(id, user_id, hash, csrf, created_at, last_seen_at, expires_at)"
+		    " VALUES (?,?,?,?,?,?,?)", "ssssiii", id, u->id, hash, csrf, now, now,
+		    now + (int64_t)l->absolute_s * 1000);
+	if (rc >= 0)
+		rc = db_run(dam->db, err, "UPDATE users SET last_login_at=? WHERE id=?", "is", now, u->id);
+	if (rc >= 0 && newhash[0])
+		rc = db_run(dam->db, err, "UPDATE users SET password_hash=? WHERE id=?", "ss", newhash, u->id);
+	if (rc >= 0)
+		rc = db_run(dam->db, err, "DELETE FROM login_failures WHERE key=?", "s", ukey);
+	if (rc >= 0)
+		rc = db_run(dam->db, err, "DELETE FROM sessions WHERE expires_at<=?", "i", now);
+	if (rc >= 0)
+		rc = audit_append(dam, "session.login", "session", id, NULL, NULL, err);
+	if (rc < 0)
+		db_rollback(dam->db);
+	else
+		rc = db_commit(dam->db, err);
+	if (rc < 0)
+		goto out;
+	memcpy(session_out, secret, sizeof secret);
+	if (actor) {
+		auth__actor_user(actor, u->id, u->username, u->role);
+		memcpy(actor->session_id, id, sizeof id);
+		memcpy(actor->csrf, csrf, sizeof csrf);
+	}
+out:
+	library_set_actor(dam, saved);
+	sodium_memzero(raw, sizeof raw);
+	sodium_memzero(secret, sizeof secret);
+	sodium_memzero(newhash, sizeof newhash);
+	return rc < 0 ? rc : 0;
+}
+
+int auth_login(struct dam *dam, const struct auth_limits *lim, const char *username, const char *password,
+	       const char *client_addr, char session_out[65], struct actor *actor, int *retry_after_s,
+	       struct dam_err *err)
+{
+	struct auth_limits l;
+	struct auth__user u;
+	char ukey[KEY_MAX], akey[KEY_MAX];
+	const char *pw = password ? password : "";
+	bool found = false, ok = false, rehash = false;
+	int rc, wu = 0, wa = 0;
+
+	if (retry_after_s)
+		*retry_after_s = 0;
+	if (actor)
+		memset(actor, 0, sizeof *actor);
+	session_out[0] = '\0';
+	memset(&u, 0, sizeof u);
+	limits_of(lim, &l);
+	if (sodium_init() < 0)
+		return dam_err_set(err, DAM_EIO, NULL, "libsodium failed to start");
+	throttle_keys(username ? username : "", client_addr, ukey, akey);
+	if ((rc = throttle_wait(dam, &l, ukey, &wu, err)) < 0 || (rc = throttle_wait(dam, &l, akey, &wa, err)) < 0)
+		return rc;
+	if (wu || wa) {
+		if (retry_after_s)
+			*retry_after_s = wu > wa ? wu : wa;
+		return dam_err_set(err, DAM_ELIMIT, NULL, "too many failed logins, try again in %d s", wu > wa ? wu : wa);
+	}
+	rc = auth__user_get(dam, username, &u, err);
+	if (rc < 0 && rc != DAM_ENOTFOUND)
+		return rc;
+	dam_err_clear(err);
+	found = rc == 0;
+	/* Same Argon2id work whether or not the user exists or is disabled. */
+	if (found && strlen(pw) <= 1024) {
+		ok = crypto_pwhash_str_verify(u.hash, pw, strlen(pw)) == 0 && !u.disabled && u.role != ROLE_NONE;
+		rehash = ok && crypto_pwhash_str_needs_rehash(u.hash, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+							      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0;
+	} else {
+		dummy_verify(pw);
+	}
+	if (!ok) {
+		failure_record(dam, &l, ukey, akey, username, client_addr, found ? u.id : NULL);
+		rc = dam_err_set(err, DAM_EPERM, NULL, "%s", bad_login);
+	} else {
+		rc = session_create(dam, &l, &u, ukey, rehash, pw, session_out, actor, err);
+	}
+	sodium_memzero(u.hash, sizeof u.hash);
+	return rc < 0 ? rc : 0;
+}
+
+/* Best effort removal of an expired session. */
+static void session_drop(struct dam *dam, const char *id)
+{
+	struct dam_err e;
+
+	db_run(dam->db, &e, "DELETE FROM sessions WHERE id=?", "s", id);
+}
+
+int auth_session_check(struct dam *dam, const struct auth_limits *lim, const char *secret, struct actor *actor,
+		       struct dam_err *err)
+{
+	struct auth_limits l;
+	struct db_stmt *st;
+	char hash[65], id[DAM_ID_LEN + 1] = "";
+	int64_t now = (int64_t)time_now_ms(), created = 0, seen = 0, expires = 0;
+	bool found = false, disabled = false;
+	int rc;
+
+	memset(actor, 0, sizeof *actor);
+	limits_of(lim, &l);
+	if (session_hash(secret, hash) < 0)
+		return dam_err_set(err, DAM_EPERM, NULL, "%s", bad_session);
+	if ((rc = db_query(dam->db, &st, err,
+			   "SELECT s.id, s.user_id, s.csrf, s.created_at, s.last_seen_at, s.expires_at,"
+			   " u.username, u.role, u.disabled FROM sessions s JOIN users u ON u.id = s.user_id"
+			   " WHERE s.hash=?", "s", hash)) < 0)
+		return rc;
+	if ((rc = db_step(st, err)) == DB_ROW) {
+		found = true;
+		snprintf(id, sizeof id, "%s", db_col_text(st, 0));
+		auth__actor_user(actor, db_col_text(st, 1), db_col_text(st, 6), role_parse(db_col_text(st, 7)));
+		memcpy(actor->session_id, id, sizeof id);
+		snprintf(actor->csrf, sizeof actor->csrf, "%s", db_col_text(st, 2));
+		created = db_col_int(st, 3);
+		seen = db_col_int(st, 4);
+		expires = db_col_int(st, 5);
+		disabled = db_col_int(st, 8) != 0;
+	}
+	db_finalize(st);
+	if (rc < 0) {
+		memset(actor, 0, sizeof *actor);
+		return rc;
+	}
+	/* Absolute expiry: the one fixed at login, or a shorter configured one. */
+	if (found && (now >= expires || now >= created + (int64_t)l.absolute_s * 1000 ||
+		      now >= seen + (int64_t)l.idle_s * 1000)) {
+		session_drop(dam, id);
+		found = false;
+	}
+	if (!found || disabled || actor->role == ROLE_NONE) {
+		memset(actor, 0, sizeof *actor);
+		return dam_err_set(err, DAM_EPERM, NULL, "%s", bad_session);
+	}
+	if (now - seen >= SEEN_EVERY_MS) {
+		struct dam_err ignored;
+		db_run(dam->db, &ignored, "UPDATE sessions SET last_seen_at=? WHERE id=?", "is", now, id);
+	}
+	return 0;
+}
+
+int auth_logout(struct dam *dam, const char *secret, struct dam_err *err)
+{
+	struct db_stmt *st;
+	char hash[65], id[DAM_ID_LEN + 1] = "", username[65] = "", saved[128];
+	int rc;
+
+	if (session_hash(secret, hash) < 0)
+		return dam_err_set(err, DAM_ENOTFOUND, NULL, "no such session");
+	if ((rc = db_query(dam->db, &st, err,
+			   "SELECT s.id, u.username FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.hash=?",
+			   "s", hash)) < 0)
+		return rc;
+	if ((rc = db_step(st, err)) == DB_ROW) {
+		snprintf(id, sizeof id, "%s", db_col_text(st, 0));
+		snprintf(username, sizeof username, "%s", db_col_text(st, 1));
+	}
+	db_finalize(st);
+	if (rc < 0)
+		return rc;
+	if (!id[0])
+		return dam_err_set(err, DAM_ENOTFOUND, NULL, "no such session");
+	actor_swap(dam, username, saved);
+	if ((rc = db_begin(dam->db, err)) < 0)
+		goto out;
+	rc = db_run(dam->db, err, "DELETE FROM sessions WHERE id=?", "s", id);
+	if (rc >= 0)
+		rc = audit_append(dam, "session.logout", "session", id, NULL, NULL, err);
+	if (rc < 0)
+		db_rollback(dam->db);
+	else
+		rc = db_commit(dam->db, err);
+out:
+	library_set_actor(dam, saved);
+	return rc < 0 ? rc : 0;
+}

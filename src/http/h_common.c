@@ -1,0 +1,86 @@
+/* h_common.c - helpers shared by handlers. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/handlers.h"
+#include "util/utf8.h"
+
+int http_json_body(const struct http_req *req, struct http_res *res, const char *const *allowed, json_t **out)
+{
+	json_error_t je;
+	json_t *j;
+	const char *ct = http_req_header(req, "content-type");
+	const char *key;
+	json_t *v;
+
+	*out = NULL;
+	if (ct && strncasecmp(ct, "application/json", 16)) {
+		http_res_error(res, 415, "unsupported_media_type", "send the body as application/json", "Content-Type");
+		return -1;
+	}
+	if (!req->body || !req->body_len) {
+		http_res_error(res, 400, "invalid_json", "a JSON object body is required", NULL);
+		return -1;
+	}
+	if (!utf8_valid(req->body, req->body_len)) {
+		http_res_error(res, 400, "invalid_json", "the body is not valid UTF-8", NULL);
+		return -1;
+	}
+	j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
+	if (!j) {
+		char m[300];
+		snprintf(m, sizeof m, "the body is not valid JSON: %s (line %d, column %d)", je.text, je.line, je.column);
+		http_res_error(res, 400, "invalid_json", m, NULL);
+		return -1;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		http_res_error(res, 400, "invalid_json", "the body must be a JSON object", NULL);
+		return -1;
+	}
+	json_object_foreach(j, key, v) {
+		bool ok = false;
+		for (int i = 0; allowed && allowed[i]; i++)
+			ok = ok || !strcmp(allowed[i], key);
+		if (!ok) {
+			char m[200];
+			snprintf(m, sizeof m, "unknown field \"%.60s\"", key);
+			http_res_error(res, 400, "unknown_field", m, key);
+			json_decref(j);
+			return -1;
+		}
+	}
+	*out = j;
+	return 0;
+}
+
+bool http_allow(const struct http_req *req, struct http_res *res, enum auth_action action,
+		const struct auth_object *obj)
+{
+	if (auth_can(&req->actor, action, obj))
+		return true;
+	http_res_error(res, 403, "forbidden", "your role does not allow this", NULL);
+	return false;
+}
+
+long long http_query_int(const struct http_req *req, struct http_res *res, const char *name, long long def,
+			 long long lo, long long hi)
+{
+	char *v = http_req_query(req, name), *end;
+	long long n;
+
+	if (!v)
+		return def;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno || end == v || *end || n < lo || n > hi) {
+		char m[160];
+		snprintf(m, sizeof m, "%s must be a whole number from %lld to %lld", name, lo, hi);
+		http_res_error(res, 400, "invalid_parameter", m, name);
+		n = -1;
+	}
+	free(v);
+	return n;
+}

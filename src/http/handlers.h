@@ -1,0 +1,57 @@
+/*
+ * handlers.h - the route handlers (one file per resource) and the small
+ * helpers they share. Handlers parse, call core/, serialise.
+ */
+#ifndef DAM_HTTP_HANDLERS_H
+#define DAM_HTTP_HANDLERS_H
+
+#include "http/router.h"
+#include "http/server.h"
+
+/* Parses the JSON object body; on failure fills res (400) and returns < 0.
+ * allowed: NULL-terminated list of keys; any other key is refused. */
+int http_json_body(const struct http_req *req, struct http_res *res, const char *const *allowed, json_t **out);
+/* auth_can or a 403 in res. */
+bool http_allow(const struct http_req *req, struct http_res *res, enum auth_action action,
+		const struct auth_object *obj);
+/* A positive integer query parameter within [lo, hi], or def; -1 and 400 on a bad value. */
+long long http_query_int(const struct http_req *req, struct http_res *res, const char *name, long long def,
+			 long long lo, long long hi);
+
+/* Streams a blob with ETag, Last-Modified, Range/If-Range/If-None-Match,
+ * HEAD and Content-Disposition (filename may be NULL for inline). */
+void http_send_blob(struct dam *dam, const struct http_req *req, struct http_res *res, const char *key,
+		    const char *mime, const char *filename, uint64_t last_modified_ms, const char *cache_control);
+
+#define HANDLER(name) void name(struct server_ctx *srv, struct dam *dam, struct http_req *req, struct http_res *res)
+
+HANDLER(h_healthz);
+HANDLER(h_readyz);
+HANDLER(h_metrics);
+HANDLER(h_openapi);
+HANDLER(h_session_create);
+HANDLER(h_session_get);
+HANDLER(h_session_delete);
+HANDLER(h_assets_list);
+HANDLER(h_assets_create);
+HANDLER(h_asset_get);
+HANDLER(h_asset_patch);
+HANDLER(h_asset_delete);
+HANDLER(h_asset_restore);
+HANDLER(h_versions_list);
+HANDLER(h_versions_create);
+HANDLER(h_version_get);
+HANDLER(h_version_original);
+HANDLER(h_asset_original);
+HANDLER(h_renditions_list);
+HANDLER(h_rendition_get);
+HANDLER(h_tus_options);
+HANDLER(h_tus_create);
+HANDLER(h_tus_head);
+HANDLER(h_tus_patch);
+HANDLER(h_tus_delete);
+HANDLER(h_jobs_list);
+HANDLER(h_job_retry);
+HANDLER(h_job_cancel);
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * http.h - the request and response dam's handlers see.
+ *
+ * The h2o glue (server.c) copies what a handler needs out of h2o's request
+ * into a struct http_req on the event loop, runs the handler on a worker
+ * thread, and turns the struct http_res back into an h2o response on the
+ * loop. Handlers never see h2o types, SQL or libvips: they parse, call
+ * core/, and serialise (see ../shared/DESIGN.md).
+ *
+ * Ownership: everything in a request or response belongs to it and is freed
+ * by http_req_free()/http_res_release(). Strings are NUL-terminated copies.
+ */
+#ifndef DAM_HTTP_HTTP_H
+#define DAM_HTTP_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/auth.h"
+#include "core/library.h"
+#include "util/strbuf.h"
+
+#define HTTP_MAX_PARAMS 4
+
+struct http_header {
+	char *name;  /* lower case */
+	char *value;
+};
+
+struct http_req {
+	char method[16];
+	char *path;             /* decoded path, without query */
+	char *query;            /* raw query string after '?', or "" */
+	struct http_header *headers;
+	size_t nheaders;
+	char *body;             /* request entity (may contain NULs), or NULL */
+	size_t body_len;
+	char client[64];        /* client address (after trusted proxies) */
+	char request_id[40];
+	bool tls;
+	/* filled by the router */
+	const struct route *route;
+	char *params[HTTP_MAX_PARAMS]; /* path parameters in pattern order */
+	int nparams;
+	/* filled by authentication */
+	struct actor actor;
+	bool via_cookie;
+};
+
+struct http_range {
+	uint64_t start, end; /* inclusive */
+};
+
+/* A response: JSON/text in `body`, or a blob streamed from `fd`. */
+struct http_res {
+	int status;
+	struct http_header *headers;
+	size_t nheaders, capheaders;
+	struct strbuf body;
+	int fd;                 /* >= 0: stream this file (owned, closed on release) */
+	uint64_t fd_size;       /* size of the file */
+	struct http_range ranges[16];
+	int nranges;            /* 0: whole file; 1: single range; >1: multipart/byteranges */
+	char boundary[40];
+	char *content_type;     /* of the file parts */
+	bool head;              /* HEAD: headers only */
+};
+
+/* Case-insensitive lookup of a request header; NULL when absent. Borrowed. */
+const char *http_req_header(const struct http_req *req, const char *name);
+/* Number of times a header appears (for refusing duplicates). */
+int http_req_header_count(const struct http_req *req, const char *name);
+/* The value of a query parameter (decoded), or NULL. Caller frees. */
+char *http_req_query(const struct http_req *req, const char *name);
+void http_req_free(struct http_req *req);
+/* Percent-decodes s ('+' stays '+'); NULL on a bad escape or %00. Caller frees. */
+char *http_percent_decode(const char *s);
+
+void http_res_init(struct http_res *res);
+void http_res_release(struct http_res *res);
+/* Adds a header (copied). */
+void http_res_header(struct http_res *res, const char *name, const char *value);
+void http_res_headerf(struct http_res *res, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+const char *http_res_get_header(const struct http_res *res, const char *name);
+
+/* Sets a JSON body (takes ownership of j: it is decref'd). */
+void http_res_json(struct http_res *res, int status, json_t *j);
+/* The one error shape: {"error":{"code","message","field"}}. */
+void http_res_error(struct http_res *res, int status, const char *code, const char *message,
+		    const char *field);
+/* Maps a dam error to a status and the error shape. */
+void http_res_dam_error(struct http_res *res, const struct dam_err *err);
+int http_status_of(int dam_code);
+
+#endif

@@ -1,0 +1,72 @@
+#include "http/router.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Matches one pattern; fills params on success. */
+static bool match(const char *pattern, const char *path, struct http_req *req)
+{
+	const char *p = pattern, *s = path;
+	int n = 0;
+	char *params[HTTP_MAX_PARAMS];
+
+	while (*p && *s) {
+		if (*p == '{') {
+			const char *close = strchr(p, '}'), *end = strchr(s, '/');
+			size_t len = end ? (size_t)(end - s) : strlen(s);
+			if (!close || len == 0 || n == HTTP_MAX_PARAMS)
+				goto fail;
+			params[n++] = strndup(s, len);
+			p = close + 1;
+			s += len;
+			continue;
+		}
+		if (*p != *s)
+			goto fail;
+		p++;
+		s++;
+	}
+	if (*p || *s)
+		goto fail;
+	if (req) {
+		for (int i = 0; i < n; i++)
+			req->params[i] = params[i];
+		req->nparams = n;
+	} else {
+		for (int i = 0; i < n; i++)
+			free(params[i]);
+	}
+	return true;
+fail:
+	for (int i = 0; i < n; i++)
+		free(params[i]);
+	return false;
+}
+
+const struct route *router_match(const char *method, const char *path, struct http_req *req,
+				 int *status, char *allow, size_t allow_len)
+{
+	bool path_found = false;
+	const char *m = !strcmp(method, "HEAD") ? "GET" : method;
+
+	if (allow && allow_len)
+		allow[0] = '\0';
+	for (int i = 0; http_routes[i].pattern; i++) {
+		const struct route *r = &http_routes[i];
+		if (!match(r->pattern, path, NULL))
+			continue;
+		path_found = true;
+		if (!strcmp(r->method, m) || (!strcmp(r->method, method))) {
+			match(r->pattern, path, req);
+			return r;
+		}
+		if (allow && strlen(allow) + strlen(r->method) + 3 < allow_len) {
+			if (*allow)
+				strcat(allow, ", ");
+			strcat(allow, r->method);
+		}
+	}
+	*status = path_found ? 405 : 404;
+	return NULL;
+}

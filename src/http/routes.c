@@ -1,0 +1,43 @@
+/* routes.c - the route table. docs/openapi.yaml must describe exactly these
+ * (tests/api/openapi.test.mjs checks both ways). */
+#include "http/handlers.h"
+
+#define MB (1024u * 1024u)
+#define JSON_MAX (1u * MB)
+
+/* Upload routes take up to the server's single-request cap; the router
+ * checks this bound and the handler the configured cap. */
+#define UPLOAD_MAX ((size_t)4096 * MB)
+
+const struct route http_routes[] = {
+	{ "GET", "/healthz", h_healthz, ROUTE_PUBLIC | ROUTE_INLINE, 0, "healthz" },
+	{ "GET", "/readyz", h_readyz, ROUTE_PUBLIC, 0, "readyz" },
+	{ "GET", "/metrics", h_metrics, 0, 0, "metrics" },
+	{ "GET", "/api/v1/openapi.yaml", h_openapi, 0, 0, "openapi" },
+	{ "POST", "/api/v1/session", h_session_create, ROUTE_PUBLIC | ROUTE_NO_CSRF, 64 * 1024, "session_create" },
+	{ "GET", "/api/v1/session", h_session_get, 0, 0, "session_get" },
+	{ "DELETE", "/api/v1/session", h_session_delete, 0, 0, "session_delete" },
+	{ "GET", "/api/v1/assets", h_assets_list, 0, 0, "assets_list" },
+	{ "POST", "/api/v1/assets", h_assets_create, 0, UPLOAD_MAX, "assets_create" },
+	{ "GET", "/api/v1/assets/{id}", h_asset_get, 0, 0, "asset_get" },
+	{ "PATCH", "/api/v1/assets/{id}", h_asset_patch, 0, JSON_MAX, "asset_patch" },
+	{ "DELETE", "/api/v1/assets/{id}", h_asset_delete, 0, 0, "asset_delete" },
+	{ "POST", "/api/v1/assets/{id}/restore", h_asset_restore, 0, 0, "asset_restore" },
+	{ "GET", "/api/v1/assets/{id}/original", h_asset_original, 0, 0, "asset_original" },
+	{ "GET", "/api/v1/assets/{id}/versions", h_versions_list, 0, 0, "versions_list" },
+	{ "POST", "/api/v1/assets/{id}/versions", h_versions_create, 0, UPLOAD_MAX, "versions_create" },
+	{ "GET", "/api/v1/assets/{id}/versions/{number}", h_version_get, 0, 0, "version_get" },
+	{ "GET", "/api/v1/assets/{id}/versions/{number}/original", h_version_original, 0, 0, "version_original" },
+	{ "GET", "/api/v1/assets/{id}/renditions", h_renditions_list, 0, 0, "renditions_list" },
+	{ "GET", "/api/v1/assets/{id}/renditions/{name}", h_rendition_get, 0, 0, "rendition_get" },
+	{ "OPTIONS", "/api/v1/uploads", h_tus_options, ROUTE_PUBLIC, 0, "tus_options" },
+	{ "POST", "/api/v1/uploads", h_tus_create, 0, 0, "tus_create" },
+	{ "HEAD", "/api/v1/uploads/{id}", h_tus_head, 0, 0, "tus_head" },
+	{ "GET", "/api/v1/uploads/{id}", h_tus_head, 0, 0, "tus_get" },
+	{ "PATCH", "/api/v1/uploads/{id}", h_tus_patch, 0, 64 * MB, "tus_patch" },
+	{ "DELETE", "/api/v1/uploads/{id}", h_tus_delete, 0, 0, "tus_delete" },
+	{ "GET", "/api/v1/jobs", h_jobs_list, 0, 0, "jobs_list" },
+	{ "POST", "/api/v1/jobs/{id}/retry", h_job_retry, 0, 0, "job_retry" },
+	{ "POST", "/api/v1/jobs/{id}/cancel", h_job_cancel, 0, 0, "job_cancel" },
+	{ NULL, NULL, NULL, 0, 0, NULL },
+};

@@ -1,0 +1,923 @@
+#!/usr/bin/env bash
+# CLI integration tests for dam. See tests/cli/README.md.
+#
+#   DAM=build/dam FIXTURES=build/fixtures tests/cli/run.sh [NAME...]
+#
+# Each test runs in a subshell, in its own folder (and fresh library) under
+# a temp dir removed at exit. Output is TAP; the exit status is non-zero when
+# any test failed. DAM_TEST_SLOW=N multiplies every timeout (use 5 under
+# ASan/UBSan). Naming tests (function names without "test_", e.g. "crash")
+# runs only those.
+set -u
+
+DAM=${DAM:-build/dam}
+FIXTURES=${FIXTURES:-build/fixtures}
+SLOW=${DAM_TEST_SLOW:-1}
+case $DAM in /*) ;; *) DAM=$PWD/$DAM ;; esac
+case $FIXTURES in /*) ;; *) FIXTURES=$PWD/$FIXTURES ;; esac
+[ -x "$DAM" ] || { echo "Bail out! no dam binary at $DAM (set DAM=)"; exit 2; }
+[ -f "$FIXTURES/photo.jpg" ] || { echo "Bail out! no fixtures in $FIXTURES (run tests/gen-fixtures.sh)"; exit 2; }
+for tool in jq sqlite3 vipsheader cmp timeout; do
+	command -v "$tool" >/dev/null || { echo "Bail out! $tool is not installed (scripts/deps.sh)"; exit 2; }
+done
+
+TMPROOT=$(mktemp -d "${TMPDIR:-/tmp}/dam-cli.XXXXXX")
+BGPIDS=$TMPROOT/bgpids
+: >"$BGPIDS"
+unset DAM_LIBRARY
+export USER=${USER:-tester}
+
+cleanup() {
+	local p
+	# Only processes this script started in the background (recorded by bg).
+	while read -r p; do
+		[ -n "$p" ] && kill -9 "$p" 2>/dev/null
+	done <"$BGPIDS"
+	rm -rf "$TMPROOT"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ------------------------------------------------------------------ helpers
+
+# dam with a generous hang guard (exit 124 if it hangs).
+dam() { timeout -k 5 $((120 * SLOW)) "$DAM" "$@"; }
+
+fail() { printf '%s\n' "$*" >>"$FAILS"; }
+
+# assert_exit CODE cmd... : runs cmd; sets RC, OUT (stdout), ERR (stderr).
+assert_exit() {
+	local want=$1
+	shift
+	"$@" >"$T/.out" 2>"$T/.err"
+	RC=$?
+	OUT=$(cat "$T/.out")
+	ERR=$(cat "$T/.err")
+	if [ "$RC" != "$want" ]; then
+		fail "expected exit $want, got $RC: $*"
+		fail "  stdout: $(head -c 1500 "$T/.out")"
+		fail "  stderr: $(head -c 1500 "$T/.err")"
+		return 1
+	fi
+	return 0
+}
+
+assert_eq() { # EXPECTED ACTUAL [WHAT]
+	[ "$1" == "$2" ] && return 0
+	fail "${3:-value}: expected [$1], got [$2]"
+	return 1
+}
+
+assert_ne() { # UNEXPECTED ACTUAL [WHAT]
+	[ "$1" != "$2" ] && return 0
+	fail "${3:-value}: expected anything but [$1]"
+	return 1
+}
+
+assert_contains() { # HAYSTACK NEEDLE [WHAT]
+	case $1 in *"$2"*) return 0 ;; esac
+	fail "${3:-output}: expected to contain [$2], got [$(head -c 1500 <<<"$1")]"
+	return 1
+}
+
+assert_not_contains() { # HAYSTACK NEEDLE [WHAT]
+	case $1 in *"$2"*) fail "${3:-output}: must not contain [$2], got [$(head -c 1500 <<<"$1")]"; return 1 ;; esac
+	return 0
+}
+
+assert_true() { # WHAT cmd...
+	local what=$1
+	shift
+	"$@" && return 0
+	fail "$what (failed: $*)"
+	return 1
+}
+
+# jq on $OUT: j FILTER [jq args]
+j() { jq -r "$@" <<<"$OUT"; }
+
+# Starts a background command and records its pid (for cleanup): sets BG.
+bg() {
+	"$@" &
+	BG=$!
+	echo "$BG" >>"$BGPIDS"
+}
+
+# Polls cmd every 0.1 s until it succeeds; returns 1 after SECONDS*SLOW.
+wait_for() { # SECONDS cmd...
+	local deadline=$(($(date +%s%N) + $1 * SLOW * 1000000000))
+	shift
+	until "$@"; do
+		[ "$(date +%s%N)" -ge "$deadline" ] && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
+new_lib() { # creates $T/lib and points DAM_LIBRARY at it
+	LIB=$T/lib
+	"$DAM" init "$LIB" >/dev/null || fail "dam init $LIB failed"
+	export DAM_LIBRARY=$LIB
+}
+
+# Blobs in the store (temp objects excluded).
+count_objects() { find "$1/objects" -type f ! -path '*/objects/tmp/*' -printf x | wc -c; }
+# Live assets.
+count_assets() { dam ls --json --limit 100000 | jq length; }
+# Path-keyed id from an ingest --json result in $OUT.
+id_of() { j --arg p "$1" '[.results[] | select(.path | endswith("/" + $p)) | .asset_id][0] // ""'; }
+# Regular, non-hidden files under a folder (what ingest should see).
+count_files() { find "$1" -type f ! -path '*/.*' -printf x | wc -c; }
+# Pids of running processes whose command line holds "--parent PID" (workers' children).
+children_of() { pgrep -f -- "--parent $1 " 2>/dev/null; }
+
+# ------------------------------------------------------------------ tests
+
+test_init_and_find() {
+	assert_exit 0 dam init "$T/lib"
+	assert_contains "$OUT" "created dam library"
+	local f
+	for f in dam.conf dam.db objects cache; do
+		assert_true "init creates $f" test -e "$T/lib/$f"
+	done
+	assert_true "objects/ is a folder" test -d "$T/lib/objects"
+	assert_true "cache/ is a folder" test -d "$T/lib/cache"
+
+	assert_exit 4 dam init "$T/lib"
+	assert_contains "$ERR" "already holds"
+
+	"$DAM" --library "$T/lib" ingest --no-process "$FIXTURES/photo2.jpg" >/dev/null 2>&1
+	assert_exit 0 dam --library "$T/lib" ls --json
+	assert_eq 1 "$(j length)" "--library finds the library"
+	assert_exit 0 dam -L "$T/lib" ls --json
+	assert_eq 1 "$(j length)" "-L finds the library"
+	assert_exit 0 env DAM_LIBRARY="$T/lib" "$DAM" ls --json
+	assert_eq 1 "$(j length)" "DAM_LIBRARY finds the library"
+	mkdir -p "$T/lib/subdir/deeper"
+	assert_exit 0 sh -c 'cd "$1/lib/subdir/deeper" && exec "$2" ls --json' sh "$T" "$DAM"
+	assert_eq 1 "$(j length)" "walking up from a subfolder finds the library"
+
+	mkdir -p "$T/elsewhere"
+	assert_exit 3 sh -c 'cd "$1/elsewhere" && exec "$2" ls' sh "$T" "$DAM"
+	assert_contains "$ERR" "dam init"
+	assert_contains "$ERR" "DAM_LIBRARY"
+	assert_exit 3 env DAM_LIBRARY="$T/elsewhere" "$DAM" ls
+	assert_contains "$ERR" "not a dam library"
+	assert_exit 3 dam --library "$T/nope" show 0123456789
+}
+
+test_ingest_fixtures() {
+	new_lib
+	local n
+	n=$(count_files "$FIXTURES")
+	assert_exit 1 dam ingest --json "$FIXTURES" # empty.jpg fails
+	local res=$OUT
+	assert_eq $((n - 2)) "$(j .summary.added)" "added"
+	assert_eq 1 "$(j .summary.duplicates)" "duplicates"
+	assert_eq 1 "$(j .summary.failed)" "failed"
+	assert_eq 0 "$(j .summary.versions)" "versions"
+	assert_eq 3 "$(j .summary.processing_failed)" "processing_failed (bomb, huge-dims, corrupt)"
+	assert_eq "bomb.png,corrupt.jpg,huge-dims.png" \
+		"$(j '[.results[] | select(.status=="processing_failed") | .path | split("/")[-1]] | sort | join(",")')" \
+		"processing failures ($(j '[.results[] | select(.status=="processing_failed") | "\(.path): \(.error)"] | join("; ")'))"
+	assert_eq $((n - 2)) "$(j '[.results[] | select(.status=="added")] | length')" "added results"
+	assert_eq 0 "$(j '[.results[] | select(.status=="added") | select((.kind // "") == "" or (.mime // "") == "" or (.asset_id // "") == "" or .version != 1)] | length')" \
+		"added results without kind/mime/asset_id/version 1"
+
+	local photo
+	photo=$(id_of photo.jpg)
+	assert_ne "" "$photo" "photo.jpg asset id"
+	assert_eq "tree/a/b/c/photo-copy.jpg" \
+		"$(j '.results[] | select(.status=="duplicate") | .path | split("/")[-5:] | join("/")')" "the duplicate"
+	assert_eq "$photo" "$(j '.results[] | select(.status=="duplicate") | .duplicate_of')" "duplicate_of"
+	assert_eq "empty.jpg|file is empty" \
+		"$(j '.results[] | select(.status=="failed") | (.path | split("/")[-1]) + "|" + .error')" "the failure"
+	assert_eq "image|image/png|png" \
+		"$(j '.results[] | select(.path | endswith("/fake.jpg")) | [.kind, .mime, .extension_mismatch] | join("|")')" "fake.jpg"
+	assert_eq "null" "$(j '.results[] | select(.path | endswith("/photo.jpg")) | .extension_mismatch')" "photo.jpg has no mismatch"
+	local f kind
+	for f in photo.jpg:image clip.mp4:video sound.wav:audio doc.pdf:document notes.txt:other drawing.svg:image; do
+		kind=$(j --arg p "/${f%%:*}" '.results[] | select(.path | endswith($p)) | .kind')
+		assert_eq "${f#*:}" "$kind" "kind of ${f%%:*}"
+	done
+	assert_eq "$(count_files "$FIXTURES")" "$(j '.results | map(select(.status != "processing_failed")) | length')" \
+		"one result per file"
+
+	assert_exit 0 dam show --json "$photo"
+	assert_eq "$photo" "$(j .id)" "show id"
+	assert_eq "photo.jpg" "$(j .name)" "name"
+	assert_eq "image" "$(j .kind)" "kind"
+	assert_eq "ready" "$(j .versions[0].status)" "version status"
+	assert_eq "$(j .versions[0].id)" "$(j .current_version_id)" "current version"
+	assert_eq "$(stat -c %s "$FIXTURES/photo.jpg")" "$(j .versions[0].size)" "size"
+	assert_eq "$(sha256sum <"$FIXTURES/photo.jpg" | cut -c1-64)" "$(j .versions[0].hash)" "hash"
+	assert_eq 1200 "$(j .versions[0].metadata.width)" "width"
+	assert_eq 800 "$(j .versions[0].metadata.height)" "height"
+	assert_eq Canon "$(j .versions[0].metadata.exif.make)" "exif make"
+	assert_eq "Canon EOS R5" "$(j .versions[0].metadata.exif.model)" "exif model"
+	# media.h: keywords come from IPTC and XMP, merged.
+	assert_eq true "$(j '.versions[0].metadata.embedded.keywords | index("sneaker") != null')" "embedded keyword sneaker"
+	assert_eq true "$(j '.versions[0].metadata.embedded.keywords | index("iptc-only-keyword") != null')" "IPTC keyword merged"
+	assert_eq true "$(j '.versions[0].metadata.embedded.keywords | index("spring 2026") != null')" "multi-word keyword"
+	assert_eq embedded "$(j '.tags[] | select(.tag=="sneaker") | .source')" "tag sneaker from embedded"
+	assert_eq embedded "$(j '.tags[] | select(.tag=="iptc-only-keyword") | .source')" "tag from IPTC"
+	assert_eq "Spring launch hero" "$(j .fields.title)" "title field"
+	assert_eq "Blue sneaker on white" "$(j .fields.description)" "description field"
+	assert_eq "Ada Photographer" "$(j .fields.creator)" "creator field"
+	assert_eq "image/webp" "$(j '.versions[0].renditions[] | select(.name=="thumbnail") | .mime')" "thumbnail mime"
+	assert_eq "320x213" "$(j '.versions[0].renditions[] | select(.name=="thumbnail") | "\(.width)x\(.height)"')" "thumbnail size"
+	assert_eq "image/webp" "$(j '.versions[0].renditions[] | select(.name=="preview") | .mime')" "preview mime"
+	assert_eq "1200x800" "$(j '.versions[0].renditions[] | select(.name=="preview") | "\(.width)x\(.height)"')" \
+		"preview (never upscaled)"
+
+	assert_exit 0 dam get "$photo" --rendition thumbnail -o "$T/thumb.webp"
+	assert_eq RIFF "$(head -c 4 "$T/thumb.webp")" "thumbnail magic"
+	assert_eq WEBP "$(dd if="$T/thumb.webp" bs=1 skip=8 count=4 2>/dev/null)" "thumbnail magic"
+	assert_eq 320 "$(vipsheader -f width "$T/thumb.webp" 2>&1)" "thumbnail width (vipsheader)"
+	assert_eq 213 "$(vipsheader -f height "$T/thumb.webp" 2>&1)" "thumbnail height (vipsheader)"
+	assert_exit 0 dam get "$photo" --rendition preview -o "$T/preview.webp"
+	assert_eq 1200 "$(vipsheader -f width "$T/preview.webp" 2>&1)" "preview width"
+	assert_exit 0 dam get "$photo" -o "$T/orig.jpg"
+	assert_true "get returns the original bytes" cmp -s "$FIXTURES/photo.jpg" "$T/orig.jpg"
+	dam get "$photo" -o - >"$T/stdout.jpg" 2>/dev/null
+	assert_true "get -o - returns the original bytes" cmp -s "$FIXTURES/photo.jpg" "$T/stdout.jpg"
+	assert_eq 0 "$(find "$T" -maxdepth 1 -name "*dam-tmp*" -printf x | wc -c)" "temp files left by get"
+	assert_exit 3 dam get "$photo" --rendition nosuch -o "$T/x"
+	assert_contains "$ERR" "nosuch"
+	assert_exit 3 dam get 01234567-89ab-cdef-0123-456789abcdef -o "$T/x"
+	assert_exit 2 dam get "$photo"
+}
+
+test_dedup_and_dry_run() {
+	new_lib
+	local n objs assets
+	n=$(count_files "$FIXTURES")
+	# No processing: this is about storage and identity (and it is faster).
+	assert_exit 1 dam ingest --no-process --json "$FIXTURES"
+	local photo first=$OUT
+	photo=$(id_of photo.jpg)
+	objs=$(count_objects "$LIB")
+	assets=$(count_assets)
+	assert_eq $((n - 2)) "$assets" "assets after the first ingest"
+
+	assert_exit 1 dam ingest --no-process --json "$FIXTURES" # empty.jpg still fails
+	assert_eq 0 "$(j .summary.added)" "added on re-ingest"
+	assert_eq 0 "$(j .summary.versions)" "versions on re-ingest"
+	assert_eq $((n - 1)) "$(j .summary.duplicates)" "duplicates on re-ingest (all but empty.jpg)"
+	assert_eq 1 "$(j .summary.failed)" "failed on re-ingest"
+	assert_eq 0 "$(j '[.results[] | select(.status=="duplicate") | select((.duplicate_of // "") == "")] | length')" \
+		"duplicates without duplicate_of"
+	assert_eq "$photo" "$(j '.results[] | select(.path | endswith("/photo.jpg")) | .duplicate_of')" "photo.jpg duplicates itself"
+	assert_eq "$photo" "$(j '.results[] | select(.path | endswith("/photo-copy.jpg")) | .duplicate_of')" "photo-copy.jpg"
+	# Every duplicate_of names the asset the first run made from that file.
+	local mism
+	mism=$(jq -n --argjson a "$first" --argjson b "$OUT" '
+		($a.results | map(select(.status=="added") | {(.path): .asset_id}) | add) as $m
+		| [$b.results[] | select(.status=="duplicate" and ($m[.path] // .duplicate_of) != .duplicate_of) | .path]')
+	assert_eq "[]" "$(jq -c . <<<"$mism")" "duplicate_of matches the first run's asset"
+	assert_eq "$objs" "$(count_objects "$LIB")" "objects/ file count after re-ingest"
+	assert_eq "$assets" "$(count_assets)" "asset count after re-ingest"
+	assert_exit 1 dam ingest --no-process "$FIXTURES"
+	assert_contains "$OUT" "0 added, 0 new versions, $((n - 1)) duplicates skipped, 1 failed"
+
+	cp "$FIXTURES/photo.jpg" "$T/new.jpg"
+	printf 'x' >>"$T/new.jpg"
+	assert_exit 0 dam ingest --dry-run --json "$T/new.jpg"
+	assert_eq 1 "$(j .summary.would_add)" "would_add"
+	assert_eq 0 "$(j .summary.added)" "added in dry run"
+	assert_eq would_add "$(j .results[0].status)" "dry-run status"
+	assert_eq "$(sha256sum <"$T/new.jpg" | cut -c1-64)" "$(j .results[0].hash)" "dry-run hash"
+	assert_exit 0 dam ingest --dry-run "$T/new.jpg" "$FIXTURES/photo.jpg"
+	assert_contains "$OUT" "dry run: 1 would be added, 1 duplicates, 0 failed"
+	assert_eq "$assets" "$(count_assets)" "asset count after dry run"
+	assert_eq "$objs" "$(count_objects "$LIB")" "objects after dry run"
+	assert_eq 0 "$(find "$LIB/objects" -type f -path '*/objects/tmp/*' | wc -l)" "temp objects after dry run"
+}
+
+test_ingest_tags_meta() {
+	new_lib
+	assert_exit 0 dam ingest --json --tag red --tag "summer sale" --meta client=acme --meta project.code=X-1 \
+		"$FIXTURES/photo2.jpg"
+	local id
+	id=$(id_of photo2.jpg)
+	assert_exit 0 dam show --json "$id"
+	assert_eq "red:user,summer sale:user" "$(j '[.tags[] | "\(.tag):\(.source)"] | sort | join(",")')" "tags"
+	assert_eq acme "$(j .fields.client)" "field client"
+	assert_eq X-1 "$(j '.fields["project.code"]')" "field project.code"
+	assert_exit 0 dam ls --tag "summer sale" --json
+	assert_eq "$id" "$(j '.[0].id')" "ls --tag finds the ingest tag"
+
+	local objs
+	objs=$(count_objects "$LIB")
+	assert_exit 4 dam ingest --meta "Bad Key=1" "$FIXTURES/photo.jpg"
+	assert_contains "$ERR" "Bad Key"
+	assert_exit 2 dam ingest --meta novalue "$FIXTURES/photo.jpg"
+	assert_contains "$ERR" "KEY=VALUE"
+	assert_exit 4 dam ingest --tag "" "$FIXTURES/photo.jpg"
+	assert_eq 1 "$(count_assets)" "nothing ingested by invalid options"
+	assert_eq "$objs" "$(count_objects "$LIB")" "no objects written by invalid options"
+}
+
+test_new_version() {
+	new_lib
+	assert_exit 0 dam ingest --json "$FIXTURES/photo.jpg"
+	local id v1
+	id=$(id_of photo.jpg)
+	v1=$(j .results[0].version_id)
+	assert_exit 0 dam ingest --json --new-version-of "$id" "$FIXTURES/photo2.jpg"
+	assert_eq version "$(j .results[0].status)" "status"
+	assert_eq 2 "$(j .results[0].version)" "version number"
+	assert_eq "$id" "$(j .results[0].asset_id)" "asset id"
+	assert_eq 1 "$(j .summary.versions)" "summary.versions"
+	local v2
+	v2=$(j .results[0].version_id)
+	assert_exit 0 dam show --json "$id"
+	assert_eq "$v2" "$(j .current_version_id)" "current version after the new version"
+	assert_ne "$v1" "$v2" "version ids"
+	assert_eq "1,2" "$(j '[.versions[].number] | sort | join(",")')" "version numbers"
+	assert_eq "640" "$(j --arg v "$v2" '.versions[] | select(.id==$v) | .metadata.width')" "v2 metadata"
+	assert_eq 1 "$(count_assets)" "still one asset"
+	assert_exit 0 dam get "$id" --version 1 -o "$T/v1"
+	assert_true "get --version 1 returns photo.jpg" cmp -s "$FIXTURES/photo.jpg" "$T/v1"
+	assert_exit 0 dam get "$id" -o "$T/cur"
+	assert_true "get returns the current version (photo2.jpg)" cmp -s "$FIXTURES/photo2.jpg" "$T/cur"
+	assert_exit 0 dam get "$id" --version 2 -o "$T/v2"
+	assert_true "get --version 2 returns photo2.jpg" cmp -s "$FIXTURES/photo2.jpg" "$T/v2"
+	assert_exit 3 dam get "$id" --version 3 -o "$T/v3"
+	assert_exit 2 dam ingest --new-version-of "$id" "$FIXTURES/photo.jpg" "$FIXTURES/alpha.png"
+	assert_exit 1 dam ingest --new-version-of 01234567-0000-0000-0000-000000000000 "$FIXTURES/alpha.png"
+	assert_eq 1 "$(count_assets)" "no asset from a bad --new-version-of"
+}
+
+test_globs() {
+	new_lib
+	assert_exit 0 dam ingest --json "$FIXTURES/names/*.jpg"
+	assert_eq 4 "$(j .summary.added)" "added by the glob"
+	assert_eq 0 "$(j .summary.failed)" "failed"
+	assert_eq 4 "$(count_assets)" "assets"
+	local p
+	for p in "-dash.jpg" "with space.jpg" "白色运动鞋.jpg" $'new\nline.jpg'; do
+		assert_eq added "$(j --arg p "/names/$p" '.results[] | select(.path | endswith($p)) | .status')" "glob result for $p"
+	done
+	assert_exit 0 dam ls --json
+	assert_eq true "$(j 'map(.name) | index("白色运动鞋.jpg") != null')" "unicode name kept"
+	assert_eq true "$(j 'map(.name) | index("-dash.jpg") != null')" "dash name kept"
+	assert_exit 1 dam ingest "$FIXTURES/names/*.png"
+	assert_contains "$ERR" "no files match" "a glob matching nothing"
+	assert_exit 0 dam ingest "$FIXTURES/names/w*.jpg"
+	assert_contains "$OUT" "0 added, 0 new versions, 1 duplicates skipped"
+}
+
+test_tag_meta_rm_restore() {
+	new_lib
+	assert_exit 0 dam ingest --json "$FIXTURES/photo.jpg" "$FIXTURES/alpha.png"
+	local id other
+	id=$(id_of photo.jpg)
+	other=$(id_of alpha.png)
+	assert_exit 0 dam tag "$id" +red -sneaker
+	assert_exit 0 dam show --json "$id"
+	assert_eq user "$(j '.tags[] | select(.tag=="red") | .source')" "+red"
+	assert_eq "" "$(j '.tags[] | select(.tag=="sneaker") | .tag')" "-sneaker removed"
+	assert_eq embedded "$(j '.tags[] | select(.tag=="blue") | .source')" "other embedded tags stay"
+	# Reprocessing (a new version whose embedded keywords include sneaker)
+	# must not bring the removed tag back.
+	cp "$FIXTURES/photo.jpg" "$T/photo-v2.jpg"
+	printf 'v2' >>"$T/photo-v2.jpg"
+	assert_exit 0 dam ingest --new-version-of "$id" "$T/photo-v2.jpg"
+	assert_exit 0 dam show --json "$id"
+	assert_eq ready "$(j '.versions[] | select(.number==2) | .status')" "v2 processed"
+	assert_eq true "$(j '.versions[] | select(.number==2) | .metadata.embedded.keywords | index("sneaker") != null')" \
+		"v2 still carries the keyword"
+	assert_eq "" "$(j '.tags[] | select(.tag=="sneaker") | .tag')" "removed tag stays removed after reprocessing"
+	assert_eq user "$(j '.tags[] | select(.tag=="red") | .source')" "user tag kept"
+	# Adding it back by hand works.
+	assert_exit 0 dam tag "$id" sneaker
+	assert_exit 0 dam show --json "$id"
+	assert_eq user "$(j '.tags[] | select(.tag=="sneaker") | .source')" "re-added tag"
+	assert_exit 2 dam tag "$id"
+
+	assert_exit 0 dam meta "$id" client=acme note="two words"
+	assert_exit 0 dam show --json "$id"
+	assert_eq acme "$(j .fields.client)" "meta set"
+	assert_eq "two words" "$(j .fields.note)" "meta set with space"
+	assert_exit 0 dam meta "$id" client=
+	assert_exit 0 dam show --json "$id"
+	assert_eq null "$(j .fields.client)" "key= removes the field"
+	assert_eq "two words" "$(j .fields.note)" "other field kept"
+	assert_exit 4 dam meta "$id" "Bad Key=1"
+	assert_exit 2 dam meta "$id" novalue
+
+	assert_exit 0 dam rm "$id"
+	assert_contains "$OUT" "deleted"
+	assert_exit 0 dam ls --json
+	assert_eq "$other" "$(j 'map(.id) | join(",")')" "ls hides the deleted asset"
+	assert_exit 0 dam ls --deleted --json
+	assert_eq "$id" "$(j 'map(.id) | join(",")')" "ls --deleted shows it"
+	assert_exit 0 dam show --json "$id"
+	assert_eq true "$(j .deleted)" "show says deleted"
+	assert_exit 4 dam rm "$id"
+	assert_contains "$ERR" "already deleted"
+	assert_exit 0 dam restore "$id"
+	assert_exit 0 dam ls --json
+	assert_eq 2 "$(j length)" "restore brings it back"
+	assert_exit 0 dam ls --deleted --json
+	assert_eq 0 "$(j length)" "nothing deleted after restore"
+	assert_exit 4 dam restore "$id"
+	assert_exit 3 dam rm 01234567-0000-0000-0000-000000000000
+}
+
+test_corrupt_retry() {
+	new_lib
+	assert_exit 1 dam ingest --json "$FIXTURES/corrupt.jpg"
+	local id
+	id=$(j '.results[] | select(.status=="added") | .asset_id')
+	assert_eq 1 "$(j .summary.processing_failed)" "processing_failed"
+	assert_exit 0 dam show --json "$id"
+	assert_eq failed "$(j .versions[0].status)" "version status"
+	local e
+	e=$(j .versions[0].error)
+	assert_contains "$e" "decode" "version error"
+	assert_contains "$(tr A-Z a-z <<<"$e")" "jpeg" "version error names the decoder"
+	assert_eq 0 "$(j '.versions[0].renditions | length')" "no renditions"
+	assert_exit 0 dam jobs --state failed --json
+	assert_eq 1 "$(j '.jobs | length')" "failed jobs"
+	assert_eq "corrupt.jpg|failed" "$(j '.jobs[0] | "\(.filename)|\(.state)"')" "the failed job"
+	assert_contains "$(j .jobs[0].error)" "decode" "job error"
+	assert_eq 1 "$(j .counts.failed)" "counts.failed"
+	assert_exit 0 dam jobs
+	assert_contains "$OUT" "failed 1"
+	assert_contains "$OUT" "corrupt.jpg"
+
+	assert_exit 0 dam jobs retry
+	assert_contains "$OUT" "1 job(s) queued again"
+	assert_exit 0 dam jobs --json
+	assert_eq "1,0" "$(j '"\(.counts.queued),\(.counts.failed)"')" "queued,failed after retry"
+	assert_exit 0 dam show --json "$id"
+	assert_eq pending "$(j .versions[0].status)" "version pending after retry"
+	assert_exit 0 dam worker --until-idle
+	assert_exit 0 dam jobs --json
+	assert_eq "0,0,1" "$(j '"\(.counts.queued),\(.counts.running),\(.counts.failed)"')" "queued,running,failed after the worker"
+	assert_exit 0 dam show --json "$id"
+	assert_eq failed "$(j .versions[0].status)" "still failed"
+	assert_contains "$(j .versions[0].error)" "decode" "error recorded again"
+	assert_exit 0 dam jobs retry
+	assert_contains "$OUT" "1 job(s)"
+	assert_exit 0 dam jobs retry
+	assert_contains "$OUT" "0 job(s)" "nothing left to retry"
+	assert_exit 3 dam jobs retry 01234567-0000-0000-0000-000000000000
+}
+
+test_decompression_bomb() {
+	new_lib
+	local t0 t1 id f
+	t0=$(date +%s%N)
+	assert_exit 1 dam ingest --json "$FIXTURES/bomb.png" "$FIXTURES/huge-dims.png"
+	t1=$(date +%s%N)
+	local ms=$(((t1 - t0) / 1000000))
+	assert_true "ingest+processing of the bombs took ${ms} ms (limit $((10 * SLOW)) s)" test "$ms" -lt $((10000 * SLOW))
+	assert_eq 2 "$(j .summary.added)" "added"
+	assert_eq 2 "$(j .summary.processing_failed)" "processing_failed"
+	local res=$OUT
+	for f in bomb.png huge-dims.png; do
+		OUT=$res
+		id=$(id_of "$f")
+		assert_exit 0 dam show --json "$id"
+		assert_eq failed "$(j .versions[0].status)" "$f status"
+		assert_contains "$(j .versions[0].error)" "megapixels" "$f error"
+		assert_contains "$(j .versions[0].error)" "limit" "$f error"
+		assert_eq 0 "$(j '.versions[0].renditions | length')" "$f renditions"
+		assert_exit 3 dam get "$id" --rendition thumbnail -o "$T/t.webp"
+	done
+	OUT=$res
+	assert_contains "$(j '.results[] | select(.path=="huge-dims.png" or (.path|endswith("/huge-dims.png"))) | select(.status=="processing_failed") | .error')" \
+		"60000x60000" "huge-dims error names the size"
+}
+
+# Starts an ingest of $1, kills it with SIGKILL after $2 seconds, then waits
+# for the worker children it left behind.
+kill_ingest_after() {
+	local src=$1 delay=$2 p kids k
+	bg "$DAM" ingest "$src" >"$T/killed.out" 2>&1
+	p=$BG
+	sleep "$delay"
+	kids=$(children_of "$p")
+	kill -9 "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	for k in $kids $(children_of "$p"); do
+		wait_for 30 sh -c "! kill -0 $k 2>/dev/null" || fail "worker child $k of killed ingest $p still runs"
+	done
+	echo "# killed ingest after ${delay}s: $(grep -c '^added' "$T/killed.out") files added in that run"
+}
+
+test_crash_kill9() {
+	new_lib
+	local src=$T/src i n
+	mkdir -p "$src"
+	# A small JPEG followed by 1 MB of random bytes: distinct, still decodable
+	# (decoders stop at the end-of-image marker) and quick to process, while
+	# the ingest phase (copy, hash, fsync) lasts long enough to be hit.
+	for i in $(seq 1 60); do
+		{
+			cat "$FIXTURES/names/with space.jpg"
+			head -c 1000000 /dev/urandom
+		} >"$src/img$i.jpg"
+	done
+	n=60
+	for delay in 0.2 0.5 1; do
+		delay=$(awk -v d="$delay" -v r="$RANDOM" 'BEGIN { printf "%.2f", d + (r % 100) / 1000 }')
+		kill_ingest_after "$src" "$delay"
+		assert_exit 0 dam fsck
+		assert_contains "$OUT" "library is clean" "fsck after kill -9 at ${delay}s"
+	done
+
+	# Once more, killed in the worker phase: every file was reported, jobs remain.
+	bg "$DAM" ingest "$src" >"$T/killed.out" 2>&1
+	local p=$BG kids
+	if wait_for 60 sh -c "[ \$(grep -c -e '^added' -e '^duplicate' '$T/killed.out') -ge $n ]"; then
+		kids=$(children_of "$p")
+		local pending
+		pending=$(dam jobs --json | jq '.counts.queued + .counts.running')
+		kill -9 "$p" 2>/dev/null
+		echo "# killed ingest in the worker phase with $pending jobs pending"
+		[ "$pending" -gt 0 ] || echo "# (nothing was pending: the worker phase kill did not hit work)"
+	else
+		fail "ingest did not finish its ingest phase in time"
+		kill -9 "$p" 2>/dev/null
+	fi
+	wait "$p" 2>/dev/null
+	for k in $kids $(children_of "$p"); do
+		wait_for 30 sh -c "! kill -0 $k 2>/dev/null" || fail "worker child $k still runs"
+	done
+	assert_exit 0 dam fsck
+	assert_contains "$OUT" "library is clean" "fsck after kill -9 in the worker phase"
+	assert_exit 0 dam audit verify
+
+	assert_exit 0 dam ingest --json "$src"
+	assert_eq 0 "$(j .summary.failed)" "failed on the re-run"
+	assert_eq "$n" "$(j '.summary.added + .summary.duplicates')" "added+duplicates on the re-run"
+	assert_exit 0 dam ls --json --limit 100000
+	assert_eq "$n" "$(j length)" "asset count == file count"
+	assert_eq "$n" "$(j 'map(.name) | unique | length')" "every file exactly once"
+	assert_eq "ready" "$(j 'map(.status) | unique | join(",")')" "all current versions ready"
+	assert_exit 0 dam jobs --json
+	assert_eq "0,0,0" "$(j '"\(.counts.queued),\(.counts.running),\(.counts.failed)"')" "queued,running,failed jobs"
+	# Every blob in the store holds what its name says and nothing is missing.
+	assert_exit 0 dam fsck --json
+	assert_eq "true,0,0,0" "$(j '"\(.ok),\(.damaged),\(.missing),\(.bad_refcounts)"')" "fsck after the re-run"
+	for i in 1 30 60; do
+		local aid
+		aid=$(dam ls --json --limit 100000 | jq -r --arg n "img$i.jpg" '.[] | select(.name==$n) | .id')
+		dam get "$aid" -o "$T/back$i" >/dev/null 2>&1
+		assert_true "img$i.jpg comes back byte-identical" cmp -s "$src/img$i.jpg" "$T/back$i"
+	done
+	assert_exit 0 dam gc
+	assert_exit 0 dam fsck --json
+	assert_eq "true,0,0" "$(j '"\(.ok),\(.temp_objects),\(.unreferenced)"')" "fsck after gc: ok,temp_objects,unreferenced"
+	assert_eq 0 "$(find "$LIB/objects" -path '*/objects/tmp/*' -type f | wc -l)" "temp files on disk after gc"
+}
+
+test_fsck_damage_gc() {
+	new_lib
+	assert_exit 0 dam ingest --json "$FIXTURES/photo.jpg" "$FIXTURES/photo2.jpg"
+	local a b ha hb oa ob
+	a=$(id_of photo.jpg)
+	b=$(id_of photo2.jpg)
+	ha=$(j '.results[] | select(.path | endswith("/photo.jpg")) | .hash')
+	hb=$(j '.results[] | select(.path | endswith("/photo2.jpg")) | .hash')
+	oa=$LIB/objects/${ha:0:2}/${ha:2:2}/$ha
+	ob=$LIB/objects/${hb:0:2}/${hb:2:2}/$hb
+	assert_true "blob of photo.jpg at $oa" test -f "$oa"
+	assert_exit 0 dam fsck
+	assert_contains "$OUT" "library is clean"
+
+	cp "$oa" "$T/a.bak"
+	chmod u+w "$oa"
+	printf 'BITROT' | dd of="$oa" bs=1 seek=1000 conv=notrunc 2>/dev/null
+	assert_exit 1 dam fsck
+	assert_contains "$OUT" "damaged: $ha" "fsck names the damaged blob"
+	assert_contains "$OUT" "1 damaged"
+	assert_contains "$OUT" "library is DAMAGED"
+	assert_exit 1 dam fsck --json
+	assert_eq "false,1" "$(j '"\(.ok),\(.damaged)"')" "fsck --json ok,damaged"
+	assert_eq "$ha" "$(j '.problems[] | select(.kind=="damaged") | .object')" "problem names the blob"
+	cp "$T/a.bak" "$oa"
+
+	mv "$ob" "$T/b.bak"
+	assert_exit 1 dam fsck
+	assert_contains "$OUT" "missing: $hb" "fsck names the missing blob"
+	assert_contains "$OUT" "1 missing"
+	dam get "$b" -o "$T/x" >/dev/null 2>&1
+	assert_ne 0 "$?" "get of an asset whose blob is missing fails"
+	mv "$T/b.bak" "$ob"
+	assert_exit 0 dam fsck
+	assert_contains "$OUT" "library is clean" "clean again once restored"
+
+	local orphan
+	orphan=abcd$(printf 'orphan %s' "$RANDOM" | sha256sum | cut -c5-64)
+	mkdir -p "$LIB/objects/ab/cd"
+	printf 'not referenced by anything' >"$LIB/objects/ab/cd/$orphan"
+	local before
+	before=$(count_objects "$LIB")
+	assert_exit 0 dam fsck
+	assert_contains "$OUT" "reclaimable: 1 unreferenced blobs" "fsck reports the orphan as reclaimable"
+	assert_contains "$OUT" "library is clean" "an orphan is not damage"
+	assert_exit 0 dam gc --dry-run
+	assert_contains "$OUT" "would remove 1 unreferenced blobs (26 bytes)"
+	assert_true "dry run keeps the orphan" test -f "$LIB/objects/ab/cd/$orphan"
+	assert_exit 0 dam gc
+	assert_contains "$OUT" "removed 1 unreferenced blobs (26 bytes)"
+	assert_true "gc removed the orphan" test ! -e "$LIB/objects/ab/cd/$orphan"
+	assert_eq $((before - 1)) "$(count_objects "$LIB")" "objects after gc"
+	assert_exit 0 dam gc
+	assert_contains "$OUT" "removed 0 unreferenced blobs"
+	assert_exit 0 dam get "$a" -o "$T/a.out"
+	assert_true "referenced blobs survive gc" cmp -s "$FIXTURES/photo.jpg" "$T/a.out"
+	assert_exit 0 dam fsck --json
+	assert_eq "true,0,0" "$(j '"\(.ok),\(.unreferenced),\(.temp_objects)"')" "fsck after gc"
+}
+
+test_audit_chain() {
+	new_lib
+	assert_exit 0 dam ingest --no-process --json "$FIXTURES/photo2.jpg" "$FIXTURES/alpha.png" "$FIXTURES/notes.txt"
+	local id
+	id=$(id_of photo2.jpg)
+	dam tag "$id" +red >/dev/null 2>&1
+	dam meta "$id" client=acme >/dev/null 2>&1
+	dam rm "$id" >/dev/null 2>&1
+	dam restore "$id" >/dev/null 2>&1
+	assert_exit 0 dam audit verify
+	assert_contains "$OUT" "intact"
+	local rows
+	rows=$(grep -o '[0-9]* rows' <<<"$OUT" | cut -d' ' -f1)
+	assert_true "audit has rows for 3 ingests and 4 changes (got ${rows:-none})" test "${rows:-0}" -ge 7
+	assert_exit 0 dam audit log --limit 0 --json
+	assert_eq "$rows" "$(grep -c '^{' <<<"$OUT")" "audit log rows == verified rows"
+	assert_exit 0 dam audit log "$id"
+	assert_contains "$OUT" "$id"
+	assert_exit 0 dam audit log --limit 2
+	assert_eq 2 "$(grep -c . <<<"$OUT")" "audit log --limit 2"
+
+	sqlite3 "$LIB/dam.db" "UPDATE audit SET action='asset.delete' WHERE seq=2" || fail "sqlite3 edit failed"
+	assert_exit 1 dam audit verify
+	assert_contains "$OUT" "row 2" "verify names the edited row"
+	assert_exit 1 dam fsck
+	assert_contains "$OUT" "BROKEN" "fsck reports the broken chain"
+
+	# Fresh library: remove a middle row.
+	T2=$T/gap
+	mkdir -p "$T2"
+	"$DAM" init "$T2/lib" >/dev/null
+	DAM_LIBRARY=$T2/lib "$DAM" ingest --no-process "$FIXTURES/photo2.jpg" "$FIXTURES/alpha.png" "$FIXTURES/notes.txt" >/dev/null 2>&1
+	assert_exit 0 env DAM_LIBRARY="$T2/lib" "$DAM" audit verify
+	sqlite3 "$T2/lib/dam.db" "DELETE FROM audit WHERE seq=2" || fail "sqlite3 delete failed"
+	assert_exit 1 env DAM_LIBRARY="$T2/lib" "$DAM" audit verify
+	assert_contains "$OUT" "gap" "verify names the gap"
+	assert_contains "$OUT" "row 2" "verify names the removed row"
+
+	# Fresh library: remove the newest row.
+	T2=$T/head
+	mkdir -p "$T2"
+	"$DAM" init "$T2/lib" >/dev/null
+	DAM_LIBRARY=$T2/lib "$DAM" ingest --no-process "$FIXTURES/photo2.jpg" "$FIXTURES/alpha.png" "$FIXTURES/notes.txt" >/dev/null 2>&1
+	sqlite3 "$T2/lib/dam.db" "DELETE FROM audit WHERE seq=(SELECT max(seq) FROM audit)" || fail "sqlite3 delete failed"
+	assert_exit 1 env DAM_LIBRARY="$T2/lib" "$DAM" audit verify
+	assert_contains "$OUT" "head" "verify detects the removed last row"
+	assert_exit 2 dam audit frobnicate
+}
+
+test_bad_input() {
+	new_lib
+	local in=$T/in
+	mkdir -p "$in/dir"
+	cp "$FIXTURES/photo2.jpg" "$FIXTURES/alpha.png" "$in/"
+	cp "$FIXTURES/names/new"*".jpg" "$in/"
+	ln -s nowhere "$in/dangling.jpg"
+	ln -s loop "$in/loop"
+	ln -s .. "$in/dir/up"
+	cp "$FIXTURES/notes.txt" "$in/dir/"
+	assert_exit 1 dam ingest "$in"
+	assert_contains "$ERR" "dangling.jpg" "error line for the dangling symlink"
+	assert_contains "$ERR" "in/loop" "error line for the symlink loop"
+	assert_contains "$ERR" "dir/up" "error line for the folder loop"
+	assert_contains "$OUT" "4 added" "the rest of the batch is ingested"
+	assert_contains "$OUT" "3 failed"
+	assert_contains "$OUT" "new?line.jpg" "control characters shown as ?"
+	assert_eq "" "$(grep '^line.jpg' <<<"$OUT")" "no raw newline in a file name"
+	assert_eq 4 "$(count_assets)" "assets"
+	assert_exit 1 dam ingest --json "$in"
+	assert_eq 3 "$(j '[.results[] | select(.status=="failed")] | length')" "failed results"
+	assert_eq 4 "$(j .summary.duplicates)" "duplicates"
+	assert_exit 1 dam ingest "$T/does-not-exist.jpg"
+	assert_contains "$ERR" "does-not-exist.jpg"
+	assert_exit 2 dam ingest
+}
+
+test_watch() {
+	new_lib
+	local in=$T/in out=$T/outside p
+	mkdir -p "$in" "$out"
+	bg "$DAM" ingest --watch --versions-by-name "$in" >"$T/watch.out" 2>"$T/watch.err"
+	p=$BG
+	sleep 0.5
+	cp "$FIXTURES/photo.jpg" "$in/photo.jpg"
+	# Written in two parts with a pause (shorter than the settle time) while open.
+	{
+		head -c 5000 "$FIXTURES/photo2.jpg"
+		sleep 0.6
+		tail -c +5001 "$FIXTURES/photo2.jpg"
+	} >"$in/slow.jpg"
+	cp "$FIXTURES/rotated.jpg" "$out/moved.jpg"
+	mv "$out/moved.jpg" "$in/moved.jpg"
+	cp "$FIXTURES/alpha.png" "$in/.hidden.png"
+	cp "$FIXTURES/alpha.png" "$in/partial.png.part"
+	wait_for 20 sh -c '[ "$(grep -c "^added" "$1")" -ge 3 ]' sh "$T/watch.out" || fail "watch did not ingest 3 files"
+	sleep 1.5 # anything more (a second version of slow.jpg, hidden files) would show up now
+	assert_exit 0 dam ls --json
+	assert_eq "moved.jpg,photo.jpg,slow.jpg" "$(j 'map(.name) | sort | join(",")')" "ingested once each"
+	local f id
+	for f in photo.jpg:photo.jpg slow.jpg:photo2.jpg moved.jpg:rotated.jpg; do
+		id=$(j --arg n "${f%%:*}" '.[] | select(.name==$n) | .id')
+		dam get "$id" -o "$T/got" >/dev/null 2>&1
+		assert_true "${f%%:*} ingested complete" cmp -s "$FIXTURES/${f#*:}" "$T/got"
+		assert_eq 1 "$(dam show --json "$id" | jq '.versions | length')" "${f%%:*} has one version"
+	done
+
+	id=$(j '.[] | select(.name=="photo.jpg") | .id')
+	cp "$FIXTURES/photo2.jpg" "$T/photo-new.jpg"
+	printf 'new' >>"$T/photo-new.jpg"
+	cp "$T/photo-new.jpg" "$in/photo.jpg"
+	wait_for 20 sh -c 'grep -q "^version .*version 2" "$1"' sh "$T/watch.out" || fail "overwrite did not become version 2"
+	assert_exit 0 dam show --json "$id"
+	assert_eq "1,2" "$(j '[.versions[].number] | join(",")')" "--versions-by-name made version 2"
+	dam get "$id" -o "$T/got" >/dev/null 2>&1
+	assert_true "version 2 holds the new bytes" cmp -s "$T/photo-new.jpg" "$T/got"
+	assert_eq 3 "$(count_assets)" "no new asset for an overwrite"
+	wait_for 20 sh -c '[ "$("$1" jobs --json | jq ".counts.queued + .counts.running")" = 0 ]' sh "$DAM" || fail "jobs still pending"
+
+	local t0 rc
+	t0=$(date +%s%N)
+	kill -TERM "$p"
+	wait "$p"
+	rc=$?
+	local ms=$((($(date +%s%N) - t0) / 1000000))
+	assert_eq 0 "$rc" "exit status of ingest --watch after SIGTERM ($(tail -c 300 "$T/watch.err"))"
+	assert_true "ingest --watch stopped in ${ms} ms after SIGTERM" test "$ms" -lt $((5000 * SLOW))
+	assert_contains "$(cat "$T/watch.out")" "3 added, 1 new versions"
+}
+
+test_watch_burst() {
+	new_lib
+	local in=$T/in stage=$T/stage p i
+	mkdir -p "$in" "$stage"
+	for i in $(seq 1 300); do printf 'burst file %d\n' "$i" >"$stage/f$i.txt"; done
+	bg "$DAM" ingest --watch --no-process "$in" >"$T/watch.out" 2>"$T/watch.err"
+	p=$BG
+	sleep 0.5
+	cp "$stage"/* "$in/"
+	# Wait while the watcher makes progress (its output), then check the library.
+	local seen=-1 now stall=0
+	while :; do
+		now=$(grep -c '^added' "$T/watch.out")
+		[ "$now" -ge 300 ] && break
+		if [ "$now" -eq "$seen" ]; then
+			stall=$((stall + 1))
+			[ "$stall" -ge $((150 * SLOW)) ] && { fail "burst: watcher stalled at $now of 300 files"; break; }
+		else
+			stall=0
+			seen=$now
+		fi
+		sleep 0.1
+	done
+	sleep 1
+	assert_exit 0 dam ls --json --limit 100000
+	assert_eq 300 "$(j length)" "burst: assets"
+	assert_eq 300 "$(j 'map(.name) | unique | length')" "burst: distinct names"
+	kill -TERM "$p"
+	wait "$p"
+	assert_eq 0 "$?" "exit status after SIGTERM"
+	assert_eq 300 "$(grep -c '^added' "$T/watch.out")" "burst: added lines"
+}
+
+test_ls_filters() {
+	new_lib
+	assert_exit 0 dam ingest --no-process --json --tag red "$FIXTURES/photo2.jpg" "$FIXTURES/alpha.png"
+	assert_exit 0 dam ingest --no-process --json "$FIXTURES/clip.mp4" "$FIXTURES/sound.wav" "$FIXTURES/doc.pdf" \
+		"$FIXTURES/notes.txt" "$FIXTURES/rotated.jpg"
+	assert_exit 0 dam ls --json
+	assert_eq 7 "$(j length)" "all"
+	local all=$OUT
+	assert_exit 0 dam ls --type image --json
+	assert_eq "alpha.png,photo2.jpg,rotated.jpg" "$(j 'map(.name) | sort | join(",")')" "--type image"
+	assert_eq image "$(j 'map(.kind) | unique | join(",")')" "--type image kinds"
+	assert_exit 0 dam ls --type video --json
+	assert_eq "clip.mp4" "$(j 'map(.name) | join(",")')" "--type video"
+	assert_exit 0 dam ls --type document --json
+	assert_eq "doc.pdf" "$(j 'map(.name) | join(",")')" "--type document"
+	assert_exit 2 dam ls --type pictures
+	assert_exit 0 dam ls --tag red --json
+	assert_eq "alpha.png,photo2.jpg" "$(j 'map(.name) | sort | join(",")')" "--tag red"
+	assert_exit 0 dam ls --tag nosuchtag --json
+	assert_eq 0 "$(j length)" "--tag nosuchtag"
+	assert_exit 0 dam ls --since 1d --json
+	assert_eq 7 "$(j length)" "--since 1d"
+	assert_exit 0 dam ls --since 2000-01-01 --json
+	assert_eq 7 "$(j length)" "--since 2000-01-01"
+	assert_exit 0 dam ls --since 9999-01-01 --json
+	assert_eq 0 "$(j length)" "--since in the future"
+	assert_exit 2 dam ls --since yesterday
+
+	assert_exit 0 dam ls --limit 2 --json
+	assert_eq 2 "$(j length)" "--limit 2"
+	local p1 last p2 p3 p4
+	p1=$(j -c 'map(.id)')
+	last=$(j '.[-1].id')
+	assert_exit 0 dam ls --limit 2 --after "$last" --json
+	p2=$(j -c 'map(.id)')
+	assert_eq 2 "$(j length)" "second page"
+	assert_exit 0 dam ls --limit 2 --after "$(j '.[-1].id')" --json
+	p3=$(j -c 'map(.id)')
+	assert_exit 0 dam ls --limit 2 --after "$(j '.[-1].id')" --json
+	p4=$(j -c 'map(.id)')
+	assert_eq 1 "$(jq length <<<"$p4")" "last page"
+	assert_eq "$(jq -c 'map(.id)' <<<"$all")" "$(jq -cs 'add' <<<"$p1 $p2 $p3 $p4")" "pages concatenate to the full list, no overlap"
+	assert_eq 7 "$(jq -s 'add | unique | length' <<<"$p1 $p2 $p3 $p4")" "no id twice"
+	assert_exit 0 dam ls
+	assert_eq 7 "$(grep -c . <<<"$OUT")" "text ls lines"
+	assert_contains "$OUT" "[red]"
+	assert_exit 2 dam ls --limit 0
+}
+
+test_help_usage() {
+	local c
+	for c in init ingest ls show get tag meta rm restore jobs worker fsck gc audit; do
+		assert_exit 0 dam "$c" --help
+		assert_contains "$OUT" "dam $c" "$c --help"
+	done
+	assert_exit 0 dam --help
+	assert_contains "$OUT" "commands:"
+	assert_exit 0 dam help ingest
+	assert_contains "$OUT" "--new-version-of"
+	assert_exit 0 dam --version
+	assert_contains "$OUT" "dam "
+	assert_exit 2 dam frobnicate
+	assert_contains "$ERR" "unknown command"
+	assert_exit 2 dam
+	assert_exit 2 dam --bogus ls
+	new_lib
+	assert_exit 2 dam show
+	assert_exit 2 dam ls --bogus
+	assert_exit 2 dam fsck --bogus
+	assert_exit 2 dam gc --bogus
+	assert_exit 2 dam worker --bogus
+	assert_exit 2 dam get --version 0 x -o y
+}
+
+# ------------------------------------------------------------------ runner
+
+TESTS=(
+	init_and_find ingest_fixtures dedup_and_dry_run ingest_tags_meta new_version globs
+	tag_meta_rm_restore corrupt_retry decompression_bomb crash_kill9 fsck_damage_gc audit_chain
+	bad_input watch watch_burst ls_filters help_usage
+)
+if [ $# -gt 0 ]; then
+	sel=()
+	for a in "$@"; do
+		for t in "${TESTS[@]}"; do [[ $t == *"$a"* ]] && sel+=("$t"); done
+	done
+	TESTS=("${sel[@]}")
+fi
+
+echo "1..${#TESTS[@]}"
+N=0
+FAILED=0
+START=$(date +%s)
+for name in "${TESTS[@]}"; do
+	N=$((N + 1))
+	T=$TMPROOT/$N-$name
+	mkdir -p "$T"
+	FAILS=$T/.fails
+	: >"$FAILS"
+	t0=$(date +%s%N)
+	(
+		cd "$T" || exit 1
+		"test_$name"
+		exit 0
+	) >"$T/.log" 2>&1
+	rc=$?
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	[ "$rc" -ne 0 ] && echo "test body exited with status $rc" >>"$FAILS"
+	if [ -s "$FAILS" ]; then
+		FAILED=$((FAILED + 1))
+		echo "not ok $N - $name (${ms} ms)"
+		sed 's/^/#   /' "$FAILS"
+		grep '^# ' "$T/.log"
+	else
+		echo "ok $N - $name (${ms} ms)"
+		grep '^# ' "$T/.log"
+	fi
+	# Background processes a test left behind.
+	while read -r p; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done <"$BGPIDS"
+	: >"$BGPIDS"
+done
+echo "# $((N - FAILED))/$N passed in $(($(date +%s) - START)) s (DAM_TEST_SLOW=$SLOW)"
+[ "$FAILED" -eq 0 ]
