@@ -42,4 +42,11 @@ if [ -n "$first" ]; then
   "$dam" --library "$lib" show "$first"
 fi
 echo
-echo "library: $lib   (try: $dam --library $lib ls, show ID, get ID -o FILE, fsck)"
+echo "library: $lib   (CLI: $dam --library $lib ls | show ID | get ID -o FILE | fsck)"
+echo
+echo "== dam serve"
+echo "The API is at the URL below. On the first start the administrator's"
+echo "password is printed once; reset it any time with:"
+echo "  $dam --library $lib user passwd admin"
+echo "Stop with Ctrl-C."
+exec "$dam" --library "$lib" serve --listen "${DAM_LISTEN:-127.0.0.1:8080}"

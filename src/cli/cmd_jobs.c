@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/job.h"
@@ -112,6 +114,7 @@ int cmd_worker(struct cli *cli, int argc, char **argv)
 	struct worker_opts wo = { NULL, 0, NULL, &stop_flag, NULL, NULL };
 	struct dam_err err;
 	struct dam *dam;
+	bool supervised = false;
 	char *root;
 	int code;
 
@@ -120,6 +123,8 @@ int cmd_worker(struct cli *cli, int argc, char **argv)
 			wo.producer_done = &done_flag;
 		else if (!strcmp(argv[i], "--processes") && i + 1 < argc)
 			wo.processes = (int)strtol(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--supervised"))
+			supervised = true;
 		else
 			return cli_usage("worker", "unexpected argument %s", argv[i]);
 	}
@@ -129,6 +134,12 @@ int cmd_worker(struct cli *cli, int argc, char **argv)
 	library_close(dam);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	/* Started by dam serve: stop (gracefully) when serve goes away. */
+	if (supervised) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() == 1)
+			stop_flag = 1;
+	}
 	dam_err_clear(&err);
 	code = worker_run(root, &wo, &err) < 0 ? cli_fail(&err) : EXIT_OK;
 	free(root);

@@ -22,7 +22,7 @@ static const struct cli_command commands[] = {
 	{ "restore", cmd_restore, "restore a deleted asset", "dam restore ID..." },
 	{ "jobs", cmd_jobs, "show the job queue; retry or cancel jobs",
 	  "dam jobs [list] [--state STATE] [--limit N] [--json]\n       dam jobs retry [JOB]\n       dam jobs cancel JOB" },
-	{ "worker", cmd_worker, "run queued jobs", "dam worker [--processes N] [--until-idle]" },
+	{ "worker", cmd_worker, "run queued jobs", "dam worker [--processes N] [--until-idle] [--supervised]" },
 	{ "fsck", cmd_fsck, "verify every blob, reference count and the audit chain", "dam fsck [--json]" },
 	{ "gc", cmd_gc, "remove blobs nothing references", "dam gc [--dry-run]" },
 	{ "audit", cmd_audit, "verify or show the audit trail", "dam audit verify\n       dam audit log [--limit N] [ID]" },

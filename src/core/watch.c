@@ -21,7 +21,12 @@ struct pending {
 	off_t size;
 	struct timespec mtime;
 	double changed;
+	bool closed;   /* seen closed after writing (or moved in, or found by a scan) */
 };
+
+/* A writer that never closes cleanly (a crashed copy, some network
+ * shares) still gets its file ingested, but only after this long a pause. */
+#define UNCLOSED_QUIET_S 30.0
 
 struct watched {
 	int wd;
@@ -60,13 +65,14 @@ static const char *dir_of(struct watcher *w, int wd)
 	return NULL;
 }
 
-static void add_pending(struct watcher *w, const char *path)
+static void add_pending(struct watcher *w, const char *path, bool closed)
 {
 	struct stat st;
 
 	for (size_t i = 0; i < w->npend; i++)
 		if (!strcmp(w->pend[i].path, path)) {
 			w->pend[i].changed = time_mono();
+			w->pend[i].closed = w->pend[i].closed || closed;
 			return;
 		}
 	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
@@ -79,7 +85,7 @@ static void add_pending(struct watcher *w, const char *path)
 		w->pend = p;
 		w->cappend = cap;
 	}
-	w->pend[w->npend++] = (struct pending){ strdup(path), st.st_size, st.st_mtim, time_mono() };
+	w->pend[w->npend++] = (struct pending){ strdup(path), st.st_size, st.st_mtim, time_mono(), closed };
 	if (!w->pend[w->npend - 1].path)
 		w->npend--;
 }
@@ -126,7 +132,7 @@ static void scan_dir(struct watcher *w, const char *path)
 		if (S_ISDIR(st.st_mode))
 			add_dir(w, child.buf);
 		else if (S_ISREG(st.st_mode))
-			add_pending(w, child.buf);
+			add_pending(w, child.buf, true);
 	}
 	closedir(d);
 	strbuf_release(&child);
@@ -163,11 +169,12 @@ static void handle_events(struct watcher *w)
 				if (ev->mask & (IN_CREATE | IN_MOVED_TO))
 					add_dir(w, path.buf);
 			} else if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
-				add_pending(w, path.buf);
+				add_pending(w, path.buf, true);
 			} else if (ev->mask & IN_CREATE) {
-				/* Still being written: wait for close, but note it so a
-				 * writer that never closes cleanly is still seen. */
-				add_pending(w, path.buf);
+				/* Still being written: noted so a writer that never
+				 * closes cleanly is seen, but handed over only after
+				 * UNCLOSED_QUIET_S. */
+				add_pending(w, path.buf, false);
 			}
 		}
 	}
@@ -189,7 +196,7 @@ static void settle(struct watcher *w)
 			p->mtime = st.st_mtim;
 			p->changed = now;
 		}
-		if (!gone && now - p->changed < quiet) {
+		if (!gone && now - p->changed < (p->closed ? quiet : UNCLOSED_QUIET_S)) {
 			i++;
 			continue;
 		}

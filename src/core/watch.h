@@ -1,7 +1,9 @@
 /*
  * watch.h - watching folders (inotify) and handing over each file once it is
  * complete: closed after writing (or moved in) and its size and mtime
- * unchanged for a settle time. Sub-folders created later are watched too; if
+ * unchanged for a settle time. A file never seen closed (a writer that died
+ * or a share that does not report closes) is handed over after 30 s
+ * without change. Sub-folders created later are watched too; if
  * the kernel's event queue overflows (a burst of thousands of files), the
  * folders are rescanned so nothing is missed. Hidden files and partial
  * downloads (.part, .tmp, .crdownload, ~) are ignored.

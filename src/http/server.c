@@ -550,7 +550,7 @@ struct worker_proc {
 
 static pid_t spawn_worker(struct server_ctx *srv)
 {
-	char *argv[] = { "dam", "--library", srv->root, "worker", NULL };
+	char *argv[] = { "dam", "--library", srv->root, "worker", "--supervised", NULL };
 	pid_t pid;
 
 	if (posix_spawn(&pid, srv->exe, NULL, NULL, argv, environ) != 0)
