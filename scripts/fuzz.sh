@@ -8,10 +8,10 @@ out=${FUZZ_OUT:-build-fuzz}
 fixtures=${FIXTURES:-build/fixtures}
 mkdir -p "$out"
 
-pkgs="vips libavformat libavcodec libswscale libavutil jansson sqlite3 libsodium libmagic inih"
-cflags="-g -O1 -std=c17 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined $(pkg-config --cflags $pkgs)"
+pkgs="vips libavformat libavcodec libswscale libavutil jansson sqlite3 libsodium libmagic inih libh2o-evloop openssl"
+cflags="-g -O1 -std=c17 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -Isrc -fsanitize=fuzzer,address,undefined $(pkg-config --cflags $pkgs)"
 libs="$(pkg-config --libs $pkgs) -lm -lpthread"
-lib_src="src/util/*.c src/media/*.c"
+lib_src="src/util/*.c src/media/*.c src/http/multipart.c src/http/http.c"
 
 for target in tests/fuzz/fuzz_*.c; do
   name=$(basename "$target" .c)
@@ -29,7 +29,15 @@ printf '\000\034\002\031\000\005hello\034\002\005\000\003abc' > "$corpus_meta/ip
 { printf '\000'; printf '[limits]\nmax_pixels = 100\n[worker]\ntimeout = 5\n'; } > "$corpus_conf/conf"
 printf '\0012026-01-31T10:20:30.5Z' > "$corpus_conf/date"
 
+corpus_http="$out/corpus-http"
+mkdir -p "$corpus_http"
+printf '\000--XyZboundary\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\nDATA\r\n--XyZboundary--\r\n' > "$corpus_http/multipart"
+printf '\001multipart/form-data; boundary="b"\r\n--b\r\nContent-Disposition: form-data; name="tags"\r\n\r\na,b\r\n--b--' > "$corpus_http/boundary"
+printf '\002{"fields":{"title":"x","sku":null},"tags":{"add":["a"],"remove":[]}}' > "$corpus_http/json"
+printf '\003cursor=abc%%20def&x=%%E7%%99%%BD' > "$corpus_http/query"
+
 export ASAN_OPTIONS="detect_leaks=0"
 "$out/fuzz_media_meta" -max_total_time="$seconds" -max_len=65536 -print_final_stats=0 "$corpus_meta" 2>&1 | tail -2
 "$out/fuzz_config" -max_total_time="$seconds" -max_len=4096 -print_final_stats=0 "$corpus_conf" 2>&1 | tail -2
+"$out/fuzz_http_body" -max_total_time="$seconds" -max_len=65536 -print_final_stats=0 "$corpus_http" 2>&1 | tail -2
 rm -f /tmp/dam-fuzz-conf-*

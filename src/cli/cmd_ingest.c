@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "cli/progress.h"
 #include "core/ingest.h"
+#include "core/upload.h"
 #include "core/job.h"
 #include "core/walk.h"
 #include "core/watch.h"
@@ -89,26 +90,9 @@ static void report(struct run *r, const char *path, const struct ingest_result *
 	const char *st = ingest_status_name(res->status);
 
 	if (r->json) {
-		json_t *o = json_pack("{s:s,s:s}", "path", path, "status", st);
-		if (!o)
-			o = json_pack("{s:s,s:s}", "path", "(name not valid UTF-8)", "status", st);
-		if (res->status == INGEST_FAILED) {
-			json_object_set_new(o, "error", json_string(res->err.msg));
-		} else {
-			json_object_set_new(o, "hash", json_string(res->hash));
-			json_object_set_new(o, "size", json_integer((json_int_t)res->size));
-			json_object_set_new(o, "mime", json_string(res->sniff.mime));
-			json_object_set_new(o, "kind", json_string(media_kind_name(res->sniff.kind)));
-			if (res->sniff.ext_mismatch)
-				json_object_set_new(o, "extension_mismatch", json_string(res->sniff.ext_expected));
-		}
-		if (res->status == INGEST_ADDED || res->status == INGEST_VERSION) {
-			json_object_set_new(o, "asset_id", json_string(res->asset_id));
-			json_object_set_new(o, "version_id", json_string(res->version_id));
-			json_object_set_new(o, "version", json_integer(res->version_number));
-		}
-		if (res->status == INGEST_DUPLICATE)
-			json_object_set_new(o, "duplicate_of", json_string(res->duplicate_of));
+		json_t *o = ingest_result_json(res, NULL);
+		json_t *p = json_string(path);
+		json_object_set_new(o, "path", p ? p : json_string("(name not valid UTF-8)"));
 		json_array_append_new(r->results, o);
 		return;
 	}

@@ -22,39 +22,20 @@ static char *copy_iov(h2o_iovec_t v)
 	return s;
 }
 
-static int hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 /* Percent-decodes the path; refuses NUL, control characters, invalid
  * UTF-8 and dot segments. */
 static char *decode_path(const char *s, size_t n)
 {
-	char *out = malloc(n + 1), *o = out;
+	char *raw = strndup(s, n), *out = raw ? http_percent_decode(raw) : NULL;
+	size_t len = out ? strlen(out) : 0;
 
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '%') {
-			int h = i + 2 < n ? hexval(s[i + 1]) : -1, l = i + 2 < n ? hexval(s[i + 2]) : -1;
-			if (h < 0 || l < 0)
-				goto bad;
-			*o++ = (char)(h * 16 + l);
-			i += 2;
-		} else {
-			*o++ = s[i];
-		}
+	free(raw);
+	if (out && (out[0] != '/' || utf8_has_control(out, len) || !utf8_valid(out, len) || strstr(out, "/../") ||
+		    strstr(out, "/./") || (len >= 3 && !strcmp(out + len - 3, "/..")))) {
+		free(out);
+		out = NULL;
 	}
-	*o = '\0';
-	if (out[0] != '/' || strlen(out) != (size_t)(o - out) || utf8_has_control(out, strlen(out)) ||
-	    !utf8_valid(out, strlen(out)) || strstr(out, "/../") || strstr(out, "/./") ||
-	    (strlen(out) >= 3 && !strcmp(out + strlen(out) - 3, "/..")))
-		goto bad;
 	return out;
-bad:
-	free(out);
-	return NULL;
 }
 
 static bool trusted(struct server_ctx *srv, const char *addr)
@@ -310,6 +291,16 @@ void serve_common_headers(struct server_ctx *srv, const struct http_req *req, st
 		http_res_header(res, "cache-control", "no-store");
 }
 
+size_t serve_part_header(const struct http_res *r, int i, char *out, size_t n)
+{
+	if (i == r->nranges)
+		return (size_t)snprintf(out, n, "\r\n--%s--\r\n", r->boundary);
+	return (size_t)snprintf(out, n, "%s--%s\r\nContent-Type: %s\r\nContent-Range: bytes %llu-%llu/%llu\r\n\r\n",
+				i ? "\r\n" : "", r->boundary, r->content_type ? r->content_type : "application/octet-stream",
+				(unsigned long long)r->ranges[i].start, (unsigned long long)r->ranges[i].end,
+				(unsigned long long)r->fd_size);
+}
+
 uint64_t serve_file_length(const struct http_res *res)
 {
 	uint64_t total = 0;
@@ -319,13 +310,10 @@ uint64_t serve_file_length(const struct http_res *res)
 		return res->fd_size;
 	if (res->nranges == 1)
 		return res->ranges[0].end - res->ranges[0].start + 1;
-	for (int i = 0; i < res->nranges; i++) {
-		int n = snprintf(buf, sizeof buf, "%s--%s\r\nContent-Type: %s\r\nContent-Range: bytes %llu-%llu/%llu\r\n\r\n",
-				 i ? "\r\n" : "", res->boundary, res->content_type ? res->content_type : "application/octet-stream",
-				 (unsigned long long)res->ranges[i].start, (unsigned long long)res->ranges[i].end,
-				 (unsigned long long)res->fd_size);
-		total += (uint64_t)n + res->ranges[i].end - res->ranges[i].start + 1;
+	for (int i = 0; i <= res->nranges; i++) {
+		total += serve_part_header(res, i, buf, sizeof buf);
+		if (i < res->nranges)
+			total += res->ranges[i].end - res->ranges[i].start + 1;
 	}
-	total += (uint64_t)snprintf(buf, sizeof buf, "\r\n--%s--\r\n", res->boundary);
 	return total;
 }

@@ -22,6 +22,10 @@ void serve_request(struct server_ctx *srv, struct dam *dam, struct http_req *req
 /* Request id and security headers added to every response. */
 void serve_common_headers(struct server_ctx *srv, const struct http_req *req, struct http_res *res);
 
+/* The framing before part i of a multipart/byteranges body (i == nranges:
+ * the closing delimiter); returns its length. */
+size_t serve_part_header(const struct http_res *r, int i, char *out, size_t n);
+
 /* Bytes of the body of a file response (ranges and multipart framing included). */
 uint64_t serve_file_length(const struct http_res *res);
 

@@ -176,15 +176,6 @@ static void file_gen_stop(h2o_generator_t *self, h2o_req_t *req)
 	g->fd = -1;
 }
 
-/* Part headers for range i of a multipart/byteranges body. */
-static size_t part_header(const struct http_res *r, int i, char *out, size_t n)
-{
-	return (size_t)snprintf(out, n, "%s--%s\r\nContent-Type: %s\r\nContent-Range: bytes %llu-%llu/%llu\r\n\r\n",
-				i ? "\r\n" : "", r->boundary, r->content_type ? r->content_type : "application/octet-stream",
-				(unsigned long long)r->ranges[i].start, (unsigned long long)r->ranges[i].end,
-				(unsigned long long)r->fd_size);
-}
-
 static void file_gen_proceed(h2o_generator_t *self, h2o_req_t *req)
 {
 	struct file_gen *g = (struct file_gen *)self;
@@ -195,12 +186,12 @@ static void file_gen_proceed(h2o_generator_t *self, h2o_req_t *req)
 	if (g->res && g->res->nranges > 1 && !g->in_part) {
 		/* Next part's headers, or the closing boundary. */
 		if (g->range_index < g->res->nranges) {
-			used = part_header(g->res, g->range_index, g->buf, 512);
+			used = serve_part_header(g->res, g->range_index, g->buf, 512);
 			g->off = g->res->ranges[g->range_index].start;
 			g->remaining = g->res->ranges[g->range_index].end - g->off + 1;
 			g->in_part = true;
 		} else {
-			used = (size_t)snprintf(g->buf, 512, "\r\n--%s--\r\n", g->res->boundary);
+			used = serve_part_header(g->res, g->res->nranges, g->buf, 512);
 			vec[0] = h2o_iovec_init(g->buf, used);
 			h2o_send(req, vec, 1, H2O_SEND_STATE_FINAL);
 			return;
