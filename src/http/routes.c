@@ -30,7 +30,7 @@ const struct route http_routes[] = {
 	{ "GET", "/api/v1/assets/{id}/versions/{number}/original", h_version_original, 0, 0, "version_original" },
 	{ "GET", "/api/v1/assets/{id}/renditions", h_renditions_list, 0, 0, "renditions_list" },
 	{ "GET", "/api/v1/assets/{id}/renditions/{name}", h_rendition_get, 0, 0, "rendition_get" },
-	{ "OPTIONS", "/api/v1/uploads", h_tus_options, ROUTE_PUBLIC, 0, "tus_options" },
+	{ "OPTIONS", "/api/v1/uploads", h_tus_options, 0, 0, "tus_options" },
 	{ "POST", "/api/v1/uploads", h_tus_create, 0, 0, "tus_create" },
 	{ "HEAD", "/api/v1/uploads/{id}", h_tus_head, 0, 0, "tus_head" },
 	{ "GET", "/api/v1/uploads/{id}", h_tus_head, 0, 0, "tus_get" },
