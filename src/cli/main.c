@@ -41,6 +41,7 @@ static const struct cli_command commands[] = {
 	{ "serve", cmd_serve, "run the HTTP API server (and job workers)",
 	  "dam serve [--listen HOST:PORT] [--workers N] [--threads N] [--tls-cert FILE --tls-key FILE]\n"
 	  "          [--trusted-proxies ADDR,...] [--max-upload MB] [--stop-deadline S] [--quiet]" },
+	{ "job-zygote", cmd_job_zygote, NULL, "dam job-zygote --library DIR (internal)" },
 	{ "job-run", cmd_job_run, NULL, "dam job-run --library DIR --parent PID JOB (internal)" },
 };
 

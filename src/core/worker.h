@@ -21,7 +21,7 @@
 typedef void (*worker_job_fn)(void *ctx, const struct job *job, bool ok, const char *error);
 
 struct worker_opts {
-	const char *exe;              /* the dam binary; NULL = /proc/self/exe */
+	const char *exe;              /* the dam binary; NULL = this one (/proc/self/exe) */
 	int processes;                /* parallel jobs; 0 = one per core */
 	/* Stop when this becomes true and nothing runnable remains; NULL = keep
 	 * polling until *stop. */
@@ -40,5 +40,9 @@ int worker_run(const char *root, const struct worker_opts *opts, struct dam_err 
  * records its outcome. Returns the process exit status: 0 done, 2 failed
  * (recorded), 1 could not even record. */
 int worker_child_main(const char *root, const char *job_id, long parent_pid);
+
+/* Body of "dam job-zygote": forks one child per job id read on stdin (see
+ * worker.c). Returns the process exit status. */
+int worker_zygote_main(const char *root);
 
 #endif

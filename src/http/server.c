@@ -697,7 +697,6 @@ int server_run(const struct server_opts *opts, struct dam_err *err)
 	SSL_CTX *ssl = NULL;
 	char url[128];
 	sigset_t set;
-	ssize_t len;
 
 	memset(srv, 0, sizeof *srv);
 	/* One access-log line per request, even when stdout is a file. */
@@ -712,10 +711,7 @@ int server_run(const struct server_opts *opts, struct dam_err *err)
 	if (!srv->opts.stop_deadline_s)
 		srv->opts.stop_deadline_s = 20;
 	snprintf(srv->root, sizeof srv->root, "%s", opts->root);
-	if (opts->exe)
-		snprintf(srv->exe, sizeof srv->exe, "%s", opts->exe);
-	else if ((len = readlink("/proc/self/exe", srv->exe, sizeof srv->exe - 1)) > 0)
-		srv->exe[len] = '\0';
+	snprintf(srv->exe, sizeof srv->exe, "%s", opts->exe ? opts->exe : "/proc/self/exe");
 	pthread_mutex_init(&srv->cfg_lock, NULL);
 	parse_trusted(srv, opts->trusted_proxies);
 	srv->started_ms = time_now_ms();
