@@ -18,6 +18,12 @@ DAM="$build/dam" ./tests/cli/test_user.sh || status=1
 step "HTTP API tests"
 DAM="$build/dam" FIXTURES="$fixtures" ./tests/api/run.sh || status=1
 
+step "valgrind (core unit tests)"
+for t in store db id audit job; do
+  valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
+    "$build/tests/unit/test_$t" >/dev/null || { echo "valgrind: test_$t has memory errors"; status=1; }
+done
+
 step "ASan+UBSan build"
 if [ ! -f "$asan/build.ninja" ]; then
   meson setup "$asan" --werror -Db_sanitize=address,undefined -Db_lundef=false \
