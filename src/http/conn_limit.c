@@ -15,6 +15,7 @@ struct entry {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct entry table[SLOTS];
 static int limit = 256;
+static int open_total;
 
 void conn_limit_init(int max_per_client)
 {
@@ -62,6 +63,7 @@ static void release(void *data)
 	pthread_mutex_lock(&lock);
 	if (e->count > 0)
 		e->count--;
+	open_total--;
 	pthread_mutex_unlock(&lock);
 }
 
@@ -78,11 +80,21 @@ int conn_limit_admit(struct server_ctx *srv, h2o_socket_t *sock)
 	if (e && e->count >= limit)
 		rc = -1;
 	else if (e)
-		e->count++;
+		e->count++, open_total++;
 	pthread_mutex_unlock(&lock);
 	if (rc == 0 && e) {
 		sock->on_close.cb = release;
 		sock->on_close.data = e;
 	}
 	return rc;
+}
+
+int conn_limit_open(void)
+{
+	int n;
+
+	pthread_mutex_lock(&lock);
+	n = open_total;
+	pthread_mutex_unlock(&lock);
+	return n;
 }

@@ -14,4 +14,7 @@ void conn_limit_init(int max_per_client);
 /* 0 when admitted (the socket's close releases it), -1 when over the limit. */
 int conn_limit_admit(struct server_ctx *srv, h2o_socket_t *sock);
 
+/* Connections open now, all clients. */
+int conn_limit_open(void);
+
 #endif

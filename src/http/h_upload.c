@@ -145,7 +145,7 @@ static void upload(struct server_ctx *srv, struct dam *dam, struct http_req *req
 	struct upload_opts u = { 0 };
 	json_t *results = json_array();
 	struct dam_err err;
-	char boundary[80];
+	char boundary[80], *names[MULTIPART_MAX_PARTS] = { 0 };
 	int n, files = 0;
 
 	u.o.priority = JOB_PRIO_INTERACTIVE;
@@ -169,8 +169,8 @@ static void upload(struct server_ctx *srv, struct dam *dam, struct http_req *req
 		struct multipart_part *p = malloc(sizeof(struct multipart_part) * MULTIPART_MAX_PARTS);
 		if (!p || multipart_boundary(ct, boundary, sizeof boundary, &err) < 0 ||
 		    (n = multipart_parse(req->body, req->body_len, boundary, p, &err)) < 0) {
+			http_res_error(res, 400, "invalid_multipart", p ? err.msg : "out of memory", p ? err.field : NULL);
 			free(p);
-			http_res_error(res, 400, "invalid_multipart", p ? err.msg : "out of memory", err.field);
 			goto out;
 		}
 		for (int i = 0; i < n; i++)
@@ -183,34 +183,34 @@ static void upload(struct server_ctx *srv, struct dam *dam, struct http_req *req
 			http_res_dam_error(res, &err);
 			goto out;
 		}
+		/* Check every file name and the count before storing anything:
+		 * a refused request stores nothing. */
 		for (int i = 0; i < n; i++) {
-			char *name;
 			if (!p[i].filename[0])
 				continue;
-			if (!(name = safe_name(p[i].filename, strlen(p[i].filename), res))) {
+			if (!(names[files] = safe_name(p[i].filename, strlen(p[i].filename), res))) {
 				free(p);
 				goto out;
 			}
 			files++;
-			if (target && files > 1) {
-				free(name);
-				break;
-			}
-			if (ingest_bytes(srv, dam, name, p[i].data, p[i].len, &u.o, results) < 0) {
-				free(name);
+		}
+		if (target && files > 1) {
+			free(p);
+			http_res_error(res, 400, "too_many_files", "a new version takes exactly one file", "file");
+			goto out;
+		}
+		for (int i = 0, f = 0; i < n; i++) {
+			if (!p[i].filename[0])
+				continue;
+			if (ingest_bytes(srv, dam, names[f++], p[i].data, p[i].len, &u.o, results) < 0) {
 				free(p);
 				http_res_error(res, 500, "internal", "the upload could not be stored", NULL);
 				goto out;
 			}
-			free(name);
 		}
 		free(p);
 		if (!files) {
 			http_res_error(res, 400, "no_file", "the form has no file part (a part with a filename)", "file");
-			goto out;
-		}
-		if (target && files > 1) {
-			http_res_error(res, 400, "too_many_files", "a new version takes exactly one file", "file");
 			goto out;
 		}
 	} else {
@@ -239,6 +239,8 @@ static void upload(struct server_ctx *srv, struct dam *dam, struct http_req *req
 	}
 	respond(res, results);
 out:
+	for (int i = 0; i < files; i++)
+		free(names[i]);
 	json_decref(results);
 	opts_release(&u);
 }

@@ -90,6 +90,8 @@ static int ext_value(const char *in, char *out, size_t outlen)
 			if (h < 0 || l < 0)
 				return -1;
 			c = (char)(h * 16 + l);
+			if (c == '\0' || (unsigned char)c < 0x20)
+				return -1;
 			p += 2;
 		}
 		if (o + 1 >= outlen)
@@ -103,6 +105,11 @@ static int ext_value(const char *in, char *out, size_t outlen)
 static int part_headers(const char *h, size_t len, struct multipart_part *part, struct dam_err *err)
 {
 	bool disposition = false;
+
+	/* A NUL or control byte would silently cut a name short later. */
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)h[i] < 0x20 && h[i] != '\r' && h[i] != '\n' && h[i] != '\t')
+			return dam_err_set(err, DAM_EINVAL, "body", "a part's headers contain a NUL or control character");
 
 	while (len) {
 		const char *eol = find(h, len, "\r\n", 2);
@@ -120,7 +127,7 @@ static int part_headers(const char *h, size_t len, struct multipart_part *part, 
 			if (param(v, vl, "filename", part->filename, sizeof part->filename) < 0)
 				return dam_err_set(err, DAM_EINVAL, "body", "a part's filename is malformed or too long");
 			if (param(v, vl, "filename*", ext, sizeof ext) == 1 &&
-			    ext_value(ext, part->filename, sizeof part->filename) < 0)
+			    (ext_value(ext, part->filename, sizeof part->filename) < 0 || !part->filename[0]))
 				return dam_err_set(err, DAM_EINVAL, "body", "a part's filename* is malformed");
 			disposition = true;
 		} else if (ll > 13 && !strncasecmp(h, "Content-Type:", 13)) {

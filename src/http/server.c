@@ -542,11 +542,20 @@ struct worker_proc {
 static pid_t spawn_worker(struct server_ctx *srv)
 {
 	char *argv[] = { "dam", "--library", srv->root, "worker", "--supervised", NULL };
+	posix_spawnattr_t attr;
+	sigset_t none;
 	pid_t pid;
+	int rc;
 
-	if (posix_spawn(&pid, srv->exe, NULL, NULL, argv, environ) != 0)
-		return -1;
-	return pid;
+	/* The server blocks its signals for sigtimedwait; a worker must get
+	 * SIGTERM to stop gracefully, so it starts with an empty mask. */
+	sigemptyset(&none);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+	rc = posix_spawn(&pid, srv->exe, NULL, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	return rc == 0 ? pid : -1;
 }
 
 static void supervise(struct server_ctx *srv, struct worker_proc *w, int n)
@@ -572,8 +581,11 @@ static void supervise(struct server_ctx *srv, struct worker_proc *w, int n)
 	if (atomic_load(&srv->stopping))
 		return;
 	for (int i = 0; i < n; i++)
-		if (!w[i].pid && now >= w[i].restart_at)
-			w[i].pid = spawn_worker(srv);
+		if (!w[i].pid && now >= w[i].restart_at && (w[i].pid = spawn_worker(srv)) < 0) {
+			fprintf(stderr, "dam serve: cannot start a job worker; retrying in 5 s\n");
+			w[i].pid = 0;
+			w[i].restart_at = now + 5;
+		}
 }
 
 static void stop_workers(struct worker_proc *w, int n, int deadline_s)
@@ -772,7 +784,9 @@ int server_run(const struct server_opts *opts, struct dam_err *err)
 	{
 		double until = time_mono() + srv->opts.stop_deadline_s;
 		stop_workers(workers, nworkers, srv->opts.stop_deadline_s);
-		while (atomic_load(&srv->in_flight) > 0 && time_mono() < until)
+		/* Requests still receiving their body have not reached a handler
+		 * yet, so open connections count too. */
+		while ((atomic_load(&srv->in_flight) > 0 || conn_limit_open() > 0) && time_mono() < until)
 			usleep(10000);
 	}
 	atomic_store(&srv->stopping, 2);

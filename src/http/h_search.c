@@ -1,0 +1,100 @@
+/* h_search.c - search with facets, and saved searches. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/search.h"
+#include "http/handlers.h"
+
+HANDLER(h_search)
+{
+	char *q = http_req_query(req, "q"), *sort = http_req_query(req, "sort"), *cursor = http_req_query(req, "cursor");
+	char *facets = http_req_query(req, "facets");
+	struct search_request sr = { 0 };
+	struct dam_err err;
+	json_t *out;
+	long long limit;
+
+	if (!http_allow(req, res, AUTH_ASSET_READ, NULL))
+		goto out;
+	if ((limit = http_query_int(req, res, "limit", 50, 1, 1000)) < 0)
+		goto out;
+	if (q && strlen(q) > 4096) {
+		http_res_error(res, 400, "invalid_query", "the query is longer than 4096 bytes", "q");
+		goto out;
+	}
+	sr.q = q ? q : "";
+	sr.sort = sort;
+	sr.cursor = cursor;
+	sr.limit = (int)limit;
+	sr.facets = !facets || strcmp(facets, "false");
+	sr.user_id = req->actor.user_id;
+	dam_err_clear(&err);
+	if (search_run(dam, &sr, &out, &err) < 0) {
+		if (err.code == DAM_EINVAL)
+			http_res_error(res, 400, !strcmp(err.field, "q") ? "invalid_query" : "invalid_parameter", err.msg,
+				       err.field);
+		else
+			http_res_dam_error(res, &err);
+		goto out;
+	}
+	http_res_json(res, 200, out);
+out:
+	free(q);
+	free(sort);
+	free(cursor);
+	free(facets);
+}
+
+HANDLER(h_searches_list)
+{
+	struct dam_err err;
+	json_t *list;
+
+	if (!http_allow(req, res, AUTH_ASSET_READ, NULL))
+		return;
+	if (search_saved_list(dam, req->actor.user_id, &list, &err) < 0)
+		http_res_dam_error(res, &err);
+	else
+		http_res_json(res, 200, json_pack("{s:o}", "items", list));
+}
+
+HANDLER(h_searches_create)
+{
+	static const char *const keys[] = { "name", "query", "sort", "shared", NULL };
+	struct dam_err err;
+	json_t *body;
+	char id[37];
+	json_t *shared;
+
+	if (!http_allow(req, res, AUTH_ASSET_READ, NULL) || http_json_body(req, res, keys, &body) < 0)
+		return;
+	shared = json_object_get(body, "shared");
+	if (!json_is_string(json_object_get(body, "name")) ||
+	    (json_object_get(body, "query") && !json_is_string(json_object_get(body, "query"))) ||
+	    (json_object_get(body, "sort") && !json_is_string(json_object_get(body, "sort"))) ||
+	    (shared && !json_is_boolean(shared))) {
+		http_res_error(res, 400, "invalid", "name and query are strings, shared a boolean", NULL);
+	} else if (search_save(dam, req->actor.user_id, json_string_value(json_object_get(body, "name")),
+			       json_string_value(json_object_get(body, "query")), json_string_value(json_object_get(body, "sort")),
+			       json_is_true(shared), id, &err) < 0) {
+		if (err.code == DAM_EINVAL && !strcmp(err.field, "q"))
+			http_res_error(res, 400, "invalid_query", err.msg, "query");
+		else
+			http_res_dam_error(res, &err);
+	} else {
+		http_res_json(res, 201, json_pack("{s:s,s:O,s:O?,s:O?,s:b}", "id", id, "name", json_object_get(body, "name"),
+						  "query", json_object_get(body, "query"), "sort", json_object_get(body, "sort"),
+						  "shared", json_is_true(shared)));
+	}
+	json_decref(body);
+}
+
+HANDLER(h_searches_delete)
+{
+	struct dam_err err;
+
+	if (search_saved_delete(dam, req->actor.user_id, req->params[0], &err) < 0)
+		http_res_dam_error(res, &err);
+	else
+		res->status = 204;
+}

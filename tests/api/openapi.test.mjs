@@ -1,0 +1,120 @@
+// docs/openapi.yaml <-> src/http/routes.c, the served document, and a walk
+// over every route checking that it exists for its method.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROOT, startServer, specRoutes, sourceRoutes, fixture, uniqueText, cli, T } from './lib/server.mjs';
+
+const key = (r) => `${r.method} ${r.path}`;
+
+test('routes.c and docs/openapi.yaml name exactly the same routes', () => {
+  const src = sourceRoutes();
+  const spec = specRoutes();
+  assert.ok(src.length >= 25, `parsed ${src.length} routes from routes.c`);
+  const s = new Set(src.map(key)), o = new Set(spec.map(key));
+  assert.equal(o.size, spec.length, 'no route is listed twice in the spec');
+  const missing = [...s].filter((k) => !o.has(k));
+  const extra = [...o].filter((k) => !s.has(k));
+  assert.deepEqual(missing, [], 'routes missing from docs/openapi.yaml');
+  assert.deepEqual(extra, [], 'docs/openapi.yaml names routes that do not exist');
+});
+
+test('the spec is OpenAPI 3.1 with the security schemes, schemas and upload cap', () => {
+  const text = fs.readFileSync(path.join(ROOT, 'docs/openapi.yaml'), 'utf8');
+  assert.match(text, /^openapi: 3\.1\.\d+$/m);
+  for (const want of ['bearerAuth:', 'sessionCookie:', 'name: dam_session', 'X-CSRF-Token', 'Error:', 'Asset:',
+    'Version:', 'Rendition:', 'IngestResult:', 'Job:', '256 MiB', '--max-upload', '16 MiB', "'413'",
+    'Tus-Resumable', 'Upload-Length', 'Upload-Metadata', 'Upload-Offset', 'application/offset+octet-stream',
+    'multipart/form-data', 'application/octet-stream', 'X-Filename', 'created_after', 'updated_before',
+    'next_cursor', 'field.KEY'])
+    assert.ok(text.includes(want), `spec mentions ${want}`);
+  // every $ref points at a defined component
+  for (const m of text.matchAll(/\$ref: '#\/components\/(\w+)\/(\w+)'/g)) {
+    const re = new RegExp(`^components:[\\s\\S]*?^  ${m[1]}:[\\s\\S]*?^    ${m[2]}:`, 'm');
+    assert.match(text, re, `component ${m[1]}/${m[2]} is defined`);
+  }
+});
+
+let s, ids = {};
+before(async () => {
+  // No job workers: jobs are run on demand with `dam worker --until-idle`,
+  // so one job can be left queued for the cancel route.
+  s = await startServer({ workers: -1 });
+  const a = await s.upload('photo2.jpg', fixture('photo2.jpg'), 'admin');
+  const b = await s.upload('delete-me.txt', uniqueText('walk-del'), 'admin');
+  const c = await s.upload('corrupt.jpg', fixture('corrupt.jpg'), 'admin');
+  cli(s.lib, ['worker', '--until-idle']);
+  await s.waitProcessed(a.asset_id);
+  await s.waitProcessed(c.asset_id);
+  const queued = await s.upload('queued.txt', uniqueText('walk-queued'), 'admin');
+  const jobs = await s.api('/api/v1/jobs?limit=1000', { as: 'admin' });
+  ids.failedJob = jobs.json.items.find((j) => j.state === 'failed').id;
+  ids.queuedJob = jobs.json.items.find((j) => j.state === 'queued' && j.asset_id === queued.asset_id).id;
+  ids.asset = a.asset_id;
+  ids.verAsset = queued.asset_id;
+  ids.delAsset = b.asset_id;
+  const mk = async () => {
+    const r = await s.api('/api/v1/uploads', {
+      method: 'POST', as: 'admin',
+      headers: { 'tus-resumable': '1.0.0', 'upload-length': '5', 'upload-metadata': 'filename ' + Buffer.from('walk.txt').toString('base64') },
+    });
+    assert.equal(r.status, 201);
+    return r.headers.get('location').split('/').pop();
+  };
+  ids.upload = await mk();
+  ids.upload2 = await mk();
+});
+after(async () => { await s.stop(); });
+
+test('GET /api/v1/openapi.yaml serves docs/openapi.yaml byte for byte', async () => {
+  const r = await s.api('/api/v1/openapi.yaml', { as: 'viewer' });
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /yaml/);
+  const disk = fs.readFileSync(path.join(ROOT, 'docs/openapi.yaml'));
+  assert.ok(r.bytes.equals(disk), 'served bytes equal docs/openapi.yaml (rebuild with ninja after editing it)');
+});
+
+test('every route in the spec answers its method (never 404 "no such route" or 405)', async () => {
+  const routes = specRoutes();
+  for (const rt of routes) {
+    let p = rt.path;
+    const isDel = rt.method === 'DELETE' && p === '/api/v1/assets/{id}' || p.endsWith('/restore');
+    const isVer = rt.method === 'POST' && p.endsWith('/versions');
+    p = p.replace('/assets/{id}', `/assets/${isDel ? ids.delAsset : isVer ? ids.verAsset : ids.asset}`)
+      .replace('{number}', '1').replace('{name}', 'preview')
+      .replace('/uploads/{id}', `/uploads/${rt.method === 'DELETE' ? ids.upload2 : ids.upload}`)
+      .replace('/jobs/{id}/retry', `/jobs/${ids.failedJob}/retry`)
+      .replace('/jobs/{id}/cancel', `/jobs/${ids.queuedJob}/cancel`);
+    assert.ok(!p.includes('{'), `all parameters substituted in ${p}`);
+    const o = { method: rt.method, as: 'admin', headers: {} };
+    if (p === '/api/v1/session' && rt.method === 'POST') {
+      delete o.as;
+      o.json = { username: 'admin', password: s.adminPassword };
+    } else if (rt.path === '/api/v1/assets' && rt.method === 'POST') {
+      o.body = uniqueText('walk-new');
+      o.headers['x-filename'] = 'walk-new.txt';
+    } else if (rt.path.endsWith('/versions') && rt.method === 'POST') {
+      o.body = uniqueText('walk-version');
+      o.headers['x-filename'] = 'walk-version.txt';
+    } else if (rt.path === '/api/v1/assets/{id}' && rt.method === 'PATCH') {
+      o.json = { tags: { add: ['walked'] } };
+    } else if (rt.path.startsWith('/api/v1/uploads')) {
+      if (rt.method !== 'OPTIONS') o.headers['tus-resumable'] = '1.0.0';
+      if (rt.method === 'POST') {
+        o.headers['upload-length'] = '3';
+        o.headers['upload-metadata'] = 'filename ' + Buffer.from('w.txt').toString('base64');
+      }
+      if (rt.method === 'PATCH') {
+        o.headers['upload-offset'] = '0';
+        o.headers['content-type'] = 'application/offset+octet-stream';
+        o.body = Buffer.from('hello');
+      }
+    }
+    const r = await s.api(p, o);
+    assert.notEqual(r.status, 405, `${rt.method} ${p}: 405`);
+    if (r.status === 404) assert.notEqual(r.json?.error?.message, 'no such route', `${rt.method} ${p}: route missing`);
+    assert.ok(r.status < 400 || rt.method === 'DELETE' && p === '/api/v1/session',
+      `${rt.method} ${rt.path} -> ${r.status} ${r.text}`);
+  }
+});

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# HTTP API tests: starts real `dam serve` processes and talks HTTP to them.
+#
+#   DAM=build/dam FIXTURES=build/fixtures [DAM_TEST_SLOW=3] tests/api/run.sh [FILE...]
+#
+# Needs Node 20+ (built-in node:test only; no npm packages). Test files run
+# one at a time (--test-concurrency=1); each starts its own server(s).
+set -eu
+cd "$(dirname "$0")/../.."
+command -v node >/dev/null || { echo "Bail out! node is not installed"; exit 2; }
+major=$(node -p 'process.versions.node.split(".")[0]')
+[ "$major" -ge 20 ] || { echo "Bail out! node $major is too old (need 20+)"; exit 2; }
+export DAM=${DAM:-build/dam} FIXTURES=${FIXTURES:-build/fixtures}
+[ -x "$DAM" ] || { echo "Bail out! no dam binary at $DAM (set DAM=)"; exit 2; }
+[ -f "$FIXTURES/photo.jpg" ] || { echo "Bail out! no fixtures in $FIXTURES (run tests/gen-fixtures.sh $FIXTURES)"; exit 2; }
+if [ $# -gt 0 ]; then
+	exec node --test --test-concurrency=1 "$@"
+fi
+exec node --test --test-concurrency=1 tests/api/
