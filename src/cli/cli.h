@@ -66,12 +66,19 @@ int cmd_jobs(struct cli *, int, char **);
 int cmd_worker(struct cli *, int, char **);
 int cmd_job_run(struct cli *, int, char **);
 int cmd_serve(struct cli *, int, char **);
+int cmd_search(struct cli *, int, char **);
 int cmd_job_zygote(struct cli *, int, char **);
 int cmd_fsck(struct cli *, int, char **);
 int cmd_gc(struct cli *, int, char **);
 int cmd_audit(struct cli *, int, char **);
 int cmd_user(struct cli *, int, char **);
 int cmd_token(struct cli *, int, char **);
+int cmd_field(struct cli *, int, char **);
+int cmd_vocab(struct cli *, int, char **);
+int cmd_template(struct cli *, int, char **);
+int cmd_pattern(struct cli *, int, char **);
+int cmd_languages(struct cli *, int, char **);
+int cmd_incomplete(struct cli *, int, char **);
 
 const struct cli_command *cli_find_command(const char *name);
 

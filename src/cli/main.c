@@ -16,6 +16,8 @@ static const struct cli_command commands[] = {
 	{ "ls", cmd_ls, "list assets", "dam ls [--type KIND] [--tag TAG] [--since DATE|7d] [--deleted] [--limit N] [--after ID] [--json]" },
 	{ "show", cmd_show, "show an asset: metadata, versions, renditions", "dam show [--json] ID" },
 	{ "get", cmd_get, "write an original or a rendition to a file", "dam get ID [--version N] [--rendition NAME] -o FILE|-" },
+	{ "search", cmd_search, "search with the query language (see docs/search.md)",
+	  "dam search [--json] [--facets] [--sort relevance|created|updated|name|size|-FIELD] [--limit N] [--cursor C] QUERY..." },
 	{ "tag", cmd_tag, "add (+tag) and remove (-tag) tags", "dam tag ID +TAG... -TAG..." },
 	{ "meta", cmd_meta, "set fields (KEY= removes one)", "dam meta ID KEY=VALUE..." },
 	{ "rm", cmd_rm, "delete an asset (it can be restored)", "dam rm ID..." },
@@ -38,6 +40,33 @@ static const struct cli_command commands[] = {
 	  "       dam token list [--user NAME] [--json]\n"
 	  "       dam token revoke ID\n"
 	  "The secret is shown once, at creation; send it as \"Authorization: Bearer SECRET\"." },
+	{ "field", cmd_field, "define metadata fields: types, labels, vocabularies",
+	  "dam field add KEY --type text|longtext|number|date|boolean|choice|multichoice|url|person\n"
+	  "          [--label LANG=TEXT]... [--required] [--default V] [--vocab NAME] [--searchable]\n"
+	  "          [--facetable] [--multilang] [--help-text T]\n"
+	  "       dam field list [--json]\n"
+	  "       dam field rm KEY" },
+	{ "vocab", cmd_vocab, "controlled vocabularies with hierarchy and synonyms",
+	  "dam vocab add NAME\n"
+	  "       dam vocab term NAME TERM [--parent TERM] [--synonym S]... [--label LANG=TEXT]...\n"
+	  "       dam vocab show NAME [--json]\n"
+	  "       dam vocab list [--json]" },
+	{ "template", cmd_template, "metadata templates for ingest and bulk edit",
+	  "dam template add NAME [--field KEY=VALUE]... [--tag T]... [--match GLOB]\n"
+	  "       dam template list [--json]\n"
+	  "       dam template apply NAME ID...\n"
+	  "       dam template rm NAME\n"
+	  "A --match glob with a '/' is matched against the source path, else the file name." },
+	{ "pattern", cmd_pattern, "file-name conventions parsed into fields at ingest",
+	  "dam pattern add PATTERN      e.g. '{sku}_{view}_{n}.{ext}'\n"
+	  "       dam pattern list [--json]\n"
+	  "       dam pattern rm PATTERN\n"
+	  "       dam pattern test FILENAME" },
+	{ "languages", cmd_languages, "show or set the library's languages",
+	  "dam languages [show]\n       dam languages set en,zh,nl,fr" },
+	{ "incomplete", cmd_incomplete, "assets missing required fields; fix them in bulk",
+	  "dam incomplete [--json] [--apply-template NAME | --set KEY=VALUE]\n"
+	  "Exits 1 when some asset is incomplete." },
 	{ "serve", cmd_serve, "run the HTTP API server (and job workers)",
 	  "dam serve [--listen HOST:PORT] [--workers N] [--threads N] [--tls-cert FILE --tls-key FILE]\n"
 	  "          [--trusted-proxies ADDR,...] [--max-upload MB] [--stop-deadline S] [--quiet]" },

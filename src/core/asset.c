@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/audit.h"
+#include "core/fielddef.h"
 #include "util/timeutil.h"
 #include "util/utf8.h"
 
@@ -14,7 +15,8 @@
 
 bool asset_field_key_valid(const char *key)
 {
-	size_t n = strlen(key);
+	const char *at = strchr(key, '@'); /* "title@zh": one value per language */
+	size_t n = at ? (size_t)(at - key) : strlen(key);
 
 	if (n == 0 || n > 64)
 		return false;
@@ -23,7 +25,7 @@ bool asset_field_key_valid(const char *key)
 		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
 			return false;
 	}
-	return true;
+	return !at || fielddef_lang_valid(at + 1);
 }
 
 bool asset_tag_valid(const char *tag)
@@ -390,7 +392,8 @@ int asset_patch(struct dam *dam, const char *ref, const struct asset_change *c, 
 			  (rc = dam_err_set(err, DAM_ECONFLICT, "If-Match",
 					    "the asset changed since you read it (ETag is now \"%s\"); reload and retry", etag)) < 0)))
 		goto fail;
-	if ((rc = fields_apply(dam, id, c->keys, c->values, c->nfields, before, after, err)) < 0 ||
+	if ((rc = fielddef_validate_all(dam, c->keys, c->values, c->nfields, err)) < 0 ||
+	    (rc = fields_apply(dam, id, c->keys, c->values, c->nfields, before, after, err)) < 0 ||
 	    (rc = tags_apply(dam, id, c->add, c->nadd, c->remove, c->nremove, added, removed, err)) < 0 ||
 	    (rc = touch(dam, id, err)) < 0)
 		goto fail;

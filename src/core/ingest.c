@@ -13,6 +13,7 @@
 #include "core/fsck.h"
 #include "core/job.h"
 #include "core/refs.h"
+#include "core/template.h"
 #include "util/fsutil.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
@@ -160,6 +161,19 @@ static json_t *version_json(const struct ingest_result *r, const char *name)
 			 "size", (json_int_t)r->size);
 }
 
+/* The fields and tags a new asset got, for its audit row. */
+static void audit_meta(json_t *after, const struct template_meta *m)
+{
+	json_t *fields = json_object(), *tags = json_array();
+
+	for (int i = 0; i < m->n; i++)
+		json_object_set_new(fields, m->keys[i], json_string(m->values[i]));
+	for (int i = 0; i < m->ntags; i++)
+		json_array_append_new(tags, json_string(m->tags[i]));
+	json_object_set_new(after, "fields", fields);
+	json_object_set_new(after, "tags", tags);
+}
+
 /* Records the asset or version in one transaction. Returns 1 when the bytes
  * turned out to be a duplicate (res filled), 0 when recorded. */
 static int record(struct dam *dam, const struct ingest_opts *o, const struct names *n,
@@ -167,8 +181,12 @@ static int record(struct dam *dam, const struct ingest_opts *o, const struct nam
 {
 	const char *kind = media_kind_name(r->sniff.kind);
 	int64_t now = (int64_t)time_now_ms(), number = 1;
+	struct template_meta meta;
+	struct ingest_opts eff;
 	json_t *after = NULL;
 	int rc;
+
+	template_meta_init(&meta);
 
 	if ((rc = db_begin(dam->db, err)) < 0)
 		return rc;
@@ -187,7 +205,12 @@ static int record(struct dam *dam, const struct ingest_opts *o, const struct nam
 			    " VALUES (?,?,?,?,?,?,?)",
 			    "ssssiis", r->asset_id, n->name.buf, kind, n->source.len ? n->source.buf : NULL, now, now,
 			    o->user_id);
-		if (rc < 0 || (rc = add_user_tags_fields(dam, r->asset_id, o, err)) < 0)
+		/* Templates, file-name patterns and defaults join the user's
+		 * fields and tags, all validated (core/template.h). */
+		if (rc < 0 ||
+		    (rc = template_apply_to_opts(dam, o, n->name.buf, n->source.len ? n->source.buf : NULL, &eff,
+						 &meta, err)) < 0 ||
+		    (rc = add_user_tags_fields(dam, r->asset_id, &eff, err)) < 0)
 			goto fail;
 	}
 	r->version_number = (int)number;
@@ -208,13 +231,17 @@ static int record(struct dam *dam, const struct ingest_opts *o, const struct nam
 	if (rc < 0 || (rc = job_enqueue(dam, "process", r->version_id, o->priority, NULL, err)) < 0)
 		goto fail;
 	after = version_json(r, n->name.buf);
+	if (!target)
+		audit_meta(after, &meta);
 	rc = audit_append(dam, target ? "version.create" : "asset.create", "asset", r->asset_id, NULL, after, err);
 	json_decref(after);
 	if (rc < 0)
 		goto fail;
+	template_meta_release(&meta);
 	return db_commit(dam->db, err);
 fail:
 	db_rollback(dam->db);
+	template_meta_release(&meta);
 	return rc;
 }
 

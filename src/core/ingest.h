@@ -29,6 +29,7 @@ struct ingest_opts {
 	bool versions_by_name;          /* a known source path with new bytes becomes a new version */
 	int priority;                   /* of the processing job (enum job_priority) */
 	const char *user_id;            /* creator recorded on new assets, or NULL */
+	const char *template_name;      /* metadata template for new assets (core/template.h), or NULL */
 };
 
 enum ingest_status {

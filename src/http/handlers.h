@@ -51,6 +51,10 @@ HANDLER(h_tus_head);
 HANDLER(h_tus_patch);
 HANDLER(h_tus_delete);
 HANDLER(h_jobs_list);
+HANDLER(h_search);
+HANDLER(h_searches_list);
+HANDLER(h_searches_create);
+HANDLER(h_searches_delete);
 HANDLER(h_job_retry);
 HANDLER(h_job_cancel);
 

@@ -6,10 +6,14 @@
  * vips_thumbnail_source() makes the preview with shrink-on-load (JPEG DCT
  * scaling, WebP/HEIF/PDF/SVG render at size), autorotated and converted to
  * sRGB. That preview is materialised in memory once; the thumbnail is
- * resized from it rather than decoded again.
+ * resized from it rather than decoded again, and the analysis (analyze.c)
+ * reads it too. For video the analysis taps the "poster" derivative on its
+ * way to emit() and decodes that small WebP at reduced scale (av.c keeps
+ * its frames to itself).
  */
 #include "media/media_int.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -18,6 +22,9 @@
 #define PREVIEW_MAX 1600
 #define THUMB_MAX 320
 #define WEBP_Q 80
+/* the poster is decoded for analysis at about this long side */
+#define POSTER_ANALYZE_SIDE 256
+#define POSTER_TAP_MAGIC 0x70746170u
 
 int media__fit(VipsImage *in, int max, VipsImage **out, struct dam_err *err)
 {
@@ -195,19 +202,26 @@ out:
 }
 
 static int derive_image(int fd, const struct media_limits *lim, media_emit_fn emit, void *ctx,
-			struct dam_err *err)
+			struct media_analysis *an, struct dam_err *err)
 {
 	VipsImage *header = NULL, *preview = NULL;
 	const char *loader = NULL;
 	bool magick;
-	int rc;
+	int rc, w, h;
 
 	/* limits first, from the header alone */
 	if ((rc = media__open_image(fd, &header, err)) < 0)
 		goto out;
-	if ((rc = media__check_size(vips_image_get_width(header), vips_image_get_height(header),
-				    lim, err)) < 0)
+	w = vips_image_get_width(header);
+	h = vips_image_get_height(header);
+	if ((rc = media__check_size(w, h, lim, err)) < 0)
 		goto out;
+	if (vips_image_get_orientation_swap(header)) {
+		int t = w;
+
+		w = h;
+		h = t;
+	}
 	if (vips_image_get_typeof(header, VIPS_META_LOADER) &&
 	    vips_image_get_string(header, VIPS_META_LOADER, &loader))
 		vips_error_clear();
@@ -216,6 +230,8 @@ static int derive_image(int fd, const struct media_limits *lim, media_emit_fn em
 	g_object_unref(header);
 	header = NULL;
 	if ((rc = make_preview(fd, magick, &preview, err)) < 0)
+		goto out;
+	if (an && (rc = media__analyze_image(preview, w, h, an, err)) < 0)
 		goto out;
 	if ((rc = media__emit_webp(preview, "preview", PREVIEW_MAX, NULL, emit, ctx, err)) < 0)
 		goto out;
@@ -228,21 +244,113 @@ out:
 	return rc;
 }
 
-int media_derive_fd(int fd, const struct media_sniff *sniff, const struct media_limits *lim,
-		    media_emit_fn emit, void *ctx, struct dam_err *err)
+/* Passes derivatives on to the caller's emit(), analysing the first
+ * "poster" on the way. */
+struct poster_tap {
+	uint32_t magic;
+	media_emit_fn emit;
+	void *ctx;
+	struct media_analysis *an;
+};
+
+static int poster_tap(void *ctx, const struct media_derivative *d, struct dam_err *err)
 {
+	struct poster_tap *t = ctx;
+	VipsImage *im = NULL;
+	int lng = d->width > d->height ? d->width : d->height, rc;
+
+	assert(t->magic == POSTER_TAP_MAGIC);
+	if (t->an->valid || strcmp(d->name, "poster") != 0)
+		return t->emit(t->ctx, d, err);
+	/* libwebp scales while decoding; the buffer outlives the analysis */
+	if (vips_webpload_buffer((void *)d->data, d->len, &im, "scale",
+				 lng > POSTER_ANALYZE_SIDE ? (double)POSTER_ANALYZE_SIDE / lng : 1.0,
+				 NULL))
+		return media__vips_err(err, DAM_EMEDIA, "cannot read poster");
+	rc = media__analyze_image(im, d->width, d->height, t->an, err);
+	g_object_unref(im);
+	return rc < 0 ? rc : t->emit(t->ctx, d, err);
+}
+
+/* The poster is the video's display size fitted into the preview box:
+ * when it was shrunk, scale the stream's size (rotation applied) to the
+ * poster's shape, which carries the pixel aspect. */
+static void video_size(int fd, const struct media_limits *lim, struct media_analysis *an)
+{
+	struct dam_err err = { 0 };
+	json_t *meta = json_object(), *v;
+	double pa = (double)an->width / an->height;
+	int w, h, rot;
+
+	if (an->width < PREVIEW_MAX && an->height < PREVIEW_MAX)
+		goto out; /* not shrunk: already the display size */
+	if (!meta || media__av_probe(fd, lim, meta, &err) < 0 ||
+	    !json_is_object(v = json_object_get(meta, "video")))
+		goto out; /* keep the poster's size: still the right shape */
+	w = (int)json_integer_value(json_object_get(v, "width"));
+	h = (int)json_integer_value(json_object_get(v, "height"));
+	rot = (int)json_integer_value(json_object_get(v, "rotation"));
+	if (w < 1 || h < 1)
+		goto out;
+	if (rot == 90 || rot == 270) {
+		int t = w;
+
+		w = h;
+		h = t;
+	}
+	if (fabs(log((double)w / h / pa)) > 0.01) {
+		if (rot == 90 || rot == 270)
+			h = (int)lround(w / pa);
+		else
+			w = (int)lround(h * pa);
+	}
+	if (w >= 1 && h >= 1)
+		media__analysis_set_size(an, w, h);
+out:
+	json_decref(meta);
+}
+
+static int derive_video(int fd, const struct media_limits *lim, media_emit_fn emit, void *ctx,
+			struct media_analysis *an, struct dam_err *err)
+{
+	struct poster_tap tap = { POSTER_TAP_MAGIC, emit, ctx, an };
+	int rc;
+
+	if (!an)
+		return media__av_derive(fd, lim, emit, ctx, err);
+	if ((rc = media__av_derive(fd, lim, poster_tap, &tap, err)) < 0)
+		return rc;
+	if (an->valid) {
+		an->kind = MEDIA_VIDEO;
+		video_size(fd, lim, an);
+	}
+	return 0;
+}
+
+int media_derive_analyze_fd(int fd, const struct media_sniff *sniff,
+			    const struct media_limits *lim, media_emit_fn emit, void *ctx,
+			    struct media_analysis *out, struct dam_err *err)
+{
+	if (out)
+		memset(out, 0, sizeof *out);
 	switch (sniff->kind) {
 	case MEDIA_IMAGE:
-		return derive_image(fd, lim, emit, ctx, err);
+		return derive_image(fd, lim, emit, ctx, out, err);
 	case MEDIA_DOCUMENT:
 		if (!strcmp(sniff->mime, "application/pdf"))
-			return derive_image(fd, lim, emit, ctx, err);
+			return derive_image(fd, lim, emit, ctx, NULL, err);
 		return 0;
 	case MEDIA_VIDEO:
-		return media__av_derive(fd, lim, emit, ctx, err);
+		return derive_video(fd, lim, emit, ctx, out, err);
 	case MEDIA_AUDIO:
 	case MEDIA_OTHER:
 		break;
 	}
 	return 0;
+}
+
+int media_derive_fd(int fd, const struct media_sniff *sniff, const struct media_limits *lim,
+		    media_emit_fn emit, void *ctx, struct dam_err *err)
+{
+	return media_derive_analyze_fd(fd, sniff, lim, emit, ctx, NULL, err);
 }

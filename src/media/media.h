@@ -22,7 +22,8 @@
  *
  * Files: init.c (start, limits, errors), sniff.c (libmagic), probe.c
  * (images/PDF/SVG metadata), meta.c (EXIF/IPTC/XMP/ICC parsers), text.c
- * (UTF-8, XML scanning), av.c (FFmpeg), derive.c (WebP derivatives);
+ * (UTF-8, XML scanning), av.c (FFmpeg), derive.c (WebP derivatives),
+ * analyze.c (automatic tags, perceptual hash, colour histogram);
  * media_int.h holds their shared media__ helpers.
  */
 #ifndef DAM_MEDIA_MEDIA_H
@@ -153,5 +154,96 @@ typedef int (*media_emit_fn)(void *ctx, const struct media_derivative *d, struct
  */
 int media_derive_fd(int fd, const struct media_sniff *sniff, const struct media_limits *lim,
 		    media_emit_fn emit, void *ctx, struct dam_err *err);
+
+/* ---- automatic tags and search-by-image fingerprints (analyze.c) ---- */
+
+#define MEDIA_HIST_BINS 64 /* 4 x 4 x 4 sRGB bins, index r*16 + g*4 + b */
+#define MEDIA_COLORS_MAX 5
+
+/* One named colour: English and Chinese name (UTF-8) and the share of the
+ * visible pixels it covers, 0..1. */
+struct media_color {
+	char name_en[16]; /* "red" ... see the palette below */
+	char name_zh[16]; /* "红色" ... */
+	float share;
+};
+
+/*
+ * What a worker computes from the pixels of an image or a video's poster
+ * frame, made by media_derive_analyze_fd(). Plain data, no pointers: copy
+ * it freely. Fields are meaningful only when `valid`.
+ *
+ * Palette (16 names): red 红色, orange 橙色, yellow 黄色, green 绿色,
+ * teal 青色, blue 蓝色, navy 藏青色, purple 紫色, pink 粉色, brown 棕色,
+ * beige 米色, gold 金色, black 黑色, grey 灰色, silver 银色 (light grey),
+ * white 白色. Pixels of a 64x64 copy are named in Oklab; near-neutral
+ * pixels go to black/grey/silver/white by lightness, never to a hue; fully
+ * transparent pixels (alpha < 5%) are left out, others weigh by alpha.
+ *
+ * phash: DCT perceptual hash, 64 bits: the 32x32 grey image (flattened on
+ * white), the top-left 8x8 of its DCT-II, bit 8*v+u set when coefficient
+ * (u,v) is above the median of the 63 AC terms; bit 0 (the DC slot) is
+ * "mean brightness above mid-grey". Compare with media_phash_distance():
+ * 0 = same picture; resized, re-encoded or lightly cropped copies stay
+ * within ~10; unrelated pictures land near 32.
+ * hist: soft-binned (trilinear) 4x4x4 sRGB histogram of the visible
+ * pixels, summing to 1 (all 0 for a fully transparent image). Compare with
+ * media_hist_similarity().
+ */
+struct media_analysis {
+	bool valid;             /* false: no pixels to analyse (audio, documents, other) */
+	enum media_kind kind;   /* MEDIA_IMAGE or MEDIA_VIDEO when valid */
+	int width, height;      /* the original's display size: EXIF orientation or video
+				   rotation and pixel aspect applied (not the preview's) */
+	uint64_t phash;
+	float hist[MEDIA_HIST_BINS];
+	struct media_color colors[MEDIA_COLORS_MAX]; /* largest share first */
+	int ncolors;            /* entries used in colors[] (shares > 0) */
+	bool transparent;       /* an alpha band with a pixel below 250/255 (read on the
+				   decoded preview: isolated pixels of a huge image can be
+				   averaged away) */
+	char orientation[12];   /* "landscape", "portrait" or "square" (within 3%) */
+	char aspect[8];         /* nearest of "1:1" "5:4" "4:5" "4:3" "3:4" "3:2" "2:3"
+				   "16:9" "9:16" "21:9" within 3% (|ln(ratio/class)| <=
+				   0.03), else "" (e.g. 1000x600 = 5:3 has none) */
+	float aspect_closeness; /* 1 = exact, 0.5 = at the 3% edge, 0 when aspect is "" */
+	char resolution[16];    /* by width*height: "small" < 1 MP, "medium" 1-4 MP,
+				   "large" 4-12 MP, "very-large" >= 12 MP */
+};
+
+/*
+ * media_derive_fd() that also analyses the pixels it decodes (no second
+ * decode): images from their in-memory preview, video from its poster
+ * frame. *out (may be NULL: then this is media_derive_fd()) is always
+ * reset; valid only for images (sniff kind MEDIA_IMAGE) and video with a
+ * video stream, false for everything else (PDF and other documents,
+ * audio). Returns as media_derive_fd(); a failed analysis fails the call
+ * with DAM_EMEDIA.
+ */
+int media_derive_analyze_fd(int fd, const struct media_sniff *sniff,
+			    const struct media_limits *lim, media_emit_fn emit, void *ctx,
+			    struct media_analysis *out, struct dam_err *err);
+
+/*
+ * The automatic tags of an analysis, as a new JSON array (caller owns,
+ * json_decref) of {"tag": string, "confidence": 0..1 (3 decimals)}, in
+ * this order:
+ *   colour names, English then Chinese ("blue", "蓝色"), for each colour
+ *     with share >= 10%; confidence = share;
+ *   "landscape" | "portrait" | "square" (1);
+ *   "aspect:16:9" etc. when there is an aspect class (aspect_closeness);
+ *   "resolution:small" | ":medium" | ":large" | ":very-large" (1);
+ *   "transparent" when it is (1);
+ *   "kind:image" | "kind:video" (1).
+ * An invalid (or NULL) analysis gives an empty array. NULL on ENOMEM.
+ */
+json_t *media_analysis_tags(const struct media_analysis *a);
+
+/* Hamming distance of two pHashes, 0..64. */
+int media_phash_distance(uint64_t a, uint64_t b);
+
+/* Histogram intersection of two MEDIA_HIST_BINS histograms, in [0, 1]:
+ * 1 = same colour distribution. Two empty histograms give 1, one empty 0. */
+double media_hist_similarity(const float *a, const float *b);
 
 #endif

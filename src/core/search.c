@@ -1,0 +1,882 @@
+/*
+ * search.c - query evaluation over facet bitmaps, FTS5 and number ranges;
+ * facet counts; sorting and keyset pages; saved searches.
+ */
+#include "core/search.h"
+
+#include <math.h>
+#include <strings.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <roaring/roaring.h>
+
+#include "core/event.h"
+#include "core/query.h"
+#include "core/search_index.h"
+#include "core/search_text.h"
+#include "util/id.h"
+#include "util/timeutil.h"
+
+#define FACET_TOP 50
+#define SMALL_RESULT 5000
+
+/* CRoaring 0.2 does not accept NULL. */
+static void bm_free(roaring_bitmap_t *b)
+{
+	if (b)
+		roaring_bitmap_free(b);
+}
+
+/* ---- the per-process facet cache ---- */
+
+struct fval {
+	char *facet, *value;
+	roaring_bitmap_t *bm;
+};
+
+struct owned {
+	uint32_t *ids; /* fval indexes the asset is in */
+	uint32_t n, cap;
+};
+
+struct cache {
+	pthread_mutex_t lock;
+	char root[4096];
+	int64_t seq;
+	struct fval *v;
+	uint32_t nv, capv;
+	uint32_t *slots; /* open addressing: fval index + 1, 0 = empty */
+	uint32_t nslots;
+	struct owned *own; /* by asset rowid */
+	uint32_t nown;
+};
+
+static struct cache g_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static uint32_t hash2(const char *a, const char *b)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *a; a++)
+		h = (h ^ (unsigned char)*a) * 16777619u;
+	h = (h ^ 0xff) * 16777619u;
+	for (; *b; b++)
+		h = (h ^ (unsigned char)*b) * 16777619u;
+	return h;
+}
+
+static void cache_reset(struct cache *c)
+{
+	for (uint32_t i = 0; i < c->nv; i++) {
+		free(c->v[i].facet);
+		free(c->v[i].value);
+		bm_free(c->v[i].bm);
+	}
+	for (uint32_t i = 0; i < c->nown; i++)
+		free(c->own[i].ids);
+	free(c->v);
+	free(c->slots);
+	free(c->own);
+	c->v = NULL;
+	c->slots = NULL;
+	c->own = NULL;
+	c->nv = c->capv = c->nslots = c->nown = 0;
+	c->seq = 0;
+}
+
+static void rehash(struct cache *c)
+{
+	uint32_t n = c->nslots ? c->nslots * 2 : 1024;
+
+	free(c->slots);
+	c->slots = calloc(n, sizeof *c->slots);
+	c->nslots = n;
+	for (uint32_t i = 0; i < c->nv; i++) {
+		uint32_t h = hash2(c->v[i].facet, c->v[i].value) & (n - 1);
+		while (c->slots[h])
+			h = (h + 1) & (n - 1);
+		c->slots[h] = i + 1;
+	}
+}
+
+/* The fval for (facet, value), created when create is set; -1 if none. */
+static int64_t fval_find(struct cache *c, const char *facet, const char *value, bool create)
+{
+	uint32_t h;
+
+	if (c->nslots) {
+		for (h = hash2(facet, value) & (c->nslots - 1); c->slots[h]; h = (h + 1) & (c->nslots - 1)) {
+			struct fval *f = &c->v[c->slots[h] - 1];
+			if (!strcmp(f->facet, facet) && !strcmp(f->value, value))
+				return c->slots[h] - 1;
+		}
+	}
+	if (!create)
+		return -1;
+	if (c->nv == c->capv) {
+		c->capv = c->capv ? c->capv * 2 : 256;
+		c->v = realloc(c->v, c->capv * sizeof *c->v);
+	}
+	c->v[c->nv] = (struct fval){ strdup(facet), strdup(value), roaring_bitmap_create() };
+	c->nv++;
+	if (c->nv * 2 > c->nslots)
+		rehash(c);
+	else {
+		for (h = hash2(facet, value) & (c->nslots - 1); c->slots[h]; h = (h + 1) & (c->nslots - 1))
+			;
+		c->slots[h] = c->nv;
+	}
+	return c->nv - 1;
+}
+
+static void own_add(struct cache *c, uint32_t row, uint32_t fv)
+{
+	struct owned *o;
+
+	if (row >= c->nown) {
+		uint32_t n = c->nown ? c->nown : 1024;
+		while (n <= row)
+			n *= 2;
+		c->own = realloc(c->own, n * sizeof *c->own);
+		memset(c->own + c->nown, 0, (n - c->nown) * sizeof *c->own);
+		c->nown = n;
+	}
+	o = &c->own[row];
+	if (o->n == o->cap) {
+		o->cap = o->cap ? o->cap * 2 : 8;
+		o->ids = realloc(o->ids, o->cap * sizeof *o->ids);
+	}
+	o->ids[o->n++] = fv;
+}
+
+static void cache_add(struct cache *c, uint32_t row, const char *facet, const char *value)
+{
+	int64_t fv = fval_find(c, facet, value, true);
+
+	roaring_bitmap_add(c->v[fv].bm, row);
+	own_add(c, row, (uint32_t)fv);
+}
+
+static void cache_drop_asset(struct cache *c, uint32_t row)
+{
+	if (row >= c->nown)
+		return;
+	for (uint32_t i = 0; i < c->own[row].n; i++)
+		roaring_bitmap_remove(c->v[c->own[row].ids[i]].bm, row);
+	c->own[row].n = 0;
+}
+
+static int load_asset(struct cache *c, struct dam *dam, int64_t row, struct dam_err *err)
+{
+	struct db_stmt *st;
+	int rc;
+
+	cache_drop_asset(c, (uint32_t)row);
+	if ((rc = db_query(dam->db, &st, err, "SELECT facet, value FROM facet_values WHERE asset_rowid=?", "i", row)) < 0)
+		return rc;
+	while ((rc = db_step(st, err)) == DB_ROW)
+		cache_add(c, (uint32_t)row, db_col_text(st, 0), db_col_text(st, 1));
+	db_finalize(st);
+	return rc < 0 ? rc : 0;
+}
+
+/* Brings the cache up to the library's search_log. Called with the lock. */
+static int cache_catch_up(struct cache *c, struct dam *dam, struct dam_err *err)
+{
+	struct db_stmt *st;
+	int64_t last = 0;
+	int rc;
+
+	if (strcmp(c->root, dam->root)) {
+		cache_reset(c);
+		snprintf(c->root, sizeof c->root, "%s", dam->root);
+	}
+	if ((rc = db_query_int(dam->db, &last, err, "SELECT ifnull(max(seq),0) FROM search_log", "")) < 0)
+		return rc;
+	if (last == c->seq)
+		return 0;
+	if (c->seq == 0 || last - c->seq > 100000) {
+		cache_reset(c);
+		snprintf(c->root, sizeof c->root, "%s", dam->root);
+		if ((rc = db_query(dam->db, &st, err, "SELECT asset_rowid, facet, value FROM facet_values", "")) < 0)
+			return rc;
+		while ((rc = db_step(st, err)) == DB_ROW)
+			cache_add(c, (uint32_t)db_col_int(st, 0), db_col_text(st, 1), db_col_text(st, 2));
+		db_finalize(st);
+		if (rc < 0)
+			return rc;
+	} else {
+		int64_t *rows = NULL;
+		size_t n = 0, cap = 0;
+		if ((rc = db_query(dam->db, &st, err, "SELECT DISTINCT asset_rowid FROM search_log WHERE seq > ? AND seq <= ?",
+				   "ii", c->seq, last)) < 0)
+			return rc;
+		while ((rc = db_step(st, err)) == DB_ROW) {
+			if (n == cap)
+				rows = realloc(rows, (cap = cap ? cap * 2 : 64) * sizeof *rows);
+			rows[n++] = db_col_int(st, 0);
+		}
+		db_finalize(st);
+		for (size_t i = 0; i < n && rc >= 0; i++)
+			rc = load_asset(c, dam, rows[i], err);
+		free(rows);
+		if (rc < 0)
+			return rc;
+	}
+	c->seq = last;
+	return 0;
+}
+
+/* Union of a facet's bitmaps, optionally skipping one value. */
+static roaring_bitmap_t *facet_union(struct cache *c, const char *facet, const char *except)
+{
+	roaring_bitmap_t *u = roaring_bitmap_create();
+
+	for (uint32_t i = 0; i < c->nv; i++)
+		if (!strcmp(c->v[i].facet, facet) && (!except || strcmp(c->v[i].value, except)))
+			roaring_bitmap_or_inplace(u, c->v[i].bm);
+	return u;
+}
+
+/* ---- evaluation ---- */
+
+struct ctx {
+	struct dam *dam;
+	struct cache *c;
+	roaring_bitmap_t *universe; /* live assets, or all with status: filters */
+	bool all_versions;
+	struct dam_err *err;
+};
+
+static const char *const number_fields[] = { "width", "height", "size", "duration", "pages", "created", "updated", NULL };
+static const char *const builtin_facets[] = { "type", "format", "tag", "color", "orientation", "aspect", "resolution",
+					      "status", "transparency", NULL };
+
+static bool in_list(const char *const *l, const char *s)
+{
+	for (int i = 0; l[i]; i++)
+		if (!strcmp(l[i], s))
+			return true;
+	return false;
+}
+
+static bool facet_exists(struct cache *c, const char *name)
+{
+	for (uint32_t i = 0; i < c->nv; i++)
+		if (!strcmp(c->v[i].facet, name))
+			return true;
+	return false;
+}
+
+bool search_field_known(struct dam *dam, const char *name)
+{
+	(void)dam;
+	return in_list(number_fields, name) || in_list(builtin_facets, name) || !strcmp(name, "versions");
+}
+
+static int col_of(const char *q, int pos)
+{
+	int col = 1;
+
+	for (int i = 0; i < pos && q[i]; i++)
+		col += ((unsigned char)q[i] & 0xc0) != 0x80;
+	return col;
+}
+
+static roaring_bitmap_t *from_sql(struct ctx *x, const char *sql, const char *types, const char *a, double lo,
+				  double hi)
+{
+	roaring_bitmap_t *bm = roaring_bitmap_create();
+	struct db_stmt *st;
+	int rc;
+
+	if (!strcmp(types, "s"))
+		rc = db_query(x->dam->db, &st, x->err, sql, types, a);
+	else
+		rc = db_query(x->dam->db, &st, x->err, sql, types, a, lo, hi);
+	if (rc < 0) {
+		bm_free(bm);
+		return NULL;
+	}
+	while ((rc = db_step(st, x->err)) == DB_ROW)
+		roaring_bitmap_add(bm, (uint32_t)db_col_int(st, 0));
+	db_finalize(st);
+	if (rc < 0) {
+		bm_free(bm);
+		return NULL;
+	}
+	return bm;
+}
+
+static roaring_bitmap_t *eval_text(struct ctx *x, const struct qnode *n)
+{
+	struct strbuf m = STRBUF_INIT;
+	roaring_bitmap_t *bm;
+
+	search_text_match(n->value, n->prefix, &m);
+	bm = from_sql(x, x->all_versions
+			     ? "SELECT d.asset_rowid FROM search_fts f JOIN search_docs d ON d.version_rowid = f.rowid WHERE search_fts MATCH ?"
+			     : "SELECT d.asset_rowid FROM search_fts f JOIN search_docs d ON d.version_rowid = f.rowid"
+			       " WHERE search_fts MATCH ? AND d.is_current",
+		      "s", m.buf, 0, 0);
+	strbuf_release(&m);
+	return bm;
+}
+
+static int number_value(const char *field, const char *s, double *out)
+{
+	uint64_t ms;
+	char *end;
+
+	if (!strcmp(field, "created") || !strcmp(field, "updated")) {
+		if (time_parse(s, &ms) < 0)
+			return -1;
+		*out = (double)ms;
+		return 0;
+	}
+	*out = strtod(s, &end);
+	return *end || end == s || !isfinite(*out) ? -1 : 0;
+}
+
+static roaring_bitmap_t *eval_number(struct ctx *x, const struct qnode *n, const char *q)
+{
+	double lo = -INFINITY, hi = INFINITY, a, b = 0;
+	bool date = !strcmp(n->name, "created") || !strcmp(n->name, "updated");
+
+	if (number_value(n->name, n->value, &a) < 0 || (n->value2 && number_value(n->name, n->value2, &b) < 0)) {
+		dam_err_set(x->err, DAM_EINVAL, "q", "%s wants %s at column %d", n->name,
+			    date ? "a date like 2026-01-31 (or 7d for the last 7 days)" : "a number", col_of(q, n->pos));
+		return NULL;
+	}
+	switch (n->op) {
+	case QOP_EQ:
+		lo = a;
+		hi = date ? a + 86400000.0 - 1 : a; /* a date means that whole day */
+		break;
+	case QOP_GT: lo = nextafter(a, INFINITY); break;
+	case QOP_GE: lo = a; break;
+	case QOP_LT: hi = nextafter(a, -INFINITY); break;
+	case QOP_LE: hi = date ? a + 86400000.0 - 1 : a; break;
+	case QOP_RANGE:
+		lo = a;
+		hi = date ? b + 86400000.0 - 1 : b;
+		break;
+	}
+	return from_sql(x, "SELECT asset_rowid FROM search_numbers WHERE key=? AND num BETWEEN ? AND ?", "sdd", n->name,
+			lo, hi);
+}
+
+/* A facet filter: exact value (also case-folded), or every value with the
+ * prefix. */
+static roaring_bitmap_t *eval_facet(struct ctx *x, const struct qnode *n)
+{
+	roaring_bitmap_t *bm = roaring_bitmap_create();
+	size_t vl = strlen(n->value);
+
+	for (uint32_t i = 0; i < x->c->nv; i++) {
+		struct fval *f = &x->c->v[i];
+		if (strcmp(f->facet, n->name))
+			continue;
+		if (n->prefix ? !strncasecmp(f->value, n->value, vl) : !strcasecmp(f->value, n->value))
+			roaring_bitmap_or_inplace(bm, f->bm);
+	}
+	return bm;
+}
+
+static roaring_bitmap_t *eval(struct ctx *x, const struct qnode *n, const char *q)
+{
+	roaring_bitmap_t *acc, *k;
+
+	switch (n->kind) {
+	case QNODE_TEXT:
+		return eval_text(x, n);
+	case QNODE_FIELD:
+		if (!strcmp(n->name, "versions"))
+			return roaring_bitmap_copy(x->universe);
+		if (in_list(number_fields, n->name)) {
+			if (n->prefix) {
+				dam_err_set(x->err, DAM_EINVAL, "q", "%s takes a number or date, not a prefix (column %d)", n->name,
+					    col_of(q, n->pos));
+				return NULL;
+			}
+			return eval_number(x, n, q);
+		}
+		if (n->op != QOP_EQ) {
+			dam_err_set(x->err, DAM_EINVAL, "q", "%s is not a number or date field; use %s:value (column %d)", n->name,
+				    n->name, col_of(q, n->pos));
+			return NULL;
+		}
+		return eval_facet(x, n);
+	case QNODE_NOT:
+		if (!(k = eval(x, n->kids[0], q)))
+			return NULL;
+		acc = roaring_bitmap_andnot(x->universe, k);
+		bm_free(k);
+		return acc;
+	case QNODE_AND:
+	case QNODE_OR:
+		acc = NULL;
+		for (int i = 0; i < n->nkids; i++) {
+			if (!(k = eval(x, n->kids[i], q))) {
+				bm_free(acc);
+				return NULL;
+			}
+			if (!acc)
+				acc = k;
+			else {
+				if (n->kind == QNODE_AND)
+					roaring_bitmap_and_inplace(acc, k);
+				else
+					roaring_bitmap_or_inplace(acc, k);
+				bm_free(k);
+			}
+		}
+		return acc;
+	}
+	return NULL;
+}
+
+struct check {
+	struct ctx *x;
+	const char *q;
+	bool status, versions_all;
+};
+
+static int check_field(const struct qnode *f, void *arg)
+{
+	struct check *ck = arg;
+
+	if (!strcmp(f->name, "versions")) {
+		if (strcmp(f->value, "all") && strcmp(f->value, "current"))
+			return dam_err_set(ck->x->err, DAM_EINVAL, "q", "versions is all or current (column %d)",
+					   col_of(ck->q, f->pos));
+		ck->versions_all = ck->versions_all || !strcmp(f->value, "all");
+		return 0;
+	}
+	if (!strcmp(f->name, "status"))
+		ck->status = true;
+	if (search_field_known(ck->x->dam, f->name) || facet_exists(ck->x->c, f->name))
+		return 0;
+	return dam_err_set(ck->x->err, DAM_EINVAL, "q",
+			   "unknown field \"%s\" at column %d; known fields: type, format, tag, color, orientation, aspect,"
+			   " resolution, status, width, height, size, duration, pages, created, updated, versions and"
+			   " facetable fields", f->name, col_of(ck->q, f->pos));
+}
+
+/* ---- facets ---- */
+
+/* The facet a top-level conjunct filters on, or NULL. */
+static const char *conjunct_facet(const struct qnode *n)
+{
+	if (n->kind == QNODE_FIELD && n->op == QOP_EQ && !in_list(number_fields, n->name) && strcmp(n->name, "versions"))
+		return n->name;
+	return NULL;
+}
+
+static int cmp_count(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	json_int_t cx = json_integer_value(json_array_get(x, 1)), cy = json_integer_value(json_array_get(y, 1));
+
+	return cx < cy ? 1 : cx > cy ? -1 : strcmp(json_string_value(json_array_get(x, 0)), json_string_value(json_array_get(y, 0)));
+}
+
+/* Counts per facet value; a facet's own filters are left out of its base, so
+ * its other values stay visible (disjunctive facets). */
+static json_t *facet_counts(struct ctx *x, const struct qnode *root, roaring_bitmap_t **kid_bm, int nkids,
+			    const roaring_bitmap_t *result)
+{
+	json_t *out = json_object();
+	char done[64][48];
+	int ndone = 0;
+
+	for (uint32_t i = 0; i < x->c->nv; i++) {
+		const char *facet = x->c->v[i].facet;
+		roaring_bitmap_t *base = NULL;
+		json_t *rows = json_array(), *obj;
+		bool seen = false;
+		for (int d = 0; d < ndone && !seen; d++)
+			seen = !strcmp(done[d], facet);
+		if (seen || ndone == 64)
+			continue;
+		snprintf(done[ndone++], sizeof done[0], "%s", facet);
+		if (root && nkids) {
+			base = roaring_bitmap_copy(x->universe);
+			for (int k = 0; k < nkids; k++) {
+				const struct qnode *kid = root->kind == QNODE_AND ? root->kids[k] : root;
+				const char *cf = conjunct_facet(kid);
+				if (!cf || strcmp(cf, facet))
+					roaring_bitmap_and_inplace(base, kid_bm[k]);
+			}
+		}
+		for (uint32_t v = 0; v < x->c->nv; v++) {
+			uint64_t n;
+			if (strcmp(x->c->v[v].facet, facet))
+				continue;
+			n = roaring_bitmap_and_cardinality(base ? base : result, x->c->v[v].bm);
+			if (n)
+				json_array_append_new(rows, json_pack("[s,I]", x->c->v[v].value, (json_int_t)n));
+		}
+		bm_free(base);
+		{
+			size_t n = json_array_size(rows);
+			json_t **arr = malloc((n ? n : 1) * sizeof *arr);
+			for (size_t k = 0; k < n; k++)
+				arr[k] = json_array_get(rows, k);
+			qsort(arr, n, sizeof *arr, cmp_count);
+			obj = json_object();
+			for (size_t k = 0; k < n && k < FACET_TOP; k++)
+				json_object_set(obj, json_string_value(json_array_get(arr[k], 0)), json_array_get(arr[k], 1));
+			free(arr);
+		}
+		json_decref(rows);
+		json_object_set_new(out, facet, obj);
+	}
+	return out;
+}
+
+/* ---- ordering and pages ---- */
+
+struct hit {
+	uint32_t row;
+	double key;
+};
+
+static int cmp_hit(const void *a, const void *b)
+{
+	const struct hit *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->row < y->row ? 1 : x->row > y->row ? -1 : 0;
+}
+
+/* Sort keys for hits: bm25 (lower is better), or a number column. */
+static int keys_for(struct ctx *x, struct hit *h, size_t n, const char *sort, const char *fts, bool desc)
+{
+	struct db_stmt *st;
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		h[i].key = INFINITY;
+	if (!strcmp(sort, "relevance")) {
+		if (!fts)
+			return 0;
+		rc = db_query(x->dam->db, &st, x->err,
+			      "SELECT d.asset_rowid, bm25(search_fts, 10.0, 5.0, 3.0, 2.0, 1.0) FROM search_fts f"
+			      " JOIN search_docs d ON d.version_rowid = f.rowid WHERE search_fts MATCH ?", "s", fts);
+	} else if (!strcmp(sort, "name")) {
+		rc = db_query(x->dam->db, &st, x->err, "SELECT rowid, 0 FROM assets ORDER BY name COLLATE NOCASE DESC", "");
+	} else {
+		rc = db_query(x->dam->db, &st, x->err, "SELECT asset_rowid, num FROM search_numbers WHERE key=?", "s", sort);
+	}
+	if (rc < 0)
+		return rc;
+	{
+		/* rows of h are sorted by row: binary search each result. */
+		double ord = 0;
+		while ((rc = db_step(st, x->err)) == DB_ROW) {
+			uint32_t row = (uint32_t)db_col_int(st, 0);
+			size_t lo = 0, hi = n;
+			double k = !strcmp(sort, "name") ? ord++ : db_col_double(st, 1);
+			while (lo < hi) {
+				size_t mid = (lo + hi) / 2;
+				if (h[mid].row < row)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo < n && h[lo].row == row) {
+				double v = !strcmp(sort, "relevance") ? k : (desc ? -k : k);
+				if (!strcmp(sort, "name"))
+					v = desc ? ord : -ord;
+				if (v < h[lo].key)
+					h[lo].key = v;
+			}
+		}
+	}
+	db_finalize(st);
+	return rc < 0 ? rc : 0;
+}
+
+static void cursor_encode(const struct hit *h, char out[96])
+{
+	char raw[64];
+
+	snprintf(raw, sizeof raw, "%.17g/%u", h->key, h->row);
+	sodium_bin2base64(out, 96, (unsigned char *)raw, strlen(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+static int cursor_decode(const char *c, struct hit *h)
+{
+	char raw[64];
+	size_t n = 0;
+
+	if (sodium_base642bin((unsigned char *)raw, sizeof raw - 1, c, strlen(c), NULL, &n, NULL,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+		return -1;
+	raw[n] = '\0';
+	if (!strcmp(raw, "inf") || sscanf(raw, "%lf/%u", &h->key, &h->row) != 2) {
+		if (sscanf(raw, "inf/%u", &h->row) == 1 || sscanf(raw, "+inf/%u", &h->row) == 1) {
+			h->key = INFINITY;
+			return 0;
+		}
+		return -1;
+	}
+	return 0;
+}
+
+static json_t *summary(struct dam *dam, uint32_t row)
+{
+	struct db_stmt *st;
+	json_t *o = NULL;
+
+	if (db_query(dam->db, &st, NULL,
+		     "SELECT a.id, a.name, a.kind, v.size, v.status, a.created_at, a.updated_at, v.mime, v.number,"
+		     " (SELECT blob_hash FROM renditions r WHERE r.version_id = v.id AND r.name='thumbnail')"
+		     " FROM assets a JOIN versions v ON v.id = a.current_version_id WHERE a.rowid=?", "i", (int64_t)row) < 0)
+		return NULL;
+	if (db_step(st, NULL) == DB_ROW) {
+		char c[32], u[32];
+		time_iso8601((uint64_t)db_col_int(st, 5), c);
+		time_iso8601((uint64_t)db_col_int(st, 6), u);
+		o = json_pack("{s:s,s:s,s:s,s:I,s:s,s:s,s:s,s:s,s:I,s:b}", "id", db_col_text(st, 0), "name", db_col_text(st, 1),
+			      "kind", db_col_text(st, 2), "size", (json_int_t)db_col_int(st, 3), "status", db_col_text(st, 4),
+			      "created_at", c, "updated_at", u, "mime", db_col_text(st, 7), "version",
+			      (json_int_t)db_col_int(st, 8), "has_thumbnail", !db_col_is_null(st, 9));
+	}
+	db_finalize(st);
+	return o;
+}
+
+/* The FTS expression of the query's positive text terms, for ranking. */
+static void rank_expr(const struct qnode *n, bool neg, struct strbuf *out)
+{
+	if (n->kind == QNODE_NOT) {
+		rank_expr(n->kids[0], !neg, out);
+	} else if (n->kind == QNODE_TEXT && !neg) {
+		if (out->len)
+			strbuf_adds(out, " OR ");
+		search_text_match(n->value, n->prefix, out);
+	} else if (n->kind == QNODE_AND || n->kind == QNODE_OR) {
+		for (int i = 0; i < n->nkids; i++)
+			rank_expr(n->kids[i], neg, out);
+	}
+}
+
+static bool has_text(const struct qnode *n)
+{
+	if (!n)
+		return false;
+	if (n->kind == QNODE_TEXT)
+		return true;
+	for (int i = 0; i < n->nkids; i++)
+		if (has_text(n->kids[i]))
+			return true;
+	return false;
+}
+
+static int page(struct ctx *x, const roaring_bitmap_t *result, const struct search_request *r, const struct qnode *root,
+		json_t *out)
+{
+	const char *sort = r->sort && *r->sort ? r->sort : has_text(root) ? "relevance" : "created";
+	bool asc = sort[0] == '-';
+	uint64_t n = roaring_bitmap_get_cardinality(result);
+	struct strbuf fts = STRBUF_INIT;
+	struct hit *h, after = { 0, 0 };
+	bool has_after = false;
+	json_t *items = json_array();
+	int limit = r->limit > 0 ? r->limit : 50, got = 0, rc = 0;
+	size_t start = 0;
+
+	if (asc)
+		sort++;
+	if (strcmp(sort, "relevance") && strcmp(sort, "created") && strcmp(sort, "updated") && strcmp(sort, "name") &&
+	    strcmp(sort, "size")) {
+		json_decref(items);
+		return dam_err_set(x->err, DAM_EINVAL, "sort", "sort is one of relevance, created, updated, name, size (prefix - for ascending)");
+	}
+	if (r->cursor && *r->cursor) {
+		if (cursor_decode(r->cursor, &after) < 0) {
+			json_decref(items);
+			return dam_err_set(x->err, DAM_EINVAL, "cursor", "cursor is not one this server gave out");
+		}
+		has_after = true;
+	}
+	h = malloc((n ? n : 1) * sizeof *h);
+	{
+		roaring_uint32_iterator_t *it = roaring_create_iterator(result);
+		size_t i = 0;
+		while (it->has_value) {
+			h[i++].row = it->current_value;
+			roaring_advance_uint32_iterator(it);
+		}
+		roaring_free_uint32_iterator(it);
+	}
+	if (!strcmp(sort, "created")) {
+		/* Row ids grow with creation: no lookup needed. */
+		for (size_t i = 0; i < n; i++)
+			h[i].key = asc ? (double)h[i].row : -(double)h[i].row;
+	} else {
+		if (!strcmp(sort, "relevance"))
+			rank_expr(root, false, &fts);
+		/* Newest and largest first by default; names A to Z. "-" inverts. */
+		rc = keys_for(x, h, n, sort, fts.len ? fts.buf : NULL, !strcmp(sort, "name") ? asc : !asc);
+	}
+	if (rc >= 0) {
+		qsort(h, n, sizeof *h, cmp_hit);
+		if (has_after)
+			while (start < n && cmp_hit(&h[start], &after) <= 0)
+				start++;
+		for (size_t i = start; i < n && got < limit; i++) {
+			json_t *s = summary(x->dam, h[i].row);
+			if (s)
+				json_array_append_new(items, s), got++;
+			if (got == limit && i + 1 < n) {
+				char cur[96];
+				cursor_encode(&h[i], cur);
+				json_object_set_new(out, "next_cursor", json_string(cur));
+			}
+		}
+	}
+	if (!json_object_get(out, "next_cursor"))
+		json_object_set_new(out, "next_cursor", json_null());
+	json_object_set_new(out, "items", items);
+	json_object_set_new(out, "sort", json_string(r->sort && *r->sort ? r->sort : sort));
+	free(h);
+	strbuf_release(&fts);
+	return rc;
+}
+
+int search_run(struct dam *dam, const struct search_request *r, json_t **out, struct dam_err *err)
+{
+	struct cache *c = &g_cache;
+	struct qnode *root = NULL;
+	struct query_error qe;
+	struct ctx x = { dam, c, NULL, false, err };
+	struct check ck = { &x, r->q ? r->q : "", false, false };
+	roaring_bitmap_t *result = NULL, **kid_bm = NULL;
+	double t0 = time_mono();
+	const char *q = r->q ? r->q : "";
+	size_t qlen = strlen(q);
+	int rc, nkids = 0;
+	json_t *o = NULL;
+
+	*out = NULL;
+	while (qlen && (q[qlen - 1] == ' ' || q[qlen - 1] == '\t'))
+		qlen--;
+	if (qlen && (rc = query_parse(q, qlen, &root, &qe)) < 0)
+		return query_error_to_dam(&qe, rc, err);
+	if ((rc = search_sync(dam, 0, err)) < 0)
+		goto out_unlocked;
+	pthread_mutex_lock(&c->lock);
+	if ((rc = cache_catch_up(c, dam, err)) < 0)
+		goto out;
+	if (root && (rc = query_fields(root, check_field, &ck)) != 0)
+		goto out;
+	x.all_versions = ck.versions_all;
+	x.universe = facet_union(c, "status", ck.status ? NULL : "deleted");
+	if (!root) {
+		result = roaring_bitmap_copy(x.universe);
+	} else {
+		nkids = root->kind == QNODE_AND ? root->nkids : 1;
+		kid_bm = calloc((size_t)nkids, sizeof *kid_bm);
+		result = roaring_bitmap_copy(x.universe);
+		for (int k = 0; k < nkids; k++) {
+			if (!(kid_bm[k] = eval(&x, root->kind == QNODE_AND ? root->kids[k] : root, q))) {
+				rc = err && err->code ? err->code : DAM_EDB;
+				goto out;
+			}
+			roaring_bitmap_and_inplace(result, kid_bm[k]);
+		}
+	}
+	o = json_pack("{s:I}", "total", (json_int_t)roaring_bitmap_get_cardinality(result));
+	if (r->facets)
+		json_object_set_new(o, "facets", facet_counts(&x, root, kid_bm, nkids, result));
+	pthread_mutex_unlock(&c->lock);
+	rc = page(&x, result, r, root, o);
+	pthread_mutex_lock(&c->lock);
+	if (rc < 0)
+		goto out;
+	json_object_set_new(o, "took_ms", json_real((time_mono() - t0) * 1000.0));
+	*out = o;
+	o = NULL;
+out:
+	pthread_mutex_unlock(&c->lock);
+out_unlocked:
+	for (int k = 0; k < nkids && kid_bm; k++)
+		bm_free(kid_bm[k]);
+	free(kid_bm);
+	bm_free(result);
+	bm_free(x.universe);
+	json_decref(o);
+	if (rc >= 0 && *out) {
+		json_t *ev = json_pack("{s:s,s:I}", "query", q, "results", json_integer_value(json_object_get(*out, "total")));
+		event_record(dam, "search", NULL, ev, NULL);
+		json_decref(ev);
+	}
+	query_free(root);
+	return rc < 0 ? rc : 0;
+}
+
+/* ---- saved searches ---- */
+
+int search_save(struct dam *dam, const char *user_id, const char *name, const char *query, const char *sort,
+		bool shared, char id_out[37], struct dam_err *err)
+{
+	struct qnode *root = NULL;
+	struct query_error qe;
+	int rc;
+
+	if (!name || !*name || strlen(name) > 200)
+		return dam_err_set(err, DAM_EINVAL, "name", "a saved search needs a name of 1-200 bytes");
+	if (query && *query && (rc = query_parse(query, strlen(query), &root, &qe)) < 0)
+		return query_error_to_dam(&qe, rc, err);
+	query_free(root);
+	id_new(id_out);
+	rc = db_run(dam->db, err,
+		    "INSERT INTO saved_searches(id, user_id, name, query, sort, shared, created_at) VALUES (?,?,?,?,?,?,?)",
+		    "sssssii", id_out, user_id, name, query ? query : "", sort, (int64_t)shared, (int64_t)time_now_ms());
+	if (rc == DAM_ECONFLICT)
+		return dam_err_set(err, DAM_EEXIST, "name", "you already have a saved search named \"%.60s\"", name);
+	return rc < 0 ? rc : 0;
+}
+
+int search_saved_list(struct dam *dam, const char *user_id, json_t **out, struct dam_err *err)
+{
+	struct db_stmt *st;
+	json_t *a = json_array();
+	int rc;
+
+	rc = db_query(dam->db, &st, err,
+		      "SELECT id, name, query, ifnull(sort,''), shared, user_id = ? FROM saved_searches"
+		      " WHERE user_id = ? OR shared ORDER BY name", "ss", user_id, user_id);
+	if (rc < 0) {
+		json_decref(a);
+		return rc;
+	}
+	while ((rc = db_step(st, err)) == DB_ROW)
+		json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s,s:b,s:b}", "id", db_col_text(st, 0), "name",
+						   db_col_text(st, 1), "query", db_col_text(st, 2), "sort", db_col_text(st, 3),
+						   "shared", (int)db_col_int(st, 4), "mine", (int)db_col_int(st, 5)));
+	db_finalize(st);
+	if (rc < 0) {
+		json_decref(a);
+		return rc;
+	}
+	*out = a;
+	return 0;
+}
+
+int search_saved_delete(struct dam *dam, const char *user_id, const char *id, struct dam_err *err)
+{
+	int n = db_run(dam->db, err, "DELETE FROM saved_searches WHERE id=? AND user_id=?", "ss", id, user_id);
+
+	if (n == 0)
+		return dam_err_set(err, DAM_ENOTFOUND, "id", "no saved search of yours with that id");
+	return n < 0 ? n : 0;
+}

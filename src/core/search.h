@@ -1,0 +1,53 @@
+/*
+ * search.h - the search engine: the query language (core/query.h) over the
+ * full-text index and compressed facet bitmaps (CRoaring).
+ *
+ * Every asset has a bitmap id (its rowid). Each process keeps, per library,
+ * an in-memory map facet value -> bitmap of assets (type, format, tag,
+ * color, orientation, aspect, resolution, status, facetable fields), loaded
+ * once and caught up from search_log on every search; so filters and facet
+ * counts are bitmap intersections, fast on millions of assets. Free text
+ * goes to FTS5 (bm25 with weights title 10 > tags 5 > description 3 > file
+ * name 2 > other 1). Numbers and dates (width, height, size, duration,
+ * pages, created, updated) are range scans on an index.
+ *
+ * Thread-safety: search_run() may be called from many threads (the cache
+ * has its own lock); each thread passes its own struct dam.
+ */
+#ifndef DAM_CORE_SEARCH_H
+#define DAM_CORE_SEARCH_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/library.h"
+
+struct search_request {
+	const char *q;          /* the query text ("" = everything) */
+	const char *sort;       /* relevance (default with text), created (default), updated, name, size; "-x" = ascending */
+	int limit;              /* page size, 1..1000 (0 = 50) */
+	const char *cursor;     /* from the previous page's next_cursor, or NULL */
+	bool facets;            /* compute facet counts */
+	const char *user_id;    /* for the search event; may be NULL */
+};
+
+/*
+ * Runs a search. *out (caller owns) is
+ *   {"total": n, "items": [asset summary...], "next_cursor": "..."|null,
+ *    "facets": {"type": {"image": 12, ...}, "tag": {...}, ...}, "took_ms": x}
+ * Bad queries give DAM_EINVAL with a message naming the position and
+ * err->field "q". Each search is recorded as an event (query, result count).
+ */
+int search_run(struct dam *dam, const struct search_request *r, json_t **out, struct dam_err *err);
+
+/* Fields the query language knows besides facetable fields. */
+bool search_field_known(struct dam *dam, const char *name);
+
+/* Saved searches: per user, optionally shared with everyone. */
+int search_save(struct dam *dam, const char *user_id, const char *name, const char *query, const char *sort,
+		bool shared, char id_out[37], struct dam_err *err);
+int search_saved_list(struct dam *dam, const char *user_id, json_t **out, struct dam_err *err);
+int search_saved_delete(struct dam *dam, const char *user_id, const char *id, struct dam_err *err);
+
+#endif

@@ -1,0 +1,290 @@
+#include "core/search_index.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/fielddef.h"
+#include "core/search_text.h"
+#include "util/id.h"
+#include "util/strbuf.h"
+
+#define BATCH 256
+
+struct doc {
+	struct strbuf title, tags, desc, name, other;
+};
+
+static void doc_init(struct doc *d)
+{
+	strbuf_init(&d->title, 0);
+	strbuf_init(&d->tags, 0);
+	strbuf_init(&d->desc, 0);
+	strbuf_init(&d->name, 0);
+	strbuf_init(&d->other, 0);
+}
+
+static void doc_release(struct doc *d)
+{
+	strbuf_release(&d->title);
+	strbuf_release(&d->tags);
+	strbuf_release(&d->desc);
+	strbuf_release(&d->name);
+	strbuf_release(&d->other);
+}
+
+static bool key_is(const char *key, const char *base)
+{
+	size_t n = strlen(base);
+
+	return !strncmp(key, base, n) && (key[n] == '\0' || key[n] == '@');
+}
+
+static int facet(struct dam *dam, int64_t arow, const char *f, const char *v, struct dam_err *err)
+{
+	if (!v || !*v)
+		return 0;
+	return db_run(dam->db, err, "INSERT OR IGNORE INTO facet_values(asset_rowid, facet, value) VALUES (?,?,?)",
+		      "iss", arow, f, v);
+}
+
+static int number(struct dam *dam, int64_t arow, const char *k, double v, struct dam_err *err)
+{
+	return db_run(dam->db, err, "INSERT OR REPLACE INTO search_numbers(asset_rowid, key, num) VALUES (?,?,?)",
+		      "isd", arow, k, v);
+}
+
+/* Field values into the document and the facets. */
+static int fields_of(struct dam *dam, const char *id, int64_t arow, const json_t *defs, struct doc *d,
+		     struct dam_err *err)
+{
+	struct db_stmt *st;
+	int rc;
+
+	if ((rc = db_query(dam->db, &st, err, "SELECT key, value FROM fields WHERE asset_id=?", "s", id)) < 0)
+		return rc;
+	while ((rc = db_step(st, err)) == DB_ROW) {
+		const char *k = db_col_text(st, 0), *v = db_col_text(st, 1);
+		char base[80];
+		const json_t *def;
+		snprintf(base, sizeof base, "%.*s", (int)strcspn(k, "@"), k);
+		def = json_object_get(defs, base);
+		if (def && json_is_false(json_object_get(def, "searchable")))
+			;
+		else if (key_is(k, "title"))
+			search_text_index(v, &d->title);
+		else if (key_is(k, "description"))
+			search_text_index(v, &d->desc);
+		else
+			search_text_index(v, &d->other);
+		if (def && json_is_true(json_object_get(def, "facetable")) && strlen(v) <= 200) {
+			if (json_is_string(json_object_get(def, "type")) &&
+			    !strcmp(json_string_value(json_object_get(def, "type")), "multi_choice")) {
+				char *copy = strdup(v);
+				for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+					while (*t == ' ')
+						t++;
+					if ((rc = facet(dam, arow, base, t, err)) < 0)
+						break;
+				}
+				free(copy);
+			} else {
+				rc = facet(dam, arow, base, v, err);
+			}
+			if (rc < 0)
+				break;
+		}
+	}
+	db_finalize(st);
+	return rc < 0 ? rc : 0;
+}
+
+static int tags_of(struct dam *dam, const char *id, int64_t arow, struct doc *d, struct dam_err *err)
+{
+	struct db_stmt *st;
+	int rc;
+
+	if ((rc = db_query(dam->db, &st, err, "SELECT tag FROM tags WHERE asset_id=?", "s", id)) < 0)
+		return rc;
+	while ((rc = db_step(st, err)) == DB_ROW) {
+		search_text_index(db_col_text(st, 0), &d->tags);
+		if ((rc = facet(dam, arow, "tag", db_col_text(st, 0), err)) < 0)
+			break;
+	}
+	db_finalize(st);
+	return rc < 0 ? rc : 0;
+}
+
+/* Facets and numbers read from the current version's metadata. */
+static int metadata_of(struct dam *dam, int64_t arow, const char *meta_text, struct dam_err *err)
+{
+	json_t *m = json_loads(meta_text, 0, NULL), *an, *c;
+	size_t i;
+	int rc = 0;
+
+	if (!m)
+		return 0;
+	an = json_object_get(m, "analysis");
+	json_array_foreach(json_object_get(an, "colors"), i, c) {
+		if ((rc = facet(dam, arow, "color", json_string_value(json_object_get(c, "name")), err)) < 0 ||
+		    (rc = facet(dam, arow, "color", json_string_value(json_object_get(c, "name_zh")), err)) < 0)
+			goto out;
+	}
+	if ((rc = facet(dam, arow, "orientation", json_string_value(json_object_get(an, "orientation")), err)) < 0 ||
+	    (rc = facet(dam, arow, "aspect", json_string_value(json_object_get(an, "aspect")), err)) < 0 ||
+	    (rc = facet(dam, arow, "resolution", json_string_value(json_object_get(an, "resolution")), err)) < 0)
+		goto out;
+	if (json_is_true(json_object_get(an, "transparent")) && (rc = facet(dam, arow, "transparency", "transparent", err)) < 0)
+		goto out;
+	if (json_is_integer(json_object_get(m, "width")))
+		rc = number(dam, arow, "width", (double)json_integer_value(json_object_get(m, "width")), err);
+	if (rc >= 0 && json_is_integer(json_object_get(m, "height")))
+		rc = number(dam, arow, "height", (double)json_integer_value(json_object_get(m, "height")), err);
+	if (rc >= 0 && json_is_number(json_object_get(m, "duration")))
+		rc = number(dam, arow, "duration", json_number_value(json_object_get(m, "duration")), err);
+	if (rc >= 0 && json_is_integer(json_object_get(m, "pages")))
+		rc = number(dam, arow, "pages", (double)json_integer_value(json_object_get(m, "pages")), err);
+out:
+	json_decref(m);
+	return rc < 0 ? rc : 0;
+}
+
+static int put_docs(struct dam *dam, const char *id, int64_t arow, const char *current, struct doc *d,
+		    struct dam_err *err)
+{
+	struct db_stmt *st;
+	int rc;
+
+	if ((rc = db_query(dam->db, &st, err, "SELECT rowid, id, filename FROM versions WHERE asset_id=?", "s", id)) < 0)
+		return rc;
+	while ((rc = db_step(st, err)) == DB_ROW) {
+		struct strbuf fname = STRBUF_INIT;
+		int64_t vrow = db_col_int(st, 0);
+		bool cur = !strcmp(db_col_text(st, 1), current);
+		search_text_index(db_col_text(st, 2), &fname);
+		strbuf_add(&fname, d->name.buf, d->name.len);
+		rc = db_run(dam->db, err,
+			    "INSERT INTO search_fts(rowid, title, tags, description, filename, other) VALUES (?,?,?,?,?,?)",
+			    "isssss", vrow, d->title.buf, d->tags.buf, d->desc.buf, fname.buf, d->other.buf);
+		strbuf_release(&fname);
+		if (rc < 0 || (rc = db_run(dam->db, err,
+					   "INSERT INTO search_docs(version_rowid, asset_rowid, is_current) VALUES (?,?,?)",
+					   "iii", vrow, arow, (int64_t)cur)) < 0)
+			break;
+	}
+	db_finalize(st);
+	return rc < 0 ? rc : 0;
+}
+
+static int clear_asset(struct dam *dam, int64_t arow, struct dam_err *err)
+{
+	int rc;
+
+	if ((rc = db_run(dam->db, err,
+			 "DELETE FROM search_fts WHERE rowid IN (SELECT version_rowid FROM search_docs WHERE asset_rowid=?)",
+			 "i", arow)) < 0 ||
+	    (rc = db_run(dam->db, err, "DELETE FROM search_docs WHERE asset_rowid=?", "i", arow)) < 0 ||
+	    (rc = db_run(dam->db, err, "DELETE FROM facet_values WHERE asset_rowid=?", "i", arow)) < 0 ||
+	    (rc = db_run(dam->db, err, "DELETE FROM search_numbers WHERE asset_rowid=?", "i", arow)) < 0)
+		return rc;
+	return 0;
+}
+
+static int index_asset(struct dam *dam, const char *id, const json_t *defs, struct dam_err *err)
+{
+	struct db_stmt *st;
+	struct doc d;
+	int64_t arow = 0, created = 0, updated = 0, size = 0;
+	char kind[32] = "", format[32] = "", status[16] = "", current[DAM_ID_LEN + 1] = "";
+	char *meta = NULL;
+	bool deleted = false, found = false;
+	int rc;
+
+	rc = db_query(dam->db, &st, err,
+		      "SELECT a.rowid, a.kind, ifnull(v.format,''), ifnull(v.status,''), a.deleted_at IS NOT NULL,"
+		      " a.created_at, a.updated_at, ifnull(v.size,0), ifnull(v.metadata,'{}'), a.name,"
+		      " ifnull(a.current_version_id,'') FROM assets a LEFT JOIN versions v ON v.id = a.current_version_id"
+		      " WHERE a.id=?", "s", id);
+	if (rc < 0)
+		return rc;
+	doc_init(&d);
+	if ((rc = db_step(st, err)) == DB_ROW) {
+		found = true;
+		arow = db_col_int(st, 0);
+		snprintf(kind, sizeof kind, "%s", db_col_text(st, 1));
+		snprintf(format, sizeof format, "%s", db_col_text(st, 2));
+		snprintf(status, sizeof status, "%s", db_col_text(st, 3));
+		deleted = db_col_int(st, 4);
+		created = db_col_int(st, 5);
+		updated = db_col_int(st, 6);
+		size = db_col_int(st, 7);
+		meta = strdup(db_col_text(st, 8));
+		search_text_index(db_col_text(st, 9), &d.name);
+		snprintf(current, sizeof current, "%s", db_col_text(st, 10));
+	}
+	db_finalize(st);
+	if (rc < 0 || !found)
+		goto out;
+	if ((rc = clear_asset(dam, arow, err)) < 0 || (rc = facet(dam, arow, "type", kind, err)) < 0 ||
+	    (rc = facet(dam, arow, "format", format, err)) < 0 ||
+	    (rc = facet(dam, arow, "status", deleted ? "deleted" : status, err)) < 0 ||
+	    (rc = number(dam, arow, "created", (double)created, err)) < 0 ||
+	    (rc = number(dam, arow, "updated", (double)updated, err)) < 0 ||
+	    (rc = number(dam, arow, "size", (double)size, err)) < 0 ||
+	    (rc = tags_of(dam, id, arow, &d, err)) < 0 || (rc = fields_of(dam, id, arow, defs, &d, err)) < 0 ||
+	    (rc = metadata_of(dam, arow, meta, err)) < 0 || (rc = put_docs(dam, id, arow, current, &d, err)) < 0)
+		goto out;
+	rc = db_run(dam->db, err, "INSERT INTO search_log(asset_rowid) VALUES (?)", "i", arow);
+out:
+	free(meta);
+	doc_release(&d);
+	return rc < 0 ? rc : 0;
+}
+
+/* Field definitions keyed by field key. */
+static json_t *load_defs(struct dam *dam)
+{
+	json_t *list = NULL, *byk = json_object(), *def;
+	size_t i;
+
+	if (fielddef_list(dam, &list, NULL) == 0)
+		json_array_foreach(list, i, def)
+			json_object_set(byk, json_string_value(json_object_get(def, "key")), def);
+	json_decref(list);
+	return byk;
+}
+
+int search_sync(struct dam *dam, int max, struct dam_err *err)
+{
+	char ids[BATCH][DAM_ID_LEN + 1];
+	json_t *defs = NULL;
+	int total = 0, n, rc = 0;
+
+	do {
+		struct db_stmt *st;
+		n = 0;
+		if ((rc = db_query(dam->db, &st, err, "SELECT asset_id FROM search_dirty LIMIT ?", "i", (int64_t)BATCH)) < 0)
+			break;
+		while (n < BATCH && (rc = db_step(st, err)) == DB_ROW)
+			snprintf(ids[n++], DAM_ID_LEN + 1, "%s", db_col_text(st, 0));
+		db_finalize(st);
+		if (rc < 0 || n == 0)
+			break;
+		if (!defs)
+			defs = load_defs(dam);
+		if ((rc = db_begin(dam->db, err)) < 0)
+			break;
+		for (int i = 0; i < n && rc >= 0; i++)
+			if ((rc = index_asset(dam, ids[i], defs, err)) >= 0)
+				rc = db_run(dam->db, err, "DELETE FROM search_dirty WHERE asset_id=?", "s", ids[i]);
+		if (rc < 0) {
+			db_rollback(dam->db);
+			break;
+		}
+		if ((rc = db_commit(dam->db, err)) < 0)
+			break;
+		total += n;
+	} while (n == BATCH && (max == 0 || total < max));
+	json_decref(defs);
+	return rc < 0 ? rc : total;
+}

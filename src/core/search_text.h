@@ -1,0 +1,30 @@
+/*
+ * search_text.h - how text meets the full-text index.
+ *
+ * The FTS5 index uses the unicode61 tokenizer with diacritics removed, so
+ * "Café" and "cafe" meet. Chinese and Japanese have no spaces between
+ * words, so runs of CJK characters are indexed as their single characters
+ * and overlapping pairs ("白色运动鞋" -> 白 色 运 动 鞋 白色 色运 运动 动鞋), and a
+ * CJK query becomes the phrase of its pairs: 运动鞋 -> "运动 动鞋", found inside
+ * 白色运动鞋 (the bigram method of CJK search engines). A single character
+ * matches its unigram.
+ */
+#ifndef DAM_CORE_SEARCH_TEXT_H
+#define DAM_CORE_SEARCH_TEXT_H
+
+#include <stdbool.h>
+
+#include "util/strbuf.h"
+
+/* Appends the indexable form of s (valid UTF-8) to out, then a space. */
+int search_text_index(const char *s, struct strbuf *out);
+
+/* Appends an FTS5 expression matching the literal value: "word",
+ * "word"* (prefix), "a phrase", a CJK pair phrase. Quotes are doubled, so
+ * no FTS5 syntax can come through. */
+int search_text_match(const char *value, bool prefix, struct strbuf *out);
+
+/* True when the code point is CJK (Han, Hiragana, Katakana, Hangul). */
+bool search_text_is_cjk(unsigned cp);
+
+#endif
