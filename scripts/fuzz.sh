@@ -11,7 +11,7 @@ mkdir -p "$out"
 pkgs="vips libavformat libavcodec libswscale libavutil jansson sqlite3 libsodium libmagic inih libh2o-evloop openssl"
 cflags="-g -O1 -std=c17 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -Isrc -fsanitize=fuzzer,address,undefined $(pkg-config --cflags $pkgs)"
 libs="$(pkg-config --libs $pkgs) -lm -lpthread"
-lib_src="src/util/*.c src/media/*.c src/http/multipart.c src/http/http.c"
+lib_src="src/util/*.c src/media/*.c src/http/multipart.c src/http/http.c src/core/query.c"
 
 for target in tests/fuzz/fuzz_*.c; do
   name=$(basename "$target" .c)
@@ -36,8 +36,19 @@ printf '\001multipart/form-data; boundary="b"\r\n--b\r\nContent-Disposition: for
 printf '\002{"fields":{"title":"x","sku":null},"tags":{"add":["a"],"remove":[]}}' > "$corpus_http/json"
 printf '\003cursor=abc%%20def&x=%%E7%%99%%BD' > "$corpus_http/query"
 
+# Search queries: the operators, fields, quotes and CJK text of docs/search.md.
+corpus_query="$out/corpus-query"
+mkdir -p "$corpus_query"
+printf 'spring launch (type:image OR type:video) -tag:draft' > "$corpus_query/bool"
+printf 'created:2026-01-01..2026-03-31 width:>=1000 tag:"spring 2026" sku:ABC*' > "$corpus_query/fields"
+printf '"blue sneaker" sneak* NOT (a AND b) \xe8\xbf\x90\xe5\x8a\xa8\xe9\x9e\x8b' > "$corpus_query/cjk"
+printf 'NEAR(a b) ^x {c} +d col:"e" "unclosed' > "$corpus_query/fts5"
+printf '"AND"\n"OR"\n"NOT"\n"("\n")"\n"\\""\n":"\n".."\n">="\n"<="\n"*"\n"-"\n"\\xe3\\x80\\x80"\n' > "$out/query.dict"
+
 export ASAN_OPTIONS="detect_leaks=0"
 "$out/fuzz_media_meta" -max_total_time="$seconds" -max_len=65536 -print_final_stats=0 "$corpus_meta" 2>&1 | tail -2
 "$out/fuzz_config" -max_total_time="$seconds" -max_len=4096 -print_final_stats=0 "$corpus_conf" 2>&1 | tail -2
 "$out/fuzz_http_body" -max_total_time="$seconds" -max_len=65536 -print_final_stats=0 "$corpus_http" 2>&1 | tail -2
+# The query parser keeps no state: leaks are bugs here.
+ASAN_OPTIONS="detect_leaks=1" "$out/fuzz_query" -max_total_time="$seconds" -max_len=4200 -dict="$out/query.dict" -print_final_stats=0 "$corpus_query" 2>&1 | tail -2
 rm -f /tmp/dam-fuzz-conf-*
