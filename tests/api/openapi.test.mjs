@@ -77,6 +77,8 @@ test('GET /api/v1/openapi.yaml serves docs/openapi.yaml byte for byte', async ()
 
 test('every route in the spec answers its method (never 404 "no such route" or 405)', async () => {
   const routes = specRoutes();
+  const saved = await s.api('/api/v1/searches', { method: 'POST', as: 'admin', json: { name: 'walk-delete', query: 'type:image' } });
+  assert.equal(saved.status, 201, saved.text);
   for (const rt of routes) {
     let p = rt.path;
     const isDel = rt.method === 'DELETE' && p === '/api/v1/assets/{id}' || p.endsWith('/restore');
@@ -85,7 +87,8 @@ test('every route in the spec answers its method (never 404 "no such route" or 4
       .replace('{number}', '1').replace('{name}', 'preview')
       .replace('/uploads/{id}', `/uploads/${rt.method === 'DELETE' ? ids.upload2 : ids.upload}`)
       .replace('/jobs/{id}/retry', `/jobs/${ids.failedJob}/retry`)
-      .replace('/jobs/{id}/cancel', `/jobs/${ids.queuedJob}/cancel`);
+      .replace('/jobs/{id}/cancel', `/jobs/${ids.queuedJob}/cancel`)
+      .replace('/searches/{id}', `/searches/${saved.json.id}`);
     assert.ok(!p.includes('{'), `all parameters substituted in ${p}`);
     const o = { method: rt.method, as: 'admin', headers: {} };
     if (p === '/api/v1/session' && rt.method === 'POST') {
@@ -97,6 +100,8 @@ test('every route in the spec answers its method (never 404 "no such route" or 4
     } else if (rt.path.endsWith('/versions') && rt.method === 'POST') {
       o.body = uniqueText('walk-version');
       o.headers['x-filename'] = 'walk-version.txt';
+    } else if (rt.path === '/api/v1/searches' && rt.method === 'POST') {
+      o.json = { name: 'walk', query: 'type:image', shared: true };
     } else if (rt.path === '/api/v1/assets/{id}' && rt.method === 'PATCH') {
       o.json = { tags: { add: ['walked'] } };
     } else if (rt.path.startsWith('/api/v1/uploads')) {
