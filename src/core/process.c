@@ -27,6 +27,7 @@ struct work {
 	char filename[256];
 	struct media_sniff sniff;
 	json_t *meta;
+	struct media_analysis an;
 	struct rendition r[8];
 	int nr;
 };
@@ -102,7 +103,7 @@ static int decode(struct work *w, struct dam_err *err)
 		return rc;
 	rc = media_probe_fd(fd, &w->sniff, &lim, &w->meta, err);
 	if (rc == 0)
-		rc = media_derive_fd(fd, &w->sniff, &lim, on_derivative, w, err);
+		rc = media_derive_analyze_fd(fd, &w->sniff, &lim, on_derivative, w, &w->an, err);
 	close(fd);
 	return rc;
 }
@@ -171,16 +172,95 @@ static int save_embedded(struct work *w, struct dam_err *err)
 	return 0;
 }
 
+/* The analysis as kept in the version's metadata (facets read it). */
+static json_t *analysis_json(const struct media_analysis *a)
+{
+	json_t *colors = json_array();
+	char ph[17];
+
+	for (int i = 0; i < a->ncolors; i++)
+		json_array_append_new(colors, json_pack("{s:s,s:s,s:f}", "name", a->colors[i].name_en, "name_zh",
+							a->colors[i].name_zh, "share", (double)a->colors[i].share));
+	snprintf(ph, sizeof ph, "%016llx", (unsigned long long)a->phash);
+	return json_pack("{s:o,s:s,s:s,s:s,s:b,s:i,s:i,s:s}", "colors", colors, "orientation", a->orientation,
+			 "aspect", a->aspect, "resolution", a->resolution, "transparent", a->transparent, "width",
+			 a->width, "height", a->height, "phash", ph);
+}
+
+/* Automatic tags replace the previous ones, except those a user removed. */
+static int save_auto_tags(struct work *w, struct dam_err *err)
+{
+	json_t *tags = media_analysis_tags(&w->an), *t;
+	int64_t now = (int64_t)time_now_ms();
+	size_t i;
+	int rc;
+
+	rc = db_run(w->dam->db, err, "DELETE FROM tags WHERE asset_id=? AND source='automatic'", "s", w->asset_id);
+	json_array_foreach(tags, i, t) {
+		if (rc < 0)
+			break;
+		rc = db_run(w->dam->db, err,
+			    "INSERT INTO tags(asset_id, tag, source, confidence, created_at)"
+			    " SELECT ?1, ?2, 'automatic', ?3, ?4 WHERE NOT EXISTS"
+			    " (SELECT 1 FROM tag_removals WHERE asset_id=?1 AND tag=?2) ON CONFLICT DO NOTHING",
+			    "ssdi", w->asset_id, json_string_value(json_object_get(t, "tag")),
+			    json_number_value(json_object_get(t, "confidence")), now);
+	}
+	json_decref(tags);
+	return rc < 0 ? rc : 0;
+}
+
+/* The closest other asset by perceptual hash, flagged when it is a near
+ * duplicate ("this looks like ..."). */
+#define NEAR_DUPLICATE_MAX 6
+static void near_duplicate(struct work *w)
+{
+	struct db_stmt *st;
+	int best = 65;
+	char best_id[DAM_ID_LEN + 1] = "";
+
+	if (db_query(w->dam->db, &st, NULL,
+		     "SELECT s.phash, a.id FROM similarity s JOIN assets a ON a.rowid = s.asset_rowid"
+		     " JOIN versions v ON v.rowid = s.version_rowid AND v.id = a.current_version_id"
+		     " WHERE a.id != ? AND a.deleted_at IS NULL", "s", w->asset_id) < 0)
+		return;
+	while (db_step(st, NULL) == DB_ROW) {
+		int d = media_phash_distance((uint64_t)db_col_int(st, 0), w->an.phash);
+		if (d < best) {
+			best = d;
+			snprintf(best_id, sizeof best_id, "%s", db_col_text(st, 1));
+		}
+	}
+	db_finalize(st);
+	if (best <= NEAR_DUPLICATE_MAX)
+		json_object_set_new(w->meta, "near_duplicate", json_pack("{s:s,s:i}", "asset_id", best_id, "distance", best));
+}
+
+static int save_similarity(struct work *w, struct dam_err *err)
+{
+	return db_run(w->dam->db, err,
+		      "INSERT OR REPLACE INTO similarity(version_rowid, asset_rowid, phash, hist)"
+		      " SELECT v.rowid, a.rowid, ?, ? FROM versions v JOIN assets a ON a.id = v.asset_id WHERE v.id=?",
+		      "ibs", (int64_t)w->an.phash, w->an.hist, sizeof w->an.hist, w->version_id);
+}
+
 static int commit(struct work *w, const char *job_id, struct dam_err *err)
 {
-	char *meta = json_dumps(w->meta, JSON_COMPACT);
+	char *meta = NULL;
 	json_t *after;
 	int rc;
 
+	if (w->an.valid) {
+		json_object_set_new(w->meta, "analysis", analysis_json(&w->an));
+		near_duplicate(w);
+	}
+	meta = json_dumps(w->meta, JSON_COMPACT);
 	if ((rc = db_begin(w->dam->db, err)) < 0)
 		goto out;
 	rc = db_run(w->dam->db, err, "UPDATE versions SET metadata=?, status='ready', error=NULL WHERE id=?",
 		    "ss", meta, w->version_id);
+	if (rc >= 0 && w->an.valid && (rc = save_auto_tags(w, err)) >= 0)
+		rc = save_similarity(w, err);
 	for (int i = 0; i < w->nr && rc >= 0; i++)
 		rc = save_rendition(w, &w->r[i], err);
 	if (rc >= 0)

@@ -126,6 +126,9 @@ static int metadata_of(struct dam *dam, int64_t arow, const char *meta_text, str
 		return 0;
 	an = json_object_get(m, "analysis");
 	json_array_foreach(json_object_get(an, "colors"), i, c) {
+		/* As for automatic tags: a colour counts from a 10% share. */
+		if (json_number_value(json_object_get(c, "share")) < 0.1)
+			continue;
 		if ((rc = facet(dam, arow, "color", json_string_value(json_object_get(c, "name")), err)) < 0 ||
 		    (rc = facet(dam, arow, "color", json_string_value(json_object_get(c, "name_zh")), err)) < 0)
 			goto out;
