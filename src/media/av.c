@@ -30,6 +30,8 @@
 #define THUMB_MAX 320
 /* frames decoded after a seek while looking for the target time */
 #define SEEK_DECODE_MAX 120
+/* Decode on (instead of seeking) to a frame at most this far ahead. */
+#define FORWARD_DECODE_MAX_S 30.0
 
 struct av_fd {
 	int fd;
@@ -44,6 +46,8 @@ struct av_in {
 	int vidx;                /* video stream or -1 */
 	AVCodecContext *dec;
 	int rotation;            /* clockwise degrees to display upright */
+	int64_t last_pts;        /* timestamp of the frame decoded last */
+	bool positioned;         /* the decoder has decoded since the last seek */
 };
 
 static int av_read(void *opaque, uint8_t *buf, int size)
@@ -249,7 +253,9 @@ static int open_decoder(struct av_in *in, struct dam_err *err)
 		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 	if ((r = avcodec_parameters_to_context(in->dec, st->codecpar)) < 0)
 		return av_errmsg(err, DAM_EMEDIA, "bad video parameters", r);
-	in->dec->thread_count = 0; /* one per core */
+	/* Jobs already run one per core: more decoder threads would only
+	 * contend with the other job. */
+	in->dec->thread_count = 1;
 	if ((r = avcodec_open2(in->dec, codec, NULL)) < 0)
 		return av_errmsg(err, DAM_EMEDIA, "cannot open video decoder", r);
 	return 0;
@@ -269,17 +275,25 @@ static int grab_frame(struct av_in *in, double t, AVFrame *frame, int64_t *pts,
 	int64_t target = start + (int64_t)(t / av_q2d(st->time_base));
 	AVPacket *pkt = av_packet_alloc();
 	AVFrame *tmp = av_frame_alloc();
-	bool have = false, eof = false;
+	bool have = false, eof = false, seek;
 	int decoded = 0, r, rc = 0;
 
 	if (!pkt || !tmp) {
 		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 		goto out;
 	}
-	/* a failed seek (odd container) just decodes from where we are */
-	if (av_seek_frame(in->fmt, in->vidx, target, AVSEEK_FLAG_BACKWARD) < 0)
-		av_seek_frame(in->fmt, -1, 0, AVSEEK_FLAG_BACKWARD);
-	avcodec_flush_buffers(in->dec);
+	/* Frames are asked for in time order: decoding on from the last one
+	 * is cheaper than seeking back to a key frame (a short clip may have
+	 * just one) and decoding forward again. Seek only backwards or for a
+	 * long jump. */
+	seek = !in->positioned || target < in->last_pts ||
+	       (double)(target - in->last_pts) * av_q2d(st->time_base) > FORWARD_DECODE_MAX_S;
+	if (seek) {
+		/* a failed seek (odd container) just decodes from where we are */
+		if (av_seek_frame(in->fmt, in->vidx, target, AVSEEK_FLAG_BACKWARD) < 0)
+			av_seek_frame(in->fmt, -1, 0, AVSEEK_FLAG_BACKWARD);
+		avcodec_flush_buffers(in->dec);
+	}
 	for (;;) {
 		r = avcodec_receive_frame(in->dec, tmp);
 		if (r == 0) {
@@ -287,7 +301,7 @@ static int grab_frame(struct av_in *in, double t, AVFrame *frame, int64_t *pts,
 			av_frame_move_ref(frame, tmp);
 			have = true;
 			*pts = frame->best_effort_timestamp;
-			if (*pts == AV_NOPTS_VALUE || *pts >= target || ++decoded >= SEEK_DECODE_MAX)
+			if (*pts == AV_NOPTS_VALUE || *pts >= target || (seek && ++decoded >= SEEK_DECODE_MAX))
 				break;
 			continue;
 		}
@@ -315,6 +329,8 @@ static int grab_frame(struct av_in *in, double t, AVFrame *frame, int64_t *pts,
 	}
 	if (!have)
 		rc = dam_err_set(err, DAM_EMEDIA, NULL, "no video frame decodes at %.2f s", t);
+	in->positioned = have && !eof;
+	in->last_pts = have && *pts != AV_NOPTS_VALUE ? *pts : in->last_pts;
 out:
 	av_frame_free(&tmp);
 	av_packet_free(&pkt);
