@@ -212,7 +212,7 @@ static int save_auto_tags(struct work *w, struct dam_err *err)
 
 /* The closest other asset by perceptual hash, flagged when it is a near
  * duplicate ("this looks like ..."). */
-#define NEAR_DUPLICATE_MAX 6
+#define NEAR_DUPLICATE_MAX 10
 static void near_duplicate(struct work *w)
 {
 	struct db_stmt *st;

@@ -15,6 +15,7 @@
 #include <roaring/roaring.h>
 
 #include "core/event.h"
+#include "media/media.h"
 #include "core/query.h"
 #include "core/search_index.h"
 #include "core/search_text.h"
@@ -53,6 +54,9 @@ struct cache {
 	uint32_t nslots;
 	struct owned *own; /* by asset rowid */
 	uint32_t nown;
+	uint64_t *phash;   /* by asset rowid: current version's perceptual hash */
+	uint8_t *has_phash;
+	uint32_t nphash;
 };
 
 static struct cache g_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -81,10 +85,14 @@ static void cache_reset(struct cache *c)
 	free(c->v);
 	free(c->slots);
 	free(c->own);
+	free(c->phash);
+	free(c->has_phash);
 	c->v = NULL;
 	c->slots = NULL;
 	c->own = NULL;
-	c->nv = c->capv = c->nslots = c->nown = 0;
+	c->phash = NULL;
+	c->has_phash = NULL;
+	c->nv = c->capv = c->nslots = c->nown = c->nphash = 0;
 	c->seq = 0;
 }
 
@@ -170,6 +178,44 @@ static void cache_drop_asset(struct cache *c, uint32_t row)
 	c->own[row].n = 0;
 }
 
+static void phash_set(struct cache *c, uint32_t row, bool has, uint64_t ph)
+{
+	if (row >= c->nphash) {
+		uint32_t n = c->nphash ? c->nphash : 1024;
+		while (n <= row)
+			n *= 2;
+		c->phash = realloc(c->phash, n * sizeof *c->phash);
+		c->has_phash = realloc(c->has_phash, n);
+		memset(c->has_phash + c->nphash, 0, n - c->nphash);
+		c->nphash = n;
+	}
+	c->phash[row] = ph;
+	c->has_phash[row] = has;
+}
+
+#define CURRENT_PHASH_SQL                                                                         \
+	"SELECT s.asset_rowid, s.phash FROM similarity s JOIN assets a ON a.rowid = s.asset_rowid" \
+	" JOIN versions v ON v.rowid = s.version_rowid AND v.id = a.current_version_id"
+
+static int load_phash(struct cache *c, struct dam *dam, int64_t row, struct dam_err *err)
+{
+	struct db_stmt *st;
+	int rc;
+
+	if (row >= 0)
+		rc = db_query(dam->db, &st, err, CURRENT_PHASH_SQL " WHERE s.asset_rowid=?", "i", row);
+	else
+		rc = db_query(dam->db, &st, err, CURRENT_PHASH_SQL, "");
+	if (rc < 0)
+		return rc;
+	if (row >= 0)
+		phash_set(c, (uint32_t)row, false, 0);
+	while ((rc = db_step(st, err)) == DB_ROW)
+		phash_set(c, (uint32_t)db_col_int(st, 0), true, (uint64_t)db_col_int(st, 1));
+	db_finalize(st);
+	return rc < 0 ? rc : 0;
+}
+
 static int load_asset(struct cache *c, struct dam *dam, int64_t row, struct dam_err *err)
 {
 	struct db_stmt *st;
@@ -181,7 +227,7 @@ static int load_asset(struct cache *c, struct dam *dam, int64_t row, struct dam_
 	while ((rc = db_step(st, err)) == DB_ROW)
 		cache_add(c, (uint32_t)row, db_col_text(st, 0), db_col_text(st, 1));
 	db_finalize(st);
-	return rc < 0 ? rc : 0;
+	return rc < 0 ? rc : load_phash(c, dam, row, err);
 }
 
 /* Brings the cache up to the library's search_log. Called with the lock. */
@@ -207,7 +253,7 @@ static int cache_catch_up(struct cache *c, struct dam *dam, struct dam_err *err)
 		while ((rc = db_step(st, err)) == DB_ROW)
 			cache_add(c, (uint32_t)db_col_int(st, 0), db_col_text(st, 1), db_col_text(st, 2));
 		db_finalize(st);
-		if (rc < 0)
+		if (rc < 0 || (rc = load_phash(c, dam, -1, err)) < 0)
 			return rc;
 	} else {
 		int64_t *rows = NULL;
@@ -879,4 +925,139 @@ int search_saved_delete(struct dam *dam, const char *user_id, const char *id, st
 	if (n == 0)
 		return dam_err_set(err, DAM_ENOTFOUND, "id", "no saved search of yours with that id");
 	return n < 0 ? n : 0;
+}
+
+/* ---- similar images ---- */
+
+struct cand {
+	uint32_t row;
+	int dist;
+	double score;
+};
+
+static int cmp_cand(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+
+	if (x->score != y->score)
+		return x->score < y->score ? -1 : 1;
+	return x->row < y->row ? -1 : 1;
+}
+
+static int hist_of(struct dam *dam, uint32_t row, float hist[MEDIA_HIST_BINS])
+{
+	struct db_stmt *st;
+	size_t n = 0;
+	int rc;
+
+	if (db_query(dam->db, &st, NULL,
+		     "SELECT s.hist FROM similarity s JOIN assets a ON a.rowid = s.asset_rowid"
+		     " JOIN versions v ON v.rowid = s.version_rowid AND v.id = a.current_version_id WHERE s.asset_rowid=?",
+		     "i", (int64_t)row) < 0)
+		return -1;
+	rc = db_step(st, NULL) == DB_ROW ? 0 : -1;
+	if (rc == 0) {
+		const void *p = db_col_blob(st, 0, &n);
+		if (n == sizeof(float) * MEDIA_HIST_BINS)
+			memcpy(hist, p, n);
+		else
+			rc = -1;
+	}
+	db_finalize(st);
+	return rc;
+}
+
+int search_similar(struct dam *dam, uint64_t phash, const float *hist, uint32_t exclude_row, int limit,
+		   int max_distance, json_t **out, struct dam_err *err)
+{
+	struct cache *c = &g_cache;
+	struct cand *cands = NULL;
+	roaring_bitmap_t *live = NULL;
+	size_t n = 0, cap = 0;
+	json_t *items = json_array();
+	int rc;
+
+	*out = NULL;
+	if ((rc = search_sync(dam, 0, err)) < 0)
+		goto fail;
+	pthread_mutex_lock(&c->lock);
+	if ((rc = cache_catch_up(c, dam, err)) < 0) {
+		pthread_mutex_unlock(&c->lock);
+		goto fail;
+	}
+	live = facet_union(c, "status", "deleted");
+	/* One pass over every hash (8 bytes an asset), keeping those within
+	 * max_distance; the colour histograms then refine the order. */
+	for (uint32_t row = 0; row < c->nphash; row++) {
+		int d;
+		if (!c->has_phash[row] || row == exclude_row || !roaring_bitmap_contains(live, row))
+			continue;
+		d = media_phash_distance(phash, c->phash[row]);
+		if (d > max_distance)
+			continue;
+		if (n == cap)
+			cands = realloc(cands, (cap = cap ? cap * 2 : 256) * sizeof *cands);
+		cands[n++] = (struct cand){ row, d, (double)d };
+	}
+	pthread_mutex_unlock(&c->lock);
+	qsort(cands, n, sizeof *cands, cmp_cand);
+	if (n > (size_t)limit * 4)
+		n = (size_t)limit * 4;
+	for (size_t i = 0; i < n && hist; i++) {
+		float h[MEDIA_HIST_BINS];
+		if (hist_of(dam, cands[i].row, h) == 0)
+			cands[i].score = cands[i].dist + 16.0 * (1.0 - media_hist_similarity(hist, h));
+	}
+	qsort(cands, n, sizeof *cands, cmp_cand);
+	for (size_t i = 0; i < n && (int)json_array_size(items) < limit; i++) {
+		json_t *sm = summary(dam, cands[i].row);
+		if (!sm)
+			continue;
+		json_object_set_new(sm, "distance", json_integer(cands[i].dist));
+		json_object_set_new(sm, "score", json_real(cands[i].score));
+		json_array_append_new(items, sm);
+	}
+	bm_free(live);
+	free(cands);
+	*out = json_pack("{s:o,s:i,s:b}", "items", items, "max_distance", max_distance, "analysed", 1);
+	return 0;
+fail:
+	json_decref(items);
+	return rc;
+}
+
+int search_similar_to_asset(struct dam *dam, const char *asset_id, int limit, int max_distance, json_t **out,
+			    struct dam_err *err)
+{
+	struct db_stmt *st;
+	float hist[MEDIA_HIST_BINS];
+	uint64_t ph = 0;
+	int64_t row = -1;
+	int rc;
+
+	rc = db_query(dam->db, &st, err,
+		      "SELECT s.asset_rowid, s.phash, s.hist FROM similarity s JOIN assets a ON a.rowid = s.asset_rowid"
+		      " JOIN versions v ON v.rowid = s.version_rowid AND v.id = a.current_version_id WHERE a.id=?",
+		      "s", asset_id);
+	if (rc < 0)
+		return rc;
+	if ((rc = db_step(st, err)) == DB_ROW) {
+		size_t n = 0;
+		const void *p = db_col_blob(st, 2, &n);
+		row = db_col_int(st, 0);
+		ph = (uint64_t)db_col_int(st, 1);
+		if (n == sizeof hist)
+			memcpy(hist, p, n);
+		else
+			memset(hist, 0, sizeof hist);
+	}
+	db_finalize(st);
+	if (rc < 0)
+		return rc;
+	if (row < 0) {
+		/* Not an image or video, or still processing: nothing to compare. */
+		*out = json_pack("{s:[],s:i,s:b}", "items", "max_distance", max_distance, "analysed", 0);
+		return *out ? 0 : DAM_ENOMEM;
+	}
+	return search_similar(dam, ph, hist, (uint32_t)row, limit, max_distance, out, err);
 }

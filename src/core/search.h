@@ -44,6 +44,22 @@ int search_run(struct dam *dam, const struct search_request *r, json_t **out, st
 /* Fields the query language knows besides facetable fields. */
 bool search_field_known(struct dam *dam, const char *name);
 
+/*
+ * Visually similar assets: every current image's 64-bit perceptual hash is
+ * compared (Hamming distance, kept in memory: 8 bytes an asset); those
+ * within max_distance are re-ranked with their colour histograms
+ * (score = distance + 16 x (1 - histogram similarity), lower is closer).
+ * *out = {"items":[summary + "distance" + "score"], "max_distance": n,
+ * "analysed": bool} ("analysed" false, no items: the asset has no image
+ * analysis - not an image or video, or still processing).
+ * hist may be NULL (hash only); exclude_row is the asked asset's own id.
+ */
+int search_similar(struct dam *dam, uint64_t phash, const float *hist, uint32_t exclude_row, int limit,
+		   int max_distance, json_t **out, struct dam_err *err);
+/* Same, for an asset's current version. */
+int search_similar_to_asset(struct dam *dam, const char *asset_id, int limit, int max_distance, json_t **out,
+			    struct dam_err *err);
+
 /* Saved searches: per user, optionally shared with everyone. */
 int search_save(struct dam *dam, const char *user_id, const char *name, const char *query, const char *sort,
 		bool shared, char id_out[37], struct dam_err *err);

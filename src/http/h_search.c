@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/asset.h"
 #include "core/search.h"
 #include "http/handlers.h"
 
@@ -97,4 +98,24 @@ HANDLER(h_searches_delete)
 		http_res_dam_error(res, &err);
 	else
 		res->status = 204;
+}
+
+HANDLER(h_asset_similar)
+{
+	char id[DAM_ID_LEN + 1];
+	struct dam_err err;
+	long long limit, maxd;
+	json_t *out;
+
+	if (!http_allow(req, res, AUTH_ASSET_READ, NULL))
+		return;
+	if ((limit = http_query_int(req, res, "limit", 20, 1, 200)) < 0 ||
+	    (maxd = http_query_int(req, res, "max_distance", 20, 0, 64)) < 0)
+		return;
+	if (asset_resolve(dam, req->params[0], id, &err) < 0 ||
+	    search_similar_to_asset(dam, id, (int)limit, (int)maxd, &out, &err) < 0) {
+		http_res_dam_error(res, &err);
+		return;
+	}
+	http_res_json(res, 200, out);
 }

@@ -52,6 +52,7 @@ HANDLER(h_tus_patch);
 HANDLER(h_tus_delete);
 HANDLER(h_jobs_list);
 HANDLER(h_search);
+HANDLER(h_asset_similar);
 HANDLER(h_searches_list);
 HANDLER(h_searches_create);
 HANDLER(h_searches_delete);

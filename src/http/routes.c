@@ -24,6 +24,7 @@ const struct route http_routes[] = {
 	{ "DELETE", "/api/v1/assets/{id}", h_asset_delete, 0, 0, "asset_delete" },
 	{ "POST", "/api/v1/assets/{id}/restore", h_asset_restore, 0, 0, "asset_restore" },
 	{ "GET", "/api/v1/assets/{id}/original", h_asset_original, 0, 0, "asset_original" },
+	{ "GET", "/api/v1/assets/{id}/similar", h_asset_similar, 0, 0, "asset_similar" },
 	{ "GET", "/api/v1/assets/{id}/versions", h_versions_list, 0, 0, "versions_list" },
 	{ "POST", "/api/v1/assets/{id}/versions", h_versions_create, 0, UPLOAD_MAX, "versions_create" },
 	{ "GET", "/api/v1/assets/{id}/versions/{number}", h_version_get, 0, 0, "version_get" },

@@ -222,34 +222,57 @@ static int float_cmp(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
-/* DCT pHash: 32x32 grey (the working copy on white, 2x2 averaged), the
- * top-left 8x8 of its 2D DCT-II; bit 8*v+u is set when coefficient (u, v)
- * is above the median of the 63 AC terms. The DC slot (bit 0) holds
- * "mean brightness above mid-grey" instead of the always-set DC bit. */
-static uint64_t phash(const unsigned char *px)
+static int clampi(int v, int lo, int hi)
 {
-	float grey[HASH_SIDE][HASH_SIDE], cosv[HASH_FREQ][HASH_SIDE];
-	float rows[HASH_SIDE][HASH_FREQ], coef[HASH_FREQ * HASH_FREQ], ac[HASH_FREQ * HASH_FREQ];
-	double mean = 0;
-	uint64_t h = 0;
-	float med;
-	int x, y, u, v, i;
+	return v < lo ? lo : v > hi ? hi : v;
+}
 
+/* The pHash input: the working copy's luma flattened on white, halved to
+ * HASH_SIDE with a (1 3 3 1)/8 tent in each direction. A plain 2x2 box
+ * aliases, and a crop of a few percent then moves ~10 hash bits rather
+ * than ~4. Returns the mean grey. */
+static double hash_grey(const unsigned char *px, float grey[HASH_SIDE][HASH_SIDE])
+{
+	static const float tent[4] = { 1, 3, 3, 1 };
+	float luma[SIDE][SIDE];
+	double mean = 0;
+	int x, y, i, j;
+
+	for (y = 0; y < SIDE; y++)
+		for (x = 0; x < SIDE; x++, px += 4) {
+			float a = px[3] / 255.0f;
+
+			luma[y][x] = (0.299f * px[0] + 0.587f * px[1] + 0.114f * px[2]) * a +
+				     255.0f * (1 - a);
+		}
 	for (y = 0; y < HASH_SIDE; y++)
 		for (x = 0; x < HASH_SIDE; x++) {
 			float s = 0;
 
-			for (i = 0; i < 4; i++) {
-				const unsigned char *p =
-					px + 4 * ((2 * y + (i >> 1)) * SIDE + 2 * x + (i & 1));
-				float a = p[3] / 255.0f;
-				float luma = 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2];
-
-				s += luma * a + 255.0f * (1 - a); /* flattened on white */
-			}
-			grey[y][x] = s / 4;
-			mean += s / 4;
+			for (j = 0; j < 4; j++)
+				for (i = 0; i < 4; i++)
+					s += tent[j] * tent[i] *
+					     luma[clampi(2 * y - 1 + j, 0, SIDE - 1)]
+						 [clampi(2 * x - 1 + i, 0, SIDE - 1)];
+			grey[y][x] = s / 64;
+			mean += s / 64;
 		}
+	return mean / (HASH_SIDE * HASH_SIDE);
+}
+
+/* DCT pHash: the 32x32 grey of hash_grey(), the top-left 8x8 of its 2D
+ * DCT-II; bit 8*v+u is set when coefficient (u, v) is above the median of
+ * the 63 AC terms. The DC slot (bit 0) holds "mean brightness above
+ * mid-grey" instead of the always-set DC bit. */
+static uint64_t phash(const unsigned char *px)
+{
+	float grey[HASH_SIDE][HASH_SIDE], cosv[HASH_FREQ][HASH_SIDE];
+	float rows[HASH_SIDE][HASH_FREQ], coef[HASH_FREQ * HASH_FREQ], ac[HASH_FREQ * HASH_FREQ];
+	double mean = hash_grey(px, grey);
+	uint64_t h = 0;
+	float med;
+	int x, y, u, v, i;
+
 	for (u = 0; u < HASH_FREQ; u++)
 		for (x = 0; x < HASH_SIDE; x++)
 			cosv[u][x] = (float)cos((2 * x + 1) * u * M_PI / (2 * HASH_SIDE));
@@ -275,7 +298,7 @@ static uint64_t phash(const unsigned char *px)
 	for (i = 1; i < HASH_FREQ * HASH_FREQ; i++)
 		if (coef[i] > med)
 			h |= (uint64_t)1 << i;
-	if (mean / (HASH_SIDE * HASH_SIDE) > 127.5)
+	if (mean > 127.5)
 		h |= 1;
 	return h;
 }
@@ -378,7 +401,7 @@ out:
  * 1600 px preview is ~25 px, and the statistics drawn from it (colour
  * shares, a 32x32 hash) do not need every pixel. Colour is averaged
  * weighted by alpha, so invisible pixels lend no colour. */
-#define SAMPLES 12
+#define SAMPLES 1000
 static void box_sample(VipsImage *im, unsigned char *out)
 {
 	int w = vips_image_get_width(im), h = vips_image_get_height(im);
