@@ -14,6 +14,7 @@ meson test -C "$build" --suite unit --print-errorlogs || status=1
 step "CLI tests"
 DAM="$build/dam" FIXTURES="$fixtures" ./tests/cli/run.sh || status=1
 DAM="$build/dam" ./tests/cli/test_user.sh || status=1
+DAM="$build/dam" ./tests/cli/test_schema.sh || status=1
 
 step "HTTP API tests"
 DAM="$build/dam" FIXTURES="$fixtures" ./tests/api/run.sh || status=1
@@ -43,6 +44,7 @@ meson test -C "$asan" --suite unit --print-errorlogs --timeout-multiplier 4 || s
 step "CLI tests (ASan+UBSan)"
 DAM="$asan/dam" FIXTURES="$fixtures" DAM_TEST_SLOW=4 ./tests/cli/run.sh || status=1
 DAM="$asan/dam" ./tests/cli/test_user.sh || status=1
+DAM="$asan/dam" ./tests/cli/test_schema.sh || status=1
 
 step "fuzz targets (smoke run)"
 FIXTURES="$fixtures" ./scripts/fuzz.sh "${FUZZ_SECONDS:-15}" || status=1

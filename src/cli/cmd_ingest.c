@@ -226,7 +226,7 @@ static void watch_file(void *ctx, const char *path)
 	ingest_one(r, path);
 }
 
-enum { OPT_TAG = 256, OPT_META, OPT_NEWVER, OPT_DRY, OPT_JSON, OPT_NOPROC, OPT_WORKERS, OPT_WATCH, OPT_BYNAME };
+enum { OPT_TAG = 256, OPT_TEMPLATE, OPT_META, OPT_NEWVER, OPT_DRY, OPT_JSON, OPT_NOPROC, OPT_WORKERS, OPT_WATCH, OPT_BYNAME };
 
 static int parse(struct run *r, int argc, char **argv, struct strlist *tags, struct strlist *keys,
 		 struct strlist *vals)
@@ -236,7 +236,8 @@ static int parse(struct run *r, int argc, char **argv, struct strlist *tags, str
 		{ "new-version-of", required_argument, NULL, OPT_NEWVER }, { "dry-run", no_argument, NULL, OPT_DRY },
 		{ "json", no_argument, NULL, OPT_JSON }, { "no-process", no_argument, NULL, OPT_NOPROC },
 		{ "workers", required_argument, NULL, OPT_WORKERS }, { "watch", no_argument, NULL, OPT_WATCH },
-		{ "versions-by-name", no_argument, NULL, OPT_BYNAME }, { NULL, 0, NULL, 0 },
+		{ "versions-by-name", no_argument, NULL, OPT_BYNAME }, { "template", required_argument, NULL, OPT_TEMPLATE },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
@@ -253,6 +254,7 @@ static int parse(struct run *r, int argc, char **argv, struct strlist *tags, str
 			strlist_push(vals, eq + 1);
 			break;
 		case OPT_NEWVER: r->opts.new_version_of = optarg; break;
+		case OPT_TEMPLATE: r->opts.template_name = optarg; break;
 		case OPT_DRY: r->opts.dry_run = true; break;
 		case OPT_JSON: r->json = true; break;
 		case OPT_NOPROC: r->process = false; break;

@@ -11,7 +11,7 @@
 static const struct cli_command commands[] = {
 	{ "init", cmd_init, "create a library", "dam init DIR" },
 	{ "ingest", cmd_ingest, "add files, folders or globs to the library",
-	  "dam ingest [--tag T]... [--meta KEY=VALUE]... [--new-version-of ID] [--versions-by-name]\n"
+	  "dam ingest [--tag T]... [--meta KEY=VALUE]... [--template NAME] [--new-version-of ID] [--versions-by-name]\n"
 	  "           [--dry-run] [--json] [--no-process] [--workers N] [--watch] PATH..." },
 	{ "ls", cmd_ls, "list assets", "dam ls [--type KIND] [--tag TAG] [--since DATE|7d] [--deleted] [--limit N] [--after ID] [--json]" },
 	{ "show", cmd_show, "show an asset: metadata, versions, renditions", "dam show [--json] ID" },

@@ -259,12 +259,15 @@ static int commit(struct work *w, const char *job_id, struct dam_err *err)
 		goto out;
 	rc = db_run(w->dam->db, err, "UPDATE versions SET metadata=?, status='ready', error=NULL WHERE id=?",
 		    "ss", meta, w->version_id);
-	if (rc >= 0 && w->an.valid && (rc = save_auto_tags(w, err)) >= 0)
-		rc = save_similarity(w, err);
+
 	for (int i = 0; i < w->nr && rc >= 0; i++)
 		rc = save_rendition(w, &w->r[i], err);
+	/* Embedded keywords first: the file's own words win over the
+	 * automatic tags' guesses when both name the same tag. */
 	if (rc >= 0)
 		rc = save_embedded(w, err);
+	if (rc >= 0 && w->an.valid && (rc = save_auto_tags(w, err)) >= 0)
+		rc = save_similarity(w, err);
 	if (rc >= 0)
 		rc = job_done(w->dam, job_id, err);
 	after = json_pack("{s:s,s:i}", "version_id", w->version_id, "renditions", w->nr);

@@ -166,6 +166,7 @@ static int complete(struct dam *dam, struct upload_info *u, const unsigned char 
 	o.meta_keys = keys;
 	o.meta_values = vals;
 	o.new_version_of = json_string_value(json_object_get(options, "new_version_of"));
+	o.template_name = json_string_value(json_object_get(options, "template"));
 	blob_hash_state_final(state, hash);
 	if ((rc = ingest_partial(dam, u->id, hash, u->filename, &o, &r)) < 0)
 		return rc;

@@ -78,8 +78,8 @@ static int metadata(const char *h, char filename[256], json_t *options, struct h
 		else if (!strcmp(key, "tags"))
 			for (char *save = NULL, *t = strtok_r(val, ",", &save); t; t = strtok_r(NULL, ",", &save))
 				json_array_append_new(tags, json_string(t));
-		else if (!strcmp(key, "new_version_of"))
-			json_object_set_new(options, "new_version_of", json_string(val));
+		else if (!strcmp(key, "new_version_of") || !strcmp(key, "template"))
+			json_object_set_new(options, key, json_string(val));
 		else if (!strncmp(key, "field.", 6))
 			json_object_set_new(fields, key + 6, json_string(val));
 		p += n;

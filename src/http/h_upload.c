@@ -85,12 +85,14 @@ static int form_field(struct upload_opts *u, const struct multipart_part *p, str
 			if (*t)
 				u->tags[u->o.ntags++] = t;
 		}
+	} else if (!strcmp(p->name, "template")) {
+		u->o.template_name = v;
 	} else if (!strncmp(p->name, "field.", 6) && u->o.nmeta < MAX_OPTS) {
 		u->keys[u->o.nmeta] = own(u, strdup(p->name + 6));
 		u->vals[u->o.nmeta++] = v;
 	} else {
 		char m[200];
-		snprintf(m, sizeof m, "unknown form field \"%.60s\" (use file, tag, tags or field.KEY)", p->name);
+		snprintf(m, sizeof m, "unknown form field \"%.60s\" (use file, tag, tags, template or field.KEY)", p->name);
 		return http_res_error(res, 400, "unknown_field", m, p->name), -1;
 	}
 	return 0;

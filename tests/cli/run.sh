@@ -301,7 +301,8 @@ test_ingest_tags_meta() {
 	local id
 	id=$(id_of photo2.jpg)
 	assert_exit 0 dam show --json "$id"
-	assert_eq "red:user,summer sale:user" "$(j '[.tags[] | "\(.tag):\(.source)"] | sort | join(",")')" "tags"
+	assert_eq "red:user,summer sale:user" "$(j '[.tags[] | select(.source != "automatic") | "\(.tag):\(.source)"] | sort | join(",")')" "tags"
+	assert_eq "landscape" "$(j '.tags[] | select(.source == "automatic" and .tag == "landscape") | .tag')" "automatic orientation tag"
 	assert_eq acme "$(j .fields.client)" "field client"
 	assert_eq X-1 "$(j '.fields["project.code"]')" "field project.code"
 	assert_exit 0 dam ls --tag "summer sale" --json
