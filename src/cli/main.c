@@ -162,7 +162,7 @@ int cli_open(struct cli *cli, struct dam **out, int *exit_code)
 
 void cli_print_json(const json_t *j)
 {
-	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 
 	if (s) {
 		fputs(s, stdout);

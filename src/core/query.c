@@ -316,10 +316,14 @@ nomem:
 	return oom(ps);
 }
 
+/* The input need not be NUL-terminated, so copy exactly len bytes
+ * (strndup would look for a NUL past them). */
 static int set_str(struct parser *ps, char **dst, size_t pos, size_t len)
 {
-	if (!(*dst = strndup(ps->s + pos, len)))
+	if (!(*dst = malloc(len + 1)))
 		return oom(ps);
+	memcpy(*dst, ps->s + pos, len);
+	(*dst)[len] = '\0';
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "core/query.h"
 #include "core/search_index.h"
 #include "core/search_text.h"
+#include "core/vocab.h"
 #include "util/id.h"
 #include "util/timeutil.h"
 
@@ -358,12 +359,35 @@ static roaring_bitmap_t *from_sql(struct ctx *x, const char *sql, const char *ty
 	return bm;
 }
 
+/* A vocabulary term stands for itself, its synonyms and its descendants
+ * (trainers = sneakers; Footwear matches Sneakers). NULL when the word is
+ * in no vocabulary. Caller decrefs. */
+static json_t *expansion(struct ctx *x, const struct qnode *n)
+{
+	json_t *words = NULL;
+
+	if (n->prefix || vocab_expand(x->dam, NULL, n->value, &words, NULL) < 0)
+		return NULL;
+	return words;
+}
+
 static roaring_bitmap_t *eval_text(struct ctx *x, const struct qnode *n)
 {
 	struct strbuf m = STRBUF_INIT;
 	roaring_bitmap_t *bm;
+	json_t *words = expansion(x, n), *w;
+	size_t i;
 
-	search_text_match(n->value, n->prefix, &m);
+	if (words) {
+		json_array_foreach(words, i, w) {
+			if (i)
+				strbuf_adds(&m, " OR ");
+			search_text_match(json_string_value(w), false, &m);
+		}
+		json_decref(words);
+	} else {
+		search_text_match(n->value, n->prefix, &m);
+	}
 	bm = from_sql(x, x->all_versions
 			     ? "SELECT d.asset_rowid FROM search_fts f JOIN search_docs d ON d.version_rowid = f.rowid WHERE search_fts MATCH ?"
 			     : "SELECT d.asset_rowid FROM search_fts f JOIN search_docs d ON d.version_rowid = f.rowid"
@@ -418,18 +442,32 @@ static roaring_bitmap_t *eval_number(struct ctx *x, const struct qnode *n, const
 
 /* A facet filter: exact value (also case-folded), or every value with the
  * prefix. */
+static bool value_matches(const struct fval *f, const struct qnode *n, const json_t *words)
+{
+	const json_t *w;
+	size_t i;
+
+	if (n->prefix)
+		return !strncasecmp(f->value, n->value, strlen(n->value));
+	if (!words)
+		return !strcasecmp(f->value, n->value);
+	json_array_foreach(words, i, w)
+		if (!strcasecmp(f->value, json_string_value(w)))
+			return true;
+	return false;
+}
+
 static roaring_bitmap_t *eval_facet(struct ctx *x, const struct qnode *n)
 {
 	roaring_bitmap_t *bm = roaring_bitmap_create();
-	size_t vl = strlen(n->value);
+	json_t *words = expansion(x, n);
 
 	for (uint32_t i = 0; i < x->c->nv; i++) {
 		struct fval *f = &x->c->v[i];
-		if (strcmp(f->facet, n->name))
-			continue;
-		if (n->prefix ? !strncasecmp(f->value, n->value, vl) : !strcasecmp(f->value, n->value))
+		if (!strcmp(f->facet, n->name) && value_matches(f, n, words))
 			roaring_bitmap_or_inplace(bm, f->bm);
 	}
+	json_decref(words);
 	return bm;
 }
 

@@ -170,7 +170,7 @@ const char *http_res_get_header(const struct http_res *res, const char *name)
 
 void http_res_json(struct http_res *res, int status, json_t *j)
 {
-	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
 
 	res->status = status;
 	strbuf_reset(&res->body);

@@ -327,6 +327,14 @@ static int grab_frame(struct av_in *in, double t, AVFrame *frame, int64_t *pts,
 		}
 		av_packet_unref(pkt);
 	}
+	if (!have && !seek) {
+		/* Decoding on ran off the end (a target past the last frame):
+		 * seek back and take the last frame there is. */
+		av_frame_free(&tmp);
+		av_packet_free(&pkt);
+		in->positioned = false;
+		return grab_frame(in, t, frame, pts, err);
+	}
 	if (!have)
 		rc = dam_err_set(err, DAM_EMEDIA, NULL, "no video frame decodes at %.2f s", t);
 	in->positioned = have && !eof;
