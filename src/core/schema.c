@@ -131,7 +131,11 @@ static const char *const migrations[] = {
 	/* 5: search: FTS5 documents, facet values, numbers, change log, saved
 	 * searches. Triggers mark an asset dirty in the same transaction as any
 	 * change to it, whoever makes it; search_sync() reindexes dirty assets. */
-	"CREATE TABLE search_dirty (asset_id TEXT PRIMARY KEY);"
+	/* No unique key: a trigger's OR IGNORE is overridden by the conflict
+	 * policy of the statement that fired it (an UPSERT's ABORT), so
+	 * duplicates are allowed here and collapsed by search_sync(). */
+	"CREATE TABLE search_dirty (asset_id TEXT NOT NULL);"
+	"CREATE INDEX search_dirty_asset ON search_dirty(asset_id);"
 	"CREATE VIRTUAL TABLE search_fts USING fts5(title, tags, description, filename, other,"
 	"  tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');"
 	"CREATE TABLE search_docs (version_rowid INTEGER PRIMARY KEY, asset_rowid INTEGER NOT NULL,"
@@ -148,25 +152,25 @@ static const char *const migrations[] = {
 	"CREATE TABLE similarity (version_rowid INTEGER PRIMARY KEY, asset_rowid INTEGER NOT NULL,"
 	"  phash INTEGER NOT NULL, hist BLOB NOT NULL);"
 	"CREATE TRIGGER search_assets_i AFTER INSERT ON assets BEGIN"
-	"  INSERT OR IGNORE INTO search_dirty VALUES (NEW.id); END;"
+	"  INSERT INTO search_dirty VALUES (NEW.id); END;"
 	"CREATE TRIGGER search_assets_u AFTER UPDATE ON assets BEGIN"
-	"  INSERT OR IGNORE INTO search_dirty VALUES (NEW.id); END;"
+	"  INSERT INTO search_dirty VALUES (NEW.id); END;"
 	"CREATE TRIGGER search_versions_i AFTER INSERT ON versions BEGIN"
-	"  INSERT OR IGNORE INTO search_dirty VALUES (NEW.asset_id); END;"
+	"  INSERT INTO search_dirty VALUES (NEW.asset_id); END;"
 	"CREATE TRIGGER search_versions_u AFTER UPDATE ON versions BEGIN"
-	"  INSERT OR IGNORE INTO search_dirty VALUES (NEW.asset_id); END;"
+	"  INSERT INTO search_dirty VALUES (NEW.asset_id); END;"
 	"CREATE TRIGGER search_tags_i AFTER INSERT ON tags BEGIN"
-	"  INSERT OR IGNORE INTO search_dirty VALUES (NEW.asset_id); END;"
+	"  INSERT INTO search_dirty VALUES (NEW.asset_id); END;"
 	"CREATE TRIGGER search_tags_u AFTER UPDATE ON tags BEGIN"
-	"  INSERT OR IGNORE INTO search_dirty VALUES (NEW.asset_id); END;"
+	"  INSERT INTO search_dirty VALUES (NEW.asset_id); END;"
 	"CREATE TRIGGER search_tags_d AFTER DELETE ON tags BEGIN"
-	"  INSERT OR IGNORE INTO search_dirty VALUES (OLD.asset_id); END;"
+	"  INSERT INTO search_dirty VALUES (OLD.asset_id); END;"
 	"CREATE TRIGGER search_fields_i AFTER INSERT ON fields BEGIN"
-	"  INSERT OR IGNORE INTO search_dirty VALUES (NEW.asset_id); END;"
+	"  INSERT INTO search_dirty VALUES (NEW.asset_id); END;"
 	"CREATE TRIGGER search_fields_u AFTER UPDATE ON fields BEGIN"
-	"  INSERT OR IGNORE INTO search_dirty VALUES (NEW.asset_id); END;"
+	"  INSERT INTO search_dirty VALUES (NEW.asset_id); END;"
 	"CREATE TRIGGER search_fields_d AFTER DELETE ON fields BEGIN"
-	"  INSERT OR IGNORE INTO search_dirty VALUES (OLD.asset_id); END;"
+	"  INSERT INTO search_dirty VALUES (OLD.asset_id); END;"
 	"INSERT INTO search_dirty SELECT id FROM assets;",
 };
 

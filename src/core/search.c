@@ -581,12 +581,13 @@ static json_t *facet_counts(struct ctx *x, const struct qnode *root, roaring_bit
 	for (uint32_t i = 0; i < x->c->nv; i++) {
 		const char *facet = x->c->v[i].facet;
 		roaring_bitmap_t *base = NULL;
-		json_t *rows = json_array(), *obj;
+		json_t *rows, *obj;
 		bool seen = false;
 		for (int d = 0; d < ndone && !seen; d++)
 			seen = !strcmp(done[d], facet);
 		if (seen || ndone == 64)
 			continue;
+		rows = json_array();
 		snprintf(done[ndone++], sizeof done[0], "%s", facet);
 		if (root && nkids) {
 			base = roaring_bitmap_copy(x->universe);

@@ -72,14 +72,14 @@ static int fields_of(struct dam *dam, const char *id, int64_t arow, const json_t
 		if (def && json_is_false(json_object_get(def, "searchable")))
 			;
 		else if (key_is(k, "title"))
-			search_text_index(v, &d->title);
+			search_text_index(v, &d->title, &d->other);
 		else if (key_is(k, "description"))
-			search_text_index(v, &d->desc);
+			search_text_index(v, &d->desc, &d->other);
 		else
-			search_text_index(v, &d->other);
+			search_text_index(v, &d->other, &d->other);
 		if (def && json_is_true(json_object_get(def, "facetable")) && strlen(v) <= 200) {
 			if (json_is_string(json_object_get(def, "type")) &&
-			    !strcmp(json_string_value(json_object_get(def, "type")), "multi_choice")) {
+			    !strcmp(json_string_value(json_object_get(def, "type")), field_type_name(FIELD_MULTICHOICE))) {
 				char *copy = strdup(v);
 				for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 					while (*t == ' ')
@@ -107,7 +107,7 @@ static int tags_of(struct dam *dam, const char *id, int64_t arow, struct doc *d,
 	if ((rc = db_query(dam->db, &st, err, "SELECT tag FROM tags WHERE asset_id=?", "s", id)) < 0)
 		return rc;
 	while ((rc = db_step(st, err)) == DB_ROW) {
-		search_text_index(db_col_text(st, 0), &d->tags);
+		search_text_index(db_col_text(st, 0), &d->tags, &d->other);
 		if ((rc = facet(dam, arow, "tag", db_col_text(st, 0), err)) < 0)
 			break;
 	}
@@ -164,7 +164,7 @@ static int put_docs(struct dam *dam, const char *id, int64_t arow, const char *c
 		struct strbuf fname = STRBUF_INIT;
 		int64_t vrow = db_col_int(st, 0);
 		bool cur = !strcmp(db_col_text(st, 1), current);
-		search_text_index(db_col_text(st, 2), &fname);
+		search_text_index(db_col_text(st, 2), &fname, &d->other);
 		strbuf_add(&fname, d->name.buf, d->name.len);
 		rc = db_run(dam->db, err,
 			    "INSERT INTO search_fts(rowid, title, tags, description, filename, other) VALUES (?,?,?,?,?,?)",
@@ -222,7 +222,7 @@ static int index_asset(struct dam *dam, const char *id, const json_t *defs, stru
 		updated = db_col_int(st, 6);
 		size = db_col_int(st, 7);
 		meta = strdup(db_col_text(st, 8));
-		search_text_index(db_col_text(st, 9), &d.name);
+		search_text_index(db_col_text(st, 9), &d.name, &d.other);
 		snprintf(current, sizeof current, "%s", db_col_text(st, 10));
 	}
 	db_finalize(st);
@@ -266,7 +266,7 @@ int search_sync(struct dam *dam, int max, struct dam_err *err)
 	do {
 		struct db_stmt *st;
 		n = 0;
-		if ((rc = db_query(dam->db, &st, err, "SELECT asset_id FROM search_dirty LIMIT ?", "i", (int64_t)BATCH)) < 0)
+		if ((rc = db_query(dam->db, &st, err, "SELECT DISTINCT asset_id FROM search_dirty LIMIT ?", "i", (int64_t)BATCH)) < 0)
 			break;
 		while (n < BATCH && (rc = db_step(st, err)) == DB_ROW)
 			snprintf(ids[n++], DAM_ID_LEN + 1, "%s", db_col_text(st, 0));

@@ -33,15 +33,16 @@ struct run {
 	int n;
 };
 
-static void emit_run(const struct run *r, struct strbuf *out, bool query)
+/* A run becomes its pairs in place (a single character stays itself), so
+ * phrases mixing words and CJK keep their order; the run's single
+ * characters go to `unigrams` (another column) when indexing. */
+static void emit_run(const struct run *r, struct strbuf *out, struct strbuf *unigrams)
 {
-	if (!query) {
-		for (int i = 0; i < r->n; i++) {
-			strbuf_add(out, r->at[i], (size_t)r->len[i]);
-			strbuf_addch(out, ' ');
-		}
+	for (int i = 0; unigrams && r->n > 1 && i < r->n; i++) {
+		strbuf_add(unigrams, r->at[i], (size_t)r->len[i]);
+		strbuf_addch(unigrams, ' ');
 	}
-	if (query && r->n == 1) {
+	if (r->n == 1) {
 		strbuf_add(out, r->at[0], (size_t)r->len[0]);
 		return;
 	}
@@ -52,7 +53,7 @@ static void emit_run(const struct run *r, struct strbuf *out, bool query)
 }
 
 /* Rewrites s: CJK runs as unigrams and pairs (index) or pairs (query). */
-static void expand(const char *s, struct strbuf *out, bool query)
+static void expand(const char *s, struct strbuf *out, struct strbuf *unigrams)
 {
 	struct run r = { .n = 0 };
 
@@ -64,7 +65,7 @@ static void expand(const char *s, struct strbuf *out, bool query)
 			r.len[r.n++] = l;
 		} else {
 			if (r.n) {
-				emit_run(&r, out, query);
+				emit_run(&r, out, unigrams);
 				strbuf_addch(out, ' ');
 				r.n = 0;
 			}
@@ -76,12 +77,12 @@ static void expand(const char *s, struct strbuf *out, bool query)
 		s += l;
 	}
 	if (r.n)
-		emit_run(&r, out, query);
+		emit_run(&r, out, unigrams);
 }
 
-int search_text_index(const char *s, struct strbuf *out)
+int search_text_index(const char *s, struct strbuf *out, struct strbuf *unigrams)
 {
-	expand(s, out, false);
+	expand(s, out, unigrams);
 	return strbuf_addch(out, ' ');
 }
 
@@ -91,7 +92,7 @@ int search_text_match(const char *value, bool prefix, struct strbuf *out)
 
 	strbuf_addch(out, '"');
 	start = out->len;
-	expand(value, out, true);
+	expand(value, out, NULL);
 	while (out->len > start && out->buf[out->len - 1] == ' ')
 		out->buf[--out->len] = '\0';
 	strbuf_addch(out, '"');

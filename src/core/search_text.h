@@ -4,10 +4,11 @@
  * The FTS5 index uses the unicode61 tokenizer with diacritics removed, so
  * "Café" and "cafe" meet. Chinese and Japanese have no spaces between
  * words, so runs of CJK characters are indexed as their single characters
- * and overlapping pairs ("白色运动鞋" -> 白 色 运 动 鞋 白色 色运 运动 动鞋), and a
- * CJK query becomes the phrase of its pairs: 运动鞋 -> "运动 动鞋", found inside
- * 白色运动鞋 (the bigram method of CJK search engines). A single character
- * matches its unigram.
+ * as overlapping pairs in place ("白色运动鞋" -> 白色 色运 运动 动鞋) and their
+ * single characters in a separate column; a CJK query becomes the phrase of
+ * its pairs: 运动鞋 -> "运动 动鞋", found inside 白色运动鞋 (the bigram method of
+ * CJK search engines), and "Nike 运动鞋" stays a phrase in order. A single
+ * character matches its unigram.
  */
 #ifndef DAM_CORE_SEARCH_TEXT_H
 #define DAM_CORE_SEARCH_TEXT_H
@@ -16,8 +17,9 @@
 
 #include "util/strbuf.h"
 
-/* Appends the indexable form of s (valid UTF-8) to out, then a space. */
-int search_text_index(const char *s, struct strbuf *out);
+/* Appends the indexable form of s (valid UTF-8) to out, then a space; the
+ * single characters of CJK runs go to unigrams (may be NULL). */
+int search_text_index(const char *s, struct strbuf *out, struct strbuf *unigrams);
 
 /* Appends an FTS5 expression matching the literal value: "word",
  * "word"* (prefix), "a phrase", a CJK pair phrase. Quotes are doubled, so
