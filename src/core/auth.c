@@ -57,6 +57,7 @@ static const enum role min_role[] = {
 	[AUTH_JOBS_MANAGE] = ROLE_ADMIN,
 	[AUTH_USERS_MANAGE] = ROLE_ADMIN,
 	[AUTH_METRICS_READ] = ROLE_ADMIN,
+	[AUTH_SCHEMA_MANAGE] = ROLE_ADMIN,
 };
 
 bool auth_can(const struct actor *actor, enum auth_action action, const struct auth_object *obj)

@@ -56,6 +56,7 @@ enum auth_action {
 	AUTH_USERS_MANAGE,    /* users, roles, other users' tokens */
 	AUTH_TOKENS_OWN,      /* create/list/revoke one's own tokens */
 	AUTH_METRICS_READ,
+	AUTH_SCHEMA_MANAGE,   /* field definitions, vocabularies, templates, name patterns, languages */
 };
 
 /* What the action is on; NULL for actions on the library as a whole.

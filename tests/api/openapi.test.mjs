@@ -79,8 +79,30 @@ test('every route in the spec answers its method (never 404 "no such route" or 4
   const routes = specRoutes();
   const saved = await s.api('/api/v1/searches', { method: 'POST', as: 'admin', json: { name: 'walk-delete', query: 'type:image' } });
   assert.equal(saved.status, 201, saved.text);
+  for (const [path, json] of [
+    ['/api/v1/fields', { key: 'walkfield', type: 'text' }],
+    ['/api/v1/vocabularies', { name: 'walkvocab' }],
+    ['/api/v1/templates', { name: 'walktpl', fields: { walked: 'yes' } }],
+    ['/api/v1/templates', { name: 'walkdel', tags: ['t'] }],
+  ]) {
+    const r = await s.api(path, { method: 'POST', as: 'admin', json });
+    assert.equal(r.status, 201, `${path}: ${r.text}`);
+  }
+  const bodies = {
+    'POST /api/v1/assets/bulk': { ids: [ids.asset], fields: { walked: 'yes' } },
+    'POST /api/v1/fields': { key: 'walk_new', type: 'text' },
+    'POST /api/v1/vocabularies': { name: 'walk_v2' },
+    'PUT /api/v1/vocabularies/{name}/terms/{term}': { synonyms: ['trainers'] },
+    'POST /api/v1/templates': { name: 'walk_t2', tags: ['x'] },
+    'POST /api/v1/templates/{name}/apply': { ids: [ids.asset] },
+    'POST /api/v1/name-patterns': { pattern: '{sku}_{n}.{ext}' },
+    'PUT /api/v1/languages': { languages: ['en', 'zh'] },
+  };
   for (const rt of routes) {
-    let p = rt.path;
+    let p = rt.path
+      .replace('/fields/{key}', '/fields/walkfield')
+      .replace('/vocabularies/{name}', '/vocabularies/walkvocab').replace('{term}', 'sneakers')
+      .replace('/templates/{name}', rt.method === 'DELETE' ? '/templates/walkdel' : '/templates/walktpl');
     const isDel = rt.method === 'DELETE' && p === '/api/v1/assets/{id}' || p.endsWith('/restore');
     const isVer = rt.method === 'POST' && p.endsWith('/versions');
     p = p.replace('/assets/{id}', `/assets/${isDel ? ids.delAsset : isVer ? ids.verAsset : ids.asset}`)
@@ -88,7 +110,8 @@ test('every route in the spec answers its method (never 404 "no such route" or 4
       .replace('/uploads/{id}', `/uploads/${rt.method === 'DELETE' ? ids.upload2 : ids.upload}`)
       .replace('/jobs/{id}/retry', `/jobs/${ids.failedJob}/retry`)
       .replace('/jobs/{id}/cancel', `/jobs/${ids.queuedJob}/cancel`)
-      .replace('/searches/{id}', `/searches/${saved.json.id}`);
+      .replace('/searches/{id}', `/searches/${saved.json.id}`)
+;
     assert.ok(!p.includes('{'), `all parameters substituted in ${p}`);
     const o = { method: rt.method, as: 'admin', headers: {} };
     if (p === '/api/v1/session' && rt.method === 'POST') {
@@ -100,6 +123,8 @@ test('every route in the spec answers its method (never 404 "no such route" or 4
     } else if (rt.path.endsWith('/versions') && rt.method === 'POST') {
       o.body = uniqueText('walk-version');
       o.headers['x-filename'] = 'walk-version.txt';
+    } else if (bodies[`${rt.method} ${rt.path}`]) {
+      o.json = bodies[`${rt.method} ${rt.path}`];
     } else if (rt.path === '/api/v1/searches' && rt.method === 'POST') {
       o.json = { name: 'walk', query: 'type:image', shared: true };
     } else if (rt.path === '/api/v1/assets/{id}' && rt.method === 'PATCH') {

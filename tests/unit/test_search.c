@@ -1,0 +1,393 @@
+/* test_search.c - the search engine over a real library: totals, facet
+ * counts, CJK, search_sync idempotence, triggers. */
+#include "testutil.h"
+
+#include <jansson.h>
+
+#include "core/asset.h"
+#include "core/fielddef.h"
+#include "core/ingest.h"
+#include "core/library.h"
+#include "core/search.h"
+#include "core/search_index.h"
+#include "core/vocab.h"
+
+#define NA 12
+
+struct fx {
+	char *dir;
+	struct dam *dam;
+	char ids[NA][DAM_ID_LEN + 1];
+};
+
+static const char *const titles[NA] = {
+	"blue sneaker launch", "白色运动鞋", "Café crème", "red sneaker", "蓝色 jacket", "running shoe",
+	"blue running shoe", "spring campaign", "黑色皮鞋", "Crème brûlée", "fiets zomer", "studio portrait",
+};
+
+/* tags of asset i: "even"/"odd", and "blue" on 0, 4, 6 */
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	char lib[4200], file[4200];
+
+	f->dir = tu_tempdir();
+	snprintf(lib, sizeof lib, "%s/lib", f->dir);
+	assert_int_equal(library_init(lib, NULL), 0);
+	assert_int_equal(library_open(lib, &f->dam, NULL), 0);
+	for (int i = 0; i < NA; i++) {
+		const char *tags[2] = { i % 2 ? "odd" : "even", "blue" };
+		const char *keys[2] = { "title", "sku" }, *vals[2];
+		char sku[32];
+		struct ingest_opts o = { .tags = tags, .ntags = (i == 0 || i == 4 || i == 6) ? 2 : 1,
+					 .meta_keys = keys, .meta_values = vals, .nmeta = 2 };
+		struct ingest_result r;
+		FILE *fp;
+		snprintf(sku, sizeof sku, "SKU-%04d", i);
+		vals[0] = titles[i];
+		vals[1] = sku;
+		snprintf(file, sizeof file, "%s/file%02d.txt", f->dir, i);
+		fp = fopen(file, "w");
+		fprintf(fp, "search unit test file %d\n", i);
+		fclose(fp);
+		assert_int_equal(ingest_file(f->dam, file, &o, &r), 0);
+		assert_int_equal(r.status, INGEST_ADDED);
+		memcpy(f->ids[i], r.asset_id, sizeof r.asset_id);
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	library_close(f->dam);
+	tu_rmrf(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Runs q; returns the result (caller frees). */
+static json_t *run(struct fx *f, const char *q, bool facets)
+{
+	struct search_request r = { .q = q, .limit = 1000, .facets = facets };
+	struct dam_err err;
+	json_t *out = NULL;
+
+	dam_err_clear(&err);
+	if (search_run(f->dam, &r, &out, &err) < 0)
+		fail_msg("search %s: %s", q, err.msg);
+	return out;
+}
+
+static int64_t total(struct fx *f, const char *q)
+{
+	json_t *o = run(f, q, false);
+	int64_t n = json_integer_value(json_object_get(o, "total"));
+
+	assert_int_equal(json_array_size(json_object_get(o, "items")), n);
+	json_decref(o);
+	return n;
+}
+
+/* True when asset index i is in the result of q. */
+static bool has(struct fx *f, const char *q, int i)
+{
+	json_t *o = run(f, q, false), *it;
+	size_t k;
+	bool found = false;
+
+	json_array_foreach(json_object_get(o, "items"), k, it)
+		found = found || !strcmp(json_string_value(json_object_get(it, "id")), f->ids[i]);
+	json_decref(o);
+	return found;
+}
+
+static int64_t facet(json_t *o, const char *facet, const char *value)
+{
+	return json_integer_value(json_object_get(json_object_get(json_object_get(o, "facets"), facet), value));
+}
+
+static void patch(struct fx *f, int i, const char *key, const char *value, const char *add, const char *remove)
+{
+	const char *keys[1] = { key }, *vals[1] = { value }, *adds[1] = { add }, *rems[1] = { remove };
+	struct asset_change c = { .keys = keys, .values = vals, .nfields = key ? 1 : 0, .add = adds, .nadd = add ? 1 : 0,
+				  .remove = rems, .nremove = remove ? 1 : 0 };
+	struct dam_err err;
+
+	dam_err_clear(&err);
+	if (asset_patch(f->dam, f->ids[i], &c, NULL, &err) < 0)
+		fail_msg("asset_patch %s %s=%s +%s -%s: %s", f->ids[i], key ? key : "", value ? value : "", add ? add : "",
+			 remove ? remove : "", err.msg);
+}
+
+static void test_totals_and_text(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(total(f, ""), NA);
+	assert_int_equal(total(f, "sneaker"), 2);
+	assert_int_equal(total(f, "SNEAKER"), 2);
+	assert_int_equal(total(f, "sneak*"), 2);
+	assert_int_equal(total(f, "running shoe"), 2);
+	assert_int_equal(total(f, "\"blue running\""), 1);
+	assert_int_equal(total(f, "sneaker OR shoe"), 4);
+	assert_int_equal(total(f, "sneaker -blue"), 1);
+	assert_int_equal(total(f, "cafe"), 1);       /* diacritics folded */
+	assert_int_equal(total(f, "creme"), 2);
+	assert_int_equal(total(f, "brulee"), 1);
+	assert_int_equal(total(f, "sku"), NA);       /* other fields are text too */
+	assert_int_equal(total(f, "0007"), 1);
+	assert_int_equal(total(f, "file03"), 1);     /* the file name */
+	assert_int_equal(total(f, "nosuchword"), 0);
+	assert_true(has(f, "cafe", 2));
+	assert_true(has(f, "\"blue running shoe\"", 6));
+}
+
+static void test_cjk(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(total(f, "运动鞋"), 1);
+	assert_true(has(f, "运动鞋", 1));
+	assert_int_equal(total(f, "白色运动鞋"), 1);
+	assert_int_equal(total(f, "蓝色"), 1);
+	assert_true(has(f, "蓝色", 4));
+	assert_int_equal(total(f, "鞋"), 2);         /* 白色运动鞋, 黑色皮鞋 */
+	assert_int_equal(total(f, "色"), 3);
+	assert_int_equal(total(f, "皮鞋"), 1);
+	assert_int_equal(total(f, "运动*"), 1);
+	assert_int_equal(total(f, "鞋白"), 0);       /* not a substring */
+	assert_int_equal(total(f, "蓝色 jacket"), 1);
+	assert_int_equal(total(f, "\"蓝色 jacket\""), 1);
+	/* A word and then a CJK run in one phrase (the index puts the run's
+	 * single characters between the word and the pairs). */
+	assert_int_equal(total(f, "\"blue 运动鞋\""), 0);
+	patch(f, 1, "title", "Nike 运动鞋", NULL, NULL);
+	assert_int_equal(total(f, "\"Nike 运动鞋\""), 1);
+}
+
+static void test_facet_counts(void **state)
+{
+	struct fx *f = *state;
+	json_t *o;
+
+	o = run(f, "", true);
+	assert_int_equal(json_integer_value(json_object_get(o, "total")), NA);
+	assert_int_equal(facet(o, "tag", "even"), NA / 2);
+	assert_int_equal(facet(o, "tag", "odd"), NA / 2);
+	assert_int_equal(facet(o, "tag", "blue"), 3);
+	assert_int_equal(facet(o, "type", "document") + facet(o, "type", "other"), NA);
+	json_decref(o);
+
+	/* tag:blue: the tag facet ignores the tag filter; others apply it. */
+	o = run(f, "tag:blue", true);
+	assert_int_equal(json_integer_value(json_object_get(o, "total")), 3);
+	assert_int_equal(facet(o, "tag", "even"), NA / 2);
+	assert_int_equal(facet(o, "tag", "blue"), 3);
+	json_decref(o);
+
+	/* text + a tag: the text applies to the tag counts. */
+	o = run(f, "shoe tag:odd", true);
+	assert_int_equal(json_integer_value(json_object_get(o, "total")), 1); /* 5 "running shoe" */
+	assert_int_equal(facet(o, "tag", "odd"), 1);
+	assert_int_equal(facet(o, "tag", "even"), 1); /* 6 "blue running shoe" */
+	assert_int_equal(facet(o, "tag", "blue"), 1);
+	json_decref(o);
+
+	/* an OR is not one facet's own filter: counts follow the result. */
+	o = run(f, "tag:blue OR tag:odd", true);
+	assert_int_equal(json_integer_value(json_object_get(o, "total")), 9);
+	assert_int_equal(facet(o, "tag", "even"), 3);
+	assert_int_equal(facet(o, "tag", "odd"), 6);
+	json_decref(o);
+}
+
+static void test_multichoice_facet_splits_values(void **state)
+{
+	struct fx *f = *state;
+	struct fielddef d = { .key = "material", .type = FIELD_MULTICHOICE, .vocab = "materials", .facetable = true,
+			      .searchable = true };
+	struct dam_err err;
+	json_t *o;
+
+	dam_err_clear(&err);
+	assert_int_equal(vocab_add(f->dam, "materials", &err), 0);
+	assert_int_equal(vocab_term_set(f->dam, "materials", "cotton", NULL, NULL, 0, NULL, NULL, 0, &err), 0);
+	assert_int_equal(vocab_term_set(f->dam, "materials", "wool", NULL, NULL, 0, NULL, NULL, 0, &err), 0);
+	if (fielddef_add(f->dam, &d, &err) < 0)
+		fail_msg("fielddef_add: %s", err.msg);
+	patch(f, 0, "material", "cotton,wool", NULL, NULL);
+	patch(f, 3, "material", "wool", NULL, NULL);
+	o = run(f, "", true);
+	assert_int_equal(facet(o, "material", "wool"), 2);
+	assert_int_equal(facet(o, "material", "cotton"), 1);
+	assert_int_equal(facet(o, "material", "cotton,wool"), 0);
+	json_decref(o);
+	assert_int_equal(total(f, "material:wool"), 2);
+}
+
+/* Vocabulary expansion: a term stands for its synonyms and descendants,
+ * in text and in facet filters; a synonym resolves to its term first. */
+static void test_synonyms(void **state)
+{
+	struct fx *f = *state;
+	const char *const syn[2] = { "trainers", "运动鞋" };
+	struct dam_err err;
+
+	dam_err_clear(&err);
+	assert_int_equal(vocab_add(f->dam, "products", &err), 0);
+	assert_int_equal(vocab_term_set(f->dam, "products", "footwear", NULL, NULL, 0, NULL, NULL, 0, &err), 0);
+	if (vocab_term_set(f->dam, "products", "sneakers", "footwear", syn, 2, NULL, NULL, 0, &err) < 0)
+		fail_msg("vocab_term_set: %s", err.msg);
+	patch(f, 3, "title", "trainers sale", NULL, NULL);
+	patch(f, 5, "title", "sneakers", NULL, NULL);
+	patch(f, 7, "title", "footwear catalogue", "sneakers", NULL);
+	/* sneakers = 5 (title) and 7 (tag), trainers = 3, 运动鞋 in 白色运动鞋 = 1 */
+	assert_int_equal(total(f, "sneakers"), 4);
+	assert_true(has(f, "sneakers", 1) && has(f, "sneakers", 3) && has(f, "sneakers", 5) && has(f, "sneakers", 7));
+	assert_int_equal(total(f, "trainers"), 4);
+	assert_int_equal(total(f, "Trainers"), 4);
+	assert_int_equal(total(f, "运动鞋"), 4);
+	/* the parent term matches its children (and 7 has the word itself) */
+	assert_int_equal(total(f, "footwear"), 4);
+	assert_int_equal(total(f, "footwear -tag:sneakers"), 3);
+	/* facet filters: tag "sneakers" on asset 7 */
+	assert_int_equal(total(f, "tag:trainers"), 1);
+	assert_true(has(f, "tag:trainers", 7));
+	assert_int_equal(total(f, "tag:footwear"), 1);
+	/* a word in no vocabulary is itself; prefixes are not expanded */
+	assert_int_equal(total(f, "sneaker"), 1); /* 0 "blue sneaker launch"; 3 "red sneaker" became "trainers sale" */
+	assert_int_equal(total(f, "train*"), 1);
+}
+
+/* Ids and facets of a few queries, as one string. */
+static char *snapshot(struct fx *f)
+{
+	static const char *const qs[] = { "", "sneaker", "tag:blue", "运动鞋", "-tag:odd shoe", NULL };
+	json_t *all = json_array();
+	char *s;
+
+	for (int i = 0; qs[i]; i++) {
+		json_t *o = run(f, qs[i], true);
+		json_object_del(o, "took_ms");
+		json_array_append_new(all, o);
+	}
+	s = json_dumps(all, JSON_SORT_KEYS | JSON_COMPACT);
+	json_decref(all);
+	return s;
+}
+
+static int64_t count(struct fx *f, const char *sql)
+{
+	int64_t n = -1;
+
+	assert_int_equal(db_query_int(f->dam->db, &n, NULL, sql, ""), 0);
+	return n;
+}
+
+static void test_sync_idempotent(void **state)
+{
+	struct fx *f = *state;
+	char *a, *b, *c;
+	int64_t fv, fts, nums;
+
+	a = snapshot(f);
+	assert_int_equal(count(f, "SELECT count(DISTINCT asset_id) FROM search_dirty"), 0);
+	fv = count(f, "SELECT count(*) FROM facet_values");
+	fts = count(f, "SELECT count(*) FROM search_fts");
+	nums = count(f, "SELECT count(*) FROM search_numbers");
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(db_run(f->dam->db, NULL, "INSERT OR IGNORE INTO search_dirty SELECT id FROM assets", ""), NA);
+		assert_int_equal(search_sync(f->dam, 0, NULL), NA);
+		assert_int_equal(search_sync(f->dam, 0, NULL), 0);
+		assert_int_equal(count(f, "SELECT count(*) FROM facet_values"), fv);
+		assert_int_equal(count(f, "SELECT count(*) FROM search_fts"), fts);
+		assert_int_equal(count(f, "SELECT count(*) FROM search_numbers"), nums);
+	}
+	b = snapshot(f);
+	assert_string_equal(a, b);
+	/* search_sync with a limit does at most a batch more than asked. */
+	assert_int_equal(db_run(f->dam->db, NULL, "INSERT OR IGNORE INTO search_dirty SELECT id FROM assets", ""), NA);
+	assert_true(search_sync(f->dam, 1, NULL) >= 1);
+	c = snapshot(f);
+	assert_string_equal(a, c);
+	free(a);
+	free(b);
+	free(c);
+}
+
+static void test_triggers_tag_and_field_changes(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(total(f, "tag:fresh"), 0); /* also syncs */
+	patch(f, 2, NULL, NULL, "fresh", NULL);
+	assert_int_equal(count(f, "SELECT count(DISTINCT asset_id) FROM search_dirty"), 1);
+	assert_int_equal(total(f, "tag:fresh"), 1);
+	assert_int_equal(total(f, "fresh"), 1);
+	assert_true(has(f, "tag:fresh", 2));
+	patch(f, 2, NULL, NULL, NULL, "fresh");
+	assert_int_equal(total(f, "tag:fresh"), 0);
+	assert_int_equal(total(f, "fresh"), 0);
+	patch(f, 2, "title", "wombat", NULL, NULL);
+	assert_int_equal(total(f, "wombat"), 1);
+	assert_int_equal(total(f, "cafe"), 0);
+	/* soft delete and restore */
+	assert_int_equal(asset_delete(f->dam, f->ids[2], NULL), 0);
+	assert_int_equal(total(f, "wombat"), 0);
+	assert_int_equal(total(f, "wombat status:deleted"), 1);
+	assert_int_equal(total(f, ""), NA - 1);
+	assert_int_equal(asset_restore(f->dam, f->ids[2], NULL), 0);
+	assert_int_equal(total(f, "wombat"), 1);
+}
+
+/* Updating an existing field (an UPSERT's DO UPDATE) of an asset that is
+ * still dirty: the trigger's INSERT OR IGNORE into search_dirty takes the
+ * UPSERT's conflict handling and fails. */
+static void test_patch_twice_before_sync(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(total(f, ""), NA); /* clean */
+	patch(f, 5, "title", "first", NULL, NULL);
+	patch(f, 5, "title", "second", NULL, NULL);
+	patch(f, 5, NULL, NULL, "odd", NULL); /* an existing tag again */
+	assert_int_equal(total(f, "second"), 1);
+}
+
+static void test_bad_queries(void **state)
+{
+	struct fx *f = *state;
+	static const char *const bad[] = { "a \"b", "(a", "foo:bar", "width:abc", "()", "type:>1", "versions:x", NULL };
+
+	for (int i = 0; bad[i]; i++) {
+		struct search_request r = { .q = bad[i] };
+		struct dam_err err;
+		json_t *out = NULL;
+		dam_err_clear(&err);
+		assert_int_equal(search_run(f->dam, &r, &out, &err), DAM_EINVAL);
+		assert_null(out);
+		assert_string_equal(err.field, "q");
+		assert_non_null(strstr(err.msg, "column"));
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_totals_and_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cjk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_facet_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_multichoice_facet_splits_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_synonyms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_triggers_tag_and_field_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_patch_twice_before_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_queries, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
