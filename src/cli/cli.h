@@ -68,6 +68,7 @@ int cmd_job_run(struct cli *, int, char **);
 int cmd_serve(struct cli *, int, char **);
 int cmd_search(struct cli *, int, char **);
 int cmd_job_zygote(struct cli *, int, char **);
+int cmd_analyze_fd(struct cli *, int, char **);
 int cmd_fsck(struct cli *, int, char **);
 int cmd_gc(struct cli *, int, char **);
 int cmd_audit(struct cli *, int, char **);

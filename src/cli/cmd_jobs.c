@@ -173,3 +173,13 @@ int cmd_job_zygote(struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	return worker_zygote_main(cli->library);
 }
+
+int cmd_analyze_fd(struct cli *cli, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--library") && i + 1 < argc)
+			cli->library = argv[++i];
+	if (!cli->library)
+		return EXIT_USAGE;
+	return worker_analyze_child_main(cli->library, 3);
+}

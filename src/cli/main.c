@@ -71,6 +71,7 @@ static const struct cli_command commands[] = {
 	  "dam serve [--listen HOST:PORT] [--workers N] [--threads N] [--tls-cert FILE --tls-key FILE]\n"
 	  "          [--trusted-proxies ADDR,...] [--max-upload MB] [--stop-deadline S] [--quiet]" },
 	{ "job-zygote", cmd_job_zygote, NULL, "dam job-zygote --library DIR (internal)" },
+	{ "analyze-fd", cmd_analyze_fd, NULL, "dam analyze-fd --library DIR (internal: analyses fd 3)" },
 	{ "job-run", cmd_job_run, NULL, "dam job-run --library DIR --parent PID JOB (internal)" },
 };
 

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "core/process.h"
+#include "util/fsutil.h"
+#include <sys/mman.h>
 #include "media/media.h"
 #include "util/timeutil.h"
 
@@ -401,4 +403,138 @@ int worker_zygote_main(const char *root)
 		fflush(stdout);
 	}
 	return 0;
+}
+
+/* ---- analysing an uploaded image for search by image ---- */
+
+static int discard(void *ctx, const struct media_derivative *d, struct dam_err *err)
+{
+	(void)ctx;
+	(void)d;
+	(void)err;
+	return 0;
+}
+
+int worker_analyze_child_main(const char *root, int fd)
+{
+	struct media_limits lim;
+	struct media_analysis an;
+	struct media_sniff sn;
+	struct dam_config cfg;
+	struct dam_err err;
+	char path[4200];
+	json_t *out, *hist;
+	int rc;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	config_defaults(&cfg);
+	snprintf(path, sizeof path, "%s/dam.conf", root);
+	if (config_load(path, &cfg, &err) < 0)
+		return 1;
+	apply_limits(&cfg);
+	media_limits_default(&lim);
+	lim.max_pixels = cfg.max_pixels;
+	lim.max_dimension = cfg.max_dimension;
+	lim.allow_magick = cfg.allow_magick;
+	dam_err_clear(&err);
+	if ((rc = media_init(NULL, &lim, &err)) == 0 && (rc = media_sniff_fd(fd, NULL, &sn, &err)) == 0) {
+		if (sn.kind != MEDIA_IMAGE)
+			rc = dam_err_set(&err, DAM_EINVAL, "file", "search by image needs an image (this is %s)", sn.mime);
+		else
+			rc = media_derive_analyze_fd(fd, &sn, &lim, discard, NULL, &an, &err);
+	}
+	if (rc == 0 && !an.valid)
+		rc = dam_err_set(&err, DAM_EMEDIA, "file", "the image has no pixels to compare");
+	if (rc < 0) {
+		out = json_pack("{s:s,s:i}", "error", err.msg, "code", rc);
+	} else {
+		char ph[17];
+		hist = json_array();
+		for (int i = 0; i < MEDIA_HIST_BINS; i++)
+			json_array_append_new(hist, json_real(an.hist[i]));
+		snprintf(ph, sizeof ph, "%016llx", (unsigned long long)an.phash);
+		out = json_pack("{s:s,s:o}", "phash", ph, "hist", hist);
+	}
+	if (out) {
+		char *s = json_dumps(out, JSON_COMPACT);
+		if (s)
+			fs_write_full(STDOUT_FILENO, s, strlen(s));
+		free(s);
+	}
+	json_decref(out);
+	return rc < 0 ? 2 : 0;
+}
+
+static int parse_analysis(const char *text, uint64_t *phash, float hist[MEDIA_HIST_BINS], struct dam_err *err)
+{
+	json_t *j = json_loads(text, 0, NULL), *h;
+	const char *ph;
+	int rc = 0;
+
+	if (!j)
+		return dam_err_set(err, DAM_EMEDIA, "file", "the image could not be analysed");
+	if (json_is_string(json_object_get(j, "error"))) {
+		int code = (int)json_integer_value(json_object_get(j, "code"));
+		rc = dam_err_set(err, code < 0 ? code : DAM_EMEDIA, "file", "%s", json_string_value(json_object_get(j, "error")));
+	} else if (!(ph = json_string_value(json_object_get(j, "phash"))) ||
+		   json_array_size(h = json_object_get(j, "hist")) != MEDIA_HIST_BINS) {
+		rc = dam_err_set(err, DAM_EMEDIA, "file", "the image could not be analysed");
+	} else {
+		*phash = strtoull(ph, NULL, 16);
+		for (int i = 0; i < MEDIA_HIST_BINS; i++)
+			hist[i] = (float)json_number_value(json_array_get(h, (size_t)i));
+	}
+	json_decref(j);
+	return rc;
+}
+
+int worker_analyze_bytes(const char *root, const void *data, size_t len, uint64_t *phash,
+			 float hist[MEDIA_HIST_BINS], struct dam_err *err)
+{
+	char *argv[] = { "dam", "analyze-fd", "--library", (char *)root, NULL };
+	posix_spawn_file_actions_t fa;
+	char out[4096];
+	size_t got = 0;
+	int mfd = memfd_create("dam-query-image", MFD_CLOEXEC), pfd[2] = { -1, -1 }, status, rc = 0;
+	bool timed_out;
+	pid_t pid;
+
+	if (mfd < 0 || fs_write_full(mfd, data, len) < 0 || lseek(mfd, 0, SEEK_SET) < 0 || pipe2(pfd, O_CLOEXEC) < 0) {
+		rc = dam_err_errno(err, DAM_EIO, errno, "cannot hold the image to analyse");
+		goto out;
+	}
+	/* The image comes from a client: decoded only in a child with limits. */
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, mfd, 3);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
+	rc = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pfd[1]);
+	pfd[1] = -1;
+	if (rc != 0) {
+		rc = dam_err_set(err, DAM_EIO, NULL, "cannot start the image analyser: %s", strerror(rc));
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(pfd[0], out + got, sizeof out - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || (got += (size_t)n) == sizeof out - 1)
+			break;
+	}
+	out[got] = '\0';
+	status = wait_child(pid, 60, &timed_out);
+	if (timed_out || (!WIFEXITED(status) && got == 0))
+		rc = dam_err_set(err, DAM_EMEDIA, "file", "the image could not be analysed (the decoder %s)",
+				 timed_out ? "took too long" : "crashed");
+	else
+		rc = parse_analysis(out, phash, hist, err);
+out:
+	if (mfd >= 0)
+		close(mfd);
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	if (pfd[1] >= 0)
+		close(pfd[1]);
+	return rc;
 }

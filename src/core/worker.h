@@ -45,4 +45,14 @@ int worker_child_main(const char *root, const char *job_id, long parent_pid);
  * worker.c). Returns the process exit status. */
 int worker_zygote_main(const char *root);
 
+/* Search by image: analyses an image a client sent (perceptual hash and
+ * colour histogram) in a sandboxed child ("dam analyze-fd"), never in this
+ * process. DAM_EINVAL when it is not an image, DAM_EMEDIA when it does not
+ * decode (with the reason). */
+int worker_analyze_bytes(const char *root, const void *data, size_t len, uint64_t *phash,
+			 float hist[64], struct dam_err *err);
+
+/* Body of "dam analyze-fd": analyses fd 3, prints JSON on stdout. */
+int worker_analyze_child_main(const char *root, int fd);
+
 #endif

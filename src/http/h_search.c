@@ -4,6 +4,7 @@
 
 #include "core/asset.h"
 #include "core/search.h"
+#include "core/worker.h"
 #include "http/handlers.h"
 
 HANDLER(h_search)
@@ -115,6 +116,37 @@ HANDLER(h_asset_similar)
 	if (asset_resolve(dam, req->params[0], id, &err) < 0 ||
 	    search_similar_to_asset(dam, id, (int)limit, (int)maxd, &out, &err) < 0) {
 		http_res_dam_error(res, &err);
+		return;
+	}
+	http_res_json(res, 200, out);
+}
+
+/* Search by image: the uploaded bytes are analysed in a sandboxed child,
+ * then compared like GET /assets/{id}/similar. */
+HANDLER(h_search_image)
+{
+	float hist[64];
+	uint64_t ph = 0;
+	struct dam_err err;
+	long long limit, maxd;
+	json_t *out;
+
+	if (!http_allow(req, res, AUTH_ASSET_READ, NULL))
+		return;
+	if ((limit = http_query_int(req, res, "limit", 20, 1, 200)) < 0 ||
+	    (maxd = http_query_int(req, res, "max_distance", 20, 0, 64)) < 0)
+		return;
+	if (!req->body_len) {
+		http_res_error(res, 400, "empty", "send the image as the request body", "body");
+		return;
+	}
+	dam_err_clear(&err);
+	if (worker_analyze_bytes(dam->root, req->body, req->body_len, &ph, hist, &err) < 0 ||
+	    search_similar(dam, ph, hist, UINT32_MAX, (int)limit, (int)maxd, &out, &err) < 0) {
+		if (err.code == DAM_EMEDIA || err.code == DAM_ELIMIT)
+			http_res_error(res, 422, "not_an_image", err.msg, "body");
+		else
+			http_res_dam_error(res, &err);
 		return;
 	}
 	http_res_json(res, 200, out);

@@ -70,6 +70,7 @@ HANDLER(h_languages_put);
 HANDLER(h_incomplete);
 HANDLER(h_search);
 HANDLER(h_asset_similar);
+HANDLER(h_search_image);
 HANDLER(h_searches_list);
 HANDLER(h_searches_create);
 HANDLER(h_searches_delete);

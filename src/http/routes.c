@@ -55,6 +55,7 @@ const struct route http_routes[] = {
 	{ "GET", "/api/v1/languages", h_languages_get, 0, 0, "languages_get" },
 	{ "PUT", "/api/v1/languages", h_languages_put, 0, JSON_MAX, "languages_put" },
 	{ "GET", "/api/v1/search", h_search, 0, 0, "search" },
+	{ "POST", "/api/v1/search/image", h_search_image, 0, 64 * MB, "search_image" },
 	{ "GET", "/api/v1/searches", h_searches_list, 0, 0, "searches_list" },
 	{ "POST", "/api/v1/searches", h_searches_create, 0, 64 * 1024, "searches_create" },
 	{ "DELETE", "/api/v1/searches/{id}", h_searches_delete, 0, 0, "searches_delete" },

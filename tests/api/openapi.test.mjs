@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 // docs/openapi.yaml <-> src/http/routes.c, the served document, and a walk
 // over every route checking that it exists for its method.
 import { test, before, after } from 'node:test';
@@ -123,6 +124,8 @@ test('every route in the spec answers its method (never 404 "no such route" or 4
     } else if (rt.path.endsWith('/versions') && rt.method === 'POST') {
       o.body = uniqueText('walk-version');
       o.headers['x-filename'] = 'walk-version.txt';
+    } else if (rt.path === '/api/v1/search/image') {
+      o.body = readFileSync(`${process.env.FIXTURES || 'build/fixtures'}/photo2.jpg`);
     } else if (bodies[`${rt.method} ${rt.path}`]) {
       o.json = bodies[`${rt.method} ${rt.path}`];
     } else if (rt.path === '/api/v1/searches' && rt.method === 'POST') {
