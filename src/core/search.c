@@ -416,6 +416,10 @@ static roaring_bitmap_t *eval_number(struct ctx *x, const struct qnode *n, const
 {
 	double lo = -INFINITY, hi = INFINITY, a, b = 0;
 	bool date = !strcmp(n->name, "created") || !strcmp(n->name, "updated");
+	/* A bare day (2026-01-31) means the whole day; a timestamp means that
+	 * instant. */
+	double day_a = date && strlen(n->value) == 10 ? 86400000.0 - 1 : 0;
+	double day_b = date && n->value2 && strlen(n->value2) == 10 ? 86400000.0 - 1 : 0;
 
 	if (number_value(n->name, n->value, &a) < 0 || (n->value2 && number_value(n->name, n->value2, &b) < 0)) {
 		dam_err_set(x->err, DAM_EINVAL, "q", "%s wants %s at column %d", n->name,
@@ -425,15 +429,15 @@ static roaring_bitmap_t *eval_number(struct ctx *x, const struct qnode *n, const
 	switch (n->op) {
 	case QOP_EQ:
 		lo = a;
-		hi = date ? a + 86400000.0 - 1 : a; /* a date means that whole day */
+		hi = a + day_a;
 		break;
-	case QOP_GT: lo = nextafter(a, INFINITY); break;
+	case QOP_GT: lo = nextafter(a + day_a, INFINITY); break;
 	case QOP_GE: lo = a; break;
 	case QOP_LT: hi = nextafter(a, -INFINITY); break;
-	case QOP_LE: hi = date ? a + 86400000.0 - 1 : a; break;
+	case QOP_LE: hi = a + day_a; break;
 	case QOP_RANGE:
 		lo = a;
-		hi = date ? b + 86400000.0 - 1 : b;
+		hi = b + day_b;
 		break;
 	}
 	return from_sql(x, "SELECT asset_rowid FROM search_numbers WHERE key=? AND num BETWEEN ? AND ?", "sdd", n->name,
@@ -629,14 +633,23 @@ static json_t *facet_counts(struct ctx *x, const struct qnode *root, roaring_bit
 struct hit {
 	uint32_t row;
 	double key;
+	char *name; /* sort by name: the key itself, so cursors survive inserts */
+	int dir;    /* name order: 1 = A to Z, -1 = Z to A */
 };
 
 static int cmp_hit(const void *a, const void *b)
 {
 	const struct hit *x = a, *y = b;
 
-	if (x->key != y->key)
+	if (x->name && y->name) {
+		int c = strcasecmp(x->name, y->name);
+		if (!c)
+			c = strcmp(x->name, y->name);
+		if (c)
+			return c * x->dir;
+	} else if (x->key != y->key) {
 		return x->key < y->key ? -1 : 1;
+	}
 	return x->row < y->row ? 1 : x->row > y->row ? -1 : 0;
 }
 
@@ -655,7 +668,7 @@ static int keys_for(struct ctx *x, struct hit *h, size_t n, const char *sort, co
 			      "SELECT d.asset_rowid, bm25(search_fts, 10.0, 5.0, 3.0, 2.0, 1.0) FROM search_fts f"
 			      " JOIN search_docs d ON d.version_rowid = f.rowid WHERE search_fts MATCH ?", "s", fts);
 	} else if (!strcmp(sort, "name")) {
-		rc = db_query(x->dam->db, &st, x->err, "SELECT rowid, 0 FROM assets ORDER BY name COLLATE NOCASE DESC", "");
+		rc = db_query(x->dam->db, &st, x->err, "SELECT rowid, name FROM assets", "");
 	} else {
 		rc = db_query(x->dam->db, &st, x->err, "SELECT asset_rowid, num FROM search_numbers WHERE key=?", "s", sort);
 	}
@@ -663,11 +676,10 @@ static int keys_for(struct ctx *x, struct hit *h, size_t n, const char *sort, co
 		return rc;
 	{
 		/* rows of h are sorted by row: binary search each result. */
-		double ord = 0;
 		while ((rc = db_step(st, x->err)) == DB_ROW) {
 			uint32_t row = (uint32_t)db_col_int(st, 0);
 			size_t lo = 0, hi = n;
-			double k = !strcmp(sort, "name") ? ord++ : db_col_double(st, 1);
+			double k = !strcmp(sort, "name") ? 0 : db_col_double(st, 1);
 			while (lo < hi) {
 				size_t mid = (lo + hi) / 2;
 				if (h[mid].row < row)
@@ -677,8 +689,12 @@ static int keys_for(struct ctx *x, struct hit *h, size_t n, const char *sort, co
 			}
 			if (lo < n && h[lo].row == row) {
 				double v = !strcmp(sort, "relevance") ? k : (desc ? -k : k);
-				if (!strcmp(sort, "name"))
-					v = desc ? ord : -ord;
+				if (!strcmp(sort, "name")) {
+					free(h[lo].name);
+					h[lo].name = strdup(db_col_text(st, 1));
+					h[lo].dir = desc ? -1 : 1;
+					v = 0;
+				}
 				if (v < h[lo].key)
 					h[lo].key = v;
 			}
@@ -688,23 +704,37 @@ static int keys_for(struct ctx *x, struct hit *h, size_t n, const char *sort, co
 	return rc < 0 ? rc : 0;
 }
 
-static void cursor_encode(const struct hit *h, char out[96])
-{
-	char raw[64];
+#define CURSOR_MAX 2048
 
-	snprintf(raw, sizeof raw, "%.17g/%u", h->key, h->row);
-	sodium_bin2base64(out, 96, (unsigned char *)raw, strlen(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+static void cursor_encode(const struct hit *h, char out[CURSOR_MAX])
+{
+	char raw[1400];
+
+	if (h->name)
+		snprintf(raw, sizeof raw, "n%d/%u/%.1024s", h->dir, h->row, h->name);
+	else
+		snprintf(raw, sizeof raw, "%.17g/%u", h->key, h->row);
+	sodium_bin2base64(out, CURSOR_MAX, (unsigned char *)raw, strlen(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
 static int cursor_decode(const char *c, struct hit *h)
 {
-	char raw[64];
+	char raw[1400];
 	size_t n = 0;
+	int off = 0;
 
-	if (sodium_base642bin((unsigned char *)raw, sizeof raw - 1, c, strlen(c), NULL, &n, NULL,
+	if (strlen(c) >= CURSOR_MAX ||
+	    sodium_base642bin((unsigned char *)raw, sizeof raw - 1, c, strlen(c), NULL, &n, NULL,
 			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
 		return -1;
 	raw[n] = '\0';
+	if (raw[0] == 'n') {
+		if (sscanf(raw, "n%d/%u/%n", &h->dir, &h->row, &off) != 2 || !off || (h->dir != 1 && h->dir != -1))
+			return -1;
+		h->name = strdup(raw + off);
+		h->key = 0;
+		return h->name ? 0 : -1;
+	}
 	if (!strcmp(raw, "inf") || sscanf(raw, "%lf/%u", &h->key, &h->row) != 2) {
 		if (sscanf(raw, "inf/%u", &h->row) == 1 || sscanf(raw, "+inf/%u", &h->row) == 1) {
 			h->key = INFINITY;
@@ -765,6 +795,13 @@ static bool has_text(const struct qnode *n)
 	return false;
 }
 
+static bool sort_valid(const char *s)
+{
+	static const char *const sorts[] = { "relevance", "created", "updated", "name", "size", NULL };
+
+	return in_list(sorts, s[0] == '-' ? s + 1 : s);
+}
+
 static int page(struct ctx *x, const roaring_bitmap_t *result, const struct search_request *r, const struct qnode *root,
 		json_t *out)
 {
@@ -772,7 +809,7 @@ static int page(struct ctx *x, const roaring_bitmap_t *result, const struct sear
 	bool asc = sort[0] == '-';
 	uint64_t n = roaring_bitmap_get_cardinality(result);
 	struct strbuf fts = STRBUF_INIT;
-	struct hit *h, after = { 0, 0 };
+	struct hit *h, after = { 0, 0, NULL, 1 };
 	bool has_after = false;
 	json_t *items = json_array();
 	int limit = r->limit > 0 ? r->limit : 50, got = 0, rc = 0;
@@ -780,8 +817,7 @@ static int page(struct ctx *x, const roaring_bitmap_t *result, const struct sear
 
 	if (asc)
 		sort++;
-	if (strcmp(sort, "relevance") && strcmp(sort, "created") && strcmp(sort, "updated") && strcmp(sort, "name") &&
-	    strcmp(sort, "size")) {
+	if (!sort_valid(sort)) {
 		json_decref(items);
 		return dam_err_set(x->err, DAM_EINVAL, "sort", "sort is one of relevance, created, updated, name, size (prefix - for ascending)");
 	}
@@ -792,7 +828,7 @@ static int page(struct ctx *x, const roaring_bitmap_t *result, const struct sear
 		}
 		has_after = true;
 	}
-	h = malloc((n ? n : 1) * sizeof *h);
+	h = calloc(n ? n : 1, sizeof *h);
 	{
 		roaring_uint32_iterator_t *it = roaring_create_iterator(result);
 		size_t i = 0;
@@ -822,7 +858,7 @@ static int page(struct ctx *x, const roaring_bitmap_t *result, const struct sear
 			if (s)
 				json_array_append_new(items, s), got++;
 			if (got == limit && i + 1 < n) {
-				char cur[96];
+				char cur[CURSOR_MAX];
 				cursor_encode(&h[i], cur);
 				json_object_set_new(out, "next_cursor", json_string(cur));
 			}
@@ -832,6 +868,9 @@ static int page(struct ctx *x, const roaring_bitmap_t *result, const struct sear
 		json_object_set_new(out, "next_cursor", json_null());
 	json_object_set_new(out, "items", items);
 	json_object_set_new(out, "sort", json_string(r->sort && *r->sort ? r->sort : sort));
+	for (size_t i = 0; i < n; i++)
+		free(h[i].name);
+	free(after.name);
 	free(h);
 	strbuf_release(&fts);
 	return rc;
@@ -922,6 +961,8 @@ int search_save(struct dam *dam, const char *user_id, const char *name, const ch
 	if (query && *query && (rc = query_parse(query, strlen(query), &root, &qe)) < 0)
 		return query_error_to_dam(&qe, rc, err);
 	query_free(root);
+	if (sort && *sort && !sort_valid(sort))
+		return dam_err_set(err, DAM_EINVAL, "sort", "sort is one of relevance, created, updated, name, size (prefix - for ascending)");
 	id_new(id_out);
 	rc = db_run(dam->db, err,
 		    "INSERT INTO saved_searches(id, user_id, name, query, sort, shared, created_at) VALUES (?,?,?,?,?,?,?)",
