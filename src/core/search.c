@@ -371,6 +371,26 @@ static json_t *expansion(struct ctx *x, const struct qnode *n)
 	return words;
 }
 
+static roaring_bitmap_t *from_sql2(struct ctx *x, const char *sql, const char *a, const char *b, const char *c)
+{
+	roaring_bitmap_t *bm = roaring_bitmap_create();
+	struct db_stmt *st;
+	int rc;
+
+	if (db_query(x->dam->db, &st, x->err, sql, "sss", a, b, c) < 0) {
+		bm_free(bm);
+		return NULL;
+	}
+	while ((rc = db_step(st, x->err)) == DB_ROW)
+		roaring_bitmap_add(bm, (uint32_t)db_col_int(st, 0));
+	db_finalize(st);
+	if (rc < 0) {
+		bm_free(bm);
+		return NULL;
+	}
+	return bm;
+}
+
 static roaring_bitmap_t *eval_text(struct ctx *x, const struct qnode *n)
 {
 	struct strbuf m = STRBUF_INIT;
@@ -475,6 +495,36 @@ static roaring_bitmap_t *eval_facet(struct ctx *x, const struct qnode *n)
 	return bm;
 }
 
+/* A field that is not facetable: compared in the fields table (values of
+ * every language, case-insensitively; prefix with *). */
+static roaring_bitmap_t *eval_plain_field(struct ctx *x, const struct qnode *n)
+{
+	struct strbuf like = STRBUF_INIT;
+	roaring_bitmap_t *bm;
+
+	strbuf_adds(&like, n->name);
+	strbuf_adds(&like, "@%");
+	if (n->prefix) {
+		struct strbuf v = STRBUF_INIT;
+		for (const char *p = n->value; *p; p++) {
+			if (*p == '%' || *p == '_' || *p == '\\')
+				strbuf_addch(&v, '\\');
+			strbuf_addch(&v, *p);
+		}
+		strbuf_addch(&v, '%');
+		bm = from_sql2(x, "SELECT a.rowid FROM fields f JOIN assets a ON a.id = f.asset_id"
+				  " WHERE (f.key = ? OR f.key LIKE ?) AND f.value LIKE ? ESCAPE '\\'",
+			       n->name, like.buf, v.buf);
+		strbuf_release(&v);
+	} else {
+		bm = from_sql2(x, "SELECT a.rowid FROM fields f JOIN assets a ON a.id = f.asset_id"
+				  " WHERE (f.key = ? OR f.key LIKE ?) AND f.value = ? COLLATE NOCASE",
+			       n->name, like.buf, n->value);
+	}
+	strbuf_release(&like);
+	return bm;
+}
+
 static roaring_bitmap_t *eval(struct ctx *x, const struct qnode *n, const char *q)
 {
 	roaring_bitmap_t *acc, *k;
@@ -498,6 +548,8 @@ static roaring_bitmap_t *eval(struct ctx *x, const struct qnode *n, const char *
 				    n->name, col_of(q, n->pos));
 			return NULL;
 		}
+		if (!in_list(builtin_facets, n->name) && !facet_exists(x->c, n->name))
+			return eval_plain_field(x, n);
 		return eval_facet(x, n);
 	case QNODE_NOT:
 		if (!(k = eval(x, n->kids[0], q)))
@@ -528,6 +580,19 @@ static roaring_bitmap_t *eval(struct ctx *x, const struct qnode *n, const char *
 	return NULL;
 }
 
+/* A defined field, or a free field some asset has. */
+static bool field_in_use(struct dam *dam, const char *name)
+{
+	int64_t n = 0;
+	char like[80];
+
+	snprintf(like, sizeof like, "%s@%%", name);
+	if (db_query_int(dam->db, &n, NULL, "SELECT count(*) FROM field_defs WHERE key=?", "s", name) == 0 && n)
+		return true;
+	return db_query_int(dam->db, &n, NULL,
+			    "SELECT EXISTS (SELECT 1 FROM fields WHERE key=? OR key LIKE ?)", "ss", name, like) == 0 && n;
+}
+
 struct check {
 	struct ctx *x;
 	const char *q;
@@ -547,7 +612,7 @@ static int check_field(const struct qnode *f, void *arg)
 	}
 	if (!strcmp(f->name, "status"))
 		ck->status = true;
-	if (search_field_known(ck->x->dam, f->name) || facet_exists(ck->x->c, f->name))
+	if (search_field_known(ck->x->dam, f->name) || facet_exists(ck->x->c, f->name) || field_in_use(ck->x->dam, f->name))
 		return 0;
 	return dam_err_set(ck->x->err, DAM_EINVAL, "q",
 			   "unknown field \"%s\" at column %d; known fields: type, format, tag, color, orientation, aspect,"
@@ -579,20 +644,15 @@ static json_t *facet_counts(struct ctx *x, const struct qnode *root, roaring_bit
 			    const roaring_bitmap_t *result)
 {
 	json_t *out = json_object();
-	char done[64][48];
-	int ndone = 0;
 
 	for (uint32_t i = 0; i < x->c->nv; i++) {
 		const char *facet = x->c->v[i].facet;
 		roaring_bitmap_t *base = NULL;
 		json_t *rows, *obj;
-		bool seen = false;
-		for (int d = 0; d < ndone && !seen; d++)
-			seen = !strcmp(done[d], facet);
-		if (seen || ndone == 64)
+		/* Each facet once: the output already holds those done. */
+		if (json_object_get(out, facet))
 			continue;
 		rows = json_array();
-		snprintf(done[ndone++], sizeof done[0], "%s", facet);
 		if (root && nkids) {
 			base = roaring_bitmap_copy(x->universe);
 			for (int k = 0; k < nkids; k++) {
@@ -799,7 +859,7 @@ static bool sort_valid(const char *s)
 {
 	static const char *const sorts[] = { "relevance", "created", "updated", "name", "size", NULL };
 
-	return in_list(sorts, s[0] == '-' ? s + 1 : s);
+	return in_list(sorts, s);
 }
 
 static int page(struct ctx *x, const roaring_bitmap_t *result, const struct search_request *r, const struct qnode *root,
@@ -961,7 +1021,7 @@ int search_save(struct dam *dam, const char *user_id, const char *name, const ch
 	if (query && *query && (rc = query_parse(query, strlen(query), &root, &qe)) < 0)
 		return query_error_to_dam(&qe, rc, err);
 	query_free(root);
-	if (sort && *sort && !sort_valid(sort))
+	if (sort && *sort && !sort_valid(sort[0] == '-' ? sort + 1 : sort))
 		return dam_err_set(err, DAM_EINVAL, "sort", "sort is one of relevance, created, updated, name, size (prefix - for ascending)");
 	id_new(id_out);
 	rc = db_run(dam->db, err,
