@@ -156,8 +156,9 @@ HANDLER(h_vocab_get)
 {
 	struct dam_err err;
 	json_t *out = NULL;
+	int rc = vocab_get(dam, req->params[0], &out, &err);
 
-	send(res, vocab_get(dam, req->params[0], &out, &err), &err, 200, out);
+	send(res, rc, &err, 200, out);
 }
 
 HANDLER(h_vocab_term_put)
@@ -389,7 +390,10 @@ HANDLER(h_incomplete)
 {
 	struct dam_err err;
 	json_t *out = NULL;
+	int rc;
 
-	if (http_allow(req, res, AUTH_ASSET_READ, NULL))
-		send(res, fielddef_incomplete(dam, &out, &err), &err, 200, out);
+	if (!http_allow(req, res, AUTH_ASSET_READ, NULL))
+		return;
+	rc = fielddef_incomplete(dam, &out, &err);
+	send(res, rc, &err, 200, out);
 }
