@@ -131,11 +131,7 @@ static const char *const migrations[] = {
 	/* 5: search: FTS5 documents, facet values, numbers, change log, saved
 	 * searches. Triggers mark an asset dirty in the same transaction as any
 	 * change to it, whoever makes it; search_sync() reindexes dirty assets. */
-	/* No unique key: a trigger's OR IGNORE is overridden by the conflict
-	 * policy of the statement that fired it (an UPSERT's ABORT), so
-	 * duplicates are allowed here and collapsed by search_sync(). */
-	"CREATE TABLE search_dirty (asset_id TEXT NOT NULL);"
-	"CREATE INDEX search_dirty_asset ON search_dirty(asset_id);"
+	"CREATE TABLE search_dirty (asset_id TEXT PRIMARY KEY);"
 	"CREATE VIRTUAL TABLE search_fts USING fts5(title, tags, description, filename, other,"
 	"  tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');"
 	"CREATE TABLE search_docs (version_rowid INTEGER PRIMARY KEY, asset_rowid INTEGER NOT NULL,"
@@ -151,6 +147,40 @@ static const char *const migrations[] = {
 	"  sort TEXT, shared INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, UNIQUE (user_id, name));"
 	"CREATE TABLE similarity (version_rowid INTEGER PRIMARY KEY, asset_rowid INTEGER NOT NULL,"
 	"  phash INTEGER NOT NULL, hist BLOB NOT NULL);"
+	"CREATE TRIGGER search_assets_i AFTER INSERT ON assets BEGIN"
+	"  INSERT OR IGNORE INTO search_dirty VALUES (NEW.id); END;"
+	"CREATE TRIGGER search_assets_u AFTER UPDATE ON assets BEGIN"
+	"  INSERT OR IGNORE INTO search_dirty VALUES (NEW.id); END;"
+	"CREATE TRIGGER search_versions_i AFTER INSERT ON versions BEGIN"
+	"  INSERT OR IGNORE INTO search_dirty VALUES (NEW.asset_id); END;"
+	"CREATE TRIGGER search_versions_u AFTER UPDATE ON versions BEGIN"
+	"  INSERT OR IGNORE INTO search_dirty VALUES (NEW.asset_id); END;"
+	"CREATE TRIGGER search_tags_i AFTER INSERT ON tags BEGIN"
+	"  INSERT OR IGNORE INTO search_dirty VALUES (NEW.asset_id); END;"
+	"CREATE TRIGGER search_tags_u AFTER UPDATE ON tags BEGIN"
+	"  INSERT OR IGNORE INTO search_dirty VALUES (NEW.asset_id); END;"
+	"CREATE TRIGGER search_tags_d AFTER DELETE ON tags BEGIN"
+	"  INSERT OR IGNORE INTO search_dirty VALUES (OLD.asset_id); END;"
+	"CREATE TRIGGER search_fields_i AFTER INSERT ON fields BEGIN"
+	"  INSERT OR IGNORE INTO search_dirty VALUES (NEW.asset_id); END;"
+	"CREATE TRIGGER search_fields_u AFTER UPDATE ON fields BEGIN"
+	"  INSERT OR IGNORE INTO search_dirty VALUES (NEW.asset_id); END;"
+	"CREATE TRIGGER search_fields_d AFTER DELETE ON fields BEGIN"
+	"  INSERT OR IGNORE INTO search_dirty VALUES (OLD.asset_id); END;"
+	"INSERT INTO search_dirty SELECT id FROM assets;",
+	/* 6: search_dirty without a unique key. A trigger's OR IGNORE is
+	 * overridden by the conflict policy of the statement that fired it (an
+	 * UPSERT's ABORT), so marking an asset dirty twice failed; duplicates
+	 * are now allowed and collapsed by search_sync(). Also an index for
+	 * filters on fields that are not facets. */
+	"DROP TABLE search_dirty;"
+	"CREATE TABLE search_dirty (asset_id TEXT NOT NULL);"
+	"CREATE INDEX search_dirty_asset ON search_dirty(asset_id);"
+	"CREATE INDEX fields_key_value ON fields(key, value COLLATE NOCASE);"
+	"DROP TRIGGER search_assets_i; DROP TRIGGER search_assets_u;"
+	"DROP TRIGGER search_versions_i; DROP TRIGGER search_versions_u;"
+	"DROP TRIGGER search_tags_i; DROP TRIGGER search_tags_u; DROP TRIGGER search_tags_d;"
+	"DROP TRIGGER search_fields_i; DROP TRIGGER search_fields_u; DROP TRIGGER search_fields_d;"
 	"CREATE TRIGGER search_assets_i AFTER INSERT ON assets BEGIN"
 	"  INSERT INTO search_dirty VALUES (NEW.id); END;"
 	"CREATE TRIGGER search_assets_u AFTER UPDATE ON assets BEGIN"

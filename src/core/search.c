@@ -371,13 +371,14 @@ static json_t *expansion(struct ctx *x, const struct qnode *n)
 	return words;
 }
 
-static roaring_bitmap_t *from_sql2(struct ctx *x, const char *sql, const char *a, const char *b, const char *c)
+static roaring_bitmap_t *from_sql4(struct ctx *x, const char *sql, const char *a, const char *b, const char *c,
+				   const char *d)
 {
 	roaring_bitmap_t *bm = roaring_bitmap_create();
 	struct db_stmt *st;
 	int rc;
 
-	if (db_query(x->dam->db, &st, x->err, sql, "sss", a, b, c) < 0) {
+	if (db_query(x->dam->db, &st, x->err, sql, "ssss", a, b, c, d) < 0) {
 		bm_free(bm);
 		return NULL;
 	}
@@ -499,29 +500,29 @@ static roaring_bitmap_t *eval_facet(struct ctx *x, const struct qnode *n)
  * every language, case-insensitively; prefix with *). */
 static roaring_bitmap_t *eval_plain_field(struct ctx *x, const struct qnode *n)
 {
-	struct strbuf like = STRBUF_INIT;
+	char lo[80], hi[80];
+	struct strbuf v = STRBUF_INIT;
 	roaring_bitmap_t *bm;
 
-	strbuf_adds(&like, n->name);
-	strbuf_adds(&like, "@%");
+	/* key or key@LANG, as ranges the (key, value) index can serve */
+	snprintf(lo, sizeof lo, "%s@", n->name);
+	snprintf(hi, sizeof hi, "%s@\x7f", n->name);
 	if (n->prefix) {
-		struct strbuf v = STRBUF_INIT;
 		for (const char *p = n->value; *p; p++) {
 			if (*p == '%' || *p == '_' || *p == '\\')
 				strbuf_addch(&v, '\\');
 			strbuf_addch(&v, *p);
 		}
 		strbuf_addch(&v, '%');
-		bm = from_sql2(x, "SELECT a.rowid FROM fields f JOIN assets a ON a.id = f.asset_id"
-				  " WHERE (f.key = ? OR f.key LIKE ?) AND f.value LIKE ? ESCAPE '\\'",
-			       n->name, like.buf, v.buf);
-		strbuf_release(&v);
 	} else {
-		bm = from_sql2(x, "SELECT a.rowid FROM fields f JOIN assets a ON a.id = f.asset_id"
-				  " WHERE (f.key = ? OR f.key LIKE ?) AND f.value = ? COLLATE NOCASE",
-			       n->name, like.buf, n->value);
+		strbuf_adds(&v, n->value);
 	}
-	strbuf_release(&like);
+	bm = from_sql4(x, n->prefix ? "SELECT a.rowid FROM fields f JOIN assets a ON a.id = f.asset_id"
+				      " WHERE (f.key = ? OR (f.key > ? AND f.key < ?)) AND f.value LIKE ? ESCAPE '\\'"
+				    : "SELECT a.rowid FROM fields f JOIN assets a ON a.id = f.asset_id"
+				      " WHERE (f.key = ? OR (f.key > ? AND f.key < ?)) AND f.value = ? COLLATE NOCASE",
+		       n->name, lo, hi, v.buf);
+	strbuf_release(&v);
 	return bm;
 }
 
@@ -584,13 +585,15 @@ static roaring_bitmap_t *eval(struct ctx *x, const struct qnode *n, const char *
 static bool field_in_use(struct dam *dam, const char *name)
 {
 	int64_t n = 0;
-	char like[80];
+	char lo[80], hi[80];
 
-	snprintf(like, sizeof like, "%s@%%", name);
+	snprintf(lo, sizeof lo, "%s@", name);
+	snprintf(hi, sizeof hi, "%s@\x7f", name);
 	if (db_query_int(dam->db, &n, NULL, "SELECT count(*) FROM field_defs WHERE key=?", "s", name) == 0 && n)
 		return true;
 	return db_query_int(dam->db, &n, NULL,
-			    "SELECT EXISTS (SELECT 1 FROM fields WHERE key=? OR key LIKE ?)", "ss", name, like) == 0 && n;
+			    "SELECT EXISTS (SELECT 1 FROM fields WHERE key=?) OR EXISTS (SELECT 1 FROM fields WHERE key > ? AND key < ?)",
+			    "sss", name, lo, hi) == 0 && n;
 }
 
 struct check {
@@ -748,7 +751,8 @@ static int keys_for(struct ctx *x, struct hit *h, size_t n, const char *sort, co
 					hi = mid;
 			}
 			if (lo < n && h[lo].row == row) {
-				double v = !strcmp(sort, "relevance") ? k : (desc ? -k : k);
+				/* bm25: lower is better, so "relevance" is ascending already */
+				double v = !strcmp(sort, "relevance") ? (desc ? k : -k) : (desc ? -k : k);
 				if (!strcmp(sort, "name")) {
 					free(h[lo].name);
 					h[lo].name = strdup(db_col_text(st, 1));

@@ -13,6 +13,7 @@
 
 struct doc {
 	struct strbuf title, tags, desc, name, other;
+	struct strbuf uni; /* single CJK characters of every column, indexed under "other" */
 };
 
 static void doc_init(struct doc *d)
@@ -22,6 +23,7 @@ static void doc_init(struct doc *d)
 	strbuf_init(&d->desc, 0);
 	strbuf_init(&d->name, 0);
 	strbuf_init(&d->other, 0);
+	strbuf_init(&d->uni, 0);
 }
 
 static void doc_release(struct doc *d)
@@ -30,7 +32,8 @@ static void doc_release(struct doc *d)
 	strbuf_release(&d->tags);
 	strbuf_release(&d->desc);
 	strbuf_release(&d->name);
-	strbuf_release(&d->other);
+	strbuf_release(&d->uni);
+	strbuf_release(&d->uni);
 }
 
 static bool key_is(const char *key, const char *base)
@@ -72,11 +75,11 @@ static int fields_of(struct dam *dam, const char *id, int64_t arow, const json_t
 		if (def && json_is_false(json_object_get(def, "searchable")))
 			;
 		else if (key_is(k, "title"))
-			search_text_index(v, &d->title, &d->other);
+			search_text_index(v, &d->title, &d->uni);
 		else if (key_is(k, "description"))
-			search_text_index(v, &d->desc, &d->other);
+			search_text_index(v, &d->desc, &d->uni);
 		else
-			search_text_index(v, &d->other, &d->other);
+			search_text_index(v, &d->other, &d->uni);
 		if (def && json_is_true(json_object_get(def, "facetable")) && strlen(v) <= 200) {
 			if (json_is_string(json_object_get(def, "type")) &&
 			    !strcmp(json_string_value(json_object_get(def, "type")), field_type_name(FIELD_MULTICHOICE))) {
@@ -107,7 +110,7 @@ static int tags_of(struct dam *dam, const char *id, int64_t arow, struct doc *d,
 	if ((rc = db_query(dam->db, &st, err, "SELECT tag FROM tags WHERE asset_id=?", "s", id)) < 0)
 		return rc;
 	while ((rc = db_step(st, err)) == DB_ROW) {
-		search_text_index(db_col_text(st, 0), &d->tags, &d->other);
+		search_text_index(db_col_text(st, 0), &d->tags, &d->uni);
 		if ((rc = facet(dam, arow, "tag", db_col_text(st, 0), err)) < 0)
 			break;
 	}
@@ -164,11 +167,18 @@ static int put_docs(struct dam *dam, const char *id, int64_t arow, const char *c
 		struct strbuf fname = STRBUF_INIT;
 		int64_t vrow = db_col_int(st, 0);
 		bool cur = !strcmp(db_col_text(st, 1), current);
-		search_text_index(db_col_text(st, 2), &fname, &d->other);
+		struct strbuf other = STRBUF_INIT;
+		search_text_index(db_col_text(st, 2), &fname, &other);
 		strbuf_add(&fname, d->name.buf, d->name.len);
+		/* other: the fields, then the single CJK characters of everything
+		 * (after, so phrases within the fields keep their order). */
+		strbuf_add(&other, d->other.buf, d->other.len);
+		strbuf_addch(&other, ' ');
+		strbuf_add(&other, d->uni.buf, d->uni.len);
 		rc = db_run(dam->db, err,
 			    "INSERT INTO search_fts(rowid, title, tags, description, filename, other) VALUES (?,?,?,?,?,?)",
-			    "isssss", vrow, d->title.buf, d->tags.buf, d->desc.buf, fname.buf, d->other.buf);
+			    "isssss", vrow, d->title.buf, d->tags.buf, d->desc.buf, fname.buf, other.buf);
+		strbuf_release(&other);
 		strbuf_release(&fname);
 		if (rc < 0 || (rc = db_run(dam->db, err,
 					   "INSERT INTO search_docs(version_rowid, asset_rowid, is_current) VALUES (?,?,?)",
@@ -222,7 +232,7 @@ static int index_asset(struct dam *dam, const char *id, const json_t *defs, stru
 		updated = db_col_int(st, 6);
 		size = db_col_int(st, 7);
 		meta = strdup(db_col_text(st, 8));
-		search_text_index(db_col_text(st, 9), &d.name, &d.other);
+		search_text_index(db_col_text(st, 9), &d.name, &d.uni);
 		snprintf(current, sizeof current, "%s", db_col_text(st, 10));
 	}
 	db_finalize(st);

@@ -167,6 +167,10 @@ static void test_cjk(void **state)
 	assert_int_equal(total(f, "\"blue 运动鞋\""), 0);
 	patch(f, 1, "title", "Nike 运动鞋", NULL, NULL);
 	assert_int_equal(total(f, "\"Nike 运动鞋\""), 1);
+	/* the same in a free field (the "other" column) */
+	patch(f, 8, "caption", "Nike 运动鞋", NULL, NULL);
+	assert_true(has(f, "\"Nike 运动鞋\"", 8));
+	assert_int_equal(total(f, "\"Nike 运动鞋\""), 2);
 }
 
 static void test_facet_counts(void **state)
@@ -227,6 +231,58 @@ static void test_multichoice_facet_splits_values(void **state)
 	assert_int_equal(facet(o, "material", "cotton,wool"), 0);
 	json_decref(o);
 	assert_int_equal(total(f, "material:wool"), 2);
+}
+
+/* Many facetable fields (and long field names): every facet is counted. */
+static void test_many_facets(void **state)
+{
+	struct fx *f = *state;
+	char key[80], keys[70][80];
+	const char *kp[70], *vp[70];
+	struct asset_change c = { 0 };
+	struct dam_err err;
+	json_t *o;
+
+	dam_err_clear(&err);
+	for (int i = 0; i < 70; i++) {
+		struct fielddef d = { .type = FIELD_TEXT, .facetable = true };
+		/* a few keys longer than 48 characters */
+		snprintf(key, sizeof key, i < 5 ? "a_rather_long_facet_field_name_for_testing_number_%02d" : "f%02d", i);
+		snprintf(keys[i], sizeof keys[i], "%s", key);
+		d.key = keys[i];
+		if (fielddef_add(f->dam, &d, &err) < 0)
+			fail_msg("fielddef_add %s: %s", key, err.msg);
+		kp[i] = keys[i];
+		vp[i] = "v";
+	}
+	c.keys = kp;
+	c.values = vp;
+	c.nfields = 70;
+	if (asset_patch(f->dam, f->ids[0], &c, NULL, &err) < 0)
+		fail_msg("asset_patch: %s", err.msg);
+	o = run(f, "", true);
+	assert_int_equal(facet(o, "tag", "blue"), 3);
+	assert_int_equal(facet(o, "tag", "even"), NA / 2);
+	assert_int_equal(facet(o, "f42", "v"), 1);
+	assert_int_equal(facet(o, keys[0], "v"), 1);
+	assert_true(json_object_size(json_object_get(o, "facets")) >= 70 + 3);
+	json_decref(o);
+}
+
+/* A facetable field that no asset has yet is a known field with no match;
+ * once a value is set it is found. */
+static void test_facetable_field_without_values(void **state)
+{
+	struct fx *f = *state;
+	struct fielddef d = { .key = "season", .type = FIELD_TEXT, .facetable = true };
+	struct dam_err err;
+
+	dam_err_clear(&err);
+	assert_int_equal(fielddef_add(f->dam, &d, &err), 0);
+	assert_int_equal(total(f, "season:SS25"), 0);
+	patch(f, 4, "season", "SS25", NULL, NULL);
+	assert_int_equal(total(f, "season:SS25"), 1);
+	assert_int_equal(total(f, "season:ss25"), 1);
 }
 
 /* Vocabulary expansion: a term stands for its synonyms and descendants,
@@ -383,6 +439,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_facet_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_multichoice_facet_splits_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_synonyms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_facets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_facetable_field_without_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_triggers_tag_and_field_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_patch_twice_before_sync, setup, teardown),
