@@ -55,6 +55,8 @@ struct cache {
 	uint32_t nslots;
 	struct owned *own; /* by asset rowid */
 	uint32_t nown;
+	uint32_t *order;   /* fval indexes grouped by facet (valid when norder == nv) */
+	uint32_t norder;
 	uint64_t *phash;   /* by asset rowid: current version's perceptual hash */
 	uint8_t *has_phash;
 	uint32_t nphash;
@@ -88,6 +90,9 @@ static void cache_reset(struct cache *c)
 	free(c->own);
 	free(c->phash);
 	free(c->has_phash);
+	free(c->order);
+	c->order = NULL;
+	c->norder = 0;
 	c->v = NULL;
 	c->slots = NULL;
 	c->own = NULL;
@@ -633,61 +638,112 @@ static const char *conjunct_facet(const struct qnode *n)
 	return NULL;
 }
 
-static int cmp_count(const void *a, const void *b)
-{
-	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-	json_int_t cx = json_integer_value(json_array_get(x, 1)), cy = json_integer_value(json_array_get(y, 1));
-
-	return cx < cy ? 1 : cx > cy ? -1 : strcmp(json_string_value(json_array_get(x, 0)), json_string_value(json_array_get(y, 0)));
-}
-
 /* Counts per facet value; a facet's own filters are left out of its base, so
  * its other values stay visible (disjunctive facets). */
+static struct cache *g_sort_cache; /* for fval_cmp (called under the lock) */
+
+static int fval_cmp(const void *a, const void *b)
+{
+	const struct fval *x = &g_sort_cache->v[*(const uint32_t *)a], *y = &g_sort_cache->v[*(const uint32_t *)b];
+
+	return strcmp(x->facet, y->facet);
+}
+
+/* fval indexes grouped by facet, rebuilt when values were added (values
+ * are only ever appended; a reset clears the order). Under the lock. */
+static const uint32_t *by_facet(struct cache *c)
+{
+	if (c->norder != c->nv || !c->order) {
+		c->order = realloc(c->order, (c->nv ? c->nv : 1) * sizeof *c->order);
+		for (uint32_t i = 0; i < c->nv; i++)
+			c->order[i] = i;
+		g_sort_cache = c;
+		qsort(c->order, c->nv, sizeof *c->order, fval_cmp);
+		c->norder = c->nv;
+	}
+	return c->order;
+}
+
+struct vcount {
+	const char *value;
+	uint64_t n;
+};
+
+static int cmp_vcount(const void *a, const void *b)
+{
+	const struct vcount *x = a, *y = b;
+
+	return x->n < y->n ? 1 : x->n > y->n ? -1 : strcmp(x->value, y->value);
+}
+
+/* The base of a facet: everything but that facet's own top-level filters.
+ * NULL when the facet has none (the result itself applies). */
+static roaring_bitmap_t *facet_base(struct ctx *x, const struct qnode *root, roaring_bitmap_t **kid_bm, int nkids,
+				    const char *facet)
+{
+	roaring_bitmap_t *base;
+	bool own = false;
+
+	for (int k = 0; k < nkids && !own; k++) {
+		const char *cf = conjunct_facet(root->kind == QNODE_AND ? root->kids[k] : root);
+		own = cf && !strcmp(cf, facet);
+	}
+	if (!own)
+		return NULL;
+	base = roaring_bitmap_copy(x->universe);
+	for (int k = 0; k < nkids; k++) {
+		const char *cf = conjunct_facet(root->kind == QNODE_AND ? root->kids[k] : root);
+		if (!cf || strcmp(cf, facet))
+			roaring_bitmap_and_inplace(base, kid_bm[k]);
+	}
+	return base;
+}
+
+#define COUNT_BY_ROWS_MAX 200000
+
+/* Counts per facet value; a facet's own filters are left out of its base, so
+ * its other values stay visible (disjunctive facets). Small results are
+ * counted by walking their assets' values; large ones, and facets with their
+ * own filters, by bitmap intersections. */
 static json_t *facet_counts(struct ctx *x, const struct qnode *root, roaring_bitmap_t **kid_bm, int nkids,
 			    const roaring_bitmap_t *result)
 {
+	struct cache *c = x->c;
+	const uint32_t *ord = by_facet(c);
 	json_t *out = json_object();
+	uint32_t *counts = NULL;
+	struct vcount *vc = malloc((c->nv ? c->nv : 1) * sizeof *vc);
 
-	for (uint32_t i = 0; i < x->c->nv; i++) {
-		const char *facet = x->c->v[i].facet;
-		roaring_bitmap_t *base = NULL;
-		json_t *rows, *obj;
-		/* Each facet once: the output already holds those done. */
-		if (json_object_get(out, facet))
-			continue;
-		rows = json_array();
-		if (root && nkids) {
-			base = roaring_bitmap_copy(x->universe);
-			for (int k = 0; k < nkids; k++) {
-				const struct qnode *kid = root->kind == QNODE_AND ? root->kids[k] : root;
-				const char *cf = conjunct_facet(kid);
-				if (!cf || strcmp(cf, facet))
-					roaring_bitmap_and_inplace(base, kid_bm[k]);
-			}
+	if (roaring_bitmap_get_cardinality(result) <= COUNT_BY_ROWS_MAX) {
+		roaring_uint32_iterator_t *it = roaring_create_iterator(result);
+		counts = calloc(c->nv ? c->nv : 1, sizeof *counts);
+		while (it->has_value) {
+			uint32_t row = it->current_value;
+			for (uint32_t k = 0; row < c->nown && k < c->own[row].n; k++)
+				counts[c->own[row].ids[k]]++;
+			roaring_advance_uint32_iterator(it);
 		}
-		for (uint32_t v = 0; v < x->c->nv; v++) {
-			uint64_t n;
-			if (strcmp(x->c->v[v].facet, facet))
-				continue;
-			n = roaring_bitmap_and_cardinality(base ? base : result, x->c->v[v].bm);
-			if (n)
-				json_array_append_new(rows, json_pack("[s,I]", x->c->v[v].value, (json_int_t)n));
+		roaring_free_uint32_iterator(it);
+	}
+	for (uint32_t i = 0; i < c->nv;) {
+		const char *facet = c->v[ord[i]].facet;
+		roaring_bitmap_t *base = root ? facet_base(x, root, kid_bm, nkids, facet) : NULL;
+		json_t *obj = json_object();
+		size_t n = 0;
+		for (; i < c->nv && !strcmp(c->v[ord[i]].facet, facet); i++) {
+			const struct fval *f = &c->v[ord[i]];
+			uint64_t k = base || !counts ? roaring_bitmap_and_cardinality(base ? base : result, f->bm) : counts[ord[i]];
+			if (k)
+				vc[n++] = (struct vcount){ f->value, k };
 		}
 		bm_free(base);
-		{
-			size_t n = json_array_size(rows);
-			json_t **arr = malloc((n ? n : 1) * sizeof *arr);
-			for (size_t k = 0; k < n; k++)
-				arr[k] = json_array_get(rows, k);
-			qsort(arr, n, sizeof *arr, cmp_count);
-			obj = json_object();
-			for (size_t k = 0; k < n && k < FACET_TOP; k++)
-				json_object_set(obj, json_string_value(json_array_get(arr[k], 0)), json_array_get(arr[k], 1));
-			free(arr);
-		}
-		json_decref(rows);
+		qsort(vc, n, sizeof *vc, cmp_vcount);
+		for (size_t k = 0; k < n && k < FACET_TOP; k++)
+			json_object_set_new(obj, vc[k].value, json_integer((json_int_t)vc[k].n));
 		json_object_set_new(out, facet, obj);
 	}
+	free(counts);
+	free(vc);
 	return out;
 }
 
