@@ -14,7 +14,8 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' }, { "tls-cert", required_argument, NULL, 'c' },
 		{ "tls-key", required_argument, NULL, 'k' }, { "trusted-proxies", required_argument, NULL, 'p' },
 		{ "max-upload", required_argument, NULL, 'u' }, { "quiet", no_argument, NULL, 'q' },
-		{ "stop-deadline", required_argument, NULL, 'd' }, { NULL, 0, NULL, 0 },
+		{ "stop-deadline", required_argument, NULL, 'd' }, { "max-conns-per-client", required_argument, NULL, 'm' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct server_opts so = { 0 };
 	struct dam_err err;
@@ -48,6 +49,11 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 			if (!num_ok || v < 1)
 				return cli_usage("serve", "--max-upload wants a size in MB");
 			so.max_upload = (size_t)v << 20;
+			break;
+		case 'm':
+			if (!num_ok || v < 1 || v > 100000)
+				return cli_usage("serve", "--max-conns-per-client wants 1-100000");
+			so.max_conns_per_client = (int)v;
 			break;
 		case 'd':
 			if (!num_ok || v < 1 || v > 3600)

@@ -69,7 +69,7 @@ static const struct cli_command commands[] = {
 	  "Exits 1 when some asset is incomplete." },
 	{ "serve", cmd_serve, "run the HTTP API server (and job workers)",
 	  "dam serve [--listen HOST:PORT] [--workers N] [--threads N] [--tls-cert FILE --tls-key FILE]\n"
-	  "          [--trusted-proxies ADDR,...] [--max-upload MB] [--stop-deadline S] [--quiet]" },
+	  "          [--trusted-proxies ADDR,...] [--max-upload MB] [--max-conns-per-client N] [--stop-deadline S] [--quiet]" },
 	{ "job-zygote", cmd_job_zygote, NULL, "dam job-zygote --library DIR (internal)" },
 	{ "analyze-fd", cmd_analyze_fd, NULL, "dam analyze-fd --library DIR (internal: analyses fd 3)" },
 	{ "job-run", cmd_job_run, NULL, "dam job-run --library DIR --parent PID JOB (internal)" },

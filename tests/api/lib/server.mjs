@@ -125,7 +125,7 @@ export async function startServer(opts = {}) {
       s.stdout.push(l);
       let m;
       if ((m = l.match(/created administrator "admin" with password (\S+)/))) s.adminPassword = m[1];
-      if ((m = l.match(/listening on (http:\/\/\S+)/))) {
+      if ((m = l.match(/listening on (https?:\/\/\S+)/))) {
         clearTimeout(timer);
         resolve(m[1]);
       }
