@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# run.sh [N] - bench/ingest: N generated 12-24 MP JPEGs + 5 PNGs + 3 videos, thumbnail (320 px) and
+# preview (1600 px) WebP, on this machine's cores, three contenders in one run:
+#   limit  sha256sum + vipsthumbnail -s 1600 + vipsthumbnail -s 320, xargs -P$PAR
+#   im     ImageMagick convert -resize 1600x1600 / 320x320 -quality 80 (ResourceSpace), xargs -P$PAR,
+#          on the first IM_SAMPLE JPEGs + all PNGs/videos; the JPEG time is scaled to all N JPEGs
+#   dam    dam init + dam ingest --json SETDIR (default workers), fresh library
+# Each contender starts with a dropped page cache (sync; echo 3 > /proc/sys/vm/drop_caches) when
+# allowed, else with a warm cache (every input read once first). Prints a markdown table and
+# appends it, with the machine and command, to bench/RESULTS.md.
+#
+# Environment: IM_SAMPLE (default 200; 0 skips ImageMagick), PAR (default nproc), WORKERS (dam
+# --workers; default: dam's default), CACHE=cold|warm (default cold if permitted),
+# BENCH_DATA (default bench/data), BENCH_OUT (default bench/out/ingest), NO_RESULTS=1 (don't append).
+set -euo pipefail
+
+N=${1:-2000}
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+DAM=${DAM:-$ROOT/build/dam}
+DATA=${BENCH_DATA:-$ROOT/bench/data}
+OUT=${BENCH_OUT:-$ROOT/bench/out/ingest}
+IM_SAMPLE=${IM_SAMPLE:-200}
+PAR=${PAR:-$(nproc)}
+CONVERT=/usr/bin/convert # /usr/local/bin/convert may be a stand-in script
+TIME=/usr/bin/time
+[ -x "$DAM" ] || { echo "run.sh: build dam first (ninja -C build)" >&2; exit 1; }
+for t in vipsthumbnail "$CONVERT" ffmpeg sha256sum "$TIME" xargs; do
+	command -v "$t" >/dev/null || { echo "run.sh: $t missing (scripts/deps.sh)" >&2; exit 1; }
+done
+
+"$HERE/gen.sh" "$N" "$DATA"
+
+# ---- input set: first N JPEGs + PNGs + videos, hard-linked into one folder
+SET="$OUT/set-$N"
+rm -rf "$OUT"
+mkdir -p "$SET"
+# dam spawns its job children from /proc/self/exe: run a private copy, so a rebuild of build/dam
+# during the run (others work in this tree) cannot break the spawns
+cp "$DAM" "$OUT/dam"
+DAM="$OUT/dam"
+for i in $(seq 0 $((N - 1))); do
+	f=$(printf 'img-%06d.jpg' "$i")
+	ln "$DATA/jpeg/$f" "$SET/$f" 2>/dev/null || cp "$DATA/jpeg/$f" "$SET/$f"
+done
+for f in "$DATA"/png/*.png "$DATA"/video/*.mp4; do ln "$f" "$SET/" 2>/dev/null || cp "$f" "$SET/"; done
+find "$SET" -type f | sort >"$OUT/all.txt"
+grep '\.jpg$' "$OUT/all.txt" >"$OUT/jpeg.txt"
+grep -v '\.jpg$' "$OUT/all.txt" >"$OUT/other.txt"
+NFILES=$(wc -l <"$OUT/all.txt")
+NJPEG=$(wc -l <"$OUT/jpeg.txt")
+bytes_of() { xargs -d '\n' stat -c %s <"$1" | awk '{s+=$1} END{printf "%.0f\n", s}'; }
+BYTES=$(bytes_of "$OUT/all.txt")
+echo "input: $NFILES files ($NJPEG JPEG), $((BYTES / 1000000)) MB in $SET" >&2
+
+# ---- page cache
+CACHE=${CACHE:-}
+if [ -z "$CACHE" ]; then
+	if sync && (echo 3 >/proc/sys/vm/drop_caches) 2>/dev/null; then CACHE=cold; else CACHE=warm; fi
+fi
+prepare_cache() {
+	sync
+	if [ "$CACHE" = cold ]; then
+		echo 3 >/proc/sys/vm/drop_caches
+	else
+		xargs -d '\n' cat <"$OUT/all.txt" >/dev/null
+	fi
+}
+
+now() { date +%s.%N; }
+maxrss_kb() { awk -F': ' '/Maximum resident set size/ {print $2}' "$1"; }
+
+# ---- (a) the limit
+run_limit() {
+	local o="$OUT/limit-out" t0 t1
+	mkdir -p "$o"
+	prepare_cache
+	echo "limit: sha256sum + vipsthumbnail x2, -P$PAR ..." >&2
+	t0=$(now)
+	VIPS_CONCURRENCY=1 $TIME -v -o "$OUT/limit.time" \
+		xargs -d '\n' -P "$PAR" -n 1 "$HERE/limit-one.sh" "$o" <"$OUT/all.txt" || echo "limit: some files failed" >&2
+	t1=$(now)
+	LIMIT_S=$(echo "$t1 - $t0" | bc -l)
+	LIMIT_RSS=$(maxrss_kb "$OUT/limit.time")
+	LIMIT_OK=$(find "$o" -name '*-320.webp' | wc -l)
+	LIMIT_OK1600=$(find "$o" -name '*-1600.webp' | wc -l)
+}
+
+# ---- (b) ImageMagick (ResourceSpace)
+run_im() {
+	local o="$OUT/im-out" t0 t1 s a b
+	mkdir -p "$o"
+	s=$IM_SAMPLE
+	[ "$s" -gt "$NJPEG" ] && s=$NJPEG
+	# every (NJPEG/s)-th JPEG, so the sample covers all base sizes evenly
+	awk -v n="$NJPEG" -v s="$s" 'BEGIN{srand(1)} {if (int((NR-1)*s/n) != int(NR*s/n)) print}' "$OUT/jpeg.txt" >"$OUT/im-sample.txt"
+	IM_S=$(wc -l <"$OUT/im-sample.txt")
+	prepare_cache
+	echo "imagemagick: $IM_S sampled JPEGs + $((NFILES - NJPEG)) PNG/video, -P$PAR ..." >&2
+	t0=$(now)
+	MAGICK_THREAD_LIMIT=1 $TIME -v -o "$OUT/im-a.time" \
+		xargs -d '\n' -P "$PAR" -n 1 "$HERE/im-one.sh" "$o" <"$OUT/im-sample.txt" 2>"$OUT/im-a.err" || echo "im: some JPEGs failed (see $OUT/im-a.err)" >&2
+	t1=$(now)
+	a=$(echo "$t1 - $t0" | bc -l)
+	t0=$(now)
+	MAGICK_THREAD_LIMIT=1 $TIME -v -o "$OUT/im-b.time" \
+		xargs -d '\n' -P "$PAR" -n 1 "$HERE/im-one.sh" "$o" <"$OUT/other.txt" 2>"$OUT/im-b.err" || echo "im: some PNG/videos failed (see $OUT/im-b.err)" >&2
+	t1=$(now)
+	b=$(echo "$t1 - $t0" | bc -l)
+	IM_JPEG_S=$a
+	IM_OTHER_S=$b
+	IM_S_EST=$(echo "$a * $NJPEG / $IM_S + $b" | bc -l)
+	IM_RSS=$(( $(maxrss_kb "$OUT/im-a.time") > $(maxrss_kb "$OUT/im-b.time") ? $(maxrss_kb "$OUT/im-a.time") : $(maxrss_kb "$OUT/im-b.time") ))
+	IM_OK=$(find "$o" -name '*-320.webp' | wc -l)
+	IM_OK1600=$(find "$o" -name '*-1600.webp' | wc -l)
+	IM_POLICY=$(grep -ho 'cache resources exhausted\|width or height exceeds limit\|not authorized[^`]*\|resource limit[^`]*' "$OUT"/im-?.err | sort | uniq -c | tr '\n' ';' || true)
+}
+
+# Samples VmHWM (peak RSS, monotonic) of the ingest process and of every child it spawns.
+# The ingest process's last sample is its peak; a child's last sample is its peak up to at most
+# one interval before it exits.
+rss_sampler() {
+	local tpid=$1 outf=$2 dpid="" k v u c hwm=0 cmax=0 nchild=0
+	declare -A seen=()
+	while kill -0 "$tpid" 2>/dev/null; do
+		# (the children files end without a newline, so read "fails" after reading)
+		[ -n "$dpid" ] || { read -r dpid _ <"/proc/$tpid/task/$tpid/children" 2>/dev/null || true; }
+		if [ -n "$dpid" ]; then
+			while read -r k v u; do [ "$k" = VmHWM: ] && hwm=$v && break; done <"/proc/$dpid/status" 2>/dev/null || true
+			for t in /proc/"$dpid"/task/*/children; do
+				kids=()
+				read -r -a kids <"$t" 2>/dev/null || true
+				for c in "${kids[@]}"; do
+					[ -n "${seen[$c]:-}" ] || { seen[$c]=1; nchild=$((nchild + 1)); }
+					while read -r k v u; do
+						[ "$k" = VmHWM: ] && { [ "$v" -gt "$cmax" ] && cmax=$v; break; }
+					done <"/proc/$c/status" 2>/dev/null || true
+				done
+			done
+		fi
+		sleep 0.05
+	done
+	echo "$hwm $cmax $nchild" >"$outf"
+}
+
+# ---- dam
+run_dam() {
+	local lib="$OUT/library" t0 t1 tpid
+	rm -rf "$lib"
+	"$DAM" init "$lib" >/dev/null
+	prepare_cache
+	echo "dam: ingest${WORKERS:+ --workers $WORKERS} ..." >&2
+	t0=$(now)
+	$TIME -v -o "$OUT/dam.time" "$DAM" --library "$lib" ingest --json ${WORKERS:+--workers "$WORKERS"} "$SET" \
+		>"$OUT/dam.json" 2>"$OUT/dam.err" &
+	tpid=$!
+	rss_sampler "$tpid" "$OUT/dam.rss" &
+	local spid=$!
+	wait "$tpid" || echo "dam: ingest exited $? (see $OUT/dam.err)" >&2
+	t1=$(now)
+	wait "$spid" || true
+	DAM_S=$(echo "$t1 - $t0" | bc -l)
+	DAM_TREE_RSS=$(maxrss_kb "$OUT/dam.time")
+	read -r DAM_OWN_RSS DAM_CHILD_RSS DAM_NCHILD <"$OUT/dam.rss"
+	"$DAM" --library "$lib" jobs --json --limit 100000 >"$OUT/dam-jobs.json" 2>/dev/null ||
+		"$DAM" --library "$lib" jobs --json >"$OUT/dam-jobs.json"
+	DAM_JOBS=$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["counts"]; print(" ".join(f"{k}={v}" for k,v in c.items()))' "$OUT/dam-jobs.json")
+	DAM_SUMMARY=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; print(" ".join(f"{k}={v}" for k,v in s.items()))' "$OUT/dam.json")
+	DAM_RENDITIONS=$(sqlite3 "$lib/dam.db" "SELECT group_concat(name || '=' || n, ' ') FROM (SELECT name, count(*) n FROM renditions GROUP BY name ORDER BY name)")
+}
+
+T_START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+run_limit
+if [ "$IM_SAMPLE" -gt 0 ]; then run_im; fi
+run_dam
+
+# ---- report
+fmt() { printf '%.*f' "$1" "$2"; }
+rate() { echo "$1 / $2" | bc -l; }
+mb() { echo "$1 * 1024 / 1000000" | bc -l; } # GNU time / VmHWM kB (KiB) -> MB
+LIMIT_FPS=$(rate "$NFILES" "$LIMIT_S")
+DAM_FPS=$(rate "$NFILES" "$DAM_S")
+R_LIMIT=$(echo "$DAM_FPS / $LIMIT_FPS" | bc -l)
+verdict() { if [ "$(echo "$1 >= $2" | bc -l)" = 1 ]; then echo "met"; else echo "NOT met"; fi; }
+
+if [ "$IM_SAMPLE" -gt 0 ]; then
+	IM_FPS=$(rate "$NFILES" "$IM_S_EST")
+	R_IM=$(echo "$DAM_FPS / $IM_FPS" | bc -l)
+fi
+GOALS="Goals: dam ≥ 0.8× limit: $(verdict "$R_LIMIT" 0.8) ($(fmt 2 "$R_LIMIT")×)"
+[ "$IM_SAMPLE" -gt 0 ] && GOALS+=" · dam ≥ 3× ImageMagick: $(verdict "$R_IM" 3) ($(fmt 2 "$R_IM")×)"
+GOALS+=" · ingest process peak RSS < 300 MB: $(verdict "300" "$(mb "$DAM_OWN_RSS")") ($(fmt 0 "$(mb "$DAM_OWN_RSS")") MB)"
+DONE="Completeness: limit wrote $LIMIT_OK1600 previews + $LIMIT_OK thumbnails for $NFILES files; "
+[ "$IM_SAMPLE" -gt 0 ] && DONE+="ImageMagick wrote $IM_OK1600 + $IM_OK for $((IM_S + NFILES - NJPEG)) files${IM_POLICY:+ (errors: $IM_POLICY)}; "
+DONE+="dam ingest summary: $DAM_SUMMARY; jobs: $DAM_JOBS; renditions: $DAM_RENDITIONS; $DAM_NCHILD job processes seen by the sampler."
+TABLE=$(
+	echo "| contender | files | wall s | files/s | MB/s | dam speed-up | peak RSS |"
+	echo "|---|---:|---:|---:|---:|---:|---|"
+	echo "| limit: sha256sum + vipsthumbnail 1600 & 320, xargs -P$PAR | $NFILES | $(fmt 1 "$LIMIT_S") | $(fmt 2 "$LIMIT_FPS") | $(fmt 1 "$(rate "$BYTES/1000000" "$LIMIT_S")") | dam = $(fmt 2 "$R_LIMIT")× limit | $(fmt 0 "$(mb "$LIMIT_RSS")") MB (largest single process) |"
+	if [ "$IM_SAMPLE" -gt 0 ]; then
+		est=""
+		[ "$IM_S" -lt "$NJPEG" ] && est=" (est.: $IM_S of $NJPEG JPEGs run in $(fmt 1 "$IM_JPEG_S") s, scaled; PNG/video $(fmt 1 "$IM_OTHER_S") s)"
+		echo "| ImageMagick convert -resize 1600 & 320, xargs -P$PAR | $NFILES | $(fmt 1 "$IM_S_EST")$est | $(fmt 2 "$IM_FPS") | $(fmt 1 "$(rate "$BYTES/1000000" "$IM_S_EST")") | dam = $(fmt 2 "$R_IM")× IM | $(fmt 0 "$(mb "$IM_RSS")") MB (largest single process) |"
+	fi
+	echo "| **dam ingest** (${WORKERS:-default} workers) | $NFILES | $(fmt 1 "$DAM_S") | $(fmt 2 "$DAM_FPS") | $(fmt 1 "$(rate "$BYTES/1000000" "$DAM_S")") | | ingest process $(fmt 0 "$(mb "$DAM_OWN_RSS")") MB; largest job child $(fmt 0 "$(mb "$DAM_CHILD_RSS")") MB (sampled); tree max $(fmt 0 "$(mb "$DAM_TREE_RSS")") MB (GNU time) |"
+	echo
+	echo "$GOALS"
+	echo
+	echo "$DONE"
+)
+echo
+echo "$TABLE"
+
+if [ -z "${NO_RESULTS:-}" ]; then
+	R="$ROOT/bench/RESULTS.md"
+	[ -f "$R" ] || printf '# Benchmark results\n\nAppended by the bench scripts (see bench/README.md); newest last.\n' >"$R"
+	{
+		echo
+		echo "## bench/ingest, N=$N — $T_START"
+		echo
+		echo "Command: \`${IM_SAMPLE:+IM_SAMPLE=$IM_SAMPLE }${WORKERS:+WORKERS=$WORKERS }bench/ingest/run.sh $N\`"
+		echo
+		echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(uname -sr);" \
+			"$(vips --version); $($CONVERT --version | head -1 | sed 's/ https.*//'); dam $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet -- src || echo ' + uncommitted src changes')."
+		echo
+		echo "Input: $NFILES files, $(fmt 0 "$(echo "$BYTES/1000000" | bc -l)") MB: $NJPEG JPEGs 12–24 MP (20 bases, distinct bytes), 5 RGBA PNGs 3000×2000, 3 H.264 1080p 5 s videos." \
+			"Page cache: $CACHE before each contender. -P$PAR with VIPS_CONCURRENCY=1 / MAGICK_THREAD_LIMIT=1 (one thread per process, like dam's job children)."
+		echo
+		echo "$TABLE"
+	} >>"$R"
+	echo "appended to $R" >&2
+fi
