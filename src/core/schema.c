@@ -171,16 +171,18 @@ static const char *const migrations[] = {
 	/* 6: search_dirty without a unique key. A trigger's OR IGNORE is
 	 * overridden by the conflict policy of the statement that fired it (an
 	 * UPSERT's ABORT), so marking an asset dirty twice failed; duplicates
-	 * are now allowed and collapsed by search_sync(). Also an index for
-	 * filters on fields that are not facets. */
-	"DROP TABLE search_dirty;"
-	"CREATE TABLE search_dirty (asset_id TEXT NOT NULL);"
-	"CREATE INDEX search_dirty_asset ON search_dirty(asset_id);"
-	"CREATE INDEX fields_key_value ON fields(key, value COLLATE NOCASE);"
+	 * are now allowed and collapsed by search_sync(). Pending marks are
+	 * kept. Also an index for filters on fields that are not facets. */
 	"DROP TRIGGER search_assets_i; DROP TRIGGER search_assets_u;"
 	"DROP TRIGGER search_versions_i; DROP TRIGGER search_versions_u;"
 	"DROP TRIGGER search_tags_i; DROP TRIGGER search_tags_u; DROP TRIGGER search_tags_d;"
 	"DROP TRIGGER search_fields_i; DROP TRIGGER search_fields_u; DROP TRIGGER search_fields_d;"
+	"CREATE TABLE search_dirty_new (asset_id TEXT NOT NULL);"
+	"INSERT INTO search_dirty_new SELECT asset_id FROM search_dirty;"
+	"DROP TABLE search_dirty;"
+	"ALTER TABLE search_dirty_new RENAME TO search_dirty;"
+	"CREATE INDEX search_dirty_asset ON search_dirty(asset_id);"
+	"CREATE INDEX fields_key_value ON fields(key, value COLLATE NOCASE);"
 	"CREATE TRIGGER search_assets_i AFTER INSERT ON assets BEGIN"
 	"  INSERT INTO search_dirty VALUES (NEW.id); END;"
 	"CREATE TRIGGER search_assets_u AFTER UPDATE ON assets BEGIN"
@@ -200,8 +202,7 @@ static const char *const migrations[] = {
 	"CREATE TRIGGER search_fields_u AFTER UPDATE ON fields BEGIN"
 	"  INSERT INTO search_dirty VALUES (NEW.asset_id); END;"
 	"CREATE TRIGGER search_fields_d AFTER DELETE ON fields BEGIN"
-	"  INSERT INTO search_dirty VALUES (OLD.asset_id); END;"
-	"INSERT INTO search_dirty SELECT id FROM assets;",
+	"  INSERT INTO search_dirty VALUES (OLD.asset_id); END;",
 };
 
 const char *const *schema_migrations(int *n)
