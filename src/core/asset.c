@@ -344,23 +344,29 @@ static int fields_apply(struct dam *dam, const char *id, const char *const *keys
 	return rc < 0 ? rc : 0;
 }
 
-static int etag_of(struct dam *dam, const char *id, char out[ASSET_ETAG_LEN + 1], struct dam_err *err)
+int asset_etag_of_json(const json_t *a, char out[ASSET_ETAG_LEN + 1])
 {
 	unsigned char d[crypto_hash_sha256_BYTES];
-	json_t *a;
-	char *s;
-	int rc;
+	char *s = json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS);
 
-	if ((rc = asset_get(dam, id, &a, err)) < 0)
-		return rc;
-	s = json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(a);
 	if (!s)
-		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+		return DAM_ENOMEM;
 	crypto_hash_sha256(d, (unsigned char *)s, strlen(s));
 	free(s);
 	sodium_bin2hex(out, ASSET_ETAG_LEN + 1, d, ASSET_ETAG_LEN / 2);
 	return 0;
+}
+
+static int etag_of(struct dam *dam, const char *id, char out[ASSET_ETAG_LEN + 1], struct dam_err *err)
+{
+	json_t *a;
+	int rc;
+
+	if ((rc = asset_get(dam, id, &a, err)) < 0)
+		return rc;
+	rc = asset_etag_of_json(a, out);
+	json_decref(a);
+	return rc < 0 ? dam_err_set(err, rc, NULL, "out of memory") : 0;
 }
 
 int asset_etag(struct dam *dam, const char *ref, char out[ASSET_ETAG_LEN + 1], struct dam_err *err)

@@ -68,6 +68,8 @@ struct asset_change {
 /* The asset's ETag: changes whenever anything asset_get() shows changes. */
 #define ASSET_ETAG_LEN 32
 int asset_etag(struct dam *dam, const char *id, char out[ASSET_ETAG_LEN + 1], struct dam_err *err);
+/* The same, from an asset already loaded with asset_get() (no second read). */
+int asset_etag_of_json(const json_t *asset, char out[ASSET_ETAG_LEN + 1]);
 
 /* Applies c. With if_match (an ETag, or "*"), refuses with DAM_ECONFLICT
  * (field "If-Match") when the asset changed since that ETag. */

@@ -141,7 +141,7 @@ HANDLER(h_asset_get)
 
 	if (!a)
 		return;
-	if (asset_etag(dam, json_string_value(json_object_get(a, "id")), etag + 1, NULL) == 0) {
+	if (asset_etag_of_json(a, etag + 1) == 0) {
 		etag[0] = '"';
 		strcat(etag, "\"");
 		http_res_header(res, "etag", etag);

@@ -54,6 +54,7 @@ struct task {
 	struct task *next;
 	struct loop *loop;
 	h2o_req_t *req;                  /* NULL once h2o freed the request */
+	struct req_link *link;           /* the request pool's pointer back to us */
 	struct http_req *hreq;
 	struct http_res res;
 	double started;
@@ -357,6 +358,9 @@ static void on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messag
 		if (t->magic != TASK_MAGIC)
 			abort();
 		if (t->req) {
+			/* The request outlives the task: its dispose hook must not
+			 * touch the task once it is freed below. */
+			t->link->task = NULL;
 			emit(t->loop->srv, t->req, t->hreq, &t->res, t->started);
 		}
 		t->magic = 0;
@@ -407,6 +411,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	t->started = started;
 	http_res_init(&t->res);
 	link->task = t;
+	t->link = link;
 	pool_push(t);
 	return 0;
 }
