@@ -1200,7 +1200,8 @@ int search_similar(struct dam *dam, uint64_t phash, const float *hist, uint32_t 
 		cands[n++] = (struct cand){ row, d, (double)d };
 	}
 	pthread_mutex_unlock(&c->lock);
-	qsort(cands, n, sizeof *cands, cmp_cand);
+	if (n)
+		qsort(cands, n, sizeof *cands, cmp_cand);
 	if (n > (size_t)limit * 4)
 		n = (size_t)limit * 4;
 	for (size_t i = 0; i < n && hist; i++) {
@@ -1208,7 +1209,8 @@ int search_similar(struct dam *dam, uint64_t phash, const float *hist, uint32_t 
 		if (hist_of(dam, cands[i].row, h) == 0)
 			cands[i].score = cands[i].dist + 16.0 * (1.0 - media_hist_similarity(hist, h));
 	}
-	qsort(cands, n, sizeof *cands, cmp_cand);
+	if (n)
+		qsort(cands, n, sizeof *cands, cmp_cand);
 	for (size_t i = 0; i < n && (int)json_array_size(items) < limit; i++) {
 		json_t *sm = summary(dam, cands[i].row);
 		if (!sm)

@@ -32,7 +32,7 @@ static void doc_release(struct doc *d)
 	strbuf_release(&d->tags);
 	strbuf_release(&d->desc);
 	strbuf_release(&d->name);
-	strbuf_release(&d->uni);
+	strbuf_release(&d->other);
 	strbuf_release(&d->uni);
 }
 

@@ -79,7 +79,8 @@ static int walk_dir(struct walk *w, const char *path, const struct stat *st)
 		n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof *names, cmp_names);
+	if (n)
+		qsort(names, n, sizeof *names, cmp_names);
 	w->stack[w->depth++] = (struct dir_id){ st->st_dev, st->st_ino };
 	for (size_t i = 0; i < n; i++) {
 		if (rc == 0) {
