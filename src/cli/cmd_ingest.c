@@ -167,29 +167,30 @@ static void *pool_main(void *arg)
 /* Failures found while processing this run's versions, with their reason. */
 static int report_processing(struct run *r)
 {
+	json_t *list = NULL, *v;
+	struct dam_err err;
 	int failed = 0;
+	size_t i;
 
-	for (int i = 0; i < r->versions.n; i++) {
-		struct db_stmt *st;
-		if (db_query(r->dam->db, &st, NULL,
-			     "SELECT v.filename, v.asset_id, v.status, ifnull(v.error,'') FROM versions v WHERE v.id=?",
-			     "s", r->versions.v[i]) < 0)
-			continue;
-		if (db_step(st, NULL) == DB_ROW && strcmp(db_col_text(st, 2), "ready")) {
-			bool pending = !strcmp(db_col_text(st, 2), "pending");
-			failed += !pending;
-			if (r->json) {
-				json_array_append_new(r->results, json_pack("{s:s,s:s,s:s,s:s}", "path", db_col_text(st, 0),
-					"status", pending ? "processing_pending" : "processing_failed",
-					"asset_id", db_col_text(st, 1), "error", db_col_text(st, 3)));
-			} else if (!pending) {
-				fprintf(stderr, "failed    ");
-				cli_print_name(stderr, db_col_text(st, 0));
-				fprintf(stderr, " (%s): processing failed: %s\n", db_col_text(st, 1), db_col_text(st, 3));
-			}
-		}
-		db_finalize(st);
+	if (ingest_unfinished(r->dam, (const char *const *)r->versions.v, r->versions.n, &list, &err) < 0) {
+		fprintf(stderr, "dam: %s\n", err.msg);
+		return 0;
 	}
+	json_array_foreach(list, i, v) {
+		bool pending = !strcmp(json_string_value(json_object_get(v, "status")), "pending");
+		failed += !pending;
+		if (r->json) {
+			json_array_append_new(r->results, json_pack("{s:O,s:s,s:O,s:O}", "path", json_object_get(v, "filename"),
+				"status", pending ? "processing_pending" : "processing_failed",
+				"asset_id", json_object_get(v, "asset_id"), "error", json_object_get(v, "error")));
+		} else if (!pending) {
+			fprintf(stderr, "failed    ");
+			cli_print_name(stderr, json_string_value(json_object_get(v, "filename")));
+			fprintf(stderr, " (%s): processing failed: %s\n", json_string_value(json_object_get(v, "asset_id")),
+				json_string_value(json_object_get(v, "error")));
+		}
+	}
+	json_decref(list);
 	return failed;
 }
 

@@ -365,3 +365,28 @@ int ingest_file(struct dam *dam, const char *path, const struct ingest_opts *o, 
 	names_release(&n);
 	return finish(rc, r);
 }
+
+int ingest_unfinished(struct dam *dam, const char *const *ids, int n, json_t **out, struct dam_err *err)
+{
+	json_t *a = json_array();
+	int rc = 0;
+
+	for (int i = 0; i < n && rc >= 0; i++) {
+		struct db_stmt *st;
+		if ((rc = db_query(dam->db, &st, err,
+				   "SELECT filename, asset_id, status, ifnull(error,'') FROM versions WHERE id=? AND status != 'ready'",
+				   "s", ids[i])) < 0)
+			break;
+		if ((rc = db_step(st, err)) == DB_ROW)
+			json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s,s:s}", "version_id", ids[i], "filename",
+							   db_col_text(st, 0), "asset_id", db_col_text(st, 1), "status",
+							   db_col_text(st, 2), "error", db_col_text(st, 3)));
+		db_finalize(st);
+	}
+	if (rc < 0) {
+		json_decref(a);
+		return rc;
+	}
+	*out = a;
+	return 0;
+}

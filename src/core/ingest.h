@@ -73,6 +73,11 @@ int ingest_fd(struct dam *dam, int fd, const char *name, const char *source,
 int ingest_partial(struct dam *dam, const char *partial, const char *hash, const char *name,
 		   const struct ingest_opts *opts, struct ingest_result *res);
 
+/* The versions among ids[0..n) that are not ready, as a JSON array of
+ * {version_id, asset_id, filename, status ("pending"|"failed"), error}.
+ * Caller decrefs *out. */
+int ingest_unfinished(struct dam *dam, const char *const *version_ids, int n, json_t **out, struct dam_err *err);
+
 /* Validates tags and fields of opts before a batch starts. */
 int ingest_opts_check(const struct ingest_opts *opts, struct dam_err *err);
 

@@ -161,3 +161,44 @@ int library_find(const char *explicit_dir, char **out, struct dam_err *err)
 	return dam_err_set(err, DAM_ENOTFOUND, NULL,
 			   "no dam library here or in any parent folder; use --library DIR, set DAM_LIBRARY, or create one with: dam init DIR");
 }
+
+int library_ready(struct dam *dam, struct dam_err *err)
+{
+	int64_t n = 0;
+	int rc;
+
+	if (db_query_int(dam->db, &n, err, "SELECT count(*) FROM library", "") < 0)
+		return dam_err_set(err, DAM_EDB, "database", "the database does not answer");
+	if ((rc = blob_count_temp(dam->store, err)) < 0)
+		return dam_err_set(err, DAM_EIO, "store", "the blob store is not reachable");
+	return 0;
+}
+
+int library_stats(struct dam *dam, json_t **out, struct dam_err *err)
+{
+	int64_t bytes = 0, blobs = 0, assets = 0, versions = 0;
+	struct db_stmt *st;
+	json_t *jobs = json_array();
+	int rc;
+
+	*out = NULL;
+	if ((rc = db_query_int(dam->db, &bytes, err, "SELECT ifnull(sum(size),0) FROM blobs", "")) < 0 ||
+	    (rc = db_query_int(dam->db, &blobs, err, "SELECT count(*) FROM blobs", "")) < 0 ||
+	    (rc = db_query_int(dam->db, &assets, err, "SELECT count(*) FROM assets WHERE deleted_at IS NULL", "")) < 0 ||
+	    (rc = db_query_int(dam->db, &versions, err, "SELECT count(*) FROM versions", "")) < 0 ||
+	    (rc = db_query(dam->db, &st, err, "SELECT kind, state, count(*) FROM jobs GROUP BY kind, state", "")) < 0) {
+		json_decref(jobs);
+		return rc;
+	}
+	while ((rc = db_step(st, err)) == DB_ROW)
+		json_array_append_new(jobs, json_pack("{s:s,s:s,s:I}", "kind", db_col_text(st, 0), "state", db_col_text(st, 1),
+						      "count", (json_int_t)db_col_int(st, 2)));
+	db_finalize(st);
+	if (rc < 0) {
+		json_decref(jobs);
+		return rc;
+	}
+	*out = json_pack("{s:I,s:I,s:I,s:I,s:o}", "stored_bytes", (json_int_t)bytes, "blobs", (json_int_t)blobs,
+			 "assets", (json_int_t)assets, "versions", (json_int_t)versions, "jobs", jobs);
+	return 0;
+}

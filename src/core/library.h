@@ -11,6 +11,8 @@
 #ifndef DAM_CORE_LIBRARY_H
 #define DAM_CORE_LIBRARY_H
 
+#include <jansson.h>
+
 #include "db/db.h"
 #include "store/blob.h"
 #include "util/config.h"
@@ -39,6 +41,14 @@ int library_find(const char *explicit_dir, char **out, struct dam_err *err);
 
 /* Sets the actor recorded in audit rows ("cli:alice", "user:<id>"). */
 void library_set_actor(struct dam *dam, const char *actor);
+
+/* 0 when the database answers and the store can be listed; else < 0 with
+ * err saying which. */
+int library_ready(struct dam *dam, struct dam_err *err);
+
+/* Counts for monitoring: {"stored_bytes","blobs","assets","versions",
+ * "jobs":[{"kind","state","count"}]}. Caller decrefs *out. */
+int library_stats(struct dam *dam, json_t **out, struct dam_err *err);
 
 /* Path of a file inside the library; caller frees. */
 char *library_path(const struct dam *dam, const char *name);

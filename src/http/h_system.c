@@ -16,50 +16,42 @@ HANDLER(h_healthz)
 HANDLER(h_readyz)
 {
 	struct dam_err err;
-	int64_t n = 0;
 
-	if (db_query_int(dam->db, &n, &err, "SELECT count(*) FROM library", "") < 0) {
-		http_res_error(res, 503, "not_ready", "the database does not answer", NULL);
-		return;
-	}
-	if (blob_count_temp(dam->store, &err) < 0) {
-		http_res_error(res, 503, "not_ready", "the blob store is not reachable", NULL);
+	if (library_ready(dam, &err) < 0) {
+		http_res_error(res, 503, "not_ready", err.msg, err.field);
 		return;
 	}
 	http_res_json(res, 200, json_pack("{s:s,s:s,s:s}", "status", "ready", "database", "ok", "store", "ok"));
 }
 
-static void job_metrics(struct dam *dam, struct strbuf *out)
-{
-	struct db_stmt *st;
-
-	strbuf_adds(out, "# HELP dam_jobs Jobs in the queue by kind and state.\n# TYPE dam_jobs gauge\n");
-	if (db_query(dam->db, &st, NULL, "SELECT kind, state, count(*) FROM jobs GROUP BY kind, state", "") < 0)
-		return;
-	while (db_step(st, NULL) == DB_ROW)
-		strbuf_addf(out, "dam_jobs{kind=\"%s\",state=\"%s\"} %lld\n", db_col_text(st, 0), db_col_text(st, 1),
-			    (long long)db_col_int(st, 2));
-	db_finalize(st);
-}
-
 HANDLER(h_metrics)
 {
-	int64_t bytes = 0, blobs = 0, assets = 0, versions = 0;
+	struct dam_err err;
+	json_t *stats, *j;
+	size_t i;
 
 	if (!http_allow(req, res, AUTH_METRICS_READ, NULL))
 		return;
+	if (library_stats(dam, &stats, &err) < 0) {
+		http_res_dam_error(res, &err);
+		return;
+	}
 	metrics_render(&srv->metrics, &res->body);
-	job_metrics(dam, &res->body);
-	db_query_int(dam->db, &bytes, NULL, "SELECT ifnull(sum(size),0) FROM blobs", "");
-	db_query_int(dam->db, &blobs, NULL, "SELECT count(*) FROM blobs", "");
-	db_query_int(dam->db, &assets, NULL, "SELECT count(*) FROM assets WHERE deleted_at IS NULL", "");
-	db_query_int(dam->db, &versions, NULL, "SELECT count(*) FROM versions", "");
+	strbuf_adds(&res->body, "# HELP dam_jobs Jobs in the queue by kind and state.\n# TYPE dam_jobs gauge\n");
+	json_array_foreach(json_object_get(stats, "jobs"), i, j)
+		strbuf_addf(&res->body, "dam_jobs{kind=\"%s\",state=\"%s\"} %lld\n",
+			    json_string_value(json_object_get(j, "kind")), json_string_value(json_object_get(j, "state")),
+			    (long long)json_integer_value(json_object_get(j, "count")));
 	strbuf_addf(&res->body,
 		    "# HELP dam_stored_bytes Bytes held in the blob store.\n# TYPE dam_stored_bytes gauge\ndam_stored_bytes %lld\n"
 		    "# HELP dam_blobs Blobs in the store.\n# TYPE dam_blobs gauge\ndam_blobs %lld\n"
 		    "# HELP dam_assets Live assets.\n# TYPE dam_assets gauge\ndam_assets %lld\n"
 		    "# HELP dam_versions_total Versions ever ingested.\n# TYPE dam_versions_total counter\ndam_versions_total %lld\n",
-		    (long long)bytes, (long long)blobs, (long long)assets, (long long)versions);
+		    (long long)json_integer_value(json_object_get(stats, "stored_bytes")),
+		    (long long)json_integer_value(json_object_get(stats, "blobs")),
+		    (long long)json_integer_value(json_object_get(stats, "assets")),
+		    (long long)json_integer_value(json_object_get(stats, "versions")));
+	json_decref(stats);
 	res->status = 200;
 	http_res_header(res, "content-type", "text/plain; version=0.0.4; charset=utf-8");
 }
