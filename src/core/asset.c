@@ -62,16 +62,6 @@ int asset_resolve(struct dam *dam, const char *ref, char out[DAM_ID_LEN + 1], st
 	return 0;
 }
 
-static json_t *iso(int64_t ms)
-{
-	char buf[32];
-
-	if (!ms)
-		return json_null();
-	time_iso8601((uint64_t)ms, buf);
-	return json_string(buf);
-}
-
 static int load_renditions(struct dam *dam, const char *version_id, json_t *out, struct dam_err *err)
 {
 	struct db_stmt *st;
@@ -88,7 +78,7 @@ static int load_renditions(struct dam *dam, const char *version_id, json_t *out,
 				      "size", (json_int_t)db_col_int(st, 3), "width", (json_int_t)db_col_int(st, 4),
 				      "height", (json_int_t)db_col_int(st, 5),
 				      "spec", json_loads(db_col_text(st, 6), 0, NULL) ?: json_null(),
-				      "created_at", iso(db_col_int(st, 7)));
+				      "created_at", time_json(db_col_int(st, 7)));
 		json_array_append_new(out, r);
 	}
 	db_finalize(st);
@@ -117,7 +107,7 @@ static int load_versions(struct dam *dam, const char *id, json_t *asset, struct 
 			"status", db_col_text(st, 11),
 			"metadata", db_col_is_null(st, 10) ? json_object() : (json_loads(db_col_text(st, 10), 0, NULL) ?: json_object()),
 			"error", db_col_is_null(st, 12) ? json_null() : json_string(db_col_text(st, 12)),
-			"created_by", db_col_text(st, 14), "created_at", iso(db_col_int(st, 13)));
+			"created_by", db_col_text(st, 14), "created_at", time_json(db_col_int(st, 13)));
 		if (db_col_int(st, 8))
 			json_object_set_new(v, "expected_extension", json_string(db_col_text(st, 9)));
 		json_object_set_new(v, "renditions", json_array());
@@ -181,8 +171,8 @@ int asset_get(struct dam *dam, const char *ref, json_t **out, struct dam_err *er
 	if ((rc = db_step(st, err)) == DB_ROW) {
 		a = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:b}", "id", db_col_text(st, 0),
 			      "name", db_col_text(st, 1), "kind", db_col_text(st, 2),
-			      "current_version_id", db_col_text(st, 3), "created_at", iso(db_col_int(st, 5)),
-			      "updated_at", iso(db_col_int(st, 6)), "deleted", !db_col_is_null(st, 7));
+			      "current_version_id", db_col_text(st, 3), "created_at", time_json(db_col_int(st, 5)),
+			      "updated_at", time_json(db_col_int(st, 6)), "deleted", !db_col_is_null(st, 7));
 		if (*db_col_text(st, 4))
 			json_object_set_new(a, "source_path", json_string(db_col_text(st, 4)));
 		json_object_set_new(a, "created_by", *db_col_text(st, 8) ? json_string(db_col_text(st, 8)) : json_null());
@@ -229,7 +219,7 @@ int asset_list(struct dam *dam, const struct asset_filter *f, json_t **out, stru
 		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I,s:s,s:o,s:o,s:s,s:s}",
 			"id", db_col_text(st, 0), "name", db_col_text(st, 1), "kind", db_col_text(st, 2),
 			"size", (json_int_t)db_col_int(st, 3), "status", db_col_text(st, 4),
-			"created_at", iso(db_col_int(st, 5)), "updated_at", iso(db_col_int(st, 8)),
+			"created_at", time_json(db_col_int(st, 5)), "updated_at", time_json(db_col_int(st, 8)),
 			"mime", db_col_text(st, 6), "tags", db_col_text(st, 7)));
 	db_finalize(st);
 	if (rc < 0) {

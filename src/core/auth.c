@@ -333,16 +333,6 @@ int user_set_disabled(struct dam *dam, const char *username, bool disabled, stru
 	return rc < 0 ? rc : 0;
 }
 
-static json_t *iso_or_null(struct db_stmt *st, int col)
-{
-	char buf[32];
-
-	if (db_col_is_null(st, col))
-		return json_null();
-	time_iso8601((uint64_t)db_col_int(st, col), buf);
-	return json_string(buf);
-}
-
 int user_list(struct dam *dam, json_t **out, struct dam_err *err)
 {
 	struct db_stmt *st;
@@ -358,7 +348,7 @@ int user_list(struct dam *dam, json_t **out, struct dam_err *err)
 		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:b,s:o,s:o}", "id", db_col_text(st, 0),
 						     "username", db_col_text(st, 1), "role", db_col_text(st, 2),
 						     "disabled", (int)db_col_int(st, 3), "created_at",
-						     iso_or_null(st, 4), "last_login_at", iso_or_null(st, 5)));
+						     time_json(db_col_int(st, 4)), "last_login_at", time_json(db_col_int(st, 5))));
 	db_finalize(st);
 out:
 	if (rc < 0) {

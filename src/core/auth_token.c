@@ -94,16 +94,6 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
-static json_t *iso_or_null(struct db_stmt *st, int col)
-{
-	char buf[32];
-
-	if (db_col_is_null(st, col))
-		return json_null();
-	time_iso8601((uint64_t)db_col_int(st, col), buf);
-	return json_string(buf);
-}
-
 int token_list(struct dam *dam, const char *username, json_t **out, struct dam_err *err)
 {
 	struct auth__user u;
@@ -126,8 +116,8 @@ int token_list(struct dam *dam, const char *username, json_t **out, struct dam_e
 	while ((rc = db_step(st, err)) == DB_ROW)
 		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:b,s:b,s:b}",
 			"id", db_col_text(st, 0), "user", db_col_text(st, 1), "user_id", db_col_text(st, 9),
-			"label", db_col_text(st, 2), "role", db_col_text(st, 3), "created_at", iso_or_null(st, 4),
-			"expires_at", iso_or_null(st, 5), "last_used_at", iso_or_null(st, 6),
+			"label", db_col_text(st, 2), "role", db_col_text(st, 3), "created_at", time_json(db_col_int(st, 4)),
+			"expires_at", time_json(db_col_int(st, 5)), "last_used_at", time_json(db_col_int(st, 6)),
 			"revoked", (int)db_col_int(st, 7), "expired", (int)db_col_int(st, 8),
 			"user_disabled", (int)db_col_int(st, 10)));
 	db_finalize(st);

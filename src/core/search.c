@@ -5,6 +5,7 @@
 #include "core/search.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <strings.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -339,23 +340,25 @@ static int col_of(const char *q, int pos)
 	return col;
 }
 
-static roaring_bitmap_t *from_sql(struct ctx *x, const char *sql, const char *types, const char *a, double lo,
-				  double hi)
+/* The asset rowids a query's first column returns, as a bitmap; NULL on a
+ * database error (x->err filled). Parameters as db_bind(). */
+static roaring_bitmap_t *from_sql(struct ctx *x, const char *sql, const char *types, ...)
 {
-	roaring_bitmap_t *bm = roaring_bitmap_create();
-	struct db_stmt *st;
+	roaring_bitmap_t *bm = NULL;
+	struct db_stmt *st = NULL;
+	va_list ap;
 	int rc;
 
-	if (!strcmp(types, "s"))
-		rc = db_query(x->dam->db, &st, x->err, sql, types, a);
-	else
-		rc = db_query(x->dam->db, &st, x->err, sql, types, a, lo, hi);
-	if (rc < 0) {
-		bm_free(bm);
+	if ((rc = db_prepare(x->dam->db, sql, &st, x->err)) < 0)
 		return NULL;
+	va_start(ap, types);
+	rc = db_vbind(st, x->err, types, ap);
+	va_end(ap);
+	if (rc == 0) {
+		bm = roaring_bitmap_create();
+		while ((rc = db_step(st, x->err)) == DB_ROW)
+			roaring_bitmap_add(bm, (uint32_t)db_col_int(st, 0));
 	}
-	while ((rc = db_step(st, x->err)) == DB_ROW)
-		roaring_bitmap_add(bm, (uint32_t)db_col_int(st, 0));
 	db_finalize(st);
 	if (rc < 0) {
 		bm_free(bm);
@@ -374,27 +377,6 @@ static json_t *expansion(struct ctx *x, const struct qnode *n)
 	if (n->prefix || vocab_expand(x->dam, NULL, n->value, &words, NULL) < 0)
 		return NULL;
 	return words;
-}
-
-static roaring_bitmap_t *from_sql4(struct ctx *x, const char *sql, const char *a, const char *b, const char *c,
-				   const char *d)
-{
-	roaring_bitmap_t *bm = roaring_bitmap_create();
-	struct db_stmt *st;
-	int rc;
-
-	if (db_query(x->dam->db, &st, x->err, sql, "ssss", a, b, c, d) < 0) {
-		bm_free(bm);
-		return NULL;
-	}
-	while ((rc = db_step(st, x->err)) == DB_ROW)
-		roaring_bitmap_add(bm, (uint32_t)db_col_int(st, 0));
-	db_finalize(st);
-	if (rc < 0) {
-		bm_free(bm);
-		return NULL;
-	}
-	return bm;
 }
 
 static roaring_bitmap_t *eval_text(struct ctx *x, const struct qnode *n)
@@ -418,7 +400,7 @@ static roaring_bitmap_t *eval_text(struct ctx *x, const struct qnode *n)
 			     ? "SELECT d.asset_rowid FROM search_fts f JOIN search_docs d ON d.version_rowid = f.rowid WHERE search_fts MATCH ?"
 			     : "SELECT d.asset_rowid FROM search_fts f JOIN search_docs d ON d.version_rowid = f.rowid"
 			       " WHERE search_fts MATCH ? AND d.is_current",
-		      "s", m.buf, 0, 0);
+		      "s", m.buf);
 	strbuf_release(&m);
 	return bm;
 }
@@ -522,11 +504,11 @@ static roaring_bitmap_t *eval_plain_field(struct ctx *x, const struct qnode *n)
 	} else {
 		strbuf_adds(&v, n->value);
 	}
-	bm = from_sql4(x, n->prefix ? "SELECT a.rowid FROM fields f JOIN assets a ON a.id = f.asset_id"
+	bm = from_sql(x, n->prefix ? "SELECT a.rowid FROM fields f JOIN assets a ON a.id = f.asset_id"
 				      " WHERE (f.key = ? OR (f.key > ? AND f.key < ?)) AND f.value LIKE ? ESCAPE '\\'"
 				    : "SELECT a.rowid FROM fields f JOIN assets a ON a.id = f.asset_id"
 				      " WHERE (f.key = ? OR (f.key > ? AND f.key < ?)) AND f.value = ? COLLATE NOCASE",
-		       n->name, lo, hi, v.buf);
+		       "ssss", n->name, lo, hi, v.buf);
 	strbuf_release(&v);
 	return bm;
 }
@@ -876,12 +858,9 @@ static json_t *summary(struct dam *dam, uint32_t row)
 		     " FROM assets a JOIN versions v ON v.id = a.current_version_id WHERE a.rowid=?", "i", (int64_t)row) < 0)
 		return NULL;
 	if (db_step(st, NULL) == DB_ROW) {
-		char c[32], u[32];
-		time_iso8601((uint64_t)db_col_int(st, 5), c);
-		time_iso8601((uint64_t)db_col_int(st, 6), u);
-		o = json_pack("{s:s,s:s,s:s,s:I,s:s,s:s,s:s,s:s,s:I,s:b}", "id", db_col_text(st, 0), "name", db_col_text(st, 1),
+		o = json_pack("{s:s,s:s,s:s,s:I,s:s,s:o,s:o,s:s,s:I,s:b}", "id", db_col_text(st, 0), "name", db_col_text(st, 1),
 			      "kind", db_col_text(st, 2), "size", (json_int_t)db_col_int(st, 3), "status", db_col_text(st, 4),
-			      "created_at", c, "updated_at", u, "mime", db_col_text(st, 7), "version",
+			      "created_at", time_json(db_col_int(st, 5)), "updated_at", time_json(db_col_int(st, 6)), "mime", db_col_text(st, 7), "version",
 			      (json_int_t)db_col_int(st, 8), "has_thumbnail", !db_col_is_null(st, 9));
 	}
 	db_finalize(st);

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "util/err.h"
 
 uint64_t time_now_ms(void)
@@ -103,4 +105,14 @@ int time_parse(const char *s, uint64_t *out)
 		*out = (uint64_t)t * 1000 + (uint64_t)ms;
 	}
 	return 0;
+}
+
+json_t *time_json(int64_t ms)
+{
+	char buf[32];
+
+	if (ms <= 0)
+		return json_null();
+	time_iso8601((uint64_t)ms, buf);
+	return json_string(buf);
 }

@@ -10,6 +10,11 @@ uint64_t time_now_ms(void);
 double time_mono(void);
 /* Formats unix ms as "2026-11-22T21:44:25.123Z" into out (>= 25 bytes). */
 void time_iso8601(uint64_t unix_ms, char out[32]);
+/* A JSON string of time_iso8601(ms), or JSON null when ms is 0 (a NULL
+ * column reads as 0). New reference. */
+struct json_t;
+struct json_t *time_json(int64_t ms);
+
 /* Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM[:SS[.fff]][Z]" (UTC) or a relative
  * "7d", "12h", "30m" (before now). Returns 0 and *out_ms, or DAM_EINVAL. */
 int time_parse(const char *s, uint64_t *out_ms);
