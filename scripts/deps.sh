@@ -10,7 +10,7 @@ PKGS=(
   libh2o-evloop-dev libssl-dev libjansson-dev libsqlite3-dev sqlite3 libpq-dev libroaring-dev
   libsodium-dev libmagic-dev libinih-dev libcurl4-openssl-dev libarchive-dev
   libcmocka-dev libimage-exiftool-perl imagemagick poppler-utils valgrind jq
-  wrk nginx
+  wrk nginx varnish chromium
 )
 
 missing=()

@@ -203,6 +203,33 @@ static const char *const migrations[] = {
 	"  INSERT INTO search_dirty VALUES (NEW.asset_id); END;"
 	"CREATE TRIGGER search_fields_d AFTER DELETE ON fields BEGIN"
 	"  INSERT INTO search_dirty VALUES (OLD.asset_id); END;",
+	/* 7: delivery: signing keys, channel presets, focal points, and the
+	 * purge outbox that triggers fill in the same transaction as any change
+	 * of what an asset delivers (see deliver/purge.h). */
+	"CREATE TABLE delivery_keys (id TEXT PRIMARY KEY, secret BLOB NOT NULL,"
+	"  created_at INTEGER NOT NULL, retired_at INTEGER);"
+	"CREATE TABLE presets (name TEXT PRIMARY KEY, spec TEXT NOT NULL,"
+	"  description TEXT NOT NULL DEFAULT '', ahead INTEGER NOT NULL DEFAULT 1,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE TABLE purge_outbox (id INTEGER PRIMARY KEY, asset_id TEXT NOT NULL,"
+	"  reason TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_at INTEGER NOT NULL DEFAULT 0, error TEXT, created_at INTEGER NOT NULL);"
+	"CREATE INDEX purge_outbox_due ON purge_outbox(next_at);"
+	"ALTER TABLE assets ADD COLUMN focal_x REAL;"
+	"ALTER TABLE assets ADD COLUMN focal_y REAL;"
+	"CREATE TRIGGER purge_assets_u AFTER UPDATE ON assets"
+	"  WHEN OLD.current_version_id IS NOT NEW.current_version_id"
+	"    OR OLD.deleted_at IS NOT NEW.deleted_at"
+	"    OR OLD.focal_x IS NOT NEW.focal_x OR OLD.focal_y IS NOT NEW.focal_y BEGIN"
+	"  INSERT INTO purge_outbox(asset_id, reason, created_at) VALUES (NEW.id,"
+	"    CASE WHEN OLD.deleted_at IS NOT NEW.deleted_at THEN 'deleted'"
+	"         WHEN OLD.current_version_id IS NOT NEW.current_version_id THEN 'version'"
+	"         ELSE 'focal' END, CAST(strftime('%s','now') AS INTEGER)); END;"
+	"CREATE TRIGGER purge_renditions_u AFTER UPDATE OF blob_hash ON renditions"
+	"  WHEN OLD.blob_hash IS NOT NEW.blob_hash BEGIN"
+	"  INSERT INTO purge_outbox(asset_id, reason, created_at)"
+	"    SELECT asset_id, 'rendition', CAST(strftime('%s','now') AS INTEGER)"
+	"    FROM versions WHERE id = NEW.version_id; END;",
 };
 
 const char *const *schema_migrations(int *n)
