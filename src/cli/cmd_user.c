@@ -31,30 +31,6 @@ static int parse_role(const char *cmd, const char *s, enum role *out)
 	return 0;
 }
 
-/* "30d", "12h", "90m", "2w" from now, or an absolute UTC date/time. (time_parse
- * reads "7d" as 7 days ago, which suits filters, not expiries.) */
-static int expires_parse(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long n = strtoull(s, &end, 10);
-	uint64_t unit = 0;
-
-	if (end != s && s[0] >= '0' && s[0] <= '9' && end[0] && !end[1]) {
-		switch (*end) {
-		case 'w': unit = 7 * 86400000ull; break;
-		case 'd': unit = 86400000ull; break;
-		case 'h': unit = 3600000ull; break;
-		case 'm': unit = 60000ull; break;
-		default: return DAM_EINVAL;
-		}
-		if (n == 0 || n > 100ull * 366)
-			return DAM_EINVAL;
-		*out = time_now_ms() + n * unit;
-		return 0;
-	}
-	return time_parse(s, out);
-}
-
 static int user_add_cmd(struct dam *dam, int argc, char **argv)
 {
 	struct dam_err err;
@@ -236,7 +212,7 @@ static int token_create_cmd(struct dam *dam, int argc, char **argv)
 		else if (!strcmp(argv[i], "--role") && i + 1 < argc)
 			code = parse_role("token", argv[++i], &role);
 		else if (!strcmp(argv[i], "--expires") && i + 1 < argc) {
-			if (expires_parse(argv[++i], &expires) < 0)
+			if (time_parse_future(argv[++i], &expires) < 0)
 				code = cli_usage("token", "--expires wants a duration (30d, 12h, 2w) or a date (2026-12-31), got \"%s\"",
 						 argv[i]);
 		} else

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "deliver/prerender.h"
 #include "util/utf8.h"
 
 static const struct cli_command commands[] = {
@@ -67,6 +68,14 @@ static const struct cli_command commands[] = {
 	{ "incomplete", cmd_incomplete, "assets missing required fields; fix them in bulk",
 	  "dam incomplete [--json] [--apply-template NAME | --set KEY=VALUE]\n"
 	  "Exits 1 when some asset is incomplete." },
+	{ "render", cmd_render, "write an asset through a channel preset or transform to a file",
+	  "dam render ID PRESET|OPTIONS -o FILE|-\n       (OPTIONS: transform text such as w_800,h_800,fit_cover; see docs/delivery.md)" },
+	{ "url", cmd_url, "print a signed delivery URL for an asset and preset",
+	  "dam url ID PRESET|OPTIONS [--expires 7d|DATE] [--version N] [--base URL]" },
+	{ "preset", cmd_preset, "list, add or change channel presets",
+	  "dam preset list [--json]\n       dam preset set NAME SPEC [--description TEXT] [--on-use]\n       dam preset rm NAME" },
+	{ "key", cmd_key, "signing keys of delivery URLs: list, rotate, retire",
+	  "dam key list\n       dam key rotate\n       dam key retire ID" },
 	{ "serve", cmd_serve, "run the HTTP API server (and job workers)",
 	  "dam serve [--listen HOST:PORT] [--workers N] [--threads N] [--tls-cert FILE --tls-key FILE]\n"
 	  "          [--trusted-proxies ADDR,...] [--max-upload MB] [--max-conns-per-client N] [--stop-deadline S] [--quiet]" },
@@ -183,6 +192,9 @@ int main(int argc, char **argv)
 	struct cli cli = { NULL, argv[0] };
 	const struct cli_command *c;
 	int i = 1;
+
+	/* Job kinds that live above core (the zygote's children inherit this). */
+	prerender_register();
 
 	while (i < argc && argv[i][0] == '-') {
 		if ((!strcmp(argv[i], "--library") || !strcmp(argv[i], "-L")) && i + 1 < argc) {

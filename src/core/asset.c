@@ -166,7 +166,8 @@ int asset_get(struct dam *dam, const char *ref, json_t **out, struct dam_err *er
 		return rc;
 	if ((rc = db_query(dam->db, &st, err,
 			   "SELECT id, name, kind, ifnull(current_version_id,''), ifnull(source_path,''),"
-			   " created_at, updated_at, deleted_at, ifnull(created_by,'') FROM assets WHERE id=?", "s", id)) < 0)
+			   " created_at, updated_at, deleted_at, ifnull(created_by,''), focal_x, focal_y"
+			   " FROM assets WHERE id=?", "s", id)) < 0)
 		return rc;
 	if ((rc = db_step(st, err)) == DB_ROW) {
 		a = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:b}", "id", db_col_text(st, 0),
@@ -176,6 +177,8 @@ int asset_get(struct dam *dam, const char *ref, json_t **out, struct dam_err *er
 		if (*db_col_text(st, 4))
 			json_object_set_new(a, "source_path", json_string(db_col_text(st, 4)));
 		json_object_set_new(a, "created_by", *db_col_text(st, 8) ? json_string(db_col_text(st, 8)) : json_null());
+		json_object_set_new(a, "focal", db_col_is_null(st, 9) ? json_null()
+					 : json_pack("{s:f,s:f}", "x", db_col_double(st, 9), "y", db_col_double(st, 10)));
 	}
 	db_finalize(st);
 	if (rc < 0 || !a)

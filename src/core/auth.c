@@ -58,6 +58,10 @@ static const enum role min_role[] = {
 	[AUTH_USERS_MANAGE] = ROLE_ADMIN,
 	[AUTH_METRICS_READ] = ROLE_ADMIN,
 	[AUTH_SCHEMA_MANAGE] = ROLE_ADMIN,
+	/* A link publishes the asset to anyone holding it, so it is an
+	 * editor's decision, like changing what the asset says. */
+	[AUTH_DELIVERY_LINK] = ROLE_EDITOR,
+	[AUTH_DELIVERY_MANAGE] = ROLE_ADMIN,
 };
 
 bool auth_can(const struct actor *actor, enum auth_action action, const struct auth_object *obj)

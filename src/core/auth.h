@@ -57,6 +57,8 @@ enum auth_action {
 	AUTH_TOKENS_OWN,      /* create/list/revoke one's own tokens */
 	AUTH_METRICS_READ,
 	AUTH_SCHEMA_MANAGE,   /* field definitions, vocabularies, templates, name patterns, languages */
+	AUTH_DELIVERY_LINK,   /* make signed delivery and share links, set focal points */
+	AUTH_DELIVERY_MANAGE, /* channel presets and signing keys */
 };
 
 /* What the action is on; NULL for actions on the library as a whole.

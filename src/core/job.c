@@ -131,12 +131,13 @@ int job_fail(struct dam *dam, const char *job_id, const char *error, bool retrya
 	struct db_stmt *st = NULL;
 	int64_t now = (int64_t)time_now_ms(), attempts = 0, max = 0;
 	char version[DAM_ID_LEN + 1] = "";
+	bool process_job = false;
 	int rc;
 
 	if ((rc = db_begin(dam->db, err)) < 0)
 		return rc;
 	if ((rc = db_query(dam->db, &st, err,
-			   "SELECT attempts, max_attempts, ifnull(version_id,'') FROM jobs WHERE id=?", "s",
+			   "SELECT attempts, max_attempts, ifnull(version_id,''), kind FROM jobs WHERE id=?", "s",
 			   job_id)) < 0)
 		goto fail;
 	if ((rc = db_step(st, err)) != DB_ROW) {
@@ -147,6 +148,9 @@ int job_fail(struct dam *dam, const char *job_id, const char *error, bool retrya
 	attempts = db_col_int(st, 0);
 	max = db_col_int(st, 1);
 	snprintf(version, sizeof version, "%s", db_col_text(st, 2));
+	/* Only processing decides whether a version is usable; a failed
+	 * side job (channel renditions) leaves the version ready. */
+	process_job = !strcmp(db_col_text(st, 3), "process");
 	db_finalize(st);
 	if (retryable && attempts < max) {
 		/* Back off 2^attempts seconds, so a flapping job does not spin. */
@@ -157,7 +161,7 @@ int job_fail(struct dam *dam, const char *job_id, const char *error, bool retrya
 		rc = db_run(dam->db, err,
 			    "UPDATE jobs SET state='failed', worker=NULL, error=?, updated_at=? WHERE id=?",
 			    "sis", error, now, job_id);
-		if (rc >= 0 && *version)
+		if (rc >= 0 && *version && process_job)
 			rc = db_run(dam->db, err, "UPDATE versions SET status='failed', error=? WHERE id=?",
 				    "ss", error, version);
 		if (rc >= 0) {

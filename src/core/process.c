@@ -1,5 +1,7 @@
 #include "core/process.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,15 +10,11 @@
 #include "core/audit.h"
 #include "core/fsck.h"
 #include "core/refs.h"
+#include "core/rendition.h"
+#include "media/transform.h"
 #include "media/media.h"
 #include "util/timeutil.h"
 
-struct rendition {
-	char name[32], mime[64], key[65];
-	uint64_t size;
-	int width, height;
-	char *spec;
-};
 
 struct work {
 	struct dam *dam;
@@ -28,8 +26,10 @@ struct work {
 	struct media_sniff sniff;
 	json_t *meta;
 	struct media_analysis an;
-	struct rendition r[8];
+	struct rendition_row r[8];
 	int nr;
+	bool has_master;
+	char master_error[DAM_ERR_MSG_MAX];
 };
 
 int process_error_is_permanent(int code)
@@ -70,7 +70,7 @@ static int load(struct work *w, const char *job_id, struct dam_err *err)
 static int on_derivative(void *ctx, const struct media_derivative *d, struct dam_err *err)
 {
 	struct work *w = ctx;
-	struct rendition *r;
+	struct rendition_row *r;
 	int rc;
 
 	if (w->nr >= (int)(sizeof w->r / sizeof w->r[0]))
@@ -84,8 +84,56 @@ static int on_derivative(void *ctx, const struct media_derivative *d, struct dam
 	r->width = d->width;
 	r->height = d->height;
 	r->spec = d->spec ? json_dumps(d->spec, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
+	if (!r->spec)
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 	w->nr++;
 	return 0;
+}
+
+static bool wants_master(const struct media_sniff *sn)
+{
+	return sn->kind == MEDIA_IMAGE || !strcmp(sn->format, "pdf");
+}
+
+/*
+ * The delivery master: every transform the server makes reads it instead
+ * of the untrusted original. A file whose master fails (an exotic
+ * colourspace, say) keeps its previews and search; only delivery refuses
+ * it, with the reason recorded here.
+ */
+static void make_master(struct work *w, int fd, const struct media_limits *lim)
+{
+	struct dam_err err = { 0 };
+	struct rendition_row *r = &w->r[w->nr];
+	char path[4096];
+	int mfd = -1, width = 0, height = 0, rc;
+	uint64_t size = 0;
+
+	if (w->nr >= (int)(sizeof w->r / sizeof w->r[0]))
+		return;
+	snprintf(path, sizeof path, "%s/objects/tmp/master-%s.tif", w->dam->root, w->version_id);
+	rc = media_master_write(fd, &w->sniff, lim, path, &width, &height, &err);
+	if (rc == 0 && (mfd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		rc = dam_err_errno(&err, DAM_EIO, errno, "cannot reopen the master");
+	if (rc == 0)
+		rc = blob_put_fd(w->dam->store, mfd, r->key, &size, NULL, &err);
+	if (mfd >= 0)
+		close(mfd);
+	unlink(path);
+	if (rc < 0) {
+		snprintf(w->master_error, sizeof w->master_error, "%s", err.msg);
+		return;
+	}
+	snprintf(r->name, sizeof r->name, "master");
+	snprintf(r->mime, sizeof r->mime, "image/tiff");
+	r->size = size;
+	r->width = width;
+	r->height = height;
+	r->spec = strdup("{\"colour\":\"srgb\",\"format\":\"tiff\",\"pyramid\":true,\"tile\":256}");
+	if (!r->spec)
+		return;
+	w->nr++;
+	w->has_master = true;
 }
 
 static int decode(struct work *w, struct dam_err *err)
@@ -104,35 +152,10 @@ static int decode(struct work *w, struct dam_err *err)
 	rc = media_probe_fd(fd, &w->sniff, &lim, &w->meta, err);
 	if (rc == 0)
 		rc = media_derive_analyze_fd(fd, &w->sniff, &lim, on_derivative, w, &w->an, err);
+	if (rc == 0 && wants_master(&w->sniff))
+		make_master(w, fd, &lim);
 	close(fd);
 	return rc;
-}
-
-static int save_rendition(struct work *w, const struct rendition *r, struct dam_err *err)
-{
-	struct db_stmt *st;
-	char id[DAM_ID_LEN + 1], old[65] = "";
-	int rc;
-
-	if ((rc = db_query(w->dam->db, &st, err,
-			   "SELECT blob_hash FROM renditions WHERE version_id=? AND name=?", "ss",
-			   w->version_id, r->name)) < 0)
-		return rc;
-	if ((rc = db_step(st, err)) == DB_ROW)
-		snprintf(old, sizeof old, "%s", db_col_text(st, 0));
-	db_finalize(st);
-	if (rc < 0 || (*old && (rc = refs_drop(w->dam, old, err)) < 0))
-		return rc;
-	if ((rc = refs_add(w->dam, r->key, r->size, err)) < 0)
-		return rc;
-	id_new(id);
-	return db_run(w->dam->db, err,
-		      "INSERT INTO renditions(id, version_id, name, blob_hash, mime, size, width, height, spec, created_at)"
-		      " VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(version_id, name) DO UPDATE SET"
-		      " blob_hash=excluded.blob_hash, mime=excluded.mime, size=excluded.size,"
-		      " width=excluded.width, height=excluded.height, spec=excluded.spec, created_at=excluded.created_at",
-		      "sssssiiisi", id, w->version_id, r->name, r->key, r->mime, (int64_t)r->size,
-		      (int64_t)r->width, (int64_t)r->height, r->spec, (int64_t)time_now_ms());
 }
 
 /* Embedded keywords become tags (unless a user removed them) and embedded
@@ -254,6 +277,8 @@ static int commit(struct work *w, const char *job_id, struct dam_err *err)
 		json_object_set_new(w->meta, "analysis", analysis_json(&w->an));
 		near_duplicate(w);
 	}
+	if (*w->master_error)
+		json_object_set_new(w->meta, "master_error", json_string(w->master_error));
 	meta = json_dumps(w->meta, JSON_COMPACT);
 	if ((rc = db_begin(w->dam->db, err)) < 0)
 		goto out;
@@ -261,13 +286,17 @@ static int commit(struct work *w, const char *job_id, struct dam_err *err)
 		    "ss", meta, w->version_id);
 
 	for (int i = 0; i < w->nr && rc >= 0; i++)
-		rc = save_rendition(w, &w->r[i], err);
+		rc = rendition_save(w->dam, w->version_id, &w->r[i], err);
 	/* Embedded keywords first: the file's own words win over the
 	 * automatic tags' guesses when both name the same tag. */
 	if (rc >= 0)
 		rc = save_embedded(w, err);
 	if (rc >= 0 && w->an.valid && (rc = save_auto_tags(w, err)) >= 0)
 		rc = save_similarity(w, err);
+	/* Channel renditions come from the master in their own, lower
+	 * priority job, so a new upload's previews are never kept waiting. */
+	if (rc >= 0 && w->has_master)
+		rc = job_enqueue(w->dam, "renditions", w->version_id, RENDITIONS_PRIORITY, NULL, err);
 	if (rc >= 0)
 		rc = job_done(w->dam, job_id, err);
 	after = json_pack("{s:s,s:i}", "version_id", w->version_id, "renditions", w->nr);
@@ -283,6 +312,37 @@ out:
 	return rc;
 }
 
+static struct {
+	const char *kind;
+	process_kind_fn fn;
+} kinds[4];
+
+void process_register(const char *kind, process_kind_fn fn)
+{
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+		if (!kinds[i].kind || !strcmp(kinds[i].kind, kind)) {
+			kinds[i].kind = kind;
+			kinds[i].fn = fn;
+			return;
+		}
+}
+
+static int run_other_kind(struct dam *dam, const char *kind, const char *job_id, struct dam_err *err)
+{
+	int lock, rc;
+
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0] && kinds[i].kind; i++) {
+		if (strcmp(kinds[i].kind, kind))
+			continue;
+		if ((lock = library_lock(dam, false, err)) < 0)
+			return lock;
+		rc = kinds[i].fn(dam, job_id, err);
+		library_unlock(lock);
+		return rc;
+	}
+	return dam_err_set(err, DAM_EINVAL, NULL, "unknown job kind \"%s\"", kind);
+}
+
 int process_run(struct dam *dam, const char *job_id, struct dam_err *err)
 {
 	struct work w;
@@ -293,7 +353,7 @@ int process_run(struct dam *dam, const char *job_id, struct dam_err *err)
 	if ((rc = load(&w, job_id, err)) < 0)
 		goto out;
 	if (strcmp(w.job_kind, "process")) {
-		rc = dam_err_set(err, DAM_EINVAL, NULL, "unknown job kind \"%s\"", w.job_kind);
+		rc = run_other_kind(dam, w.job_kind, job_id, err);
 		goto out;
 	}
 	if ((lock = library_lock(dam, false, err)) < 0) {
@@ -305,7 +365,7 @@ int process_run(struct dam *dam, const char *job_id, struct dam_err *err)
 	library_unlock(lock);
 out:
 	for (int i = 0; i < w.nr; i++)
-		free(w.r[i].spec);
+		free((char *)w.r[i].spec);
 	json_decref(w.meta);
 	return rc;
 }

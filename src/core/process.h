@@ -14,6 +14,15 @@
  * filled and records nothing; the caller decides with job_fail(). */
 int process_run(struct dam *dam, const char *job_id, struct dam_err *err);
 
+/* Jobs of other kinds run a function a higher layer registers at start-up
+ * (e.g. "renditions", in deliver/): same contract as process_run, called
+ * with the library's shared lock held. Register before any job runs. */
+typedef int (*process_kind_fn)(struct dam *dam, const char *job_id, struct dam_err *err);
+void process_register(const char *kind, process_kind_fn fn);
+
+/* Priority of the channel-renditions job queued after processing. */
+#define RENDITIONS_PRIORITY -5
+
 /* True when a failure with this code would fail again on retry. */
 int process_error_is_permanent(int code);
 

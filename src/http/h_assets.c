@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/asset.h"
+#include "core/delivery.h"
 #include "http/handlers.h"
 #include "util/timeutil.h"
 
@@ -202,11 +203,34 @@ static int parse_change(json_t *body, struct asset_change *c, const char **keys,
 	return 0;
 }
 
+/* "focal": {"x": 0..1, "y": 0..1} sets the point every crop keeps; null
+ * clears it. Setting it is a publishing decision (AUTH_DELIVERY_LINK). */
+static int parse_focal(const struct http_req *req, struct http_res *res, const json_t *f, double *x, double *y)
+{
+	const json_t *jx = json_object_get(f, "x"), *jy = json_object_get(f, "y");
+
+	if (!f)
+		return 0;
+	if (!http_allow(req, res, AUTH_DELIVERY_LINK, NULL))
+		return -1;
+	if (json_is_null(f))
+		return 0;
+	if (!json_is_number(jx) || !json_is_number(jy) || json_object_size(f) != 2 || json_number_value(jx) < 0 ||
+	    json_number_value(jx) > 1 || json_number_value(jy) < 0 || json_number_value(jy) > 1) {
+		http_res_error(res, 400, "invalid", "focal must be {\"x\": 0..1, \"y\": 0..1} or null", "focal");
+		return -1;
+	}
+	*x = json_number_value(jx);
+	*y = json_number_value(jy);
+	return 0;
+}
+
 HANDLER(h_asset_patch)
 {
-	static const char *const allowed[] = { "fields", "tags", NULL };
+	static const char *const allowed[] = { "fields", "tags", "focal", NULL };
 	const char *keys[256], *vals[256], *add[256], *rm[256];
 	struct asset_change c = { 0 };
+	double fx = -1, fy = -1;
 	const char *if_match = http_req_header(req, "if-match");
 	char match[ASSET_ETAG_LEN + 1] = "";
 	struct dam_err err;
@@ -214,7 +238,8 @@ HANDLER(h_asset_patch)
 
 	if (!(a = load_asset(dam, req, res, AUTH_ASSET_EDIT)))
 		return;
-	if (http_json_body(req, res, allowed, &body) < 0 || parse_change(body, &c, keys, vals, add, rm, res) < 0)
+	if (http_json_body(req, res, allowed, &body) < 0 || parse_change(body, &c, keys, vals, add, rm, res) < 0 ||
+	    parse_focal(req, res, json_object_get(body, "focal"), &fx, &fy) < 0)
 		goto out;
 	if (if_match) {
 		size_t n = strlen(if_match);
@@ -230,6 +255,11 @@ HANDLER(h_asset_patch)
 			http_res_error(res, 412, "precondition_failed", err.msg, "If-Match");
 		else
 			http_res_dam_error(res, &err);
+		goto out;
+	}
+	if (json_object_get(body, "focal") &&
+	    delivery_set_focal(dam, json_string_value(json_object_get(a, "id")), fx, fy, &err) < 0) {
+		http_res_dam_error(res, &err);
 		goto out;
 	}
 	json_decref(a);

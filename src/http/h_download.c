@@ -99,25 +99,44 @@ static int parse_ranges(const char *h, uint64_t size, struct http_range *out, in
 void http_send_blob(struct dam *dam, const struct http_req *req, struct http_res *res, const char *key,
 		    const char *mime, const char *filename, uint64_t last_modified_ms, const char *cache_control)
 {
-	const char *inm = http_req_header(req, "if-none-match"), *range = http_req_header(req, "range");
-	const char *if_range = http_req_header(req, "if-range");
-	char etag[72], date[40];
+	const char *inm = http_req_header(req, "if-none-match");
+	char etag[72];
 	struct dam_err err;
 	uint64_t size;
-	int fd, n;
+	int fd;
 
 	snprintf(etag, sizeof etag, "\"%s\"", key);
-	http_date(last_modified_ms, date);
-	http_res_header(res, "etag", etag);
-	http_res_header(res, "last-modified", date);
-	http_res_header(res, "accept-ranges", "bytes");
-	http_res_header(res, "cache-control", cache_control);
+	/* A revalidation costs no file open. */
 	if (inm && (strstr(inm, etag) || !strcmp(inm, "*"))) {
-		res->status = 304;
+		http_send_fd(req, res, -1, 0, etag, mime, filename, last_modified_ms, cache_control, true);
 		return;
 	}
 	if (blob_open(dam->store, key, &fd, &size, &err) < 0) {
 		http_res_dam_error(res, &err);
+		return;
+	}
+	http_send_fd(req, res, fd, size, etag, mime, filename, last_modified_ms, cache_control, true);
+}
+
+void http_send_fd(const struct http_req *req, struct http_res *res, int fd, uint64_t size, const char *etag,
+		  const char *mime, const char *filename, uint64_t last_modified_ms, const char *cache_control,
+		  bool ranges)
+{
+	const char *inm = http_req_header(req, "if-none-match"), *range = http_req_header(req, "range");
+	const char *if_range = http_req_header(req, "if-range");
+	char date[40];
+	int n;
+
+	http_date(last_modified_ms, date);
+	http_res_header(res, "etag", etag);
+	http_res_header(res, "last-modified", date);
+	if (ranges)
+		http_res_header(res, "accept-ranges", "bytes");
+	http_res_header(res, "cache-control", cache_control);
+	if (inm && (strstr(inm, etag) || !strcmp(inm, "*"))) {
+		if (fd >= 0)
+			close(fd);
+		res->status = 304;
 		return;
 	}
 	res->fd = fd;
@@ -127,7 +146,7 @@ void http_send_blob(struct dam *dam, const struct http_req *req, struct http_res
 	if (filename)
 		disposition(res, filename);
 	/* If-Range: ranges only when the validator still matches. */
-	if (range && size && (!if_range || !strcmp(if_range, etag) || !strcmp(if_range, date))) {
+	if (ranges && range && size && (!if_range || !strcmp(if_range, etag) || !strcmp(if_range, date))) {
 		n = parse_ranges(range, size, res->ranges, (int)(sizeof res->ranges / sizeof res->ranges[0]));
 		if (n < 0) {
 			close(res->fd);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/job.h"
+#include "deliver/deliver.h"
 #include "http/handlers.h"
 #include "util/fsutil.h"
 
@@ -52,6 +53,27 @@ HANDLER(h_metrics)
 		    (long long)json_integer_value(json_object_get(stats, "assets")),
 		    (long long)json_integer_value(json_object_get(stats, "versions")));
 	json_decref(stats);
+	if (srv->deliver) {
+		struct rcache_stats c;
+		deliver_cache_stats(srv->deliver, &c);
+		strbuf_addf(&res->body,
+			    "# HELP dam_rendition_cache_bytes Bytes in the rendition cache.\n# TYPE dam_rendition_cache_bytes gauge\n"
+			    "dam_rendition_cache_bytes %llu\n"
+			    "# HELP dam_rendition_cache_entries Renditions in the cache.\n# TYPE dam_rendition_cache_entries gauge\n"
+			    "dam_rendition_cache_entries %llu\n"
+			    "# HELP dam_rendition_cache_requests_total Cache lookups by outcome (coalesced: waited for another request's encode).\n"
+			    "# TYPE dam_rendition_cache_requests_total counter\n"
+			    "dam_rendition_cache_requests_total{outcome=\"hit\"} %llu\n"
+			    "dam_rendition_cache_requests_total{outcome=\"miss\"} %llu\n"
+			    "dam_rendition_cache_requests_total{outcome=\"coalesced\"} %llu\n"
+			    "# HELP dam_rendition_encodes_total Renditions encoded.\n# TYPE dam_rendition_encodes_total counter\n"
+			    "dam_rendition_encodes_total %llu\n"
+			    "# HELP dam_rendition_cache_evictions_total Entries evicted (least recently used).\n"
+			    "# TYPE dam_rendition_cache_evictions_total counter\ndam_rendition_cache_evictions_total %llu\n",
+			    (unsigned long long)c.bytes, (unsigned long long)c.entries, (unsigned long long)c.hits,
+			    (unsigned long long)c.misses, (unsigned long long)c.coalesced, (unsigned long long)c.makes,
+			    (unsigned long long)c.evictions);
+	}
 	res->status = 200;
 	http_res_header(res, "content-type", "text/plain; version=0.0.4; charset=utf-8");
 }

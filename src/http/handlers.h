@@ -23,6 +23,13 @@ long long http_query_int(const struct http_req *req, struct http_res *res, const
 void http_send_blob(struct dam *dam, const struct http_req *req, struct http_res *res, const char *key,
 		    const char *mime, const char *filename, uint64_t last_modified_ms, const char *cache_control);
 
+/* The same for an open file (taken over: closed with the response, or at
+ * once on 304/416). etag is the quoted validator; ranges false answers
+ * Range requests with the whole body (no Accept-Ranges). */
+void http_send_fd(const struct http_req *req, struct http_res *res, int fd, uint64_t size, const char *etag,
+		  const char *mime, const char *filename, uint64_t last_modified_ms, const char *cache_control,
+		  bool ranges);
+
 #define HANDLER(name) void name(struct server_ctx *srv, struct dam *dam, struct http_req *req, struct http_res *res)
 
 HANDLER(h_healthz);
@@ -76,5 +83,13 @@ HANDLER(h_searches_create);
 HANDLER(h_searches_delete);
 HANDLER(h_job_retry);
 HANDLER(h_job_cancel);
+HANDLER(h_deliver);
+HANDLER(h_presets_list);
+HANDLER(h_presets_create);
+HANDLER(h_preset_get);
+HANDLER(h_preset_put);
+HANDLER(h_preset_delete);
+HANDLER(h_asset_links);
+HANDLER(h_asset_tile);
 
 #endif

@@ -62,5 +62,13 @@ const struct route http_routes[] = {
 	{ "GET", "/api/v1/jobs", h_jobs_list, 0, 0, "jobs_list" },
 	{ "POST", "/api/v1/jobs/{id}/retry", h_job_retry, 0, 0, "job_retry" },
 	{ "POST", "/api/v1/jobs/{id}/cancel", h_job_cancel, 0, 0, "job_cancel" },
+	{ "GET", "/api/v1/presets", h_presets_list, 0, 0, "presets_list" },
+	{ "POST", "/api/v1/presets", h_presets_create, 0, JSON_MAX, "presets_create" },
+	{ "GET", "/api/v1/presets/{name}", h_preset_get, 0, 0, "preset_get" },
+	{ "PUT", "/api/v1/presets/{name}", h_preset_put, 0, JSON_MAX, "preset_put" },
+	{ "DELETE", "/api/v1/presets/{name}", h_preset_delete, 0, 0, "preset_delete" },
+	{ "GET", "/api/v1/assets/{id}/links", h_asset_links, 0, 0, "asset_links" },
+	{ "GET", "/api/v1/assets/{id}/tiles/{level}/{tile}", h_asset_tile, 0, 0, "asset_tile" },
+	{ "GET", "/t/{signature}/{options}/{asset}", h_deliver, ROUTE_PUBLIC, 0, "deliver" },
 	{ NULL, NULL, NULL, 0, 0, NULL },
 };

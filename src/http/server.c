@@ -26,6 +26,9 @@
 #include <openssl/ssl.h>
 
 #include "core/job.h"
+#include "deliver/deliver.h"
+#include "deliver/preset.h"
+#include "deliver/purge.h"
 #include "http/conn_limit.h"
 #include "http/router.h"
 #include "http/serve_req.h"
@@ -652,6 +655,82 @@ static void parse_trusted(struct server_ctx *srv, const char *list)
 	}
 }
 
+/* ---- delivery: keys and cache, presets, CDN purges ---- */
+
+static int start_delivery(struct server_ctx *srv, struct dam_err *err)
+{
+	struct dam *dam;
+	int queued = 0, rc;
+
+	if ((rc = library_open(srv->root, &dam, err)) < 0)
+		return rc;
+	library_set_actor(dam, "system:serve");
+	rc = deliver_open(dam, &srv->deliver, err);
+	/* Presets changed in dam.conf since the last run re-render now. */
+	if (rc == 0 && (rc = preset_sync(dam, &queued, err)) == 0 && queued)
+		fprintf(stderr, "dam serve: presets changed, re-rendering %d versions\n", queued);
+	library_close(dam);
+	return rc;
+}
+
+static void purge_config_of(const struct dam_config *cfg, struct purge_config *pc)
+{
+	char list[sizeof cfg->purge_edges], *save = NULL;
+
+	memset(pc, 0, sizeof *pc);
+	snprintf(list, sizeof list, "%s", cfg->purge_edges);
+	for (char *t = strtok_r(list, ", ", &save); t && pc->nedges < PURGE_EDGES_MAX; t = strtok_r(NULL, ", ", &save))
+		snprintf(pc->edges[pc->nedges++], sizeof pc->edges[0], "%s", t);
+	snprintf(pc->method, sizeof pc->method, "%s", cfg->purge_method);
+	snprintf(pc->http_url, sizeof pc->http_url, "%s", cfg->purge_http_url);
+	snprintf(pc->http_method, sizeof pc->http_method, "%s", cfg->purge_http_method);
+	snprintf(pc->http_body, sizeof pc->http_body, "%s", cfg->purge_http_body);
+	snprintf(pc->http_header, sizeof pc->http_header, "%s", cfg->purge_http_header);
+	pc->timeout_ms = 5000;
+}
+
+/* Drains the purge outbox that core fills in the same transactions as
+ * the changes; a slow or dead edge delays only this thread. */
+static void *purge_main(void *arg)
+{
+	struct server_ctx *srv = arg;
+	struct purge_config pc;
+	struct dam *dam = NULL;
+	struct dam_err err;
+	int sent;
+
+	if (library_open(srv->root, &dam, &err) < 0) {
+		fprintf(stderr, "dam serve: purge thread cannot open the library: %s\n", err.msg);
+		return NULL;
+	}
+	while (atomic_load(&srv->stopping) == 0) {
+		pthread_mutex_lock(&srv->cfg_lock);
+		purge_config_of(&srv->cfg, &pc);
+		pthread_mutex_unlock(&srv->cfg_lock);
+		if (purge_drain(dam->db, &pc, 100, &sent, &err) < 0)
+			fprintf(stderr, "dam serve: purge: %s\n", err.msg);
+		for (int i = 0; i < 5 && atomic_load(&srv->stopping) == 0; i++)
+			usleep(100 * 1000);
+	}
+	library_close(dam);
+	return NULL;
+}
+
+static void resync_presets(struct server_ctx *srv)
+{
+	struct dam *dam;
+	struct dam_err err;
+	int queued = 0;
+
+	if (library_open(srv->root, &dam, &err) == 0) {
+		if (preset_sync(dam, &queued, &err) < 0)
+			fprintf(stderr, "dam serve: presets: %s\n", err.msg);
+		else if (queued)
+			fprintf(stderr, "dam serve: presets changed, re-rendering %d versions\n", queued);
+		library_close(dam);
+	}
+}
+
 /* ---- main ---- */
 
 static int bootstrap(struct server_ctx *srv, struct dam_err *err)
@@ -712,6 +791,7 @@ int server_run(const struct server_opts *opts, struct dam_err *err)
 	struct pool_thread *pool = NULL;
 	struct worker_proc workers[64];
 	SSL_CTX *ssl = NULL;
+	pthread_t purger;
 	char url[128];
 	sigset_t set;
 
@@ -732,12 +812,19 @@ int server_run(const struct server_opts *opts, struct dam_err *err)
 	pthread_mutex_init(&srv->cfg_lock, NULL);
 	parse_trusted(srv, opts->trusted_proxies);
 	srv->started_ms = time_now_ms();
-	if ((rc = load_config(srv, err)) < 0 || (rc = bootstrap(srv, err)) < 0)
+	if ((rc = load_config(srv, err)) < 0 || (rc = bootstrap(srv, err)) < 0 ||
+	    (rc = start_delivery(srv, err)) < 0)
 		return rc;
-	if (opts->tls_cert && !(ssl = tls_context(opts->tls_cert, opts->tls_key, err)))
+	if (opts->tls_cert && !(ssl = tls_context(opts->tls_cert, opts->tls_key, err))) {
+		deliver_close(srv->deliver);
 		return DAM_EINVAL;
-	if ((fd = open_listener(opts->listen ? opts->listen : "127.0.0.1:8080", url, sizeof url, ssl, err)) < 0)
+	}
+	if ((fd = open_listener(opts->listen ? opts->listen : "127.0.0.1:8080", url, sizeof url, ssl, err)) < 0) {
+		deliver_close(srv->deliver);
+		if (ssl)
+			SSL_CTX_free(ssl);
 		return fd;
+	}
 
 	/* Signals go to the main thread only (sigtimedwait below). */
 	sigemptyset(&set);
@@ -763,6 +850,7 @@ int server_run(const struct server_opts *opts, struct dam_err *err)
 	}
 	for (int i = 0; i < nloops; i++)
 		pthread_create(&loops[i].thread, NULL, loop_main, &loops[i]);
+	pthread_create(&purger, NULL, purge_main, srv);
 	memset(workers, 0, sizeof workers);
 	printf("dam serve: listening on %s (library %s)\n", url, srv->root);
 	fflush(stdout);
@@ -778,6 +866,7 @@ int server_run(const struct server_opts *opts, struct dam_err *err)
 				fprintf(stderr, "dam serve: reload failed, keeping the old configuration: %s\n", e.msg);
 			else
 				fprintf(stderr, "dam serve: configuration reloaded\n");
+			resync_presets(srv);
 		}
 		supervise(srv, workers, nworkers);
 	}
@@ -803,6 +892,8 @@ int server_run(const struct server_opts *opts, struct dam_err *err)
 	pthread_mutex_unlock(&pool_q.lock);
 	for (int i = 0; i < npool; i++)
 		pthread_join(pool[i].thread, NULL);
+	pthread_join(purger, NULL);
+	deliver_close(srv->deliver);
 	free(loops);
 	free(pool);
 	if (ssl)

@@ -22,6 +22,8 @@
 #include "util/config.h"
 #include "util/err.h"
 
+struct deliver;
+
 struct server_opts {
 	const char *root;          /* library folder */
 	const char *listen;        /* "127.0.0.1:8080", "[::1]:0", ":8080" */
@@ -51,6 +53,7 @@ struct server_ctx {
 	char trusted[16][64];
 	int ntrusted;
 	uint64_t started_ms;
+	struct deliver *deliver;   /* signed delivery: keys and rendition cache (shared) */
 };
 
 /* Runs the server until SIGTERM/SIGINT; returns the exit status. */

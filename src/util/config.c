@@ -19,6 +19,16 @@ void config_defaults(struct dam_config *cfg)
 	cfg->job_memory_mb = 2048;
 	cfg->job_file_mb = 4096;
 	cfg->job_attempts = 3;
+	snprintf(cfg->base_url, sizeof cfg->base_url, "http://127.0.0.1:8080");
+	cfg->cache_mb = 1024;
+	cfg->max_input_mp = 100;
+	cfg->max_output_mp = 50;
+	cfg->max_ops = 16;
+	snprintf(cfg->formats, sizeof cfg->formats, "jpeg,png,webp,avif,jxl");
+	cfg->transform_timeout_ms = 20000;
+	cfg->max_age_s = 300;
+	snprintf(cfg->purge_method, sizeof cfg->purge_method, "BAN");
+	snprintf(cfg->purge_http_method, sizeof cfg->purge_http_method, "POST");
 }
 
 struct load_ctx {
@@ -66,7 +76,69 @@ static const struct int_key int_keys[] = {
 	INT_KEY("worker", "file_size", job_file_mb, 1, 1 << 24),
 	INT_KEY("worker", "attempts", job_attempts, 1, 100),
 	INT_KEY("worker", "processes", workers, 0, 256),
+	INT_KEY("delivery", "cache_mb", cache_mb, 0, 1 << 24),
+	INT_KEY("delivery", "max_input_megapixels", max_input_mp, 1, 10000),
+	INT_KEY("delivery", "max_output_megapixels", max_output_mp, 1, 1000),
+	INT_KEY("delivery", "max_operations", max_ops, 1, 64),
+	INT_KEY("delivery", "timeout_ms", transform_timeout_ms, 100, 600000),
+	INT_KEY("delivery", "max_age", max_age_s, 0, 31536000),
 };
+
+struct str_key {
+	const char *section, *key;
+	size_t offset, size;
+};
+
+#define STR_KEY(s, k, f) { s, k, offsetof(struct dam_config, f), sizeof(((struct dam_config *)0)->f) }
+static const struct str_key str_keys[] = {
+	STR_KEY("library", "name", name),
+	STR_KEY("delivery", "base_url", base_url),
+	STR_KEY("delivery", "formats", formats),
+	STR_KEY("delivery", "purge_edges", purge_edges),
+	STR_KEY("delivery", "purge_http_url", purge_http_url),
+	STR_KEY("delivery", "purge_http_body", purge_http_body),
+	STR_KEY("delivery", "purge_http_header", purge_http_header),
+};
+
+static int set_string(char *dst, size_t size, const char *v)
+{
+	return snprintf(dst, size, "%s", v) < (int)size ? 0 : -1;
+}
+
+/* [preset NAME]: each section name adds (or finds) one preset. */
+static int set_preset(struct dam_config *cfg, const char *name, const char *k, const char *v)
+{
+	struct config_preset *p = NULL;
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 32 || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
+		return -1;
+	for (int i = 0; i < cfg->npresets; i++)
+		if (!strcmp(cfg->presets[i].name, name))
+			p = &cfg->presets[i];
+	if (!p) {
+		if (cfg->npresets >= (int)(sizeof cfg->presets / sizeof cfg->presets[0]))
+			return -1;
+		p = &cfg->presets[cfg->npresets++];
+		memset(p, 0, sizeof *p);
+		memcpy(p->name, name, n + 1);
+	}
+	if (!strcmp(k, "spec"))
+		return set_string(p->spec, sizeof p->spec, v);
+	if (!strcmp(k, "description"))
+		return set_string(p->description, sizeof p->description, v);
+	return -2;
+}
+
+static int set_choice(char *dst, size_t size, const char *v, const char *a, const char *b)
+{
+	if (strcasecmp(v, a) && strcasecmp(v, b))
+		return -1;
+	set_string(dst, size, v);
+	for (char *c = dst; *c; c++)
+		*c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
+	return 0;
+}
 
 static int set_key(struct dam_config *cfg, const char *s, const char *k, const char *v)
 {
@@ -81,8 +153,19 @@ static int set_key(struct dam_config *cfg, const char *s, const char *k, const c
 		*(int *)((char *)cfg + ik->offset) = (int)n;
 		return 0;
 	}
-	if (!strcmp(s, "library") && !strcmp(k, "name"))
-		return snprintf(cfg->name, sizeof cfg->name, "%s", v) < (int)sizeof cfg->name ? 0 : -1;
+	for (size_t i = 0; i < sizeof str_keys / sizeof str_keys[0]; i++) {
+		const struct str_key *sk = &str_keys[i];
+		if (!strcmp(sk->section, s) && !strcmp(sk->key, k))
+			return set_string((char *)cfg + sk->offset, sk->size, v);
+	}
+	if (!strncmp(s, "preset ", 7))
+		return set_preset(cfg, s + 7, k, v);
+	if (!strcmp(s, "delivery") && !strcmp(k, "presets_only"))
+		return parse_bool(v, &cfg->presets_only);
+	if (!strcmp(s, "delivery") && !strcmp(k, "purge_method"))
+		return set_choice(cfg->purge_method, sizeof cfg->purge_method, v, "BAN", "PURGE");
+	if (!strcmp(s, "delivery") && !strcmp(k, "purge_http_method"))
+		return set_choice(cfg->purge_http_method, sizeof cfg->purge_http_method, v, "POST", "PUT");
 	if (!strcmp(s, "store") && !strcmp(k, "backend"))
 		return strcmp(v, "fs") ? -1 : (snprintf(cfg->store_backend, sizeof cfg->store_backend, "%s", v), 0);
 	if (!strcmp(s, "limits") && !strcmp(k, "max_pixels")) {
@@ -155,5 +238,34 @@ const char *config_default_text(void)
 	       "file_size = 4096\n"
 	       "attempts = 3\n"
 	       "# worker processes started by ingest and serve; 0 = one per core\n"
-	       "processes = 0\n";
+	       "processes = 0\n"
+	       "\n"
+	       "[delivery]\n"
+	       "# public origin used in signed URLs printed by `dam url` and the API\n"
+	       "base_url = http://127.0.0.1:8080\n"
+	       "# true: only preset URLs are served (no arbitrary transforms)\n"
+	       "presets_only = false\n"
+	       "# rendition cache bound in MB (least recently used evicted); 0 = off\n"
+	       "cache_mb = 1024\n"
+	       "max_input_megapixels = 100\n"
+	       "max_output_megapixels = 50\n"
+	       "max_operations = 16\n"
+	       "formats = jpeg,png,webp,avif,jxl\n"
+	       "timeout_ms = 20000\n"
+	       "# Cache-Control max-age of URLs without a pinned version (seconds)\n"
+	       "max_age = 300\n"
+	       "# CDN edges told to drop an asset when what it delivers changes\n"
+	       "# (comma-separated base URLs) and how: BAN or PURGE\n"
+	       "purge_edges =\n"
+	       "purge_method = BAN\n"
+	       "# one HTTP call per purge for commercial CDNs; {key} = the asset id\n"
+	       "purge_http_url =\n"
+	       "purge_http_method = POST\n"
+	       "purge_http_body =\n"
+	       "purge_http_header =\n"
+	       "\n"
+	       "# Presets override or add to the built-in ones (docs/delivery.md):\n"
+	       "# [preset hero]\n"
+	       "# spec = w_1600,h_900,fit_cover,crop_smart,f_auto,q_80\n"
+	       "# description = Home page hero banner\n";
 }

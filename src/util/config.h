@@ -24,6 +24,33 @@ struct dam_config {
 	int job_file_mb;           /* [worker] file_size: largest file a job may write */
 	int job_attempts;          /* [worker] attempts before a job is failed */
 	int workers;               /* [worker] processes: 0 = one per core */
+
+	/* [delivery]: signed transform URLs, presets, the rendition cache and
+	 * CDN purges (docs/delivery.md). */
+	char base_url[256];        /* base_url: public origin printed in signed URLs */
+	bool presets_only;         /* presets_only: refuse arbitrary transforms */
+	int cache_mb;              /* cache_mb: rendition cache bound, 0 = off */
+	int max_input_mp;          /* max_input_megapixels: largest master a transform reads */
+	int max_output_mp;         /* max_output_megapixels */
+	int max_ops;               /* max_operations per URL */
+	char formats[64];          /* formats: allowed outputs, comma-separated */
+	int transform_timeout_ms;  /* timeout_ms per transform */
+	int max_age_s;             /* max_age: Cache-Control for unversioned URLs */
+	char purge_edges[1024];    /* purge_edges: comma-separated base URLs of CDN edges */
+	char purge_method[8];      /* purge_method: BAN or PURGE */
+	char purge_http_url[512];  /* purge_http_url: commercial CDN call, "{key}" = asset id */
+	char purge_http_method[8]; /* purge_http_method */
+	char purge_http_body[1024];/* purge_http_body */
+	char purge_http_header[512]; /* purge_http_header: one extra header line */
+
+	/* [preset NAME] sections: spec = transform options, description = text.
+	 * They override the built-in presets of the same name. */
+	int npresets;
+	struct config_preset {
+		char name[33];
+		char spec[512];
+		char description[256];
+	} presets[32];
 };
 
 /* Fills cfg with defaults. */

@@ -116,3 +116,25 @@ json_t *time_json(int64_t ms)
 	time_iso8601((uint64_t)ms, buf);
 	return json_string(buf);
 }
+
+int time_parse_future(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long n = strtoull(s, &end, 10);
+	uint64_t unit = 0;
+
+	if (end != s && s[0] >= '0' && s[0] <= '9' && end[0] && !end[1]) {
+		switch (*end) {
+		case 'w': unit = 7 * 86400000ull; break;
+		case 'd': unit = 86400000ull; break;
+		case 'h': unit = 3600000ull; break;
+		case 'm': unit = 60000ull; break;
+		default: return DAM_EINVAL;
+		}
+		if (n == 0 || n > 100ull * 366)
+			return DAM_EINVAL;
+		*out = time_now_ms() + n * unit;
+		return 0;
+	}
+	return time_parse(s, out);
+}

@@ -19,4 +19,9 @@ struct json_t *time_json(int64_t ms);
  * "7d", "12h", "30m" (before now). Returns 0 and *out_ms, or DAM_EINVAL. */
 int time_parse(const char *s, uint64_t *out_ms);
 
+/* An expiry: "30d", "12h", "90m", "2w" from now, or an absolute UTC
+ * date/time as time_parse. (time_parse reads "7d" as 7 days ago, which
+ * suits filters, not expiries.) Returns 0 and *out_ms, or DAM_EINVAL. */
+int time_parse_future(const char *s, uint64_t *out_ms);
+
 #endif

@@ -94,7 +94,8 @@ function lines(stream, onLine) {
 
 /**
  * Starts `dam serve` on 127.0.0.1:0 with a fresh library.
- * opts.args: extra serve arguments; opts.users: false to skip creating users.
+ * opts.args: extra serve arguments; opts.users: false to skip creating users;
+ * opts.conf: text appended to the library's dam.conf before the start.
  * Returns { url, lib, proc, adminPassword, users: {role: {name, password, token}},
  *           tokens: {role: secret}, accessLog: [], stdout: [], stderr: [],
  *           api(), stop(), exited }.
@@ -104,6 +105,7 @@ export async function startServer(opts = {}) {
   const dir = tmpDir();
   const lib = path.join(dir, 'lib');
   execFileSync(dam, ['init', lib], { stdio: 'ignore', timeout: T(30000) });
+  if (opts.conf) fs.appendFileSync(path.join(lib, 'dam.conf'), '\n' + opts.conf + '\n');
   // A short stop deadline by default: job workers do not stop on SIGTERM
   // (see server.test.mjs), and each stop would otherwise take 20 s.
   const deadline = (opts.args || []).includes('--stop-deadline') ? [] : ['--stop-deadline', String(Math.ceil(3 * SLOW))];

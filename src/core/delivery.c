@@ -1,0 +1,123 @@
+#include "core/delivery.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/audit.h"
+#include "core/job.h"
+#include "core/process.h"
+
+static void copy_text(char *dst, size_t n, struct db_stmt *st, int col)
+{
+	const char *t = db_col_is_null(st, col) ? "" : db_col_text(st, col);
+
+	snprintf(dst, n, "%s", t ? t : "");
+}
+
+int delivery_load(struct dam *dam, const char *id, int version, struct delivery_info *out,
+		  struct dam_err *err)
+{
+	struct db_stmt *st;
+	char status[16] = "";
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = db_query(dam->db, &st, err,
+			   "SELECT v.id, v.number, v.id = a.current_version_id, v.kind, v.mime, v.filename,"
+			   " v.blob_hash, v.size, v.status, v.created_at, a.focal_x, a.focal_y,"
+			   " r.blob_hash, r.width, r.height, ifnull(json_extract(v.metadata, '$.alpha'), 0),"
+			   " json_extract(v.metadata, '$.master_error'),"
+			   " (SELECT value FROM fields WHERE asset_id = a.id AND key = 'copyright'),"
+			   " (SELECT value FROM fields WHERE asset_id = a.id AND key = 'creator')"
+			   " FROM assets a JOIN versions v ON v.asset_id = a.id"
+			   " LEFT JOIN renditions r ON r.version_id = v.id AND r.name = 'master'"
+			   " WHERE a.id = ? AND a.deleted_at IS NULL"
+			   " AND (v.number = ? OR (? = 0 AND v.id = (SELECT nv.id FROM versions nv"
+			   "   WHERE nv.asset_id = a.id AND (nv.status = 'ready' OR nv.id = a.current_version_id)"
+			   "   ORDER BY nv.status = 'ready' DESC, nv.number DESC LIMIT 1)))",
+			   "sii", id, (int64_t)version, (int64_t)version)) < 0)
+		return rc;
+	if ((rc = db_step(st, err)) == DB_ROW) {
+		snprintf(out->asset_id, sizeof out->asset_id, "%s", id);
+		copy_text(out->version_id, sizeof out->version_id, st, 0);
+		out->version = (int)db_col_int(st, 1);
+		out->current = db_col_int(st, 2) != 0;
+		copy_text(out->kind, sizeof out->kind, st, 3);
+		copy_text(out->mime, sizeof out->mime, st, 4);
+		copy_text(out->filename, sizeof out->filename, st, 5);
+		copy_text(out->original_key, sizeof out->original_key, st, 6);
+		out->original_size = (uint64_t)db_col_int(st, 7);
+		copy_text(status, sizeof status, st, 8);
+		out->modified_ms = db_col_int(st, 9);
+		out->has_focal = !db_col_is_null(st, 10) && !db_col_is_null(st, 11);
+		out->focal_x = out->has_focal ? db_col_double(st, 10) : -1;
+		out->focal_y = out->has_focal ? db_col_double(st, 11) : -1;
+		copy_text(out->master_key, sizeof out->master_key, st, 12);
+		out->width = (int)db_col_int(st, 13);
+		out->height = (int)db_col_int(st, 14);
+		out->alpha = db_col_int(st, 15) != 0;
+		copy_text(out->master_error, sizeof out->master_error, st, 16);
+		copy_text(out->copyright, sizeof out->copyright, st, 17);
+		copy_text(out->creator, sizeof out->creator, st, 18);
+	}
+	db_finalize(st);
+	if (rc < 0)
+		return rc;
+	if (rc == DB_DONE)
+		return version ? dam_err_set(err, DAM_ENOTFOUND, "asset", "asset %s has no version %d", id, version)
+			       : dam_err_set(err, DAM_ENOTFOUND, "asset", "no asset %s", id);
+	if (strcmp(status, "ready"))
+		return dam_err_set(err, DAM_ECONFLICT, "asset", "version %d of asset %s is %s, not ready for delivery",
+				   out->version, id, !strcmp(status, "failed") ? "failed" : "still being processed");
+	return 0;
+}
+
+static int queue_renditions(struct dam *dam, const char *id, struct dam_err *err)
+{
+	struct db_stmt *st;
+	char version[DAM_ID_LEN + 1] = "";
+	int rc;
+
+	if ((rc = db_query(dam->db, &st, err,
+			   "SELECT a.current_version_id FROM assets a"
+			   " JOIN renditions r ON r.version_id = a.current_version_id AND r.name = 'master'"
+			   " WHERE a.id = ?", "s", id)) < 0)
+		return rc;
+	if ((rc = db_step(st, err)) == DB_ROW)
+		snprintf(version, sizeof version, "%s", db_col_text(st, 0));
+	db_finalize(st);
+	if (rc < 0 || !*version)
+		return rc < 0 ? rc : 0;
+	return job_enqueue(dam, "renditions", version, RENDITIONS_PRIORITY, NULL, err);
+}
+
+int delivery_set_focal(struct dam *dam, const char *id, double x, double y, struct dam_err *err)
+{
+	json_t *after;
+	int rc;
+
+	if (x >= 0 && (x > 1 || y < 0 || y > 1))
+		return dam_err_set(err, DAM_EINVAL, "focal", "focal point x and y must be between 0 and 1");
+	if ((rc = db_begin(dam->db, err)) < 0)
+		return rc;
+	if (x >= 0)
+		rc = db_run(dam->db, err, "UPDATE assets SET focal_x=?, focal_y=? WHERE id=? AND deleted_at IS NULL",
+			    "dds", x, y, id);
+	else
+		rc = db_run(dam->db, err, "UPDATE assets SET focal_x=NULL, focal_y=NULL WHERE id=? AND deleted_at IS NULL",
+			    "s", id);
+	if (rc >= 0 && db_changes(dam->db) == 0)
+		rc = dam_err_set(err, DAM_ENOTFOUND, "asset", "no asset %s", id);
+	after = x >= 0 ? json_pack("{s:{s:f,s:f}}", "focal", "x", x, "y", y) : json_pack("{s:n}", "focal");
+	if (rc >= 0)
+		rc = audit_append(dam, "asset.focal", "asset", id, NULL, after, err);
+	json_decref(after);
+	/* Preset renditions that crop must follow the new point. */
+	if (rc >= 0)
+		rc = queue_renditions(dam, id, err);
+	if (rc < 0) {
+		db_rollback(dam->db);
+		return rc;
+	}
+	return db_commit(dam->db, err);
+}

@@ -1,0 +1,485 @@
+#include "deliver/deliver.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/delivery.h"
+#include "core/rendition.h"
+#include "deliver/prerender.h"
+#include "deliver/preset.h"
+#include "deliver/sign.h"
+#include "deliver/tspec.h"
+#include "media/media.h"
+#include "media/transform.h"
+#include "store/blob.h"
+#include "util/timeutil.h"
+
+/* How often a failed signature check may reload the keys: a key rotated
+ * by `dam key rotate` while the server runs is picked up at once, and a
+ * flood of forged URLs costs at most one query a second. */
+#define KEY_RELOAD_MS 1000
+
+#define IMMUTABLE "public, max-age=31536000, immutable"
+
+struct deliver {
+	pthread_mutex_t lock; /* guards keys and keys_loaded_ms */
+	struct sign_keys *keys;
+	uint64_t keys_loaded_ms;
+	struct rcache *cache;
+};
+
+int deliver_open(struct dam *dam, struct deliver **out, struct dam_err *err)
+{
+	struct deliver *d = calloc(1, sizeof *d);
+	struct media_limits lim;
+	struct strbuf dir = STRBUF_INIT;
+	int rc;
+
+	*out = NULL;
+	if (!d)
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	pthread_mutex_init(&d->lock, NULL);
+	media_limits_default(&lim);
+	strbuf_addf(&dir, "%s/cache", dam->root);
+	if ((rc = media_init(NULL, &lim, err)) == 0 && (rc = sign_keys_load(dam->db, &d->keys, err)) == 0)
+		rc = rcache_open(dir.buf, (uint64_t)dam->cfg.cache_mb << 20, &d->cache, err);
+	strbuf_release(&dir);
+	if (rc < 0) {
+		deliver_close(d);
+		return rc;
+	}
+	d->keys_loaded_ms = time_now_ms();
+	*out = d;
+	return 0;
+}
+
+void deliver_close(struct deliver *d)
+{
+	if (!d)
+		return;
+	sign_keys_free(d->keys);
+	rcache_close(d->cache);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}
+
+void deliver_cache_stats(struct deliver *d, struct rcache_stats *out)
+{
+	rcache_stats(d->cache, out);
+}
+
+static bool verify(struct deliver *d, struct dam *dam, const char *path, const char *sig)
+{
+	bool ok;
+
+	pthread_mutex_lock(&d->lock);
+	ok = sign_verify(d->keys, path, strlen(path), sig);
+	if (!ok && time_now_ms() - d->keys_loaded_ms >= KEY_RELOAD_MS) {
+		struct sign_keys *k;
+		if (sign_keys_load(dam->db, &k, NULL) == 0) {
+			sign_keys_free(d->keys);
+			d->keys = k;
+			ok = sign_verify(d->keys, path, strlen(path), sig);
+		}
+		d->keys_loaded_ms = time_now_ms();
+	}
+	pthread_mutex_unlock(&d->lock);
+	return ok;
+}
+
+/* Options a presets-only library still accepts: which preset, which
+ * version, until when, and whether as a download. */
+#define TS_ADMIN (TS_PRESET | TS_VERSION | TS_EXP | TS_DL)
+
+/* Lays the asked options over their preset, if they name one. */
+static int expand(struct dam *dam, const struct tspec *asked, struct tspec *spec, struct preset *preset,
+		  struct dam_err *err)
+{
+	*spec = *asked;
+	memset(preset, 0, sizeof *preset);
+	if (!(asked->set & TS_PRESET))
+		return 0;
+	if (preset_get(dam, asked->preset, preset, NULL) < 0)
+		return dam_err_set(err, DAM_EINVAL, "transform", "unknown preset \"%s\"", asked->preset);
+	*spec = preset->parsed;
+	tspec_overlay(spec, asked);
+	return 0;
+}
+
+static const char *ext_of(const char *mime, const char *original)
+{
+	const char *dot = strrchr(original, '.');
+
+	if (!strncmp(mime, "image/", 6))
+		return !strcmp(mime, "image/jpeg") ? "jpg" : mime + 6;
+	return dot && dot[1] && !strchr(dot, '/') ? dot + 1 : "bin";
+}
+
+/* "photo.tif" -> "photo.webp" for Content-Disposition. */
+static void download_name(const char *original, const char *ext, char *out, size_t n)
+{
+	const char *slash = strrchr(original, '/'), *base = slash ? slash + 1 : original;
+	const char *dot = strrchr(base, '.');
+	int len = dot && dot != base ? (int)(dot - base) : (int)strlen(base);
+
+	snprintf(out, n, "%.*s.%s", len, *base ? base : "asset", ext);
+}
+
+static void cache_headers(const struct tspec *asked, const struct dam *dam, int64_t now,
+			  struct deliver_result *out)
+{
+	long long age = dam->cfg.max_age_s;
+
+	if (asked->set & TS_VERSION)
+		age = 31536000;
+	/* An expiring link must not outlive its expiry in a shared cache. */
+	if (asked->exp && asked->exp - now < age)
+		age = asked->exp - now > 0 ? asked->exp - now : 0;
+	if ((asked->set & TS_VERSION) && age == 31536000)
+		snprintf(out->cache_control, sizeof out->cache_control, IMMUTABLE);
+	else
+		snprintf(out->cache_control, sizeof out->cache_control, "public, max-age=%lld", age);
+}
+
+struct make_ctx {
+	struct dam *dam;
+	const struct delivery_info *info;
+	const struct delivery_info *wm;
+	struct media_transform t;
+};
+
+static int make_rendition(void *arg, void **data, size_t *len, struct dam_err *err)
+{
+	struct make_ctx *m = arg;
+	struct media_transform_limits lim;
+	struct media_transform_result res = { 0 };
+	int fd = -1, wm = -1, rc;
+
+	media_transform_limits_default(&lim);
+	lim.max_input_pixels = (uint64_t)m->dam->cfg.max_input_mp * 1000000u;
+	lim.max_output_pixels = (uint64_t)m->dam->cfg.max_output_mp * 1000000u;
+	lim.timeout_ms = m->dam->cfg.transform_timeout_ms;
+	if ((rc = blob_open(m->dam->store, m->info->master_key, &fd, NULL, err)) < 0)
+		return rc;
+	if (m->wm && (rc = blob_open(m->dam->store, m->wm->master_key, &wm, NULL, err)) < 0)
+		goto out;
+	m->t.wm_fd = wm;
+	if ((rc = media_transform_fd(fd, &m->t, &lim, &res, err)) == 0) {
+		*data = res.data;
+		*len = res.len;
+	}
+out:
+	if (wm >= 0)
+		close(wm);
+	close(fd);
+	return rc;
+}
+
+/* The cache key names everything that decides the bytes. */
+static int cache_key(const struct delivery_info *info, const struct delivery_info *wm,
+		     const struct tspec *spec, const struct media_transform *t, char key[65],
+		     struct dam_err *err)
+{
+	unsigned char st[BLOB_HASH_STATE_SIZE];
+	struct tspec canon = *spec;
+	struct strbuf sb = STRBUF_INIT;
+
+	canon.set &= ~(unsigned)TS_ADMIN;
+	canon.preset[0] = '\0';
+	canon.version = 0;
+	canon.exp = 0;
+	canon.download = false;
+	canon.t.format = t->format;
+	canon.set |= TS_FMT;
+	strbuf_addf(&sb, "dam-render-1\n%s\n", info->master_key);
+	if (tspec_format(&canon, &sb) < 0) {
+		strbuf_release(&sb);
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	}
+	strbuf_addf(&sb, "\n%d:%.6f:%.6f\n%s\n%s\n%s\n", t->crop, t->focal_x, t->focal_y,
+		    t->copyright ? t->copyright : "", t->creator ? t->creator : "", wm ? wm->master_key : "");
+	blob_hash_state_init(st);
+	blob_hash_state_update(st, sb.buf, sb.len);
+	blob_hash_state_final(st, key);
+	strbuf_release(&sb);
+	return 0;
+}
+
+/* Video and audio have no master: an identity URL streams the original. */
+static int send_original(struct dam *dam, const struct delivery_info *info, struct deliver_result *out,
+			 struct dam_err *err)
+{
+	int rc;
+
+	if ((rc = blob_open(dam->store, info->original_key, &out->fd, &out->size, err)) < 0)
+		return rc;
+	snprintf(out->mime, sizeof out->mime, "%s", info->mime);
+	snprintf(out->etag, sizeof out->etag, "\"%s\"", info->original_key);
+	out->ranges = true;
+	return 0;
+}
+
+/* The ahead-of-time rendition, when the URL asks exactly for a preset and
+ * the stored one was made from what the asset is now. 1 when used. */
+static int try_prerendered(struct dam *dam, const struct preset *p, const struct delivery_info *info,
+			   struct deliver_result *out, struct dam_err *err)
+{
+	struct rendition_row row;
+	char name[48], stored[2048], *want;
+	int rc;
+
+	snprintf(name, sizeof name, "preset:%s", p->name);
+	if ((rc = rendition_find(dam, info->version_id, name, &row, stored, sizeof stored, err)) != 1)
+		return rc;
+	if (!(want = prerender_spec_json(p->name, p->spec, info)))
+		return 0;
+	rc = !strcmp(want, stored);
+	free(want);
+	if (!rc)
+		return 0;
+	if ((rc = blob_open(dam->store, row.key, &out->fd, &out->size, err)) < 0)
+		return rc == DAM_ENOTFOUND ? 0 : rc;
+	snprintf(out->mime, sizeof out->mime, "%s", row.mime);
+	snprintf(out->etag, sizeof out->etag, "\"%s\"", row.key);
+	out->cache_hit = true;
+	return 1;
+}
+
+static int load_watermark(struct dam *dam, const struct tspec *spec, struct delivery_info *wm,
+			  struct dam_err *err)
+{
+	int rc = delivery_load(dam, spec->wm_asset, 0, wm, err);
+
+	if (rc == DAM_ENOTFOUND)
+		return dam_err_set(err, DAM_EINVAL, "transform", "watermark asset %s does not exist", spec->wm_asset);
+	if (rc == 0 && !*wm->master_key)
+		return dam_err_set(err, DAM_EINVAL, "transform", "watermark asset %s is not an image", spec->wm_asset);
+	return rc;
+}
+
+static int transform(struct deliver *d, struct dam *dam, const struct tspec *spec,
+		     const struct delivery_info *info, const char *accept, struct deliver_result *out,
+		     struct dam_err *err)
+{
+	struct delivery_info wm;
+	struct make_ctx m = { .dam = dam, .info = info };
+	struct tspec_limits lim;
+	char key[65];
+	int rc;
+
+	if ((uint64_t)info->width * (uint64_t)info->height > (uint64_t)dam->cfg.max_input_mp * 1000000u)
+		return dam_err_set(err, DAM_ELIMIT, "asset", "the image is %dx%d, above the delivery limit of %d megapixels",
+				   info->width, info->height, dam->cfg.max_input_mp);
+	prerender_transform_of(spec, info, &m.t);
+	if (spec->t.format == MEDIA_FMT_AUTO) {
+		preset_limits(dam, &lim);
+		m.t.format = tspec_negotiate(accept, lim.formats, info->alpha);
+		out->vary_accept = true;
+	} else if (!(spec->set & TS_FMT)) {
+		m.t.format = info->alpha ? MEDIA_FMT_PNG : MEDIA_FMT_JPEG;
+	}
+	if (*spec->wm_asset) {
+		if ((rc = load_watermark(dam, spec, &wm, err)) < 0)
+			return rc;
+		m.wm = &wm;
+		m.t.wm_gravity = spec->t.wm_gravity;
+	}
+	if ((rc = cache_key(info, m.wm, spec, &m.t, key, err)) < 0)
+		return rc;
+	if ((rc = rcache_get(d->cache, key, make_rendition, &m, &out->fd, &out->size, &out->cache_hit, err)) < 0)
+		return rc;
+	snprintf(out->mime, sizeof out->mime, "%s", media_format_mime(m.t.format));
+	snprintf(out->etag, sizeof out->etag, "\"%s\"", key);
+	return 0;
+}
+
+static int check_access(struct deliver *d, struct dam *dam, const char *sig, const char *options,
+			const char *asset, int64_t now, const struct tspec *asked, struct dam_err *err)
+{
+	struct strbuf path = STRBUF_INIT;
+	bool ok;
+
+	strbuf_addf(&path, "%s/%s", options, asset);
+	ok = path.buf && verify(d, dam, path.buf, sig);
+	strbuf_release(&path);
+	if (!ok)
+		return dam_err_set(err, DAM_EPERM, "signature", "the URL's signature does not match; ask for a new link");
+	if (asked->exp && now > asked->exp)
+		return dam_err_set(err, DAM_EPERM, "exp", "this link expired; ask for a new link");
+	if (dam->cfg.presets_only && (asked->set & ~(unsigned)TS_ADMIN))
+		return dam_err_set(err, DAM_EPERM, "transform",
+				   "this library delivers presets only; use p_NAME without other options");
+	return 0;
+}
+
+int deliver_resolve(struct deliver *d, struct dam *dam, const char *sig, const char *options,
+		    const char *asset, const char *accept, int64_t now, struct deliver_result *out,
+		    struct dam_err *err)
+{
+	struct tspec asked, spec;
+	struct preset preset;
+	struct delivery_info info;
+	bool identity;
+	int rc;
+
+	struct tspec_limits lim;
+
+	memset(out, 0, sizeof *out);
+	out->fd = -1;
+	/* Signature first: unsigned requests cost no database work. */
+	preset_limits(dam, &lim);
+	if ((rc = tspec_parse(options, strlen(options), &lim, &asked, err)) < 0)
+		return rc;
+	if ((rc = check_access(d, dam, sig, options, asset, now, &asked, err)) < 0)
+		return rc;
+	if ((rc = expand(dam, &asked, &spec, &preset, err)) < 0)
+		return rc;
+	if ((rc = delivery_load(dam, asset, asked.version, &info, err)) < 0)
+		return rc;
+	identity = !(spec.set & ~(unsigned)TS_ADMIN);
+	if (!*info.master_key) {
+		if (identity && (!strcmp(info.kind, "video") || !strcmp(info.kind, "audio")))
+			rc = send_original(dam, &info, out, err);
+		else if (!strcmp(info.kind, "image"))
+			return dam_err_set(err, DAM_ECONFLICT, "asset", "asset %s has no delivery master%s%s", asset,
+					   *info.master_error ? ": " : "", info.master_error);
+		else
+			return dam_err_set(err, DAM_EINVAL, "asset",
+					   "asset %s is %s %s; transforms and presets apply to images", asset,
+					   strchr("aeiou", info.kind[0]) ? "an" : "a", info.kind);
+	} else if ((asked.set & TS_PRESET) && !(asked.set & ~(unsigned)TS_ADMIN) &&
+		   preset.parsed.t.format != MEDIA_FMT_AUTO &&
+		   (rc = try_prerendered(dam, &preset, &info, out, err)) != 0) {
+		rc = rc < 0 ? rc : 0;
+	} else {
+		rc = transform(d, dam, &spec, &info, accept, out, err);
+	}
+	if (rc < 0)
+		return rc;
+	out->last_modified_ms = info.modified_ms;
+	snprintf(out->surrogate_key, sizeof out->surrogate_key, "asset-%s", info.asset_id);
+	cache_headers(&asked, dam, now, out);
+	if (asked.download)
+		download_name(info.filename, ext_of(out->mime, info.filename), out->filename, sizeof out->filename);
+	return 0;
+}
+
+/* "p_tmall" + expiry -> "p_tmall,exp_N", checked; "_" for nothing. */
+static int url_options(struct dam *dam, const char *options, int64_t expires, struct strbuf *out,
+		       struct dam_err *err)
+{
+	struct tspec_limits lim;
+	struct tspec spec;
+	struct preset p;
+	int rc;
+
+	if (options && *options && strcmp(options, "_"))
+		strbuf_adds(out, options);
+	if (expires > 0)
+		strbuf_addf(out, "%sexp_%lld", out->len ? "," : "", (long long)expires);
+	if (!out->len)
+		strbuf_adds(out, "_");
+	if (!out->buf)
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	preset_limits(dam, &lim);
+	if ((rc = tspec_parse(out->buf, out->len, &lim, &spec, err)) < 0)
+		return rc;
+	if ((spec.set & TS_PRESET) && (rc = preset_get(dam, spec.preset, &p, err)) < 0)
+		return rc;
+	return 0;
+}
+
+static int sign_options(struct dam *dam, const char *options, const char *asset, char sig[SIGN_LEN + 1],
+			struct dam_err *err)
+{
+	struct sign_keys *keys;
+	struct strbuf path = STRBUF_INIT;
+	int rc;
+
+	if ((rc = sign_keys_load(dam->db, &keys, err)) < 0)
+		return rc;
+	strbuf_addf(&path, "%s/%s", options, asset);
+	if (path.buf)
+		sign_path(keys, path.buf, path.len, sig);
+	else
+		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	sign_keys_free(keys);
+	strbuf_release(&path);
+	return rc;
+}
+
+int deliver_url(struct dam *dam, const char *base_url, const char *asset, const char *options,
+		int64_t expires, char **out, struct dam_err *err)
+{
+	struct strbuf opts = STRBUF_INIT, url = STRBUF_INIT;
+	char sig[SIGN_LEN + 1];
+	size_t blen;
+	int rc;
+
+	*out = NULL;
+	if ((rc = url_options(dam, options, expires, &opts, err)) < 0 ||
+	    (rc = sign_options(dam, opts.buf, asset, sig, err)) < 0)
+		goto out;
+	base_url = base_url && *base_url ? base_url : dam->cfg.base_url;
+	blen = strlen(base_url);
+	while (blen && base_url[blen - 1] == '/')
+		blen--;
+	strbuf_addf(&url, "%.*s/t/%s/%s/%s", (int)blen, base_url, sig, opts.buf, asset);
+	if (!url.buf)
+		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	else
+		*out = strbuf_detach(&url, NULL);
+out:
+	strbuf_release(&opts);
+	strbuf_release(&url);
+	return rc;
+}
+
+static int read_all(int fd, uint64_t size, void **data, struct dam_err *err)
+{
+	char *buf = malloc(size ? size : 1);
+	ssize_t got;
+
+	if (!buf)
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	for (uint64_t off = 0; off < size; off += (uint64_t)got) {
+		if ((got = pread(fd, buf + off, size - off, (off_t)off)) <= 0) {
+			free(buf);
+			return dam_err_set(err, DAM_EIO, NULL, "cannot read the rendition");
+		}
+	}
+	*data = buf;
+	return 0;
+}
+
+int deliver_render(struct dam *dam, const char *asset, const char *options, void **data, size_t *len,
+		   char mime[128], struct dam_err *err)
+{
+	struct deliver_result r;
+	struct deliver *d = NULL;
+	struct strbuf opts = STRBUF_INIT;
+	char sig[SIGN_LEN + 1];
+	int rc;
+
+	*data = NULL;
+	*len = 0;
+	/* Through a freshly signed request, so `dam render` gives exactly the
+	 * bytes the delivery route serves. */
+	if ((rc = url_options(dam, options, 0, &opts, err)) < 0 ||
+	    (rc = sign_options(dam, opts.buf, asset, sig, err)) < 0 || (rc = deliver_open(dam, &d, err)) < 0)
+		goto out;
+	rc = deliver_resolve(d, dam, sig, opts.buf, asset, "image/webp", (int64_t)(time_now_ms() / 1000), &r, err);
+	if (rc == 0) {
+		snprintf(mime, 128, "%s", r.mime);
+		if ((rc = read_all(r.fd, r.size, data, err)) == 0)
+			*len = r.size;
+		close(r.fd);
+	}
+out:
+	deliver_close(d);
+	strbuf_release(&opts);
+	return rc;
+}

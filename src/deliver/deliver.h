@@ -1,0 +1,75 @@
+/*
+ * deliver.h - answering a signed delivery URL /t/{sig}/{options}/{asset}:
+ * check the signature and expiry, expand the preset, re-check that the
+ * asset may be delivered now, pick the bytes (a preset rendition made
+ * ahead of time, or a transform of the master through the rendition
+ * cache, or for video and audio the original for streaming) and say how
+ * the response may be cached. HTTP framing stays in http/h_deliver.c.
+ *
+ * Ownership: deliver_open() gives a struct freed by deliver_close(); it is
+ * shared by all request threads (internally locked). A deliver_result's fd
+ * belongs to the caller (close it).
+ */
+#ifndef DAM_DELIVER_DELIVER_H
+#define DAM_DELIVER_DELIVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/library.h"
+#include "deliver/rcache.h"
+
+struct deliver;
+
+/* Opens the signing keys and the rendition cache (<root>/cache, bounded by
+ * [delivery] cache_mb). */
+int deliver_open(struct dam *dam, struct deliver **out, struct dam_err *err);
+void deliver_close(struct deliver *d);
+
+struct deliver_result {
+	int fd;                   /* the bytes to send (owned by the caller), -1 on error */
+	uint64_t size;
+	char mime[128];
+	char etag[72];            /* quoted strong validator */
+	int64_t last_modified_ms;
+	char cache_control[96];
+	bool vary_accept;         /* the format was negotiated from Accept */
+	char surrogate_key[96];   /* "asset-<id>" plus "version-<id>" */
+	char filename[300];       /* set when the URL asks for an attachment (dl_1) */
+	bool ranges;              /* video/audio originals: serve Range requests */
+	bool cache_hit;           /* from the ahead-of-time rendition or the cache */
+};
+
+/*
+ * Resolves one request. sig, options and asset are the three path parts
+ * (borrowed); accept the Accept header (may be NULL); now in unix seconds.
+ * Errors, each with a message for the client: DAM_EPERM (bad signature,
+ * expired link, presets-only mode), DAM_EINVAL (bad options, with the
+ * position; unknown preset; a transform of something that is not an
+ * image), DAM_ENOTFOUND (no such asset or version, or deleted),
+ * DAM_ECONFLICT (not processed yet / no delivery master), DAM_ELIMIT
+ * (pixel limits, byte budget, timeout).
+ */
+int deliver_resolve(struct deliver *d, struct dam *dam, const char *sig, const char *options,
+		    const char *asset, const char *accept, int64_t now, struct deliver_result *out,
+		    struct dam_err *err);
+
+/*
+ * A signed URL for asset with options text (e.g. "p_tmall"; NULL or "" =
+ * identity "_"), expiring at `expires` (unix seconds, 0 = never; added as
+ * exp_). base_url may be NULL ([delivery] base_url). The options are
+ * checked first (DAM_EINVAL). *out is malloc'd (caller frees).
+ */
+int deliver_url(struct dam *dam, const char *base_url, const char *asset, const char *options,
+		int64_t expires, char **out, struct dam_err *err);
+
+/* Renders asset (current version) with a preset or options text into a
+ * malloc'd buffer, as the delivery would (for `dam render`). Accept-free:
+ * format auto becomes WebP. */
+int deliver_render(struct dam *dam, const char *asset, const char *options, void **data, size_t *len,
+		   char mime[128], struct dam_err *err);
+
+/* Cache statistics for /metrics. */
+void deliver_cache_stats(struct deliver *d, struct rcache_stats *out);
+
+#endif

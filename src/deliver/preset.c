@@ -1,0 +1,398 @@
+/*
+ * preset.c - the effective channel presets: built-in, then dam.conf, then
+ * the API's stored ones. The built-in rules and their sources are listed
+ * in docs/delivery.md.
+ */
+#include "deliver/preset.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/audit.h"
+#include "core/job.h"
+#include "store/blob.h"
+#include "util/timeutil.h"
+
+struct builtin {
+	const char *name, *spec, *description;
+	bool ahead;
+};
+
+/* Marketplace main images are padded on white rather than cropped: the
+ * rules forbid cutting the product, and pure white is what they ask for. */
+static const struct builtin builtins[] = {
+	{ "tmall", "w_800,h_800,fit_contain,bg_ffffff,f_jpeg,q_90",
+	  "Tmall main image: 800x800 square JPEG, product whole on white", true },
+	{ "taobao", "w_800,h_800,fit_contain,bg_ffffff,f_jpeg,q_90",
+	  "Taobao main image: 800x800 square JPEG, product whole on white", true },
+	{ "jd", "w_800,h_800,fit_contain,bg_ffffff,f_jpeg,q_90",
+	  "JD main image: 800x800 square JPEG on white", true },
+	{ "amazon", "w_2000,h_2000,fit_contain,bg_ffffff,f_jpeg,q_90,budget_10m",
+	  "Amazon main image: 2000x2000 (zoom needs >= 1000 px) on pure white RGB 255,255,255, sRGB JPEG, <= 10 MB", true },
+	{ "shopify", "w_2048,h_2048,fit_contain,bg_ffffff,f_jpeg,q_85",
+	  "Shopify product image: 2048x2048 square for zoom", true },
+	{ "bol", "w_1200,h_1200,fit_contain,bg_ffffff,f_jpeg,q_90,budget_10m",
+	  "Bol.com main image: 1200x1200 (zoom) on white, <= 10 MB", true },
+	{ "shopee", "w_1024,h_1024,fit_contain,bg_ffffff,f_jpeg,q_90,budget_2m",
+	  "Shopee product image: 1024x1024 square on white, <= 2 MB", true },
+	{ "tiktok-shop", "w_800,h_800,fit_contain,bg_ffffff,f_jpeg,q_90,budget_5m",
+	  "TikTok Shop main image: 800x800 on white, JPEG, <= 5 MB", true },
+	{ "instagram-square", "w_1080,h_1080,fit_cover,crop_smart,f_jpeg,q_90",
+	  "Instagram feed 1:1, 1080x1080", true },
+	{ "instagram-portrait", "w_1080,h_1350,fit_cover,crop_smart,f_jpeg,q_90",
+	  "Instagram feed 4:5, 1080x1350", true },
+	{ "tiktok", "w_1080,h_1920,fit_cover,crop_smart,f_jpeg,q_90",
+	  "TikTok 9:16, 1080x1920", true },
+	{ "douyin", "w_1080,h_1920,fit_cover,crop_smart,f_jpeg,q_90",
+	  "Douyin 9:16, 1080x1920", true },
+	{ "web-320", "w_320,f_auto,q_80", "Responsive web width 320", false },
+	{ "web-640", "w_640,f_auto,q_80", "Responsive web width 640", false },
+	{ "web-960", "w_960,f_auto,q_80", "Responsive web width 960", false },
+	{ "web-1280", "w_1280,f_auto,q_80", "Responsive web width 1280", false },
+	{ "web-1920", "w_1920,f_auto,q_80", "Responsive web width 1920", false },
+	{ "web-2560", "w_2560,f_auto,q_80", "Responsive web width 2560", false },
+};
+
+#define NBUILTIN (sizeof builtins / sizeof builtins[0])
+
+bool preset_name_valid(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	return n >= 1 && n <= 32 && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+void preset_limits(const struct dam *dam, struct tspec_limits *lim)
+{
+	static const char *const names[] = { "jpeg", "png", "webp", "avif", "jxl" };
+	char buf[sizeof dam->cfg.formats], *save = NULL;
+
+	tspec_limits_default(lim);
+	lim->max_ops = dam->cfg.max_ops;
+	lim->formats = 1u << MEDIA_FMT_AUTO;
+	snprintf(buf, sizeof buf, "%s", dam->cfg.formats);
+	for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+		for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
+			if (!strcmp(t, names[i]) || (i == 0 && !strcmp(t, "jpg")))
+				lim->formats |= 1u << i;
+}
+
+/* Parses a preset's options and stores them in canonical form. */
+static int preset_fill(const struct dam *dam, struct preset *p, const char *name, const char *spec,
+		       const char *description, const char *source, bool ahead, struct dam_err *err)
+{
+	struct tspec_limits lim;
+	struct strbuf sb = STRBUF_INIT;
+	int rc;
+
+	memset(p, 0, sizeof *p);
+	preset_limits(dam, &lim);
+	lim.max_ops = 64;
+	if ((rc = tspec_parse(spec, strlen(spec), &lim, &p->parsed, err)) < 0)
+		return rc;
+	if (p->parsed.set & (TS_PRESET | TS_VERSION | TS_EXP | TS_DL))
+		return dam_err_set(err, DAM_EINVAL, "spec",
+				   "preset \"%s\": a preset may not use p_, v_, exp_ or dl_", name);
+	if ((rc = tspec_format(&p->parsed, &sb)) < 0)
+		return dam_err_set(err, rc, NULL, "out of memory");
+	snprintf(p->spec, sizeof p->spec, "%s", sb.buf);
+	strbuf_release(&sb);
+	snprintf(p->name, sizeof p->name, "%s", name);
+	snprintf(p->description, sizeof p->description, "%s", description ? description : "");
+	snprintf(p->source, sizeof p->source, "%s", source);
+	p->ahead = ahead;
+	return 0;
+}
+
+static struct preset *find(struct preset *v, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(v[i].name, name))
+			return &v[i];
+	return NULL;
+}
+
+/* Adds or replaces name in v (room for it is guaranteed by the caller). */
+static int overlay(const struct dam *dam, struct preset *v, int *n, const char *name, const char *spec,
+		   const char *description, const char *source, bool ahead, struct dam_err *err)
+{
+	struct preset p, *old;
+	int rc;
+
+	if ((rc = preset_fill(dam, &p, name, spec, description, source, ahead, err)) < 0)
+		return rc;
+	old = find(v, *n, name);
+	if (old && !*p.description)
+		snprintf(p.description, sizeof p.description, "%s", old->description);
+	*(old ? old : &v[(*n)++]) = p;
+	return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct preset *)a)->name, ((const struct preset *)b)->name);
+}
+
+static int add_stored(struct dam *dam, struct preset **v, int *n, int *cap, struct dam_err *err)
+{
+	struct db_stmt *st;
+	int rc;
+
+	if ((rc = db_query(dam->db, &st, err, "SELECT name, spec, description, ahead FROM presets", "")) < 0)
+		return rc;
+	while ((rc = db_step(st, err)) == DB_ROW) {
+		if (*n == *cap) {
+			struct preset *nv = realloc(*v, (size_t)(*cap *= 2) * sizeof **v);
+			if (!nv) {
+				rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+				break;
+			}
+			*v = nv;
+		}
+		/* A stored preset that no longer parses (limits tightened in
+		 * dam.conf) is left out rather than failing every delivery. */
+		struct dam_err ignored;
+		overlay(dam, *v, n, db_col_text(st, 0), db_col_text(st, 1), db_col_text(st, 2), "api",
+			db_col_int(st, 3) != 0, &ignored);
+	}
+	db_finalize(st);
+	return rc < 0 ? rc : 0;
+}
+
+int preset_all(struct dam *dam, struct preset **out, int *n, struct dam_err *err)
+{
+	int cap = (int)NBUILTIN + dam->cfg.npresets + 16, rc = 0;
+	struct preset *v = calloc((size_t)cap, sizeof *v);
+
+	*out = NULL;
+	*n = 0;
+	if (!v)
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	for (size_t i = 0; i < NBUILTIN && rc == 0; i++)
+		rc = overlay(dam, v, n, builtins[i].name, builtins[i].spec, builtins[i].description, "builtin",
+			     builtins[i].ahead, err);
+	for (int i = 0; i < dam->cfg.npresets && rc == 0; i++) {
+		const struct config_preset *cp = &dam->cfg.presets[i];
+		const struct preset *old = find(v, *n, cp->name);
+		struct dam_err why = { 0 };
+		rc = overlay(dam, v, n, cp->name, cp->spec, cp->description, "config", old ? old->ahead : true, &why);
+		if (rc < 0)
+			dam_err_set(err, rc, "spec", "dam.conf [preset %s]: %s", cp->name, why.msg);
+	}
+	if (rc == 0)
+		rc = add_stored(dam, &v, n, &cap, err);
+	if (rc < 0) {
+		free(v);
+		*n = 0;
+		return rc;
+	}
+	qsort(v, (size_t)*n, sizeof *v, by_name);
+	*out = v;
+	return 0;
+}
+
+int preset_get(struct dam *dam, const char *name, struct preset *out, struct dam_err *err)
+{
+	struct preset *v, *p;
+	int n, rc;
+
+	if ((rc = preset_all(dam, &v, &n, err)) < 0)
+		return rc;
+	if ((p = find(v, n, name)))
+		*out = *p;
+	free(v);
+	return p ? 0 : dam_err_set(err, DAM_ENOTFOUND, "preset", "no preset named \"%s\"", name);
+}
+
+static json_t *preset_json(const struct preset *p)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:b}", "name", p->name, "spec", p->spec, "description",
+			 p->description, "source", p->source, "ahead", p->ahead);
+}
+
+int preset_list(struct dam *dam, json_t **out, struct dam_err *err)
+{
+	struct preset *v;
+	int n, rc;
+
+	*out = NULL;
+	if ((rc = preset_all(dam, &v, &n, err)) < 0)
+		return rc;
+	*out = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(*out, preset_json(&v[i]));
+	free(v);
+	return 0;
+}
+
+/* Every current version of a live image gets a "renditions" job; the job
+ * itself skips presets whose stored spec is unchanged, so this is cheap to
+ * over-ask. Low priority: interactive work goes first. */
+#define RERENDER_PRIORITY -10
+static int queue_all(struct dam *dam, int *queued, struct dam_err *err)
+{
+	struct db_stmt *st;
+	char (*ids)[DAM_ID_LEN + 1] = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	if ((rc = db_query(dam->db, &st, err,
+			   "SELECT v.id FROM assets a JOIN versions v ON v.id = a.current_version_id"
+			   " WHERE a.deleted_at IS NULL AND v.status = 'ready'"
+			   " AND EXISTS (SELECT 1 FROM renditions r WHERE r.version_id = v.id AND r.name = 'master')",
+			   "")) < 0)
+		return rc;
+	while ((rc = db_step(st, err)) == DB_ROW) {
+		if (n == cap) {
+			void *nv = realloc(ids, (cap = cap ? cap * 2 : 64) * sizeof *ids);
+			if (!nv) {
+				rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+				break;
+			}
+			ids = nv;
+		}
+		snprintf(ids[n++], DAM_ID_LEN + 1, "%s", db_col_text(st, 0));
+	}
+	db_finalize(st);
+	for (size_t i = 0; rc >= 0 && i < n; i++)
+		rc = job_enqueue(dam, "renditions", ids[i], RERENDER_PRIORITY, NULL, err);
+	free(ids);
+	if (rc >= 0 && queued)
+		*queued = (int)n;
+	return rc < 0 ? rc : 0;
+}
+
+/* A fingerprint of everything that decides ahead-of-time renditions. */
+static int fingerprint(struct dam *dam, char out[65], struct dam_err *err)
+{
+	struct preset *v;
+	struct strbuf sb = STRBUF_INIT;
+	unsigned char st[BLOB_HASH_STATE_SIZE];
+	int n, rc;
+
+	if ((rc = preset_all(dam, &v, &n, err)) < 0)
+		return rc;
+	for (int i = 0; i < n; i++)
+		if (v[i].ahead)
+			strbuf_addf(&sb, "%s=%s\n", v[i].name, v[i].spec);
+	free(v);
+	blob_hash_state_init(st);
+	blob_hash_state_update(st, sb.buf, sb.len);
+	blob_hash_state_final(st, out);
+	strbuf_release(&sb);
+	return 0;
+}
+
+static int set_fingerprint(struct dam *dam, struct dam_err *err)
+{
+	char fp[65];
+	int rc;
+
+	if ((rc = fingerprint(dam, fp, err)) < 0)
+		return rc;
+	return db_run(dam->db, err,
+		      "INSERT INTO library(key, value) VALUES ('presets_fingerprint', ?)"
+		      " ON CONFLICT(key) DO UPDATE SET value = excluded.value", "s", fp);
+}
+
+int preset_sync(struct dam *dam, int *queued, struct dam_err *err)
+{
+	char fp[65];
+	struct db_stmt *st;
+	bool same = false;
+	int rc;
+
+	if (queued)
+		*queued = 0;
+	if ((rc = fingerprint(dam, fp, err)) < 0)
+		return rc;
+	if ((rc = db_query(dam->db, &st, err, "SELECT value FROM library WHERE key = 'presets_fingerprint'", "")) < 0)
+		return rc;
+	if (db_step(st, err) == DB_ROW)
+		same = !strcmp(db_col_text(st, 0), fp);
+	db_finalize(st);
+	if (same)
+		return 0;
+	if ((rc = db_begin(dam->db, err)) < 0)
+		return rc;
+	rc = queue_all(dam, queued, err);
+	if (rc >= 0)
+		rc = set_fingerprint(dam, err);
+	if (rc < 0) {
+		db_rollback(dam->db);
+		return rc;
+	}
+	return db_commit(dam->db, err);
+}
+
+int preset_put(struct dam *dam, const char *name, const char *spec, const char *description,
+	       bool ahead, bool *created, struct dam_err *err)
+{
+	struct preset p;
+	json_t *after = NULL;
+	int64_t n = 0;
+	int rc;
+
+	if (!preset_name_valid(name))
+		return dam_err_set(err, DAM_EINVAL, "name",
+				   "preset name must be 1-32 characters of a-z, 0-9 and -");
+	if (!spec || !*spec)
+		return dam_err_set(err, DAM_EINVAL, "spec", "spec is required (transform options, docs/delivery.md)");
+	if ((rc = preset_fill(dam, &p, name, spec, description, "api", ahead, err)) < 0)
+		return rc;
+	if ((rc = db_begin(dam->db, err)) < 0)
+		return rc;
+	rc = db_query_int(dam->db, &n, err, "SELECT count(*) FROM presets WHERE name=?", "s", name);
+	if (rc >= 0)
+		rc = db_run(dam->db, err,
+			    "INSERT INTO presets(name, spec, description, ahead, updated_at) VALUES (?,?,?,?,?)"
+			    " ON CONFLICT(name) DO UPDATE SET spec=excluded.spec, description=excluded.description,"
+			    " ahead=excluded.ahead, updated_at=excluded.updated_at",
+			    "sssii", name, p.spec, p.description, (int64_t)ahead, (int64_t)(time_now_ms() / 1000));
+	after = preset_json(&p);
+	if (rc >= 0)
+		rc = audit_append(dam, n ? "preset.changed" : "preset.created", "preset", name, NULL, after, err);
+	json_decref(after);
+	if (rc >= 0)
+		rc = queue_all(dam, NULL, err);
+	if (rc >= 0)
+		rc = set_fingerprint(dam, err);
+	if (rc < 0) {
+		db_rollback(dam->db);
+		return rc;
+	}
+	if (created)
+		*created = n == 0;
+	return db_commit(dam->db, err);
+}
+
+int preset_delete(struct dam *dam, const char *name, struct dam_err *err)
+{
+	int rc;
+
+	if ((rc = db_begin(dam->db, err)) < 0)
+		return rc;
+	rc = db_run(dam->db, err, "DELETE FROM presets WHERE name=?", "s", name);
+	if (rc >= 0 && db_changes(dam->db) == 0) {
+		bool known = false;
+		for (size_t i = 0; i < NBUILTIN; i++)
+			known = known || !strcmp(builtins[i].name, name);
+		for (int i = 0; i < dam->cfg.npresets; i++)
+			known = known || !strcmp(dam->cfg.presets[i].name, name);
+		rc = known ? dam_err_set(err, DAM_EINVAL, "name",
+					 "preset \"%s\" is built in or set in dam.conf; change it instead of deleting it", name)
+			   : dam_err_set(err, DAM_ENOTFOUND, "name", "no preset named \"%s\"", name);
+	}
+	if (rc >= 0)
+		rc = audit_append(dam, "preset.deleted", "preset", name, NULL, NULL, err);
+	if (rc >= 0)
+		rc = queue_all(dam, NULL, err);
+	if (rc >= 0)
+		rc = set_fingerprint(dam, err);
+	if (rc < 0) {
+		db_rollback(dam->db);
+		return rc;
+	}
+	return db_commit(dam->db, err);
+}

@@ -1,0 +1,69 @@
+/*
+ * preset.h - channel presets: named transform specs (docs/delivery.md).
+ *
+ * The effective set is the built-in presets (one per channel rule), then
+ * [preset NAME] sections of dam.conf over them, then presets stored through
+ * the API (table presets) over both. Presets with `ahead` are rendered by
+ * workers for every image version ahead of the first request (see
+ * prerender.h); the others are made on first request and cached.
+ *
+ * Ownership: preset_all() gives an array the caller free()s; preset_list()
+ * a JSON array the caller json_decref()s. Everything else is borrowed.
+ */
+#ifndef DAM_DELIVER_PRESET_H
+#define DAM_DELIVER_PRESET_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "core/library.h"
+#include "deliver/tspec.h"
+
+struct preset {
+	char name[33];
+	char spec[512];        /* canonical options text (tspec_format) */
+	char description[256];
+	char source[8];        /* "builtin", "config" or "api" */
+	bool ahead;            /* rendered ahead of time by workers */
+	struct tspec parsed;
+};
+
+/* The effective presets, sorted by name. */
+int preset_all(struct dam *dam, struct preset **out, int *n, struct dam_err *err);
+
+/* One effective preset; DAM_ENOTFOUND naming it when unknown. */
+int preset_get(struct dam *dam, const char *name, struct preset *out, struct dam_err *err);
+
+/* The effective presets as JSON: [{"name","spec","description","source","ahead"}]. */
+int preset_list(struct dam *dam, json_t **out, struct dam_err *err);
+
+/*
+ * Creates or changes a stored preset (overriding a built-in or config one
+ * of the same name). The spec is checked with the library's delivery
+ * limits and may not name p_, v_, exp_, dl_ (DAM_EINVAL with the
+ * position). Writes the audit row and queues re-rendering of every current
+ * image version in the same transaction; *created tells whether it is new.
+ */
+int preset_put(struct dam *dam, const char *name, const char *spec, const char *description,
+	       bool ahead, bool *created, struct dam_err *err);
+
+/* Deletes a stored preset (the built-in or config one of that name, if
+ * any, applies again). DAM_ENOTFOUND when none is stored; DAM_EINVAL for a
+ * built-in or config preset that was never changed through the API. */
+int preset_delete(struct dam *dam, const char *name, struct dam_err *err);
+
+/* True for a syntactically valid preset name ([a-z0-9-]{1,32}). */
+bool preset_name_valid(const char *name);
+
+/* The library's delivery limits as tspec limits (from dam.conf). */
+void preset_limits(const struct dam *dam, struct tspec_limits *lim);
+
+/*
+ * Queues a "renditions" job for every current image version when the
+ * effective presets differ from those last rendered (a fingerprint kept in
+ * the library table), e.g. after dam.conf changed. *queued (may be NULL)
+ * gets the number of jobs.
+ */
+int preset_sync(struct dam *dam, int *queued, struct dam_err *err);
+
+#endif

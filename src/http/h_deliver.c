@@ -1,0 +1,243 @@
+/* h_deliver.c - signed delivery URLs (/t/...), channel presets, signed
+ * link making, and Deep Zoom tiles for the UI's viewer. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/asset.h"
+#include "core/delivery.h"
+#include "deliver/deliver.h"
+#include "deliver/preset.h"
+#include "http/handlers.h"
+#include "media/tile.h"
+#include "store/blob.h"
+#include "util/timeutil.h"
+
+/* Refusals must not be cached by an edge for long: the next request may
+ * be allowed (a version finished processing, a key rotated back). */
+static void deliver_error(struct http_res *res, const struct dam_err *err)
+{
+	http_res_dam_error(res, err);
+	http_res_header(res, "cache-control", "no-store");
+}
+
+HANDLER(h_deliver)
+{
+	struct deliver_result r;
+	struct dam_err err = { 0 };
+	int64_t now = (int64_t)(time_now_ms() / 1000);
+
+	if (!srv->deliver) {
+		http_res_error(res, 503, "unavailable", "delivery is not available on this server", NULL);
+		return;
+	}
+	if (deliver_resolve(srv->deliver, dam, req->params[0], req->params[1], req->params[2],
+			    http_req_header(req, "accept"), now, &r, &err) < 0) {
+		deliver_error(res, &err);
+		return;
+	}
+	/* Varnish/Fastly read Surrogate-Key, Cloudflare Cache-Tag; both name
+	 * the asset so one purge drops every rendition of it. */
+	http_res_header(res, "surrogate-key", r.surrogate_key);
+	http_res_header(res, "cache-tag", r.surrogate_key);
+	http_res_header(res, "x-dam-cache", r.cache_hit ? "hit" : "miss");
+	if (r.vary_accept)
+		http_res_header(res, "vary", "Accept");
+	http_send_fd(req, res, r.fd, r.size, r.etag, r.mime, *r.filename ? r.filename : NULL,
+		     (uint64_t)r.last_modified_ms, r.cache_control, true);
+}
+
+/* ---- presets ---- */
+
+HANDLER(h_presets_list)
+{
+	struct dam_err err;
+	json_t *list;
+
+	if (!http_allow(req, res, AUTH_ASSET_READ, NULL))
+		return;
+	if (preset_list(dam, &list, &err) < 0)
+		http_res_dam_error(res, &err);
+	else
+		http_res_json(res, 200, json_pack("{s:o}", "presets", list));
+}
+
+static json_t *preset_json(const struct preset *p)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:b}", "name", p->name, "spec", p->spec, "description",
+			 p->description, "source", p->source, "ahead", p->ahead);
+}
+
+HANDLER(h_preset_get)
+{
+	struct preset p;
+	struct dam_err err;
+
+	if (!http_allow(req, res, AUTH_ASSET_READ, NULL))
+		return;
+	if (preset_get(dam, req->params[0], &p, &err) < 0)
+		http_res_dam_error(res, &err);
+	else
+		http_res_json(res, 200, preset_json(&p));
+}
+
+static void put_preset(struct dam *dam, struct http_req *req, struct http_res *res, const char *name,
+		       json_t *body)
+{
+	json_t *spec = json_object_get(body, "spec"), *desc = json_object_get(body, "description");
+	json_t *ahead = json_object_get(body, "ahead");
+	struct preset p;
+	struct dam_err err;
+	bool created = false;
+
+	if (!json_is_string(spec) || (desc && !json_is_string(desc)) || (ahead && !json_is_boolean(ahead))) {
+		http_res_error(res, 400, "invalid",
+			       "expected {\"spec\": string, \"description\": string, \"ahead\": boolean}",
+			       !json_is_string(spec) ? "spec" : desc && !json_is_string(desc) ? "description" : "ahead");
+		return;
+	}
+	if (preset_put(dam, name, json_string_value(spec), desc ? json_string_value(desc) : "",
+		       ahead ? json_is_true(ahead) : true, &created, &err) < 0 ||
+	    preset_get(dam, name, &p, &err) < 0) {
+		http_res_dam_error(res, &err);
+		return;
+	}
+	http_res_json(res, created ? 201 : 200, preset_json(&p));
+}
+
+HANDLER(h_presets_create)
+{
+	static const char *const allowed[] = { "name", "spec", "description", "ahead", NULL };
+	json_t *body = NULL, *name;
+
+	if (!http_allow(req, res, AUTH_DELIVERY_MANAGE, NULL) || http_json_body(req, res, allowed, &body) < 0)
+		return;
+	name = json_object_get(body, "name");
+	if (!json_is_string(name))
+		http_res_error(res, 400, "invalid", "name is required: 1-32 characters of a-z, 0-9 and -", "name");
+	else
+		put_preset(dam, req, res, json_string_value(name), body);
+	json_decref(body);
+}
+
+HANDLER(h_preset_put)
+{
+	static const char *const allowed[] = { "spec", "description", "ahead", NULL };
+	json_t *body = NULL;
+
+	if (!http_allow(req, res, AUTH_DELIVERY_MANAGE, NULL) || http_json_body(req, res, allowed, &body) < 0)
+		return;
+	put_preset(dam, req, res, req->params[0], body);
+	json_decref(body);
+}
+
+HANDLER(h_preset_delete)
+{
+	struct dam_err err;
+
+	if (!http_allow(req, res, AUTH_DELIVERY_MANAGE, NULL))
+		return;
+	if (preset_delete(dam, req->params[0], &err) < 0)
+		http_res_dam_error(res, &err);
+	else
+		res->status = 204;
+}
+
+/* ---- links ---- */
+
+/* GET /api/v1/assets/{id}/links?preset=&options=&expires=&version= */
+HANDLER(h_asset_links)
+{
+	char id[DAM_ID_LEN + 1], *preset = http_req_query(req, "preset"), *options = http_req_query(req, "options");
+	long long expires = http_query_int(req, res, "expires", 0, 1, 10LL * 365 * 86400);
+	long long version = expires < 0 ? -1 : http_query_int(req, res, "version", 0, 1, 1000000);
+	struct strbuf opts = STRBUF_INIT;
+	struct dam_err err;
+	char *url = NULL;
+	int64_t exp_at = 0;
+
+	if (version < 0)
+		goto out;
+	if (asset_resolve(dam, req->params[0], id, &err) < 0) {
+		http_res_dam_error(res, &err);
+		goto out;
+	}
+	{
+		struct auth_object obj = { "asset", id, NULL };
+		if (!http_allow(req, res, AUTH_DELIVERY_LINK, &obj))
+			goto out;
+	}
+	if (preset && options) {
+		http_res_error(res, 400, "invalid", "give preset or options, not both", "options");
+		goto out;
+	}
+	if (preset)
+		strbuf_addf(&opts, "p_%s", preset);
+	else if (options)
+		strbuf_adds(&opts, options);
+	if (version > 0)
+		strbuf_addf(&opts, "%sv_%lld", opts.len ? "," : "", version);
+	if (expires > 0)
+		exp_at = (int64_t)(time_now_ms() / 1000) + expires;
+	if (deliver_url(dam, NULL, id, opts.len ? opts.buf : "_", exp_at, &url, &err) < 0) {
+		http_res_dam_error(res, &err);
+		goto out;
+	}
+	http_res_json(res, 200, json_pack("{s:s,s:o}", "url", url, "expires_at",
+					  exp_at ? time_json((uint64_t)exp_at * 1000) : json_null()));
+out:
+	free(url);
+	free(preset);
+	free(options);
+	strbuf_release(&opts);
+}
+
+/* ---- Deep Zoom tiles ---- */
+
+/* GET /api/v1/assets/{id}/tiles/{level}/{col}_{row}.jpg */
+HANDLER(h_asset_tile)
+{
+	struct delivery_info info;
+	struct media_transform_result t = { 0 };
+	struct dam_err err;
+	char id[DAM_ID_LEN + 1], etag[128], end[8] = "";
+	int level, col, row, fd = -1;
+
+	if (sscanf(req->params[1], "%d", &level) != 1 || sscanf(req->params[2], "%d_%d%7s", &col, &row, end) != 3 ||
+	    strcmp(end, ".jpg")) {
+		http_res_error(res, 404, "not_found", "tiles are addressed as {level}/{col}_{row}.jpg", "tile");
+		return;
+	}
+	if (asset_resolve(dam, req->params[0], id, &err) < 0 || delivery_load(dam, id, 0, &info, &err) < 0) {
+		http_res_dam_error(res, &err);
+		return;
+	}
+	{
+		struct auth_object obj = { "asset", id, NULL };
+		if (!http_allow(req, res, AUTH_ASSET_READ, &obj))
+			return;
+	}
+	if (!*info.master_key) {
+		http_res_error(res, 404, "not_found", "this asset has no zoomable master", "asset");
+		return;
+	}
+	snprintf(etag, sizeof etag, "\"%.16s-%d-%d-%d\"", info.master_key, level, col, row);
+	http_res_header(res, "etag", etag);
+	http_res_header(res, "cache-control", "private, max-age=86400");
+	if (http_req_header(req, "if-none-match") && strstr(http_req_header(req, "if-none-match"), etag)) {
+		res->status = 304;
+		return;
+	}
+	if (blob_open(dam->store, info.master_key, &fd, NULL, &err) < 0 ||
+	    media_tile_fd(fd, level, col, row, &t, &err) < 0) {
+		http_res_dam_error(res, &err);
+	} else {
+		res->status = 200;
+		strbuf_add(&res->body, t.data, t.len);
+		http_res_header(res, "content-type", "image/jpeg");
+	}
+	if (fd >= 0)
+		close(fd);
+	free(t.data);
+}

@@ -1,0 +1,350 @@
+// Delivery (issue 5): signed URLs, presets, on-the-fly transforms, the
+// rendition cache, HTTP caching semantics, key rotation, presets-only mode.
+// Pixels are checked with vipsheader (libvips-tools) on the bytes received.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startServer, fixture, assertErrorShape, sha256, cli, tmpDir, sleep, T } from './lib/server.mjs';
+
+let s, photo, alpha, wav;
+
+/** Width, height and bands of image bytes, read by libvips. */
+function header(bytes) {
+  const f = path.join(tmpDir(), 'img');
+  fs.writeFileSync(f, bytes);
+  const field = (n) => execFileSync('vipsheader', ['-f', n, f], { encoding: 'utf8' }).trim();
+  return { width: Number(field('width')), height: Number(field('height')), bands: Number(field('bands')) };
+}
+
+const magic = {
+  jpeg: (b) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff,
+  png: (b) => b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])),
+  webp: (b) => b.subarray(0, 4).toString('latin1') === 'RIFF' && b.subarray(8, 12).toString('latin1') === 'WEBP',
+  avif: (b) => b.subarray(4, 12).toString('latin1') === 'ftypavif',
+};
+
+async function link(id, query, as = 'editor') {
+  const r = await s.api(`/api/v1/assets/${id}/links?${query}`, { as });
+  assert.equal(r.status, 200, r.text);
+  return r.json.url;
+}
+
+/** Fetch a delivery URL with no credentials at all. */
+async function fetchUrl(url, headers = {}, method = 'GET') {
+  const r = await fetch(url, { headers, method, signal: AbortSignal.timeout(T(60000)) });
+  r.bytes = Buffer.from(await r.arrayBuffer());
+  r.text = r.bytes.toString('utf8');
+  return r;
+}
+
+async function waitRendition(id, name) {
+  const until = Date.now() + T(90000);
+  for (;;) {
+    const r = await s.api(`/api/v1/assets/${id}/renditions`, { as: 'admin' });
+    const items = r.json.items || r.json.renditions || r.json;
+    if (Array.isArray(items) && items.some((x) => x.name === name)) return items;
+    if (Date.now() > until) throw new Error(`no rendition ${name} on ${id}: ${r.text}`);
+    await sleep(200);
+  }
+}
+
+before(async () => {
+  s = await startServer();
+  photo = (await s.upload('photo.jpg', fixture('photo.jpg'), 'contributor')).asset_id;
+  alpha = (await s.upload('alpha.png', fixture('alpha.png'), 'contributor')).asset_id;
+  wav = (await s.upload('sound.wav', fixture('sound.wav'), 'contributor')).asset_id;
+  for (const id of [photo, alpha, wav]) await s.waitProcessed(id);
+  await waitRendition(photo, 'preset:tmall');
+});
+after(async () => { await s.stop(); });
+
+test('the built-in channel presets are listed with their specs', async () => {
+  const r = await s.api('/api/v1/presets', { as: 'viewer' });
+  assert.equal(r.status, 200);
+  const by = Object.fromEntries(r.json.presets.map((p) => [p.name, p]));
+  for (const n of ['tmall', 'taobao', 'jd', 'amazon', 'shopify', 'bol', 'shopee', 'instagram-square',
+    'instagram-portrait', 'tiktok', 'douyin', 'web-320', 'web-2560'])
+    assert.ok(by[n], `preset ${n}`);
+  assert.match(by.tmall.spec, /w_800/);
+  assert.match(by.tmall.spec, /h_800/);
+  assert.match(by.amazon.spec, /bg_ffffff/);
+  assert.equal(by.tmall.source, 'builtin');
+});
+
+test('a preset link is served without login from the ahead-of-time rendition', async () => {
+  const url = await link(photo, 'preset=tmall');
+  assert.match(url, /\/t\/[A-Za-z0-9_-]{22}\/p_tmall\//);
+  const r = await fetchUrl(url);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.headers.get('content-type'), 'image/jpeg');
+  assert.ok(magic.jpeg(r.bytes));
+  assert.deepEqual(header(r.bytes), { width: 800, height: 800, bands: 3 });
+  assert.equal(r.headers.get('x-dam-cache'), 'hit');
+  assert.equal(r.headers.get('surrogate-key'), `asset-${photo}`);
+  assert.equal(r.headers.get('cache-tag'), `asset-${photo}`);
+  assert.equal(r.headers.get('cache-control'), 'public, max-age=300');
+  assert.equal(r.headers.get('content-length'), String(r.bytes.length));
+  assert.ok(r.headers.get('last-modified'));
+  const etag = r.headers.get('etag');
+  assert.equal(etag, `"${sha256(r.bytes)}"`, 'a stored rendition is validated by its content hash');
+  // the padding of an 1200x800 photo into 800x800 is pure white
+  const f = path.join(tmpDir(), 't.jpg');
+  fs.writeFileSync(f, r.bytes);
+  const top = execFileSync('vips', ['getpoint', f, '400', '5'], { encoding: 'utf8' }).trim().split(/\s+/).map(Number);
+  for (const v of top) assert.ok(v >= 250, `top padding is white: ${top}`);
+  const c304 = await fetchUrl(url, { 'if-none-match': etag });
+  assert.equal(c304.status, 304);
+  assert.equal(c304.bytes.length, 0);
+  const head = await fetchUrl(url, {}, 'HEAD');
+  assert.equal(head.status, 200);
+  assert.equal(head.headers.get('content-length'), String(r.bytes.length));
+  assert.equal(head.bytes.length, 0);
+});
+
+test('Range on a delivery; a range beyond the end is 416', async () => {
+  const url = await link(photo, 'preset=jd');
+  const full = await fetchUrl(url);
+  const part = await fetchUrl(url, { range: 'bytes=10-19' });
+  assert.equal(part.status, 206);
+  assert.ok(part.bytes.equals(full.bytes.subarray(10, 20)));
+  const beyond = await fetchUrl(url, { range: `bytes=${full.bytes.length + 10}-` });
+  assert.equal(beyond.status, 416);
+});
+
+test('tampered, unsigned and re-pointed URLs are refused with 403', async () => {
+  const url = await link(photo, 'preset=tmall');
+  const u = new URL(url);
+  const [, , sig, opts, id] = u.pathname.split('/');
+  const flip = sig[0] === 'A' ? 'B' + sig.slice(1) : 'A' + sig.slice(1);
+  for (const p of [`/t/${flip}/${opts}/${id}`, `/t/${'A'.repeat(22)}/${opts}/${id}`,
+    `/t/${sig}/p_jd/${id}`, `/t/${sig}/${opts}/${alpha}`]) {
+    const r = await fetchUrl(s.url + p);
+    assert.equal(r.status, 403, p);
+    assert.equal(JSON.parse(r.text).error.field, 'signature');
+    assert.equal(r.headers.get('cache-control'), 'no-store');
+  }
+});
+
+test('on-the-fly transforms: size, fit, format; the second request is a cache hit', async () => {
+  const url = await link(photo, 'options=' + encodeURIComponent('w_300,h_200,fit_cover,crop_smart,f_png'));
+  const a = await fetchUrl(url);
+  assert.equal(a.status, 200, a.text);
+  assert.equal(a.headers.get('content-type'), 'image/png');
+  assert.ok(magic.png(a.bytes));
+  assert.deepEqual(header(a.bytes), { width: 300, height: 200, bands: 3 });
+  assert.equal(a.headers.get('x-dam-cache'), 'miss');
+  const b = await fetchUrl(url);
+  assert.equal(b.headers.get('x-dam-cache'), 'hit');
+  assert.ok(a.bytes.equals(b.bytes));
+  assert.equal(a.headers.get('etag'), b.headers.get('etag'));
+  const inside = await fetchUrl(await link(photo, 'options=w_600'));
+  assert.deepEqual(header(inside.bytes), { width: 600, height: 400, bands: 3 });
+  const dpr = await fetchUrl(await link(photo, 'options=' + encodeURIComponent('w_100,h_100,fit_contain,dpr_2,f_webp')));
+  assert.ok(magic.webp(dpr.bytes));
+  assert.equal(header(dpr.bytes).width, 200);
+});
+
+test('f_auto negotiates AVIF, then WebP, then JPEG, with Vary: Accept', async () => {
+  const url = await link(photo, 'options=' + encodeURIComponent('w_400,f_auto'));
+  const avif = await fetchUrl(url, { accept: 'image/avif,image/webp,image/apng,image/*,*/*;q=0.8' });
+  assert.equal(avif.status, 200, avif.text);
+  assert.equal(avif.headers.get('content-type'), 'image/avif');
+  assert.ok(magic.avif(avif.bytes));
+  assert.equal(avif.headers.get('vary'), 'Accept');
+  const webp = await fetchUrl(url, { accept: 'image/webp,*/*' });
+  assert.ok(magic.webp(webp.bytes));
+  const jpeg = await fetchUrl(url, { accept: '*/*' });
+  assert.ok(magic.jpeg(jpeg.bytes));
+  assert.notEqual(jpeg.headers.get('etag'), webp.headers.get('etag'));
+  // an image with alpha falls back to PNG, not JPEG
+  const a = await fetchUrl(await link(alpha, 'options=' + encodeURIComponent('w_64,f_auto')), { accept: '*/*' });
+  assert.ok(magic.png(a.bytes));
+  assert.equal(header(a.bytes).bands, 4);
+});
+
+test('bad options: 400 naming the position; absurd sizes refused', async () => {
+  const bad = await s.api(`/api/v1/assets/${photo}/links?options=${encodeURIComponent('w_800,zz_1')}`, { as: 'editor' });
+  assertErrorShape(bad, 400);
+  assert.match(bad.json.error.message, /at 7/);
+  // the delivery route itself says where, even before the signature
+  const r = await fetchUrl(`${s.url}/t/${'A'.repeat(22)}/w_abc/${photo}`);
+  assert.equal(r.status, 400);
+  assert.match(JSON.parse(r.text).error.message, /at 1/);
+  assertErrorShape(await s.api(`/api/v1/assets/${photo}/links?options=w_99999`, { as: 'editor' }), 400);
+  const huge = await fetchUrl(await link(photo, 'options=' + encodeURIComponent('w_16000,h_16000,fit_fill')));
+  assert.equal(huge.status, 413, huge.text);
+  assert.match(JSON.parse(huge.text).error.message, /pixels|megapixels/);
+  assertErrorShape(await s.api(`/api/v1/assets/${photo}/links?preset=nope`, { as: 'editor' }), 404);
+});
+
+test('a transform of audio is a 400; the audio itself streams with ranges', async () => {
+  const t = await fetchUrl(await link(wav, 'options=w_100'));
+  assert.equal(t.status, 400);
+  assert.match(JSON.parse(t.text).error.message, /apply to images/);
+  const url = await link(wav, '');
+  const full = await fetchUrl(url);
+  assert.equal(full.status, 200);
+  assert.ok(full.bytes.equals(fixture('sound.wav')));
+  const part = await fetchUrl(url, { range: 'bytes=0-3' });
+  assert.equal(part.status, 206);
+  assert.equal(part.text, 'RIFF');
+});
+
+test('links need an editor; viewers are refused', async () => {
+  assertErrorShape(await s.api(`/api/v1/assets/${photo}/links?preset=tmall`, { as: 'viewer' }), 403);
+  assertErrorShape(await s.api(`/api/v1/assets/${photo}/links?preset=tmall`), 401);
+});
+
+test('an expiring share link stops working after its expiry', async () => {
+  const r = await s.api(`/api/v1/assets/${photo}/links?preset=tmall&expires=2`, { as: 'editor' });
+  assert.equal(r.status, 200);
+  assert.ok(r.json.expires_at);
+  assert.match(r.json.url, /exp_\d+/);
+  const ok = await fetchUrl(r.json.url);
+  assert.equal(ok.status, 200);
+  assert.match(ok.headers.get('cache-control'), /max-age=[0-2]$/, 'a shared cache may not keep it past the expiry');
+  await sleep(3200);
+  const gone = await fetchUrl(r.json.url);
+  assert.equal(gone.status, 403);
+  assert.match(JSON.parse(gone.text).error.message, /expired/);
+});
+
+test('a version-pinned URL is immutable', async () => {
+  const r = await fetchUrl(await link(photo, 'preset=tmall&version=1'));
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+});
+
+test('deleting the asset stops its URLs at once; restoring brings them back', async () => {
+  const id = (await s.upload('photo2.jpg', fixture('photo2.jpg'), 'contributor')).asset_id;
+  await s.waitProcessed(id);
+  const url = await link(id, 'options=w_200');
+  assert.equal((await fetchUrl(url)).status, 200);
+  assert.equal((await s.api(`/api/v1/assets/${id}`, { method: 'DELETE', as: 'editor' })).status, 204);
+  const gone = await fetchUrl(url);
+  assert.equal(gone.status, 404);
+  assert.equal((await s.api(`/api/v1/assets/${id}/restore`, { method: 'POST', as: 'editor' })).status, 200);
+  assert.equal((await fetchUrl(url)).status, 200);
+});
+
+test('100 concurrent first requests for one rendition encode it once', async () => {
+  const metric = async () => {
+    const m = await s.api('/metrics', { as: 'admin' });
+    return Number(m.text.match(/^dam_rendition_encodes_total (\d+)$/m)[1]);
+  };
+  const url = await link(photo, 'options=' + encodeURIComponent('w_777,h_555,fit_cover,f_webp,q_71'));
+  const before = await metric();
+  const all = await Promise.all(Array.from({ length: 100 }, () => fetchUrl(url)));
+  for (const r of all) assert.equal(r.status, 200);
+  const h = sha256(all[0].bytes);
+  for (const r of all) assert.equal(sha256(r.bytes), h);
+  assert.equal(await metric() - before, 1);
+});
+
+test('presets through the API: create, use, change, delete; bad specs refused', async () => {
+  const spec = 'w_1600,h_900,fit_cover,crop_smart,f_webp,q_80';
+  assertErrorShape(await s.api('/api/v1/presets', { method: 'POST', as: 'editor', json: { name: 'hero', spec } }), 403);
+  const bad = await s.api('/api/v1/presets', { method: 'POST', as: 'admin', json: { name: 'hero', spec: 'w_1600,fit_cover' } });
+  assertErrorShape(bad, 400);
+  assert.match(bad.json.error.message, /at \d+/);
+  assertErrorShape(await s.api('/api/v1/presets', { method: 'POST', as: 'admin', json: { name: 'Bad Name', spec } }), 400);
+  const c = await s.api('/api/v1/presets', { method: 'POST', as: 'admin', json: { name: 'hero', spec, description: 'Home page hero' } });
+  assert.equal(c.status, 201, c.text);
+  assert.equal(c.json.source, 'api');
+  const img = await fetchUrl(await link(photo, 'preset=hero'));
+  assert.ok(magic.webp(img.bytes));
+  const h = header(img.bytes);
+  assert.ok(Math.abs(h.width / h.height - 16 / 9) < 0.01, `16:9 crop, got ${h.width}x${h.height}`);
+  const p = await s.api('/api/v1/presets/hero', { method: 'PUT', as: 'admin', json: { spec: 'w_300,h_300,fit_cover,f_jpeg' } });
+  assert.equal(p.status, 200);
+  const img2 = await fetchUrl(await link(photo, 'preset=hero'));
+  assert.deepEqual(header(img2.bytes), { width: 300, height: 300, bands: 3 });
+  // overriding a built-in, then deleting the override restores the built-in
+  assert.equal((await s.api('/api/v1/presets/jd', { method: 'PUT', as: 'admin', json: { spec: 'w_500,h_500,fit_contain,f_jpeg' } })).status, 200);
+  assert.equal((await s.api('/api/v1/presets/jd', { as: 'viewer' })).json.source, 'api');
+  assert.equal((await s.api('/api/v1/presets/jd', { method: 'DELETE', as: 'admin' })).status, 204);
+  assert.equal((await s.api('/api/v1/presets/jd', { as: 'viewer' })).json.source, 'builtin');
+  assertErrorShape(await s.api('/api/v1/presets/tmall', { method: 'DELETE', as: 'admin' }), 400);
+  assert.equal((await s.api('/api/v1/presets/hero', { method: 'DELETE', as: 'admin' })).status, 204);
+  assertErrorShape(await s.api('/api/v1/presets/hero', { as: 'viewer' }), 404);
+});
+
+test('the focal point is kept by the asset, audited, and moves preset crops', async () => {
+  const before = await fetchUrl(await link(photo, 'preset=instagram-portrait'));
+  assertErrorShape(await s.api(`/api/v1/assets/${photo}`, { method: 'PATCH', as: 'editor', json: { focal: { x: 2, y: 0 } } }), 400);
+  const r = await s.api(`/api/v1/assets/${photo}`, { method: 'PATCH', as: 'editor', json: { focal: { x: 0.05, y: 0.5 } } });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.focal, { x: 0.05, y: 0.5 });
+  // the ahead-of-time rendition is re-made with the point
+  const until = Date.now() + T(60000);
+  let after;
+  for (;;) {
+    after = await fetchUrl(await link(photo, 'preset=instagram-portrait'));
+    if (after.headers.get('etag') !== before.headers.get('etag') && after.headers.get('x-dam-cache') === 'hit') break;
+    if (Date.now() > until) throw new Error('instagram-portrait was not re-rendered for the focal point');
+    await sleep(200);
+  }
+  assert.deepEqual(header(after.bytes), { width: 1080, height: 1350, bands: 3 });
+  const log = cli(s.lib, ['audit', 'log', photo]);
+  assert.match(log, /asset\.focal/);
+  assert.equal((await s.api(`/api/v1/assets/${photo}`, { method: 'PATCH', as: 'editor', json: { focal: null } })).json.focal, null);
+});
+
+test('key rotation: old links keep working until the old key is retired', async () => {
+  const old = await link(photo, 'preset=tmall');
+  const keys = JSON.parse(cli(s.lib, ['key', 'list']));
+  assert.equal(keys.length, 1);
+  assert.ok(!JSON.stringify(keys).includes('secret'));
+  cli(s.lib, ['key', 'rotate']);
+  const fresh = await link(photo, 'preset=tmall');
+  assert.notEqual(fresh, old, 'new links are signed with the new key');
+  assert.equal((await fetchUrl(fresh)).status, 200, 'the server picks up a key rotated while it runs');
+  assert.equal((await fetchUrl(old)).status, 200, 'links signed with the old key still work');
+  cli(s.lib, ['key', 'retire', keys[0].id]);
+  await sleep(1100);
+  assert.equal((await fetchUrl(old)).status, 403, 'a retired key verifies nothing');
+  assert.equal((await fetchUrl(fresh)).status, 200);
+});
+
+test('deep zoom tiles come from the master', async () => {
+  const t = await s.api(`/api/v1/assets/${photo}/tiles/11/0_0.jpg`, { as: 'viewer' });
+  assert.equal(t.status, 200, t.text);
+  assert.deepEqual(header(t.bytes), { width: 256, height: 256, bands: 3 });
+  const top = await s.api(`/api/v1/assets/${photo}/tiles/0/0_0.jpg`, { as: 'viewer' });
+  assert.deepEqual(header(top.bytes), { width: 1, height: 1, bands: 3 });
+  const edge = await s.api(`/api/v1/assets/${photo}/tiles/11/4_3.jpg`, { as: 'viewer' });
+  assert.deepEqual(header(edge.bytes), { width: 1200 - 4 * 256, height: 800 - 3 * 256, bands: 3 });
+  assertErrorShape(await s.api(`/api/v1/assets/${photo}/tiles/11/5_0.jpg`, { as: 'viewer' }), 404);
+  assertErrorShape(await s.api(`/api/v1/assets/${photo}/tiles/12/0_0.jpg`, { as: 'viewer' }), 404);
+});
+
+test('presets-only mode refuses arbitrary transforms but serves presets', async () => {
+  const p = await startServer({ conf: '[delivery]\npresets_only = true' });
+  try {
+    const id = (await p.upload('photo2.jpg', fixture('photo2.jpg'), 'contributor')).asset_id;
+    await p.waitProcessed(id);
+    const mk = async (q) => (await p.api(`/api/v1/assets/${id}/links?${q}`, { as: 'editor' })).json.url;
+    const t = await fetchUrl(await mk('options=w_100'));
+    assert.equal(t.status, 403);
+    assert.match(JSON.parse(t.text).error.message, /presets only/);
+    const ok = await fetchUrl(await mk('preset=jd'));
+    assert.equal(ok.status, 200, ok.text);
+    assert.deepEqual(header(ok.bytes), { width: 800, height: 800, bands: 3 });
+  } finally {
+    await p.stop();
+  }
+});
+
+test('dam render and dam url give what the server delivers', async () => {
+  const out = path.join(tmpDir(), 'r.jpg');
+  cli(s.lib, ['render', photo, 'tmall', '-o', out]);
+  assert.deepEqual(header(fs.readFileSync(out)), { width: 800, height: 800, bands: 3 });
+  const url = cli(s.lib, ['url', photo, 'tmall', '--expires', '7d', '--base', s.url]).trim();
+  assert.match(url, new RegExp(`^${s.url}/t/[A-Za-z0-9_-]{22}/p_tmall,exp_\\d+/${photo}$`));
+  const r = await fetchUrl(url);
+  assert.equal(r.status, 200);
+  assert.ok(r.bytes.equals(fs.readFileSync(out)), 'dam render writes the delivered bytes');
+  assert.throws(() => cli(s.lib, ['render', photo, 'nope', '-o', out]), /unknown preset|no preset/);
+});
