@@ -20,7 +20,7 @@ step "HTTP API tests"
 DAM="$build/dam" FIXTURES="$fixtures" ./tests/api/run.sh || status=1
 
 step "valgrind (core unit tests)"
-for t in store db id audit job; do
+for t in store db id audit job rcache purge; do
   valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
     "$build/tests/unit/test_$t" >/dev/null || { echo "valgrind: test_$t has memory errors"; status=1; }
 done

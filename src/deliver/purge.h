@@ -45,7 +45,10 @@ int purge_send(const struct purge_config *cfg, const char *asset_id, struct dam_
 
 /* Sends every due outbox row (at most `max`), deletes the accepted ones,
  * reschedules the others. *sent (may be NULL) = rows purged. With no
- * edges configured it just deletes due rows. */
+ * edges configured it just deletes due rows. Returns 0 when every due row
+ * was purged; DAM_EIO (err naming the first failure) when some were
+ * rescheduled, the others still deleted; DAM_EDB and the like when the
+ * outbox could not be read or updated; DAM_EINVAL for max <= 0. */
 int purge_drain(struct db *db, const struct purge_config *cfg, int max, int *sent,
 		struct dam_err *err);
 
