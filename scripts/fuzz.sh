@@ -11,7 +11,7 @@ mkdir -p "$out"
 pkgs="vips libavformat libavcodec libswscale libavutil jansson sqlite3 libsodium libmagic inih libh2o-evloop openssl"
 cflags="-g -O1 -std=c17 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -Isrc -fsanitize=fuzzer,address,undefined $(pkg-config --cflags $pkgs)"
 libs="$(pkg-config --libs $pkgs) -lm -lpthread"
-lib_src="src/util/*.c src/media/*.c src/http/multipart.c src/http/http.c src/core/query.c"
+lib_src="src/util/*.c src/media/*.c src/http/multipart.c src/http/http.c src/core/query.c src/deliver/tspec.c"
 
 for target in tests/fuzz/fuzz_*.c; do
   name=$(basename "$target" .c)
@@ -45,10 +45,23 @@ printf '"blue sneaker" sneak* NOT (a AND b) \xe8\xbf\x90\xe5\x8a\xa8\xe9\x9e\x8b
 printf 'NEAR(a b) ^x {c} +d col:"e" "unclosed' > "$corpus_query/fts5"
 printf '"AND"\n"OR"\n"NOT"\n"("\n")"\n"\\""\n":"\n".."\n">="\n"<="\n"*"\n"-"\n"\\xe3\\x80\\x80"\n' > "$out/query.dict"
 
+# Transform options: the examples of docs/delivery.md, one of each option.
+corpus_tspec="$out/corpus-tspec"
+mkdir -p "$corpus_tspec"
+printf 'w_800,h_800,fit_cover,crop_smart,f_auto,q_80' > "$corpus_tspec/cover"
+printf 'p_tmall,exp_1800000000' > "$corpus_tspec/preset"
+printf 'wm_0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b:se:0.2:0.5,dpr_1.5,blur_0.3' > "$corpus_tspec/wm"
+printf 'rot_90,flip_hv,trim_10,pad_1:2:3:4,bg_ffffff80,sharpen_0,budget_500k,meta_none' > "$corpus_tspec/misc"
+printf 'p_jd,w_1200,v_7,dl_1,f_jpg,rot_0' > "$corpus_tspec/override"
+printf 'image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8' > "$corpus_tspec/accept"
+printf '_' > "$corpus_tspec/none"
+printf '"w_"\n"h_"\n"fit_"\n"crop_"\n"dpr_"\n"rot_"\n"flip_"\n"trim_"\n"pad_"\n"bg_"\n"blur_"\n"sharpen_"\n"wm_"\n"f_"\n"q_"\n"budget_"\n"meta_"\n"p_"\n"v_"\n"exp_"\n"dl_1"\n","\n":"\n"."\n"cover"\n"contain"\n"inside"\n"fill"\n"smart"\n"focal"\n"0.000000000000001"\n"9.99999999999999"\n";q=0"\n' > "$out/tspec.dict"
+
 export ASAN_OPTIONS="detect_leaks=0"
 "$out/fuzz_media_meta" -max_total_time="$seconds" -max_len=65536 -print_final_stats=0 "$corpus_meta" 2>&1 | tail -2
 "$out/fuzz_config" -max_total_time="$seconds" -max_len=4096 -print_final_stats=0 "$corpus_conf" 2>&1 | tail -2
 "$out/fuzz_http_body" -max_total_time="$seconds" -max_len=65536 -print_final_stats=0 "$corpus_http" 2>&1 | tail -2
 # The query parser keeps no state: leaks are bugs here.
 ASAN_OPTIONS="detect_leaks=1" "$out/fuzz_query" -max_total_time="$seconds" -max_len=4200 -dict="$out/query.dict" -print_final_stats=0 "$corpus_query" 2>&1 | tail -2
+ASAN_OPTIONS="detect_leaks=1" "$out/fuzz_tspec" -max_total_time="$seconds" -max_len=1100 -dict="$out/tspec.dict" -print_final_stats=0 "$corpus_tspec" 2>&1 | tail -2
 rm -f /tmp/dam-fuzz-conf-*

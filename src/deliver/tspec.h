@@ -16,11 +16,11 @@
  *   dpr_1..4 (decimal, e.g. 1.5)   blur_0.3..100   sharpen_0..10 (0 = none)
  *   trim_1..255
  *   wm_ASSETID:GRAVITY:SCALE:OPACITY  (gravity as crop; scale 0.01..1; opacity 0..1)
- *   budget_N[k|m]      byte budget (1k .. 100m)
+ *   budget_N[k|m]      byte budget (1k .. 100m; k = 1024 bytes, m = 1024k)
  *   meta_none|copyright
  *   p_NAME             a preset ([a-z0-9-], 1..32); other options override it
  *   v_N                pin version N (1..); the URL is then immutable
- *   exp_UNIXSECONDS    the URL stops working after this time
+ *   exp_UNIXSECONDS    the URL stops working after this time (1..253402300799)
  *   dl_1               deliver as an attachment (Content-Disposition)
  * A lone "_" or "raw" means "no options" (the preset-less identity).
  *
@@ -52,7 +52,12 @@ enum tspec_opt {
 struct tspec {
 	struct media_transform t;     /* wm_fd is always -1 here; the caller opens the
 				         watermark's master */
-	unsigned set;                 /* TS_* bits named in the text */
+	unsigned set;                 /* TS_* bits named in the text; without p_, an
+				         option naming the default (fit_inside,
+				         crop_center, rot_0, pad_0, dpr_1,
+				         meta_copyright) changes nothing and is left
+				         out, so it has no canonical text; with p_ it
+				         stays, to override the preset */
 	int nops;                     /* options named */
 	char preset[33];              /* p_ value or "" */
 	char wm_asset[DAM_ID_LEN + 1];/* wm_ asset id or "" */
@@ -79,22 +84,29 @@ void tspec_limits_default(struct tspec_limits *lim);
  * box: contain/cover/fill need both), each with DAM_EINVAL and a message
  * that names the option and its 1-based character position, e.g.
  * "at 9: unknown option \"zz\"". err->field is "transform".
+ * The contradiction rules apply only when no p_ is named: the preset may
+ * supply the box or the fit, and after tspec_overlay() transform.h says
+ * what a lone side (every fit is INSIDE) or a crop without COVER (ignored)
+ * does. On error *out is reset to the defaults.
  */
 int tspec_parse(const char *text, size_t len, const struct tspec_limits *lim, struct tspec *out,
 		struct dam_err *err);
 
 /*
- * Canonical text of s: options in a fixed order, defaults left out, numbers
- * in shortest form, "jpg" printed as "jpeg"; "_" when nothing is set.
- * tspec_parse(tspec_format(s)) gives back an equal spec. Appends to sb.
- * Returns 0 or DAM_ENOMEM.
+ * Canonical text of s: the options in s->set in a fixed order (p w h fit
+ * crop dpr rot flip trim pad bg blur sharpen wm f q budget meta v exp dl),
+ * numbers in shortest form, "jpg" printed as "jpeg"; "_" when nothing is
+ * set. tspec_parse(tspec_format(s)) gives back an equal spec (all but
+ * nops). Appends to sb. Returns 0, DAM_ENOMEM, or DAM_ELIMIT when sb->max
+ * is reached.
  */
 int tspec_format(const struct tspec *s, struct strbuf *sb);
 
 /*
  * Lays the options set in `over` on top of `base` (a preset): every option
  * named in over->set replaces base's; `set` becomes the union. preset
- * name, version, exp and download come from `over`.
+ * name, version, exp and download come from `over` (values and bits);
+ * nops becomes the number of bits in set.
  */
 void tspec_overlay(struct tspec *base, const struct tspec *over);
 
