@@ -201,10 +201,10 @@ int cmd_key(struct cli *cli, int argc, char **argv)
 			json_decref(list);
 		}
 	} else if (!strcmp(argv[1], "rotate") && argc == 2) {
-		if ((rc = sign_key_rotate(dam->db, id, sizeof id, &err)) == 0)
+		if ((rc = sign_key_rotate(dam, id, sizeof id, &err)) == 0)
 			printf("new signing key %s; links signed with older keys keep working until retired\n", id);
 	} else if (!strcmp(argv[1], "retire") && argc == 3) {
-		if ((rc = sign_key_retire(dam->db, argv[2], &err)) == 0)
+		if ((rc = sign_key_retire(dam, argv[2], &err)) == 0)
 			printf("key %s retired: links it signed no longer work\n", argv[2]);
 	} else {
 		code = cli_usage("key", "give list, rotate or retire ID");

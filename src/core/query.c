@@ -50,12 +50,7 @@ struct val {
 /* 1-based column of byte offset pos, counted in code points. */
 static int column(const struct parser *ps, size_t pos)
 {
-	int col = 1;
-
-	for (size_t i = 0; i < pos && i < ps->len; i++)
-		if (((unsigned char)ps->s[i] & 0xc0) != 0x80)
-			col++;
-	return col;
+	return utf8_column(ps->s, ps->len, pos);
 }
 
 /* Length of the valid UTF-8 sequence at s[i], or 0. Same rule as utf8.c

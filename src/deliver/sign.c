@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/audit.h"
+
 #include "util/id.h"
 #include "util/timeutil.h"
 
@@ -163,22 +165,38 @@ void sign_keys_free(struct sign_keys *k)
 	free(k);
 }
 
-int sign_key_rotate(struct db *db, char *id_out, size_t id_len, struct dam_err *err)
+/* Key changes are audited in the same transaction: who could sign links,
+ * and when links stopped working, must be provable later. */
+static int audit_key(struct dam *dam, const char *action, const char *id, struct dam_err *err)
+{
+	return audit_append(dam, action, "delivery_key", id, NULL, NULL, err);
+}
+
+int sign_key_rotate(struct dam *dam, char *id_out, size_t id_len, struct dam_err *err)
 {
 	char id[DAM_ID_LEN + 1];
 	int rc;
 
 	if (id_out && id_len < sizeof id)
 		return dam_err_set(err, DAM_EINVAL, NULL, "the key id needs %zu bytes", sizeof id);
-	if ((rc = sodium_ready(err)) < 0 || (rc = key_insert(db, id, err)) < 0)
+	if ((rc = sodium_ready(err)) < 0 || (rc = db_begin(dam->db, err)) < 0)
+		return rc;
+	if ((rc = key_insert(dam->db, id, err)) == 0)
+		rc = audit_key(dam, "delivery_key.created", id, err);
+	if (rc < 0) {
+		db_rollback(dam->db);
+		return rc;
+	}
+	if ((rc = db_commit(dam->db, err)) < 0)
 		return rc;
 	if (id_out)
 		memcpy(id_out, id, sizeof id);
 	return 0;
 }
 
-int sign_key_retire(struct db *db, const char *id, struct dam_err *err)
+int sign_key_retire(struct dam *dam, const char *id, struct dam_err *err)
 {
+	struct db *db = dam->db;
 	struct db_stmt *st = NULL;
 	bool retired = false;
 	int64_t active = 0;
@@ -204,6 +222,8 @@ int sign_key_retire(struct db *db, const char *id, struct dam_err *err)
 				 "key %s is the last active delivery key; rotate first, then retire it", id);
 	if (rc == 0)
 		rc = db_run(db, err, "UPDATE delivery_keys SET retired_at = ? WHERE id = ?", "is", now_s(), id);
+	if (rc == 0)
+		rc = audit_key(dam, "delivery_key.retired", id, err);
 out:
 	if (rc < 0) {
 		db_rollback(db);

@@ -1,7 +1,8 @@
 /*
  * sign.h - signed delivery URLs: HMAC-SHA256 (libsodium) over the URL path
  * after the signature, with several keys valid at once so keys rotate
- * without breaking links already handed out.
+ * without breaking links already handed out. Rotating and retiring are
+ * audited.
  *
  * Keys live in the library database (table delivery_keys, migration 7): a
  * 32-byte random secret each, the newest active key signs, every active key
@@ -22,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "core/library.h"
 #include "db/db.h"
 #include "util/err.h"
 
@@ -35,11 +37,11 @@ void sign_keys_free(struct sign_keys *k);
 
 /* Adds a new key that signs from now on; older keys keep verifying.
  * Writes its id (a UUIDv7) to id_out when non-NULL. */
-int sign_key_rotate(struct db *db, char *id_out, size_t id_len, struct dam_err *err);
+int sign_key_rotate(struct dam *dam, char *id_out, size_t id_len, struct dam_err *err);
 
 /* Retires key `id`: links signed with it stop working. Refuses to retire
  * the last active key (DAM_EINVAL). DAM_ENOTFOUND for an unknown id. */
-int sign_key_retire(struct db *db, const char *id, struct dam_err *err);
+int sign_key_retire(struct dam *dam, const char *id, struct dam_err *err);
 
 /* Lists keys as a new JSON array of {"id","created_at","retired_at"|null,
  * "signing":bool} (never the secret). Caller json_decref()s. */

@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/utf8.h"
+
 #define TSPEC_MAX_LEN 1024
 #define MAX_DIGITS 15 /* significant digits of a decimal: exact in a double */
 #define EXP_MAX INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
@@ -225,12 +227,7 @@ static const char *fmt_dec(char out[40], double v)
  * person counting characters in the URL finds the spot). */
 static int column(const struct parser *ps, size_t pos)
 {
-	int col = 1;
-
-	for (size_t i = 0; i < pos && i < ps->len; i++)
-		if (((unsigned char)ps->s[i] & 0xc0) != 0x80)
-			col++;
-	return col;
+	return utf8_column(ps->s, ps->len, pos);
 }
 
 static int fail_at(struct parser *ps, size_t pos, const char *fmt, ...)

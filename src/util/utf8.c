@@ -76,3 +76,13 @@ int utf8_sanitize(const char *s, size_t len, struct strbuf *out)
 	}
 	return rc;
 }
+
+int utf8_column(const char *s, size_t len, size_t pos)
+{
+	int col = 1;
+
+	for (size_t i = 0; i < pos && i < len; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			col++;
+	return col;
+}

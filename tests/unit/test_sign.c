@@ -178,8 +178,8 @@ static void test_rotate_and_retire(void **state)
 	snprintf(id1, sizeof id1, "%s", json_string_value(json_object_get(json_array_get(list, 0), "id")));
 	json_decref(list);
 
-	assert_int_equal(sign_key_rotate(f->dam->db, small, sizeof small, &err), DAM_EINVAL);
-	assert_int_equal(sign_key_rotate(f->dam->db, id2, sizeof id2, &err), 0);
+	assert_int_equal(sign_key_rotate(f->dam, small, sizeof small, &err), DAM_EINVAL);
+	assert_int_equal(sign_key_rotate(f->dam, id2, sizeof id2, &err), 0);
 	assert_true(id_valid(id2));
 	assert_string_not_equal(id1, id2);
 	assert_int_equal(count(f, "SELECT count(*) FROM delivery_keys"), 2);
@@ -193,31 +193,31 @@ static void test_rotate_and_retire(void **state)
 	assert_false(verify(k1, PATH, new_sig));
 
 	/* rotate without asking for the id */
-	assert_int_equal(sign_key_rotate(f->dam->db, NULL, 0, NULL), 0);
+	assert_int_equal(sign_key_rotate(f->dam, NULL, 0, NULL), 0);
 	assert_int_equal(count(f, "SELECT count(*) FROM delivery_keys WHERE retired_at IS NULL"), 3);
 
 	/* retire the first key: its signatures stop verifying after a reload */
-	assert_int_equal(sign_key_retire(f->dam->db, id1, &err), 0);
+	assert_int_equal(sign_key_retire(f->dam, id1, &err), 0);
 	assert_int_equal(count(f, "SELECT count(*) FROM delivery_keys WHERE retired_at IS NOT NULL"), 1);
 	k3 = load(f);
 	assert_false(verify(k3, PATH, old_sig));
 	assert_true(verify(k3, PATH, new_sig));
 	assert_true(verify(k1, PATH, old_sig)); /* a snapshot is immutable */
 	/* retiring twice changes nothing */
-	assert_int_equal(sign_key_retire(f->dam->db, id1, &err), 0);
+	assert_int_equal(sign_key_retire(f->dam, id1, &err), 0);
 	assert_int_equal(count(f, "SELECT count(*) FROM delivery_keys WHERE retired_at IS NOT NULL"), 1);
 
 	/* unknown ids */
-	assert_int_equal(sign_key_retire(f->dam->db, "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", &err), DAM_ENOTFOUND);
-	assert_int_equal(sign_key_retire(f->dam->db, "nope", &err), DAM_ENOTFOUND);
-	assert_int_equal(sign_key_retire(f->dam->db, NULL, &err), DAM_ENOTFOUND);
+	assert_int_equal(sign_key_retire(f->dam, "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", &err), DAM_ENOTFOUND);
+	assert_int_equal(sign_key_retire(f->dam, "nope", &err), DAM_ENOTFOUND);
+	assert_int_equal(sign_key_retire(f->dam, NULL, &err), DAM_ENOTFOUND);
 
 	/* retire down to one; the last active key cannot go */
-	assert_int_equal(sign_key_retire(f->dam->db, id2, &err), 0);
+	assert_int_equal(sign_key_retire(f->dam, id2, &err), 0);
 	assert_int_equal(count(f, "SELECT count(*) FROM delivery_keys WHERE retired_at IS NULL"), 1);
 	assert_int_equal(sign_keys_list(f->dam->db, &list, NULL), 0);
 	const char *last = json_string_value(json_object_get(json_array_get(list, 2), "id"));
-	assert_int_equal(sign_key_retire(f->dam->db, last, &err), DAM_EINVAL);
+	assert_int_equal(sign_key_retire(f->dam, last, &err), DAM_EINVAL);
 	assert_int_equal(err.code, DAM_EINVAL);
 	assert_non_null(strstr(err.msg, "last active delivery key"));
 	assert_int_equal(count(f, "SELECT count(*) FROM delivery_keys WHERE retired_at IS NULL"), 1);
@@ -237,7 +237,7 @@ static void test_list(void **state)
 	char *dump;
 	size_t i;
 
-	assert_int_equal(sign_key_rotate(f->dam->db, id2, sizeof id2, NULL), 0);
+	assert_int_equal(sign_key_rotate(f->dam, id2, sizeof id2, NULL), 0);
 	assert_int_equal(sign_keys_list(f->dam->db, &list, NULL), 0);
 	assert_int_equal(json_array_size(list), 2);
 	/* oldest first; only the newest active key signs */
@@ -259,7 +259,7 @@ static void test_list(void **state)
 	json_decref(list);
 
 	/* retire the newer key: the older one signs again, and shows retired_at */
-	assert_int_equal(sign_key_retire(f->dam->db, id2, NULL), 0);
+	assert_int_equal(sign_key_retire(f->dam, id2, NULL), 0);
 	assert_int_equal(sign_keys_list(f->dam->db, &list, NULL), 0);
 	assert_true(json_is_true(json_object_get(json_array_get(list, 0), "signing")));
 	row = json_array_get(list, 1);
@@ -277,7 +277,7 @@ static void test_survives_reload(void **state)
 
 	sign_path(k, PATH, strlen(PATH), sig);
 	sign_keys_free(k);
-	assert_int_equal(sign_key_rotate(f->dam->db, id2, sizeof id2, NULL), 0);
+	assert_int_equal(sign_key_rotate(f->dam, id2, sizeof id2, NULL), 0);
 	library_close(f->dam);
 	assert_int_equal(library_open(f->lib, &f->dam, NULL), 0);
 
