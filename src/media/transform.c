@@ -23,7 +23,9 @@
  *
  * Timeout: the image being computed gets a progress handler that kills
  * the evaluation once the deadline has passed; between stages the
- * deadline is checked directly.
+ * deadline is checked directly. libheif and libjxl encode after libvips
+ * has handed them all the pixels and cannot be interrupted: a huge AVIF
+ * or JPEG XL overruns the deadline by its encoding time.
  */
 #include "media/transform.h"
 
@@ -341,6 +343,7 @@ struct master {
 	int fd;
 	const char *what; /* "master" or "watermark master", for messages */
 	int w, h, pages;
+	VipsImage *page0; /* borrowed from the transform's scope */
 };
 
 static double mp(uint64_t px)
@@ -364,14 +367,15 @@ static int master_open(struct tx *x, int fd, const char *what, struct master *m)
 		return dam_err_errno(x->err, DAM_EIO, errno, "cannot read the %s", what);
 	if (n < 4 || !((!memcmp(magic, "II", 2) && (magic[2] == 42 || magic[2] == 43) && !magic[3]) ||
 		       (!memcmp(magic, "MM", 2) && !magic[2] && (magic[3] == 42 || magic[3] == 43))))
-		return dam_err_set(x->err, DAM_EMEDIA, NULL,
-				   "%s does not decode: not a TIFF file (%zd bytes read)", what, n);
+		return dam_err_set(x->err, DAM_EMEDIA, NULL, "%s does not decode: %s", what,
+				   n == 0 ? "empty file" : "not a TIFF file");
 	if (!(t[0] = load_page(fd, 0))) {
 		char msg[128];
 
 		snprintf(msg, sizeof msg, "%s does not decode: unreadable TIFF header", what);
 		return vfail(x, DAM_EMEDIA, msg);
 	}
+	m->page0 = t[0];
 	m->w = vips_image_get_width(t[0]);
 	m->h = vips_image_get_height(t[0]);
 	m->pages = vips_image_get_n_pages(t[0]);
@@ -401,28 +405,21 @@ static int pick_level(const struct master *m, double rw, double rh, double need_
 	return 0;
 }
 
-/* Level k of the master, with the sizes checked: a page that is not the
- * expected halving (a master made otherwise) falls back to page 0. */
-static int master_level(struct tx *x, const struct master *m, int k, VipsImage **out)
+/* Level k of the master (borrowed), with the sizes checked: a page that
+ * is not the expected halving (a master made otherwise) falls back to
+ * page 0, which is always right, only slower. */
+static VipsImage *master_level(struct tx *x, const struct master *m, int k)
 {
-	VipsImage **t = tmp(x, 2);
-	char msg[160];
+	VipsImage **t = tmp(x, 1);
 
-	if (k > 0) {
-		t[0] = load_page(m->fd, k);
-		if (t[0] && vips_image_get_width(t[0]) == m->w >> k &&
-		    vips_image_get_height(t[0]) == m->h >> k) {
-			*out = t[0];
-			return 0;
-		}
-		vips_error_clear();
-	}
-	if (!(t[1] = load_page(m->fd, 0))) {
-		snprintf(msg, sizeof msg, "%s does not decode: unreadable TIFF page", m->what);
-		return vfail(x, DAM_EMEDIA, msg);
-	}
-	*out = t[1];
-	return 0;
+	if (k == 0)
+		return m->page0;
+	t[0] = load_page(m->fd, k);
+	if (t[0] && vips_image_get_width(t[0]) == m->w >> k &&
+	    vips_image_get_height(t[0]) == m->h >> k)
+		return t[0];
+	vips_error_clear();
+	return m->page0;
 }
 
 /* ---- geometry ---- */
@@ -697,9 +694,7 @@ static int trim(struct tx *x, const struct master *m, struct plan *p)
 	VipsArrayDouble *b;
 
 	unrotated_size(x->t, p, &uw, &uh);
-	if ((rc = master_level(x, m, pick_level(m, m->w, m->h, uw, uh), &lv)) < 0)
-		return rc;
-	im = lv;
+	im = lv = master_level(x, m, pick_level(m, m->w, m->h, uw, uh));
 	if (vips_image_hasalpha(im)) {
 		/* transparent borders trim like uniform ones */
 		if (vips_flatten(im, &t[0], NULL))
@@ -741,8 +736,7 @@ static int smart_window(struct tx *x, const struct master *m, struct plan *p)
 	s = s > 1 ? 1 : s;
 	aw = side(p->tw * s);
 	ah = side(p->th * s);
-	if ((rc = master_level(x, m, pick_level(m, p->tw, p->th, aw, ah), &lv)) < 0)
-		return rc;
+	lv = master_level(x, m, pick_level(m, p->tw, p->th, aw, ah));
 	if ((rc = load_region(x, m, lv, p->tx, p->ty, p->tw, p->th, aw, ah, &im)) < 0)
 		return rc;
 	if (vips_image_hasalpha(im)) {
@@ -931,8 +925,8 @@ static int watermark(struct tx *x, VipsImage *in, VipsImage **out)
 		wh = H;
 		ww = side((double)wh * m.w / m.h);
 	}
-	if ((rc = master_level(x, &m, pick_level(&m, m.w, m.h, ww, wh), &lv)) < 0 ||
-	    (rc = load_region(x, &m, lv, 0, 0, m.w, m.h, ww, wh, &wm)) < 0)
+	lv = master_level(x, &m, pick_level(&m, m.w, m.h, ww, wh));
+	if ((rc = load_region(x, &m, lv, 0, 0, m.w, m.h, ww, wh, &wm)) < 0)
 		return rc;
 	if (!vips_image_hasalpha(wm)) {
 		if (vips_bandjoin_const1(wm, &v[0], 255, NULL))
@@ -1182,6 +1176,7 @@ static int encode_budget(struct tx *x, VipsImage *in, const struct strbuf *xmp,
 		if (!(v[0] = vips_image_copy_memory(in)))
 			return vfail(x, DAM_EMEDIA, "cannot make the image");
 		im = v[0];
+		watch(x, im);
 	}
 	if ((rc = encode(x, im, q, xmp, out)) < 0 || !t->max_bytes || out->len <= max)
 		return rc;
@@ -1306,8 +1301,8 @@ static int run(struct tx *x, int master_fd, struct media_transform_result *res, 
 		return rc;
 	/* decode the level, resize once, then work on the small image */
 	unrotated_size(t, &p, &uw, &uh);
-	if ((rc = master_level(x, &m, pick_level(&m, p.tw, p.th, uw, uh), &lv)) < 0 ||
-	    (rc = load_region(x, &m, lv, p.tx, p.ty, p.tw, p.th, uw, uh, &im)) < 0 ||
+	lv = master_level(x, &m, pick_level(&m, p.tw, p.th, uw, uh));
+	if ((rc = load_region(x, &m, lv, p.tx, p.ty, p.tw, p.th, uw, uh, &im)) < 0 ||
 	    (rc = orient(x, im, &im)) < 0)
 		goto out;
 	if (p.cw != p.sw || p.ch != p.sh) {
@@ -1473,7 +1468,8 @@ int media_master_write(int in_fd, const struct media_sniff *sniff, const struct 
 {
 	VipsObject *scope = VIPS_OBJECT(vips_image_new());
 	VipsImage **t = (VipsImage **)vips_object_local_array(scope, 6), *im;
-	const char *loader = "";
+	const char *name;
+	char loader[32] = "";
 	bool doc, magick, rotate, alpha;
 	double scale = 1, raw;
 	int rc, w, h, lng, ofd;
@@ -1487,8 +1483,8 @@ int media_master_write(int in_fd, const struct media_sniff *sniff, const struct 
 	if ((rc = media__check_size(w, h, lim, err)) < 0)
 		goto out;
 	if (vips_image_get_typeof(t[0], VIPS_META_LOADER) &&
-	    vips_image_get_string(t[0], VIPS_META_LOADER, &loader))
-		loader = "";
+	    !vips_image_get_string(t[0], VIPS_META_LOADER, &name))
+		snprintf(loader, sizeof loader, "%s", name); /* name dies with t[0] */
 	doc = !strncmp(loader, "pdfload", 7) || !strncmp(loader, "svgload", 7) ||
 	      (sniff && (!strcmp(sniff->mime, "application/pdf") ||
 			 !strcmp(sniff->mime, "image/svg+xml")));

@@ -225,6 +225,40 @@ static const double GREY[3] = { 128, 128, 128 }, RED[3] = { 230, 20, 20 },
 		    WHITE[3] = { 255, 255, 255 }, BLUE[3] = { 30, 60, 200 },
 		    BLACK[3] = { 0, 0, 0 };
 
+/* A one-page PDF of 8000 x 4000 pt, its left half blue. */
+static void write_pdf(const char *name)
+{
+	static const char *const objs[] = {
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 8000 4000] /Contents 4 0 R "
+		"/Resources << >> >>",
+		"<< /Length 27 >>\nstream\n0 0 1 rg 0 0 4000 4000 re f\nendstream",
+	};
+	char buf[2048], p[512];
+	size_t o, off[4], i, n = sizeof objs / sizeof objs[0], xref;
+	FILE *f;
+
+	o = (size_t)snprintf(buf, sizeof buf, "%%PDF-1.4\n");
+	for (i = 0; i < n; i++) {
+		off[i] = o;
+		o += (size_t)snprintf(buf + o, sizeof buf - o, "%zu 0 obj\n%s\nendobj\n", i + 1,
+				      objs[i]);
+	}
+	xref = o;
+	o += (size_t)snprintf(buf + o, sizeof buf - o, "xref\n0 %zu\n0000000000 65535 f \n", n + 1);
+	for (i = 0; i < n; i++)
+		o += (size_t)snprintf(buf + o, sizeof buf - o, "%010zu 00000 n \n", off[i]);
+	o += (size_t)snprintf(buf + o, sizeof buf - o,
+			      "trailer\n<< /Size %zu /Root 1 0 R >>\nstartxref\n%zu\n%%%%EOF\n", n + 1,
+			      xref);
+	pathf(p, sizeof p, name);
+	f = fopen(p, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf, 1, o, f), o);
+	assert_int_equal(fclose(f), 0);
+}
+
 static void make_inputs(void)
 {
 	const char *d = tmpdir;
@@ -304,6 +338,7 @@ static void make_inputs(void)
 		assert_int_equal(fclose(f), 0);
 	}
 
+	write_pdf("wide.pdf");
 	master("photo.jpg", "photo.tif", NULL, NULL);
 	master("marked.png", "marked.tif", NULL, NULL);
 	master("salient.png", "salient.tif", NULL, NULL);
@@ -471,6 +506,21 @@ static void test_master_svg(void **state)
 	assert_int_equal(h, 2048);
 }
 
+static void test_master_pdf(void **state)
+{
+	VipsImage *im;
+	int w, h;
+
+	master("wide.pdf", "wide.tif", &w, &h);
+	assert_int_equal(w, 4096);
+	assert_int_equal(h, 2048);
+	im = load_master("wide.tif", 0);
+	assert_int_equal(vips_image_get_bands(im), 3); /* paper is opaque */
+	assert_rgb(im, 1000, 1000, 0, 0, 255, 12);
+	assert_rgb(im, 3000, 1000, 255, 255, 255, 4);
+	g_object_unref(im);
+}
+
 static void test_master_refuses(void **state)
 {
 	struct dam_err err = { 0 };
@@ -589,6 +639,30 @@ static void test_padding(void **state)
 	}
 	g_object_unref(im);
 	free(r.data);
+}
+
+static void test_sharpen(void **state)
+{
+	struct media_transform_result a, b;
+	struct media_transform t;
+	VipsImage *ia, *ib;
+
+	/* explicit sharpening changes edges, not flat colour */
+	media_transform_init(&t);
+	t.width = 600;
+	t.format = MEDIA_FMT_PNG;
+	t.sharpen = -1;
+	ia = render("photo.tif", &t, &a);
+	t.sharpen = 2;
+	ib = render("photo.tif", &t, &b);
+	assert_rgb(ia, 100, 100, 230, 20, 20, 6);
+	assert_rgb(ib, 100, 100, 230, 20, 20, 6);
+	assert_rgb(ib, 500, 300, 30, 60, 200, 6);
+	assert_true(a.len != b.len || memcmp(a.data, b.data, a.len) != 0);
+	g_object_unref(ia);
+	g_object_unref(ib);
+	free(a.data);
+	free(b.data);
 }
 
 /* ---- crops ---- */
@@ -1168,7 +1242,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_master_pyramid), cmocka_unit_test(test_master_orientation),
 		cmocka_unit_test(test_master_colour),  cmocka_unit_test(test_master_svg),
-		cmocka_unit_test(test_master_refuses), cmocka_unit_test(test_fits),
+		cmocka_unit_test(test_master_pdf),     cmocka_unit_test(test_master_refuses),
+		cmocka_unit_test(test_fits),	       cmocka_unit_test(test_sharpen),
 		cmocka_unit_test(test_padding),	       cmocka_unit_test(test_crops),
 		cmocka_unit_test(test_trim),	       cmocka_unit_test(test_rotate_flip),
 		cmocka_unit_test(test_watermark),      cmocka_unit_test(test_formats),
