@@ -1288,17 +1288,18 @@ static int run(struct tx *x, int master_fd, struct media_transform_result *res, 
 	struct plan p;
 	int rc, uw, uh;
 
-	if ((rc = master_open(x, master_fd, "master", &m)) < 0)
-		return rc;
+	/* sizes, trim and the crop window first: limits before pixels */
 	memset(&p, 0, sizeof p);
+	if ((rc = master_open(x, master_fd, "master", &m)) < 0)
+		goto out;
 	p.tw = m.w;
 	p.th = m.h;
 	if ((rc = plan_size(x, &p)) < 0)
-		return rc;
+		goto out;
 	if (t->trim > 0 && ((rc = trim(x, &m, &p)) < 0 || (rc = plan_size(x, &p)) < 0))
-		return rc;
+		goto out;
 	if ((rc = check_time(x)) < 0 || (rc = place_window(x, &m, &p)) < 0)
-		return rc;
+		goto out;
 	/* decode the level, resize once, then work on the small image */
 	unrotated_size(t, &p, &uw, &uh);
 	lv = master_level(x, &m, pick_level(&m, p.tw, p.th, uw, uh));
