@@ -122,10 +122,7 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
-/* True when libvips's error buffer holds an error of the decode. libheif
- * probes past the end of the file through the source and recovers, which
- * leaves "source: bad seek to N" lines: those alone are no failure. */
-static bool decode_failed(const char *buf)
+bool media__decode_failed(const char *buf)
 {
 	while (*buf) {
 		size_t n = strcspn(buf, "\n");
@@ -183,7 +180,7 @@ static int make_preview(int fd, bool magick, VipsImage **out, struct dam_err *er
 	}
 	/* The decode happens here, once. */
 	*out = vips_image_copy_memory(t);
-	if (!*out || decode_failed(vips_error_buffer())) {
+	if (!*out || media__decode_failed(vips_error_buffer())) {
 		if (*out)
 			g_object_unref(*out);
 		*out = NULL;

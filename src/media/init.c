@@ -9,6 +9,8 @@
  *   svg  - (librsvg) previews of logos and drawings;
  *   magick - (ImageMagick: PSD and many rare formats) only when configured,
  *          as its attack surface is by far the largest.
+ * libvips flags the JPEG XL saver untrusted along with the loader; it only
+ * encodes pixels we made (delivery transforms), so it is allowed too.
  * The loaders trusted by libvips (jpeg, png, webp, gif, tiff, heif) stay on.
  */
 #include "media/media_int.h"
@@ -22,6 +24,7 @@ static bool g_magick;
 /* Loader base classes (cover the file, buffer and source variants). */
 static const char *const allowed_untrusted[] = {
 	"VipsForeignLoadJxl",
+	"VipsForeignSaveJxl",
 	"VipsForeignLoadPdf",
 	"VipsForeignLoadSvg",
 };

@@ -23,8 +23,9 @@
  * Files: init.c (start, limits, errors), sniff.c (libmagic), probe.c
  * (images/PDF/SVG metadata), meta.c (EXIF/IPTC/XMP/ICC parsers), text.c
  * (UTF-8, XML scanning), av.c (FFmpeg), derive.c (WebP derivatives),
- * analyze.c (automatic tags, perceptual hash, colour histogram);
- * media_int.h holds their shared media__ helpers.
+ * analyze.c (automatic tags, perceptual hash, colour histogram),
+ * transform.c (normalised masters and delivery transforms, see
+ * transform.h); media_int.h holds their shared media__ helpers.
  */
 #ifndef DAM_MEDIA_MEDIA_H
 #define DAM_MEDIA_MEDIA_H

@@ -91,6 +91,12 @@ int media__av_derive(int fd, const struct media_limits *lim, media_emit_fn emit,
 int media__emit_webp(VipsImage *im, const char *name, int max, json_t *extra,
 		     media_emit_fn emit, void *ctx, struct dam_err *err);
 
+/* True when libvips's error buffer text `buf` holds an error of a decode.
+ * libheif probes past the end of the file through the source and
+ * recovers, which leaves "source: bad seek to N" lines: those alone are no
+ * failure. Meaningful only in a process that decodes one file at a time. */
+bool media__decode_failed(const char *buf);
+
 /* Resizes `in` so that its longest side is `max` px exactly (never up);
  * *out is a new reference. Returns 0 or DAM_EMEDIA. */
 int media__fit(VipsImage *in, int max, VipsImage **out, struct dam_err *err);

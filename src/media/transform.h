@@ -10,7 +10,11 @@
  * Ownership: every pointer argument is borrowed; *out of
  * media_transform_fd() is malloc'd and owned by the caller (free()).
  * Thread-safety: media_transform_fd() is re-entrant (libvips is
- * thread-safe) once media_init() ran in the process.
+ * thread-safe) once media_init() ran in the process, also on one fd shared
+ * by several threads (it reads with pread only). It never reads libvips's
+ * process-wide error buffer (its messages are its own) and clears that
+ * buffer after a libvips failure, so nothing else in the same process
+ * should rely on reading it.
  */
 #ifndef DAM_MEDIA_TRANSFORM_H
 #define DAM_MEDIA_TRANSFORM_H
@@ -29,6 +33,9 @@
  *   COVER:   scaled to fill the box, the overflow cropped (see crop).
  *   FILL:    stretched to exactly the box, aspect ratio not kept.
  *   INSIDE:  scaled to fit inside the box, no padding, never upscaled.
+ * COVER and FILL never upscale either: when the image is too small for the
+ * box, the box shrinks (keeping its shape) until it is not, so cover of a
+ * 1200x800 image into 2000x1000 gives 1200x600.
  * With only one of width/height set, the other follows the aspect ratio and
  * every fit behaves as INSIDE. With neither set the size is unchanged.
  */
@@ -61,7 +68,17 @@ const char *media_format_mime(enum media_format f);
  * Order of operations: trim -> rotate/flip -> resize/crop per fit ->
  * sharpen (after a downscale) -> blur -> pad -> watermark -> flatten on bg
  * when the format has no alpha -> sRGB -> encode (re-encoding at lower
- * quality until max_bytes is met).
+ * quality until max_bytes is met). Rotation comes before the flips: flip_h
+ * mirrors the turned image left to right. Trim takes the top-left pixel as
+ * the border colour; an image that is all border is kept whole.
+ *
+ * Metadata when !strip_all: an sRGB ICC profile (libvips's, with compact
+ * curves: about 1 KB), and copyright/creator as EXIF Copyright/Artist
+ * (ASCII: other characters are transliterated) and XMP dc:rights/
+ * dc:creator (UTF-8). JPEG, WebP and AVIF get both; PNG gets XMP only
+ * (libvips 8.14 writes no EXIF to PNG); JPEG XL is then wrapped in its
+ * ISO BMFF container with an "xml " box (libvips 8.14 writes neither).
+ * Nothing of the master or the original is carried over.
  */
 struct media_transform {
 	int width, height;         /* box in CSS pixels, 0 = unset; multiplied by dpr */
@@ -82,7 +99,8 @@ struct media_transform {
 				      JXL 75; PNG ignores it) */
 	double dpr;                /* 1..4; 0 = 1 */
 	double blur;               /* Gaussian sigma, 0 = none */
-	double sharpen;            /* sigma; 0 = default mild sharpen after a downscale, < 0 = none */
+	double sharpen;            /* sigma (vips_sharpen); 0 = default mild sharpen (3x3) after a
+				      downscale, < 0 = none */
 	int trim;                  /* threshold 1..255 to trim a uniform border, 0 = none */
 	int64_t max_bytes;         /* byte budget, 0 = none; DAM_ELIMIT when even the lowest
 				      quality cannot meet it */
@@ -91,12 +109,14 @@ struct media_transform {
 	const char *copyright;     /* may be NULL */
 	const char *creator;       /* may be NULL */
 	int wm_fd;                 /* watermark master (another asset's master), -1 = none */
-	enum media_gravity wm_gravity;
-	double wm_scale;           /* watermark width as a fraction of the output width, 0..1 */
-	double wm_opacity;         /* 0..1 */
+	enum media_gravity wm_gravity; /* placed flush with that edge or corner */
+	double wm_scale;           /* watermark width as a fraction of the output width, 0..1;
+				      0 = 0.25 (height follows, at most the output's) */
+	double wm_opacity;         /* 0..1; 0 draws nothing */
 };
 
-/* Fills t with the defaults described above (wm_fd = -1, dpr 1). */
+/* Fills t with the defaults described above (wm_fd = -1, dpr 1,
+ * wm_scale 0.25, wm_opacity 1). */
 void media_transform_init(struct media_transform *t);
 
 struct media_transform_limits {
@@ -119,10 +139,12 @@ struct media_transform_result {
 /*
  * Applies t to the master in master_fd (borrowed, read with pread from 0),
  * reading the pyramid level nearest the needed size. On success fills *out.
- * Errors: DAM_EINVAL for options that cannot apply to this image (e.g. a
- * crop box larger than the image after trim), DAM_ELIMIT for pixel limits,
- * byte budget or timeout (message says which), DAM_EMEDIA when the master
- * does not decode, DAM_ENOMEM. On error out->data is NULL.
+ * lim may be NULL (the defaults). Errors: DAM_EINVAL for options out of
+ * range or contradicting each other ("crop needs fit cover", format AUTO),
+ * DAM_ELIMIT for pixel limits, byte budget or timeout (message says which:
+ * "transform took longer than N ms"), DAM_EMEDIA when the master or the
+ * watermark master does not decode ("watermark master does not decode:
+ * ..."), DAM_EIO, DAM_ENOMEM. On error out->data is NULL.
  */
 int media_transform_fd(int master_fd, const struct media_transform *t,
 		       const struct media_transform_limits *lim, struct media_transform_result *out,
@@ -135,8 +157,11 @@ int media_transform_fd(int master_fd, const struct media_transform *t,
  * included), alpha kept, tiled (256 px) pyramidal TIFF, JPEG-compressed
  * (Q 92) without alpha and deflate with alpha. Only in a sandboxed worker
  * child after media_init(). PDF/SVG: the first page rasterised at the size
- * media_probe_fd reports (at most 4096 px on the long side). Fills *width,
- * *height. Errors as media_probe_fd (DAM_ELIMIT, DAM_EMEDIA), DAM_EIO.
+ * media_probe_fd reports (at most 4096 px on the long side; PDF pages
+ * flattened on white). No metadata is kept (not even the ICC profile: a
+ * master is sRGB by definition); BigTIFF when the pixels need it. Fills
+ * *width, *height. Errors as media_probe_fd (DAM_ELIMIT, DAM_EMEDIA),
+ * DAM_EIO when out_path cannot be created.
  */
 int media_master_write(int in_fd, const struct media_sniff *sniff, const struct media_limits *lim,
 		       const char *out_path, int *width, int *height, struct dam_err *err);
