@@ -52,7 +52,7 @@ int cmd_render(struct cli *cli, int argc, char **argv)
 	struct dam *dam;
 	void *data = NULL;
 	size_t len = 0;
-	int c, code;
+	int c, code = EXIT_OK;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
@@ -86,7 +86,7 @@ int cmd_url(struct cli *cli, int argc, char **argv)
 	struct dam_err err = { 0 };
 	struct dam *dam;
 	uint64_t expires_ms = 0;
-	int c, code, version = 0;
+	int c, code = EXIT_OK, version = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -150,7 +150,7 @@ int cmd_preset(struct cli *cli, int argc, char **argv)
 	struct dam *dam;
 	const char *desc = "";
 	bool json = false, ahead = true, created = false;
-	int code, rc = 0;
+	int code = EXIT_OK, rc = 0;
 
 	if (argc < 2)
 		return cli_usage("preset", "give list, set or rm");
@@ -189,7 +189,7 @@ int cmd_key(struct cli *cli, int argc, char **argv)
 	struct dam *dam;
 	char id[64];
 	json_t *list;
-	int code, rc = 0;
+	int code = EXIT_OK, rc = 0;
 
 	if (argc < 2)
 		return cli_usage("key", "give list, rotate or retire ID");

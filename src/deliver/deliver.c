@@ -17,10 +17,12 @@
 #include "store/blob.h"
 #include "util/timeutil.h"
 
-/* How often a failed signature check may reload the keys: a key rotated
- * by `dam key rotate` while the server runs is picked up at once, and a
- * flood of forged URLs costs at most one query a second. */
+/* Keys are re-read once a second, so a key retired by `dam key` while
+ * the server runs stops verifying within that bound; a signature that fails
+ * also re-reads them (at most every 100 ms, so forged URLs cost little), so
+ * links signed with a key rotated in meanwhile work at once. */
 #define KEY_RELOAD_MS 1000
+#define KEY_RETRY_MS 100
 
 #define IMMUTABLE "public, max-age=31536000, immutable"
 
@@ -71,20 +73,28 @@ void deliver_cache_stats(struct deliver *d, struct rcache_stats *out)
 	rcache_stats(d->cache, out);
 }
 
+static void reload_keys(struct deliver *d, struct dam *dam)
+{
+	struct sign_keys *k;
+
+	if (sign_keys_load(dam->db, &k, NULL) == 0) {
+		sign_keys_free(d->keys);
+		d->keys = k;
+	}
+	d->keys_loaded_ms = time_now_ms();
+}
+
 static bool verify(struct deliver *d, struct dam *dam, const char *path, const char *sig)
 {
 	bool ok;
 
 	pthread_mutex_lock(&d->lock);
+	if (time_now_ms() - d->keys_loaded_ms >= KEY_RELOAD_MS)
+		reload_keys(d, dam);
 	ok = sign_verify(d->keys, path, strlen(path), sig);
-	if (!ok && time_now_ms() - d->keys_loaded_ms >= KEY_RELOAD_MS) {
-		struct sign_keys *k;
-		if (sign_keys_load(dam->db, &k, NULL) == 0) {
-			sign_keys_free(d->keys);
-			d->keys = k;
-			ok = sign_verify(d->keys, path, strlen(path), sig);
-		}
-		d->keys_loaded_ms = time_now_ms();
+	if (!ok && time_now_ms() - d->keys_loaded_ms >= KEY_RETRY_MS) {
+		reload_keys(d, dam);
+		ok = sign_verify(d->keys, path, strlen(path), sig);
 	}
 	pthread_mutex_unlock(&d->lock);
 	return ok;
@@ -423,7 +433,7 @@ int deliver_url(struct dam *dam, const char *base_url, const char *asset, const 
 	if ((rc = url_options(dam, options, expires, &opts, err)) < 0 ||
 	    (rc = sign_options(dam, opts.buf, asset, sig, err)) < 0)
 		goto out;
-	base_url = base_url && *base_url ? base_url : dam->cfg.base_url;
+	base_url = base_url && *base_url ? base_url : *dam->cfg.base_url ? dam->cfg.base_url : "http://127.0.0.1:8080";
 	blen = strlen(base_url);
 	while (blen && base_url[blen - 1] == '/')
 		blen--;

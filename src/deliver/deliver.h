@@ -57,7 +57,8 @@ int deliver_resolve(struct deliver *d, struct dam *dam, const char *sig, const c
 /*
  * A signed URL for asset with options text (e.g. "p_tmall"; NULL or "" =
  * identity "_"), expiring at `expires` (unix seconds, 0 = never; added as
- * exp_). base_url may be NULL ([delivery] base_url). The options are
+ * exp_). base_url NULL or "": [delivery] base_url, else
+ * http://127.0.0.1:8080. The options are
  * checked first (DAM_EINVAL). *out is malloc'd (caller frees).
  */
 int deliver_url(struct dam *dam, const char *base_url, const char *asset, const char *options,

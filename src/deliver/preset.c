@@ -326,6 +326,17 @@ int preset_sync(struct dam *dam, int *queued, struct dam_err *err)
 	return db_commit(dam->db, err);
 }
 
+static bool builtin_or_config(const struct dam *dam, const char *name)
+{
+	for (size_t i = 0; i < NBUILTIN; i++)
+		if (!strcmp(builtins[i].name, name))
+			return true;
+	for (int i = 0; i < dam->cfg.npresets; i++)
+		if (!strcmp(dam->cfg.presets[i].name, name))
+			return true;
+	return false;
+}
+
 int preset_put(struct dam *dam, const char *name, const char *spec, const char *description,
 	       bool ahead, bool *created, struct dam_err *err)
 {
@@ -363,7 +374,7 @@ int preset_put(struct dam *dam, const char *name, const char *spec, const char *
 		return rc;
 	}
 	if (created)
-		*created = n == 0;
+		*created = n == 0 && !builtin_or_config(dam, name);
 	return db_commit(dam->db, err);
 }
 
@@ -375,12 +386,7 @@ int preset_delete(struct dam *dam, const char *name, struct dam_err *err)
 		return rc;
 	rc = db_run(dam->db, err, "DELETE FROM presets WHERE name=?", "s", name);
 	if (rc >= 0 && db_changes(dam->db) == 0) {
-		bool known = false;
-		for (size_t i = 0; i < NBUILTIN; i++)
-			known = known || !strcmp(builtins[i].name, name);
-		for (int i = 0; i < dam->cfg.npresets; i++)
-			known = known || !strcmp(dam->cfg.presets[i].name, name);
-		rc = known ? dam_err_set(err, DAM_EINVAL, "name",
+		rc = builtin_or_config(dam, name) ? dam_err_set(err, DAM_EINVAL, "name",
 					 "preset \"%s\" is built in or set in dam.conf; change it instead of deleting it", name)
 			   : dam_err_set(err, DAM_ENOTFOUND, "name", "no preset named \"%s\"", name);
 	}

@@ -146,6 +146,18 @@ HANDLER(h_preset_delete)
 
 /* ---- links ---- */
 
+/* The origin for links: [delivery] base_url, else the one this client
+ * called (so links work as they were reached, e.g. through a tunnel). */
+static void link_origin(struct dam *dam, const struct http_req *req, char *out, size_t n)
+{
+	const char *host = req->authority;
+
+	if (*dam->cfg.base_url || !host || !*host || strpbrk(host, "/\\ @?#"))
+		snprintf(out, n, "%s", dam->cfg.base_url);
+	else
+		snprintf(out, n, "%s://%s", req->tls ? "https" : "http", host);
+}
+
 /* GET /api/v1/assets/{id}/links?preset=&options=&expires=&version= */
 HANDLER(h_asset_links)
 {
@@ -154,7 +166,7 @@ HANDLER(h_asset_links)
 	long long version = expires < 0 ? -1 : http_query_int(req, res, "version", 0, 1, 1000000);
 	struct strbuf opts = STRBUF_INIT;
 	struct dam_err err;
-	char *url = NULL;
+	char *url = NULL, origin[300];
 	int64_t exp_at = 0;
 
 	if (version < 0)
@@ -180,7 +192,8 @@ HANDLER(h_asset_links)
 		strbuf_addf(&opts, "%sv_%lld", opts.len ? "," : "", version);
 	if (expires > 0)
 		exp_at = (int64_t)(time_now_ms() / 1000) + expires;
-	if (deliver_url(dam, NULL, id, opts.len ? opts.buf : "_", exp_at, &url, &err) < 0) {
+	link_origin(dam, req, origin, sizeof origin);
+	if (deliver_url(dam, origin, id, opts.len ? opts.buf : "_", exp_at, &url, &err) < 0) {
 		http_res_dam_error(res, &err);
 		goto out;
 	}

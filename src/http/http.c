@@ -107,6 +107,7 @@ void http_req_free(struct http_req *req)
 	free(req->headers);
 	free(req->path);
 	free(req->query);
+	free(req->authority);
 	free(req->body);
 	free(req);
 }

@@ -34,6 +34,7 @@ struct http_req {
 	char method[16];
 	char *path;             /* decoded path, without query */
 	char *query;            /* raw query string after '?', or "" */
+	char *authority;        /* Host (HTTP/1) or :authority (HTTP/2), or "" */
 	struct http_header *headers;
 	size_t nheaders;
 	char *body;             /* request entity (may contain NULs), or NULL */

@@ -143,7 +143,8 @@ int serve_prepare(struct server_ctx *srv, h2o_req_t *req, struct http_req **out,
 	h->tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
 	h->query = req->query_at != SIZE_MAX ? strndup(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1)
 					     : strdup("");
-	if (copy_headers(req, h) < 0 || !h->query)
+	h->authority = copy_iov(req->authority);
+	if (copy_headers(req, h) < 0 || !h->query || !h->authority)
 		return http_res_error(res, 503, "busy", "out of memory", NULL), -1;
 	request_id(h);
 	client_addr(srv, req, h);

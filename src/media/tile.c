@@ -16,17 +16,26 @@ int media_tile_max_level(int width, int height)
 	return level;
 }
 
+/* Tiles are cut in the server process, where other threads use libvips at
+ * the same time: its process-wide error buffer may hold their words, so
+ * the message is ours and the buffer is only cleared. */
+static int tile_err(struct dam_err *err, const char *what)
+{
+	vips_error_clear();
+	return dam_err_set(err, DAM_EMEDIA, NULL, "%s", what);
+}
+
 static int open_page(int fd, int page, VipsImage **out, struct dam_err *err)
 {
 	VipsSource *src = vips_source_new_from_descriptor(fd);
 	int rc = 0;
 
 	if (!src)
-		return media__vips_err(err, DAM_EMEDIA, "cannot read the master");
-	/* pread-based source: the fd is shared with nobody else here, but
-	 * rewinding keeps the loader's sniffing right. */
+		return tile_err(err, "the master does not decode");
+	/* The caller's fd is private to this request, so the descriptor
+	 * source's own file position is safe to use. */
 	if (!(*out = vips_image_new_from_source(src, "", "page", page, "access", VIPS_ACCESS_RANDOM, NULL)))
-		rc = media__vips_err(err, DAM_EMEDIA, "cannot read the master");
+		rc = tile_err(err, "the master does not decode");
 	g_object_unref(src);
 	return rc;
 }
@@ -41,16 +50,16 @@ static int cut(VipsImage *page, double factor, int x, int y, int w, int h, struc
 
 	if (vips_extract_area(page, &area, x, y, w, h, NULL) ||
 	    (factor > 1 ? vips_resize(area, &small, 1.0 / factor, NULL) : vips_copy(area, &small, NULL))) {
-		rc = media__vips_err(err, DAM_EMEDIA, "cannot cut the tile");
+		rc = tile_err(err, "cannot cut the tile");
 		goto out;
 	}
 	if (vips_image_hasalpha(small) ? vips_flatten(small, &flat, "background", vips_array_double_newv(3, 255.0, 255.0, 255.0), NULL)
 				       : vips_copy(small, &flat, NULL)) {
-		rc = media__vips_err(err, DAM_EMEDIA, "cannot cut the tile");
+		rc = tile_err(err, "cannot cut the tile");
 		goto out;
 	}
 	if (vips_jpegsave_buffer(flat, &buf, &len, "Q", 85, "strip", TRUE, NULL)) {
-		rc = media__vips_err(err, DAM_EMEDIA, "cannot encode the tile");
+		rc = tile_err(err, "cannot encode the tile");
 		goto out;
 	}
 	out->data = malloc(len);

@@ -19,7 +19,6 @@ void config_defaults(struct dam_config *cfg)
 	cfg->job_memory_mb = 2048;
 	cfg->job_file_mb = 4096;
 	cfg->job_attempts = 3;
-	snprintf(cfg->base_url, sizeof cfg->base_url, "http://127.0.0.1:8080");
 	cfg->cache_mb = 1024;
 	cfg->max_input_mp = 100;
 	cfg->max_output_mp = 50;
@@ -241,8 +240,9 @@ const char *config_default_text(void)
 	       "processes = 0\n"
 	       "\n"
 	       "[delivery]\n"
-	       "# public origin used in signed URLs printed by `dam url` and the API\n"
-	       "base_url = http://127.0.0.1:8080\n"
+	       "# public origin of signed URLs (e.g. https://media.example.com); empty:\n"
+	       "# the API uses the origin the client called, `dam url` http://127.0.0.1:8080\n"
+	       "base_url =\n"
 	       "# true: only preset URLs are served (no arbitrary transforms)\n"
 	       "presets_only = false\n"
 	       "# rendition cache bound in MB (least recently used evicted); 0 = off\n"

@@ -27,7 +27,7 @@ struct dam_config {
 
 	/* [delivery]: signed transform URLs, presets, the rendition cache and
 	 * CDN purges (docs/delivery.md). */
-	char base_url[256];        /* base_url: public origin printed in signed URLs */
+	char base_url[256];        /* base_url: public origin of signed URLs; "" = the caller's */
 	bool presets_only;         /* presets_only: refuse arbitrary transforms */
 	int cache_mb;              /* cache_mb: rendition cache bound, 0 = off */
 	int max_input_mp;          /* max_input_megapixels: largest master a transform reads */
