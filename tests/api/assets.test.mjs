@@ -15,8 +15,8 @@ before(async () => {
   ids.txt = [];
   for (let i = 0; i < 5; i++) ids.txt.push((await s.upload(`page-${i}.txt`, uniqueText('page' + i), 'contributor')).asset_id);
   ids.vid = (await s.upload('clip.mp4', fixture('clip.mp4'), 'contributor')).asset_id;
-  await s.api(`/api/v1/assets/${ids.txt[1]}`, { method: 'PATCH', as: 'editor', json: { tags: { add: ['blue'] }, fields: { sku: 'S-1' } } });
-  await s.api(`/api/v1/assets/${ids.txt[3]}`, { method: 'PATCH', as: 'editor', json: { tags: { add: ['blue'] }, fields: { sku: 'S-2' } } });
+  await s.api(`/api/v1/assets/${ids.txt[1]}`, { method: 'PATCH', as: 'editor', json: { tags: { add: ['spring-2026'] }, fields: { sku: 'S-1' } } });
+  await s.api(`/api/v1/assets/${ids.txt[3]}`, { method: 'PATCH', as: 'editor', json: { tags: { add: ['spring-2026'] }, fields: { sku: 'S-2' } } });
 });
 after(async () => { await s.stop(); });
 const list = async (q) => {
@@ -46,9 +46,9 @@ test('pagination with limit=2 and next_cursor: no overlap, every asset found onc
 test('filters: type, tag, field, created_after/before, updated_after', async () => {
   assert.deepEqual((await list('?type=video')).items.map((a) => a.id), [ids.vid]);
   assert.deepEqual((await list('?type=image')).items.map((a) => a.id), [ids.img]);
-  assert.deepEqual((await list('?tag=blue')).items.map((a) => a.id).sort(), [ids.txt[1], ids.txt[3]].sort());
+  assert.deepEqual((await list('?tag=spring-2026')).items.map((a) => a.id).sort(), [ids.txt[1], ids.txt[3]].sort());
   assert.deepEqual((await list('?field=sku%3DS-2')).items.map((a) => a.id), [ids.txt[3]]);
-  assert.deepEqual((await list('?tag=blue&field=sku%3DS-1')).items.map((a) => a.id), [ids.txt[1]]);
+  assert.deepEqual((await list('?tag=spring-2026&field=sku%3DS-1')).items.map((a) => a.id), [ids.txt[1]]);
   assert.equal((await list('?tag=nope')).items.length, 0);
   const after = (await list(`?created_after=${encodeURIComponent(t0)}`)).items.map((a) => a.id);
   assert.equal(after.length, 6);

@@ -98,9 +98,19 @@ test('every route in the spec answers its method (never 404 "no such route" or 4
     'POST /api/v1/templates/{name}/apply': { ids: [ids.asset] },
     'POST /api/v1/name-patterns': { pattern: '{sku}_{n}.{ext}' },
     'PUT /api/v1/languages': { languages: ['en', 'zh'] },
+    'POST /api/v1/presets': { name: 'walk-new', spec: 'w_100' },
+    'PUT /api/v1/presets/{name}': { spec: 'w_200,f_webp' },
   };
+  const made = await s.api('/api/v1/presets', { method: 'POST', as: 'admin', json: { name: 'walk-preset', spec: 'w_300' } });
+  assert.equal(made.status, 201, made.text);
+  const link = await s.api(`/api/v1/assets/${ids.asset}/links?options=w_50`, { as: 'admin' });
+  assert.equal(link.status, 200, link.text);
+  const [, , sig, opts] = new URL(link.json.url).pathname.split('/');
   for (const rt of routes) {
     let p = rt.path
+      .replace('/t/{signature}/{options}/{asset}', `/t/${sig}/${opts}/${ids.asset}`)
+      .replace('/presets/{name}', '/presets/walk-preset')
+      .replace('/tiles/{level}/{tile}', '/tiles/0/0_0.jpg')
       .replace('/fields/{key}', '/fields/walkfield')
       .replace('/vocabularies/{name}', '/vocabularies/walkvocab').replace('{term}', 'sneakers')
       .replace('/templates/{name}', rt.method === 'DELETE' ? '/templates/walkdel' : '/templates/walktpl');
