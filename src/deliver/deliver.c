@@ -397,8 +397,8 @@ static int url_options(struct dam *dam, const char *options, int64_t expires, st
 	preset_limits(dam, &lim);
 	if ((rc = tspec_parse(out->buf, out->len, &lim, &spec, err)) < 0)
 		return rc;
-	if ((spec.set & TS_PRESET) && (rc = preset_get(dam, spec.preset, &p, err)) < 0)
-		return rc;
+	if ((spec.set & TS_PRESET) && preset_get(dam, spec.preset, &p, NULL) < 0)
+		return dam_err_set(err, DAM_EINVAL, "preset", "unknown preset \"%s\"", spec.preset);
 	return 0;
 }
 

@@ -222,7 +222,7 @@ int sign_key_retire(struct dam *dam, const char *id, struct dam_err *err)
 				 "key %s is the last active delivery key; rotate first, then retire it", id);
 	if (rc == 0)
 		rc = db_run(db, err, "UPDATE delivery_keys SET retired_at = ? WHERE id = ?", "is", now_s(), id);
-	if (rc == 0)
+	if (rc >= 0)
 		rc = audit_key(dam, "delivery_key.retired", id, err);
 out:
 	if (rc < 0) {

@@ -164,6 +164,26 @@ test('f_auto negotiates AVIF, then WebP, then JPEG, with Vary: Accept', async ()
   assert.equal(header(a.bytes).bands, 4);
 });
 
+test('a watermark (another asset) is laid over the corner it names', async () => {
+  const plain = await fetchUrl(await link(photo, 'options=' + encodeURIComponent('w_400,f_png')));
+  const marked = await fetchUrl(await link(photo, 'options=' + encodeURIComponent(`w_400,f_png,wm_${alpha}:se:0.25:1`)));
+  assert.equal(marked.status, 200, marked.text);
+  assert.deepEqual(header(marked.bytes), header(plain.bytes));
+  const px = (bytes, x, y) => {
+    const f = path.join(tmpDir(), 'p.png');
+    fs.writeFileSync(f, bytes);
+    return execFileSync('vips', ['getpoint', f, String(x), String(y)], { encoding: 'utf8' }).trim();
+  };
+  const { width, height } = header(plain.bytes);
+  assert.equal(px(marked.bytes, 5, 5), px(plain.bytes, 5, 5), 'the top-left corner is untouched');
+  const differs = [[width - 20, height - 20], [width - 50, height - 40], [width - 80, height - 60]]
+    .some(([x, y]) => px(marked.bytes, x, y) !== px(plain.bytes, x, y));
+  assert.ok(differs, 'the bottom-right corner shows the watermark');
+  const missing = await fetchUrl(await link(photo, 'options=' + encodeURIComponent(`w_400,wm_${wav}:se:0.25:1`)));
+  assert.equal(missing.status, 400);
+  assert.match(JSON.parse(missing.text).error.message, /not an image/);
+});
+
 test('bad options: 400 naming the position; absurd sizes refused', async () => {
   const bad = await s.api(`/api/v1/assets/${photo}/links?options=${encodeURIComponent('w_800,zz_1')}`, { as: 'editor' });
   assertErrorShape(bad, 400);
@@ -176,7 +196,7 @@ test('bad options: 400 naming the position; absurd sizes refused', async () => {
   const huge = await fetchUrl(await link(photo, 'options=' + encodeURIComponent('w_16000,h_16000,fit_contain')));
   assert.equal(huge.status, 413, huge.text);
   assert.match(JSON.parse(huge.text).error.message, /pixels|megapixels/);
-  assertErrorShape(await s.api(`/api/v1/assets/${photo}/links?preset=nope`, { as: 'editor' }), 404);
+  assertErrorShape(await s.api(`/api/v1/assets/${photo}/links?preset=nope`, { as: 'editor' }), 400);
 });
 
 test('a transform of audio is a 400; the audio itself streams with ranges', async () => {

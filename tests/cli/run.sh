@@ -873,12 +873,67 @@ test_help_usage() {
 	assert_exit 2 dam get --version 0 x -o y
 }
 
+test_delivery() {
+	new_lib
+	assert_exit 0 dam ingest --json "$FIXTURES/photo.jpg" "$FIXTURES/sound.wav"
+	local id wav
+	id=$(id_of photo.jpg)
+	wav=$(id_of sound.wav)
+	# ingest ran the processing and the ahead-of-time preset renditions
+	assert_exit 0 dam show --json "$id"
+	assert_eq "1" "$(j '[.versions[0].renditions[] | select(.name=="master")] | length')" "master rendition"
+	assert_eq "1" "$(j '[.versions[0].renditions[] | select(.name=="preset:tmall")] | length')" "tmall rendition"
+	assert_exit 0 dam render "$id" tmall -o "$T/tmall.jpg"
+	assert_eq "800 800" "$(vipsheader -f width "$T/tmall.jpg") $(vipsheader -f height "$T/tmall.jpg")" "tmall size"
+	assert_exit 0 dam render "$id" 'w_300,h_200,fit_cover,f_webp' -o "$T/x.webp"
+	assert_eq "300x200" "$(vipsheader -f width "$T/x.webp")x$(vipsheader -f height "$T/x.webp")" "options size"
+	assert_eq "RIFF" "$(head -c 4 "$T/x.webp")" "webp magic"
+	assert_exit 4 dam render "$id" nope -o "$T/n"
+	assert_contains "$ERR" 'unknown preset'
+	assert_exit 4 dam render "$id" 'w_abc' -o "$T/n"
+	assert_contains "$ERR" 'at 1'
+	assert_exit 4 dam render "$wav" 'w_100' -o "$T/n"
+	assert_contains "$ERR" 'apply to images'
+	assert_true "nothing written on error" test ! -e "$T/n"
+	assert_exit 2 dam render "$id" tmall
+	assert_exit 0 dam url "$id" tmall --expires 7d
+	[[ $OUT =~ ^http://127\.0\.0\.1:8080/t/[A-Za-z0-9_-]{22}/p_tmall,exp_[0-9]+/$id$ ]] || fail "dam url printed: $OUT"
+	assert_exit 2 dam url "$id" tmall --expires soon
+	assert_exit 3 dam url 01234567-0000-7000-8000-000000000000 tmall
+	assert_exit 0 dam preset list
+	assert_contains "$OUT" "tmall"
+	assert_exit 0 dam preset set hero 'w_1600,h_900,fit_cover,crop_smart,f_webp' --description 'Hero banner'
+	assert_exit 0 dam preset list --json
+	assert_eq "api" "$(j '.[] | select(.name=="hero") | .source')" "hero source"
+	assert_exit 4 dam preset set bad 'w_1600,fit_cover'
+	assert_contains "$ERR" 'at '
+	assert_exit 0 dam preset rm hero
+	assert_exit 4 dam preset rm tmall
+	assert_exit 3 dam preset rm hero
+	assert_exit 0 dam key list
+	assert_eq "1" "$(j length)" "one key"
+	local k1
+	k1=$(j '.[0].id')
+	assert_exit 0 dam key rotate
+	assert_exit 0 dam key list
+	assert_eq "2" "$(j length)" "two keys"
+	assert_exit 0 dam key retire "$k1"
+	assert_exit 0 dam key list
+	local k2
+	k2=$(j '.[] | select(.retired_at == null) | .id')
+	assert_exit 4 dam key retire "$k2"
+	assert_contains "$ERR" 'last active'
+	assert_exit 0 dam audit log
+	assert_contains "$OUT" 'delivery_key.retired'
+	assert_contains "$OUT" 'preset.created'
+}
+
 # ------------------------------------------------------------------ runner
 
 TESTS=(
 	init_and_find ingest_fixtures dedup_and_dry_run ingest_tags_meta new_version globs
 	tag_meta_rm_restore corrupt_retry decompression_bomb crash_kill9 fsck_damage_gc audit_chain
-	bad_input watch watch_burst ls_filters help_usage
+	bad_input watch watch_burst ls_filters help_usage delivery
 )
 if [ $# -gt 0 ]; then
 	sel=()
