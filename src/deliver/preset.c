@@ -326,6 +326,22 @@ int preset_sync(struct dam *dam, int *queued, struct dam_err *err)
 	return db_commit(dam->db, err);
 }
 
+/* Ends a preset change's transaction: every image is queued for
+ * re-rendering and the new fingerprint recorded with the change, or
+ * nothing is. */
+static int finish_change(struct dam *dam, int rc, struct dam_err *err)
+{
+	if (rc >= 0)
+		rc = queue_all(dam, NULL, err);
+	if (rc >= 0)
+		rc = set_fingerprint(dam, err);
+	if (rc < 0) {
+		db_rollback(dam->db);
+		return rc;
+	}
+	return db_commit(dam->db, err);
+}
+
 static bool builtin_or_config(const struct dam *dam, const char *name)
 {
 	for (size_t i = 0; i < NBUILTIN; i++)
@@ -365,17 +381,9 @@ int preset_put(struct dam *dam, const char *name, const char *spec, const char *
 	if (rc >= 0)
 		rc = audit_append(dam, n ? "preset.changed" : "preset.created", "preset", name, NULL, after, err);
 	json_decref(after);
-	if (rc >= 0)
-		rc = queue_all(dam, NULL, err);
-	if (rc >= 0)
-		rc = set_fingerprint(dam, err);
-	if (rc < 0) {
-		db_rollback(dam->db);
-		return rc;
-	}
 	if (created)
 		*created = n == 0 && !builtin_or_config(dam, name);
-	return db_commit(dam->db, err);
+	return finish_change(dam, rc, err);
 }
 
 int preset_delete(struct dam *dam, const char *name, struct dam_err *err)
@@ -392,13 +400,5 @@ int preset_delete(struct dam *dam, const char *name, struct dam_err *err)
 	}
 	if (rc >= 0)
 		rc = audit_append(dam, "preset.deleted", "preset", name, NULL, NULL, err);
-	if (rc >= 0)
-		rc = queue_all(dam, NULL, err);
-	if (rc >= 0)
-		rc = set_fingerprint(dam, err);
-	if (rc < 0) {
-		db_rollback(dam->db);
-		return rc;
-	}
-	return db_commit(dam->db, err);
+	return finish_change(dam, rc, err);
 }

@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -39,30 +41,11 @@ static void pathf(char *buf, size_t cap, const char *name)
 	snprintf(buf, cap, "%s/%s", tmpdir, name);
 }
 
-static void sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof cmd, fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	if (rc != 0)
-		fail_msg("command failed (%d): %s", rc, cmd);
-}
+#define sh tu_sh
 
 static int open_in(const char *name)
 {
-	char p[512];
-	int fd;
-
-	pathf(p, sizeof p, name);
-	fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		fail_msg("cannot open %s: %s", p, strerror(errno));
-	return fd;
+	return tu_open_in(tmpdir, name);
 }
 
 static void write_file(const char *name, const void *data, size_t len)

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <errno.h>
+#include <fcntl.h>
 
 /* A fresh temp folder; caller frees the string and removes the folder with
  * tu_rmrf(). */
@@ -29,6 +31,35 @@ static inline void tu_rmrf(const char *dir)
 
 	snprintf(cmd, sizeof cmd, "chmod -R u+w '%s' 2>/dev/null; rm -rf '%s'", dir, dir);
 	assert_int_equal(system(cmd), 0);
+}
+
+/* Runs a shell command built like printf; fails the test when it fails. */
+static inline void tu_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline void tu_sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof cmd, fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	if (rc != 0)
+		fail_msg("command failed (%d): %s", rc, cmd);
+}
+
+/* Opens dir/name read-only or fails the test. Caller closes. */
+static inline int tu_open_in(const char *dir, const char *name)
+{
+	char p[512];
+	int fd;
+
+	snprintf(p, sizeof p, "%s/%s", dir, name);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fail_msg("cannot open %s: %s", p, strerror(errno));
+	return fd;
 }
 
 #endif
