@@ -123,12 +123,15 @@ struct pool_thread {
 	pthread_t thread;
 };
 
+static void refresh_config(struct server_ctx *srv, struct dam *dam, int *seen);
+
 static void *pool_main(void *arg)
 {
 	struct pool_thread *pt = arg;
 	struct dam *dam = NULL;
 	struct dam_err err;
 	struct task *t;
+	int seen = -1;
 
 	if (library_open(pt->srv->root, &dam, &err) < 0) {
 		fprintf(stderr, "dam serve: pool thread cannot open the library: %s\n", err.msg);
@@ -137,6 +140,7 @@ static void *pool_main(void *arg)
 	while ((t = pool_pop())) {
 		if (t->magic != TASK_MAGIC)
 			abort();
+		refresh_config(pt->srv, dam, &seen);
 		serve_request(pt->srv, dam, t->hreq, &t->res);
 		h2o_multithread_send_message(&t->loop->done, &t->msg);
 	}
@@ -637,7 +641,22 @@ static int load_config(struct server_ctx *srv, struct dam_err *err)
 	srv->cfg = cfg;
 	auth_limits_default(&srv->auth_limits);
 	pthread_mutex_unlock(&srv->cfg_lock);
+	atomic_fetch_add(&srv->cfg_generation, 1);
 	return 0;
+}
+
+/* A pool thread's library handle takes a reloaded dam.conf before its next
+ * request (presets, delivery limits and the rest of the configuration). */
+static void refresh_config(struct server_ctx *srv, struct dam *dam, int *seen)
+{
+	int gen = atomic_load(&srv->cfg_generation);
+
+	if (gen == *seen)
+		return;
+	pthread_mutex_lock(&srv->cfg_lock);
+	dam->cfg = srv->cfg;
+	pthread_mutex_unlock(&srv->cfg_lock);
+	*seen = gen;
 }
 
 static void parse_trusted(struct server_ctx *srv, const char *list)

@@ -46,6 +46,7 @@ struct server_ctx {
 	char exe[4096];
 	pthread_mutex_t cfg_lock;  /* guards cfg and auth_limits (SIGHUP reload) */
 	struct dam_config cfg;
+	atomic_int cfg_generation; /* bumped by every (re)load of cfg */
 	struct auth_limits auth_limits;
 	struct metrics metrics;
 	atomic_int in_flight;

@@ -291,6 +291,23 @@ test('presets through the API: create, use, change, delete; bad specs refused', 
   assertErrorShape(await s.api('/api/v1/presets/hero', { as: 'viewer' }), 404);
 });
 
+test('a preset added to dam.conf is served after SIGHUP', async () => {
+  fs.appendFileSync(path.join(s.lib, 'dam.conf'), '\n[preset promo]\nspec = w_123,f_png\ndescription = Promo tile\n');
+  s.proc.kill('SIGHUP');
+  const until = Date.now() + T(10000);
+  let r;
+  while ((r = await s.api(`/api/v1/assets/${photo}/links?preset=promo`, { as: 'editor' })).status !== 200) {
+    if (Date.now() > until) throw new Error('preset promo not known after SIGHUP: ' + r.text);
+    await sleep(100);
+  }
+  const img = await fetchUrl(r.json.url);
+  assert.equal(img.status, 200, img.text);
+  assert.ok(magic.png(img.bytes));
+  assert.equal(header(img.bytes).width, 123);
+  const p = await s.api('/api/v1/presets/promo', { as: 'viewer' });
+  assert.equal(p.json.source, 'config');
+});
+
 test('the focal point is kept by the asset, audited, and moves preset crops', async () => {
   const before = await fetchUrl(await link(photo, 'preset=instagram-portrait'));
   assertErrorShape(await s.api(`/api/v1/assets/${photo}`, { method: 'PATCH', as: 'editor', json: { focal: { x: 2, y: 0 } } }), 400);
