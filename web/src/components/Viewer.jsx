@@ -31,7 +31,12 @@ export function ZoomView({ src, alt, label, view: outerView, onView, focal, onPi
     ro.observe(el);
     return () => ro.disconnect();
   }, []);
-  useEffect(() => { setNat(null); }, [src]);
+  const imgRef = useRef(null);
+  // A picture from the cache may be complete before onLoad is attached.
+  useLayoutEffect(() => {
+    const i = imgRef.current;
+    setNat(i && i.complete && i.naturalWidth ? { w: i.naturalWidth, h: i.naturalHeight } : null);
+  }, [src]);
 
   const fit = nat && size.w ? Math.min(size.w / nat.w, size.h / nat.h) : 1;
   const scale = fit * view.z;
@@ -98,7 +103,7 @@ export function ZoomView({ src, alt, label, view: outerView, onView, focal, onPi
       <div class={`zoom-box${onPick ? ' picking' : ''}${view.z > 1 ? ' zoomed' : ''}`} ref={box} tabIndex={0} role="img"
         aria-label={label || alt} onWheel={onWheel} onPointerDown={onPointerDown} onPointerMove={onPointerMove}
         onPointerUp={onPointerUp} onKeyDown={onKeyDown}>
-        <img src={src} alt={alt} draggable={false} onLoad={(e) => setNat({ w: e.target.naturalWidth, h: e.target.naturalHeight })}
+        <img ref={imgRef} src={src} alt={alt} draggable={false} onLoad={(e) => setNat({ w: e.target.naturalWidth, h: e.target.naturalHeight })}
           style={nat ? `width:${nat.w}px;height:${nat.h}px;transform:translate(${tx}px,${ty}px) scale(${scale})` : 'opacity:0'} />
         {focal && nat && (
           <span class="focal-marker" aria-hidden="true"
@@ -122,6 +127,15 @@ function DeepZoom({ id, width, height, label }) {
   const viewer = useRef(null);
   useEffect(() => {
     let dead = false;
+    // OpenSeadragon injects a <style> hiding the focus outline on touch
+    // screens; CSP forbids inline styles, and we keep focus visible. A
+    // marker it looks for (not CSS: type text/plain) stops the injection.
+    if (!document.querySelector('style[data-openseadragon-mobile-css]')) {
+      const marker = document.createElement('style');
+      marker.type = 'text/plain';
+      marker.setAttribute('data-openseadragon-mobile-css', 'true');
+      document.head.appendChild(marker);
+    }
     import('openseadragon').then(({ default: OSD }) => {
       if (dead) return;
       viewer.current = OSD({

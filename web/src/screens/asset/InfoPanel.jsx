@@ -6,7 +6,8 @@ function Value({ v }) {
   if (v === null || v === undefined) return <span class="muted">—</span>;
   if (Array.isArray(v)) {
     if (v.every((x) => typeof x !== 'object' || x === null)) return <span>{v.join(', ')}</span>;
-    return <ul class="plain">{v.map((x) => <li><Value v={x} /></li>)}</ul>;
+    // a list of records (colours, streams): one line each
+    return <ul class="plain">{v.map((x) => <li>{typeof x === 'object' && x ? Object.entries(x).map(([k, y]) => `${k}: ${typeof y === 'object' ? JSON.stringify(y) : y}`).join(' · ') : String(x)}</li>)}</ul>;
   }
   if (typeof v === 'object') return <Table obj={v} />;
   if (typeof v === 'boolean') return <span>{v ? t('common.yes') : t('common.no')}</span>;
