@@ -3,6 +3,7 @@
 // results load as they come into view, so 100,000 assets scroll smoothly.
 // Keyboard: arrows, Home/End, Page Up/Down move; Enter opens; Space and
 // Shift/Ctrl select (listbox pattern with aria-activedescendant).
+import { Component } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { t, fmtBytes, fmtDate, fmtNumber } from '../i18n/index.js';
 import { urls } from '../lib/api.js';
@@ -30,6 +31,53 @@ function Thumb({ item, size }) {
       {item.status !== 'ready' && <span class={`status-badge ${item.status}`}>{t('status.' + item.status)}</span>}
     </div>
   );
+}
+
+/* One cell, re-rendered only when what it shows changes (scrolling moves
+ * most cells without touching them). `on` is a stable object whose methods
+ * read the grid's current state. */
+class Cell extends Component {
+  shouldComponentUpdate(n) {
+    const p = this.props;
+    return n.item !== p.item || n.sel !== p.sel || n.active !== p.active || n.x !== p.x || n.y !== p.y ||
+      n.w !== p.w || n.h !== p.h || n.list !== p.list || n.total !== p.total;
+  }
+
+  render({ i, item, sel, active, x, y, w, h, list, total, on }) {
+    const common = {
+      id: `cell-${i}`, role: 'option', 'aria-selected': sel, 'aria-posinset': i + 1, 'aria-setsize': total,
+      'aria-label': item ? item.name : t('grid.loadingItem'),
+      class: `cell${sel ? ' selected' : ''}${active ? ' active' : ''}${item ? '' : ' loading'}`,
+      onClick: (e) => on.click(e, i), onDblClick: () => item && on.open(item, i),
+    };
+    const box = <span class="cell-check" aria-hidden="true" onClick={(e) => on.check(e, i)}>{sel ? '✓' : ''}</span>;
+    if (list) {
+      return (
+        <div {...common} style={`top:${y}px;height:${h}px`}>
+          {box}
+          <Thumb item={item} size={36} />
+          <span class="col-name" title={item?.name}>{item?.name}</span>
+          <span class="col-kind">{item && t('kind.' + item.kind)}</span>
+          <span class="col-mime">{item?.mime}</span>
+          <span class="col-size">{item && fmtBytes(item.size)}</span>
+          <span class="col-status">{item && t('status.' + item.status)}</span>
+          <span class="col-version">{item && `v${item.version}`}</span>
+          <span class="col-created">{item && fmtDate(item.created_at)}</span>
+          <span class="col-updated">{item && fmtDate(item.updated_at)}</span>
+        </div>
+      );
+    }
+    return (
+      <div {...common} style={`transform:translate(${x}px,${y}px);width:${w}px;height:${h}px`}>
+        <div class="cell-inner">
+          <Thumb item={item} size={w - 16} />
+          <div class="cell-name" title={item?.name}>{item ? item.name : '\u00a0'}</div>
+          <div class="cell-meta">{item ? `${t('kind.' + item.kind)} · ${fmtBytes(item.size)}` : '\u00a0'}</div>
+          {box}
+        </div>
+      </div>
+    );
+  }
 }
 
 export function AssetGrid({ results, rev, view, selection, onSelection, active, onActive, onOpen, onSort, sort, labelledBy }) {
@@ -145,47 +193,23 @@ export function AssetGrid({ results, rev, view, selection, onSelection, active, 
     select(i, { range: e.shiftKey, toggle: true });
   };
 
+  // Stable handlers for the memoised cells, reading current state.
+  const latest = useRef({});
+  latest.current = { click, check, open: onOpen };
+  const on = useRef({
+    click: (e, i) => latest.current.click(e, i),
+    check: (e, i) => latest.current.check(e, i),
+    open: (item, i) => latest.current.open(item, i),
+  }).current;
+
   const cells = [];
   for (let r = first; r <= last; r++) {
     for (let c = 0; c < cols; c++) {
       const i = r * cols + c;
       if (i >= total) break;
       const item = results.item(i);
-      const sel = !!item && selection.has(item.id);
-      const common = {
-        id: `cell-${i}`, role: 'option', 'aria-selected': sel, 'aria-posinset': i + 1, 'aria-setsize': total,
-        'aria-label': item ? item.name : t('grid.loadingItem'),
-        class: `cell${sel ? ' selected' : ''}${i === active ? ' active' : ''}${item ? '' : ' loading'}`,
-        onClick: (e) => click(e, i), onDblClick: () => item && onOpen(item, i),
-      };
-      const box2 = <span class="cell-check" aria-hidden="true" onClick={(e) => check(e, i)}>{sel ? '✓' : ''}</span>;
-      if (list) {
-        cells.push(
-          <div key={i} {...common} style={`top:${r * rowH}px;height:${rowH}px`}>
-            {box2}
-            <Thumb item={item} size={36} />
-            <span class="col-name" title={item?.name}>{item?.name}</span>
-            <span class="col-kind">{item && t('kind.' + item.kind)}</span>
-            <span class="col-mime">{item?.mime}</span>
-            <span class="col-size">{item && fmtBytes(item.size)}</span>
-            <span class="col-status">{item && t('status.' + item.status)}</span>
-            <span class="col-version">{item && `v${item.version}`}</span>
-            <span class="col-created">{item && fmtDate(item.created_at)}</span>
-            <span class="col-updated">{item && fmtDate(item.updated_at)}</span>
-          </div>,
-        );
-      } else {
-        cells.push(
-          <div key={i} {...common} style={`transform:translate(${4 + c * cellW}px,${r * rowH}px);width:${cellW}px;height:${rowH}px`}>
-            <div class="cell-inner">
-              <Thumb item={item} size={cellW - 16} />
-              <div class="cell-name" title={item?.name}>{item ? item.name : '\u00a0'}</div>
-              <div class="cell-meta">{item ? `${t('kind.' + item.kind)} · ${fmtBytes(item.size)}` : '\u00a0'}</div>
-              {box2}
-            </div>
-          </div>,
-        );
-      }
+      cells.push(<Cell key={i} i={i} item={item} sel={!!item && selection.has(item.id)} active={i === active}
+        x={list ? 0 : 4 + c * cellW} y={r * rowH} w={list ? box.w : cellW} h={rowH} list={list} total={total} on={on} />);
     }
   }
 

@@ -25,14 +25,25 @@ export function t(key, params) {
   return s.replace(/\{(\w+)\}/g, (m, k) => {
     const v = params[k];
     if (v === undefined) return m;
-    return typeof v === 'number' ? new Intl.NumberFormat(lang).format(v) : String(v);
+    return typeof v === 'number' ? fmt('n', {}).format(v) : String(v);
   });
 }
 
-const nf = () => new Intl.NumberFormat(lang);
+// Intl formatters are costly to make and the grid formats on every scroll
+// frame: keep one per language and options.
+const formatters = new Map();
+function fmt(kind, opts) {
+  const key = `${lang}|${kind}|${JSON.stringify(opts)}`;
+  let f = formatters.get(key);
+  if (!f) {
+    f = kind === 'n' ? new Intl.NumberFormat(lang, opts) : new Intl.DateTimeFormat(lang, opts);
+    formatters.set(key, f);
+  }
+  return f;
+}
 
 export function fmtNumber(n) {
-  return nf().format(n);
+  return fmt('n', {}).format(n);
 }
 
 export function fmtBytes(n) {
@@ -41,19 +52,19 @@ export function fmtBytes(n) {
   let i = 0;
   let v = n;
   while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
-  return `${new Intl.NumberFormat(lang, { maximumFractionDigits: i && v < 10 ? 1 : 0 }).format(v)} ${units[i]}`;
+  return `${fmt('n', { maximumFractionDigits: i && v < 10 ? 1 : 0 }).format(v)} ${units[i]}`;
 }
 
 export function fmtDate(iso) {
   if (!iso) return '';
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? String(iso) : new Intl.DateTimeFormat(lang, { dateStyle: 'medium' }).format(d);
+  return Number.isNaN(d.getTime()) ? String(iso) : fmt('d', { dateStyle: 'medium' }).format(d);
 }
 
 export function fmtDateTime(iso) {
   if (!iso) return '';
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? String(iso) : new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' }).format(d);
+  return Number.isNaN(d.getTime()) ? String(iso) : fmt('d', { dateStyle: 'medium', timeStyle: 'short' }).format(d);
 }
 
 export function fmtDuration(seconds) {
