@@ -65,6 +65,7 @@ test('keyboard: move through the grid, open with Enter, select with Space and Sh
   await waitPath(page, new RegExp(`^/ui/asset/${files['c-cap.txt'].id}$`));
   await page.goBack();
   await page.getByRole('option', { name: 'h-hat.txt' }).waitFor();
+  assert.equal(await active(page), 'c-cap.txt', 'back in the library where the user was');
   page.check();
   await context.close();
 });

@@ -5,7 +5,7 @@
 // Shift/Ctrl select (listbox pattern with aria-activedescendant).
 import { Component } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import { t, fmtBytes, fmtDate, fmtNumber } from '../i18n/index.js';
+import { t, fmtBytes, fmtDate } from '../i18n/index.js';
 import { urls } from '../lib/api.js';
 import { PAGE } from '../lib/results.js';
 import { toast } from '../lib/store.js';
@@ -80,7 +80,7 @@ class Cell extends Component {
   }
 }
 
-export function AssetGrid({ results, rev, view, selection, onSelection, active, onActive, onOpen, onSort, sort, labelledBy }) {
+export function AssetGrid({ results, rev, view, selection, onSelection, active, onActive, onOpen, onSort, sort, labelledBy, topRef }) {
   const scroller = useRef(null);
   const gridRef = useRef(null);
   const [box, setBox] = useState({ w: 0, h: 0 });
@@ -98,12 +98,20 @@ export function AssetGrid({ results, rev, view, selection, onSelection, active, 
     return () => ro.disconnect();
   }, []);
 
-  // A new search starts at the top.
-  useEffect(() => {
-    if (scroller.current) scroller.current.scrollTop = 0;
-    setTop(0);
+  // A new search starts at the top; coming back to the same one, where it
+  // was (once the grid has its size, so the position exists).
+  const pendingTop = useRef(null);
+  useLayoutEffect(() => {
+    pendingTop.current = topRef?.current || 0;
     anchor.current = null;
   }, [results]);
+  useLayoutEffect(() => {
+    const y = pendingTop.current;
+    if (y === null || !box.w || (y > 0 && !total)) return;
+    pendingTop.current = null;
+    scroller.current.scrollTop = y;
+    setTop(scroller.current.scrollTop);
+  }, [results, box.w, total]);
 
   const list = view === 'list';
   const cols = list ? 1 : Math.max(1, Math.floor((box.w - 8) / CELL_MIN));
@@ -123,7 +131,10 @@ export function AssetGrid({ results, rev, view, selection, onSelection, active, 
 
   const onScroll = () => {
     cancelAnimationFrame(raf.current);
-    raf.current = requestAnimationFrame(() => setTop(scroller.current.scrollTop));
+    raf.current = requestAnimationFrame(() => {
+      setTop(scroller.current.scrollTop);
+      if (topRef) topRef.current = scroller.current.scrollTop;
+    });
   };
 
   const scrollToIndex = (i) => {
@@ -178,7 +189,7 @@ export function AssetGrid({ results, rev, view, selection, onSelection, active, 
     else if (k === ' ' && cur >= 0) { e.preventDefault(); select(cur, { toggle: true }); }
     else if ((k === 'a' || k === 'A') && (e.ctrlKey || e.metaKey)) {
       e.preventDefault();
-      if (total > SELECT_ALL_MAX) toast(t('bulk.zipTooMany').replace('1000', fmtNumber(SELECT_ALL_MAX)), 'error');
+      if (total > SELECT_ALL_MAX) toast(t('grid.selectAllCapped', { n: SELECT_ALL_MAX }));
       onSelection(new Set(await results.ids(0, Math.min(total, SELECT_ALL_MAX) - 1)));
     } else if (k === 'Escape' && selection.size) { e.preventDefault(); onSelection(new Set()); }
   };

@@ -193,7 +193,7 @@ function Video({ asset, version }) {
           <img src={urls.rendition(asset.id, 'keyframes', version.number)} alt="" />
           <div class="keyframe-buttons" style={`grid-template-columns:repeat(${frames},1fr)`}>
             {Array.from({ length: frames }, (_, i) => (
-              <button type="button" onClick={() => jump(i)} aria-label={t('viewer.jumpTo', { time: fmtDuration((span * (i + 0.5)) / frames) })} />
+              <button type="button" onClick={() => jump(i)} aria-label={t('viewer.jumpTo', { n: i + 1, time: fmtDuration((span * (i + 0.5)) / frames, span < 60) })} />
             ))}
           </div>
         </div>

@@ -67,8 +67,13 @@ export function fmtDateTime(iso) {
   return Number.isNaN(d.getTime()) ? String(iso) : fmt('d', { dateStyle: 'medium', timeStyle: 'short' }).format(d);
 }
 
-export function fmtDuration(seconds) {
+/** m:ss (h:mm:ss); tenths: m:ss.s for short clips. */
+export function fmtDuration(seconds, tenths = false) {
   if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return '';
+  if (tenths && seconds < 3600) {
+    const m = Math.floor(seconds / 60), r = seconds - m * 60;
+    return `${m}:${r < 10 ? '0' : ''}${r.toFixed(1)}`;
+  }
   const s = Math.round(seconds);
   const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
   return h ? `${h}:${String(m).padStart(2, '0')}:${String(r).padStart(2, '0')}` : `${m}:${String(r).padStart(2, '0')}`;

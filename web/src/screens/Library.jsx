@@ -19,24 +19,47 @@ export const LAST_LIBRARY = 'dam.lastLibrary';
 
 const SORTS = ['relevance', 'created', '-created', 'updated', 'name', '-name', 'size', '-size'];
 
+/* The last library view, kept while an asset is open so that coming back
+ * shows the same results at the same place, with the same selection. */
+let kept = null; // {key, results, top, active, selection}
+
 export function Library() {
   const loc = useLocation();
   const user = useStore(session);
   const state = readLibraryState(loc.query);
   const query = combineQuery(state.q, state.filters);
   const [rev, setRev] = useState(0);
-  const [selection, setSelection] = useState(() => new Set());
-  const [active, setActive] = useState(null);
+  const key = `${query}\u0000${state.sort}`;
+  const back = kept && kept.key === key ? kept : null;
+  const [selection, setSelection] = useState(() => back?.selection || new Set());
+  const [active, setActive] = useState(back ? back.active : null);
+  const topRef = useRef(back ? back.top : 0);
   const [filtersOpen, setFiltersOpen] = useState(false);
   const defs = useLoad((signal) => api('/fields', { signal }).then((r) => r.items), []);
   const names = useRef(new Map());
 
-  const results = useMemo(() => new Results(query, state.sort, () => setRev((r) => r + 1)), [query, state.sort]);
+  const results = useMemo(() => {
+    if (back) {
+      back.results.onChange = () => setRev((r) => r + 1);
+      return back.results;
+    }
+    if (kept) kept.results.close();
+    kept = null;
+    return new Results(query, state.sort, () => setRev((r) => r + 1));
+  }, [key]);
+  const reused = useRef(!!back);
   useEffect(() => {
-    results.start();
-    setActive(null);
-    return () => results.close();
+    if (reused.current) results.refresh(); else { results.start(); setActive(null); topRef.current = 0; }
+    reused.current = false;
+    return () => {
+      // kept for the way back; closed when another search replaces it
+      kept = { key, results, top: topRef.current, active: activeRef.current, selection: selectionRef.current };
+    };
   }, [results]);
+  const activeRef = useRef(active);
+  activeRef.current = active;
+  const selectionRef = useRef(selection);
+  selectionRef.current = selection;
   useEffect(() => { saved.set(LAST_LIBRARY, loc.path + loc.search); }, [loc.path, loc.search]);
   useEffect(() => {
     searchError.set(results.error?.status === 400 ? results.error : null);
@@ -115,7 +138,7 @@ export function Library() {
           </div>
         )}
         <AssetGrid results={results} rev={rev} view={state.view} selection={selection} onSelection={setSelection}
-          active={active} onActive={setActive} onOpen={open} sort={state.sort} onSort={(s) => go({ sort: s })}
+          active={active} onActive={setActive} onOpen={open} sort={state.sort} onSort={(s) => go({ sort: s })} topRef={topRef}
           labelledBy="results-title" />
       </section>
     </div>

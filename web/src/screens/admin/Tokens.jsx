@@ -33,7 +33,7 @@ export function Tokens({ user }) {
     if (!ok) { setRevoke(null); rev.setError(null); return; }
     rev.run(async () => {
       await api(`/tokens/${revoke.id}`, { method: 'DELETE' });
-      toast(t('tokens.revoked') + ': ' + (revoke.label || revoke.id), 'success');
+      toast(t('tokens.revokedOne', { label: revoke.label || revoke.id }), 'success');
       setRevoke(null);
       list.reload();
     });

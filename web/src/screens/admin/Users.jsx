@@ -111,7 +111,7 @@ export function Users({ user: me }) {
                 <td>{u.disabled ? t('common.yes') : t('common.no')}</td>
                 <td>{u.last_login_at ? fmtDateTime(u.last_login_at) : t('users.never')}</td>
                 <td class="row">
-                  <button type="button" class="small" onClick={() => change(u, { disabled: !u.disabled }, (r) => `${r.username}: ${r.disabled ? t('users.disabled') : t('users.enable')}`)}>
+                  <button type="button" class="small" onClick={() => change(u, { disabled: !u.disabled }, (r) => t(r.disabled ? 'users.disabledOne' : 'users.enabledOne', { name: r.username }))}>
                     {u.disabled ? t('users.enable') : t('users.disable')}
                   </button>
                   <button type="button" class="small" onClick={() => setPwFor(u)}>{t('users.setPassword')}</button>
