@@ -347,6 +347,7 @@ export default {
   'users.enable': 'Enable',
   'users.lastLogin': 'Last login',
   'users.never': 'never',
+  'users.you': 'you',
   'users.setPassword': 'Set password…',
   'users.newPassword': 'New password for {name}',
   'users.passwordSet': 'Password changed for {name}; their sessions ended.',

@@ -101,7 +101,7 @@ export function Users({ user: me }) {
           {(list.data || []).map((u) => (
             <>
               <tr key={u.id} class={u.disabled ? 'disabled' : ''}>
-                <th scope="row">{u.username}{u.id === me.user_id ? ' ★' : ''}</th>
+                <th scope="row">{u.username}{u.id === me.user_id && <span class="badge">{t('users.you')}</span>}</th>
                 <td>
                   <select aria-label={t('users.roleOf', { name: u.username })} value={u.role}
                     onChange={(e) => change(u, { role: e.target.value }, (r) => t('users.roleChanged', { name: r.username, role: t('role.' + r.role) }))}>
