@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 DEMO ?= demo-library
 MESON_FLAGS ?= --werror
 
-.PHONY: all deps build run test test-unit test-cli test-asan clean bench fixtures
+.PHONY: all deps web build run test test-unit test-cli test-e2e test-asan clean bench fixtures
 
 all: build
 
@@ -14,7 +14,22 @@ deps:
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) $(MESON_FLAGS)
 
-build: deps $(BUILD)/build.ninja
+# The web UI (web/): npm ci from the committed lock file, then esbuild into
+# web/dist, which ninja embeds into the binary. Each step runs only when its
+# inputs changed.
+WEB_SRC := $(shell find web/src -type f 2>/dev/null) web/build.mjs
+
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "make: npm (Node.js 20+) is needed to build the web UI" >&2; exit 1; }
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web/dist/.stamp: web/node_modules/.package-lock.json $(WEB_SRC)
+	cd web && node build.mjs
+
+web: web/dist/.stamp
+
+build: deps web $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
 fixtures: build
@@ -32,8 +47,11 @@ test-unit: build fixtures
 test-cli: build fixtures
 	DAM=$(BUILD)/dam FIXTURES=$(BUILD)/fixtures ./tests/cli/run.sh
 
+test-e2e: build fixtures
+	DAM=$(BUILD)/dam FIXTURES=$(BUILD)/fixtures ./tests/e2e/run.sh
+
 bench: build
 	./bench/ingest/run.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) web/dist

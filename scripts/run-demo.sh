@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: a demo library with generated media, ingested and listed.
-# Until the HTTP server lands this is the main job: ingest, then show what
-# was stored. Re-running is safe: known files are reported as duplicates.
+# Ingests, shows what was stored, then serves the API and the web UI.
+# Re-running is safe: known files are reported as duplicates.
 set -euo pipefail
 build=${1:-build}
 lib=${2:-demo-library}
@@ -45,8 +45,9 @@ echo
 echo "library: $lib   (CLI: $dam --library $lib ls | show ID | get ID -o FILE | fsck)"
 echo
 echo "== dam serve"
-echo "The API is at the URL below. On the first start the administrator's"
-echo "password is printed once; reset it any time with:"
+echo "Open http://${DAM_LISTEN:-127.0.0.1:8080}/ in a browser and log in as admin."
+echo "On the first start the administrator's password is printed once below;"
+echo "reset it any time with:"
 echo "  $dam --library $lib user passwd admin"
-echo "Stop with Ctrl-C."
+echo "The HTTP API is under /api/v1/ (docs/openapi.yaml). Stop with Ctrl-C."
 exec "$dam" --library "$lib" serve --listen "${DAM_LISTEN:-127.0.0.1:8080}"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: unit and CLI tests, then both again under ASan+UBSan.
+# `make test`: unit, CLI, HTTP API and browser tests, then the first three
+# again under ASan+UBSan.
 set -euo pipefail
 build=${1:-build}
 asan=${2:-build-asan}
@@ -18,6 +19,9 @@ DAM="$build/dam" ./tests/cli/test_schema.sh || status=1
 
 step "HTTP API tests"
 DAM="$build/dam" FIXTURES="$fixtures" ./tests/api/run.sh || status=1
+
+step "browser tests (web UI, Chromium)"
+DAM="$build/dam" FIXTURES="$fixtures" ./tests/e2e/run.sh || status=1
 
 step "valgrind (core unit tests)"
 for t in store db id audit job rcache purge; do

@@ -291,8 +291,19 @@ static int commit(struct work *w, const char *job_id, struct dam_err *err)
 	 * automatic tags' guesses when both name the same tag. */
 	if (rc >= 0)
 		rc = save_embedded(w, err);
-	if (rc >= 0 && w->an.valid && (rc = save_auto_tags(w, err)) >= 0)
-		rc = save_similarity(w, err);
+	/* Automatic tags describe the asset's current content: a job for a
+	 * version that is no longer current (a newer upload or a restore came
+	 * first) leaves them alone. */
+	if (rc >= 0 && w->an.valid) {
+		int64_t current = 0;
+		rc = db_query_int(w->dam->db, &current, err,
+				  "SELECT count(*) FROM assets WHERE id=? AND current_version_id=?", "ss", w->asset_id,
+				  w->version_id);
+		if (rc >= 0 && current)
+			rc = save_auto_tags(w, err);
+		if (rc >= 0)
+			rc = save_similarity(w, err);
+	}
 	/* Channel renditions come from the master in their own, lower
 	 * priority job, so a new upload's previews are never kept waiting. */
 	if (rc >= 0 && w->has_master)

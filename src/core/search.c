@@ -331,6 +331,16 @@ bool search_field_known(struct dam *dam, const char *name)
 	return in_list(number_fields, name) || in_list(builtin_facets, name) || !strcmp(name, "versions");
 }
 
+const char *const *search_builtin_facets(void)
+{
+	return builtin_facets;
+}
+
+const char *const *search_number_fields(void)
+{
+	return number_fields;
+}
+
 static int col_of(const char *q, int pos)
 {
 	int col = 1;
@@ -612,12 +622,24 @@ static int check_field(const struct qnode *f, void *arg)
 
 /* ---- facets ---- */
 
-/* The facet a top-level conjunct filters on, or NULL. */
+/* The facet a top-level conjunct filters on, or NULL: a field filter, or an
+ * OR of filters on one facet ("(type:image OR type:video)", as the UI's
+ * facet sidebar writes a multiple choice). */
 static const char *conjunct_facet(const struct qnode *n)
 {
+	const char *f = NULL;
+
 	if (n->kind == QNODE_FIELD && n->op == QOP_EQ && !in_list(number_fields, n->name) && strcmp(n->name, "versions"))
 		return n->name;
-	return NULL;
+	if (n->kind != QNODE_OR)
+		return NULL;
+	for (int i = 0; i < n->nkids; i++) {
+		const char *k = n->kids[i]->kind == QNODE_FIELD ? conjunct_facet(n->kids[i]) : NULL;
+		if (!k || (f && strcmp(f, k)))
+			return NULL;
+		f = k;
+	}
+	return f;
 }
 
 /* Counts per facet value; a facet's own filters are left out of its base, so
@@ -952,6 +974,8 @@ static int page(struct ctx *x, const roaring_bitmap_t *result, const struct sear
 		if (has_after)
 			while (start < n && cmp_hit(&h[start], &after) <= 0)
 				start++;
+		else
+			start = r->offset < n ? (size_t)r->offset : n;
 		for (size_t i = start; i < n && got < limit; i++) {
 			json_t *s = summary(x->dam, h[i].row);
 			if (s)
@@ -1241,4 +1265,67 @@ int search_similar_to_asset(struct dam *dam, const char *asset_id, int limit, in
 		return *out ? 0 : DAM_ENOMEM;
 	}
 	return search_similar(dam, ph, hist, (uint32_t)row, limit, max_distance, out, err);
+}
+
+/* ---- facet values for autocompletion ---- */
+
+struct fcount {
+	const char *value;
+	uint64_t n;
+};
+
+static int cmp_fcount(const void *a, const void *b)
+{
+	const struct fcount *x = a, *y = b;
+
+	int c;
+
+	if (x->n != y->n)
+		return x->n < y->n ? 1 : -1;
+	c = strcasecmp(x->value, y->value);
+	return c ? c : strcmp(x->value, y->value);
+}
+
+int search_facet_values(struct dam *dam, const char *facet, const char *prefix, int limit, json_t **out,
+			struct dam_err *err)
+{
+	struct cache *c = &g_cache;
+	roaring_bitmap_t *live = NULL;
+	struct fcount *fc = NULL;
+	size_t n = 0, plen = strlen(prefix);
+	json_t *arr = json_array();
+	int rc;
+
+	*out = NULL;
+	if ((rc = search_sync(dam, 0, err)) < 0) {
+		json_decref(arr);
+		return rc;
+	}
+	pthread_mutex_lock(&c->lock);
+	if ((rc = cache_catch_up(c, dam, err)) < 0)
+		goto out;
+	live = facet_union(c, "status", "deleted");
+	fc = malloc((c->nv ? c->nv : 1) * sizeof *fc);
+	for (uint32_t i = 0; fc && i < c->nv; i++) {
+		const struct fval *f = &c->v[i];
+		uint64_t k;
+		if (strcmp(f->facet, facet) || strncasecmp(f->value, prefix, plen))
+			continue;
+		if ((k = roaring_bitmap_and_cardinality(live, f->bm)))
+			fc[n++] = (struct fcount){ f->value, k };
+	}
+	if (fc)
+		qsort(fc, n, sizeof *fc, cmp_fcount);
+	for (size_t i = 0; i < n && (int)i < limit; i++)
+		json_array_append_new(arr, json_pack("{s:s,s:I}", "value", fc[i].value, "count", (json_int_t)fc[i].n));
+out:
+	pthread_mutex_unlock(&c->lock);
+	bm_free(live);
+	free(fc);
+	if (rc < 0) {
+		json_decref(arr);
+		return rc;
+	}
+	*out = arr;
+	return 0;
 }

@@ -28,6 +28,9 @@ struct search_request {
 	const char *sort;       /* relevance (default with text), created (default), updated, name, size; "-x" = ascending */
 	int limit;              /* page size, 1..1000 (0 = 50) */
 	const char *cursor;     /* from the previous page's next_cursor, or NULL */
+	uint64_t offset;        /* without a cursor: skip this many results (random
+				   access for a scrolled list; cursors stay exact
+				   when assets are added meanwhile, offsets do not) */
 	bool facets;            /* compute facet counts */
 	const char *user_id;    /* for the search event; may be NULL */
 };
@@ -43,6 +46,19 @@ int search_run(struct dam *dam, const struct search_request *r, json_t **out, st
 
 /* Fields the query language knows besides facetable fields. */
 bool search_field_known(struct dam *dam, const char *name);
+/* Those fields as NULL-terminated lists (static): facets compared by value
+ * (type, format, tag, color ...), and numbers and dates compared by range. */
+const char *const *search_builtin_facets(void);
+const char *const *search_number_fields(void);
+
+/*
+ * Values of one facet ("tag", "color", a facetable field ...) that start
+ * with prefix (ASCII case ignored; "" = all), with the number of live assets
+ * holding each, most used first, at most limit. *out (caller owns) is
+ * [{"value","count"}]; an unknown facet gives [].
+ */
+int search_facet_values(struct dam *dam, const char *facet, const char *prefix, int limit, json_t **out,
+			struct dam_err *err);
 
 /*
  * Visually similar assets: every current image's 64-bit perceptual hash is

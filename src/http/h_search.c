@@ -14,12 +14,17 @@ HANDLER(h_search)
 	struct search_request sr = { 0 };
 	struct dam_err err;
 	json_t *out;
-	long long limit;
+	long long limit, offset;
 
 	if (!http_allow(req, res, AUTH_ASSET_READ, NULL))
 		goto out;
-	if ((limit = http_query_int(req, res, "limit", 50, 1, 1000)) < 0)
+	if ((limit = http_query_int(req, res, "limit", 50, 1, 1000)) < 0 ||
+	    (offset = http_query_int(req, res, "offset", 0, 0, 1000000000)) < 0)
 		goto out;
+	if (offset && cursor) {
+		http_res_error(res, 400, "invalid_parameter", "give either cursor or offset, not both", "offset");
+		goto out;
+	}
 	if (q && strlen(q) > 4096) {
 		http_res_error(res, 400, "invalid_query", "the query is longer than 4096 bytes", "q");
 		goto out;
@@ -27,6 +32,7 @@ HANDLER(h_search)
 	sr.q = q ? q : "";
 	sr.sort = sort;
 	sr.cursor = cursor;
+	sr.offset = (uint64_t)offset;
 	sr.limit = (int)limit;
 	sr.facets = !facets || strcmp(facets, "false");
 	sr.user_id = req->actor.user_id;

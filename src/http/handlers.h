@@ -91,5 +91,17 @@ HANDLER(h_preset_put);
 HANDLER(h_preset_delete);
 HANDLER(h_asset_links);
 HANDLER(h_asset_tile);
+HANDLER(h_users_list);
+HANDLER(h_users_create);
+HANDLER(h_user_patch);
+HANDLER(h_tokens_list);
+HANDLER(h_tokens_create);
+HANDLER(h_token_delete);
+HANDLER(h_suggest);
+HANDLER(h_version_restore);
+HANDLER(h_zip_get);
+HANDLER(h_zip_post);
+HANDLER(h_ui_root);
+HANDLER(h_ui);
 
 #endif

@@ -68,6 +68,10 @@ struct http_res {
 	char boundary[40];
 	char *content_type;     /* of the file parts */
 	bool head;              /* HEAD: headers only */
+	/* Or bytes that live as long as the process (the embedded web UI):
+	 * sent as they are, never copied; used when static_body is set. */
+	const unsigned char *static_body;
+	size_t static_len;
 };
 
 /* Case-insensitive lookup of a request header; NULL when absent. Borrowed. */

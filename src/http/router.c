@@ -4,18 +4,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Matches one pattern; fills params on success. */
-static bool match(const char *pattern, const char *path, struct http_req *req)
+/* Matches one pattern; fills params on success. rest: the last parameter
+ * takes the rest of the path (ROUTE_REST). */
+static bool match(const char *pattern, const char *path, bool rest, struct http_req *req)
 {
 	const char *p = pattern, *s = path;
 	int n = 0;
 	char *params[HTTP_MAX_PARAMS];
 
-	while (*p && *s) {
+	while (*p && (*s || (rest && *p == '{'))) {
 		if (*p == '{') {
 			const char *close = strchr(p, '}'), *end = strchr(s, '/');
-			size_t len = end ? (size_t)(end - s) : strlen(s);
-			if (!close || len == 0 || n == HTTP_MAX_PARAMS)
+			bool last = close && !close[1];
+			size_t len = end && !(rest && last) ? (size_t)(end - s) : strlen(s);
+			if (!close || (len == 0 && !(rest && last)) || n == HTTP_MAX_PARAMS)
 				goto fail;
 			params[n++] = strndup(s, len);
 			p = close + 1;
@@ -54,11 +56,12 @@ const struct route *router_match(const char *method, const char *path, struct ht
 		allow[0] = '\0';
 	for (int i = 0; http_routes[i].pattern; i++) {
 		const struct route *r = &http_routes[i];
-		if (!match(r->pattern, path, NULL))
+		bool rest = r->flags & ROUTE_REST;
+		if (!match(r->pattern, path, rest, NULL))
 			continue;
 		path_found = true;
 		if (!strcmp(r->method, m) || (!strcmp(r->method, method))) {
-			match(r->pattern, path, req);
+			match(r->pattern, path, rest, req);
 			return r;
 		}
 		if (allow && strlen(allow) + strlen(r->method) + 3 < allow_len) {

@@ -1,7 +1,8 @@
 /*
  * router.h - the route table: method, path pattern, handler, limits.
  *
- * Patterns are literal segments and {name} parameters ("/api/v1/assets/{id}").
+ * Patterns are literal segments and {name} parameters ("/api/v1/assets/{id}");
+ * with ROUTE_REST the last parameter matches the rest of the path.
  * The table is also what the OpenAPI test compares with docs/openapi.yaml.
  */
 #ifndef DAM_HTTP_ROUTER_H
@@ -19,6 +20,8 @@ enum route_flags {
 	ROUTE_PUBLIC = 1,      /* no authentication */
 	ROUTE_INLINE = 2,      /* cheap, non-blocking: run on the event loop */
 	ROUTE_NO_CSRF = 4,     /* state-changing but exempt from CSRF (login) */
+	ROUTE_REST = 8,        /* the last {param} takes the rest of the path, slashes
+				  included, and may be empty ("/ui/{path}": the web UI) */
 };
 
 struct route {

@@ -70,5 +70,18 @@ const struct route http_routes[] = {
 	{ "GET", "/api/v1/assets/{id}/links", h_asset_links, 0, 0, "asset_links" },
 	{ "GET", "/api/v1/assets/{id}/tiles/{level}/{tile}", h_asset_tile, 0, 0, "asset_tile" },
 	{ "GET", "/t/{signature}/{options}/{asset}", h_deliver, ROUTE_PUBLIC, 0, "deliver" },
+	{ "POST", "/api/v1/assets/{id}/versions/{number}/restore", h_version_restore, 0, 0, "version_restore" },
+	{ "GET", "/api/v1/suggest", h_suggest, 0, 0, "suggest" },
+	{ "GET", "/api/v1/downloads/zip", h_zip_get, 0, 0, "zip_get" },
+	{ "POST", "/api/v1/downloads/zip", h_zip_post, 0, JSON_MAX, "zip_post" },
+	{ "GET", "/api/v1/users", h_users_list, 0, 0, "users_list" },
+	{ "POST", "/api/v1/users", h_users_create, 0, 64 * 1024, "users_create" },
+	{ "PATCH", "/api/v1/users/{username}", h_user_patch, 0, 64 * 1024, "user_patch" },
+	{ "GET", "/api/v1/tokens", h_tokens_list, 0, 0, "tokens_list" },
+	{ "POST", "/api/v1/tokens", h_tokens_create, 0, 64 * 1024, "tokens_create" },
+	{ "DELETE", "/api/v1/tokens/{id}", h_token_delete, 0, 0, "token_delete" },
+	/* The web UI (h_ui.c): embedded files; every other /ui/ path is the page. */
+	{ "GET", "/", h_ui_root, ROUTE_PUBLIC | ROUTE_INLINE, 0, "ui_root" },
+	{ "GET", "/ui/{path}", h_ui, ROUTE_PUBLIC | ROUTE_INLINE | ROUTE_REST, 0, "ui" },
 	{ NULL, NULL, NULL, 0, 0, NULL },
 };

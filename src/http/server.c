@@ -246,6 +246,7 @@ static const char *reason(int status)
 	case 201: return "Created";
 	case 204: return "No Content";
 	case 206: return "Partial Content";
+	case 302: return "Found";
 	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
@@ -303,7 +304,13 @@ static void emit(struct server_ctx *srv, h2o_req_t *req, struct http_req *hreq, 
 	serve_common_headers(srv, hreq, res);
 	for (size_t i = 0; i < res->nheaders; i++)
 		add_header(req, res->headers[i].name, res->headers[i].value);
-	if (res->fd < 0) {
+	if (res->fd < 0 && res->static_body) {
+		h2o_iovec_t v = h2o_iovec_init(res->static_body, res->head ? 0 : res->static_len);
+		bytes = res->static_len;
+		req->res.content_length = res->static_len;
+		h2o_start_response(req, &plain);
+		h2o_send(req, &v, 1, H2O_SEND_STATE_FINAL);
+	} else if (res->fd < 0) {
 		char *body = h2o_mem_alloc_pool(&req->pool, res->body.len + 1);
 		h2o_iovec_t v;
 		memcpy(body, res->body.buf, res->body.len);

@@ -100,12 +100,18 @@ test('every route in the spec answers its method (never 404 "no such route" or 4
     'PUT /api/v1/languages': { languages: ['en', 'zh'] },
     'POST /api/v1/presets': { name: 'walk-new', spec: 'w_100' },
     'PUT /api/v1/presets/{name}': { spec: 'w_200,f_webp' },
+    'POST /api/v1/downloads/zip': { ids: [ids.asset] },
+    'POST /api/v1/users': { username: 'walk-user', role: 'viewer' },
+    'PATCH /api/v1/users/{username}': { role: 'contributor' },
+    'POST /api/v1/tokens': { label: 'walk' },
   };
   const made = await s.api('/api/v1/presets', { method: 'POST', as: 'admin', json: { name: 'walk-preset', spec: 'w_300' } });
   assert.equal(made.status, 201, made.text);
   const link = await s.api(`/api/v1/assets/${ids.asset}/links?options=w_50`, { as: 'admin' });
   assert.equal(link.status, 200, link.text);
   const [, , sig, opts] = new URL(link.json.url).pathname.split('/');
+  const walkToken = await s.api('/api/v1/tokens', { method: 'POST', as: 'admin', json: { label: 'walk-revoke' } });
+  assert.equal(walkToken.status, 201, walkToken.text);
   for (const rt of routes) {
     let p = rt.path
       .replace('/t/{signature}/{options}/{asset}', `/t/${sig}/${opts}/${ids.asset}`)
@@ -114,15 +120,18 @@ test('every route in the spec answers its method (never 404 "no such route" or 4
       .replace('/fields/{key}', '/fields/walkfield')
       .replace('/vocabularies/{name}', '/vocabularies/walkvocab').replace('{term}', 'sneakers')
       .replace('/templates/{name}', rt.method === 'DELETE' ? '/templates/walkdel' : '/templates/walktpl');
-    const isDel = rt.method === 'DELETE' && p === '/api/v1/assets/{id}' || p.endsWith('/restore');
-    const isVer = rt.method === 'POST' && p.endsWith('/versions');
+    const isDel = rt.method === 'DELETE' && p === '/api/v1/assets/{id}' || p === '/api/v1/assets/{id}/restore';
+    const isVer = rt.method === 'POST' && (p.endsWith('/versions') || p.endsWith('/versions/{number}/restore'));
     p = p.replace('/assets/{id}', `/assets/${isDel ? ids.delAsset : isVer ? ids.verAsset : ids.asset}`)
       .replace('{number}', '1').replace('{name}', 'preview')
       .replace('/uploads/{id}', `/uploads/${rt.method === 'DELETE' ? ids.upload2 : ids.upload}`)
       .replace('/jobs/{id}/retry', `/jobs/${ids.failedJob}/retry`)
       .replace('/jobs/{id}/cancel', `/jobs/${ids.queuedJob}/cancel`)
       .replace('/searches/{id}', `/searches/${saved.json.id}`)
-;
+      .replace('/tokens/{id}', `/tokens/${walkToken.json.id}`)
+      .replace('/users/{username}', '/users/viewer1')
+      .replace('/ui/{path}', '/ui/library');
+    if (p === '/api/v1/downloads/zip' && rt.method === 'GET') p += `?ids=${ids.asset}`;
     assert.ok(!p.includes('{'), `all parameters substituted in ${p}`);
     const o = { method: rt.method, as: 'admin', headers: {} };
     if (p === '/api/v1/session' && rt.method === 'POST') {

@@ -168,7 +168,9 @@ const T = (value, o = {}) => (x, all) => x.docs.some((d) => (all || d.current) &
 const F = (facet, value, prefix = false) => Object.assign((x) => x.facets[facet].some((v) =>
   prefix ? v.toLowerCase().startsWith(value.toLowerCase()) : v.toLowerCase() === value.toLowerCase()), { facet });
 const AND = (...p) => (x, all) => p.every((f) => f(x, all));
-const OR = (...p) => (x, all) => p.some((f) => f(x, all));
+// An OR of one facet's values is that facet's own filter (docs/search.md).
+const OR = (...p) => Object.assign((x, all) => p.some((f) => f(x, all)),
+  p.every((f) => f.facet && f.facet === p[0].facet) ? { facet: p[0].facet } : {});
 const NOT = (p) => (x, all) => !p(x, all);
 const live = (m) => m.filter((x) => !x.deleted);
 

@@ -1,0 +1,49 @@
+// A minimal zip reader for tests: the central directory's entries with
+// their stored (method 0) or deflated (method 8) bytes.
+import assert from 'node:assert/strict';
+import zlib from 'node:zlib';
+
+export function readZip(buf) {
+  let eocd = -1;
+  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 65557); i--)
+    if (buf.readUInt32LE(i) === 0x06054b50) { eocd = i; break; }
+  assert.ok(eocd >= 0, 'end of central directory found');
+  let count = buf.readUInt16LE(eocd + 10);
+  let off = buf.readUInt32LE(eocd + 16);
+  if (off === 0xffffffff || count === 0xffff) { // zip64
+    const loc = eocd - 20;
+    assert.equal(buf.readUInt32LE(loc), 0x07064b50, 'zip64 locator');
+    const z = Number(buf.readBigUInt64LE(loc + 8));
+    count = Number(buf.readBigUInt64LE(z + 32));
+    off = Number(buf.readBigUInt64LE(z + 48));
+  }
+  const entries = [];
+  for (let k = 0; k < count; k++) {
+    assert.equal(buf.readUInt32LE(off), 0x02014b50, 'central directory entry');
+    const method = buf.readUInt16LE(off + 10);
+    let csize = buf.readUInt32LE(off + 20), usize = buf.readUInt32LE(off + 24);
+    const nlen = buf.readUInt16LE(off + 28), xlen = buf.readUInt16LE(off + 30), clen = buf.readUInt16LE(off + 32);
+    let local = buf.readUInt32LE(off + 42);
+    const name = buf.subarray(off + 46, off + 46 + nlen).toString('utf8');
+    let x = off + 46 + nlen;
+    const xend = x + xlen;
+    while (x + 4 <= xend) { // zip64 extra field
+      const id = buf.readUInt16LE(x), len = buf.readUInt16LE(x + 2);
+      if (id === 1) {
+        let p = x + 4;
+        if (usize === 0xffffffff) { usize = Number(buf.readBigUInt64LE(p)); p += 8; }
+        if (csize === 0xffffffff) { csize = Number(buf.readBigUInt64LE(p)); p += 8; }
+        if (local === 0xffffffff) { local = Number(buf.readBigUInt64LE(p)); p += 8; }
+      }
+      x += 4 + len;
+    }
+    assert.equal(buf.readUInt32LE(local), 0x04034b50, 'local header');
+    const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+    const raw = buf.subarray(start, start + csize);
+    const data = method === 0 ? raw : zlib.inflateRawSync(raw);
+    assert.equal(data.length, usize, `${name}: size`);
+    entries.push({ name, method, data });
+    off += 46 + nlen + xlen + clen;
+  }
+  return entries;
+}

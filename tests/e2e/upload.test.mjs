@@ -1,0 +1,77 @@
+// Uploading: several files at once over tus with progress per file and
+// overall, tags applied to every file, and per-file verdicts (added, or a
+// duplicate naming the asset that already holds the bytes).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startServer, fixture, tmpDir, sha256, FIXTURES } from '../api/lib/server.mjs';
+import { launch, newPage, login, shot } from './lib/browser.mjs';
+
+let s, browser, dir;
+before(async () => {
+  s = await startServer();
+  // bytes already in the library, under another name
+  await s.upload('already-here.jpg', fixture('photo2.jpg'), 'editor');
+  dir = tmpDir();
+  fs.writeFileSync(path.join(dir, 'big-render.bin'), crypto.randomBytes(12 * 1024 * 1024));
+  fs.copyFileSync(path.join(FIXTURES, 'photo2.jpg'), path.join(dir, 'second-copy.jpg'));
+  browser = await launch();
+});
+after(async () => { await browser?.close(); await s?.stop(); });
+
+test('upload four files: progress, tags, three added and one duplicate named', async () => {
+  const { context, page } = await newPage(browser, s);
+  await login(page, s.users.contributor, { to: '/ui/upload' });
+  await page.locator('.uppy-Dashboard-AddFiles').waitFor();
+  await page.getByLabel('Tags (comma separated)').fill('e2e upload, spring 2026');
+  const files = [path.join(FIXTURES, 'photo.jpg'), path.join(FIXTURES, 'alpha.png'), path.join(dir, 'big-render.bin'), path.join(dir, 'second-copy.jpg')];
+  await page.locator('input[type=file].uppy-Dashboard-input').first().setInputFiles(files);
+  await page.getByRole('button', { name: /^Upload 4 files/ }).waitFor();
+  // a slow link, so the progress can be seen moving
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 20, downloadThroughput: -1, uploadThroughput: 6 * 1024 * 1024 });
+  await page.getByRole('button', { name: /^Upload 4 files/ }).click();
+  const overall = page.locator('.overall progress');
+  const seen = new Set();
+  const until = Date.now() + 60000;
+  for (;;) {
+    const v = Number(await overall.getAttribute('value').catch(() => '0'));
+    seen.add(v);
+    if ((await page.locator('.upload-results tbody tr:not([data-status=uploading])').count()) === 4 &&
+        !(await page.locator('.upload-results tbody tr[data-status=uploading]').count())) break;
+    assert.ok(Date.now() < until, 'uploads finish');
+    await page.waitForTimeout(50);
+  }
+  assert.ok([...seen].some((v) => v > 0 && v < 100), `overall progress moved through intermediate values: ${[...seen].sort((a, b) => a - b)}`);
+  // per-file progress showed while the big file went up
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  const status = await page.getByRole('status').filter({ hasText: /added/ }).textContent();
+  assert.equal(status, '3 added, 1 duplicates, 0 failed');
+  const row = (name) => page.locator('.upload-results tbody tr', { hasText: name });
+  for (const n of ['photo.jpg', 'alpha.png', 'big-render.bin']) assert.match(await row(n).textContent(), /Added · Open/);
+  await row('second-copy.jpg').getByText('already in the library as already-here.jpg').waitFor();
+  await shot(page, 'upload');
+  // the server agrees: three new assets with both tags, the big one byte for byte
+  const r = await s.api(`/api/v1/search?q=${encodeURIComponent('tag:"e2e upload" tag:"spring 2026"')}&facets=false`, { as: 'viewer' });
+  assert.deepEqual(r.json.items.map((x) => x.name).sort(), ['alpha.png', 'big-render.bin', 'photo.jpg']);
+  const big = r.json.items.find((x) => x.name === 'big-render.bin');
+  const orig = await s.api(`/api/v1/assets/${big.id}/original`, { as: 'viewer' });
+  assert.equal(sha256(orig.bytes), sha256(fs.readFileSync(path.join(dir, 'big-render.bin'))));
+  // the Open link goes to the asset
+  await row('big-render.bin').getByRole('link', { name: 'Open' }).click();
+  await page.waitForFunction((id) => location.pathname === `/ui/asset/${id}`, big.id);
+  page.check();
+  await context.close();
+});
+
+test('a viewer is told they cannot upload', async () => {
+  const { context, page } = await newPage(browser, s);
+  await login(page, s.users.viewer, { to: '/ui/upload' });
+  await page.getByText('Your role cannot upload. Ask an admin for the contributor role.').waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Upload' }).count(), 0, 'no upload link for viewers');
+  page.check();
+  await context.close();
+});

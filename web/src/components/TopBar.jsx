@@ -1,0 +1,76 @@
+// The top bar: brand, search, upload, admin menu, the user's menu.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { t } from '../i18n/index.js';
+import { api, setCsrf } from '../lib/api.js';
+import { Link, navigate, useLocation } from '../lib/router.jsx';
+import { libraryUrl, readLibraryState } from '../lib/query.js';
+import { roleAtLeast, session, toast, useStore } from '../lib/store.js';
+import { errorText } from '../lib/api.js';
+import { SearchBox } from './SearchBox.jsx';
+import { searchError } from '../screens/Library.jsx';
+
+function Menu({ label, buttonLabel, children, id }) {
+  const [open, setOpen] = useState(false);
+  const ref = useRef(null);
+  useEffect(() => {
+    if (!open) return undefined;
+    const away = (e) => { if (!ref.current?.contains(e.target)) setOpen(false); };
+    const esc = (e) => { if (e.key === 'Escape') { setOpen(false); ref.current?.querySelector('button')?.focus(); } };
+    document.addEventListener('mousedown', away);
+    document.addEventListener('keydown', esc);
+    return () => { document.removeEventListener('mousedown', away); document.removeEventListener('keydown', esc); };
+  }, [open]);
+  return (
+    <div class="menu" ref={ref}>
+      <button type="button" aria-expanded={open} aria-controls={id} aria-label={label} onClick={() => setOpen(!open)}>{buttonLabel} <span aria-hidden="true">▾</span></button>
+      {open && <div id={id} class="menu-list" onClick={(e) => { if (e.target.closest('a,button')) setOpen(false); }}>{children}</div>}
+    </div>
+  );
+}
+
+export function TopBar() {
+  const user = useStore(session);
+  const err = useStore(searchError);
+  const loc = useLocation();
+  const onLibrary = loc.path === '/ui/library';
+  const state = onLibrary ? readLibraryState(loc.query) : { q: '', filters: {}, sort: '', view: 'grid' };
+
+  const search = (q) => navigate(libraryUrl({ ...state, q, sort: q && !state.q ? '' : state.sort }));
+  const logout = async () => {
+    try { await api('/session', { method: 'DELETE' }); } catch (e) { if (e.status !== 401) { toast(errorText(e), 'error'); return; } }
+    setCsrf(null);
+    session.set(null);
+    navigate('/ui/login?reason=logout', { replace: true });
+  };
+  const admin = roleAtLeast(user, 'admin');
+  const jobs = roleAtLeast(user, 'editor');
+
+  return (
+    <header class="topbar">
+      <a class="skip" href="#main">{t('app.skip')}</a>
+      <Link href="/ui/library" class="brand" aria-label={t('nav.library')}><span class="brand-mark" aria-hidden="true" />dam</Link>
+      <SearchBox value={state.q} onSearch={search} error={onLibrary ? err : null} />
+      <nav aria-label={t('nav.main')} class="topnav">
+        <Link href="/ui/library" aria-current={onLibrary ? 'page' : undefined}>{t('nav.library')}</Link>
+        {roleAtLeast(user, 'contributor') && <Link href="/ui/upload" aria-current={loc.path === '/ui/upload' ? 'page' : undefined}>{t('nav.upload')}</Link>}
+        {(admin || jobs) && (
+          <Menu id="admin-menu" label={t('nav.admin')} buttonLabel={t('nav.admin')}>
+            {admin && <Link href="/ui/admin/users">{t('nav.users')}</Link>}
+            <Link href="/ui/admin/tokens">{t('nav.tokens')}</Link>
+            {admin && <Link href="/ui/admin/fields">{t('nav.fields')}</Link>}
+            {admin && <Link href="/ui/admin/vocabularies">{t('nav.vocabularies')}</Link>}
+            {admin && <Link href="/ui/admin/templates">{t('nav.templates')}</Link>}
+            <Link href="/ui/admin/presets">{t('nav.presets')}</Link>
+            <Link href="/ui/admin/jobs">{t('nav.jobs')}</Link>
+          </Menu>
+        )}
+        <Menu id="user-menu" label={t('session.menu', { name: user.username, role: t('role.' + user.role) })}
+          buttonLabel={<span class="avatar" aria-hidden="true">{user.username.slice(0, 1).toUpperCase()}</span>}>
+          <p class="menu-who">{user.username}<br /><span class="muted">{t('role.' + user.role)}</span></p>
+          {!(admin || jobs) && <Link href="/ui/admin/tokens">{t('session.tokens')}</Link>}
+          <button type="button" onClick={logout}>{t('session.logout')}</button>
+        </Menu>
+      </nav>
+    </header>
+  );
+}

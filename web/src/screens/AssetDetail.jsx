@@ -1,0 +1,154 @@
+// One asset: a large preview (zoom, deep zoom, video with key frames), and
+// tabs for details, fields, tags, versions, renditions and links, similar
+// assets. The tab is in the URL, so a reload or a new login comes back to it.
+import { useEffect, useState } from 'preact/hooks';
+import { t } from '../i18n/index.js';
+import { api, request, urls, errorText } from '../lib/api.js';
+import { Link, navigate, useLocation } from '../lib/router.jsx';
+import { roleAtLeast, saved, session, toast, useStore } from '../lib/store.js';
+import { Confirm, ErrorBox, Spinner, Tabs, useAction } from '../components/ui.jsx';
+import { Viewer } from '../components/Viewer.jsx';
+import { LAST_LIBRARY } from './Library.jsx';
+import { InfoPanel } from './asset/InfoPanel.jsx';
+import { FieldsPanel } from './asset/FieldsPanel.jsx';
+import { TagsPanel } from './asset/TagsPanel.jsx';
+import { VersionsPanel } from './asset/VersionsPanel.jsx';
+import { DeliveryPanel } from './asset/DeliveryPanel.jsx';
+import { SimilarPanel } from './asset/SimilarPanel.jsx';
+
+const TABS = ['info', 'fields', 'tags', 'versions', 'delivery', 'similar'];
+
+export function useAsset(id) {
+  const [state, setState] = useState({ asset: null, etag: null, error: null });
+  const [n, setN] = useState(0);
+  useEffect(() => {
+    const ac = new AbortController();
+    request(`/assets/${id}`, { signal: ac.signal })
+      .then(async (res) => setState({ asset: await res.json(), etag: res.headers.get('etag'), error: null }))
+      .catch((error) => { if (error.name !== 'AbortError') setState((s) => ({ ...s, error })); });
+    return () => ac.abort();
+  }, [id, n]);
+  return {
+    ...state,
+    reload: () => setN((x) => x + 1),
+    set: (asset, etag) => setState((s) => ({ ...s, asset, etag: etag || s.etag })),
+  };
+}
+
+export function canEditAsset(user, asset) {
+  return roleAtLeast(user, 'editor') || (roleAtLeast(user, 'contributor') && asset?.created_by === user.user_id);
+}
+
+export function AssetDetail({ id }) {
+  const user = useStore(session);
+  const loc = useLocation();
+  const a = useAsset(id);
+  const tab = TABS.includes(loc.query.get('tab')) ? loc.query.get('tab') : 'info';
+  const [confirm, setConfirm] = useState(false);
+  const [focalMode, setFocalMode] = useState(false);
+  const [focal, setFocal] = useState(null);
+  const act = useAction();
+  const back = saved.get(LAST_LIBRARY) || '/ui/library';
+
+  const asset = a.asset;
+  useEffect(() => { setFocal(asset?.focal || null); }, [asset?.focal?.x, asset?.focal?.y]);
+  // Still processing: look again until done.
+  const pending = asset?.versions?.some((v) => v.id === asset.current_version_id && v.status === 'pending');
+  useEffect(() => {
+    if (!pending) return undefined;
+    const timer = setTimeout(a.reload, 2000);
+    return () => clearTimeout(timer);
+  }, [pending, asset]);
+  useEffect(() => { if (asset) document.title = `${asset.name} · dam`; return () => { document.title = 'dam'; }; }, [asset?.name]);
+
+  if (a.error) {
+    return <div class="page"><p><Link href={back}>← {t('app.backToLibrary')}</Link></p><ErrorBox error={a.error} /></div>;
+  }
+  if (!asset) return <div class="page center"><Spinner label={t('asset.loading')} /></div>;
+
+  const version = asset.versions.find((v) => v.id === asset.current_version_id) || asset.versions[asset.versions.length - 1];
+  const canEdit = canEditAsset(user, asset);
+  const canDelete = roleAtLeast(user, 'editor');
+  const setTab = (x) => navigate(`/ui/asset/${id}${x === 'info' ? '' : `?tab=${x}`}`, { replace: true });
+  const saved2 = (next, etag) => { if (next) a.set(next, etag); else a.reload(); };
+
+  const del = (ok) => {
+    if (!ok) { setConfirm(false); return; }
+    act.run(async () => {
+      await api(`/assets/${id}`, { method: 'DELETE' });
+      toast(t('asset.deleted', { name: asset.name }), 'success');
+      setConfirm(false);
+      navigate(back);
+    });
+  };
+  const restoreAsset = () => act.run(async () => {
+    await api(`/assets/${id}/restore`, { method: 'POST' });
+    toast(t('asset.restoredAsset', { name: asset.name }), 'success');
+    a.reload();
+  });
+  const saveFocal = (p) => act.run(async () => {
+    const res = await request(`/assets/${id}`, { method: 'PATCH', json: { focal: p } });
+    a.set(await res.json(), res.headers.get('etag'));
+    toast(t('viewer.focalSaved'), 'success');
+  });
+
+  const tabs = [
+    { id: 'info', label: t('tab.info') },
+    { id: 'fields', label: t('tab.fields') },
+    { id: 'tags', label: t('tab.tags'), badge: asset.tags.length || null },
+    { id: 'versions', label: t('tab.versions'), badge: asset.versions.length > 1 ? asset.versions.length : null },
+    { id: 'delivery', label: t('tab.delivery') },
+    { id: 'similar', label: t('tab.similar') },
+  ];
+  const hasFocal = 'focal' in asset && asset.kind === 'image';
+
+  return (
+    <div class="asset-page">
+      <div class="asset-head">
+        <Link href={back} class="back">← {t('nav.library')}</Link>
+        <h1 title={asset.name}>{asset.name}</h1>
+        <span class="badge">{t('kind.' + asset.kind)}</span>
+        {version.format && <span class="badge">{version.format}</span>}
+        <div class="asset-actions">
+          <a class="button" href={urls.original(id)} download>{t('asset.download')}</a>
+          {canDelete && !asset.deleted && <button type="button" class="danger" onClick={() => setConfirm(true)}>{t('asset.delete')}</button>}
+        </div>
+      </div>
+      {asset.deleted && (
+        <div class="notice row">{t('asset.isDeleted')} {canDelete && <button type="button" onClick={restoreAsset}>{t('asset.restoreAsset')}</button>}</div>
+      )}
+      {version.status === 'failed' && <div class="error-box" role="alert">{t('asset.failed', { error: version.error || '' })}</div>}
+      <div class="asset-body">
+        <section class="asset-view" aria-label={asset.name}>
+          <Viewer asset={asset} version={version} focalMode={focalMode} focal={hasFocal ? focal : null}
+            onPick={(p) => setFocal(p)} />
+          {hasFocal && canEdit && (
+            <div class="focal-bar">
+              {!focalMode && <button type="button" onClick={() => setFocalMode(true)}>{t('viewer.focal')}</button>}
+              {focalMode && <>
+                <span class="help">{t('viewer.focalHelp')}</span>
+                {focal && <span class="muted" role="status">{t('viewer.focalPoint', { x: Math.round(focal.x * 100), y: Math.round(focal.y * 100) })}</span>}
+                <button type="button" class="primary" disabled={!focal || act.busy} onClick={async () => { await saveFocal(focal); setFocalMode(false); }}>{t('viewer.focalDone')}</button>
+                <button type="button" onClick={async () => { await saveFocal(null); setFocal(null); setFocalMode(false); }}>{t('viewer.focalClear')}</button>
+              </>}
+            </div>
+          )}
+          <ErrorBox error={act.error && !confirm ? act.error : null} />
+        </section>
+        <section class="asset-side">
+          <Tabs tabs={tabs} current={tab} onChange={setTab} label={t('asset.tabs')} />
+          <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`} class="tab-panel" tabIndex={0}>
+            {tab === 'info' && <InfoPanel asset={asset} version={version} />}
+            {tab === 'fields' && <FieldsPanel asset={asset} etag={a.etag} canEdit={canEdit && !asset.deleted} onSaved={saved2} />}
+            {tab === 'tags' && <TagsPanel asset={asset} canEdit={canEdit && !asset.deleted} onSaved={saved2} />}
+            {tab === 'versions' && <VersionsPanel asset={asset} canEdit={canEdit} onChanged={a.reload} />}
+            {tab === 'delivery' && <DeliveryPanel asset={asset} version={version} />}
+            {tab === 'similar' && <SimilarPanel asset={asset} />}
+          </div>
+        </section>
+      </div>
+      {confirm && <Confirm title={t('asset.deleteTitle', { name: asset.name })} text={t('bulk.deleteText')}
+        confirm={t('asset.delete')} danger onAnswer={del} busy={act.busy} error={act.error} />}
+    </div>
+  );
+}

@@ -1,0 +1,103 @@
+// Renditions of the current version, and channel presets with signed
+// links (copy, or download) that work without logging in until they
+// expire. Presets come with the delivery part of the server: where the
+// route is missing (404) the section is left out.
+import { useState } from 'preact/hooks';
+import { t, fmtBytes } from '../../i18n/index.js';
+import { api, qs, urls, errorText } from '../../lib/api.js';
+import { toast } from '../../lib/store.js';
+import { CopyField, ErrorBox, copyText, useId, useLoad } from '../../components/ui.jsx';
+
+const EXPIRIES = [3600, 86400, 604800, 2592000, 31536000];
+
+export function usePresets() {
+  return useLoad((signal) => api('/presets', { signal }).then((r) => r.presets || r.items || []).catch((e) => {
+    if (e.status === 404) return null; // no delivery routes on this server (yet)
+    throw e;
+  }), []);
+}
+
+function Preset({ asset, p, expires }) {
+  const [link, setLink] = useState(null);
+  const [manual, setManual] = useState(false);
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const get = async () => {
+    const r = await api(`/assets/${asset.id}/links` + qs({ preset: p.name, expires }));
+    setLink(r);
+    return r;
+  };
+  const copy = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await get();
+      if (await copyText(r.url)) { setManual(false); toast(t('delivery.copied', { name: p.name }), 'success'); }
+      else setManual(true);
+    } catch (e) { if (e.status !== 401) setError(errorText(e)); } finally { setBusy(false); }
+  };
+  const download = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await get();
+      const a = document.createElement('a');
+      a.href = r.url;
+      a.download = '';
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+    } catch (e) { if (e.status !== 401) setError(errorText(e)); } finally { setBusy(false); }
+  };
+  return (
+    <li class="preset" data-preset={p.name}>
+      <div class="preset-head">
+        <strong>{p.name}</strong>
+        <code class="muted">{p.spec}</code>
+      </div>
+      {p.description && <p class="muted">{p.description}</p>}
+      <div class="row">
+        <button type="button" onClick={copy} disabled={busy}>{t('delivery.copy')}</button>
+        <button type="button" onClick={download} disabled={busy}>{t('delivery.open')}</button>
+      </div>
+      {link && manual && <p class="help">{t('delivery.copyFailed')}</p>}
+      {link && <CopyField value={link.url} label={t('delivery.linkFor', { name: p.name })} />}
+      <ErrorBox error={error} />
+    </li>
+  );
+}
+
+export function DeliveryPanel({ asset, version }) {
+  const presets = usePresets();
+  const [expires, setExpires] = useState(604800);
+  const expId = useId('exp');
+  const rends = version.renditions || [];
+  return (
+    <div class="delivery">
+      <h3>{t('delivery.renditions')}</h3>
+      {!rends.length && <p class="muted">{t('delivery.none')}</p>}
+      <ul class="renditions">
+        {rends.map((r) => (
+          <li key={r.name}>
+            <span class="rend-name">{r.name}</span>
+            <span class="muted">{r.width && r.height ? `${r.width}×${r.height} · ` : ''}{fmtBytes(r.size)} · {r.mime}</span>
+            <a class="button small" href={urls.rendition(asset.id, r.name, version.number)} download>{t('versions.download')}</a>
+          </li>
+        ))}
+      </ul>
+      {presets.data !== null && (
+        <section class="presets" aria-labelledby="presets-h">
+          <h3 id="presets-h">{t('delivery.presets')}</h3>
+          <p class="help">{t('delivery.presetsHelp')}</p>
+          <ErrorBox error={presets.error} />
+          <label for={expId}>{t('delivery.expires')}</label>
+          <select id={expId} value={expires} onChange={(e) => setExpires(Number(e.target.value))}>
+            {EXPIRIES.map((s) => <option value={s}>{t('expires.' + s)}</option>)}
+          </select>
+          {presets.data && !presets.data.length && <p class="muted">{t('delivery.noPresets')}</p>}
+          <ul class="preset-list">{(presets.data || []).map((p) => <Preset key={p.name} asset={asset} p={p} expires={expires} />)}</ul>
+        </section>
+      )}
+    </div>
+  );
+}
