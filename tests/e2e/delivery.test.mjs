@@ -1,11 +1,7 @@
 // Delivery from the asset page: channel presets with signed links (copy,
 // then fetch without logging in), the focal point picker and deep zoom.
-//
-// NEEDS ISSUE 5 (delivery): GET/POST /api/v1/presets, GET
-// /api/v1/assets/{id}/links, "focal" in PATCH/GET /api/v1/assets/{id} and
-// GET /api/v1/assets/{id}/tiles/{level}/{col}_{row}.jpg. On a server
-// without those routes the tests marked "issue 5" are skipped, and the
-// "without delivery" tests check that the UI leaves those parts out.
+// Uses GET /api/v1/presets, GET /api/v1/assets/{id}/links, "focal" in
+// PATCH/GET /api/v1/assets/{id} and the Deep Zoom tiles route.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -14,7 +10,7 @@ import path from 'node:path';
 import { startServer, fixture, tmpDir } from '../api/lib/server.mjs';
 import { launch, newPage, login, shot } from './lib/browser.mjs';
 
-let s, browser, photo, big, delivery = false, focal = false, tiles = false;
+let s, browser, photo, big;
 before(async () => {
   s = await startServer();
   photo = (await s.upload('campaign.jpg', fixture('photo.jpg'), 'editor')).asset_id;
@@ -26,9 +22,6 @@ before(async () => {
   big = (await s.upload('poster.jpg', fs.readFileSync(bigPath), 'editor')).asset_id;
   await s.waitProcessed(photo);
   await s.waitProcessed(big);
-  delivery = (await s.api('/api/v1/presets', { as: 'admin' })).status !== 404;
-  focal = 'focal' in (await s.api(`/api/v1/assets/${photo}`, { as: 'admin' })).json;
-  tiles = (await s.api(`/api/v1/assets/${big}/tiles/0/0_0.jpg`, { as: 'admin' })).status === 200;
   browser = await launch();
 });
 after(async () => { await browser?.close(); await s?.stop(); });
@@ -45,7 +38,7 @@ function jpegSize(buf) {
   throw new Error('no SOF marker');
 }
 
-test('issue 5: copy a preset\'s signed link and fetch it without logging in', { skip: !delivery && 'needs issue 5 (GET /api/v1/presets is 404 here)' }, async () => {
+test('copy a preset\'s signed link and fetch it without logging in', async () => {
   const mk = await s.api('/api/v1/presets', { method: 'POST', as: 'admin', json: { name: 'square-200', spec: 'w_200,h_200,fit_cover,f_jpeg', description: 'Marketplace square' } });
   assert.ok(mk.status === 201 || mk.status === 200, mk.text);
   const { context, page } = await newPage(browser, s, { permissions: ['clipboard-read', 'clipboard-write'] });
@@ -84,7 +77,7 @@ test('issue 5: copy a preset\'s signed link and fetch it without logging in', { 
   await context.close();
 });
 
-test('issue 5: the focal point picker saves what was clicked', { skip: !focal && 'needs issue 5 ("focal" is not in the asset JSON here)' }, async () => {
+test('the focal point picker saves what was clicked', async () => {
   const { context, page } = await newPage(browser, s);
   await login(page, s.users.editor, { to: `/ui/asset/${photo}` });
   await page.getByRole('button', { name: 'Set focal point' }).click();
@@ -104,7 +97,7 @@ test('issue 5: the focal point picker saves what was clicked', { skip: !focal &&
   await context.close();
 });
 
-test('issue 5: a large picture opens in deep zoom, reading the server\'s tiles', { skip: !tiles && 'needs issue 5 (no /tiles/ route here)' }, async () => {
+test('a large picture opens in deep zoom, reading the server\'s tiles', async () => {
   const { context, page } = await newPage(browser, s);
   const got = [];
   page.on('response', (r) => { if (r.url().includes(`/api/v1/assets/${big}/tiles/`)) got.push(r.status()); });
@@ -116,22 +109,6 @@ test('issue 5: a large picture opens in deep zoom, reading the server\'s tiles',
   await page.getByRole('button', { name: 'Zoom in' }).click();
   await shot(page, 'deep-zoom');
   assert.ok(got.every((x) => x === 200), `every tile answered 200: ${got}`);
-  page.check();
-  await context.close();
-});
-
-test('without delivery routes: no presets section, the admin page says why, large pictures zoom from the preview', { skip: delivery && 'this server has the delivery routes' }, async () => {
-  const { context, page } = await newPage(browser, s);
-  await login(page, s.users.admin, { to: `/ui/asset/${photo}?tab=delivery` });
-  await page.getByRole('heading', { name: 'Renditions' }).waitFor();
-  assert.deepEqual(await page.locator('.renditions .rend-name').allTextContents(), ['preview', 'thumbnail']);
-  assert.equal(await page.getByRole('heading', { name: 'Channel presets' }).count(), 0);
-  assert.equal(await page.getByRole('button', { name: 'Set focal point' }).count(), 0);
-  await page.goto(`/ui/asset/${big}`);
-  await page.waitForFunction(() => { const i = document.querySelector('.viewer-image img'); return i && i.complete && i.naturalWidth === 1600; });
-  assert.equal(await page.locator('.zoom.deep').count(), 0);
-  await page.goto('/ui/admin/presets');
-  await page.getByText('Presets arrive with the delivery part of the server; this server does not have it yet.').waitFor();
   page.check();
   await context.close();
 });
