@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/audit.h"
+#include "core/delivery.h"
 #include "core/fielddef.h"
 #include "util/timeutil.h"
 #include "util/utf8.h"
@@ -318,6 +319,7 @@ static int fields_apply(struct dam *dam, const char *id, const char *const *keys
 			const char *const *values, int n, json_t *before, json_t *after, struct dam_err *err)
 {
 	int64_t now = (int64_t)time_now_ms();
+	bool requeue = false;
 	int rc = 0;
 
 	for (int i = 0; i < n && rc >= 0; i++) {
@@ -333,7 +335,12 @@ static int fields_apply(struct dam *dam, const char *id, const char *const *keys
 				    " updated_at=excluded.updated_at", "sssi", id, keys[i], values[i], now);
 			json_object_set_new(after, keys[i], json_string(values[i]));
 		}
+		/* Renditions carry the copyright and creator: re-make them. */
+		if (rc >= 0 && (!strcmp(keys[i], "copyright") || !strcmp(keys[i], "creator")))
+			requeue = true;
 	}
+	if (rc >= 0 && requeue)
+		rc = delivery_queue_renditions(dam, id, err);
 	return rc < 0 ? rc : 0;
 }
 

@@ -72,7 +72,7 @@ int delivery_load(struct dam *dam, const char *id, int version, struct delivery_
 	return 0;
 }
 
-static int queue_renditions(struct dam *dam, const char *id, struct dam_err *err)
+int delivery_queue_renditions(struct dam *dam, const char *id, struct dam_err *err)
 {
 	struct db_stmt *st;
 	char version[DAM_ID_LEN + 1] = "";
@@ -114,7 +114,7 @@ int delivery_set_focal(struct dam *dam, const char *id, double x, double y, stru
 	json_decref(after);
 	/* Preset renditions that crop must follow the new point. */
 	if (rc >= 0)
-		rc = queue_renditions(dam, id, err);
+		rc = delivery_queue_renditions(dam, id, err);
 	if (rc < 0) {
 		db_rollback(dam->db);
 		return rc;

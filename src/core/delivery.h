@@ -48,4 +48,9 @@ int delivery_load(struct dam *dam, const char *id, int version, struct delivery_
  * Every smart crop and preset rendition then keeps this point. */
 int delivery_set_focal(struct dam *dam, const char *id, double x, double y, struct dam_err *err);
 
+/* Queues a "renditions" job for the asset's current version (when it has a
+ * delivery master), inside the caller's transaction: something its preset
+ * renditions depend on changed (focal point, copyright or creator). */
+int delivery_queue_renditions(struct dam *dam, const char *id, struct dam_err *err);
+
 #endif

@@ -330,6 +330,24 @@ test('the focal point is kept by the asset, audited, and moves preset crops', as
   assert.equal((await s.api(`/api/v1/assets/${photo}`, { method: 'PATCH', as: 'editor', json: { focal: null } })).json.focal, null);
 });
 
+test('renditions carry the asset\'s copyright and creator, and follow a change', async () => {
+  const before = await fetchUrl(await link(photo, 'preset=taobao'));
+  assert.ok(before.bytes.includes(Buffer.from('(c) 2026 Brand BV')), 'the embedded copyright is kept');
+  assert.ok(before.bytes.includes(Buffer.from('Ada Photographer')), 'the embedded creator is kept');
+  const r = await s.api(`/api/v1/assets/${photo}`, { method: 'PATCH', as: 'editor', json: { fields: { copyright: '(c) 2027 Other Co' } } });
+  assert.equal(r.status, 200, r.text);
+  const until = Date.now() + T(60000);
+  let after;
+  for (;;) {
+    after = await fetchUrl(await link(photo, 'preset=taobao'));
+    if (after.headers.get('x-dam-cache') === 'hit' && after.headers.get('etag') !== before.headers.get('etag')) break;
+    if (Date.now() > until) throw new Error('taobao was not re-rendered for the new copyright');
+    await sleep(200);
+  }
+  assert.ok(after.bytes.includes(Buffer.from('(c) 2027 Other Co')));
+  assert.ok(!after.bytes.includes(Buffer.from('(c) 2026 Brand BV')));
+});
+
 test('key rotation: old links keep working until the old key is retired', async () => {
   const old = await link(photo, 'preset=tmall');
   const keys = JSON.parse(cli(s.lib, ['key', 'list']));
