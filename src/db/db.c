@@ -199,6 +199,11 @@ int db_query_int(struct db *db, int64_t *out, struct dam_err *err, const char *s
 	return rc;
 }
 
+int db_set_durable(struct db *db, int on, struct dam_err *err)
+{
+	return db_exec(db, db->be->durable_sql[on != 0], err);
+}
+
 int db_begin(struct db *db, struct dam_err *err)
 {
 	int rc = db_exec(db, db->be->begin_sql, err);

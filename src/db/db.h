@@ -60,6 +60,14 @@ int db_query(struct db *db, struct db_stmt **out, struct dam_err *err, const cha
 int db_query_int(struct db *db, int64_t *out, struct dam_err *err, const char *sql,
 		 const char *types, ...);
 
+/* Durability of this connection's commits. Off (the default), a commit
+ * survives a crash of the process but may be lost when the machine itself
+ * stops (SQLite: WAL with synchronous=NORMAL). On, every commit is on disk
+ * before it returns (synchronous=FULL: the WAL is synced at each commit).
+ * Turn it on around a commit that a client is told has happened and that
+ * cannot be redone from elsewhere (a tus upload's offset). */
+int db_set_durable(struct db *db, int on, struct dam_err *err);
+
 /* Rows changed by the last INSERT/UPDATE/DELETE on this connection. */
 int64_t db_changes(struct db *db);
 

@@ -28,6 +28,7 @@ struct db_backend {
 	int (*set_version)(void *conn, int v, struct dam_err *err);
 	int64_t (*changes)(void *conn);
 	const char *begin_sql;
+	const char *durable_sql[2]; /* [0] off (the default), [1] on */
 };
 
 extern const struct db_backend db_sqlite_backend;

@@ -160,4 +160,5 @@ const struct db_backend db_sqlite_backend = {
 	.set_version = set_version,
 	.changes = s_changes,
 	.begin_sql = "BEGIN IMMEDIATE",
+	.durable_sql = { "PRAGMA synchronous=NORMAL", "PRAGMA synchronous=FULL" },
 };
