@@ -434,6 +434,21 @@ static void on_accept(h2o_socket_t *listener, const char *err)
 	}
 }
 
+/* On the loop's own thread: everything that creates h2o sockets. A socket's
+ * buffers take memory from the creating thread's buffer prototype and its
+ * recycle list (h2o's are __thread, without locks). The context's and our
+ * multithread queues' sockets used to be made on the main thread, so both
+ * loops shared the main thread's recycle list unlocked: under load that
+ * corrupted the heap (a use after free in h2o_mem_alloc_recycle, found with
+ * ASan under wrk). */
+static void loop_init(struct loop *lp)
+{
+	h2o_context_init(&lp->ctx, h2o_evloop_create(), &h2o_config);
+	lp->queue = h2o_multithread_create_queue(lp->ctx.loop);
+	h2o_multithread_register_receiver(lp->queue, &lp->done, on_done);
+	lp->accept.ctx = &lp->ctx;
+}
+
 static void *loop_main(void *arg)
 {
 	struct loop *lp = arg;
@@ -448,6 +463,7 @@ static void *loop_main(void *arg)
 	 * chunk to the next), and bodies past 24 MiB still spill to a file.
 	 * Per thread (h2o's prototype is __thread); set before any socket. */
 	h2o_socket_buffer_prototype._initial_buf.capacity = 3 * H2O_SOCKET_INITIAL_INPUT_BUFFER_SIZE;
+	loop_init(lp);
 	lp->listener = h2o_evloop_socket_create(lp->ctx.loop, lp->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
 	lp->listener->data = lp;
 	h2o_socket_read_start(lp->listener, on_accept);
@@ -703,15 +719,12 @@ static void init_h2o(struct server_ctx *srv, struct loop *loops, int nloops, SSL
 	for (int i = 0; i < nloops; i++) {
 		struct loop *lp = &loops[i];
 		lp->srv = srv;
-		h2o_context_init(&lp->ctx, h2o_evloop_create(), &h2o_config);
-		lp->queue = h2o_multithread_create_queue(lp->ctx.loop);
-		h2o_multithread_register_receiver(lp->queue, &lp->done, on_done);
-		lp->accept.ctx = &lp->ctx;
 		lp->accept.hosts = h2o_config.hosts;
 		lp->accept.ssl_ctx = ssl;
 		lp->listen_fd = i == 0 ? fd : dup(fd);
 	}
 }
+
 
 int server_run(const struct server_opts *opts, struct dam_err *err)
 {
