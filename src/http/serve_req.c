@@ -262,16 +262,22 @@ void serve_request(struct server_ctx *srv, struct dam *dam, struct http_req *req
 	const struct route *r = req->route;
 
 	res->head = !strcmp(req->method, "HEAD");
+	if (dam)
+		library_request_begin(dam);
 	if (dam && !(r->flags & ROUTE_PUBLIC)) {
 		char actor[160];
-		if (authenticate(srv, dam, req, res) < 0)
+		if (authenticate(srv, dam, req, res) < 0) {
+			library_request_end(dam);
 			return;
+		}
 		snprintf(actor, sizeof actor, "user:%s", req->actor.username);
 		library_set_actor(dam, actor);
 	} else if (dam) {
 		library_set_actor(dam, "anonymous");
 	}
 	r->handler(srv, dam, req, res);
+	if (dam)
+		library_request_end(dam);
 }
 
 void serve_common_headers(struct server_ctx *srv, const struct http_req *req, struct http_res *res)

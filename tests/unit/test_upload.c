@@ -4,6 +4,7 @@
 
 #include <sodium.h>
 
+#include "core/asset.h"
 #include "core/library.h"
 #include "core/upload.h"
 
@@ -137,12 +138,64 @@ static void test_crash_leftover_cut(void **state)
 	free(b);
 }
 
+/* asset_doc_get (the cached GET document) is never stale: a change through
+ * this handle or another connection shows at the next call, inside a
+ * request or not, and its ETag is asset_etag's. */
+static void test_asset_doc_never_stale(void **state)
+{
+	struct fx *f = *state;
+	unsigned char *b = bytes();
+	const char *k[] = { "title" }, *v1[] = { "first" }, *v2[] = { "second" }, *v3[] = { "third" };
+	struct upload_info u;
+	struct asset_doc d;
+	struct dam *other;
+	struct dam_err err;
+	char id[DAM_ID_LEN + 1], asset[DAM_ID_LEN + 1], etag[ASSET_ETAG_LEN + 1];
+
+	assert_int_equal(upload_create(f->dam, NULL, "d.bin", N, NULL, &u, &err), 0);
+	snprintf(id, sizeof id, "%s", u.id);
+	assert_int_equal(upload_append(f->dam, id, NULL, 0, b, N, &u, &err), 0);
+	snprintf(asset, sizeof asset, "%s", json_string_value(json_object_get(u.result, "asset_id")));
+	upload_info_release(&u);
+	assert_int_equal(library_open(f->lib, &other, NULL), 0);
+	library_set_actor(other, "test:other");
+
+	assert_int_equal(asset_set_fields(f->dam, asset, k, v1, 1, &err), 0);
+	assert_int_equal(asset_doc_get(f->dam, asset, &d, &err), 0);
+	assert_non_null(strstr(d.json, "\"first\""));
+	assert_string_equal(d.id, asset);
+	assert_int_equal(asset_etag(f->dam, asset, etag, &err), 0);
+	assert_string_equal(d.etag, etag);
+	assert_int_equal(asset_doc_get(f->dam, asset, &d, &err), 0); /* from the cache */
+	assert_string_equal(d.etag, etag);
+	/* Changed by another connection. */
+	assert_int_equal(asset_set_fields(other, asset, k, v2, 1, &err), 0);
+	assert_int_equal(asset_doc_get(f->dam, asset, &d, &err), 0);
+	assert_non_null(strstr(d.json, "\"second\""));
+	assert_string_not_equal(d.etag, etag);
+	/* Inside a request, by this handle: seen at once. */
+	library_request_begin(f->dam);
+	assert_int_equal(asset_doc_get(f->dam, asset, &d, &err), 0);
+	assert_int_equal(asset_set_fields(f->dam, asset, k, v3, 1, &err), 0);
+	assert_int_equal(asset_doc_get(f->dam, asset, &d, &err), 0);
+	assert_non_null(strstr(d.json, "\"third\""));
+	library_request_end(f->dam);
+	/* A prefix resolves to the same document; an unknown id is 404. */
+	asset[8] = '\0';
+	assert_int_equal(asset_doc_get(f->dam, asset, &d, &err), 0);
+	assert_non_null(strstr(d.json, "\"third\""));
+	assert_int_equal(asset_doc_get(f->dam, "0123456789ab", &d, &err), DAM_ENOTFOUND);
+	library_close(other);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_chunks_give_the_hash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v1_state_in_flight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_leftover_cut, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_asset_doc_never_stale, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
