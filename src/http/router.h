@@ -19,6 +19,7 @@ enum route_flags {
 	ROUTE_PUBLIC = 1,      /* no authentication */
 	ROUTE_INLINE = 2,      /* cheap, non-blocking: run on the event loop */
 	ROUTE_NO_CSRF = 4,     /* state-changing but exempt from CSRF (login) */
+	ROUTE_QUICK = 8,       /* a short read: served by the quick pool (server.c) */
 };
 
 struct route {

@@ -67,12 +67,28 @@ struct req_link {
 	double started;
 };
 
-static struct {
+/*
+ * Two queues, each with its own threads. Quick point reads (routes marked
+ * ROUTE_QUICK: an asset's JSON, its versions and renditions) go to a pool
+ * of one thread per core; everything else to the main pool (4 per core),
+ * whose threads may block for long (fsync of an upload chunk, a busy
+ * database, media work). Measured on 2 cores under wrk: eight threads
+ * taking turns at a queue of short tasks cost 29-35 us of CPU per GET (each
+ * one falls asleep and is woken again for nearly every task, and each
+ * keeps its own cold caches); two cost 20-21 us. Quick routes still never
+ * run on an event loop: their SQLite reads can wait for the disk.
+ */
+enum { POOL_MAIN, POOL_QUICK, NPOOLS };
+
+struct pool_queue {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct task *head, *tail;
 	bool quit;
-} pool_q = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, false };
+};
+
+#define POOL_QUEUE_INIT { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, false }
+static struct pool_queue pool_q[NPOOLS] = { POOL_QUEUE_INIT, POOL_QUEUE_INIT };
 
 static h2o_globalconf_t h2o_config;
 
@@ -85,38 +101,39 @@ void server_auth_limits(struct server_ctx *srv, struct auth_limits *out)
 
 /* ---- pool ---- */
 
-static void pool_push(struct task *t)
+static void pool_push(struct pool_queue *q, struct task *t)
 {
-	pthread_mutex_lock(&pool_q.lock);
+	pthread_mutex_lock(&q->lock);
 	t->next = NULL;
-	if (pool_q.tail)
-		pool_q.tail->next = t;
+	if (q->tail)
+		q->tail->next = t;
 	else
-		pool_q.head = t;
-	pool_q.tail = t;
-	pthread_cond_signal(&pool_q.cond);
-	pthread_mutex_unlock(&pool_q.lock);
+		q->head = t;
+	q->tail = t;
+	pthread_cond_signal(&q->cond);
+	pthread_mutex_unlock(&q->lock);
 }
 
-static struct task *pool_pop(void)
+static struct task *pool_pop(struct pool_queue *q)
 {
 	struct task *t;
 
-	pthread_mutex_lock(&pool_q.lock);
-	while (!pool_q.head && !pool_q.quit)
-		pthread_cond_wait(&pool_q.cond, &pool_q.lock);
-	t = pool_q.head;
+	pthread_mutex_lock(&q->lock);
+	while (!q->head && !q->quit)
+		pthread_cond_wait(&q->cond, &q->lock);
+	t = q->head;
 	if (t) {
-		pool_q.head = t->next;
-		if (!pool_q.head)
-			pool_q.tail = NULL;
+		q->head = t->next;
+		if (!q->head)
+			q->tail = NULL;
 	}
-	pthread_mutex_unlock(&pool_q.lock);
+	pthread_mutex_unlock(&q->lock);
 	return t;
 }
 
 struct pool_thread {
 	struct server_ctx *srv;
+	struct pool_queue *queue;
 	pthread_t thread;
 };
 
@@ -131,7 +148,7 @@ static void *pool_main(void *arg)
 		fprintf(stderr, "dam serve: pool thread cannot open the library: %s\n", err.msg);
 		return NULL;
 	}
-	while ((t = pool_pop())) {
+	while ((t = pool_pop(pt->queue))) {
 		if (t->magic != TASK_MAGIC)
 			abort();
 		serve_request(pt->srv, dam, t->hreq, &t->res);
@@ -412,7 +429,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	http_res_init(&t->res);
 	link->task = t;
 	t->link = link;
-	pool_push(t);
+	pool_push(&pool_q[(hreq->route->flags & ROUTE_QUICK) ? POOL_QUICK : POOL_MAIN], t);
 	return 0;
 }
 
@@ -772,7 +789,7 @@ int server_run(const struct server_opts *opts, struct dam_err *err)
 	signal(SIGPIPE, SIG_IGN);
 
 	nloops = opts->loops > 0 ? opts->loops : ncpu;
-	npool = opts->pool > 0 ? opts->pool : 4 * ncpu;
+	npool = (opts->pool > 0 ? opts->pool : 4 * ncpu) + ncpu; /* main + quick */
 	nworkers = opts->workers < 0 ? 0 : opts->workers > 0 ? opts->workers : ncpu;
 	if (nworkers > 64)
 		nworkers = 64;
@@ -782,6 +799,7 @@ int server_run(const struct server_opts *opts, struct dam_err *err)
 	conn_limit_init(srv->opts.max_conns_per_client);
 	for (int i = 0; i < npool; i++) {
 		pool[i].srv = srv;
+		pool[i].queue = &pool_q[i < ncpu ? POOL_QUICK : POOL_MAIN];
 		pthread_create(&pool[i].thread, NULL, pool_main, &pool[i]);
 	}
 	for (int i = 0; i < nloops; i++)
@@ -820,10 +838,12 @@ int server_run(const struct server_opts *opts, struct dam_err *err)
 	atomic_store(&srv->stopping, 2);
 	for (int i = 0; i < nloops; i++)
 		pthread_join(loops[i].thread, NULL);
-	pthread_mutex_lock(&pool_q.lock);
-	pool_q.quit = true;
-	pthread_cond_broadcast(&pool_q.cond);
-	pthread_mutex_unlock(&pool_q.lock);
+	for (int i = 0; i < NPOOLS; i++) {
+		pthread_mutex_lock(&pool_q[i].lock);
+		pool_q[i].quit = true;
+		pthread_cond_broadcast(&pool_q[i].cond);
+		pthread_mutex_unlock(&pool_q[i].lock);
+	}
 	for (int i = 0; i < npool; i++)
 		pthread_join(pool[i].thread, NULL);
 	free(loops);
