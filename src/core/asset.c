@@ -375,7 +375,7 @@ int asset_etag(struct dam *dam, const char *ref, char out[ASSET_ETAG_LEN + 1], s
 }
 
 #define ASSET_DOC_CACHE 32
-#define ASSET_DOC_MAX (256 * 1024) /* larger documents are made each time */
+#define ASSET_DOC_MAX (64 * 1024) /* larger documents are made each time: at most 2 MiB a handle */
 
 struct asset__doc_cache {
 	struct doc_entry {

@@ -310,7 +310,7 @@ static void emit(struct server_ctx *srv, h2o_req_t *req, struct http_req *hreq, 
 
 	req->res.status = res->status;
 	req->res.reason = reason(res->status);
-	serve_common_headers(srv, hreq, res);
+	serve_common_headers(srv, hreq, res, req);
 	for (size_t i = 0; i < res->nheaders; i++)
 		add_header(req, res->headers[i].name, res->headers[i].value);
 	if (res->fd < 0) {
