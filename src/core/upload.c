@@ -204,6 +204,7 @@ int upload_append(struct dam *dam, const char *id, const char *user_id, uint64_t
 	pthread_mutex_t *m = stripe(id);
 	struct blob_partial *part = NULL;
 	json_t *options = NULL;
+	bool done;
 	int rc;
 
 	pthread_mutex_lock(m);
@@ -211,9 +212,11 @@ int upload_append(struct dam *dam, const char *id, const char *user_id, uint64_t
 	 * stripe does it within this one); the row is read under it. */
 	if ((rc = load(dam, id, user_id, u, NULL, NULL, err)) < 0)
 		goto out;
+	done = u->result != NULL;
 	upload_info_release(u);
 	if ((rc = blob_partial_open_append(dam->store, id, &part, err)) < 0) {
-		if (rc == DAM_ENOTFOUND)
+		/* A complete upload's bytes were published under their hash. */
+		if (rc == DAM_ENOTFOUND && done)
 			rc = dam_err_set(err, DAM_ECONFLICT, "Upload-Offset", "this upload is already complete");
 		goto out;
 	}
