@@ -26,7 +26,7 @@ CONNS=${CONNS:-64}
 DAM_PORT=${DAM_PORT:-18241}
 NGINX_PORT=${NGINX_PORT:-18242}
 OUT=$ROOT/bench/out/api/get
-PHOTO=$ROOT/build/fixtures/photo.jpg
+PHOTO=${PHOTO:-$ROOT/build/fixtures/photo.jpg}
 
 [ -x "$DAM" ] || die "build dam first: ninja -C build"
 for t in wrk nginx jq curl; do command -v $t >/dev/null || die "$t is needed (scripts/deps.sh)"; done
@@ -99,6 +99,8 @@ bench() {
 	shift 3
 	local f="$OUT/wrk-$name-$run.txt" c0 c1
 	wait_idle
+	local load
+	load=$(cut -d' ' -f1-3 /proc/loadavg)
 	c0=$(cpu_ticks "$@")
 	/usr/bin/time -f '%U %S' -o "$f.time" \
 		wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "$AUTH" "http://127.0.0.1:$port$URLPATH" >"$f"
@@ -117,7 +119,7 @@ bench() {
 	srv_cpu=$(awk -v t=$((c1 - c0)) -v hz="$HZ" -v s="$secs" 'BEGIN { printf "%.2f", t / hz / s }')
 	wrk_cpu=$(awk -v s="$secs" '{ printf "%.2f", ($1 + $2) / s }' "$f.time")
 	[ -z "$non2xx" ] || die "$name: $non2xx non-2xx responses"
-	ROWS+="| $name | $run | $(printf '%.0f' "$RPS") | $P50_MS | $P99_MS | ${errs:-none} | $srv_cpu | $wrk_cpu | $IDLE_PCT |"$'\n'
+	ROWS+="| $name | $run | $(printf '%.0f' "$RPS") | $P50_MS | $P99_MS | ${errs:-none} | $srv_cpu | $(awk -v c="$srv_cpu" -v r="$RPS" 'BEGIN { printf "%.1f", c * 1e6 / r }') | $wrk_cpu | $IDLE_PCT | $load |"$'\n'
 	log "$name run $run: $RPS req/s, p99 $P99_MS ms, server ${srv_cpu} cores, wrk ${wrk_cpu} cores"
 }
 
@@ -157,8 +159,8 @@ GOAL=$(awk -v r="$RATIO" 'BEGIN { print (r >= 0.7 ? "met" : "NOT met") }')
 	echo
 	echo "Response: the same ${BODY}-byte JSON body from both (dam headers ${DAM_HDR} B, nginx headers ${NGX_HDR} B; dam adds an ETag, a request id and security headers)."
 	echo
-	echo "| server | run | req/s | p50 ms | p99 ms | socket errors | server CPU (cores) | wrk CPU (cores) | machine idle % before |"
-	echo "|---|---:|---:|---:|---:|---|---:|---:|---:|"
+	echo "| server | run | req/s | p50 ms | p99 ms | socket errors | server CPU (cores) | server CPU µs per request | wrk CPU (cores) | machine idle % before | load avg (1/5/15 min) before |"
+	echo "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---|"
 	printf '%s' "$ROWS"
 	echo
 	echo "Better run of $RUNS: dam $(printf '%.0f' "$best_dam") req/s (p99 $best_dam_p99 ms), nginx $(printf '%.0f' "$best_ngx") req/s (p99 $best_ngx_p99 ms) → **dam = ${RATIO}× nginx**."

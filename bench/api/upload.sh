@@ -2,8 +2,12 @@
 # bench/api/upload.sh - a 1 GiB resumable (tus) upload through `dam serve`,
 # side by side with dd writing the same bytes to the same filesystem.
 #
-#   bench/api/upload.sh                    # 16 MiB chunks (dam's maximum), 2 runs
-#   CHUNK_MB=8 RUNS=1 bench/api/upload.sh
+#   bench/api/upload.sh                    # 8 MiB chunks, 2 runs
+#   CHUNK_MB=16 RUNS=1 bench/api/upload.sh # dam's maximum chunk
+# The chunk size is the client's choice (tus has no default; tus-js-client
+# sends the whole file unless told). 8 MiB is the default here because it is
+# what dam serves fastest (bench/RESULTS.md): h2o's receive buffer for it
+# (12 MiB) and the copy handed to the pool stay in reused heap memory.
 #
 # Each run: a fresh library and server (--workers -1: no job workers), then
 #   1. dd if=1g.bin of=bench/out/api/upload/dd.bin bs=16M conv=fsync  (the limit)
@@ -15,11 +19,13 @@
 # The input is read warm (from the page cache) by every contender; each one
 # starts after a sync, so no dirty pages carry over.
 # Goals (issue 3): dam >= 0.7x dd conv=fsync; server RSS growth < 64 MB.
+# Machine load (uptime) is recorded with each run: other work on the same
+# 2 cores moves both figures.
 # Writes bench/out/api/upload.md (a RESULTS.md fragment) and prints it.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-CHUNK_MB=${CHUNK_MB:-16}
+CHUNK_MB=${CHUNK_MB:-8}
 RUNS=${RUNS:-2}
 PORT=${PORT:-18231}
 SIZE=1073741824
@@ -59,14 +65,18 @@ dd_run() { # FLAGS... -> seconds
 	secs "$t0" "$t1"
 }
 
-# Diagnostics, measured once: hashing cost (dam hashes every chunk with
-# libsodium's portable SHA-256 inside the PATCH) vs coreutils sha256sum.
+# Diagnostics, measured once: hashing cost. dam hashes every chunk with
+# OpenSSL's SHA-256 (SHA-NI) inside the PATCH, as `openssl dgst` does;
+# before, it used libsodium's portable SHA-256 (sha256-speed.c).
 cat "$DATA" >/dev/null
 read -r SODIUM_S _ SODIUM_HASH < <("$OUT/sha256-speed" "$DATA" "$CHUNK")
 [ "$SODIUM_HASH" = "$WANT_HASH" ] || die "sha256-speed digest mismatch"
 t0=$EPOCHREALTIME
 sha256sum "$DATA" >/dev/null
 SHASUM_S=$(secs "$t0" "$EPOCHREALTIME")
+t0=$EPOCHREALTIME
+openssl dgst -sha256 "$DATA" >/dev/null
+OPENSSL_S=$(secs "$t0" "$EPOCHREALTIME")
 
 rows=""
 best_dd=999999 best_dsync=999999 best_dam=999999 worst_growth=0
@@ -87,6 +97,7 @@ for run in $(seq "$RUNS"); do
 	sync
 	wait_idle
 	IDLE_TUS=$IDLE_PCT
+	LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 	log "run $run: tus upload, ${CHUNK_MB} MiB chunks"
 	rss_sampler "$DAM_PID" "$OUT/rss-$run.txt" &
 	SAMPLER=$!
@@ -131,7 +142,7 @@ for run in $(seq "$RUNS"); do
 	[ -n "${KEEP:-}" ] || rm -rf "$lib"
 
 	log "run $run: dd ${DD_S}s, dd dsync ${DSYNC_S}s, tus ${TUS_S}s, RSS +$((GROWTH / 1024)) MB"
-	rows+="| $run | $(mbps "$DD_S") ($DD_S s) | $(mbps "$DSYNC_S") ($DSYNC_S s) | $(mbps "$TUS_S") ($(printf %.3f "$TUS_S") s) | $(awk -v a="$DD_S" -v b="$TUS_S" 'BEGIN { printf "%.2f", a / b }')× | $(printf '%.0f / %.0f / %.0f' "$(awk -v x="$P_MIN" 'BEGIN{print x*1000}')" "$(awk -v x="$P_MED" 'BEGIN{print x*1000}')" "$(awk -v x="$P_MAX" 'BEGIN{print x*1000}')") | $SERVER_CPU | $NODE_U + $NODE_S | $((BASE / 1024)) → $((PEAK / 1024)) MB (+$((GROWTH / 1024)) MB; $NSAMPLES samples), VmHWM $((HWM / 1024)) MB | $IDLE_DD / $IDLE_TUS |"$'\n'
+	rows+="| $run | $(mbps "$DD_S") ($DD_S s) | $(mbps "$DSYNC_S") ($DSYNC_S s) | $(mbps "$TUS_S") ($(printf %.3f "$TUS_S") s) | $(awk -v a="$DD_S" -v b="$TUS_S" 'BEGIN { printf "%.2f", a / b }')× | $(printf '%.0f / %.0f / %.0f' "$(awk -v x="$P_MIN" 'BEGIN{print x*1000}')" "$(awk -v x="$P_MED" 'BEGIN{print x*1000}')" "$(awk -v x="$P_MAX" 'BEGIN{print x*1000}')") | $SERVER_CPU | $NODE_U + $NODE_S | $((BASE / 1024)) → $((PEAK / 1024)) MB (+$((GROWTH / 1024)) MB; $NSAMPLES samples), VmHWM $((HWM / 1024)) MB | $IDLE_DD / $IDLE_TUS | $LOAD |"$'\n'
 	best_dd=$(awk -v a="$best_dd" -v b="$DD_S" 'BEGIN { print (b < a ? b : a) }')
 	best_dsync=$(awk -v a="$best_dsync" -v b="$DSYNC_S" 'BEGIN { print (b < a ? b : a) }')
 	best_dam=$(awk -v a="$best_dam" -v b="$TUS_S" 'BEGIN { print (b < a ? b : a) }')
@@ -148,15 +159,15 @@ GOAL2=$([ "$worst_growth" -lt $((64 * 1024)) ] && echo met || echo "NOT met")
 	echo
 	echo "Machine: $(machine_info); filesystem of bench/out: $(df -PT "$OUT" | awk 'NR == 2 {print $2 " on " $1}'); dam $(dam_rev); node $(node --version)."
 	echo
-	echo "| run | dd bs=16M conv=fsync MB/s (the limit) | dd bs=16M oflag=dsync MB/s (sync per 16 MiB) | **dam tus** MB/s | dam / dd | PATCH ms min / median / max | server CPU s during upload | node CPU s (user + sys) | server VmRSS before → peak | machine idle % before dd / tus |"
-	echo "|---:|---:|---:|---:|---:|---|---:|---:|---|---|"
+	echo "| run | dd bs=16M conv=fsync MB/s (the limit) | dd bs=16M oflag=dsync MB/s (sync per 16 MiB) | **dam tus** MB/s | dam / dd | PATCH ms min / median / max | server CPU s during upload | node CPU s (user + sys) | server VmRSS before → peak | machine idle % before dd / tus | load avg (1/5/15 min) before tus |"
+	echo "|---:|---:|---:|---:|---:|---|---:|---:|---|---|---|"
 	printf '%s' "$rows"
 	echo
 	echo "Best of $RUNS: dd conv=fsync $(mbps "$best_dd") MB/s, dd oflag=dsync $(mbps "$best_dsync") MB/s, dam $(mbps "$best_dam") MB/s → **dam = ${RATIO}× dd**."
 	echo
 	echo "Goals: dam ≥ 0.7× dd: **$GOAL1** (${RATIO}×) · server RSS growth < 64 MB: **$GOAL2** (largest growth $((worst_growth / 1024)) MB)"
 	echo
-	echo "Hashing, same file warm, ${CHUNK_MB} MiB reads: libsodium crypto_hash_sha256 (what each PATCH runs) $(mbps "$SODIUM_S") MB/s ($SODIUM_S s per GiB); coreutils sha256sum $(mbps "$SHASUM_S") MB/s ($SHASUM_S s, including its reads)."
+	echo "Hashing, same file warm: OpenSSL SHA-256 (what each PATCH runs; \`openssl dgst -sha256\`, including its reads) $(mbps "$OPENSSL_S") MB/s ($OPENSSL_S s per GiB); libsodium crypto_hash_sha256 (what dam ran before), ${CHUNK_MB} MiB reads, $(mbps "$SODIUM_S") MB/s ($SODIUM_S s); coreutils sha256sum $(mbps "$SHASUM_S") MB/s ($SHASUM_S s, including its reads)."
 	echo
 	echo "Checks: every run's final PATCH returned Dam-Upload-Status: added; GET /api/v1/assets/{id} shows the current version with size $SIZE and SHA-256 = sha256sum of the input. MB = 10⁶ B."
 } | tee "$OUT/../upload.md"

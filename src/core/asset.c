@@ -40,15 +40,20 @@ bool asset_tag_valid(const char *tag)
 int asset_resolve(struct dam *dam, const char *ref, char out[DAM_ID_LEN + 1], struct dam_err *err)
 {
 	struct db_stmt *st;
-	char pattern[DAM_ID_LEN + 2];
+	char lo[DAM_ID_LEN + 1], hi[DAM_ID_LEN + 2];
 	int rc, n = 0;
 	size_t len = strlen(ref);
 
 	if (len < 6 || len > DAM_ID_LEN || strspn(ref, "0123456789abcdef-") != len)
 		return dam_err_set(err, DAM_EINVAL, "id",
 				   "\"%.80s\" is not an asset id (a UUID, or a unique prefix of at least 6 characters)", ref);
-	snprintf(pattern, sizeof pattern, "%s%%", ref);
-	if ((rc = db_query(dam->db, &st, err, "SELECT id FROM assets WHERE id LIKE ? LIMIT 2", "s", pattern)) < 0)
+	/* A range on the primary key, not LIKE: LIKE ignores case, so SQLite
+	 * cannot use the (case-sensitive) index for it and scanned every
+	 * asset. Ids are [0-9a-f-], all below '~', so the ids starting with
+	 * ref are exactly those in [ref, ref + "~"). */
+	snprintf(lo, sizeof lo, "%s", ref);
+	snprintf(hi, sizeof hi, "%s~", ref);
+	if ((rc = db_query(dam->db, &st, err, "SELECT id FROM assets WHERE id >= ? AND id < ? LIMIT 2", "ss", lo, hi)) < 0)
 		return rc;
 	while ((rc = db_step(st, err)) == DB_ROW)
 		if (n++ == 0)
@@ -377,6 +382,118 @@ int asset_etag(struct dam *dam, const char *ref, char out[ASSET_ETAG_LEN + 1], s
 	if ((rc = asset_resolve(dam, ref, id, err)) < 0)
 		return rc;
 	return etag_of(dam, id, out, err);
+}
+
+#define ASSET_DOC_CACHE 32
+#define ASSET_DOC_MAX (64 * 1024) /* larger documents are made each time: at most 2 MiB a handle */
+
+struct asset__doc_cache {
+	struct doc_entry {
+		char ref[DAM_ID_LEN + 1]; /* as asked: an id or a prefix ("" = free) */
+		struct asset_doc doc;     /* doc.json points at text */
+		char *text;
+		struct db_version version;
+		uint64_t used;
+	} e[ASSET_DOC_CACHE];
+	uint64_t tick;
+	char *uncached; /* the last document too large to keep */
+};
+
+void asset__doc_cache_free(struct asset__doc_cache *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < ASSET_DOC_CACHE; i++)
+		free(c->e[i].text);
+	free(c->uncached);
+	free(c);
+}
+
+static struct doc_entry *doc_find(struct asset__doc_cache *c, const char *ref, const struct db_version *v)
+{
+	for (int i = 0; i < ASSET_DOC_CACHE; i++) {
+		struct doc_entry *e = &c->e[i];
+		if (e->text && !strcmp(e->ref, ref)) {
+			if (e->version.others != v->others || e->version.own != v->own)
+				return NULL;
+			e->used = ++c->tick;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static struct doc_entry *doc_slot(struct asset__doc_cache *c, const char *ref)
+{
+	struct doc_entry *lru = &c->e[0];
+
+	for (int i = 0; i < ASSET_DOC_CACHE; i++) {
+		struct doc_entry *e = &c->e[i];
+		if (!e->text || !strcmp(e->ref, ref))
+			return e;
+		if (e->used < lru->used)
+			lru = e;
+	}
+	return lru;
+}
+
+/* Builds the document for ref into doc; *text (caller frees) holds the JSON. */
+static int doc_build(struct dam *dam, const char *ref, struct asset_doc *doc, char **text, struct dam_err *err)
+{
+	json_t *a;
+	int rc;
+
+	memset(doc, 0, sizeof *doc);
+	if ((rc = asset_get(dam, ref, &a, err)) < 0)
+		return rc;
+	snprintf(doc->id, sizeof doc->id, "%s", json_string_value(json_object_get(a, "id")));
+	snprintf(doc->created_by, sizeof doc->created_by, "%s",
+		 json_string_value(json_object_get(a, "created_by")) ?: "");
+	if (asset_etag_of_json(a, doc->etag) < 0 || !(*text = json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(6))))
+		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	json_decref(a);
+	if (rc == 0) {
+		doc->json = *text;
+		doc->len = strlen(*text);
+	}
+	return rc;
+}
+
+int asset_doc_get(struct dam *dam, const char *ref, struct asset_doc *out, struct dam_err *err)
+{
+	struct asset__doc_cache *c = dam->doc_cache;
+	struct db_version v;
+	struct doc_entry *e;
+	char *text = NULL;
+	int rc;
+
+	if (strlen(ref) > DAM_ID_LEN)
+		return dam_err_set(err, DAM_EINVAL, "id", "\"%.80s\" is not an asset id", ref);
+	if (!c && !(c = dam->doc_cache = calloc(1, sizeof *c)))
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	/* Read before building, so a commit racing with the build changes
+	 * the version the entry is checked against. */
+	if ((rc = library__data_version(dam, &v, err)) < 0)
+		return rc;
+	if ((e = doc_find(c, ref, &v))) {
+		*out = e->doc;
+		return 0;
+	}
+	if ((rc = doc_build(dam, ref, out, &text, err)) < 0)
+		return rc;
+	if (out->len > ASSET_DOC_MAX) {
+		free(c->uncached);
+		c->uncached = text;
+		return 0;
+	}
+	e = doc_slot(c, ref);
+	free(e->text);
+	snprintf(e->ref, sizeof e->ref, "%s", ref);
+	e->text = text;
+	e->doc = *out;
+	e->version = v;
+	e->used = ++c->tick;
+	return 0;
 }
 
 int asset_patch(struct dam *dam, const char *ref, const struct asset_change *c, const char *if_match,

@@ -71,6 +71,27 @@ int asset_etag(struct dam *dam, const char *id, char out[ASSET_ETAG_LEN + 1], st
 /* The same, from an asset already loaded with asset_get() (no second read). */
 int asset_etag_of_json(const json_t *asset, char out[ASSET_ETAG_LEN + 1]);
 
+/*
+ * The asset as GET /api/v1/assets/{id} shows it: asset_get()'s object as
+ * compact JSON (reals with 6 significant digits, as http_res_json writes
+ * them), its ETag, and what the policy needs. Each library handle keeps
+ * the last ASSET_DOC_CACHE documents it made, each with the database
+ * version read before it was built (db_data_version): one is served again
+ * only while nothing at all was committed since, so it is never stale.
+ * out->json is borrowed until the next asset_doc_get() on this handle or
+ * library_close().
+ */
+struct asset_doc {
+	char id[DAM_ID_LEN + 1];
+	char created_by[DAM_ID_LEN + 1]; /* "" when unknown */
+	char etag[ASSET_ETAG_LEN + 1];
+	const char *json;
+	size_t len;
+};
+int asset_doc_get(struct dam *dam, const char *ref, struct asset_doc *out, struct dam_err *err);
+/* Frees a handle's document cache (library_close). NULL is a no-op. */
+void asset__doc_cache_free(struct asset__doc_cache *c);
+
 /* Applies c. With if_match (an ETag, or "*"), refuses with DAM_ECONFLICT
  * (field "If-Match") when the asset changed since that ETag. */
 int asset_patch(struct dam *dam, const char *id, const struct asset_change *c, const char *if_match,

@@ -109,7 +109,12 @@ int token_create(struct dam *dam, const char *username, const char *label, enum 
 int token_list(struct dam *dam, const char *username, json_t **out, struct dam_err *err);
 int token_revoke(struct dam *dam, const char *token_id, struct dam_err *err);
 /* Checks a bearer secret: 0 and *actor filled, or DAM_EPERM (unknown,
- * revoked, expired, user disabled) with a message that does not say which. */
+ * revoked, expired, user disabled) with a message that does not say which.
+ * Verified tokens are remembered per library handle with the database's
+ * version (db_data_version): a remembered answer is used only while nothing
+ * at all was committed to the database since it was read, and never past
+ * the token's expiry, so revoking a token, disabling or demoting its user
+ * takes effect at the next request, as without the cache. */
 int auth_token_check(struct dam *dam, const char *secret, struct actor *actor, struct dam_err *err);
 
 /* ---- sessions and login ---- */
@@ -177,6 +182,8 @@ struct auth__user {
 int auth__user_get(struct dam *dam, const char *username, struct auth__user *u, struct dam_err *err);
 /* Lower-case hex SHA-256 of (p, n). */
 void auth__sha256_hex(const void *p, size_t n, char out[65]);
+/* Frees a library handle's cache of verified tokens (NULL is a no-op). */
+void auth__token_cache_free(struct auth__token_cache *c);
 /* Fills *a for an authenticated user (other fields zeroed). */
 void auth__actor_user(struct actor *a, const char *user_id, const char *username, enum role role);
 

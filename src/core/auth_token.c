@@ -8,6 +8,7 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/audit.h"
@@ -168,21 +169,108 @@ int token_revoke(struct dam *dam, const char *token_id, struct dam_err *err)
 	return db_commit(dam->db, err);
 }
 
+/*
+ * Verified tokens, per library handle (so per connection and thread: no
+ * lock). An entry holds what the check query answered and the database
+ * version read just before that query. It answers again only while the
+ * version is unchanged, i.e. nothing was committed since by anyone: then
+ * the query would answer the same, except for time, which the entry bounds
+ * by the token's expiry and by when last_used_at is next due. Any commit
+ * (a revoke, a user disabled or demoted, but also an unrelated upload)
+ * sends the next check back to the query.
+ */
+#define TOKEN_CACHE_N 8
+
+struct auth__token_cache {
+	struct tc_entry {
+		char hash[65];
+		struct actor actor;
+		struct db_version version;
+		int64_t expires_at; /* 0: never */
+		int64_t last_used;
+		uint64_t used;
+	} e[TOKEN_CACHE_N];
+	uint64_t tick;
+};
+
+void auth__token_cache_free(struct auth__token_cache *c)
+{
+	if (c) {
+		sodium_memzero(c, sizeof *c);
+		free(c);
+	}
+}
+
+static struct tc_entry *cache_find(struct dam *dam, const char *hash, const struct db_version *v, int64_t now)
+{
+	struct auth__token_cache *c = dam->token_cache;
+
+	for (int i = 0; c && i < TOKEN_CACHE_N; i++) {
+		struct tc_entry *e = &c->e[i];
+		if (!e->hash[0] || memcmp(e->hash, hash, 64))
+			continue;
+		if (e->version.others != v->others || e->version.own != v->own ||
+		    (e->expires_at && now >= e->expires_at) || now - e->last_used >= LAST_USED_EVERY_MS)
+			return NULL;
+		e->used = ++c->tick;
+		return e;
+	}
+	return NULL;
+}
+
+static void cache_store(struct dam *dam, const char *hash, const struct actor *a, const struct db_version *v,
+			int64_t expires_at, int64_t last_used)
+{
+	struct auth__token_cache *c = dam->token_cache;
+	struct tc_entry *e = NULL;
+
+	if (!c && !(c = dam->token_cache = calloc(1, sizeof *c)))
+		return;
+	for (int i = 0; i < TOKEN_CACHE_N && !e; i++)
+		if (!memcmp(c->e[i].hash, hash, 64))
+			e = &c->e[i];
+	for (int i = 0; i < TOKEN_CACHE_N && !e; i++)
+		if (!c->e[i].hash[0])
+			e = &c->e[i];
+	if (!e) {
+		e = &c->e[0];
+		for (int i = 1; i < TOKEN_CACHE_N; i++)
+			if (c->e[i].used < e->used)
+				e = &c->e[i];
+	}
+	memcpy(e->hash, hash, 65);
+	e->actor = *a;
+	e->version = *v;
+	e->expires_at = expires_at;
+	e->last_used = last_used;
+	e->used = ++c->tick;
+}
+
 int auth_token_check(struct dam *dam, const char *secret, struct actor *actor, struct dam_err *err)
 {
 	struct db_stmt *st;
+	struct db_version ver;
+	struct tc_entry *hit;
 	char hash[65], token_id[DAM_ID_LEN + 1] = "";
-	int64_t now = (int64_t)time_now_ms(), last_used = 0;
+	int64_t now = (int64_t)time_now_ms(), last_used = 0, expires_at = 0;
 	enum role trole = ROLE_NONE, urole = ROLE_NONE;
-	bool ok = false;
+	bool ok = false, have_ver;
 	int rc;
 
 	memset(actor, 0, sizeof *actor);
 	if (!secret || strlen(secret) != TOKEN_LEN || strncmp(secret, TOKEN_PREFIX, 4))
 		return dam_err_set(err, DAM_EPERM, NULL, "%s", bad_token);
 	auth__sha256_hex(secret, TOKEN_LEN, hash);
+	/* Read before the query, so a commit racing with it changes the
+	 * version the entry is checked against. */
+	have_ver = library__data_version(dam, &ver, NULL) == 0;
+	if (have_ver && (hit = cache_find(dam, hash, &ver, now))) {
+		*actor = hit->actor;
+		return 0;
+	}
 	if ((rc = db_query(dam->db, &st, err,
-			   "SELECT t.id, t.role, t.user_id, u.username, u.role, ifnull(t.last_used_at, 0)"
+			   "SELECT t.id, t.role, t.user_id, u.username, u.role, ifnull(t.last_used_at, 0),"
+			   " ifnull(t.expires_at, 0)"
 			   " FROM tokens t JOIN users u ON u.id = t.user_id"
 			   " WHERE t.hash=? AND t.revoked_at IS NULL AND u.disabled=0"
 			   " AND (t.expires_at IS NULL OR t.expires_at > ?)", "si", hash, now)) < 0)
@@ -194,6 +282,7 @@ int auth_token_check(struct dam *dam, const char *secret, struct actor *actor, s
 		auth__actor_user(actor, db_col_text(st, 2), db_col_text(st, 3), trole < urole ? trole : urole);
 		memcpy(actor->token_id, token_id, sizeof token_id);
 		last_used = db_col_int(st, 5);
+		expires_at = db_col_int(st, 6);
 		ok = actor->role != ROLE_NONE;
 	}
 	db_finalize(st);
@@ -204,9 +293,14 @@ int auth_token_check(struct dam *dam, const char *secret, struct actor *actor, s
 		return dam_err_set(err, DAM_EPERM, NULL, "%s", bad_token);
 	}
 	if (now - last_used >= LAST_USED_EVERY_MS) {
-		/* Best effort: a busy database must not refuse a valid token. */
+		/* Best effort: a busy database must not refuse a valid token. This
+		 * commit changes the version, and a version read after it could
+		 * hide a revocation committed since the query: nothing is
+		 * remembered this time; the next check queries again. */
 		struct dam_err ignored;
 		db_run(dam->db, &ignored, "UPDATE tokens SET last_used_at=? WHERE id=?", "is", now, token_id);
+	} else if (have_ver) {
+		cache_store(dam, hash, actor, &ver, expires_at, last_used);
 	}
 	return 0;
 }

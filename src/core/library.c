@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/asset.h"
+#include "core/auth.h"
 #include "core/schema.h"
 #include "util/fsutil.h"
 #include "util/id.h"
@@ -114,10 +116,40 @@ void library_close(struct dam *dam)
 {
 	if (!dam)
 		return;
+	auth__token_cache_free(dam->token_cache);
+	asset__doc_cache_free(dam->doc_cache);
 	db_close(dam->db);
 	blob_store_free(dam->store);
 	free(dam->root);
 	free(dam);
+}
+
+void library_request_begin(struct dam *dam)
+{
+	dam->in_request = true;
+	dam->have_version = false;
+}
+
+void library_request_end(struct dam *dam)
+{
+	dam->in_request = false;
+	dam->have_version = false;
+}
+
+int library__data_version(struct dam *dam, struct db_version *out, struct dam_err *err)
+{
+	int rc;
+
+	if (dam->in_request && dam->have_version) {
+		db_data_version_own(dam->db, &dam->version);
+		*out = dam->version;
+		return 0;
+	}
+	if ((rc = db_data_version(dam->db, out, err)) < 0)
+		return rc;
+	dam->version = *out;
+	dam->have_version = dam->in_request;
+	return 0;
 }
 
 void library_set_actor(struct dam *dam, const char *actor)

@@ -18,12 +18,21 @@
 #include "util/config.h"
 #include "util/err.h"
 
+struct auth__token_cache;
+struct asset__doc_cache;
+
 struct dam {
 	char *root;             /* absolute path of the library folder */
 	struct dam_config cfg;
 	struct db *db;
 	struct blob_store *store;
 	char actor[128];        /* who is acting, for the audit trail */
+	struct auth__token_cache *token_cache; /* verified tokens (auth_token.c); NULL until used */
+	struct asset__doc_cache *doc_cache;    /* asset documents (asset.c); NULL until used */
+	/* Between library_request_begin and _end: the other connections' part
+	 * of the database version, read once per request. */
+	bool in_request, have_version;
+	struct db_version version;
 };
 
 /* Creates a library at dir (made if missing; must be empty of a library).
@@ -40,6 +49,17 @@ void library_close(struct dam *dam);
 int library_find(const char *explicit_dir, char **out, struct dam_err *err);
 
 /* Sets the actor recorded in audit rows ("cli:alice", "user:<id>"). */
+/* One request served by this handle (the HTTP server's pool threads) runs
+ * between these two. Inside, the caches that must never be stale (verified
+ * tokens, asset documents) read the database version once for the request:
+ * a commit by another connection during the request is seen by the next
+ * request, as if it had come after this one; this handle's own commits are
+ * always seen at once. Outside, every check reads the version afresh. */
+void library_request_begin(struct dam *dam);
+void library_request_end(struct dam *dam);
+/* db_data_version for the caches, honouring the above. */
+int library__data_version(struct dam *dam, struct db_version *out, struct dam_err *err);
+
 void library_set_actor(struct dam *dam, const char *actor);
 
 /* 0 when the database answers and the store can be listed; else < 0 with

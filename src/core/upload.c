@@ -83,8 +83,11 @@ static int load(struct dam *dam, const char *id, const char *user_id, struct upl
 		u->length = (uint64_t)db_col_int(st, 3);
 		u->offset = (uint64_t)db_col_int(st, 4);
 		u->expires_at = (uint64_t)db_col_int(st, 7);
-		if (state && n == BLOB_HASH_STATE_SIZE)
-			memcpy(state, hs, n);
+		int e = state ? blob_hash_state_load(hs, n, state, err) : 0;
+		if (e < 0) {
+			db_finalize(st);
+			return e;
+		}
 		if (options)
 			*options = json_loads(db_col_text(st, 6), 0, NULL);
 		if (!db_col_is_null(st, 8))
@@ -179,16 +182,44 @@ static int complete(struct dam *dam, struct upload_info *u, const unsigned char 
 	return rc < 0 ? rc : 0;
 }
 
+/*
+ * Durability: the offset a PATCH reports must survive a crash of the
+ * process or of the machine, because a tus client resumes from it and never
+ * sends those bytes again. So before answering, both halves of the upload's
+ * state are on disk: the bytes (blob_partial_append_at fdatasyncs them) and
+ * the row with the new offset and hash state (committed with
+ * db_set_durable on, i.e. the WAL is synced; the connection's default,
+ * synchronous=NORMAL, could lose the commit at a power cut while the bytes
+ * stayed). The bytes are synced first: a crash between the two leaves
+ * bytes past the recorded offset that no client was told about, and the
+ * next append cuts them off (the row is the record, the bytes beyond it are
+ * not). Each chunk therefore costs one fdatasync of the data, most of it
+ * overlapped with the copy (writeback starts piece by piece), and one sync
+ * of a small WAL append.
+ */
 int upload_append(struct dam *dam, const char *id, const char *user_id, uint64_t offset,
 		  const void *data, size_t len, struct upload_info *u, struct dam_err *err)
 {
 	unsigned char state[BLOB_HASH_STATE_SIZE];
 	pthread_mutex_t *m = stripe(id);
+	struct blob_partial *part = NULL;
 	json_t *options = NULL;
-	uint64_t size;
+	bool done;
 	int rc;
 
 	pthread_mutex_lock(m);
+	/* The partial object's lock serialises appenders across processes (the
+	 * stripe does it within this one); the row is read under it. */
+	if ((rc = load(dam, id, user_id, u, NULL, NULL, err)) < 0)
+		goto out;
+	done = u->result != NULL;
+	upload_info_release(u);
+	if ((rc = blob_partial_open_append(dam->store, id, &part, err)) < 0) {
+		/* A complete upload's bytes were published under their hash. */
+		if (rc == DAM_ENOTFOUND && done)
+			rc = dam_err_set(err, DAM_ECONFLICT, "Upload-Offset", "this upload is already complete");
+		goto out;
+	}
 	if ((rc = load(dam, id, user_id, u, state, &options, err)) < 0)
 		goto out;
 	if (u->result) {
@@ -205,16 +236,22 @@ int upload_append(struct dam *dam, const char *id, const char *user_id, uint64_t
 				 (unsigned long long)u->length);
 		goto out;
 	}
-	if ((rc = blob_partial_append(dam->store, id, offset, data, len, &size, err)) < 0)
+	if ((rc = blob_partial_append_at(part, offset, data, len, state, err)) < 0)
 		goto out;
-	blob_hash_state_update(state, data, len);
+	if ((rc = db_set_durable(dam->db, 1, err)) < 0)
+		goto out;
 	rc = db_run(dam->db, err, "UPDATE uploads SET offset=?, hash_state=? WHERE id=? AND offset=?", "ibsi",
 		    (int64_t)(offset + len), state, (size_t)sizeof state, id, (int64_t)offset);
+	db_set_durable(dam->db, 0, NULL);
+	if (rc == 0)
+		rc = dam_err_set(err, DAM_ECONFLICT, "Upload-Offset", "the upload moved on meanwhile");
 	if (rc < 0)
 		goto out;
 	u->offset = offset + len;
+	/* Still under the lock, so no other process completes it too. */
 	rc = u->offset == u->length ? complete(dam, u, state, options, err) : 0;
 out:
+	blob_partial_close(part);
 	pthread_mutex_unlock(m);
 	json_decref(options);
 	return rc;

@@ -1,20 +1,104 @@
 #include "db/db.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "db/db_backend.h"
+
+/*
+ * Statement cache. Parsing SQL was the largest single cost of a small
+ * request (the asset GET prepared 14 statements), so each connection keeps
+ * up to STMT_CACHE prepared statements keyed by their SQL text.
+ * db_prepare() hands out an idle one with the same text, or prepares a new
+ * one; db_finalize() resets it (which also ends the read it held open and
+ * clears its bindings) and makes it idle again. A statement is handed out
+ * to one user at a time: a second prepare of the same SQL while the first
+ * is still live (a nested query) gets its own handle, cached beside it.
+ * When the cache is full the least recently used idle statement is
+ * finalized; if none is idle the new one simply is not cached. Callers see
+ * the same API and lifetimes as without the cache.
+ */
+#define STMT_CACHE 64
+#define STMT_CACHE_SQL_MAX 4096 /* longer (generated) SQL is not kept */
+
+struct db_stmt {
+	struct db *db;
+	void *st;
+	char *sql;     /* cached: the key (owned); NULL: finalized on db_finalize */
+	uint32_t hash;
+	bool busy;     /* handed out, not yet given back */
+	uint64_t used; /* when last handed out, for LRU */
+};
 
 struct db {
 	const struct db_backend *be;
 	void *conn;
 	int in_tx;
+	struct db_stmt *cache[STMT_CACHE];
+	int ncache;
+	uint64_t tick;
+	struct db_cache_stats stats;
 };
 
-struct db_stmt {
-	struct db *db;
-	void *st;
-};
+static uint32_t sql_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static void stmt_free(struct db_stmt *st)
+{
+	st->db->be->finalize(st->st);
+	free(st->sql);
+	free(st);
+}
+
+/* An idle cached statement for sql, or NULL. */
+static struct db_stmt *cache_get(struct db *db, const char *sql, uint32_t h)
+{
+	for (int i = 0; i < db->ncache; i++) {
+		struct db_stmt *st = db->cache[i];
+		if (!st->busy && st->hash == h && !strcmp(st->sql, sql)) {
+			st->busy = true;
+			st->used = ++db->tick;
+			db->stats.hits++;
+			return st;
+		}
+	}
+	return NULL;
+}
+
+/* Keeps st (fresh, busy) in the cache if there is room or an idle victim. */
+static void cache_put(struct db *db, struct db_stmt *st, const char *sql, uint32_t h)
+{
+	int slot = -1;
+
+	if (strlen(sql) > STMT_CACHE_SQL_MAX || !(st->sql = strdup(sql)))
+		return;
+	if (db->ncache < STMT_CACHE) {
+		slot = db->ncache++;
+	} else {
+		for (int i = 0; i < db->ncache; i++)
+			if (!db->cache[i]->busy && (slot < 0 || db->cache[i]->used < db->cache[slot]->used))
+				slot = i;
+		if (slot < 0) { /* every cached statement is live: do not keep this one */
+			free(st->sql);
+			st->sql = NULL;
+			return;
+		}
+		stmt_free(db->cache[slot]);
+		db->stats.evictions++;
+	}
+	st->hash = h;
+	st->busy = true;
+	st->used = ++db->tick;
+	db->cache[slot] = st;
+}
 
 int db_open(const char *path, struct db **out, struct dam_err *err)
 {
@@ -37,6 +121,8 @@ void db_close(struct db *db)
 {
 	if (!db)
 		return;
+	for (int i = 0; i < db->ncache; i++)
+		stmt_free(db->cache[i]);
 	db->be->close(db->conn);
 	free(db);
 }
@@ -48,19 +134,29 @@ int db_exec(struct db *db, const char *sql, struct dam_err *err)
 
 int db_prepare(struct db *db, const char *sql, struct db_stmt **out, struct dam_err *err)
 {
-	struct db_stmt *st = calloc(1, sizeof *st);
+	uint32_t h = sql_hash(sql);
+	struct db_stmt *st;
 	int rc;
 
-	*out = NULL;
-	if (!st)
+	if ((*out = cache_get(db, sql, h)))
+		return 0;
+	if (!(st = calloc(1, sizeof *st)))
 		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 	st->db = db;
-	if ((rc = db->be->prepare(db->conn, sql, &st->st, err)) < 0) {
+	if ((rc = db->be->prepare(db->conn, sql, 1, &st->st, err)) < 0) {
 		free(st);
 		return rc;
 	}
+	db->stats.prepares++;
+	cache_put(db, st, sql, h);
 	*out = st;
 	return 0;
+}
+
+void db_cache_stats(struct db *db, struct db_cache_stats *out)
+{
+	*out = db->stats;
+	out->cached = db->ncache;
 }
 
 int db_vbind(struct db_stmt *st, struct dam_err *err, const char *types, va_list ap)
@@ -118,8 +214,13 @@ void db_finalize(struct db_stmt *st)
 {
 	if (!st)
 		return;
-	st->db->be->finalize(st->st);
-	free(st);
+	if (st->sql) {
+		/* Back to the cache: reset ends its read and drops the bindings. */
+		st->db->be->reset(st->st);
+		st->busy = false;
+		return;
+	}
+	stmt_free(st);
 }
 
 int64_t db_changes(struct db *db) { return db->be->changes(db->conn); }
@@ -197,6 +298,28 @@ int db_query_int(struct db *db, int64_t *out, struct dam_err *err, const char *s
 		rc = dam_err_set(err, DAM_ENOTFOUND, NULL, "no row");
 	db_finalize(st);
 	return rc;
+}
+
+int db_data_version(struct db *db, struct db_version *out, struct dam_err *err)
+{
+	int64_t v;
+	int rc;
+
+	if ((rc = db_query_int(db, &v, err, db->be->data_version_sql, NULL)) < 0)
+		return rc;
+	out->others = v;
+	out->own = db->be->total_changes(db->conn);
+	return 0;
+}
+
+void db_data_version_own(struct db *db, struct db_version *v)
+{
+	v->own = db->be->total_changes(db->conn);
+}
+
+int db_set_durable(struct db *db, int on, struct dam_err *err)
+{
+	return db_exec(db, db->be->durable_sql[on != 0], err);
 }
 
 int db_begin(struct db *db, struct dam_err *err)

@@ -8,7 +8,10 @@
  * Ownership: db_open() returns a connection the caller frees with
  * db_close(); db_prepare() a statement freed with db_finalize() (NULL is a
  * no-op for both). Column pointers are borrowed until the next step, reset
- * or finalize of that statement.
+ * or finalize of that statement. Finalized statements stay prepared in a
+ * per-connection cache keyed by their SQL text (db.c) and are reused by the
+ * next db_prepare() of the same text; finalize every statement before
+ * db_close().
  * Thread-safety: one connection per thread; connections to one database may
  * be used from many threads and processes at once.
  */
@@ -34,6 +37,15 @@ void db_close(struct db *db);
 int db_exec(struct db *db, const char *sql, struct dam_err *err);
 
 int db_prepare(struct db *db, const char *sql, struct db_stmt **out, struct dam_err *err);
+
+/* The statement cache's counters, for tests and diagnostics. */
+struct db_cache_stats {
+	uint64_t prepares;  /* statements compiled */
+	uint64_t hits;      /* prepares answered from the cache */
+	uint64_t evictions; /* idle statements finalized to make room */
+	int cached;         /* statements held now (idle or live) */
+};
+void db_cache_stats(struct db *db, struct db_cache_stats *out);
 /* Binds by a type string: 's' text (NULL binds NULL), 'i' int64_t,
  * 'd' double, 'b' blob (const void *, size_t), 'n' NULL (no argument). */
 int db_bind(struct db_stmt *st, struct dam_err *err, const char *types, ...);
@@ -59,6 +71,25 @@ int db_query(struct db *db, struct db_stmt **out, struct dam_err *err, const cha
 /* First column of the first row as an integer; DAM_ENOTFOUND when no row. */
 int db_query_int(struct db *db, int64_t *out, struct dam_err *err, const char *sql,
 		 const char *types, ...);
+
+/* Durability of this connection's commits. Off (the default), a commit
+ * survives a crash of the process but may be lost when the machine itself
+ * stops (SQLite: WAL with synchronous=NORMAL). On, every commit is on disk
+ * before it returns (synchronous=FULL: the WAL is synced at each commit).
+ * Turn it on around a commit that a client is told has happened and that
+ * cannot be redone from elsewhere (a tus upload's offset). */
+int db_set_durable(struct db *db, int on, struct dam_err *err);
+
+/* A version of the whole database as this connection sees it: out differs
+ * from an earlier reading whenever anything was committed in between, by
+ * this connection or by any other (in any process). Cheap: no page of the
+ * database is read. For caches of rows that must never be stale. */
+struct db_version {
+	int64_t others, own;
+};
+int db_data_version(struct db *db, struct db_version *out, struct dam_err *err);
+/* Refreshes only v->own (this connection's commits): a counter, no I/O. */
+void db_data_version_own(struct db *db, struct db_version *v);
 
 /* Rows changed by the last INSERT/UPDATE/DELETE on this connection. */
 int64_t db_changes(struct db *db);

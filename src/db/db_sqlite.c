@@ -70,9 +70,12 @@ static int s_exec(void *conn, const char *sql, struct dam_err *err)
 	return 0;
 }
 
-static int s_prepare(void *conn, const char *sql, void **st, struct dam_err *err)
+static int s_prepare(void *conn, const char *sql, int persistent, void **st, struct dam_err *err)
 {
-	if (sqlite3_prepare_v2(conn, sql, -1, (sqlite3_stmt **)st, NULL) != SQLITE_OK)
+	/* PERSISTENT: SQLite takes the memory from the heap rather than its
+	 * lookaside slots, which are meant for short-lived statements. */
+	if (sqlite3_prepare_v3(conn, sql, -1, persistent ? SQLITE_PREPARE_PERSISTENT : 0,
+			       (sqlite3_stmt **)st, NULL) != SQLITE_OK)
 		return fail(conn, err, "prepare");
 	return 0;
 }
@@ -95,7 +98,13 @@ static int s_step(void *conn, void *st, struct dam_err *err)
 	return fail(conn, err, "step");
 }
 
-static int s_reset(void *st) { sqlite3_clear_bindings(st); return ok(sqlite3_reset(st)); }
+static int s_reset(void *st)
+{
+	int rc = sqlite3_reset(st);
+
+	sqlite3_clear_bindings(st);
+	return ok(rc);
+}
 static void s_finalize(void *st) { sqlite3_finalize(st); }
 static int c_count(void *st) { return sqlite3_column_count(st); }
 static int c_null(void *st, int c) { return sqlite3_column_type(st, c) == SQLITE_NULL; }
@@ -135,6 +144,7 @@ static int set_version(void *conn, int v, struct dam_err *err)
 }
 
 static int64_t s_changes(void *conn) { return sqlite3_changes64(conn); }
+static int64_t s_total_changes(void *conn) { return sqlite3_total_changes64(conn); }
 
 const struct db_backend db_sqlite_backend = {
 	.name = "sqlite",
@@ -159,5 +169,11 @@ const struct db_backend db_sqlite_backend = {
 	.get_version = get_version,
 	.set_version = set_version,
 	.changes = s_changes,
+	.total_changes = s_total_changes,
+	/* Differs between two reads when another connection (any process)
+	 * committed in between; reading it opens a read of the WAL index
+	 * only, no page of the database. */
+	.data_version_sql = "PRAGMA data_version",
 	.begin_sql = "BEGIN IMMEDIATE",
+	.durable_sql = { "PRAGMA synchronous=NORMAL", "PRAGMA synchronous=FULL" },
 };

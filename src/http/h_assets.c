@@ -136,23 +136,27 @@ static void etag_header(struct dam *dam, struct http_res *res, const char *id)
 
 HANDLER(h_asset_get)
 {
-	json_t *a = load_asset(dam, req, res, AUTH_ASSET_READ);
-	char etag[ASSET_ETAG_LEN + 3];
 	const char *inm = http_req_header(req, "if-none-match");
+	char etag[ASSET_ETAG_LEN + 3];
+	struct asset_doc d;
+	struct dam_err err;
 
-	if (!a)
+	if (asset_doc_get(dam, req->params[0], &d, &err) < 0) {
+		http_res_dam_error(res, &err);
 		return;
-	if (asset_etag_of_json(a, etag + 1) == 0) {
-		etag[0] = '"';
-		strcat(etag, "\"");
-		http_res_header(res, "etag", etag);
-		if (inm && (strstr(inm, etag) || !strcmp(inm, "*"))) {
-			json_decref(a);
-			res->status = 304;
-			return;
-		}
 	}
-	http_res_json(res, 200, a);
+	{
+		struct auth_object obj = { "asset", d.id, d.created_by[0] ? d.created_by : NULL };
+		if (!http_allow(req, res, AUTH_ASSET_READ, &obj))
+			return;
+	}
+	snprintf(etag, sizeof etag, "\"%s\"", d.etag);
+	http_res_header(res, "etag", etag);
+	if (inm && (strstr(inm, etag) || !strcmp(inm, "*"))) {
+		res->status = 304;
+		return;
+	}
+	http_res_json_text(res, 200, d.json, d.len);
 	http_res_header(res, "cache-control", "private, no-cache");
 }
 

@@ -169,15 +169,24 @@ const char *http_res_get_header(const struct http_res *res, const char *name)
 	return NULL;
 }
 
-void http_res_json(struct http_res *res, int status, json_t *j)
+void http_res_json_text(struct http_res *res, int status, const char *text, size_t len)
 {
-	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
-
 	res->status = status;
 	strbuf_reset(&res->body);
-	strbuf_adds(&res->body, s ? s : "null");
+	strbuf_add(&res->body, text, len);
 	strbuf_addch(&res->body, '\n');
 	http_res_header(res, "content-type", "application/json; charset=utf-8");
+}
+
+void http_res_json(struct http_res *res, int status, json_t *j)
+{
+	/* core/asset.c's asset_doc_get() writes the same form. */
+	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+
+	if (s)
+		http_res_json_text(res, status, s, strlen(s));
+	else
+		http_res_json_text(res, status, "null", 4);
 	free(s);
 	json_decref(j);
 }

@@ -94,6 +94,8 @@ const char *http_res_get_header(const struct http_res *res, const char *name);
 
 /* Sets a JSON body (takes ownership of j: it is decref'd). */
 void http_res_json(struct http_res *res, int status, json_t *j);
+/* The same with JSON already serialised (text copied; a newline is added). */
+void http_res_json_text(struct http_res *res, int status, const char *text, size_t len);
 /* The one error shape: {"error":{"code","message","field"}}. */
 void http_res_error(struct http_res *res, int status, const char *code, const char *message,
 		    const char *field);

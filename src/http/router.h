@@ -22,6 +22,7 @@ enum route_flags {
 	ROUTE_NO_CSRF = 4,     /* state-changing but exempt from CSRF (login) */
 	ROUTE_REST = 8,        /* the last {param} takes the rest of the path, slashes
 				  included, and may be empty ("/ui/{path}": the web UI) */
+	ROUTE_QUICK = 16,      /* a short read: served by the quick pool (server.c) */
 };
 
 struct route {

@@ -263,36 +263,52 @@ void serve_request(struct server_ctx *srv, struct dam *dam, struct http_req *req
 	const struct route *r = req->route;
 
 	res->head = !strcmp(req->method, "HEAD");
+	if (dam)
+		library_request_begin(dam);
 	if (dam && !(r->flags & ROUTE_PUBLIC)) {
 		char actor[160];
-		if (authenticate(srv, dam, req, res) < 0)
+		if (authenticate(srv, dam, req, res) < 0) {
+			library_request_end(dam);
 			return;
+		}
 		snprintf(actor, sizeof actor, "user:%s", req->actor.username);
 		library_set_actor(dam, actor);
 	} else if (dam) {
 		library_set_actor(dam, "anonymous");
 	}
 	r->handler(srv, dam, req, res);
+	if (dam)
+		library_request_end(dam);
 }
 
-void serve_common_headers(struct server_ctx *srv, const struct http_req *req, struct http_res *res)
+/* A header whose name and value are string literals: h2o keeps the
+ * pointers, nothing is copied or allocated. */
+#define STATIC_HEADER(req, name, value) \
+	h2o_add_header_by_str(&(req)->pool, &(req)->res.headers, H2O_STRLIT(name), 1, NULL, H2O_STRLIT(value))
+
+void serve_common_headers(struct server_ctx *srv, const struct http_req *req, const struct http_res *res,
+			  h2o_req_t *out)
 {
+	size_t n = strlen(req->request_id);
+	char *id = h2o_mem_alloc_pool(&out->pool, n + 1);
+
 	(void)srv;
-	http_res_header(res, "x-request-id", req->request_id);
-	http_res_header(res, "x-content-type-options", "nosniff");
-	http_res_header(res, "referrer-policy", "no-referrer");
-	http_res_header(res, "x-frame-options", "DENY");
+	memcpy(id, req->request_id, n + 1);
+	h2o_add_header_by_str(&out->pool, &out->res.headers, H2O_STRLIT("x-request-id"), 1, NULL, id, n);
+	STATIC_HEADER(out, "x-content-type-options", "nosniff");
+	STATIC_HEADER(out, "referrer-policy", "no-referrer");
+	STATIC_HEADER(out, "x-frame-options", "DENY");
 	/* The web UI runs under this too: scripts and styles from its own files
 	 * only. The one hash allows an empty <style>, the marker that stops
 	 * OpenSeadragon injecting CSS (see web/src/components/Viewer.jsx). */
-	http_res_header(res, "content-security-policy",
-			"default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
-			"style-src 'self' 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='; script-src 'self'; "
-			"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+	STATIC_HEADER(out, "content-security-policy",
+		      "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+		      "style-src 'self' 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='; script-src 'self'; "
+		      "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
 	if (req->tls)
-		http_res_header(res, "strict-transport-security", "max-age=31536000");
+		STATIC_HEADER(out, "strict-transport-security", "max-age=31536000");
 	if (!http_res_get_header(res, "cache-control"))
-		http_res_header(res, "cache-control", "no-store");
+		STATIC_HEADER(out, "cache-control", "no-store");
 }
 
 size_t serve_part_header(const struct http_res *r, int i, char *out, size_t n)

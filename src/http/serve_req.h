@@ -19,8 +19,10 @@ int serve_prepare(struct server_ctx *srv, h2o_req_t *req, struct http_req **out,
  * authenticates, checks CSRF, runs the handler. */
 void serve_request(struct server_ctx *srv, struct dam *dam, struct http_req *req, struct http_res *res);
 
-/* Request id and security headers added to every response. */
-void serve_common_headers(struct server_ctx *srv, const struct http_req *req, struct http_res *res);
+/* Adds the request id and the security headers that every response gets
+ * (and cache-control: no-store unless res has its own) to out's response. */
+void serve_common_headers(struct server_ctx *srv, const struct http_req *req, const struct http_res *res,
+			  h2o_req_t *out);
 
 /* The framing before part i of a multipart/byteranges body (i == nranges:
  * the closing delimiter); returns its length. */

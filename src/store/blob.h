@@ -80,11 +80,25 @@ int blob_each(struct blob_store *bs, blob_each_fn fn, void *ctx, struct dam_err 
  * blob_hash_state_*) so completing needs no second read. Names are
  * [a-z0-9-]{1,64} chosen by the caller (an upload id).
  */
+struct blob_partial;
 int blob_partial_create(struct blob_store *bs, const char *name, struct dam_err *err);
-/* Appends at offset, which must equal the current size (DAM_ECONFLICT
- * otherwise, with the size in *size). Writes are durable on return. */
-int blob_partial_append(struct blob_store *bs, const char *name, uint64_t offset, const void *data,
-			size_t len, uint64_t *size, struct dam_err *err);
+/* Opens a partial object for appending and takes an exclusive lock on it
+ * (flock: appenders in other processes wait), held until
+ * blob_partial_close(). Read the caller's record of the upload (offset, hash
+ * state) after this returns, so the record cannot change underneath.
+ * DAM_ENOTFOUND when there is no such partial object. */
+int blob_partial_open_append(struct blob_store *bs, const char *name, struct blob_partial **out,
+			     struct dam_err *err);
+/* Appends data at offset, the caller's recorded (acknowledged) size, and
+ * advances state (a saved hash of the first `offset` bytes) over data.
+ * Bytes found beyond offset were written by an append that crashed before
+ * its caller recorded it, and are cut off first. Durable on return (data and
+ * size fdatasync'd). DAM_EDAMAGED when the object is shorter than offset.
+ * On error state is garbage and the object is cut back to offset. */
+int blob_partial_append_at(struct blob_partial *p, uint64_t offset, const void *data, size_t len,
+			   unsigned char *state, struct dam_err *err);
+/* Releases the lock and frees p. NULL is a no-op. */
+void blob_partial_close(struct blob_partial *p);
 /* Opens for reading (sniffing); caller closes *fd. */
 int blob_partial_open(struct blob_store *bs, const char *name, int *fd, uint64_t *size,
 		      struct dam_err *err);
@@ -95,9 +109,21 @@ int blob_partial_commit(struct blob_store *bs, const char *name, const char *key
 			struct dam_err *err);
 int blob_partial_delete(struct blob_store *bs, const char *name, struct dam_err *err);
 
-/* A running SHA-256 that can be saved between requests as bytes. */
-#define BLOB_HASH_STATE_SIZE 104
+/*
+ * A running SHA-256 that can be saved between requests (and restarts) as
+ * BLOB_HASH_STATE_SIZE bytes in a portable format (version 2, see blob.c).
+ * Hashing runs OpenSSL's SHA-256 (SHA-NI where the CPU has it).
+ * Saved states of version 1 (BLOB_HASH_STATE_V1_SIZE bytes: libsodium's
+ * crypto_hash_sha256_state, which dam stored before) are converted by
+ * blob_hash_state_load(), so uploads begun by an older dam complete.
+ */
+#define BLOB_HASH_STATE_SIZE 112
+#define BLOB_HASH_STATE_V1_SIZE 104
 void blob_hash_state_init(unsigned char state[BLOB_HASH_STATE_SIZE]);
+/* Reads a saved state of either version into state (version 2).
+ * DAM_EDAMAGED when saved is neither. */
+int blob_hash_state_load(const void *saved, size_t n, unsigned char state[BLOB_HASH_STATE_SIZE],
+			 struct dam_err *err);
 void blob_hash_state_update(unsigned char state[BLOB_HASH_STATE_SIZE], const void *data, size_t len);
 void blob_hash_state_final(const unsigned char state[BLOB_HASH_STATE_SIZE], char key_out[BLOB_KEY_LEN + 1]);
 

@@ -20,6 +20,8 @@ int fs_write_atomic(const char *path, const void *data, size_t len, int exclusiv
 int fs_read_all(const char *path, size_t max, char **out, size_t *len, struct dam_err *err);
 /* write() all of buf, retrying on EINTR and short writes. Returns 0 or -errno. */
 int fs_write_full(int fd, const void *buf, size_t len);
+/* pwrite() all of buf at off, likewise. Returns 0 or -errno. */
+int fs_pwrite_full(int fd, const void *buf, size_t len, off_t off);
 /* pread until len bytes or EOF; returns bytes read or -errno. */
 ssize_t fs_pread_full(int fd, void *buf, size_t len, off_t off);
 /* Absolute, cleaned version of path (need not exist). Caller frees. */

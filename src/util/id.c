@@ -11,6 +11,38 @@ static pthread_mutex_t id_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t last_ms;
 static uint16_t last_seq;
 
+/* Random bits come from a per-thread pool that the kernel refills 4 KiB at
+ * a time (libsodium's randombytes_buf is one getrandom() system call per
+ * call, which was 2.7 % of the CPU of a GET: every request gets an id). A
+ * child made by fork() (the job zygote forks one per job) must not hand
+ * out its parent's unused bytes again: the atfork handler empties the
+ * pool of the forking thread, the only thread in the child. */
+#define POOL_SIZE 4096
+static __thread unsigned char rand_pool[POOL_SIZE];
+static __thread size_t rand_left;
+static pthread_once_t rand_once = PTHREAD_ONCE_INIT;
+
+static void rand_forget(void)
+{
+	rand_left = 0;
+}
+
+static void rand_init(void)
+{
+	pthread_atfork(NULL, NULL, rand_forget);
+}
+
+static void rand16(unsigned char b[16])
+{
+	pthread_once(&rand_once, rand_init);
+	if (rand_left < 16) {
+		randombytes_buf(rand_pool, POOL_SIZE);
+		rand_left = POOL_SIZE;
+	}
+	memcpy(b, rand_pool + POOL_SIZE - rand_left, 16);
+	rand_left -= 16;
+}
+
 static void format(char out[DAM_ID_LEN + 1], const unsigned char b[16])
 {
 	static const char hex[] = "0123456789abcdef";
@@ -39,7 +71,7 @@ void id_new_at(char out[DAM_ID_LEN + 1], uint64_t ms)
 {
 	unsigned char b[16];
 
-	randombytes_buf(b, sizeof b);
+	rand16(b);
 	build(out, ms, (uint16_t)(((b[6] << 8) | b[7]) & 0x0fff), b);
 }
 
@@ -49,7 +81,7 @@ void id_new(char out[DAM_ID_LEN + 1])
 	unsigned char b[16];
 	uint16_t seq;
 
-	randombytes_buf(b, sizeof b);
+	rand16(b);
 	/* rand_a (12 bits) counts within one millisecond, so ids made in a
 	 * burst keep their order (RFC 9562, method 1); a clock step back
 	 * reuses the last millisecond rather than going backwards. */

@@ -65,6 +65,9 @@ test('filters: type, tag, field, created_after/before, updated_after', async () 
 
 test('GET asset has an ETag; If-None-Match -> 304; PATCH with If-Match current -> 200 + new ETag; stale -> 412', async () => {
   const id = ids.txt[0];
+  // The job worker changes the asset when it processes it (status,
+  // metadata): let it finish first, or a slow run sees a genuine 412.
+  await s.waitProcessed(id, 'editor');
   const g = await s.api(`/api/v1/assets/${id}`, { as: 'editor' });
   assert.equal(g.status, 200);
   const etag = g.headers.get('etag');

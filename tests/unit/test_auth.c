@@ -265,6 +265,79 @@ static void test_tokens(void **state)
 	assert_int_equal(token_revoke(f->dam, "no-such-token", &err), DAM_ENOTFOUND);
 }
 
+/* Statements a check ran (cache hits + prepares). */
+static uint64_t stmts(struct dam *dam)
+{
+	struct db_cache_stats c;
+
+	db_cache_stats(dam->db, &c);
+	return c.hits + c.prepares;
+}
+
+/* Verified tokens are remembered, but revoking, disabling, demoting or
+ * expiring takes effect at the very next check, whether the change was made
+ * through this handle or another connection (another thread, or the CLI in
+ * another process). */
+static void test_token_cache_revocation(void **state)
+{
+	struct fx *f = *state;
+	char id[DAM_ID_LEN + 1], secret[64], id2[DAM_ID_LEN + 1], secret2[64], lib[4200];
+	struct dam *other;
+	struct dam_err err;
+	struct actor a;
+	uint64_t n;
+
+	snprintf(lib, sizeof lib, "%s/lib", f->dir);
+	assert_int_equal(library_open(lib, &other, NULL), 0);
+	library_set_actor(other, "test:other");
+	assert_int_equal(token_create(f->dam, "ed", "c", ROLE_NONE, 0, id, secret, &err), 0);
+	assert_int_equal(token_create(f->dam, "ed", "d", ROLE_NONE, time_now_ms() + 1500, id2, secret2, &err), 0);
+	assert_int_equal(auth_token_check(f->dam, secret, &a, &err), 0); /* first use: writes last_used_at */
+	assert_int_equal(auth_token_check(f->dam, secret, &a, &err), 0); /* remembered from here */
+	n = stmts(f->dam);
+	assert_int_equal(auth_token_check(f->dam, secret, &a, &err), 0);
+	assert_int_equal(stmts(f->dam) - n, 1); /* the version only, no token query */
+	assert_int_equal(a.role, ROLE_EDITOR);
+	assert_string_equal(a.token_id, id);
+
+	/* Demoted by another connection: the next check sees it. */
+	assert_int_equal(user_set_role(other, "ed", ROLE_VIEWER, &err), 0);
+	assert_int_equal(auth_token_check(f->dam, secret, &a, &err), 0);
+	assert_int_equal(a.role, ROLE_VIEWER);
+	assert_int_equal(auth_token_check(f->dam, secret, &a, &err), 0);
+	/* Disabled, then enabled, by another connection. */
+	assert_int_equal(user_set_disabled(other, "ed", true, &err), 0);
+	assert_int_equal(auth_token_check(f->dam, secret, &a, &err), DAM_EPERM);
+	assert_int_equal(user_set_disabled(other, "ed", false, &err), 0);
+	assert_int_equal(auth_token_check(f->dam, secret, &a, &err), 0);
+	assert_int_equal(auth_token_check(f->dam, secret, &a, &err), 0);
+	/* Revoked by another connection. */
+	assert_int_equal(token_revoke(other, id, &err), 0);
+	assert_int_equal(auth_token_check(f->dam, secret, &a, &err), DAM_EPERM);
+	assert_int_equal(auth_token_check(f->dam, secret, &a, &err), DAM_EPERM);
+
+	/* Revoked through the same handle (this connection's own commit). */
+	{
+		char id3[DAM_ID_LEN + 1], secret3[64];
+		assert_int_equal(token_create(f->dam, "ed", "e", ROLE_NONE, 0, id3, secret3, &err), 0);
+		assert_int_equal(auth_token_check(f->dam, secret3, &a, &err), 0);
+		assert_int_equal(auth_token_check(f->dam, secret3, &a, &err), 0);
+		assert_int_equal(auth_token_check(f->dam, secret3, &a, &err), 0);
+		assert_int_equal(token_revoke(f->dam, id3, &err), 0);
+		assert_int_equal(auth_token_check(f->dam, secret3, &a, &err), DAM_EPERM);
+	}
+	assert_int_equal(auth_token_check(f->dam, secret2, &a, &err), 0);
+	assert_int_equal(auth_token_check(f->dam, secret2, &a, &err), 0);
+	n = stmts(f->dam);
+	assert_int_equal(auth_token_check(f->dam, secret2, &a, &err), 0);
+	assert_int_equal(stmts(f->dam) - n, 1);
+	/* Past its expiry a remembered token is refused, with no commit in
+	 * between to change the version. */
+	usleep(1600 * 1000);
+	assert_int_equal(auth_token_check(f->dam, secret2, &a, &err), DAM_EPERM);
+	library_close(other);
+}
+
 static void test_disabled_user(void **state)
 {
 	struct fx *f = *state;
@@ -446,6 +519,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_throttle_account, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throttle_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_token_cache_revocation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disabled_user, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_can_matrix, setup, teardown),

@@ -147,6 +147,133 @@ static void test_errors_not_crashes(void **state)
 	db_close(NULL);
 }
 
+static void fill(struct fx *f)
+{
+	assert_int_equal(db_migrate(f->db, migs, 1, NULL), 0);
+	for (int i = 1; i <= 5; i++)
+		assert_int_equal(db_run(f->db, NULL, "INSERT INTO t(id, name) VALUES (?, ?)", "is", (int64_t)i,
+					i == 1 ? "one" : i == 2 ? "two" : i == 3 ? "three" : i == 4 ? "four" : "five"), 1);
+}
+
+/* A finalized statement is reused by the next prepare of the same SQL,
+ * with its bindings cleared and its read ended. */
+static void test_stmt_cache_reuse(void **state)
+{
+	struct fx *f = *state;
+	struct db_cache_stats a, b;
+	struct db_stmt *st;
+	int64_t n = 0;
+
+	fill(f);
+	db_cache_stats(f->db, &a);
+	for (int i = 1; i <= 5; i++) {
+		assert_int_equal(db_query_int(f->db, &n, NULL, "SELECT count(*) FROM t WHERE id <= ?", "i", (int64_t)i), 0);
+		assert_int_equal(n, i);
+	}
+	db_cache_stats(f->db, &b);
+	assert_int_equal(b.prepares - a.prepares, 1);
+	assert_int_equal(b.hits - a.hits, 4);
+	/* Reused without binding: the old value is gone (NULL matches nothing). */
+	assert_int_equal(db_prepare(f->db, "SELECT count(*) FROM t WHERE id <= ?", &st, NULL), 0);
+	assert_int_equal(db_step(st, NULL), DB_ROW);
+	assert_int_equal(db_col_int(st, 0), 0);
+	db_finalize(st);
+	/* A statement given back mid-iteration holds no read: a write from
+	 * another connection goes through at once. */
+	assert_int_equal(db_query(f->db, &st, NULL, "SELECT name FROM t ORDER BY id", NULL), 0);
+	assert_int_equal(db_step(st, NULL), DB_ROW);
+	db_finalize(st);
+	{
+		struct db *other;
+		char path[4200];
+		snprintf(path, sizeof path, "%s/t.db", f->dir);
+		assert_int_equal(db_open(path, &other, NULL), 0);
+		struct db_stmt *ck;
+		/* A full checkpoint waits for (then gives up on) open readers. */
+		assert_int_equal(db_query(other, &ck, NULL, "PRAGMA wal_checkpoint(TRUNCATE)", NULL), 0);
+		assert_int_equal(db_step(ck, NULL), DB_ROW);
+		assert_int_equal(db_col_int(ck, 0), 0); /* not busy */
+		db_finalize(ck);
+		assert_int_equal(db_run(other, NULL, "DELETE FROM t WHERE id=5", NULL), 1);
+		db_close(other);
+	}
+	assert_int_equal(db_query_int(f->db, &n, NULL, "SELECT count(*) FROM t", NULL), 0);
+	assert_int_equal(n, 4);
+}
+
+/* Two live statements of the same SQL (a nested query) never share a
+ * handle: each keeps its own bindings and position. */
+static void test_stmt_cache_nested_same_sql(void **state)
+{
+	static const char sql[] = "SELECT id, name FROM t WHERE id >= ? ORDER BY id";
+	struct fx *f = *state;
+	struct db_stmt *outer, *inner, *again;
+	struct db_cache_stats a, b;
+	int rows = 0;
+
+	fill(f);
+	assert_int_equal(db_query(f->db, &outer, NULL, sql, "i", (int64_t)1), 0);
+	while (db_step(outer, NULL) == DB_ROW) {
+		int64_t id = db_col_int(outer, 0);
+		char name[16];
+		snprintf(name, sizeof name, "%s", db_col_text(outer, 1));
+		assert_int_equal(db_query(f->db, &inner, NULL, sql, "i", id + 1), 0);
+		assert_ptr_not_equal(inner, outer);
+		for (int64_t want = id + 1; want <= 5; want++) {
+			assert_int_equal(db_step(inner, NULL), DB_ROW);
+			assert_int_equal(db_col_int(inner, 0), want);
+		}
+		assert_int_equal(db_step(inner, NULL), DB_DONE);
+		db_finalize(inner);
+		/* The outer statement's row is untouched by the inner one. */
+		assert_int_equal(db_col_int(outer, 0), id);
+		assert_string_equal(db_col_text(outer, 1), name);
+		rows++;
+	}
+	assert_int_equal(rows, 5);
+	db_finalize(outer);
+	/* Both handles are now idle and reused, and two can be live at once
+	 * again without preparing. */
+	db_cache_stats(f->db, &a);
+	assert_int_equal(db_query(f->db, &outer, NULL, sql, "i", (int64_t)4), 0);
+	assert_int_equal(db_query(f->db, &again, NULL, sql, "i", (int64_t)5), 0);
+	assert_ptr_not_equal(outer, again);
+	assert_int_equal(db_step(outer, NULL), DB_ROW);
+	assert_int_equal(db_step(again, NULL), DB_ROW);
+	assert_int_equal(db_col_int(outer, 0), 4);
+	assert_int_equal(db_col_int(again, 0), 5);
+	db_finalize(again);
+	db_finalize(outer);
+	db_cache_stats(f->db, &b);
+	assert_int_equal(b.prepares, a.prepares);
+	assert_int_equal(b.hits - a.hits, 2);
+}
+
+/* More distinct statements than the cache holds: the least recently used
+ * idle ones are finalized, live ones never. */
+static void test_stmt_cache_eviction(void **state)
+{
+	struct fx *f = *state;
+	struct db_cache_stats s;
+	struct db_stmt *live;
+	char sql[128];
+	int64_t n;
+
+	fill(f);
+	assert_int_equal(db_query(f->db, &live, NULL, "SELECT name FROM t WHERE id=?", "i", (int64_t)3), 0);
+	for (int i = 0; i < 300; i++) {
+		snprintf(sql, sizeof sql, "SELECT count(*) + %d FROM t", i);
+		assert_int_equal(db_query_int(f->db, &n, NULL, sql, NULL), 0);
+		assert_int_equal(n, 5 + i);
+	}
+	db_cache_stats(f->db, &s);
+	assert_true(s.evictions > 0);
+	assert_true(s.cached <= 64);
+	assert_int_equal(db_step(live, NULL), DB_ROW);
+	assert_string_equal(db_col_text(live, 0), "three");
+	db_finalize(live);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -157,6 +284,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_constraint_is_conflict, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transaction_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors_not_crashes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stmt_cache_reuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stmt_cache_nested_same_sql, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stmt_cache_eviction, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

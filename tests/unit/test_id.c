@@ -1,5 +1,7 @@
 #include "testutil.h"
 
+#include <sys/wait.h>
+
 #include "util/id.h"
 
 static void test_format_and_version(void **state)
@@ -48,6 +50,33 @@ static void test_invalid(void **state)
 	assert_int_equal(id_time_ms("not an id"), 0);
 }
 
+/* A forked child does not reuse the random bytes its parent had drawn but
+ * not yet used (ids come from a per-thread pool). */
+static void test_fork_draws_fresh_bits(void **state)
+{
+	char parent[DAM_ID_LEN + 1], child[DAM_ID_LEN + 1] = "", mine[DAM_ID_LEN + 1];
+	int fds[2];
+	pid_t pid;
+
+	id_new(parent); /* fills the pool */
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char id[DAM_ID_LEN + 1];
+		id_new(id);
+		_exit(write(fds[1], id, sizeof id) == (ssize_t)sizeof id ? 0 : 1);
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], child, sizeof child), (ssize_t)sizeof child);
+	close(fds[0]);
+	waitpid(pid, NULL, 0);
+	id_new(mine);
+	/* The last 12 hex digits are random in both. */
+	assert_true(id_valid(child));
+	assert_string_not_equal(child + 24, mine + 24);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -55,6 +84,7 @@ int main(void)
 		cmocka_unit_test(test_time_roundtrip),
 		cmocka_unit_test(test_monotonic_in_burst),
 		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_fork_draws_fresh_bits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <sodium.h>
+
 #include "store/blob.h"
 
 #define ABC_SHA256 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
@@ -195,6 +197,113 @@ static void test_clean_temp_removes_stale(void **state)
 	blob_writer_abort(w);
 }
 
+/* Deterministic test bytes. */
+static unsigned char *pattern(size_t n)
+{
+	unsigned char *b = malloc(n);
+
+	for (size_t i = 0; i < n; i++)
+		b[i] = (unsigned char)(i * 131 + (i >> 9));
+	return b;
+}
+
+static void whole_hash(const unsigned char *b, size_t n, char out[65])
+{
+	unsigned char d[32];
+
+	crypto_hash_sha256(d, b, n);
+	sodium_bin2hex(out, 65, d, 32);
+}
+
+/* The saved state, split at awkward places (inside a block, on a block
+ * edge, large runs) and saved/loaded between pieces, gives the plain hash. */
+static void test_hash_state_resumes(void **state)
+{
+	size_t n = 3 * 1000003, cuts[] = { 0, 1, 63, 64, 65, 1000, 1 << 20, 2000001, n };
+	unsigned char *b = pattern(n), st[BLOB_HASH_STATE_SIZE], saved[BLOB_HASH_STATE_SIZE];
+	char want[65], got[65];
+
+	whole_hash(b, n, want);
+	blob_hash_state_init(st);
+	for (size_t i = 0; i + 1 < sizeof cuts / sizeof cuts[0]; i++) {
+		memcpy(saved, st, sizeof st);
+		memset(st, 0xee, sizeof st);
+		assert_int_equal(blob_hash_state_load(saved, sizeof saved, st, NULL), 0);
+		blob_hash_state_update(st, b + cuts[i], cuts[i + 1] - cuts[i]);
+	}
+	blob_hash_state_final(st, got);
+	assert_string_equal(got, want);
+	/* Empty input. */
+	blob_hash_state_init(st);
+	blob_hash_state_final(st, got);
+	assert_string_equal(got, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	free(b);
+}
+
+/* A version 1 state (libsodium's struct, what dam saved before) converts,
+ * and hashing goes on to the right digest. */
+static void test_hash_state_v1_converts(void **state)
+{
+	size_t n = 500000, splits[] = { 0, 1, 64, 100, 4097, 333333 };
+	unsigned char *b = pattern(n), st[BLOB_HASH_STATE_SIZE], junk[50] = { 0 };
+	char want[65], got[65];
+	struct dam_err err;
+
+	whole_hash(b, n, want);
+	for (size_t i = 0; i < sizeof splits / sizeof splits[0]; i++) {
+		crypto_hash_sha256_state v1;
+		crypto_hash_sha256_init(&v1);
+		crypto_hash_sha256_update(&v1, b, splits[i]);
+		assert_int_equal(sizeof v1, BLOB_HASH_STATE_V1_SIZE);
+		assert_int_equal(blob_hash_state_load(&v1, sizeof v1, st, NULL), 0);
+		blob_hash_state_update(st, b + splits[i], n - splits[i]);
+		blob_hash_state_final(st, got);
+		assert_string_equal(got, want);
+	}
+	assert_int_equal(blob_hash_state_load(junk, sizeof junk, st, &err), DAM_EDAMAGED);
+	memset(st, 0, sizeof st); /* the right size without the tag */
+	assert_int_equal(blob_hash_state_load(st, sizeof st, st, &err), DAM_EDAMAGED);
+	free(b);
+}
+
+/* Appends hash as they write; bytes left past the recorded offset by a
+ * crashed append are cut off; a short object is damage. */
+static void test_partial_append_at(void **state)
+{
+	struct fx *f = *state;
+	struct blob_partial *p;
+	unsigned char *b = pattern(3 << 20), st[BLOB_HASH_STATE_SIZE];
+	char want[65], got[65], path[4200];
+	struct dam_err err;
+	bool existed;
+	int fd;
+
+	whole_hash(b, 3 << 20, want);
+	assert_int_equal(blob_partial_create(f->bs, "up-1", NULL), 0);
+	blob_hash_state_init(st);
+	assert_int_equal(blob_partial_open_append(f->bs, "up-1", &p, NULL), 0);
+	assert_int_equal(blob_partial_append_at(p, 0, b, 1500000, st, NULL), 0);
+	blob_partial_close(p);
+	/* A crashed append left junk after the recorded 1500000 bytes. */
+	snprintf(path, sizeof path, "%s/objects/tmp/part-up-1", f->dir);
+	fd = open(path, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "junk", 4), 4);
+	close(fd);
+	assert_int_equal(blob_partial_open_append(f->bs, "up-1", &p, NULL), 0);
+	assert_int_equal(blob_partial_append_at(p, 1500000, b + 1500000, (3 << 20) - 1500000, st, NULL), 0);
+	/* Claiming more than is stored is damage, and changes nothing. */
+	assert_int_equal(blob_partial_append_at(p, (3 << 20) + 10, b, 10, st, &err), DAM_EDAMAGED);
+	blob_partial_close(p);
+	blob_hash_state_final(st, got);
+	assert_string_equal(got, want);
+	assert_int_equal(blob_partial_commit(f->bs, "up-1", got, &existed, NULL), 0);
+	assert_false(existed);
+	assert_int_equal(blob_verify(f->bs, got, NULL), 0);
+	assert_int_equal(blob_partial_open_append(f->bs, "nope", &p, &err), DAM_ENOTFOUND);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -206,6 +315,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_verify_detects_damage_and_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_keys_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clean_temp_removes_stale, setup, teardown),
+		cmocka_unit_test(test_hash_state_resumes),
+		cmocka_unit_test(test_hash_state_v1_converts),
+		cmocka_unit_test_setup_teardown(test_partial_append_at, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
