@@ -4,10 +4,10 @@ import { t } from '../i18n/index.js';
 import { api, setCsrf } from '../lib/api.js';
 import { Link, navigate, useLocation } from '../lib/router.jsx';
 import { libraryUrl, readLibraryState } from '../lib/query.js';
-import { roleAtLeast, session, toast, useStore } from '../lib/store.js';
+import { roleAtLeast, session, toast, uploads, useStore } from '../lib/store.js';
 import { errorText } from '../lib/api.js';
 import { SearchBox } from './SearchBox.jsx';
-import { searchError } from '../screens/Library.jsx';
+import { forgetLibrary, searchError } from '../screens/Library.jsx';
 
 function Menu({ label, buttonLabel, children, id }) {
   const [open, setOpen] = useState(false);
@@ -39,9 +39,12 @@ export function TopBar() {
   const logout = async () => {
     try { await api('/session', { method: 'DELETE' }); } catch (e) { if (e.status !== 401) { toast(errorText(e), 'error'); return; } }
     setCsrf(null);
+    forgetLibrary();
+    if (uploads.get().rows.length) import('../lib/libraryUploads.js').then((m) => m.clearUploads());
     session.set(null);
     navigate('/ui/login?reason=logout', { replace: true });
   };
+  const up = useStore(uploads);
   const admin = roleAtLeast(user, 'admin');
   const jobs = roleAtLeast(user, 'editor');
 
@@ -52,7 +55,11 @@ export function TopBar() {
       <SearchBox value={state.q} onSearch={search} error={onLibrary ? err : null} />
       <nav aria-label={t('nav.main')} class="topnav">
         <Link href="/ui/library" aria-current={onLibrary ? 'page' : undefined}>{t('nav.library')}</Link>
-        {roleAtLeast(user, 'contributor') && <Link href="/ui/upload" aria-current={loc.path === '/ui/upload' ? 'page' : undefined}>{t('nav.upload')}</Link>}
+        {roleAtLeast(user, 'contributor') && (
+          <Link href="/ui/upload" aria-current={loc.path === '/ui/upload' ? 'page' : undefined}>
+            {t('nav.upload')}{up.running && <span class="badge live">{t('upload.running', { pct: up.total })}</span>}
+          </Link>
+        )}
         {(admin || jobs) && (
           <Menu id="admin-menu" buttonLabel={t('nav.admin')}>
             {admin && <Link href="/ui/admin/users">{t('nav.users')}</Link>}

@@ -175,6 +175,7 @@ export default {
   'upload.template': 'Metadata template',
   'upload.noTemplate': 'None',
   'upload.results': 'Results',
+  'upload.running': '{pct}%',
   'upload.added': 'Added',
   'upload.version': 'New version',
   'upload.duplicate': 'Duplicate',
