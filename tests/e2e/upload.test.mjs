@@ -81,3 +81,40 @@ test('a viewer is told they cannot upload', async () => {
   page.check();
   await context.close();
 });
+
+test('an upload cut off by a reload resumes from the server\'s offset when the file is added again', async () => {
+  const file = path.join(dir, 'resume-me.bin');
+  fs.writeFileSync(file, crypto.randomBytes(20 * 1024 * 1024));
+  const { context, page } = await newPage(browser, s);
+  await login(page, s.users.contributor, { to: '/ui/upload' });
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 20, downloadThroughput: -1, uploadThroughput: 4 * 1024 * 1024 });
+  let uploadUrl = null;
+  page.on('response', (r) => { if (r.request().method() === 'POST' && r.url().endsWith('/api/v1/uploads')) uploadUrl = r.headers().location; });
+  await page.locator('input[type=file].uppy-Dashboard-input').first().setInputFiles(file);
+  await page.getByRole('button', { name: /^Upload 1 file/ }).click();
+  // the first 8 MiB chunk is on the server
+  for (const until = Date.now() + 30000; ; await page.waitForTimeout(100)) {
+    if (uploadUrl) {
+      const u = await s.api(uploadUrl, { as: 'contributor' });
+      if (u.json?.offset >= 8 * 1024 * 1024) break;
+    }
+    assert.ok(Date.now() < until, 'a chunk reached the server');
+  }
+  await page.reload(); // the page (and its upload) goes away
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  const patches = [];
+  page.on('request', (r) => { if (r.method() === 'PATCH' && r.url().includes('/api/v1/uploads/')) patches.push([r.url(), Number(r.headers()['upload-offset'])]); });
+  await page.locator('input[type=file].uppy-Dashboard-input').first().setInputFiles(file);
+  await page.getByRole('button', { name: /^Upload 1 file/ }).click();
+  await page.locator('.upload-results tbody tr', { hasText: 'resume-me.bin' }).getByText('Added').waitFor({ timeout: 60000 });
+  assert.ok(patches.length >= 1);
+  assert.ok(patches[0][0].endsWith(uploadUrl), 'the same upload goes on');
+  assert.ok(patches[0][1] >= 8 * 1024 * 1024, `it resumed at ${patches[0][1]}, not 0`);
+  const r = await s.api(`/api/v1/search?q=${encodeURIComponent('resume-me')}&facets=false`, { as: 'viewer' });
+  const orig = await s.api(`/api/v1/assets/${r.json.items[0].id}/original`, { as: 'viewer' });
+  assert.equal(sha256(orig.bytes), sha256(fs.readFileSync(file)), 'and the file arrived whole');
+  page.check();
+  await context.close();
+});
