@@ -33,7 +33,7 @@ test('a visitor is sent to the login page; a wrong password is said plainly; the
   assert.equal(await page.locator('#q').inputValue(), 'photo', 'back to the search that was asked for');
   await page.getByRole('option', { name: 'login-photo.jpg' }).waitFor();
   // the account menu names the user; logging out ends the session on the server
-  await page.getByRole('button', { name: /^Account: editor1 \(Editor\)/ }).click();
+  await page.getByRole('button', { name: 'editor1 – account (Editor)' }).click();
   await page.getByRole('button', { name: 'Log out' }).click();
   await waitPath(page, /^\/ui\/login\?reason=logout$/);
   await page.getByText('You have logged out.').waitFor();

@@ -27,7 +27,7 @@ before(async () => {
 after(async () => { await browser?.close(); await s?.stop(); });
 
 const count = async (page) => page.locator('.results-title .count').textContent();
-const names = async (page) => page.locator('.cell').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
+const names = async (page) => page.locator('.cell').evaluateAll((els) => els.map((e) => e.dataset.name));
 
 test('complete a tag, search, narrow with facets (several values of one facet mean any of them)', async () => {
   const { context, page } = await newPage(browser, s);
@@ -104,7 +104,7 @@ test('sort by name, list view, save a search and open it again', async () => {
   await login(page, s.users.editor);
   await page.getByLabel('Sort').selectOption('name');
   await waitPath(page, /sort=name/);
-  await page.waitForFunction(() => document.querySelector('.cell')?.getAttribute('aria-label') === 'logo.png');
+  await page.waitForFunction(() => document.querySelector('.cell')?.dataset.name === 'logo.png');
   assert.deepEqual(await names(page), ['logo.png', 'lookbook.pdf', 'notes.txt', 'sneaker-front.jpg', 'sneaker-side.jpg', 'teaser.mp4']);
   await page.getByRole('radio', { name: 'List' }).click();
   await waitPath(page, /view=list/);

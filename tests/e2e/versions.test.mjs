@@ -51,6 +51,7 @@ test('upload a new version, compare it with the first side by side, restore the 
   assert.match(await row('Dimensions').textContent(), /640 × 480 px.*1200 × 800 px.*differs/);
   assert.match(await row('Added by').textContent(), /same/);
   // zooming one side zooms both (zoom and pan together)
+  await page.waitForFunction(() => [...document.querySelectorAll('.compare-side img')].every((i) => /scale\(/.test(i.style.transform)));
   const t0 = await imgs.evaluateAll((els) => els.map((i) => i.style.transform));
   await page.locator('.compare-side').first().getByRole('button', { name: 'Zoom in' }).click();
   const t1 = await imgs.evaluateAll((els) => els.map((i) => i.style.transform));

@@ -71,3 +71,19 @@ export async function cookieHeader(context) {
   const c = (await context.cookies()).find((x) => x.name === 'dam_session');
   return c ? `dam_session=${c.value}` : '';
 }
+
+const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Runs axe-core (WCAG 2.1 A and AA rules: names, labels, contrast, ARIA,
+ * landmarks...) on the page as it is and returns the violations as
+ * "rule: target" strings. Evaluated through the debugger protocol, so the
+ * page's CSP does not apply to it.
+ */
+export async function axe(page, { exclude = [] } = {}) {
+  await page.evaluate(AXE);
+  const r = await page.evaluate(async (ex) => window.axe.run({ exclude: ex.map((s) => [s]) }, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+  }), exclude);
+  return r.violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')} (${n.failureSummary.split('\n')[1] || v.help})`));
+}

@@ -46,7 +46,9 @@ class Cell extends Component {
   render({ i, item, sel, active, x, y, w, h, list, total, on }) {
     const common = {
       id: `cell-${i}`, role: 'option', 'aria-selected': sel, 'aria-posinset': i + 1, 'aria-setsize': total,
-      'aria-label': item ? item.name : t('grid.loadingItem'),
+      // the name is the cell's text (WCAG 2.5.3: what is seen is what is
+      // said); only a cell still loading needs a label
+      'aria-label': item ? undefined : t('grid.loadingItem'), 'data-name': item?.name,
       class: `cell${sel ? ' selected' : ''}${active ? ' active' : ''}${item ? '' : ' loading'}`,
       onClick: (e) => on.click(e, i), onDblClick: () => item && on.open(item, i),
     };

@@ -4,10 +4,10 @@ import { t } from '../i18n/index.js';
 import { api, setCsrf } from '../lib/api.js';
 import { Link, navigate, useLocation } from '../lib/router.jsx';
 import { libraryUrl, readLibraryState } from '../lib/query.js';
-import { roleAtLeast, session, toast, useStore } from '../lib/store.js';
+import { roleAtLeast, session, toast, uploads, useStore } from '../lib/store.js';
 import { errorText } from '../lib/api.js';
 import { SearchBox } from './SearchBox.jsx';
-import { searchError } from '../screens/Library.jsx';
+import { forgetLibrary, searchError } from '../screens/Library.jsx';
 
 function Menu({ label, buttonLabel, children, id }) {
   const [open, setOpen] = useState(false);
@@ -22,7 +22,7 @@ function Menu({ label, buttonLabel, children, id }) {
   }, [open]);
   return (
     <div class="menu" ref={ref}>
-      <button type="button" aria-expanded={open} aria-controls={id} aria-label={label} onClick={() => setOpen(!open)}>{buttonLabel} <span aria-hidden="true">▾</span></button>
+      <button type="button" aria-expanded={open} aria-controls={id} aria-label={label || undefined} onClick={() => setOpen(!open)}>{buttonLabel} <span aria-hidden="true">▾</span></button>
       {open && <div id={id} class="menu-list" onClick={(e) => { if (e.target.closest('a,button')) setOpen(false); }}>{children}</div>}
     </div>
   );
@@ -39,22 +39,29 @@ export function TopBar() {
   const logout = async () => {
     try { await api('/session', { method: 'DELETE' }); } catch (e) { if (e.status !== 401) { toast(errorText(e), 'error'); return; } }
     setCsrf(null);
+    forgetLibrary();
+    if (uploads.get().rows.length) import('../lib/libraryUploads.js').then((m) => m.clearUploads());
     session.set(null);
     navigate('/ui/login?reason=logout', { replace: true });
   };
+  const up = useStore(uploads);
   const admin = roleAtLeast(user, 'admin');
   const jobs = roleAtLeast(user, 'editor');
 
   return (
     <header class="topbar">
       <a class="skip" href="#main">{t('app.skip')}</a>
-      <Link href="/ui/library" class="brand" aria-label={t('nav.library')}><span class="brand-mark" aria-hidden="true" />dam</Link>
+      <Link href="/ui/library" class="brand"><span class="brand-mark" aria-hidden="true" />dam<span class="visually-hidden">: {t('nav.library')}</span></Link>
       <SearchBox value={state.q} onSearch={search} error={onLibrary ? err : null} />
       <nav aria-label={t('nav.main')} class="topnav">
         <Link href="/ui/library" aria-current={onLibrary ? 'page' : undefined}>{t('nav.library')}</Link>
-        {roleAtLeast(user, 'contributor') && <Link href="/ui/upload" aria-current={loc.path === '/ui/upload' ? 'page' : undefined}>{t('nav.upload')}</Link>}
+        {roleAtLeast(user, 'contributor') && (
+          <Link href="/ui/upload" aria-current={loc.path === '/ui/upload' ? 'page' : undefined}>
+            {t('nav.upload')}{up.running && <span class="badge live">{t('upload.running', { pct: up.total })}</span>}
+          </Link>
+        )}
         {(admin || jobs) && (
-          <Menu id="admin-menu" label={t('nav.admin')} buttonLabel={t('nav.admin')}>
+          <Menu id="admin-menu" buttonLabel={t('nav.admin')}>
             {admin && <Link href="/ui/admin/users">{t('nav.users')}</Link>}
             <Link href="/ui/admin/tokens">{t('nav.tokens')}</Link>
             {admin && <Link href="/ui/admin/fields">{t('nav.fields')}</Link>}
@@ -64,8 +71,9 @@ export function TopBar() {
             <Link href="/ui/admin/jobs">{t('nav.jobs')}</Link>
           </Menu>
         )}
-        <Menu id="user-menu" label={t('session.menu', { name: user.username, role: t('role.' + user.role) })}
-          buttonLabel={<span class="avatar" aria-hidden="true">{user.username.slice(0, 1).toUpperCase()}</span>}>
+        <Menu id="user-menu"
+          buttonLabel={<><span class="avatar" aria-hidden="true">{user.username.slice(0, 1).toUpperCase()}</span>
+            <span class="who">{user.username}</span><span class="visually-hidden">{t('session.menuRest', { role: t('role.' + user.role) })}</span></>}>
           <p class="menu-who">{user.username}<br /><span class="muted">{t('role.' + user.role)}</span></p>
           {!(admin || jobs) && <Link href="/ui/admin/tokens">{t('session.tokens')}</Link>}
           <button type="button" onClick={logout}>{t('session.logout')}</button>

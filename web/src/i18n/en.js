@@ -19,7 +19,7 @@ export default {
   'login.loggedOut': 'You have logged out.',
   'login.required': 'Enter your user name and password.',
   'session.logout': 'Log out',
-  'session.menu': 'Account: {name} ({role})',
+  'session.menuRest': '– account ({role})',
   'session.tokens': 'API tokens',
 
   // navigation
@@ -175,6 +175,7 @@ export default {
   'upload.template': 'Metadata template',
   'upload.noTemplate': 'None',
   'upload.results': 'Results',
+  'upload.running': '{pct}%',
   'upload.added': 'Added',
   'upload.version': 'New version',
   'upload.duplicate': 'Duplicate',

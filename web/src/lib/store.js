@@ -28,6 +28,10 @@ export function toast(text, kind = 'info') {
   setTimeout(() => toasts.set((l) => l.filter((x) => x.id !== id)), kind === 'error' ? 10000 : 5000);
 }
 
+/** Uploads of the Upload screen: they go on while the user looks elsewhere.
+ * {rows: [{id, name, status, pct, ...}], total: 0..100, running: bool} */
+export const uploads = createStore({ rows: [], total: 0, running: false });
+
 export const ROLES = ['viewer', 'contributor', 'editor', 'admin'];
 export const roleAtLeast = (user, role) => !!user && ROLES.indexOf(user.role) >= ROLES.indexOf(role);
 

@@ -23,6 +23,12 @@ const SORTS = ['relevance', 'created', '-created', 'updated', 'name', '-name', '
  * shows the same results at the same place, with the same selection. */
 let kept = null; // {key, results, top, active, selection}
 
+/** Forgets the kept view (logging out). */
+export function forgetLibrary() {
+  kept?.results.close();
+  kept = null;
+}
+
 export function Library() {
   const loc = useLocation();
   const user = useStore(session);

@@ -7,8 +7,11 @@ import Dashboard from '@uppy/dashboard';
 import { t } from '../i18n/index.js';
 import { api } from '../lib/api.js';
 import { Link } from '../lib/router.jsx';
-import { roleAtLeast, session, useStore } from '../lib/store.js';
-import { makeUppy } from '../lib/uploader.js';
+import { roleAtLeast, session, uploads, useStore } from '../lib/store.js';
+import { clearUploads, libraryUppy } from '../lib/libraryUploads.js';
+
+/** The options stay as set while the user looks elsewhere. */
+const uploadOptions = { tags: '', template: '' };
 import { useId, useLoad } from '../components/ui.jsx';
 
 function Outcome({ r }) {
@@ -28,23 +31,19 @@ function Outcome({ r }) {
 export function Upload() {
   const user = useStore(session);
   const target = useRef(null);
-  const uppyRef = useRef(null);
-  const [rows, setRows] = useState([]); // {id, name, status, pct, ...}
-  const [total, setTotal] = useState(0);
-  const [tags, setTags] = useState('');
-  const [template, setTemplate] = useState('');
+  const { rows, total } = useStore(uploads);
+  const [tags, setTags] = useState(() => uploadOptions.tags);
+  const [template, setTemplate] = useState(() => uploadOptions.template);
   const templates = useLoad((signal) => api('/templates', { signal }).then((r) => r.items), []);
   const tagsId = useId('uptags'), tplId = useId('uptpl'), progId = useId('upprog');
+  const canUpload = roleAtLeast(user, 'contributor');
 
+  // The dashboard shows the uploads of this page, which go on elsewhere.
   useEffect(() => {
-    if (!roleAtLeast(user, 'contributor')) return undefined;
-    const put = (file, patch) => setRows((rs) => {
-      const i = rs.findIndex((x) => x.id === file.id);
-      const row = { id: file.id, name: file.meta.relativePath || file.name, ...(i >= 0 ? rs[i] : {}), ...patch };
-      return i >= 0 ? rs.map((x, k) => (k === i ? row : x)) : [...rs, row];
-    });
-    const uppy = makeUppy({ id: 'library-upload', onResult: (file, result) => put(file, result) });
+    if (!canUpload) return undefined;
+    const uppy = libraryUppy();
     uppy.use(Dashboard, {
+      id: 'Dashboard',
       inline: true,
       target: target.current,
       width: '100%',
@@ -54,26 +53,21 @@ export function Upload() {
       proudlyDisplayPoweredByUppy: false,
       note: null,
       theme: 'light',
-      doneButtonHandler: () => { uppy.cancelAll(); setRows([]); setTotal(0); },
+      doneButtonHandler: clearUploads,
     });
-    uppy.on('upload-progress', (file, p) => {
-      if (p.bytesTotal) put(file, { status: 'uploading', pct: Math.floor((p.bytesUploaded / p.bytesTotal) * 100) });
-    });
-    uppy.on('progress', (pct) => setTotal(pct));
-    uppy.on('upload', () => setTotal(0));
-    uppy.on('complete', () => setTotal(100));
-    uppyRef.current = uppy;
-    return () => { uppy.destroy(); uppyRef.current = null; };
+    return () => { const d = uppy.getPlugin('Dashboard'); if (d) uppy.removePlugin(d); };
   }, []);
 
   useEffect(() => {
-    uppyRef.current?.setMeta({ tags: tags.split(',').map((x) => x.trim()).filter(Boolean).join(','), template });
+    uploadOptions.tags = tags;
+    uploadOptions.template = template;
+    if (canUpload) libraryUppy().setMeta({ tags: tags.split(',').map((x) => x.trim()).filter(Boolean).join(','), template });
   }, [tags, template]);
 
-  if (!roleAtLeast(user, 'contributor')) return <div class="page"><h1>{t('upload.title')}</h1><p>{t('upload.noRight')}</p></div>;
+  if (!canUpload) return <div class="page"><h1>{t('upload.title')}</h1><p>{t('upload.noRight')}</p></div>;
 
   const done = rows.filter((r) => r.status && r.status !== 'uploading');
-  const count = (s) => done.filter((r) => r.status === s).length;
+  const count = (st) => done.filter((r) => r.status === st).length;
   const anyNew = done.some((r) => r.status === 'added');
 
   return (
