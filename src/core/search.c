@@ -303,7 +303,21 @@ struct ctx {
 	roaring_bitmap_t *universe; /* live assets, or all with status: filters */
 	bool all_versions;
 	struct dam_err *err;
+	/* Relevance: the FTS expression ranked by (NULL when not sorting by
+	 * relevance) and the bm25 of each of its matches, captured by the
+	 * eval_text pass that runs the same expression, so FTS5 runs once. */
+	const char *rank_fts;
+	struct score *scores;
+	size_t nscores;
+	bool scored;
 };
+
+struct score {
+	uint32_t row;
+	double bm25;
+};
+
+#define RANK_SQL "bm25(search_fts, 10.0, 5.0, 3.0, 2.0, 1.0)"
 
 static const char *const number_fields[] = { "width", "height", "size", "duration", "pages", "created", "updated", NULL };
 static const char *const builtin_facets[] = { "type", "format", "tag", "color", "orientation", "aspect", "resolution",
@@ -389,6 +403,44 @@ static json_t *expansion(struct ctx *x, const struct qnode *n)
 	return words;
 }
 
+/* The matches of the ranking expression, as eval_text's bitmap, keeping
+ * the bm25 of every matching version (old ones too: keys_for takes the best
+ * version of an asset) in x->scores. */
+static roaring_bitmap_t *text_scored(struct ctx *x, const char *fts)
+{
+	roaring_bitmap_t *bm = NULL;
+	struct db_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	if (db_query(x->dam->db, &st, x->err,
+		     "SELECT d.asset_rowid, d.is_current, " RANK_SQL " FROM search_fts f"
+		     " JOIN search_docs d ON d.version_rowid = f.rowid WHERE search_fts MATCH ?", "s", fts) < 0)
+		return NULL;
+	bm = roaring_bitmap_create();
+	while ((rc = db_step(st, x->err)) == DB_ROW) {
+		uint32_t row = (uint32_t)db_col_int(st, 0);
+		if (x->all_versions || db_col_int(st, 1))
+			roaring_bitmap_add(bm, row);
+		if (x->nscores == cap) {
+			struct score *ns = realloc(x->scores, (cap = cap ? cap * 2 : 1024) * sizeof *ns);
+			if (!ns) {
+				rc = dam_err_set(x->err, DAM_ENOMEM, NULL, "out of memory");
+				break;
+			}
+			x->scores = ns;
+		}
+		x->scores[x->nscores++] = (struct score){ row, db_col_double(st, 2) };
+	}
+	db_finalize(st);
+	if (rc < 0) {
+		bm_free(bm);
+		return NULL;
+	}
+	x->scored = true;
+	return bm;
+}
+
 static roaring_bitmap_t *eval_text(struct ctx *x, const struct qnode *n)
 {
 	struct strbuf m = STRBUF_INIT;
@@ -405,6 +457,11 @@ static roaring_bitmap_t *eval_text(struct ctx *x, const struct qnode *n)
 		json_decref(words);
 	} else {
 		search_text_match(n->value, n->prefix, &m);
+	}
+	if (x->rank_fts && !x->scored && !strcmp(m.buf, x->rank_fts)) {
+		bm = text_scored(x, m.buf);
+		strbuf_release(&m);
+		return bm;
 	}
 	bm = from_sql(x, x->all_versions
 			     ? "SELECT d.asset_rowid FROM search_fts f JOIN search_docs d ON d.version_rowid = f.rowid WHERE search_fts MATCH ?"
@@ -776,6 +833,21 @@ static int cmp_hit(const void *a, const void *b)
 	return x->row < y->row ? 1 : x->row > y->row ? -1 : 0;
 }
 
+/* The hit for row in h (sorted by row), or NULL. */
+static struct hit *hit_find(struct hit *h, size_t n, uint32_t row)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (h[mid].row < row)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && h[lo].row == row ? &h[lo] : NULL;
+}
+
 /* Sort keys for hits: bm25 (lower is better), or a number column. */
 static int keys_for(struct ctx *x, struct hit *h, size_t n, const char *sort, const char *fts, bool desc)
 {
@@ -787,8 +859,18 @@ static int keys_for(struct ctx *x, struct hit *h, size_t n, const char *sort, co
 	if (!strcmp(sort, "relevance")) {
 		if (!fts)
 			return 0;
+		if (x->scored && !strcmp(fts, x->rank_fts)) {
+			/* Captured while matching: no second FTS5 pass. */
+			for (size_t j = 0; j < x->nscores; j++) {
+				struct hit *t = hit_find(h, n, x->scores[j].row);
+				double v = desc ? x->scores[j].bm25 : -x->scores[j].bm25;
+				if (t && v < t->key)
+					t->key = v;
+			}
+			return 0;
+		}
 		rc = db_query(x->dam->db, &st, x->err,
-			      "SELECT d.asset_rowid, bm25(search_fts, 10.0, 5.0, 3.0, 2.0, 1.0) FROM search_fts f"
+			      "SELECT d.asset_rowid, " RANK_SQL " FROM search_fts f"
 			      " JOIN search_docs d ON d.version_rowid = f.rowid WHERE search_fts MATCH ?", "s", fts);
 	} else if (!strcmp(sort, "name")) {
 		rc = db_query(x->dam->db, &st, x->err, "SELECT rowid, name FROM assets", "");
@@ -965,7 +1047,7 @@ static int page(struct ctx *x, const roaring_bitmap_t *result, const struct sear
 			h[i].key = asc ? (double)h[i].row : -(double)h[i].row;
 	} else {
 		if (!strcmp(sort, "relevance"))
-			rank_expr(root, false, &fts);
+			rank_expr(root, false, &fts); /* same as x->rank_fts */
 		/* Newest and largest first by default; names A to Z. "-" inverts. */
 		rc = keys_for(x, h, n, sort, fts.len ? fts.buf : NULL, !strcmp(sort, "name") ? asc : !asc);
 	}
@@ -1004,7 +1086,8 @@ int search_run(struct dam *dam, const struct search_request *r, json_t **out, st
 	struct cache *c = &g_cache;
 	struct qnode *root = NULL;
 	struct query_error qe;
-	struct ctx x = { dam, c, NULL, false, err };
+	struct ctx x = { dam, c, NULL, false, err, NULL, NULL, 0, false };
+	struct strbuf rank = STRBUF_INIT;
 	struct check ck = { &x, r->q ? r->q : "", false, false };
 	roaring_bitmap_t *result = NULL, **kid_bm = NULL;
 	double t0 = time_mono();
@@ -1026,6 +1109,13 @@ int search_run(struct dam *dam, const struct search_request *r, json_t **out, st
 	if (root && (rc = query_fields(root, check_field, &ck)) != 0)
 		goto out;
 	x.all_versions = ck.versions_all;
+	{
+		const char *sort = r->sort && *r->sort ? r->sort : has_text(root) ? "relevance" : "created";
+		if (!strcmp(sort + (sort[0] == '-'), "relevance") && root) {
+			rank_expr(root, false, &rank);
+			x.rank_fts = rank.len ? rank.buf : NULL;
+		}
+	}
 	x.universe = facet_union(c, "status", ck.status ? NULL : "deleted");
 	if (!root) {
 		result = roaring_bitmap_copy(x.universe);
@@ -1060,6 +1150,8 @@ out_unlocked:
 	free(kid_bm);
 	bm_free(result);
 	bm_free(x.universe);
+	free(x.scores);
+	strbuf_release(&rank);
 	json_decref(o);
 	if (rc >= 0 && *out) {
 		json_t *ev = json_pack("{s:s,s:I}", "query", q, "results", json_integer_value(json_object_get(*out, "total")));
