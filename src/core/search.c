@@ -913,6 +913,45 @@ static int keys_for(struct ctx *x, struct hit *h, size_t n, const char *sort, co
 	return rc < 0 ? rc : 0;
 }
 
+static void hit_swap(struct hit *a, struct hit *b)
+{
+	struct hit t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+static void sift_down(struct hit *h, size_t k, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, big = i;
+		if (l < k && cmp_hit(&h[l], &h[big]) > 0)
+			big = l;
+		if (l + 1 < k && cmp_hit(&h[l + 1], &h[big]) > 0)
+			big = l + 1;
+		if (big == i)
+			return;
+		hit_swap(&h[i], &h[big]);
+		i = big;
+	}
+}
+
+/* Moves the k first hits in cmp_hit order (of m) to h[0..k), unordered:
+ * a max-heap of the best k so far, O(m log k). Swaps, so every name
+ * pointer stays in h to be freed. */
+static void select_first(struct hit *h, size_t m, size_t k)
+{
+	if (!k)
+		return;
+	for (size_t i = k / 2; i-- > 0;)
+		sift_down(h, k, i);
+	for (size_t i = k; i < m; i++)
+		if (cmp_hit(&h[i], &h[0]) < 0) {
+			hit_swap(&h[i], &h[0]);
+			sift_down(h, k, 0);
+		}
+}
+
 #define CURSOR_MAX 2048
 
 static void cursor_encode(const struct hit *h, char out[CURSOR_MAX])
@@ -1055,17 +1094,29 @@ static int page(struct ctx *x, const roaring_bitmap_t *result, const struct sear
 		rc = keys_for(x, h, n, sort, fts.len ? fts.buf : NULL, !strcmp(sort, "name") ? asc : !asc);
 	}
 	if (rc >= 0) {
-		qsort(h, n, sizeof *h, cmp_hit);
-		if (has_after)
-			while (start < n && cmp_hit(&h[start], &after) <= 0)
-				start++;
-		else
+		/* Only the page is ordered: the hits after the cursor move to the
+		 * front (m of them), the first offset + limit of those are
+		 * selected with a heap and sorted. */
+		size_t m = n, k;
+		if (has_after) {
+			m = 0;
+			for (size_t i = 0; i < n; i++)
+				if (cmp_hit(&h[i], &after) > 0)
+					hit_swap(&h[m++], &h[i]);
+		} else {
 			start = r->offset < n ? (size_t)r->offset : n;
-		for (size_t i = start; i < n && got < limit; i++) {
+		}
+		k = start + (size_t)limit;
+		if (k < m / 2)
+			select_first(h, m, k);
+		else
+			k = m;
+		qsort(h, k, sizeof *h, cmp_hit);
+		for (size_t i = start; i < m && got < limit; i++) {
 			json_t *s = summary(x->dam, h[i].row);
 			if (s)
 				json_array_append_new(items, s), got++;
-			if (got == limit && i + 1 < n) {
+			if (got == limit && i + 1 < m) {
 				char cur[CURSOR_MAX];
 				cursor_encode(&h[i], cur);
 				json_object_set_new(out, "next_cursor", json_string(cur));

@@ -504,6 +504,46 @@ static void test_relevance_order(void **state)
 	}
 }
 
+/* Pages of one (the page is picked with a heap when it is small next to the
+ * result) put together, by cursor and by offset, give the full sorted list. */
+static void test_pages_match_full_sort(void **state)
+{
+	struct fx *f = *state;
+	static const char *const cases[][2] = { { "", "name" }, { "", "-name" }, { "", "size" }, { "", "-created" },
+						{ "blue OR shoe OR sneaker OR tag:odd", NULL }, { NULL, NULL } };
+
+	for (int c = 0; cases[c][0]; c++) {
+		struct search_request all = { .q = cases[c][0], .sort = cases[c][1], .limit = 1000 };
+		json_t *full = NULL, *items;
+		struct dam_err err;
+		char cursor[4096] = "";
+		size_t n;
+
+		dam_err_clear(&err);
+		assert_int_equal(search_run(f->dam, &all, &full, &err), 0);
+		items = json_object_get(full, "items");
+		n = json_array_size(items);
+		assert_true(n >= 5);
+		for (size_t i = 0; i < n; i++) {
+			struct search_request byc = { .q = cases[c][0], .sort = cases[c][1], .limit = 1, .cursor = cursor };
+			struct search_request byo = { .q = cases[c][0], .sort = cases[c][1], .limit = 1, .offset = i };
+			json_t *a = NULL, *b = NULL;
+			const char *want = json_string_value(json_object_get(json_array_get(items, i), "id"));
+			assert_int_equal(search_run(f->dam, &byc, &a, &err), 0);
+			assert_int_equal(search_run(f->dam, &byo, &b, &err), 0);
+			assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(a, "items"), 0), "id")), want);
+			assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(b, "items"), 0), "id")), want);
+			if (i + 1 < n)
+				snprintf(cursor, sizeof cursor, "%s", json_string_value(json_object_get(a, "next_cursor")));
+			else
+				assert_true(json_is_null(json_object_get(a, "next_cursor")));
+			json_decref(a);
+			json_decref(b);
+		}
+		json_decref(full);
+	}
+}
+
 static int64_t rowid_of(struct fx *f, int i)
 {
 	int64_t r = -1;
@@ -584,6 +624,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_queries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relevance_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_similar, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pages_match_full_sort, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
