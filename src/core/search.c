@@ -194,6 +194,7 @@ static void phash_set(struct cache *c, uint32_t row, bool has, uint64_t ph)
 		c->phash = realloc(c->phash, n * sizeof *c->phash);
 		c->has_phash = realloc(c->has_phash, n);
 		memset(c->has_phash + c->nphash, 0, n - c->nphash);
+		memset(c->phash + c->nphash, 0, (n - c->nphash) * sizeof *c->phash);
 		c->nphash = n;
 	}
 	c->phash[row] = ph;
@@ -1305,15 +1306,35 @@ static int cmp_cand(const void *a, const void *b)
 	return x->row < y->row ? -1 : 1;
 }
 
+/* From *row on, the rows whose hash is within maxd of q, up to max of them;
+ * *row is left where the scan stopped. The hot loop of similarity: built
+ * for CPUs with POPCNT too (picked at load time) where the compiler
+ * targets plain x86-64. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__POPCNT__)
+__attribute__((target_clones("popcnt", "default")))
+#endif
+static int scan_hashes(const uint64_t *ph, uint32_t n, uint32_t *row, uint64_t q, int maxd, uint32_t *out, int max)
+{
+	int got = 0;
+	uint32_t r = *row;
+
+	for (; r < n && got < max; r++)
+		if (__builtin_popcountll(q ^ ph[r]) <= maxd)
+			out[got++] = r;
+	*row = r;
+	return got;
+}
+
 static int hist_of(struct dam *dam, uint32_t row, float hist[MEDIA_HIST_BINS])
 {
 	struct db_stmt *st;
 	size_t n = 0;
 	int rc;
 
+	/* search_docs knows the current version (search_sync ran) */
 	if (db_query(dam->db, &st, NULL,
-		     "SELECT s.hist FROM similarity s JOIN assets a ON a.rowid = s.asset_rowid"
-		     " JOIN versions v ON v.rowid = s.version_rowid AND v.id = a.current_version_id WHERE s.asset_rowid=?",
+		     "SELECT s.hist FROM search_docs d JOIN similarity s ON s.version_rowid = d.version_rowid"
+		     " WHERE d.asset_rowid=? AND d.is_current",
 		     "i", (int64_t)row) < 0)
 		return -1;
 	rc = db_step(st, NULL) == DB_ROW ? 0 : -1;
@@ -1352,13 +1373,20 @@ int search_similar(struct dam *dam, uint64_t phash, const float *hist, uint32_t 
 	 * max_distance; the colour histograms then refine the order. The
 	 * popcount comes first: it rejects almost every row, and is far cheaper
 	 * than the bitmap lookup. */
-	for (uint32_t row = 0; row < c->nphash; row++) {
-		int d = __builtin_popcountll(phash ^ c->phash[row]);
-		if (d > max_distance || !c->has_phash[row] || row == exclude_row || !roaring_bitmap_contains(live, row))
-			continue;
-		if (n == cap)
-			cands = realloc(cands, (cap = cap ? cap * 2 : 256) * sizeof *cands);
-		cands[n++] = (struct cand){ row, d, (double)d };
+	for (uint32_t row = 0; row < c->nphash;) {
+		uint32_t near[256];
+		int got = scan_hashes(c->phash, c->nphash, &row, phash, max_distance, near, 256);
+		for (int i = 0; i < got; i++) {
+			uint32_t r = near[i];
+			if (!c->has_phash[r] || r == exclude_row || !roaring_bitmap_contains(live, r))
+				continue;
+			if (n == cap)
+				cands = realloc(cands, (cap = cap ? cap * 2 : 256) * sizeof *cands);
+			cands[n].row = r;
+			cands[n].dist = media_phash_distance(phash, c->phash[r]);
+			cands[n].score = cands[n].dist;
+			n++;
+		}
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (n)
