@@ -61,7 +61,14 @@ struct cache {
 	uint64_t *phash;   /* by asset rowid: current version's perceptual hash */
 	uint8_t *has_phash;
 	uint32_t nphash;
+	/* by version rowid (the FTS5 rowid): asset rowid + 1, with VDOC_CURRENT
+	 * when it is the asset's current version; 0 = not indexed. Maps FTS5
+	 * matches to assets without joining search_docs for every match. */
+	uint32_t *vdoc;
+	uint32_t nvdoc;
 };
+
+#define VDOC_CURRENT 0x80000000u
 
 static struct cache g_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -91,6 +98,9 @@ static void cache_reset(struct cache *c)
 	free(c->own);
 	free(c->phash);
 	free(c->has_phash);
+	free(c->vdoc);
+	c->vdoc = NULL;
+	c->nvdoc = 0;
 	free(c->order);
 	c->order = NULL;
 	c->norder = 0;
@@ -201,6 +211,40 @@ static void phash_set(struct cache *c, uint32_t row, bool has, uint64_t ph)
 	c->has_phash[row] = has;
 }
 
+static void vdoc_set(struct cache *c, int64_t vrow, int64_t arow, bool current)
+{
+	if (vrow < 0 || vrow >= VDOC_CURRENT || arow < 0 || arow + 1 >= VDOC_CURRENT)
+		return;
+	if ((uint32_t)vrow >= c->nvdoc) {
+		uint32_t n = c->nvdoc ? c->nvdoc : 1024;
+		while (n <= (uint32_t)vrow)
+			n *= 2;
+		c->vdoc = realloc(c->vdoc, n * sizeof *c->vdoc);
+		memset(c->vdoc + c->nvdoc, 0, (n - c->nvdoc) * sizeof *c->vdoc);
+		c->nvdoc = n;
+	}
+	c->vdoc[vrow] = (uint32_t)(arow + 1) | (current ? VDOC_CURRENT : 0);
+}
+
+/* The versions search_docs has for one asset (row >= 0) or for all. */
+static int load_vdocs(struct cache *c, struct dam *dam, int64_t row, struct dam_err *err)
+{
+	struct db_stmt *st;
+	int rc;
+
+	if (row >= 0)
+		rc = db_query(dam->db, &st, err, "SELECT version_rowid, asset_rowid, is_current FROM search_docs WHERE asset_rowid=?",
+			      "i", row);
+	else
+		rc = db_query(dam->db, &st, err, "SELECT version_rowid, asset_rowid, is_current FROM search_docs", "");
+	if (rc < 0)
+		return rc;
+	while ((rc = db_step(st, err)) == DB_ROW)
+		vdoc_set(c, db_col_int(st, 0), db_col_int(st, 1), db_col_int(st, 2) != 0);
+	db_finalize(st);
+	return rc < 0 ? rc : 0;
+}
+
 #define CURRENT_PHASH_SQL                                                                         \
 	"SELECT s.asset_rowid, s.phash FROM similarity s JOIN assets a ON a.rowid = s.asset_rowid" \
 	" JOIN versions v ON v.rowid = s.version_rowid AND v.id = a.current_version_id"
@@ -238,7 +282,9 @@ static int load_asset(struct cache *c, struct dam *dam, int64_t row, struct dam_
 	while ((rc = db_step(st, err)) == DB_ROW)
 		cache_add(c, (uint32_t)row, db_col_text(st, 0), db_col_text(st, 1));
 	db_finalize(st);
-	return rc < 0 ? rc : load_phash(c, dam, row, err);
+	if (rc < 0 || (rc = load_vdocs(c, dam, row, err)) < 0)
+		return rc;
+	return load_phash(c, dam, row, err);
 }
 
 /* Brings the cache up to the library's search_log. Called with the lock. */
@@ -264,7 +310,7 @@ static int cache_catch_up(struct cache *c, struct dam *dam, struct dam_err *err)
 		while ((rc = db_step(st, err)) == DB_ROW)
 			cache_add(c, (uint32_t)db_col_int(st, 0), db_col_text(st, 1), db_col_text(st, 2));
 		db_finalize(st);
-		if (rc < 0 || (rc = load_phash(c, dam, -1, err)) < 0)
+		if (rc < 0 || (rc = load_phash(c, dam, -1, err)) < 0 || (rc = load_vdocs(c, dam, -1, err)) < 0)
 			return rc;
 	} else {
 		int64_t *rows = NULL;
@@ -417,14 +463,17 @@ static roaring_bitmap_t *text_scored(struct ctx *x, const char *fts)
 	size_t cap = 0;
 	int rc;
 
-	if (db_query(x->dam->db, &st, x->err,
-		     "SELECT d.asset_rowid, d.is_current, " RANK_SQL " FROM search_fts f"
-		     " JOIN search_docs d ON d.version_rowid = f.rowid WHERE search_fts MATCH ?", "s", fts) < 0)
+	if (db_query(x->dam->db, &st, x->err, "SELECT rowid, " RANK_SQL " FROM search_fts WHERE search_fts MATCH ?", "s",
+		     fts) < 0)
 		return NULL;
 	bm = roaring_bitmap_create();
 	while ((rc = db_step(st, x->err)) == DB_ROW) {
-		uint32_t row = (uint32_t)db_col_int(st, 0);
-		if (x->all_versions || db_col_int(st, 1))
+		int64_t v = db_col_int(st, 0);
+		uint32_t d = v >= 0 && v < x->c->nvdoc ? x->c->vdoc[v] : 0, row;
+		if (!d) /* indexed after the cache caught up: next search */
+			continue;
+		row = (d & ~VDOC_CURRENT) - 1;
+		if (x->all_versions || (d & VDOC_CURRENT))
 			roaring_bitmap_add(bm, row);
 		if (x->nscores == cap) {
 			struct score *ns = realloc(x->scores, (cap = cap ? cap * 2 : 1024) * sizeof *ns);
@@ -434,7 +483,7 @@ static roaring_bitmap_t *text_scored(struct ctx *x, const char *fts)
 			}
 			x->scores = ns;
 		}
-		x->scores[x->nscores++] = (struct score){ row, db_col_double(st, 2) };
+		x->scores[x->nscores++] = (struct score){ row, db_col_double(st, 1) };
 	}
 	db_finalize(st);
 	if (rc < 0) {
@@ -442,6 +491,31 @@ static roaring_bitmap_t *text_scored(struct ctx *x, const char *fts)
 		return NULL;
 	}
 	x->scored = true;
+	return bm;
+}
+
+/* The assets whose current version (any version with versions:all)
+ * matches fts, mapped through the cache's version map. */
+static roaring_bitmap_t *text_rows(struct ctx *x, const char *fts)
+{
+	roaring_bitmap_t *bm;
+	struct db_stmt *st;
+	int rc;
+
+	if (db_query(x->dam->db, &st, x->err, "SELECT rowid FROM search_fts WHERE search_fts MATCH ?", "s", fts) < 0)
+		return NULL;
+	bm = roaring_bitmap_create();
+	while ((rc = db_step(st, x->err)) == DB_ROW) {
+		int64_t v = db_col_int(st, 0);
+		uint32_t d = v >= 0 && v < x->c->nvdoc ? x->c->vdoc[v] : 0;
+		if (d && (x->all_versions || (d & VDOC_CURRENT)))
+			roaring_bitmap_add(bm, (d & ~VDOC_CURRENT) - 1);
+	}
+	db_finalize(st);
+	if (rc < 0) {
+		bm_free(bm);
+		return NULL;
+	}
 	return bm;
 }
 
@@ -467,11 +541,7 @@ static roaring_bitmap_t *eval_text(struct ctx *x, const struct qnode *n)
 		strbuf_release(&m);
 		return bm;
 	}
-	bm = from_sql(x, x->all_versions
-			     ? "SELECT d.asset_rowid FROM search_fts f JOIN search_docs d ON d.version_rowid = f.rowid WHERE search_fts MATCH ?"
-			     : "SELECT d.asset_rowid FROM search_fts f JOIN search_docs d ON d.version_rowid = f.rowid"
-			       " WHERE search_fts MATCH ? AND d.is_current",
-		      "s", m.buf);
+	bm = text_rows(x, m.buf);
 	strbuf_release(&m);
 	return bm;
 }
