@@ -86,6 +86,28 @@ for (const [label, q, params, expr] of Q) {
   rows.push(row);
   console.error(`${label}: p50 ${row.p50.toFixed(1)} p99 ${row.p99.toFixed(1)} total ${total}${base ? ` | fts p50 ${base.p50} p99 ${base.p99}` : ''} | rss ${row.rss_mb} MB`);
 }
+// Similarity over every hash: SIMILAR = comma-separated asset ids (GET
+// /assets/{id}/similar), SIM_IMAGE = an image file (POST /search/image).
+async function simOnce(method, path, body, ctype) {
+  const t = performance.now();
+  const r = await fetch(`${url}${path}`, { method, body, headers: { authorization: `Bearer ${token}`, ...(ctype ? { 'content-type': ctype } : {}) } });
+  const j = await r.json();
+  if (r.status !== 200) throw new Error(`${path}: ${r.status} ${JSON.stringify(j)}`);
+  return { ms: performance.now() - t, total: j.items.length, took: j.took_ms };
+}
+const sims = [];
+for (const id of (process.env.SIMILAR || '').split(',').filter(Boolean)) sims.push([`similar to ${id.slice(-6)}`, 'GET', `/api/v1/assets/${id}/similar?limit=20`, null]);
+if (process.env.SIM_IMAGE) sims.push([`search by image ${process.env.SIM_IMAGE.split('/').pop()}`, 'POST', '/api/v1/search/image?limit=20', fs.readFileSync(process.env.SIM_IMAGE)]);
+for (const [label, method, path, body] of sims) {
+  if (only && !only.test(label)) continue;
+  for (let i = 0; i < 3; i++) await simOnce(method, path, body, body ? 'image/jpeg' : null);
+  const t = [], took = [];
+  let total = 0;
+  for (let i = 0; i < RUNS; i++) { const r = await simOnce(method, path, body, body ? 'image/jpeg' : null); t.push(r.ms); took.push(r.took ?? NaN); total = r.total; }
+  const row = { label, q: path, params: {}, total, p50: pct(t, 0.5), p99: pct(t, 0.99), max: Math.max(...t), fts: null, took_p50: pct(took, 0.5), ...rss() };
+  rows.push(row);
+  console.error(`${label}: p50 ${row.p50.toFixed(1)} p99 ${row.p99.toFixed(1)} items ${total} engine took p50 ${row.took_p50} | rss ${row.rss_mb} MB`);
+}
 const f = (x) => (x === null || x === undefined ? '—' : x.toFixed(1));
 console.log('| query | q | params | total | API p50 ms | API p99 ms | bare FTS5 p50 ms | bare FTS5 p99 ms | API/FTS5 p50 | RSS MB |');
 console.log('|---|---|---|---:|---:|---:|---:|---:|---:|---:|');

@@ -3,7 +3,8 @@
 # --workers -1 --quiet` with a token, runs query.mjs (API vs bare FTS5, RSS),
 # optionally wrk for throughput, stops the server.
 #
-#   bench/search/run.sh [DIR=/tmp/dam-sbench] [RUNS=50]
+#   [DAM_BIN=build/dam] [ONLY=regexp] [SIMILAR=id,id] [SIM_IMAGE=file] [NOWRK=1] \
+#     bench/search/run.sh [DIR=/tmp/dam-sbench] [RUNS=50]
 set -eu
 cd "$(dirname "$0")/../.."
 DIR=${1:-/tmp/dam-sbench}
@@ -12,7 +13,7 @@ LIB="$DIR/lib"
 # The server under test: a private copy of the current build (the index
 # written by setup.sh is kept; rebuild it with setup.sh after schema or
 # tokenizer changes).
-cp build/dam "$DIR/dam-serve"
+cp "${DAM_BIN:-build/dam}" "$DIR/dam-serve"
 D="$DIR/dam-serve"
 echo "dam $(git rev-parse --short HEAD)$(git diff --quiet -- src || echo ' + uncommitted src changes') $(date -u +%FT%TZ)"
 if ! $D --library "$LIB" user list 2>/dev/null | grep -q '^bench'; then
@@ -26,7 +27,7 @@ trap 'kill $SPID 2>/dev/null; wait $SPID 2>/dev/null' EXIT
 for i in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
 echo "server pid $SPID; RSS before the first search: $(grep VmRSS /proc/$SPID/status)"
 node bench/search/query.mjs "http://127.0.0.1:$PORT" "$TOKEN" "$LIB/dam.db" "$DIR/fts" "$SPID" "$RUNS" | tee "$DIR/query.md"
-if command -v wrk >/dev/null; then
+if [ -z "${NOWRK:-}" ] && command -v wrk >/dev/null; then
 	for q in 'sneaker%20type:image%20tag:blue%20brand:Acme' '%E8%BF%90%E5%8A%A8%E9%9E%8B'; do
 		echo "wrk -t2 -c4 -d10s /api/v1/search?q=$q&facets=false"
 		wrk -t2 -c4 -d10s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/v1/search?q=$q&facets=false" | grep -E "Requests/sec|Latency|requests in|Non-2xx" 

@@ -61,7 +61,14 @@ struct cache {
 	uint64_t *phash;   /* by asset rowid: current version's perceptual hash */
 	uint8_t *has_phash;
 	uint32_t nphash;
+	/* by version rowid (the FTS5 rowid): asset rowid + 1, with VDOC_CURRENT
+	 * when it is the asset's current version; 0 = not indexed. Maps FTS5
+	 * matches to assets without joining search_docs for every match. */
+	uint32_t *vdoc;
+	uint32_t nvdoc;
 };
+
+#define VDOC_CURRENT 0x80000000u
 
 static struct cache g_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -91,6 +98,9 @@ static void cache_reset(struct cache *c)
 	free(c->own);
 	free(c->phash);
 	free(c->has_phash);
+	free(c->vdoc);
+	c->vdoc = NULL;
+	c->nvdoc = 0;
 	free(c->order);
 	c->order = NULL;
 	c->norder = 0;
@@ -194,10 +204,45 @@ static void phash_set(struct cache *c, uint32_t row, bool has, uint64_t ph)
 		c->phash = realloc(c->phash, n * sizeof *c->phash);
 		c->has_phash = realloc(c->has_phash, n);
 		memset(c->has_phash + c->nphash, 0, n - c->nphash);
+		memset(c->phash + c->nphash, 0, (n - c->nphash) * sizeof *c->phash);
 		c->nphash = n;
 	}
 	c->phash[row] = ph;
 	c->has_phash[row] = has;
+}
+
+static void vdoc_set(struct cache *c, int64_t vrow, int64_t arow, bool current)
+{
+	if (vrow < 0 || vrow >= VDOC_CURRENT || arow < 0 || arow + 1 >= VDOC_CURRENT)
+		return;
+	if ((uint32_t)vrow >= c->nvdoc) {
+		uint32_t n = c->nvdoc ? c->nvdoc : 1024;
+		while (n <= (uint32_t)vrow)
+			n *= 2;
+		c->vdoc = realloc(c->vdoc, n * sizeof *c->vdoc);
+		memset(c->vdoc + c->nvdoc, 0, (n - c->nvdoc) * sizeof *c->vdoc);
+		c->nvdoc = n;
+	}
+	c->vdoc[vrow] = (uint32_t)(arow + 1) | (current ? VDOC_CURRENT : 0);
+}
+
+/* The versions search_docs has for one asset (row >= 0) or for all. */
+static int load_vdocs(struct cache *c, struct dam *dam, int64_t row, struct dam_err *err)
+{
+	struct db_stmt *st;
+	int rc;
+
+	if (row >= 0)
+		rc = db_query(dam->db, &st, err, "SELECT version_rowid, asset_rowid, is_current FROM search_docs WHERE asset_rowid=?",
+			      "i", row);
+	else
+		rc = db_query(dam->db, &st, err, "SELECT version_rowid, asset_rowid, is_current FROM search_docs", "");
+	if (rc < 0)
+		return rc;
+	while ((rc = db_step(st, err)) == DB_ROW)
+		vdoc_set(c, db_col_int(st, 0), db_col_int(st, 1), db_col_int(st, 2) != 0);
+	db_finalize(st);
+	return rc < 0 ? rc : 0;
 }
 
 #define CURRENT_PHASH_SQL                                                                         \
@@ -211,8 +256,11 @@ static int load_phash(struct cache *c, struct dam *dam, int64_t row, struct dam_
 
 	if (row >= 0)
 		rc = db_query(dam->db, &st, err, CURRENT_PHASH_SQL " WHERE s.asset_rowid=?", "i", row);
-	else
-		rc = db_query(dam->db, &st, err, CURRENT_PHASH_SQL, "");
+	else /* search_docs knows the current versions (search_sync ran): integer
+	      * keys instead of joining versions on their text ids, 2x faster */
+		rc = db_query(dam->db, &st, err,
+			      "SELECT s.asset_rowid, s.phash FROM similarity s"
+			      " JOIN search_docs d ON d.version_rowid = s.version_rowid WHERE d.is_current", "");
 	if (rc < 0)
 		return rc;
 	if (row >= 0)
@@ -234,7 +282,9 @@ static int load_asset(struct cache *c, struct dam *dam, int64_t row, struct dam_
 	while ((rc = db_step(st, err)) == DB_ROW)
 		cache_add(c, (uint32_t)row, db_col_text(st, 0), db_col_text(st, 1));
 	db_finalize(st);
-	return rc < 0 ? rc : load_phash(c, dam, row, err);
+	if (rc < 0 || (rc = load_vdocs(c, dam, row, err)) < 0)
+		return rc;
+	return load_phash(c, dam, row, err);
 }
 
 /* Brings the cache up to the library's search_log. Called with the lock. */
@@ -260,7 +310,7 @@ static int cache_catch_up(struct cache *c, struct dam *dam, struct dam_err *err)
 		while ((rc = db_step(st, err)) == DB_ROW)
 			cache_add(c, (uint32_t)db_col_int(st, 0), db_col_text(st, 1), db_col_text(st, 2));
 		db_finalize(st);
-		if (rc < 0 || (rc = load_phash(c, dam, -1, err)) < 0)
+		if (rc < 0 || (rc = load_phash(c, dam, -1, err)) < 0 || (rc = load_vdocs(c, dam, -1, err)) < 0)
 			return rc;
 	} else {
 		int64_t *rows = NULL;
@@ -303,7 +353,21 @@ struct ctx {
 	roaring_bitmap_t *universe; /* live assets, or all with status: filters */
 	bool all_versions;
 	struct dam_err *err;
+	/* Relevance: the FTS expression ranked by (NULL when not sorting by
+	 * relevance) and the bm25 of each of its matches, captured by the
+	 * eval_text pass that runs the same expression, so FTS5 runs once. */
+	const char *rank_fts;
+	struct score *scores;
+	size_t nscores;
+	bool scored;
 };
+
+struct score {
+	uint32_t row;
+	double bm25;
+};
+
+#define RANK_SQL "bm25(search_fts, 10.0, 5.0, 3.0, 2.0, 1.0)"
 
 static const char *const number_fields[] = { "width", "height", "size", "duration", "pages", "created", "updated", NULL };
 static const char *const builtin_facets[] = { "type", "format", "tag", "color", "orientation", "aspect", "resolution",
@@ -389,6 +453,72 @@ static json_t *expansion(struct ctx *x, const struct qnode *n)
 	return words;
 }
 
+/* The matches of the ranking expression, as eval_text's bitmap, keeping
+ * the bm25 of every matching version (old ones too: keys_for takes the best
+ * version of an asset) in x->scores. */
+static roaring_bitmap_t *text_scored(struct ctx *x, const char *fts)
+{
+	roaring_bitmap_t *bm = NULL;
+	struct db_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	if (db_query(x->dam->db, &st, x->err, "SELECT rowid, " RANK_SQL " FROM search_fts WHERE search_fts MATCH ?", "s",
+		     fts) < 0)
+		return NULL;
+	bm = roaring_bitmap_create();
+	while ((rc = db_step(st, x->err)) == DB_ROW) {
+		int64_t v = db_col_int(st, 0);
+		uint32_t d = v >= 0 && v < x->c->nvdoc ? x->c->vdoc[v] : 0, row;
+		if (!d) /* indexed after the cache caught up: next search */
+			continue;
+		row = (d & ~VDOC_CURRENT) - 1;
+		if (x->all_versions || (d & VDOC_CURRENT))
+			roaring_bitmap_add(bm, row);
+		if (x->nscores == cap) {
+			struct score *ns = realloc(x->scores, (cap = cap ? cap * 2 : 1024) * sizeof *ns);
+			if (!ns) {
+				rc = dam_err_set(x->err, DAM_ENOMEM, NULL, "out of memory");
+				break;
+			}
+			x->scores = ns;
+		}
+		x->scores[x->nscores++] = (struct score){ row, db_col_double(st, 1) };
+	}
+	db_finalize(st);
+	if (rc < 0) {
+		bm_free(bm);
+		return NULL;
+	}
+	x->scored = true;
+	return bm;
+}
+
+/* The assets whose current version (any version with versions:all)
+ * matches fts, mapped through the cache's version map. */
+static roaring_bitmap_t *text_rows(struct ctx *x, const char *fts)
+{
+	roaring_bitmap_t *bm;
+	struct db_stmt *st;
+	int rc;
+
+	if (db_query(x->dam->db, &st, x->err, "SELECT rowid FROM search_fts WHERE search_fts MATCH ?", "s", fts) < 0)
+		return NULL;
+	bm = roaring_bitmap_create();
+	while ((rc = db_step(st, x->err)) == DB_ROW) {
+		int64_t v = db_col_int(st, 0);
+		uint32_t d = v >= 0 && v < x->c->nvdoc ? x->c->vdoc[v] : 0;
+		if (d && (x->all_versions || (d & VDOC_CURRENT)))
+			roaring_bitmap_add(bm, (d & ~VDOC_CURRENT) - 1);
+	}
+	db_finalize(st);
+	if (rc < 0) {
+		bm_free(bm);
+		return NULL;
+	}
+	return bm;
+}
+
 static roaring_bitmap_t *eval_text(struct ctx *x, const struct qnode *n)
 {
 	struct strbuf m = STRBUF_INIT;
@@ -406,11 +536,12 @@ static roaring_bitmap_t *eval_text(struct ctx *x, const struct qnode *n)
 	} else {
 		search_text_match(n->value, n->prefix, &m);
 	}
-	bm = from_sql(x, x->all_versions
-			     ? "SELECT d.asset_rowid FROM search_fts f JOIN search_docs d ON d.version_rowid = f.rowid WHERE search_fts MATCH ?"
-			     : "SELECT d.asset_rowid FROM search_fts f JOIN search_docs d ON d.version_rowid = f.rowid"
-			       " WHERE search_fts MATCH ? AND d.is_current",
-		      "s", m.buf);
+	if (x->rank_fts && !x->scored && !strcmp(m.buf, x->rank_fts)) {
+		bm = text_scored(x, m.buf);
+		strbuf_release(&m);
+		return bm;
+	}
+	bm = text_rows(x, m.buf);
 	strbuf_release(&m);
 	return bm;
 }
@@ -776,6 +907,21 @@ static int cmp_hit(const void *a, const void *b)
 	return x->row < y->row ? 1 : x->row > y->row ? -1 : 0;
 }
 
+/* The hit for row in h (sorted by row), or NULL. */
+static struct hit *hit_find(struct hit *h, size_t n, uint32_t row)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (h[mid].row < row)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && h[lo].row == row ? &h[lo] : NULL;
+}
+
 /* Sort keys for hits: bm25 (lower is better), or a number column. */
 static int keys_for(struct ctx *x, struct hit *h, size_t n, const char *sort, const char *fts, bool desc)
 {
@@ -787,8 +933,18 @@ static int keys_for(struct ctx *x, struct hit *h, size_t n, const char *sort, co
 	if (!strcmp(sort, "relevance")) {
 		if (!fts)
 			return 0;
+		if (x->scored && !strcmp(fts, x->rank_fts)) {
+			/* Captured while matching: no second FTS5 pass. */
+			for (size_t j = 0; j < x->nscores; j++) {
+				struct hit *t = hit_find(h, n, x->scores[j].row);
+				double v = desc ? x->scores[j].bm25 : -x->scores[j].bm25;
+				if (t && v < t->key)
+					t->key = v;
+			}
+			return 0;
+		}
 		rc = db_query(x->dam->db, &st, x->err,
-			      "SELECT d.asset_rowid, bm25(search_fts, 10.0, 5.0, 3.0, 2.0, 1.0) FROM search_fts f"
+			      "SELECT d.asset_rowid, " RANK_SQL " FROM search_fts f"
 			      " JOIN search_docs d ON d.version_rowid = f.rowid WHERE search_fts MATCH ?", "s", fts);
 	} else if (!strcmp(sort, "name")) {
 		rc = db_query(x->dam->db, &st, x->err, "SELECT rowid, name FROM assets", "");
@@ -826,6 +982,45 @@ static int keys_for(struct ctx *x, struct hit *h, size_t n, const char *sort, co
 	}
 	db_finalize(st);
 	return rc < 0 ? rc : 0;
+}
+
+static void hit_swap(struct hit *a, struct hit *b)
+{
+	struct hit t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+static void sift_down(struct hit *h, size_t k, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, big = i;
+		if (l < k && cmp_hit(&h[l], &h[big]) > 0)
+			big = l;
+		if (l + 1 < k && cmp_hit(&h[l + 1], &h[big]) > 0)
+			big = l + 1;
+		if (big == i)
+			return;
+		hit_swap(&h[i], &h[big]);
+		i = big;
+	}
+}
+
+/* Moves the k first hits in cmp_hit order (of m) to h[0..k), unordered:
+ * a max-heap of the best k so far, O(m log k). Swaps, so every name
+ * pointer stays in h to be freed. */
+static void select_first(struct hit *h, size_t m, size_t k)
+{
+	if (!k)
+		return;
+	for (size_t i = k / 2; i-- > 0;)
+		sift_down(h, k, i);
+	for (size_t i = k; i < m; i++)
+		if (cmp_hit(&h[i], &h[0]) < 0) {
+			hit_swap(&h[i], &h[0]);
+			sift_down(h, k, 0);
+		}
 }
 
 #define CURSOR_MAX 2048
@@ -965,22 +1160,34 @@ static int page(struct ctx *x, const roaring_bitmap_t *result, const struct sear
 			h[i].key = asc ? (double)h[i].row : -(double)h[i].row;
 	} else {
 		if (!strcmp(sort, "relevance"))
-			rank_expr(root, false, &fts);
+			rank_expr(root, false, &fts); /* same as x->rank_fts */
 		/* Newest and largest first by default; names A to Z. "-" inverts. */
 		rc = keys_for(x, h, n, sort, fts.len ? fts.buf : NULL, !strcmp(sort, "name") ? asc : !asc);
 	}
 	if (rc >= 0) {
-		qsort(h, n, sizeof *h, cmp_hit);
-		if (has_after)
-			while (start < n && cmp_hit(&h[start], &after) <= 0)
-				start++;
-		else
+		/* Only the page is ordered: the hits after the cursor move to the
+		 * front (m of them), the first offset + limit of those are
+		 * selected with a heap and sorted. */
+		size_t m = n, k;
+		if (has_after) {
+			m = 0;
+			for (size_t i = 0; i < n; i++)
+				if (cmp_hit(&h[i], &after) > 0)
+					hit_swap(&h[m++], &h[i]);
+		} else {
 			start = r->offset < n ? (size_t)r->offset : n;
-		for (size_t i = start; i < n && got < limit; i++) {
+		}
+		k = start + (size_t)limit;
+		if (k < m / 2)
+			select_first(h, m, k);
+		else
+			k = m;
+		qsort(h, k, sizeof *h, cmp_hit);
+		for (size_t i = start; i < m && got < limit; i++) {
 			json_t *s = summary(x->dam, h[i].row);
 			if (s)
 				json_array_append_new(items, s), got++;
-			if (got == limit && i + 1 < n) {
+			if (got == limit && i + 1 < m) {
 				char cur[CURSOR_MAX];
 				cursor_encode(&h[i], cur);
 				json_object_set_new(out, "next_cursor", json_string(cur));
@@ -1004,7 +1211,8 @@ int search_run(struct dam *dam, const struct search_request *r, json_t **out, st
 	struct cache *c = &g_cache;
 	struct qnode *root = NULL;
 	struct query_error qe;
-	struct ctx x = { dam, c, NULL, false, err };
+	struct ctx x = { dam, c, NULL, false, err, NULL, NULL, 0, false };
+	struct strbuf rank = STRBUF_INIT;
 	struct check ck = { &x, r->q ? r->q : "", false, false };
 	roaring_bitmap_t *result = NULL, **kid_bm = NULL;
 	double t0 = time_mono();
@@ -1026,6 +1234,13 @@ int search_run(struct dam *dam, const struct search_request *r, json_t **out, st
 	if (root && (rc = query_fields(root, check_field, &ck)) != 0)
 		goto out;
 	x.all_versions = ck.versions_all;
+	{
+		const char *sort = r->sort && *r->sort ? r->sort : has_text(root) ? "relevance" : "created";
+		if (!strcmp(sort + (sort[0] == '-'), "relevance") && root) {
+			rank_expr(root, false, &rank);
+			x.rank_fts = rank.len ? rank.buf : NULL;
+		}
+	}
 	x.universe = facet_union(c, "status", ck.status ? NULL : "deleted");
 	if (!root) {
 		result = roaring_bitmap_copy(x.universe);
@@ -1060,6 +1275,8 @@ out_unlocked:
 	free(kid_bm);
 	bm_free(result);
 	bm_free(x.universe);
+	free(x.scores);
+	strbuf_release(&rank);
 	json_decref(o);
 	if (rc >= 0 && *out) {
 		json_t *ev = json_pack("{s:s,s:I}", "query", q, "results", json_integer_value(json_object_get(*out, "total")));
@@ -1068,6 +1285,18 @@ out_unlocked:
 	}
 	query_free(root);
 	return rc < 0 ? rc : 0;
+}
+
+int search_warm(struct dam *dam, struct dam_err *err)
+{
+	int rc;
+
+	if ((rc = search_sync(dam, 0, err)) < 0)
+		return rc;
+	pthread_mutex_lock(&g_cache.lock);
+	rc = cache_catch_up(&g_cache, dam, err);
+	pthread_mutex_unlock(&g_cache.lock);
+	return rc;
 }
 
 /* ---- saved searches ---- */
@@ -1147,15 +1376,35 @@ static int cmp_cand(const void *a, const void *b)
 	return x->row < y->row ? -1 : 1;
 }
 
+/* From *row on, the rows whose hash is within maxd of q, up to max of them;
+ * *row is left where the scan stopped. The hot loop of similarity: built
+ * for CPUs with POPCNT too (picked at load time) where the compiler
+ * targets plain x86-64. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__POPCNT__)
+__attribute__((target_clones("popcnt", "default")))
+#endif
+static int scan_hashes(const uint64_t *ph, uint32_t n, uint32_t *row, uint64_t q, int maxd, uint32_t *out, int max)
+{
+	int got = 0;
+	uint32_t r = *row;
+
+	for (; r < n && got < max; r++)
+		if (__builtin_popcountll(q ^ ph[r]) <= maxd)
+			out[got++] = r;
+	*row = r;
+	return got;
+}
+
 static int hist_of(struct dam *dam, uint32_t row, float hist[MEDIA_HIST_BINS])
 {
 	struct db_stmt *st;
 	size_t n = 0;
 	int rc;
 
+	/* search_docs knows the current version (search_sync ran) */
 	if (db_query(dam->db, &st, NULL,
-		     "SELECT s.hist FROM similarity s JOIN assets a ON a.rowid = s.asset_rowid"
-		     " JOIN versions v ON v.rowid = s.version_rowid AND v.id = a.current_version_id WHERE s.asset_rowid=?",
+		     "SELECT s.hist FROM search_docs d JOIN similarity s ON s.version_rowid = d.version_rowid"
+		     " WHERE d.asset_rowid=? AND d.is_current",
 		     "i", (int64_t)row) < 0)
 		return -1;
 	rc = db_step(st, NULL) == DB_ROW ? 0 : -1;
@@ -1178,6 +1427,7 @@ int search_similar(struct dam *dam, uint64_t phash, const float *hist, uint32_t 
 	roaring_bitmap_t *live = NULL;
 	size_t n = 0, cap = 0;
 	json_t *items = json_array();
+	double t0 = time_mono();
 	int rc;
 
 	*out = NULL;
@@ -1190,17 +1440,23 @@ int search_similar(struct dam *dam, uint64_t phash, const float *hist, uint32_t 
 	}
 	live = facet_union(c, "status", "deleted");
 	/* One pass over every hash (8 bytes an asset), keeping those within
-	 * max_distance; the colour histograms then refine the order. */
-	for (uint32_t row = 0; row < c->nphash; row++) {
-		int d;
-		if (!c->has_phash[row] || row == exclude_row || !roaring_bitmap_contains(live, row))
-			continue;
-		d = media_phash_distance(phash, c->phash[row]);
-		if (d > max_distance)
-			continue;
-		if (n == cap)
-			cands = realloc(cands, (cap = cap ? cap * 2 : 256) * sizeof *cands);
-		cands[n++] = (struct cand){ row, d, (double)d };
+	 * max_distance; the colour histograms then refine the order. The
+	 * popcount comes first: it rejects almost every row, and is far cheaper
+	 * than the bitmap lookup. */
+	for (uint32_t row = 0; row < c->nphash;) {
+		uint32_t near[256];
+		int got = scan_hashes(c->phash, c->nphash, &row, phash, max_distance, near, 256);
+		for (int i = 0; i < got; i++) {
+			uint32_t r = near[i];
+			if (!c->has_phash[r] || r == exclude_row || !roaring_bitmap_contains(live, r))
+				continue;
+			if (n == cap)
+				cands = realloc(cands, (cap = cap ? cap * 2 : 256) * sizeof *cands);
+			cands[n].row = r;
+			cands[n].dist = media_phash_distance(phash, c->phash[r]);
+			cands[n].score = cands[n].dist;
+			n++;
+		}
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (n)
@@ -1224,7 +1480,8 @@ int search_similar(struct dam *dam, uint64_t phash, const float *hist, uint32_t 
 	}
 	bm_free(live);
 	free(cands);
-	*out = json_pack("{s:o,s:i,s:b}", "items", items, "max_distance", max_distance, "analysed", 1);
+	*out = json_pack("{s:o,s:i,s:b,s:f}", "items", items, "max_distance", max_distance, "analysed", 1, "took_ms",
+			 (time_mono() - t0) * 1000.0);
 	return 0;
 fail:
 	json_decref(items);

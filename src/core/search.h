@@ -66,7 +66,7 @@ int search_facet_values(struct dam *dam, const char *facet, const char *prefix, 
  * within max_distance are re-ranked with their colour histograms
  * (score = distance + 16 x (1 - histogram similarity), lower is closer).
  * *out = {"items":[summary + "distance" + "score"], "max_distance": n,
- * "analysed": bool} ("analysed" false, no items: the asset has no image
+ * "analysed": bool, "took_ms": n} ("analysed" false, no items: the asset has no image
  * analysis - not an image or video, or still processing).
  * hist may be NULL (hash only); exclude_row is the asked asset's own id.
  */
@@ -75,6 +75,12 @@ int search_similar(struct dam *dam, uint64_t phash, const float *hist, uint32_t 
 /* Same, for an asset's current version. */
 int search_similar_to_asset(struct dam *dam, const char *asset_id, int limit, int max_distance, json_t **out,
 			    struct dam_err *err);
+
+/* Brings the process's search cache (facet bitmaps, perceptual hashes) up
+ * to date, loading it if this is the first time: `dam serve` calls it from
+ * a thread at start so the first search does not pay the load (searches
+ * meanwhile wait for it rather than load a second copy). */
+int search_warm(struct dam *dam, struct dam_err *err);
 
 /* Saved searches: per user, optionally shared with everyone. */
 int search_save(struct dam *dam, const char *user_id, const char *name, const char *query, const char *sort,

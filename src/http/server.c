@@ -26,6 +26,7 @@
 #include <openssl/ssl.h>
 
 #include "core/job.h"
+#include "core/search.h"
 #include "deliver/deliver.h"
 #include "deliver/preset.h"
 #include "deliver/purge.h"
@@ -785,6 +786,21 @@ static void *purge_main(void *arg)
 	return NULL;
 }
 
+/* Loads the search cache (facet bitmaps, perceptual hashes) in the
+ * background at start: at 1M assets that takes seconds, which the first
+ * search would otherwise pay. */
+static void *search_warm_main(void *arg)
+{
+	struct server_ctx *srv = arg;
+	struct dam *dam = NULL;
+	struct dam_err err;
+
+	if (library_open(srv->root, &dam, &err) < 0 || search_warm(dam, &err) < 0)
+		fprintf(stderr, "dam serve: loading the search cache: %s\n", err.msg);
+	library_close(dam);
+	return NULL;
+}
+
 static void resync_presets(struct server_ctx *srv)
 {
 	struct dam *dam;
@@ -857,7 +873,8 @@ int server_run(const struct server_opts *opts, struct dam_err *err)
 	struct pool_thread *pool = NULL;
 	struct worker_proc workers[64];
 	SSL_CTX *ssl = NULL;
-	pthread_t purger;
+	pthread_t purger, warm;
+	bool warming = false;
 	char url[128];
 	sigset_t set;
 
@@ -918,6 +935,7 @@ int server_run(const struct server_opts *opts, struct dam_err *err)
 	for (int i = 0; i < nloops; i++)
 		pthread_create(&loops[i].thread, NULL, loop_main, &loops[i]);
 	pthread_create(&purger, NULL, purge_main, srv);
+	warming = pthread_create(&warm, NULL, search_warm_main, srv) == 0;
 	memset(workers, 0, sizeof workers);
 	printf("dam serve: listening on %s (library %s)\n", url, srv->root);
 	fflush(stdout);
@@ -962,6 +980,8 @@ int server_run(const struct server_opts *opts, struct dam_err *err)
 	for (int i = 0; i < npool; i++)
 		pthread_join(pool[i].thread, NULL);
 	pthread_join(purger, NULL);
+	if (warming)
+		pthread_join(warm, NULL);
 	deliver_close(srv->deliver);
 	free(loops);
 	free(pool);

@@ -441,6 +441,173 @@ static void test_bad_queries(void **state)
 	}
 }
 
+/* Relevance order (bm25 captured in the matching pass) is the order of the
+ * bare FTS5 ranking, and cursor pages put together give the same list. */
+static void test_relevance_order(void **state)
+{
+	struct fx *f = *state;
+	static const char *const qs[][2] = { { "blue", "\"blue\"" }, { "shoe -tag:odd", "\"shoe\"" },
+					     { "running OR sneaker", "\"running\" OR \"sneaker\"" }, { NULL, NULL } };
+
+	for (int k = 0; qs[k][0]; k++) {
+		json_t *all = run(f, qs[k][0], false), *it, *paged = json_array();
+		struct db_stmt *st;
+		size_t i;
+		char cursor[4096] = "";
+		int rc;
+
+		/* expected: bm25 of the current versions, ties newest first */
+		assert_int_equal(db_query(f->dam->db, &st, NULL,
+					  "SELECT a.id FROM search_fts s JOIN search_docs d ON d.version_rowid = s.rowid"
+					  " JOIN assets a ON a.rowid = d.asset_rowid WHERE search_fts MATCH ? AND d.is_current"
+					  " ORDER BY bm25(search_fts, 10.0, 5.0, 3.0, 2.0, 1.0), a.rowid DESC", "s", qs[k][1]), 0);
+		i = 0;
+		while ((rc = db_step(st, NULL)) == DB_ROW) {
+			const char *id = db_col_text(st, 0);
+			if (strstr(qs[k][0], "-tag:odd")) {
+				/* skip the odd ones the query excludes */
+				int idx = -1;
+				for (int j = 0; j < NA; j++)
+					if (!strcmp(f->ids[j], id))
+						idx = j;
+				if (idx % 2)
+					continue;
+			}
+			it = json_array_get(json_object_get(all, "items"), i);
+			assert_non_null(it);
+			assert_string_equal(json_string_value(json_object_get(it, "id")), id);
+			i++;
+		}
+		db_finalize(st);
+		assert_int_equal(i, json_array_size(json_object_get(all, "items")));
+		for (;;) {
+			struct search_request r = { .q = qs[k][0], .limit = 2, .cursor = cursor };
+			json_t *o = NULL, *nc;
+			struct dam_err err;
+			dam_err_clear(&err);
+			assert_int_equal(search_run(f->dam, &r, &o, &err), 0);
+			json_array_extend(paged, json_object_get(o, "items"));
+			nc = json_object_get(o, "next_cursor");
+			if (!json_is_string(nc)) {
+				json_decref(o);
+				break;
+			}
+			snprintf(cursor, sizeof cursor, "%s", json_string_value(nc));
+			json_decref(o);
+		}
+		assert_int_equal(json_array_size(paged), json_array_size(json_object_get(all, "items")));
+		json_array_foreach(paged, i, it)
+			assert_string_equal(json_string_value(json_object_get(it, "id")),
+					    json_string_value(json_object_get(json_array_get(json_object_get(all, "items"), i), "id")));
+		json_decref(paged);
+		json_decref(all);
+	}
+}
+
+/* Pages of one (the page is picked with a heap when it is small next to the
+ * result) put together, by cursor and by offset, give the full sorted list. */
+static void test_pages_match_full_sort(void **state)
+{
+	struct fx *f = *state;
+	static const char *const cases[][2] = { { "", "name" }, { "", "-name" }, { "", "size" }, { "", "-created" },
+						{ "blue OR shoe OR sneaker OR tag:odd", NULL }, { NULL, NULL } };
+
+	for (int c = 0; cases[c][0]; c++) {
+		struct search_request all = { .q = cases[c][0], .sort = cases[c][1], .limit = 1000 };
+		json_t *full = NULL, *items;
+		struct dam_err err;
+		char cursor[4096] = "";
+		size_t n;
+
+		dam_err_clear(&err);
+		assert_int_equal(search_run(f->dam, &all, &full, &err), 0);
+		items = json_object_get(full, "items");
+		n = json_array_size(items);
+		assert_true(n >= 5);
+		for (size_t i = 0; i < n; i++) {
+			struct search_request byc = { .q = cases[c][0], .sort = cases[c][1], .limit = 1, .cursor = cursor };
+			struct search_request byo = { .q = cases[c][0], .sort = cases[c][1], .limit = 1, .offset = i };
+			json_t *a = NULL, *b = NULL;
+			const char *want = json_string_value(json_object_get(json_array_get(items, i), "id"));
+			assert_int_equal(search_run(f->dam, &byc, &a, &err), 0);
+			assert_int_equal(search_run(f->dam, &byo, &b, &err), 0);
+			assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(a, "items"), 0), "id")), want);
+			assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(b, "items"), 0), "id")), want);
+			if (i + 1 < n)
+				snprintf(cursor, sizeof cursor, "%s", json_string_value(json_object_get(a, "next_cursor")));
+			else
+				assert_true(json_is_null(json_object_get(a, "next_cursor")));
+			json_decref(a);
+			json_decref(b);
+		}
+		json_decref(full);
+	}
+}
+
+static int64_t rowid_of(struct fx *f, int i)
+{
+	int64_t r = -1;
+
+	assert_int_equal(db_query_int(f->dam->db, &r, NULL, "SELECT rowid FROM assets WHERE id=?", "s", f->ids[i]), 0);
+	return r;
+}
+
+static void put_similarity(struct fx *f, int i, uint64_t ph, const float *hist)
+{
+	assert_int_equal(db_run(f->dam->db, NULL,
+				"INSERT OR REPLACE INTO similarity(version_rowid, asset_rowid, phash, hist)"
+				" SELECT v.rowid, a.rowid, ?, ? FROM assets a JOIN versions v ON v.id = a.current_version_id"
+				" WHERE a.id=?", "ibs", (int64_t)ph, hist, sizeof(float) * 64, f->ids[i]), 1);
+	/* what search_sync's bookkeeping does for a changed asset */
+	assert_int_equal(db_run(f->dam->db, NULL, "INSERT INTO search_log(asset_rowid) VALUES (?)", "i", rowid_of(f, i)), 1);
+}
+
+/* Similarity over the in-memory hashes: Hamming distance first, colour
+ * histograms refine the order; deleted assets and the query asset are left
+ * out; a changed hash is seen by the next search. */
+static void test_similar(void **state)
+{
+	struct fx *f = *state;
+	const uint64_t x = 0x0123456789abcdefull;
+	float warm[64] = { 0 }, cold[64] = { 0 };
+	struct dam_err err;
+	json_t *o = NULL, *items;
+	static const int want[] = { 0, 1, 3, 5 };
+
+	warm[0] = 1;
+	cold[63] = 1;
+	assert_int_equal(total(f, ""), NA); /* loads the cache first */
+	put_similarity(f, 0, x, warm);
+	put_similarity(f, 1, x ^ 1, warm);            /* distance 1 */
+	put_similarity(f, 3, x ^ 0x700, warm);        /* 3 */
+	put_similarity(f, 5, x ^ 0x30000, cold);      /* 2, but other colours: 2 + 16 */
+	put_similarity(f, 7, ~x, warm);               /* 64: too far */
+	put_similarity(f, 9, x ^ 0x3, warm);          /* 2, deleted below */
+	assert_int_equal(asset_delete(f->dam, f->ids[9], NULL), 0);
+	dam_err_clear(&err);
+	assert_int_equal(search_similar(f->dam, x, warm, UINT32_MAX, 10, 20, &o, &err), 0);
+	items = json_object_get(o, "items");
+	assert_int_equal(json_array_size(items), 4);
+	for (int k = 0; k < 4; k++)
+		assert_string_equal(json_string_value(json_object_get(json_array_get(items, k), "id")), f->ids[want[k]]);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(items, 2), "distance")), 3);
+	json_decref(o);
+	/* by asset: itself left out; max_distance applies */
+	assert_int_equal(search_similar_to_asset(f->dam, f->ids[0], 10, 2, &o, &err), 0);
+	items = json_object_get(o, "items");
+	assert_int_equal(json_array_size(items), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "id")), f->ids[1]);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(items, 1), "id")), f->ids[5]);
+	json_decref(o);
+	/* a new hash replaces the old one in the cache */
+	put_similarity(f, 1, ~x, warm);
+	assert_int_equal(search_similar_to_asset(f->dam, f->ids[0], 10, 2, &o, &err), 0);
+	items = json_object_get(o, "items");
+	assert_int_equal(json_array_size(items), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "id")), f->ids[5]);
+	json_decref(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -455,6 +622,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_triggers_tag_and_field_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_patch_twice_before_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_queries, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relevance_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_similar, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pages_match_full_sort, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
