@@ -31,6 +31,7 @@ struct deliver {
 	struct sign_keys *keys;
 	uint64_t keys_loaded_ms;
 	struct rcache *cache;
+	struct preset_cache *presets;
 };
 
 int deliver_open(struct dam *dam, struct deliver **out, struct dam_err *err)
@@ -48,6 +49,8 @@ int deliver_open(struct dam *dam, struct deliver **out, struct dam_err *err)
 	strbuf_addf(&dir, "%s/cache", dam->root);
 	if ((rc = media_init(NULL, &lim, err)) == 0 && (rc = sign_keys_load(dam->db, &d->keys, err)) == 0)
 		rc = rcache_open(dir.buf, (uint64_t)dam->cfg.cache_mb << 20, &d->cache, err);
+	if (rc == 0)
+		rc = preset_cache_new(&d->presets, err);
 	strbuf_release(&dir);
 	if (rc < 0) {
 		deliver_close(d);
@@ -64,6 +67,7 @@ void deliver_close(struct deliver *d)
 		return;
 	sign_keys_free(d->keys);
 	rcache_close(d->cache);
+	preset_cache_free(d->presets);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 }
@@ -105,15 +109,19 @@ static bool verify(struct deliver *d, struct dam *dam, const char *path, const c
 #define TS_ADMIN (TS_PRESET | TS_VERSION | TS_EXP | TS_DL)
 
 /* Lays the asked options over their preset, if they name one. */
-static int expand(struct dam *dam, const struct tspec *asked, struct tspec *spec, struct preset *preset,
-		  struct dam_err *err)
+static int expand(struct deliver *d, struct dam *dam, const struct tspec *asked, struct tspec *spec,
+		  struct preset *preset, struct dam_err *err)
 {
+	int rc;
+
 	*spec = *asked;
 	memset(preset, 0, sizeof *preset);
 	if (!(asked->set & TS_PRESET))
 		return 0;
-	if (preset_get(dam, asked->preset, preset, NULL) < 0)
+	if ((rc = preset_cache_get(d->presets, dam, asked->preset, preset, err)) == DAM_ENOTFOUND)
 		return dam_err_set(err, DAM_EINVAL, "transform", "unknown preset \"%s\"", asked->preset);
+	if (rc < 0)
+		return rc;
 	*spec = preset->parsed;
 	tspec_overlay(spec, asked);
 	return 0;
@@ -345,7 +353,7 @@ int deliver_resolve(struct deliver *d, struct dam *dam, const char *sig, const c
 		return rc;
 	if ((rc = check_access(d, dam, sig, options, asset, now, &asked, err)) < 0)
 		return rc;
-	if ((rc = expand(dam, &asked, &spec, &preset, err)) < 0)
+	if ((rc = expand(d, dam, &asked, &spec, &preset, err)) < 0)
 		return rc;
 	if ((rc = delivery_load(dam, asset, asked.version, &info, err)) < 0)
 		return rc;

@@ -271,6 +271,34 @@ test('presets through the API: create, use, change, delete; bad specs refused', 
   assertErrorShape(await s.api('/api/v1/presets/hero', { as: 'viewer' }), 404);
 });
 
+test('a preset changed by another process (the CLI) is delivered within about a second', async () => {
+  // The server caches the effective presets; another process's change reaches it when the
+  // cache re-reads the library's presets_version row, at most 1 s later (docs/delivery.md).
+  cli(s.lib, ['preset', 'set', 'xproc', 'w_120,f_png', '--on-use']);
+  const url = await link(photo, 'preset=xproc');
+  const seen = async (width) => {
+    const t0 = Date.now();
+    for (;;) {
+      const r = await fetchUrl(url);
+      if (r.status === 200 && header(r.bytes).width === width) return Date.now() - t0;
+      assert.ok(Date.now() - t0 < T(3000), `still not ${width} px wide after ${Date.now() - t0} ms: ${r.status}`);
+      await sleep(50);
+    }
+  };
+  await seen(120);
+  cli(s.lib, ['preset', 'set', 'xproc', 'w_90,f_png', '--on-use']);
+  const ms = await seen(90);
+  assert.ok(ms < T(2500), `seen after ${ms} ms`);
+  cli(s.lib, ['preset', 'rm', 'xproc']);
+  const t0 = Date.now();
+  for (;;) {
+    const r = await fetchUrl(url);
+    if (r.status === 400) break;
+    assert.ok(Date.now() - t0 < T(3000), `a deleted preset still delivered after ${Date.now() - t0} ms`);
+    await sleep(50);
+  }
+});
+
 test('the focal point is kept by the asset, audited, and moves preset crops', async () => {
   const before = await fetchUrl(await link(photo, 'preset=instagram-portrait'));
   assertErrorShape(await s.api(`/api/v1/assets/${photo}`, { method: 'PATCH', as: 'editor', json: { focal: { x: 2, y: 0 } } }), 400);
