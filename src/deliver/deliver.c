@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include "core/delivery.h"
-#include "core/rendition.h"
 #include "deliver/prerender.h"
 #include "deliver/preset.h"
 #include "deliver/sign.h"
@@ -240,28 +239,28 @@ static int send_original(struct dam *dam, const struct delivery_info *info, stru
 	return 0;
 }
 
-/* The ahead-of-time rendition, when the URL asks exactly for a preset and
- * the stored one was made from what the asset is now. 1 when used. */
+/* The ahead-of-time rendition row (loaded with the asset), when the URL
+ * asks exactly for a preset and the stored one was made from what the
+ * asset is now. 1 when used. */
 static int try_prerendered(struct dam *dam, const struct preset *p, const struct delivery_info *info,
-			   struct deliver_result *out, struct dam_err *err)
+			   const struct delivery_rendition *row, struct deliver_result *out,
+			   struct dam_err *err)
 {
-	struct rendition_row row;
-	char name[48], stored[2048], *want;
+	char *want;
 	int rc;
 
-	snprintf(name, sizeof name, "preset:%s", p->name);
-	if ((rc = rendition_find(dam, info->version_id, name, &row, stored, sizeof stored, err)) != 1)
-		return rc;
+	if (!row->found)
+		return 0;
 	if (!(want = prerender_spec_json(p->name, p->spec, info)))
 		return 0;
-	rc = !strcmp(want, stored);
+	rc = !strcmp(want, row->spec);
 	free(want);
 	if (!rc)
 		return 0;
-	if ((rc = blob_open(dam->store, row.key, &out->fd, &out->size, err)) < 0)
+	if ((rc = blob_open(dam->store, row->key, &out->fd, &out->size, err)) < 0)
 		return rc == DAM_ENOTFOUND ? 0 : rc;
-	snprintf(out->mime, sizeof out->mime, "%s", row.mime);
-	snprintf(out->etag, sizeof out->etag, "\"%s\"", row.key);
+	snprintf(out->mime, sizeof out->mime, "%s", row->mime);
+	snprintf(out->etag, sizeof out->etag, "\"%s\"", row->key);
 	out->cache_hit = true;
 	return 1;
 }
@@ -340,7 +339,9 @@ int deliver_resolve(struct deliver *d, struct dam *dam, const char *sig, const c
 	struct tspec asked, spec;
 	struct preset preset;
 	struct delivery_info info;
-	bool identity;
+	struct delivery_rendition stored;
+	char name[48] = "";
+	bool identity, exact_preset;
 	int rc;
 
 	struct tspec_limits lim;
@@ -355,7 +356,13 @@ int deliver_resolve(struct deliver *d, struct dam *dam, const char *sig, const c
 		return rc;
 	if ((rc = expand(d, dam, &asked, &spec, &preset, err)) < 0)
 		return rc;
-	if ((rc = delivery_load(dam, asset, asked.version, &info, err)) < 0)
+	/* Exactly a preset with a concrete format: its stored rendition, if
+	 * any, comes with the asset's state in one query. */
+	exact_preset = (asked.set & TS_PRESET) && !(asked.set & ~(unsigned)TS_ADMIN) &&
+		       preset.parsed.t.format != MEDIA_FMT_AUTO;
+	if (exact_preset)
+		snprintf(name, sizeof name, "preset:%s", preset.name);
+	if ((rc = delivery_load_with(dam, asset, asked.version, exact_preset ? name : NULL, &info, &stored, err)) < 0)
 		return rc;
 	identity = !(spec.set & ~(unsigned)TS_ADMIN);
 	if (!*info.master_key) {
@@ -368,9 +375,7 @@ int deliver_resolve(struct deliver *d, struct dam *dam, const char *sig, const c
 			return dam_err_set(err, DAM_EINVAL, "asset",
 					   "asset %s is %s %s; transforms and presets apply to images", asset,
 					   strchr("aeiou", info.kind[0]) ? "an" : "a", info.kind);
-	} else if ((asked.set & TS_PRESET) && !(asked.set & ~(unsigned)TS_ADMIN) &&
-		   preset.parsed.t.format != MEDIA_FMT_AUTO &&
-		   (rc = try_prerendered(dam, &preset, &info, out, err)) != 0) {
+	} else if (exact_preset && (rc = try_prerendered(dam, &preset, &info, &stored, out, err)) != 0) {
 		rc = rc < 0 ? rc : 0;
 	} else {
 		rc = transform(d, dam, &spec, &info, accept, out, err);
