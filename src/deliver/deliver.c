@@ -31,6 +31,13 @@ struct deliver {
 	uint64_t keys_loaded_ms;
 	struct rcache *cache;
 	struct preset_cache *presets;
+	/* Transforms running at once are bounded by the cores (more only
+	 * share the same cores, each holding its pixels longer), and start in
+	 * the order they asked: ticket t may start once t < done + slots. */
+	pthread_mutex_t slots_lock;
+	pthread_cond_t slot_free;
+	uint64_t tickets, done;
+	int slots;
 };
 
 int deliver_open(struct dam *dam, struct deliver **out, struct dam_err *err)
@@ -44,6 +51,11 @@ int deliver_open(struct dam *dam, struct deliver **out, struct dam_err *err)
 	if (!d)
 		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 	pthread_mutex_init(&d->lock, NULL);
+	pthread_mutex_init(&d->slots_lock, NULL);
+	pthread_cond_init(&d->slot_free, NULL);
+	d->slots = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (d->slots < 1)
+		d->slots = 1;
 	media_limits_default(&lim);
 	strbuf_addf(&dir, "%s/cache", dam->root);
 	if ((rc = media_init(NULL, &lim, err)) == 0 && (rc = sign_keys_load(dam->db, &d->keys, err)) == 0)
@@ -67,6 +79,8 @@ void deliver_close(struct deliver *d)
 	sign_keys_free(d->keys);
 	rcache_close(d->cache);
 	preset_cache_free(d->presets);
+	pthread_cond_destroy(&d->slot_free);
+	pthread_mutex_destroy(&d->slots_lock);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 }
@@ -162,11 +176,31 @@ static void cache_headers(const struct tspec *asked, const struct dam *dam, int6
 }
 
 struct make_ctx {
+	struct deliver *d;
 	struct dam *dam;
 	const struct delivery_info *info;
 	const struct delivery_info *wm;
 	struct media_transform t;
 };
+
+static void slot_take(struct deliver *d)
+{
+	uint64_t t;
+
+	pthread_mutex_lock(&d->slots_lock);
+	t = d->tickets++;
+	while (t >= d->done + (uint64_t)d->slots)
+		pthread_cond_wait(&d->slot_free, &d->slots_lock);
+	pthread_mutex_unlock(&d->slots_lock);
+}
+
+static void slot_give(struct deliver *d)
+{
+	pthread_mutex_lock(&d->slots_lock);
+	d->done++;
+	pthread_cond_broadcast(&d->slot_free);
+	pthread_mutex_unlock(&d->slots_lock);
+}
 
 static int make_rendition(void *arg, void **data, size_t *len, struct dam_err *err)
 {
@@ -184,7 +218,10 @@ static int make_rendition(void *arg, void **data, size_t *len, struct dam_err *e
 	if (m->wm && (rc = blob_open(m->dam->store, m->wm->master_key, &wm, NULL, err)) < 0)
 		goto out;
 	m->t.wm_fd = wm;
-	if ((rc = media_transform_fd(fd, &m->t, &lim, &res, err)) == 0) {
+	slot_take(m->d);
+	rc = media_transform_fd(fd, &m->t, &lim, &res, err);
+	slot_give(m->d);
+	if (rc == 0) {
 		*data = res.data;
 		*len = res.len;
 	}
@@ -282,7 +319,7 @@ static int transform(struct deliver *d, struct dam *dam, const struct tspec *spe
 		     struct dam_err *err)
 {
 	struct delivery_info wm;
-	struct make_ctx m = { .dam = dam, .info = info };
+	struct make_ctx m = { .d = d, .dam = dam, .info = info };
 	struct tspec_limits lim;
 	char key[65];
 	int rc;

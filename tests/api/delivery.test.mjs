@@ -243,6 +243,16 @@ test('100 concurrent first requests for one rendition encode it once', async () 
   assert.equal(await metric() - before, 1);
 });
 
+test('more concurrent transforms than cores all finish (they queue for a transform slot in order)', async () => {
+  const widths = [101, 102, 103, 104, 105, 106, 107, 108];
+  const urls = await Promise.all(widths.map((w) => link(photo, `options=w_${w},f_png`)));
+  const all = await Promise.all(urls.map((u) => fetchUrl(u)));
+  all.forEach((r, i) => {
+    assert.equal(r.status, 200, r.text);
+    assert.equal(header(r.bytes).width, widths[i]);
+  });
+});
+
 test('presets through the API: create, use, change, delete; bad specs refused', async () => {
   const spec = 'w_1600,h_900,fit_cover,crop_smart,f_webp,q_80';
   assertErrorShape(await s.api('/api/v1/presets', { method: 'POST', as: 'editor', json: { name: 'hero', spec } }), 403);
