@@ -40,13 +40,14 @@ extern char **environ;
 #define TASK_MAGIC 0x7a5c0de1u
 
 /* File responses are read in chunks of FILE_BUF bytes into a buffer that
- * the loop keeps for the next response (up to LOOP_SPARE_BUFS of them):
+ * the loop keeps for the next response (up to LOOP_SPARE_BUFS of them, as
+ * many as a loop has connections sending files at once under load):
  * a fresh 256 KB malloc per response came from the thread's arena and went
  * back to the kernel on free (heap trimming), so every response paid page
  * faults and zeroing for its buffer, about a sixth of the server's CPU
  * when serving stored renditions. */
 #define FILE_BUF (256 * 1024)
-#define LOOP_SPARE_BUFS 16
+#define LOOP_SPARE_BUFS 32
 
 struct loop {
 	struct server_ctx *srv;
