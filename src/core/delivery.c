@@ -17,25 +17,36 @@ static void copy_text(char *dst, size_t n, struct db_stmt *st, int col)
 int delivery_load(struct dam *dam, const char *id, int version, struct delivery_info *out,
 		  struct dam_err *err)
 {
+	return delivery_load_with(dam, id, version, NULL, out, NULL, err);
+}
+
+int delivery_load_with(struct dam *dam, const char *id, int version, const char *rendition,
+		       struct delivery_info *out, struct delivery_rendition *r, struct dam_err *err)
+{
 	struct db_stmt *st;
 	char status[16] = "";
 	int rc;
 
 	memset(out, 0, sizeof *out);
+	if (r)
+		memset(r, 0, sizeof *r);
+	/* p: the rendition asked for; with NULL, p.name = NULL joins nothing */
 	if ((rc = db_query(dam->db, &st, err,
 			   "SELECT v.id, v.number, v.id = a.current_version_id, v.kind, v.mime, v.filename,"
 			   " v.blob_hash, v.size, v.status, v.created_at, a.focal_x, a.focal_y,"
 			   " r.blob_hash, r.width, r.height, ifnull(json_extract(v.metadata, '$.alpha'), 0),"
 			   " json_extract(v.metadata, '$.master_error'),"
 			   " (SELECT value FROM fields WHERE asset_id = a.id AND key = 'copyright'),"
-			   " (SELECT value FROM fields WHERE asset_id = a.id AND key = 'creator')"
+			   " (SELECT value FROM fields WHERE asset_id = a.id AND key = 'creator'),"
+			   " p.blob_hash, p.mime, p.size, p.spec"
 			   " FROM assets a JOIN versions v ON v.asset_id = a.id"
 			   " LEFT JOIN renditions r ON r.version_id = v.id AND r.name = 'master'"
+			   " LEFT JOIN renditions p ON p.version_id = v.id AND p.name = ?"
 			   " WHERE a.id = ? AND a.deleted_at IS NULL"
 			   " AND (v.number = ? OR (? = 0 AND v.id = (SELECT nv.id FROM versions nv"
 			   "   WHERE nv.asset_id = a.id AND (nv.status = 'ready' OR nv.id = a.current_version_id)"
 			   "   ORDER BY nv.status = 'ready' DESC, nv.number DESC LIMIT 1)))",
-			   "sii", id, (int64_t)version, (int64_t)version)) < 0)
+			   "ssii", rendition, id, (int64_t)version, (int64_t)version)) < 0)
 		return rc;
 	if ((rc = db_step(st, err)) == DB_ROW) {
 		snprintf(out->asset_id, sizeof out->asset_id, "%s", id);
@@ -59,6 +70,13 @@ int delivery_load(struct dam *dam, const char *id, int version, struct delivery_
 		copy_text(out->master_error, sizeof out->master_error, st, 16);
 		copy_text(out->copyright, sizeof out->copyright, st, 17);
 		copy_text(out->creator, sizeof out->creator, st, 18);
+		if (r && !db_col_is_null(st, 19)) {
+			r->found = true;
+			copy_text(r->key, sizeof r->key, st, 19);
+			copy_text(r->mime, sizeof r->mime, st, 20);
+			r->size = (uint64_t)db_col_int(st, 21);
+			copy_text(r->spec, sizeof r->spec, st, 22);
+		}
 	}
 	db_finalize(st);
 	if (rc < 0)

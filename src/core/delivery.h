@@ -44,6 +44,23 @@ struct delivery_info {
 int delivery_load(struct dam *dam, const char *id, int version, struct delivery_info *out,
 		  struct dam_err *err);
 
+/* A stored rendition of the version delivery_load_with() loaded. */
+struct delivery_rendition {
+	bool found;
+	char key[65];                /* blob hash */
+	char mime[64];
+	uint64_t size;
+	char spec[2048];             /* the JSON spec that made it ("" when NULL) */
+};
+
+/*
+ * delivery_load(), and in the same query the version's rendition named
+ * `rendition` (e.g. "preset:tmall"; NULL for none) into *r: the delivery
+ * of a stored preset rendition then costs one statement.
+ */
+int delivery_load_with(struct dam *dam, const char *id, int version, const char *rendition,
+		       struct delivery_info *out, struct delivery_rendition *r, struct dam_err *err);
+
 /* Sets (x, y in 0..1) or clears (x < 0) the asset's focal point; audited.
  * Every smart crop and preset rendition then keeps this point. */
 int delivery_set_focal(struct dam *dam, const char *id, double x, double y, struct dam_err *err);

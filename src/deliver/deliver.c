@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include "core/delivery.h"
-#include "core/rendition.h"
 #include "deliver/prerender.h"
 #include "deliver/preset.h"
 #include "deliver/sign.h"
@@ -31,6 +30,14 @@ struct deliver {
 	struct sign_keys *keys;
 	uint64_t keys_loaded_ms;
 	struct rcache *cache;
+	struct preset_cache *presets;
+	/* Transforms running at once are bounded by the cores (more only
+	 * share the same cores, each holding its pixels longer), and start in
+	 * the order they asked: ticket t may start once t < done + slots. */
+	pthread_mutex_t slots_lock;
+	pthread_cond_t slot_free;
+	uint64_t tickets, done;
+	int slots;
 };
 
 int deliver_open(struct dam *dam, struct deliver **out, struct dam_err *err)
@@ -44,10 +51,17 @@ int deliver_open(struct dam *dam, struct deliver **out, struct dam_err *err)
 	if (!d)
 		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 	pthread_mutex_init(&d->lock, NULL);
+	pthread_mutex_init(&d->slots_lock, NULL);
+	pthread_cond_init(&d->slot_free, NULL);
+	d->slots = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (d->slots < 1)
+		d->slots = 1;
 	media_limits_default(&lim);
 	strbuf_addf(&dir, "%s/cache", dam->root);
 	if ((rc = media_init(NULL, &lim, err)) == 0 && (rc = sign_keys_load(dam->db, &d->keys, err)) == 0)
 		rc = rcache_open(dir.buf, (uint64_t)dam->cfg.cache_mb << 20, &d->cache, err);
+	if (rc == 0)
+		rc = preset_cache_new(&d->presets, err);
 	strbuf_release(&dir);
 	if (rc < 0) {
 		deliver_close(d);
@@ -64,6 +78,9 @@ void deliver_close(struct deliver *d)
 		return;
 	sign_keys_free(d->keys);
 	rcache_close(d->cache);
+	preset_cache_free(d->presets);
+	pthread_cond_destroy(&d->slot_free);
+	pthread_mutex_destroy(&d->slots_lock);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
 }
@@ -105,15 +122,19 @@ static bool verify(struct deliver *d, struct dam *dam, const char *path, const c
 #define TS_ADMIN (TS_PRESET | TS_VERSION | TS_EXP | TS_DL)
 
 /* Lays the asked options over their preset, if they name one. */
-static int expand(struct dam *dam, const struct tspec *asked, struct tspec *spec, struct preset *preset,
-		  struct dam_err *err)
+static int expand(struct deliver *d, struct dam *dam, const struct tspec *asked, struct tspec *spec,
+		  struct preset *preset, struct dam_err *err)
 {
+	int rc;
+
 	*spec = *asked;
 	memset(preset, 0, sizeof *preset);
 	if (!(asked->set & TS_PRESET))
 		return 0;
-	if (preset_get(dam, asked->preset, preset, NULL) < 0)
+	if ((rc = preset_cache_get(d->presets, dam, asked->preset, preset, err)) == DAM_ENOTFOUND)
 		return dam_err_set(err, DAM_EINVAL, "transform", "unknown preset \"%s\"", asked->preset);
+	if (rc < 0)
+		return rc;
 	*spec = preset->parsed;
 	tspec_overlay(spec, asked);
 	return 0;
@@ -155,11 +176,31 @@ static void cache_headers(const struct tspec *asked, const struct dam *dam, int6
 }
 
 struct make_ctx {
+	struct deliver *d;
 	struct dam *dam;
 	const struct delivery_info *info;
 	const struct delivery_info *wm;
 	struct media_transform t;
 };
+
+static void slot_take(struct deliver *d)
+{
+	uint64_t t;
+
+	pthread_mutex_lock(&d->slots_lock);
+	t = d->tickets++;
+	while (t >= d->done + (uint64_t)d->slots)
+		pthread_cond_wait(&d->slot_free, &d->slots_lock);
+	pthread_mutex_unlock(&d->slots_lock);
+}
+
+static void slot_give(struct deliver *d)
+{
+	pthread_mutex_lock(&d->slots_lock);
+	d->done++;
+	pthread_cond_broadcast(&d->slot_free);
+	pthread_mutex_unlock(&d->slots_lock);
+}
 
 static int make_rendition(void *arg, void **data, size_t *len, struct dam_err *err)
 {
@@ -177,7 +218,10 @@ static int make_rendition(void *arg, void **data, size_t *len, struct dam_err *e
 	if (m->wm && (rc = blob_open(m->dam->store, m->wm->master_key, &wm, NULL, err)) < 0)
 		goto out;
 	m->t.wm_fd = wm;
-	if ((rc = media_transform_fd(fd, &m->t, &lim, &res, err)) == 0) {
+	slot_take(m->d);
+	rc = media_transform_fd(fd, &m->t, &lim, &res, err);
+	slot_give(m->d);
+	if (rc == 0) {
 		*data = res.data;
 		*len = res.len;
 	}
@@ -232,28 +276,28 @@ static int send_original(struct dam *dam, const struct delivery_info *info, stru
 	return 0;
 }
 
-/* The ahead-of-time rendition, when the URL asks exactly for a preset and
- * the stored one was made from what the asset is now. 1 when used. */
+/* The ahead-of-time rendition row (loaded with the asset), when the URL
+ * asks exactly for a preset and the stored one was made from what the
+ * asset is now. 1 when used. */
 static int try_prerendered(struct dam *dam, const struct preset *p, const struct delivery_info *info,
-			   struct deliver_result *out, struct dam_err *err)
+			   const struct delivery_rendition *row, struct deliver_result *out,
+			   struct dam_err *err)
 {
-	struct rendition_row row;
-	char name[48], stored[2048], *want;
+	char *want;
 	int rc;
 
-	snprintf(name, sizeof name, "preset:%s", p->name);
-	if ((rc = rendition_find(dam, info->version_id, name, &row, stored, sizeof stored, err)) != 1)
-		return rc;
+	if (!row->found)
+		return 0;
 	if (!(want = prerender_spec_json(p->name, p->spec, info)))
 		return 0;
-	rc = !strcmp(want, stored);
+	rc = !strcmp(want, row->spec);
 	free(want);
 	if (!rc)
 		return 0;
-	if ((rc = blob_open(dam->store, row.key, &out->fd, &out->size, err)) < 0)
+	if ((rc = blob_open(dam->store, row->key, &out->fd, &out->size, err)) < 0)
 		return rc == DAM_ENOTFOUND ? 0 : rc;
-	snprintf(out->mime, sizeof out->mime, "%s", row.mime);
-	snprintf(out->etag, sizeof out->etag, "\"%s\"", row.key);
+	snprintf(out->mime, sizeof out->mime, "%s", row->mime);
+	snprintf(out->etag, sizeof out->etag, "\"%s\"", row->key);
 	out->cache_hit = true;
 	return 1;
 }
@@ -275,7 +319,7 @@ static int transform(struct deliver *d, struct dam *dam, const struct tspec *spe
 		     struct dam_err *err)
 {
 	struct delivery_info wm;
-	struct make_ctx m = { .dam = dam, .info = info };
+	struct make_ctx m = { .d = d, .dam = dam, .info = info };
 	struct tspec_limits lim;
 	char key[65];
 	int rc;
@@ -332,7 +376,9 @@ int deliver_resolve(struct deliver *d, struct dam *dam, const char *sig, const c
 	struct tspec asked, spec;
 	struct preset preset;
 	struct delivery_info info;
-	bool identity;
+	struct delivery_rendition stored;
+	char name[48] = "";
+	bool identity, exact_preset;
 	int rc;
 
 	struct tspec_limits lim;
@@ -345,9 +391,15 @@ int deliver_resolve(struct deliver *d, struct dam *dam, const char *sig, const c
 		return rc;
 	if ((rc = check_access(d, dam, sig, options, asset, now, &asked, err)) < 0)
 		return rc;
-	if ((rc = expand(dam, &asked, &spec, &preset, err)) < 0)
+	if ((rc = expand(d, dam, &asked, &spec, &preset, err)) < 0)
 		return rc;
-	if ((rc = delivery_load(dam, asset, asked.version, &info, err)) < 0)
+	/* Exactly a preset with a concrete format: its stored rendition, if
+	 * any, comes with the asset's state in one query. */
+	exact_preset = (asked.set & TS_PRESET) && !(asked.set & ~(unsigned)TS_ADMIN) &&
+		       preset.parsed.t.format != MEDIA_FMT_AUTO;
+	if (exact_preset)
+		snprintf(name, sizeof name, "preset:%s", preset.name);
+	if ((rc = delivery_load_with(dam, asset, asked.version, exact_preset ? name : NULL, &info, &stored, err)) < 0)
 		return rc;
 	identity = !(spec.set & ~(unsigned)TS_ADMIN);
 	if (!*info.master_key) {
@@ -360,9 +412,7 @@ int deliver_resolve(struct deliver *d, struct dam *dam, const char *sig, const c
 			return dam_err_set(err, DAM_EINVAL, "asset",
 					   "asset %s is %s %s; transforms and presets apply to images", asset,
 					   strchr("aeiou", info.kind[0]) ? "an" : "a", info.kind);
-	} else if ((asked.set & TS_PRESET) && !(asked.set & ~(unsigned)TS_ADMIN) &&
-		   preset.parsed.t.format != MEDIA_FMT_AUTO &&
-		   (rc = try_prerendered(dam, &preset, &info, out, err)) != 0) {
+	} else if (exact_preset && (rc = try_prerendered(dam, &preset, &info, &stored, out, err)) != 0) {
 		rc = rc < 0 ? rc : 0;
 	} else {
 		rc = transform(d, dam, &spec, &info, accept, out, err);

@@ -5,6 +5,8 @@
  */
 #include "deliver/preset.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,6 +207,139 @@ int preset_get(struct dam *dam, const char *name, struct preset *out, struct dam
 	return p ? 0 : dam_err_set(err, DAM_ENOTFOUND, "preset", "no preset named \"%s\"", name);
 }
 
+/* ---- the cache of the delivery path ---- */
+
+/* Bumped after every preset change this process commits, whatever handle
+ * (thread) made it, so every thread's cache sees the change at its next
+ * lookup. Process-wide on purpose: the handles of one process share
+ * nothing else through which a change could be announced. */
+static atomic_uint_fast64_t changes_here;
+
+struct preset_cache {
+	pthread_mutex_t lock;   /* guards everything below */
+	struct preset *v;       /* sorted by name; NULL until built */
+	int n;
+	uint64_t built_changes; /* changes_here when built */
+	uint64_t config_hash;   /* of the configuration it was built from */
+	char version[32];       /* presets_version when built */
+	uint64_t checked_ms;    /* when presets_version was last read */
+};
+
+int preset_cache_new(struct preset_cache **out, struct dam_err *err)
+{
+	struct preset_cache *c = calloc(1, sizeof *c);
+
+	*out = c;
+	if (!c)
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	pthread_mutex_init(&c->lock, NULL);
+	return 0;
+}
+
+void preset_cache_free(struct preset_cache *c)
+{
+	if (!c)
+		return;
+	free(c->v);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+static void hash_add(uint64_t *h, const char *s)
+{
+	for (; *s; s++)
+		*h = (*h ^ (unsigned char)*s) * 1099511628211ULL;
+	*h = (*h ^ 0xffu) * 1099511628211ULL; /* field separator */
+}
+
+/* FNV-1a of what preset_all() reads from the configuration. */
+static uint64_t config_hash(const struct dam *dam)
+{
+	uint64_t h = 1469598103934665603ULL;
+	char ops[16];
+
+	snprintf(ops, sizeof ops, "%d", dam->cfg.max_ops);
+	hash_add(&h, ops);
+	hash_add(&h, dam->cfg.formats);
+	for (int i = 0; i < dam->cfg.npresets; i++) {
+		hash_add(&h, dam->cfg.presets[i].name);
+		hash_add(&h, dam->cfg.presets[i].spec);
+		hash_add(&h, dam->cfg.presets[i].description);
+	}
+	return h;
+}
+
+/* The library's presets_version ("0" before the first change). */
+static int stored_version(struct dam *dam, char *out, size_t n, struct dam_err *err)
+{
+	struct db_stmt *st;
+	int rc;
+
+	if ((rc = db_query(dam->db, &st, err, "SELECT value FROM library WHERE key = 'presets_version'", "")) < 0)
+		return rc;
+	rc = db_step(st, err);
+	snprintf(out, n, "%s", rc == DB_ROW ? db_col_text(st, 0) : "0");
+	db_finalize(st);
+	return rc < 0 ? rc : 0;
+}
+
+static int bump_version(struct dam *dam, struct dam_err *err)
+{
+	return db_run(dam->db, err,
+		      "INSERT INTO library(key, value) VALUES ('presets_version', '1')"
+		      " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1", "");
+}
+
+static int by_key(const void *key, const void *p)
+{
+	return strcmp(key, ((const struct preset *)p)->name);
+}
+
+/* Called with c->lock held. */
+static int cache_refresh(struct preset_cache *c, struct dam *dam, struct dam_err *err)
+{
+	uint64_t now = time_now_ms(), here = atomic_load(&changes_here), cfg = config_hash(dam);
+	char version[sizeof c->version];
+	struct preset *v;
+	int n, rc;
+
+	if (c->v && c->built_changes == here && c->config_hash == cfg && now - c->checked_ms < PRESET_RECHECK_MS)
+		return 0;
+	/* The version is read before the presets: a change committed in
+	 * between only makes the next check rebuild again. */
+	if ((rc = stored_version(dam, version, sizeof version, err)) < 0)
+		return rc;
+	c->checked_ms = now;
+	if (c->v && c->built_changes == here && c->config_hash == cfg && !strcmp(c->version, version))
+		return 0;
+	if ((rc = preset_all(dam, &v, &n, err)) < 0)
+		return rc;
+	free(c->v);
+	c->v = v;
+	c->n = n;
+	c->built_changes = here;
+	c->config_hash = cfg;
+	snprintf(c->version, sizeof c->version, "%s", version);
+	return 0;
+}
+
+int preset_cache_get(struct preset_cache *c, struct dam *dam, const char *name, struct preset *out,
+		     struct dam_err *err)
+{
+	const struct preset *p = NULL;
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	if ((rc = cache_refresh(c, dam, err)) == 0 && c->n > 0)
+		p = bsearch(name, c->v, (size_t)c->n, sizeof *c->v, by_key);
+	if (p)
+		*out = *p;
+	pthread_mutex_unlock(&c->lock);
+	if (rc < 0)
+		return rc;
+	return p ? 0 : dam_err_set(err, DAM_ENOTFOUND, "preset", "no preset named \"%s\"", name);
+}
+
 static json_t *preset_json(const struct preset *p)
 {
 	return json_pack("{s:s,s:s,s:s,s:s,s:b}", "name", p->name, "spec", p->spec, "description",
@@ -335,11 +470,15 @@ static int finish_change(struct dam *dam, int rc, struct dam_err *err)
 		rc = queue_all(dam, NULL, err);
 	if (rc >= 0)
 		rc = set_fingerprint(dam, err);
+	if (rc >= 0)
+		rc = bump_version(dam, err);
 	if (rc < 0) {
 		db_rollback(dam->db);
 		return rc;
 	}
-	return db_commit(dam->db, err);
+	if ((rc = db_commit(dam->db, err)) == 0)
+		atomic_fetch_add(&changes_here, 1);
+	return rc;
 }
 
 static bool builtin_or_config(const struct dam *dam, const char *name)

@@ -34,6 +34,32 @@ int preset_all(struct dam *dam, struct preset **out, int *n, struct dam_err *err
 /* One effective preset; DAM_ENOTFOUND naming it when unknown. */
 int preset_get(struct dam *dam, const char *name, struct preset *out, struct dam_err *err);
 
+/*
+ * A cache of the effective presets for the delivery path, which looks one
+ * up on every preset request: building the set parses every built-in and
+ * config preset and reads the presets table. One cache serves every
+ * thread of a process (it has its own lock). It is rebuilt when
+ *  - this process changed a preset (preset_put()/preset_delete() through
+ *    any handle): seen by the next lookup in every thread;
+ *  - another process changed one (the CLI, another server): each change
+ *    bumps the library row presets_version in its transaction, and the
+ *    cache re-reads that row when it is PRESET_RECHECK_MS old, so such a
+ *    change is seen within that bound;
+ *  - the dam.conf presets or delivery limits of the handle asking differ
+ *    from those it was built from (a configuration reload).
+ * Ownership: preset_cache_new() gives a cache freed by preset_cache_free()
+ * (NULL is a no-op); no lookup may be running then.
+ */
+#define PRESET_RECHECK_MS 1000
+struct preset_cache;
+int preset_cache_new(struct preset_cache **out, struct dam_err *err);
+void preset_cache_free(struct preset_cache *c);
+
+/* Like preset_get(), from the cache (building or refreshing it with dam's
+ * database and configuration when needed). Thread-safe. */
+int preset_cache_get(struct preset_cache *c, struct dam *dam, const char *name, struct preset *out,
+		     struct dam_err *err);
+
 /* The effective presets as JSON: [{"name","spec","description","source","ahead"}]. */
 int preset_list(struct dam *dam, json_t **out, struct dam_err *err);
 

@@ -263,6 +263,16 @@ test('100 concurrent first requests for one rendition encode it once', async () 
   assert.equal(await metric() - before, 1);
 });
 
+test('more concurrent transforms than cores all finish (they queue for a transform slot in order)', async () => {
+  const widths = [101, 102, 103, 104, 105, 106, 107, 108];
+  const urls = await Promise.all(widths.map((w) => link(photo, `options=w_${w},f_png`)));
+  const all = await Promise.all(urls.map((u) => fetchUrl(u)));
+  all.forEach((r, i) => {
+    assert.equal(r.status, 200, r.text);
+    assert.equal(header(r.bytes).width, widths[i]);
+  });
+});
+
 test('presets through the API: create, use, change, delete; bad specs refused', async () => {
   const spec = 'w_1600,h_900,fit_cover,crop_smart,f_webp,q_80';
   assertErrorShape(await s.api('/api/v1/presets', { method: 'POST', as: 'editor', json: { name: 'hero', spec } }), 403);
@@ -306,6 +316,34 @@ test('a preset added to dam.conf is served after SIGHUP', async () => {
   assert.equal(header(img.bytes).width, 123);
   const p = await s.api('/api/v1/presets/promo', { as: 'viewer' });
   assert.equal(p.json.source, 'config');
+});
+
+test('a preset changed by another process (the CLI) is delivered within about a second', async () => {
+  // The server caches the effective presets; another process's change reaches it when the
+  // cache re-reads the library's presets_version row, at most 1 s later (docs/delivery.md).
+  cli(s.lib, ['preset', 'set', 'xproc', 'w_120,f_png', '--on-use']);
+  const url = await link(photo, 'preset=xproc');
+  const seen = async (width) => {
+    const t0 = Date.now();
+    for (;;) {
+      const r = await fetchUrl(url);
+      if (r.status === 200 && header(r.bytes).width === width) return Date.now() - t0;
+      assert.ok(Date.now() - t0 < T(3000), `still not ${width} px wide after ${Date.now() - t0} ms: ${r.status}`);
+      await sleep(50);
+    }
+  };
+  await seen(120);
+  cli(s.lib, ['preset', 'set', 'xproc', 'w_90,f_png', '--on-use']);
+  const ms = await seen(90);
+  assert.ok(ms < T(2500), `seen after ${ms} ms`);
+  cli(s.lib, ['preset', 'rm', 'xproc']);
+  const t0 = Date.now();
+  for (;;) {
+    const r = await fetchUrl(url);
+    if (r.status === 400) break;
+    assert.ok(Date.now() - t0 < T(3000), `a deleted preset still delivered after ${Date.now() - t0} ms`);
+    await sleep(50);
+  }
 });
 
 test('the focal point is kept by the asset, audited, and moves preset crops', async () => {
