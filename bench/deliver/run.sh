@@ -199,7 +199,8 @@ wrk_run() {
 	SRV_CPU=$(awk -v t=$((c1 - c0)) -v hz="$HZ" -v s="$secs" 'BEGIN { printf "%.2f", t / hz / s }')
 	WRK_CPU=$(awk -v s="$secs" '{ printf "%.2f", ($1 + $2) / s }' "$f.time")
 	[ -z "$non2xx" ] || die "$name run $run: $non2xx non-2xx responses (see $f)"
-	ROW="| $label | $run | $(printf '%.1f' "$RPS") | $P50 | $P99 | ${errs:-none} | $SRV_CPU | $WRK_CPU | $IDLE_PCT | $load |"
+	PER_CORE=$(awk -v r="$RPS" -v c="$SRV_CPU" 'BEGIN { printf "%.1f", (c > 0 ? r / c : 0) }')
+	ROW="| $label | $run | $(printf '%.1f' "$RPS") | $PER_CORE | $P50 | $P99 | ${errs:-none} | $SRV_CPU | $WRK_CPU | $IDLE_PCT | $load |"
 	log "$name run $run: $RPS req/s, p50 $P50 ms, p99 $P99 ms, server ${SRV_CPU} cores, wrk ${WRK_CPU}, load $load"
 }
 
@@ -214,7 +215,8 @@ vips_run() {
 	P99=$(sed -n 's/.* p99_ms=\([0-9.]*\).*/\1/p' "$f")
 	LOOP_RSS_KB=$(sed -n 's/.* maxrss_kb=\([0-9]*\).*/\1/p' "$f")
 	SRV_CPU=$(awk '{ printf "%.2f", ($1 + $2) / $3 }' "$f.time")
-	ROW="| $label | $run | $(printf '%.1f' "$RPS") | $P50 (per image) | $P99 (per image) | — | $SRV_CPU | — | $IDLE_PCT | $load |"
+	PER_CORE=$(awk -v r="$RPS" -v c="$SRV_CPU" 'BEGIN { printf "%.1f", (c > 0 ? r / c : 0) }')
+	ROW="| $label | $run | $(printf '%.1f' "$RPS") | $PER_CORE | $P50 (per image) | $P99 (per image) | — | $SRV_CPU | — | $IDLE_PCT | $load |"
 	log "$name run $run: $RPS images/s, p99 $P99 ms per image, ${SRV_CPU} cores, load $load"
 }
 
@@ -277,24 +279,28 @@ if [ "$ONLY" != b ]; then
 	enc0=$(metric dam_rendition_encodes_total)
 	co0=$(metric 'dam_rendition_cache_requests_total{outcome="coalesced"}')
 	ROWS_A=""
-	best_dam=0 best_sharp=0 best_lj=0 best_lm=0
+	best_dam=0 best_sharp=0 best_lj=0 best_lm=0 pc_dam=0 pc_sharp=0 pc_lj=0 pc_lm=0
 	for run in $(seq "$RUNS"); do
 		wrk_run '**dam** (masters)' dam "$run" "$OUT/paths-a.txt" "$DAM_PORT" "$CONNS_A" "$DURATION_A" "$DAM_PID"
 		ROWS_A+="$ROW"$'\n'
 		better "$RPS" "$best_dam" && { best_dam=$RPS; p99_dam=$P99; }
+		better "$PER_CORE" "$pc_dam" && pc_dam=$PER_CORE
 		wrk_run 'Node + sharp (JPEGs)' sharp "$run" "$OUT/paths-sharp.txt" "$SHARP_PORT" "$CONNS_A" "$DURATION_A" "$SHARP_PID"
 		ROWS_A+="$ROW"$'\n'
 		better "$RPS" "$best_sharp" && { best_sharp=$RPS; p99_sharp=$P99; }
+		better "$PER_CORE" "$pc_sharp" && pc_sharp=$PER_CORE
 		vips_run 'limit: vipsloop on the JPEGs' limit-jpeg "$run" "$OUT/jpegs.txt"
 		ROWS_A+="$ROW"$'\n'
 		better "$RPS" "$best_lj" && { best_lj=$RPS; p99_lj=$P99; rss_lj=$LOOP_RSS_KB; }
+		better "$PER_CORE" "$pc_lj" && pc_lj=$PER_CORE
 		vips_run "limit: vipsloop on dam's masters" limit-master "$run" "$OUT/masters.txt"
 		ROWS_A+="$ROW"$'\n'
 		better "$RPS" "$best_lm" && { best_lm=$RPS; p99_lm=$P99; rss_lm=$LOOP_RSS_KB; }
+		better "$PER_CORE" "$pc_lm" && pc_lm=$PER_CORE
 	done
 	enc1=$(metric dam_rendition_encodes_total)
 	co1=$(metric 'dam_rendition_cache_requests_total{outcome="coalesced"}')
-	dam_reqs=$(awk '/requests in/ {s += $1} END {print s}' "$OUT"/wrk-dam-*.txt)
+	dam_reqs=$(awk '/requests in/ {s += $1} END {print s}' "$OUT"/wrk-dam-[0-9]*.txt)
 	[ -z "${PROFILE:-}" ] || profile "$OUT/paths-a.txt" "$DAM_PORT" "$CONNS_A" a
 	rss_dam=$(hwm_kb "$DAM_PID")
 	rss_sharp=$(hwm_kb "$SHARP_PID")
@@ -311,8 +317,8 @@ if [ "$ONLY" != b ]; then
 		echo
 		echo "Each request makes one 800×800 WebP (fit cover, centre crop, Q$WEBP_Q) from one of the $N photos. dam reads its own pyramidal **master** TIFF (it never decodes originals in the server), applies its default mild sharpening and writes sRGB ICC + EXIF; sharp and the first limit row read the **original JPEGs** (shrink-on-load); the second limit row runs the same loop on dam's masters, so that row is the like-for-like limit for dam. The vipsloop rows have no HTTP; their latency is the time for one image, not a request under load. dam serve: \`--workers -1 --quiet\`, defaults otherwise (2 event loops, 8 pool threads)."
 		echo
-		echo "| contender | run | req/s (images/s) | p50 ms | p99 ms | socket errors | CPU (cores) | wrk CPU | idle % before | load avg before |"
-		echo "|---|---:|---:|---:|---:|---|---:|---:|---:|---|"
+		echo "| contender | run | req/s (images/s) | per core | p50 ms | p99 ms | socket errors | CPU (cores) | wrk CPU | idle % before | load avg before |"
+		echo "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|"
 		printf '%s' "$ROWS_A"
 		echo
 		echo "Peak RSS (VmHWM): dam serve $((rss_dam / 1024)) MB · Node + sharp $((rss_sharp / 1024)) MB · vipsloop on JPEGs $((rss_lj / 1024)) MB · vipsloop on masters $((rss_lm / 1024)) MB."
@@ -326,6 +332,8 @@ if [ "$ONLY" != b ]; then
 		echo "| dam ≥ 1.5× the sharp server | ${r_sharp}× | $(verdict "$r_sharp" 1.5) |"
 		echo "| dam ≥ 0.8× the limit (vipsloop on the JPEGs, as the issue states it) | ${r_lj}× | $(verdict "$r_lj" 0.8) |"
 		echo "| dam ≥ 0.8× the limit on the same input (vipsloop on dam's masters) | ${r_lm}× | $(verdict "$r_lm" 0.8) |"
+		echo
+		echo "Per core of CPU used (req/s ÷ cores; steadier than req/s when other sessions take a varying share of the cores): dam $pc_dam, sharp $pc_sharp, limit $pc_lj (JPEGs), $pc_lm (masters) → dam = $(ratio "$pc_dam" "$pc_sharp")× sharp, $(ratio "$pc_dam" "$pc_lj")× the JPEG limit, $(ratio "$pc_dam" "$pc_lm")× the master limit."
 		[ -z "${PROFILE:-}" ] || { echo; echo "Profile: bench/out/deliver/perf-a*.txt (perf record -F 499 --call-graph dwarf -p DAM_PID, 8 s under the same load)."; }
 	} >>"$FRAG"
 fi
@@ -376,15 +384,17 @@ EOF
 	read -r DAM_HDR < <(curl -fsS -o /dev/null -w '%{size_header}\n' "http://127.0.0.1:$DAM_PORT$(head -1 "$OUT/paths-b.txt")")
 	read -r NGX_HDR < <(curl -fsS -o /dev/null -w '%{size_header}\n' "http://127.0.0.1:$NGINX_PORT/r/0.webp")
 	ROWS_B=""
-	best_dam_b=0 best_ngx=0
+	best_dam_b=0 best_ngx=0 pc_dam_b=0 pc_ngx=0
 	for run in $(seq "$RUNS"); do
 		wrk_run '**dam** (stored preset rendition)' dam-b "$run" "$OUT/paths-b.txt" "$DAM_PORT" "$CONNS_B" "$DURATION_B" "$DAM_PID"
 		ROWS_B+="$ROW"$'\n'
 		better "$RPS" "$best_dam_b" && { best_dam_b=$RPS; p99_dam_b=$P99; }
+		better "$PER_CORE" "$pc_dam_b" && pc_dam_b=$PER_CORE
 		# shellcheck disable=SC2086
 		wrk_run 'nginx, static files (the limit)' nginx "$run" "$OUT/paths-nginx.txt" "$NGINX_PORT" "$CONNS_B" "$DURATION_B" $NGINX_PIDS
 		ROWS_B+="$ROW"$'\n'
 		better "$RPS" "$best_ngx" && { best_ngx=$RPS; p99_ngx=$P99; }
+		better "$PER_CORE" "$pc_ngx" && pc_ngx=$PER_CORE
 	done
 	[ -z "${PROFILE:-}" ] || profile "$OUT/paths-b.txt" "$DAM_PORT" "$CONNS_B" b
 	rss_dam_b=$(hwm_kb "$DAM_PID")
@@ -401,8 +411,8 @@ EOF
 		echo
 		echo "dam answers \`/t/{sig}/p_bench800/{id}\` with the rendition the workers stored at ingest (\`X-Dam-Cache: hit\`; per request it parses the options, checks the signature, loads the preset and the asset's current state from the database, and sends the blob). nginx serves the same $N files (\`dam get ID --rendition preset:bench800\`; checked byte for byte against dam's responses) from a private config: 2 workers, sendfile, access_log off, keep-alive. Response headers: dam $DAM_HDR B, nginx $NGX_HDR B; bodies about $REND_KB KB."
 		echo
-		echo "| contender | run | req/s | p50 ms | p99 ms | socket errors | server CPU (cores) | wrk CPU | idle % before | load avg before |"
-		echo "|---|---:|---:|---:|---:|---|---:|---:|---:|---|"
+		echo "| contender | run | req/s | per core | p50 ms | p99 ms | socket errors | server CPU (cores) | wrk CPU | idle % before | load avg before |"
+		echo "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|"
 		printf '%s' "$ROWS_B"
 		echo
 		echo "Peak RSS (VmHWM): dam serve $((rss_dam_b / 1024)) MB · nginx $((rss_ngx / 1024)) MB (master + 2 workers, summed)."
@@ -412,6 +422,8 @@ EOF
 		echo "| goal | ratio | verdict |"
 		echo "|---|---:|---|"
 		echo "| dam ≥ 0.9× nginx | ${r_ngx}× | $(verdict "$r_ngx" 0.9) |"
+		echo
+		echo "Per core of server CPU: dam $pc_dam_b, nginx $pc_ngx req/s → dam = $(ratio "$pc_dam_b" "$pc_ngx")× nginx (wrk's own CPU is not counted for either)."
 		[ -z "${PROFILE:-}" ] || { echo; echo "Profile: bench/out/deliver/perf-b*.txt (perf record -F 499 --call-graph dwarf -p DAM_PID, 8 s under the same load)."; }
 	} >>"$FRAG"
 fi
