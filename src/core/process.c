@@ -105,21 +105,23 @@ static void make_master(struct work *w, int fd, const struct media_limits *lim)
 {
 	struct dam_err err = { 0 };
 	struct rendition_row *r = &w->r[w->nr];
-	char path[4096];
+	char *path = NULL;
 	int mfd = -1, width = 0, height = 0, rc;
 	uint64_t size = 0;
 
 	if (w->nr >= (int)(sizeof w->r / sizeof w->r[0]))
 		return;
-	snprintf(path, sizeof path, "%s/objects/tmp/master-%s.tif", w->dam->root, w->version_id);
-	rc = media_master_write(fd, &w->sniff, lim, path, &width, &height, &err);
+	/* The TIFF saver needs a path: a scratch file on the store's disk. */
+	rc = blob_scratch_new(w->dam->store, &path, &err);
+	if (rc == 0)
+		rc = media_master_write(fd, &w->sniff, lim, path, &width, &height, &err);
 	if (rc == 0 && (mfd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		rc = dam_err_errno(&err, DAM_EIO, errno, "cannot reopen the master");
 	if (rc == 0)
 		rc = blob_put_fd(w->dam->store, mfd, r->key, &size, NULL, &err);
 	if (mfd >= 0)
 		close(mfd);
-	unlink(path);
+	blob_scratch_discard(w->dam->store, path);
 	if (rc < 0) {
 		snprintf(w->master_error, sizeof w->master_error, "%s", err.msg);
 		return;

@@ -285,6 +285,25 @@ int blob_each(struct blob_store *bs, blob_each_fn fn, void *ctx, struct dam_err 
 	return bs->be->each(bs->state, fn, ctx, err);
 }
 
+int blob_scratch_new(struct blob_store *bs, char **path, struct dam_err *err)
+{
+	int fd, rc;
+
+	*path = NULL;
+	if ((rc = bs->be->temp_new(bs->state, &fd, path, err)) < 0)
+		return rc;
+	close(fd);
+	return 0;
+}
+
+void blob_scratch_discard(struct blob_store *bs, char *path)
+{
+	if (!path)
+		return;
+	bs->be->discard(bs->state, path);
+	free(path);
+}
+
 int blob_clean_temp(struct blob_store *bs, int max_age_s, struct dam_err *err)
 {
 	return bs->be->clean_temp(bs->state, max_age_s, 0, err);

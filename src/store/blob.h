@@ -50,6 +50,13 @@ int blob_writer_commit(struct blob_writer *w, char key_out[BLOB_KEY_LEN + 1], bo
 /* Discards everything written. NULL is a no-op. */
 void blob_writer_abort(struct blob_writer *w);
 
+/* A scratch file on the store's own filesystem, for a writer that needs a
+ * path (e.g. libvips's TIFF saver): *path is malloc'd; write it, put it with
+ * blob_put_fd(), then blob_scratch_discard() (which also frees path). One
+ * left behind by a crash is swept like any temp object (blob_clean_temp). */
+int blob_scratch_new(struct blob_store *bs, char **path, struct dam_err *err);
+void blob_scratch_discard(struct blob_store *bs, char *path);
+
 /* Streams fd (from its current position to EOF) into the store. */
 int blob_put_fd(struct blob_store *bs, int fd, char key_out[BLOB_KEY_LEN + 1], uint64_t *size,
 		bool *existed, struct dam_err *err);
