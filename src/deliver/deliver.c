@@ -339,7 +339,6 @@ static int transform(struct deliver *d, struct dam *dam, const struct tspec *spe
 		if ((rc = load_watermark(dam, spec, &wm, err)) < 0)
 			return rc;
 		m.wm = &wm;
-		m.t.wm_gravity = spec->t.wm_gravity;
 	}
 	if ((rc = cache_key(info, m.wm, spec, &m.t, key, err)) < 0)
 		return rc;

@@ -340,7 +340,7 @@ int preset_cache_get(struct preset_cache *c, struct dam *dam, const char *name, 
 	return p ? 0 : dam_err_set(err, DAM_ENOTFOUND, "preset", "no preset named \"%s\"", name);
 }
 
-static json_t *preset_json(const struct preset *p)
+json_t *preset_json(const struct preset *p)
 {
 	return json_pack("{s:s,s:s,s:s,s:s,s:b}", "name", p->name, "spec", p->spec, "description",
 			 p->description, "source", p->source, "ahead", p->ahead);

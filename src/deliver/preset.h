@@ -60,6 +60,10 @@ void preset_cache_free(struct preset_cache *c);
 int preset_cache_get(struct preset_cache *c, struct dam *dam, const char *name, struct preset *out,
 		     struct dam_err *err);
 
+/* One preset as a new JSON object {"name","spec","description","source",
+ * "ahead"} (caller json_decref()s). */
+json_t *preset_json(const struct preset *p);
+
 /* The effective presets as JSON: [{"name","spec","description","source","ahead"}]. */
 int preset_list(struct dam *dam, json_t **out, struct dam_err *err);
 

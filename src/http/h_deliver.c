@@ -63,12 +63,6 @@ HANDLER(h_presets_list)
 		http_res_json(res, 200, json_pack("{s:o}", "presets", list));
 }
 
-static json_t *preset_json(const struct preset *p)
-{
-	return json_pack("{s:s,s:s,s:s,s:s,s:b}", "name", p->name, "spec", p->spec, "description",
-			 p->description, "source", p->source, "ahead", p->ahead);
-}
-
 HANDLER(h_preset_get)
 {
 	struct preset p;
