@@ -28,7 +28,7 @@
 struct deliver {
 	pthread_mutex_t lock; /* guards keys and keys_loaded_ms */
 	struct sign_keys *keys;
-	uint64_t keys_loaded_ms;
+	uint64_t keys_loaded_ms;   /* time_mono_ms() */
 	struct rcache *cache;
 	struct preset_cache *presets;
 	/* Transforms running at once are bounded by the cores (more only
@@ -67,7 +67,7 @@ int deliver_open(struct dam *dam, struct deliver **out, struct dam_err *err)
 		deliver_close(d);
 		return rc;
 	}
-	d->keys_loaded_ms = time_now_ms();
+	d->keys_loaded_ms = time_mono_ms();
 	*out = d;
 	return 0;
 }
@@ -98,21 +98,23 @@ static void reload_keys(struct deliver *d, struct dam *dam)
 		sign_keys_free(d->keys);
 		d->keys = k;
 	}
-	d->keys_loaded_ms = time_now_ms();
+	d->keys_loaded_ms = time_mono_ms();
 }
 
-static bool verify(struct deliver *d, struct dam *dam, const char *path, const char *sig)
+/* *read_ms: when the keys that answered were read (time_mono_ms). */
+static bool verify(struct deliver *d, struct dam *dam, const char *path, const char *sig, uint64_t *read_ms)
 {
 	bool ok;
 
 	pthread_mutex_lock(&d->lock);
-	if (time_now_ms() - d->keys_loaded_ms >= KEY_RELOAD_MS)
+	if (time_mono_ms() - d->keys_loaded_ms >= KEY_RELOAD_MS)
 		reload_keys(d, dam);
 	ok = sign_verify(d->keys, path, strlen(path), sig);
-	if (!ok && time_now_ms() - d->keys_loaded_ms >= KEY_RETRY_MS) {
+	if (!ok && time_mono_ms() - d->keys_loaded_ms >= KEY_RETRY_MS) {
 		reload_keys(d, dam);
 		ok = sign_verify(d->keys, path, strlen(path), sig);
 	}
+	*read_ms = d->keys_loaded_ms;
 	pthread_mutex_unlock(&d->lock);
 	return ok;
 }
@@ -123,7 +125,7 @@ static bool verify(struct deliver *d, struct dam *dam, const char *path, const c
 
 /* Lays the asked options over their preset, if they name one. */
 static int expand(struct deliver *d, struct dam *dam, const struct tspec *asked, struct tspec *spec,
-		  struct preset *preset, struct dam_err *err)
+		  struct preset *preset, uint64_t *read_ms, struct dam_err *err)
 {
 	int rc;
 
@@ -131,7 +133,7 @@ static int expand(struct deliver *d, struct dam *dam, const struct tspec *asked,
 	memset(preset, 0, sizeof *preset);
 	if (!(asked->set & TS_PRESET))
 		return 0;
-	if ((rc = preset_cache_get(d->presets, dam, asked->preset, preset, err)) == DAM_ENOTFOUND)
+	if ((rc = preset_cache_get(d->presets, dam, asked->preset, preset, read_ms, err)) == DAM_ENOTFOUND)
 		return dam_err_set(err, DAM_EINVAL, "transform", "unknown preset \"%s\"", asked->preset);
 	if (rc < 0)
 		return rc;
@@ -159,20 +161,25 @@ static void download_name(const char *original, const char *ext, char *out, size
 	snprintf(out, n, "%.*s.%s", len, *base ? base : "asset", ext);
 }
 
+void deliver_cache_control(char *out, size_t n, long long max_age, bool immutable, int64_t expires, int64_t now)
+{
+	/* An expiring link must not outlive its expiry in a shared cache. */
+	if (expires && expires - now < max_age)
+		max_age = expires - now > 0 ? expires - now : 0;
+	if (immutable && max_age == 31536000)
+		snprintf(out, n, IMMUTABLE);
+	else
+		snprintf(out, n, "public, max-age=%lld", max_age);
+}
+
 static void cache_headers(const struct tspec *asked, const struct dam *dam, int64_t now,
 			  struct deliver_result *out)
 {
-	long long age = dam->cfg.max_age_s;
-
-	if (asked->set & TS_VERSION)
-		age = 31536000;
-	/* An expiring link must not outlive its expiry in a shared cache. */
-	if (asked->exp && asked->exp - now < age)
-		age = asked->exp - now > 0 ? asked->exp - now : 0;
-	if ((asked->set & TS_VERSION) && age == 31536000)
-		snprintf(out->cache_control, sizeof out->cache_control, IMMUTABLE);
-	else
-		snprintf(out->cache_control, sizeof out->cache_control, "public, max-age=%lld", age);
+	out->immutable = (asked->set & TS_VERSION) != 0;
+	out->max_age = out->immutable ? 31536000 : dam->cfg.max_age_s;
+	out->expires = asked->exp;
+	deliver_cache_control(out->cache_control, sizeof out->cache_control, out->max_age, out->immutable,
+			      out->expires, now);
 }
 
 struct make_ctx {
@@ -350,13 +357,14 @@ static int transform(struct deliver *d, struct dam *dam, const struct tspec *spe
 }
 
 static int check_access(struct deliver *d, struct dam *dam, const char *sig, const char *options,
-			const char *asset, int64_t now, const struct tspec *asked, struct dam_err *err)
+			const char *asset, int64_t now, const struct tspec *asked, uint64_t *read_ms,
+			struct dam_err *err)
 {
 	struct strbuf path = STRBUF_INIT;
 	bool ok;
 
 	strbuf_addf(&path, "%s/%s", options, asset);
-	ok = path.buf && verify(d, dam, path.buf, sig);
+	ok = path.buf && verify(d, dam, path.buf, sig, read_ms);
 	strbuf_release(&path);
 	if (!ok)
 		return dam_err_set(err, DAM_EPERM, "signature", "the URL's signature does not match; ask for a new link");
@@ -378,6 +386,7 @@ int deliver_resolve(struct deliver *d, struct dam *dam, const char *sig, const c
 	struct delivery_rendition stored;
 	char name[48] = "";
 	bool identity, exact_preset;
+	uint64_t presets_ms;
 	int rc;
 
 	struct tspec_limits lim;
@@ -388,10 +397,13 @@ int deliver_resolve(struct deliver *d, struct dam *dam, const char *sig, const c
 	preset_limits(dam, &lim);
 	if ((rc = tspec_parse(options, strlen(options), &lim, &asked, err)) < 0)
 		return rc;
-	if ((rc = check_access(d, dam, sig, options, asset, now, &asked, err)) < 0)
+	if ((rc = check_access(d, dam, sig, options, asset, now, &asked, &out->state_ms, err)) < 0)
 		return rc;
-	if ((rc = expand(d, dam, &asked, &spec, &preset, err)) < 0)
+	presets_ms = out->state_ms;
+	if ((rc = expand(d, dam, &asked, &spec, &preset, &presets_ms, err)) < 0)
 		return rc;
+	if (presets_ms < out->state_ms)
+		out->state_ms = presets_ms;
 	/* Exactly a preset with a concrete format: its stored rendition, if
 	 * any, comes with the asset's state in one query. */
 	exact_preset = (asked.set & TS_PRESET) && !(asked.set & ~(unsigned)TS_ADMIN) &&

@@ -14,6 +14,7 @@
 #define DAM_DELIVER_DELIVER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/library.h"
@@ -33,6 +34,13 @@ struct deliver_result {
 	char etag[72];            /* quoted strong validator */
 	int64_t last_modified_ms;
 	char cache_control[96];
+	long long max_age;        /* cache_control's max-age before the exp_ cap */
+	bool immutable;           /* a version-pinned URL */
+	int64_t expires;          /* the link's exp_ (unix seconds), 0 = none */
+	/* time_mono_ms() when the oldest remembered state this answer used
+	 * (signing keys, presets: re-read at most once a second) was read from
+	 * the database; everything else was read during the call. */
+	uint64_t state_ms;
 	bool vary_accept;         /* the format was negotiated from Accept */
 	char surrogate_key[96];   /* "asset-<id>" plus "version-<id>" */
 	char filename[300];       /* set when the URL asks for an attachment (dl_1) */
@@ -69,6 +77,11 @@ int deliver_url(struct dam *dam, const char *base_url, const char *asset, const 
  * format auto becomes WebP. */
 int deliver_render(struct dam *dam, const char *asset, const char *options, void **data, size_t *len,
 		   char mime[128], struct dam_err *err);
+
+/* The Cache-Control value of a result with these max_age, immutable and
+ * expires fields, at `now` (unix seconds): an expiring link's max-age never
+ * reaches past its expiry. */
+void deliver_cache_control(char *out, size_t n, long long max_age, bool immutable, int64_t expires, int64_t now);
 
 /* Cache statistics for /metrics. */
 void deliver_cache_stats(struct deliver *d, struct rcache_stats *out);

@@ -222,7 +222,7 @@ struct preset_cache {
 	uint64_t built_changes; /* changes_here when built */
 	uint64_t config_hash;   /* of the configuration it was built from */
 	char version[32];       /* presets_version when built */
-	uint64_t checked_ms;    /* when presets_version was last read */
+	uint64_t checked_ms;    /* when presets_version was last read (time_mono_ms) */
 };
 
 int preset_cache_new(struct preset_cache **out, struct dam_err *err)
@@ -298,7 +298,7 @@ static int by_key(const void *key, const void *p)
 /* Called with c->lock held. */
 static int cache_refresh(struct preset_cache *c, struct dam *dam, struct dam_err *err)
 {
-	uint64_t now = time_now_ms(), here = atomic_load(&changes_here), cfg = config_hash(dam);
+	uint64_t now = time_mono_ms(), here = atomic_load(&changes_here), cfg = config_hash(dam);
 	char version[sizeof c->version];
 	struct preset *v;
 	int n, rc;
@@ -324,7 +324,7 @@ static int cache_refresh(struct preset_cache *c, struct dam *dam, struct dam_err
 }
 
 int preset_cache_get(struct preset_cache *c, struct dam *dam, const char *name, struct preset *out,
-		     struct dam_err *err)
+		     uint64_t *read_ms, struct dam_err *err)
 {
 	const struct preset *p = NULL;
 	int rc;
@@ -334,6 +334,8 @@ int preset_cache_get(struct preset_cache *c, struct dam *dam, const char *name, 
 		p = bsearch(name, c->v, (size_t)c->n, sizeof *c->v, by_key);
 	if (p)
 		*out = *p;
+	if (read_ms)
+		*read_ms = c->checked_ms;
 	pthread_mutex_unlock(&c->lock);
 	if (rc < 0)
 		return rc;

@@ -56,9 +56,11 @@ int preset_cache_new(struct preset_cache **out, struct dam_err *err);
 void preset_cache_free(struct preset_cache *c);
 
 /* Like preset_get(), from the cache (building or refreshing it with dam's
- * database and configuration when needed). Thread-safe. */
+ * database and configuration when needed). Thread-safe. *read_ms (may be
+ * NULL) gets the time_mono_ms() at which the answer was last confirmed
+ * current in the database: it may be up to PRESET_RECHECK_MS old. */
 int preset_cache_get(struct preset_cache *c, struct dam *dam, const char *name, struct preset *out,
-		     struct dam_err *err);
+		     uint64_t *read_ms, struct dam_err *err);
 
 /* One preset as a new JSON object {"name","spec","description","source",
  * "ahead"} (caller json_decref()s). */

@@ -9,6 +9,7 @@
 #include "core/delivery.h"
 #include "deliver/deliver.h"
 #include "deliver/preset.h"
+#include "http/hotcache.h"
 #include "http/handlers.h"
 #include "media/tile.h"
 #include "store/blob.h"
@@ -20,6 +21,34 @@ static void deliver_error(struct http_res *res, const struct dam_err *err)
 {
 	http_res_dam_error(res, err);
 	http_res_header(res, "cache-control", "no-store");
+}
+
+/* A copy of a whole 200 answer for the event loop's hot cache, which then
+ * answers the same URL itself until anything in the library changes. */
+static void offer_hot(struct dam *dam, const struct http_req *req, struct http_res *res,
+		      const struct deliver_result *r)
+{
+	struct hot_offer *o;
+	ssize_t got = 0;
+
+	if (!dam->cfg.hot_cache_mb || strcmp(req->method, "GET") || res->status != 200 || res->nranges ||
+	    res->fd < 0 || r->size > HOT_ENTRY_MAX)
+		return;
+	if (!(o = calloc(1, sizeof *o)) || !(o->body = malloc(r->size ? r->size : 1)))
+		goto fail;
+	for (uint64_t off = 0; off < r->size; off += (uint64_t)got)
+		if ((got = pread(res->fd, (char *)o->body + off, r->size - off, (off_t)off)) <= 0)
+			goto fail; /* the response still goes out from the file */
+	o->len = r->size;
+	o->vary_accept = r->vary_accept;
+	o->max_age = r->max_age;
+	o->immutable = r->immutable;
+	o->expires = r->expires;
+	o->state_ms = r->state_ms;
+	res->hot = o;
+	return;
+fail:
+	hot_offer_free(o);
 }
 
 HANDLER(h_deliver)
@@ -46,6 +75,7 @@ HANDLER(h_deliver)
 		http_res_header(res, "vary", "Accept");
 	http_send_fd(req, res, r.fd, r.size, r.etag, r.mime, *r.filename ? r.filename : NULL,
 		     (uint64_t)r.last_modified_ms, r.cache_control, true);
+	offer_hot(dam, req, res, &r);
 }
 
 /* ---- presets ---- */

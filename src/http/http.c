@@ -7,6 +7,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "http/hotcache.h"
+
 const char *http_req_header(const struct http_req *req, const char *name)
 {
 	for (size_t i = 0; i < req->nheaders; i++)
@@ -131,6 +133,7 @@ void http_res_release(struct http_res *res)
 	strbuf_release(&res->body);
 	if (res->fd >= 0)
 		close(res->fd);
+	hot_offer_free(res->hot);
 	http_res_init(res);
 }
 

@@ -23,6 +23,8 @@
 #include "core/library.h"
 #include "util/strbuf.h"
 
+struct hot_offer;
+
 #define HTTP_MAX_PARAMS 4
 
 struct http_header {
@@ -72,6 +74,9 @@ struct http_res {
 	 * sent as they are, never copied; used when static_body is set. */
 	const unsigned char *static_body;
 	size_t static_len;
+	/* A copy of the body the handler offers to the event loop's hot cache
+	 * (http/hotcache.h); owned, freed on release. */
+	struct hot_offer *hot;
 };
 
 /* Case-insensitive lookup of a request header; NULL when absent. Borrowed. */

@@ -82,4 +82,10 @@ void metrics_render(struct metrics *m, struct strbuf *out)
 			 "# TYPE dam_upload_duplicates_total counter\ndam_upload_duplicates_total %llu\n",
 		    (unsigned long long)atomic_load(&m->uploads), (unsigned long long)atomic_load(&m->upload_bytes),
 		    (unsigned long long)atomic_load(&m->duplicates));
+	strbuf_addf(out, "# HELP dam_delivery_hot_requests_total Delivery requests looked up in the event loops' "
+			 "in-memory cache, by outcome.\n"
+			 "# TYPE dam_delivery_hot_requests_total counter\n"
+			 "dam_delivery_hot_requests_total{outcome=\"hit\"} %llu\n"
+			 "dam_delivery_hot_requests_total{outcome=\"miss\"} %llu\n",
+		    (unsigned long long)atomic_load(&m->hot_hits), (unsigned long long)atomic_load(&m->hot_misses));
 }

@@ -26,6 +26,7 @@ struct metrics_route {
 struct metrics {
 	struct metrics_route routes[METRICS_MAX_ROUTES];
 	atomic_uint_fast64_t uploads, upload_bytes, duplicates;
+	atomic_uint_fast64_t hot_hits, hot_misses; /* delivery answers from the loops' hot caches */
 };
 
 /* route_index: index in http_routes, or METRICS_MAX_ROUTES - 1 for

@@ -23,6 +23,8 @@ enum route_flags {
 	ROUTE_REST = 8,        /* the last {param} takes the rest of the path, slashes
 				  included, and may be empty ("/ui/{path}": the web UI) */
 	ROUTE_QUICK = 16,      /* a short read: served by the quick pool (server.c) */
+	ROUTE_HOT = 32,        /* 200 answers may be repeated from the loop's hot cache
+				  (http/hotcache.h) while the library is unchanged */
 };
 
 struct route {

@@ -69,7 +69,7 @@ const struct route http_routes[] = {
 	{ "DELETE", "/api/v1/presets/{name}", h_preset_delete, 0, 0, "preset_delete" },
 	{ "GET", "/api/v1/assets/{id}/links", h_asset_links, 0, 0, "asset_links" },
 	{ "GET", "/api/v1/assets/{id}/tiles/{level}/{tile}", h_asset_tile, 0, 0, "asset_tile" },
-	{ "GET", "/t/{signature}/{options}/{asset}", h_deliver, ROUTE_PUBLIC, 0, "deliver" },
+	{ "GET", "/t/{signature}/{options}/{asset}", h_deliver, ROUTE_PUBLIC | ROUTE_HOT, 0, "deliver" },
 	{ "POST", "/api/v1/assets/{id}/versions/{number}/restore", h_version_restore, 0, 0, "version_restore" },
 	{ "GET", "/api/v1/suggest", h_suggest, 0, 0, "suggest" },
 	{ "GET", "/api/v1/downloads/zip", h_zip_get, 0, 0, "zip_get" },

@@ -26,11 +26,13 @@
 #include <openssl/ssl.h>
 
 #include "core/job.h"
+#include "db/db.h"
 #include "core/search.h"
 #include "deliver/deliver.h"
 #include "deliver/preset.h"
 #include "deliver/purge.h"
 #include "http/conn_limit.h"
+#include "http/hotcache.h"
 #include "http/router.h"
 #include "http/serve_req.h"
 #include "util/id.h"
@@ -62,6 +64,22 @@ struct loop {
 	bool shutdown_requested;
 	char *spare[LOOP_SPARE_BUFS]; /* FILE_BUF buffers for the next responses */
 	int nspare;
+	/* Delivery's hot cache (hotcache.h) and what keeps it exact: this
+	 * loop's own read-only library handle, whose data_version moves the
+	 * epoch on every commit anyone makes. */
+	struct hotcache *hot;
+	struct dam *hot_dam;
+	int64_t data_version;
+	uint64_t epoch;
+	uint64_t epoch_ms;  /* time_mono_ms() when this epoch's data_version was first read */
+};
+
+/* What a request handed to the pool needs to keep its answer hot: the
+ * epoch and configuration the loop saw before the handler ran. */
+struct hot_ticket {
+	bool ok;
+	uint64_t epoch, epoch_ms;
+	int cfg_gen;
 };
 
 /* A FILE_BUF buffer for a response of this loop (its thread only). */
@@ -88,6 +106,7 @@ struct task {
 	struct http_req *hreq;
 	struct http_res res;
 	double started;
+	struct hot_ticket hot;
 };
 
 /* Lives in the h2o request's pool: tells the task the request is gone. */
@@ -398,6 +417,113 @@ static void emit(struct server_ctx *srv, h2o_req_t *req, struct http_req *hreq, 
 	access_log(srv, hreq, res, res->head ? 0 : bytes, time_mono() - started);
 }
 
+/* ---- delivery's hot cache ---- */
+
+/* Reads the loop's data_version; a change (a commit by anyone) moves the
+ * epoch and so retires every entry made before. false when it cannot be
+ * read: then nothing is answered from the cache or kept in it. */
+static bool hot_epoch(struct loop *lp)
+{
+	struct db_version v;
+
+	if (db_data_version(lp->hot_dam->db, &v, NULL) < 0)
+		return false;
+	if (v.others != lp->data_version || lp->epoch == 0) {
+		lp->data_version = v.others;
+		lp->epoch++;
+		lp->epoch_ms = time_mono_ms();
+	}
+	return true;
+}
+
+static void hot_release(void *p)
+{
+	hot_entry_unref(*(struct hot_entry **)p);
+}
+
+/* The response from entry e: its headers and body by reference (the
+ * request's pool holds the entry until h2o is done with them), and
+ * Cache-Control as of now. */
+static void hot_response(h2o_req_t *req, const struct http_req *hreq, struct hot_entry *e, int64_t now,
+			 struct http_res *res)
+{
+	const char *inm = http_req_header(hreq, "if-none-match");
+	bool not_modified = inm && (!strcmp(inm, "*") || (e->etag && strstr(inm, e->etag)));
+	struct hot_entry **hold = h2o_mem_alloc_shared(&req->pool, sizeof *hold, hot_release);
+	char cc[96];
+
+	*hold = e;
+	hot_entry_ref(e);
+	res->head = !strcmp(hreq->method, "HEAD");
+	for (size_t i = 0; i < e->nheaders; i++)
+		if (!not_modified || strcmp(e->headers[i].name, "content-type"))
+			h2o_add_header_by_str(&req->pool, &req->res.headers, e->headers[i].name,
+					      strlen(e->headers[i].name), 1, NULL, e->headers[i].value,
+					      strlen(e->headers[i].value));
+	deliver_cache_control(cc, sizeof cc, e->max_age, e->immutable, e->expires, now);
+	http_res_header(res, "cache-control", cc);
+	http_res_header(res, "x-dam-cache", "hit");
+	if (not_modified) {
+		res->status = 304;
+		return;
+	}
+	res->static_body = e->body;
+	res->static_len = e->len;
+}
+
+/* Answers a delivery request from the loop's hot cache; true when done.
+ * Otherwise *ticket says whether the pool's answer may be kept. */
+static bool hot_answer(struct loop *lp, h2o_req_t *req, struct http_req *hreq, double started,
+		       struct hot_ticket *ticket)
+{
+	struct server_ctx *srv = lp->srv;
+	const char *accept = http_req_header(hreq, "accept");
+	int64_t now = (int64_t)(time_now_ms() / 1000);
+	struct hot_entry *e;
+	struct http_res res;
+
+	/* Ranges and long Accept values (a key each) take the full path. */
+	if ((strcmp(hreq->method, "GET") && strcmp(hreq->method, "HEAD")) || http_req_header(hreq, "range") ||
+	    (accept && strlen(accept) > 512) || !hot_epoch(lp))
+		return false;
+	ticket->ok = true;
+	ticket->epoch = lp->epoch;
+	ticket->epoch_ms = lp->epoch_ms;
+	ticket->cfg_gen = atomic_load(&srv->cfg_generation);
+	if (!(e = hotcache_find(lp->hot, hreq->path, accept, ticket->epoch, ticket->cfg_gen, now))) {
+		atomic_fetch_add(&srv->metrics.hot_misses, 1);
+		return false;
+	}
+	atomic_fetch_add(&srv->metrics.hot_hits, 1);
+	http_res_init(&res);
+	hot_response(req, hreq, e, now, &res);
+	emit(srv, req, hreq, &res, started);
+	http_res_release(&res);
+	http_req_free(hreq);
+	return true;
+}
+
+/* Keeps a pool's 200 answer (on the loop's thread). The per-answer
+ * headers are made again on each use. An answer that rested on state the
+ * pool remembered from before this epoch began (keys or presets, re-read
+ * once a second) could miss the very change that started the epoch, and
+ * nothing would retire it: it is not kept; a later one will be. */
+static void hot_keep(struct loop *lp, const struct http_req *hreq, struct http_res *res,
+		     const struct hot_ticket *ticket)
+{
+	struct http_header keep[32];
+	size_t n = 0;
+
+	if (res->hot->state_ms < ticket->epoch_ms)
+		return;
+	for (size_t i = 0; i < res->nheaders && n < 32; i++)
+		if (strcmp(res->headers[i].name, "cache-control") && strcmp(res->headers[i].name, "x-dam-cache"))
+			keep[n++] = res->headers[i];
+	if (n < 32)
+		hotcache_put(lp->hot, hreq->path, http_req_header(hreq, "accept"), ticket->epoch, ticket->cfg_gen,
+			     keep, n, res->hot);
+}
+
 /* ---- requests ---- */
 
 static void link_dispose(void *p)
@@ -421,6 +547,8 @@ static void on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messag
 			/* The request outlives the task: its dispose hook must not
 			 * touch the task once it is freed below. */
 			t->link->task = NULL;
+			if (t->hot.ok && t->res.hot && t->res.status == 200)
+				hot_keep(t->loop, t->hreq, &t->res, &t->hot);
 			emit(t->loop->srv, t->req, t->hreq, &t->res, t->started);
 		}
 		t->magic = 0;
@@ -438,6 +566,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	struct http_req *hreq = NULL;
 	struct http_res res;
 	struct task *t;
+	struct hot_ticket ticket = { 0 };
 	double started = time_mono();
 
 	link->task = NULL;
@@ -456,6 +585,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 		http_req_free(hreq);
 		return 0;
 	}
+	if ((hreq->route->flags & ROUTE_HOT) && lp->hot && hot_answer(lp, req, hreq, started, &ticket))
+		return 0;
 	t = calloc(1, sizeof *t);
 	if (!t) {
 		http_res_error(&res, 503, "busy", "the server is out of memory; try again", NULL);
@@ -469,6 +600,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	t->req = req;
 	t->hreq = hreq;
 	t->started = started;
+	t->hot = ticket;
 	http_res_init(&t->res);
 	link->task = t;
 	t->link = link;
@@ -485,13 +617,17 @@ static void on_accept(h2o_socket_t *listener, const char *err)
 
 	if (err)
 		return;
-	while ((sock = h2o_evloop_socket_accept(listener))) {
-		if (conn_limit_admit(lp->srv, sock) < 0) {
-			h2o_socket_close(sock);
-			continue;
-		}
+	/* One connection per wake-up: every loop polls the shared listening
+	 * socket (level-triggered), so one still waiting takes the next. A loop
+	 * draining the whole backlog took all of a burst of connections (all 64
+	 * of wrk's on one loop), which mattered once hot deliveries were
+	 * answered on the loops themselves. */
+	if (!(sock = h2o_evloop_socket_accept(listener)))
+		return;
+	if (conn_limit_admit(lp->srv, sock) < 0)
+		h2o_socket_close(sock);
+	else
 		h2o_accept(&lp->accept, sock);
-	}
 }
 
 /* On the loop's own thread: everything that creates h2o sockets. A socket's
@@ -509,6 +645,29 @@ static void loop_init(struct loop *lp)
 	lp->accept.ctx = &lp->ctx;
 }
 
+/* The loop's hot cache, when [delivery] hot_cache_mb asks for one (read at
+ * start: its share of memory per loop is fixed). Without its own library
+ * handle the loop could not tell a changed library, so it has none then. */
+static void hot_open(struct loop *lp)
+{
+	struct dam_err err;
+	size_t bytes;
+
+	pthread_mutex_lock(&lp->srv->cfg_lock);
+	bytes = ((size_t)lp->srv->cfg.hot_cache_mb << 20) / (size_t)lp->srv->nloops;
+	pthread_mutex_unlock(&lp->srv->cfg_lock);
+	if (!bytes)
+		return;
+	if (library_open(lp->srv->root, &lp->hot_dam, &err) < 0) {
+		fprintf(stderr, "dam serve: no hot delivery cache: %s\n", err.msg);
+		return;
+	}
+	if (!(lp->hot = hotcache_new(bytes))) {
+		library_close(lp->hot_dam);
+		lp->hot_dam = NULL;
+	}
+}
+
 static void *loop_main(void *arg)
 {
 	struct loop *lp = arg;
@@ -524,6 +683,7 @@ static void *loop_main(void *arg)
 	 * Per thread (h2o's prototype is __thread); set before any socket. */
 	h2o_socket_buffer_prototype._initial_buf.capacity = 3 * H2O_SOCKET_INITIAL_INPUT_BUFFER_SIZE;
 	loop_init(lp);
+	hot_open(lp);
 	lp->listener = h2o_evloop_socket_create(lp->ctx.loop, lp->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
 	lp->listener->data = lp;
 	h2o_socket_read_start(lp->listener, on_accept);
@@ -540,6 +700,8 @@ static void *loop_main(void *arg)
 		if (atomic_load(&lp->srv->stopping) == 2)
 			break;
 	}
+	hotcache_free(lp->hot);
+	library_close(lp->hot_dam);
 	return NULL;
 }
 
@@ -953,6 +1115,7 @@ int server_run(const struct server_opts *opts, struct dam_err *err)
 		nworkers = 64;
 	loops = calloc((size_t)nloops, sizeof *loops);
 	pool = calloc((size_t)npool, sizeof *pool);
+	srv->nloops = nloops;
 	init_h2o(srv, loops, nloops, ssl, fd);
 	conn_limit_init(srv->opts.max_conns_per_client);
 	for (int i = 0; i < npool; i++) {

@@ -55,6 +55,7 @@ struct server_ctx {
 	int ntrusted;
 	uint64_t started_ms;
 	struct deliver *deliver;   /* signed delivery: keys and rendition cache (shared) */
+	int nloops;
 };
 
 /* Runs the server until SIGTERM/SIGINT; returns the exit status. */

@@ -20,6 +20,7 @@ void config_defaults(struct dam_config *cfg)
 	cfg->job_file_mb = 4096;
 	cfg->job_attempts = 3;
 	cfg->cache_mb = 1024;
+	cfg->hot_cache_mb = 64;
 	cfg->max_input_mp = 100;
 	cfg->max_output_mp = 50;
 	cfg->max_ops = 16;
@@ -76,6 +77,7 @@ static const struct int_key int_keys[] = {
 	INT_KEY("worker", "attempts", job_attempts, 1, 100),
 	INT_KEY("worker", "processes", workers, 0, 256),
 	INT_KEY("delivery", "cache_mb", cache_mb, 0, 1 << 24),
+	INT_KEY("delivery", "hot_cache_mb", hot_cache_mb, 0, 1 << 20),
 	INT_KEY("delivery", "max_input_megapixels", max_input_mp, 1, 10000),
 	INT_KEY("delivery", "max_output_megapixels", max_output_mp, 1, 1000),
 	INT_KEY("delivery", "max_operations", max_ops, 1, 64),
@@ -247,6 +249,9 @@ const char *config_default_text(void)
 	       "presets_only = false\n"
 	       "# rendition cache bound in MB (least recently used evicted); 0 = off\n"
 	       "cache_mb = 1024\n"
+	       "# renditions up to 1 MB kept in memory and answered by the event loops\n"
+	       "# while nothing in the library changes (MB, split among the loops); 0 = off\n"
+	       "hot_cache_mb = 64\n"
 	       "max_input_megapixels = 100\n"
 	       "max_output_megapixels = 50\n"
 	       "max_operations = 16\n"

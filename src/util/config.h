@@ -30,6 +30,7 @@ struct dam_config {
 	char base_url[256];        /* base_url: public origin of signed URLs; "" = the caller's */
 	bool presets_only;         /* presets_only: refuse arbitrary transforms */
 	int cache_mb;              /* cache_mb: rendition cache bound, 0 = off */
+	int hot_cache_mb;          /* hot_cache_mb: renditions kept in memory by the event loops, 0 = off */
 	int max_input_mp;          /* max_input_megapixels: largest master a transform reads */
 	int max_output_mp;         /* max_output_megapixels */
 	int max_ops;               /* max_operations per URL */

@@ -8,6 +8,8 @@
 uint64_t time_now_ms(void);
 /* Monotonic seconds, for durations and timeouts. */
 double time_mono(void);
+/* The same clock in milliseconds. */
+uint64_t time_mono_ms(void);
 /* Formats unix ms as "2026-11-22T21:44:25.123Z" into out (>= 25 bytes). */
 void time_iso8601(uint64_t unix_ms, char out[32]);
 /* A JSON string of time_iso8601(ms), or JSON null when ms is 0 (a NULL

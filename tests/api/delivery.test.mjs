@@ -249,6 +249,71 @@ test('deleting the asset stops its URLs at once; restoring brings them back', as
   assert.equal((await fetchUrl(url)).status, 200);
 });
 
+test('repeated deliveries come from the event loop\'s memory, and any change in the library retires them', async () => {
+  const hot = async () => {
+    const m = await s.api('/metrics', { as: 'admin' });
+    return Number(m.text.match(/^dam_delivery_hot_requests_total\{outcome="hit"\} (\d+)$/m)[1]);
+  };
+  const id = (await s.upload('photo-hot.tif', fixture('image.tif'), 'contributor')).asset_id;
+  await s.waitProcessed(id);
+  const url = await link(id, 'options=' + encodeURIComponent('w_251,f_png'));
+  const first = await fetchUrl(url);
+  assert.equal(first.status, 200, first.text);
+  // The answer is kept once the keys and presets the pool used are no older than the
+  // library's last change (at most a second, docs/delivery.md); then repeats are hits.
+  const before = await hot();
+  let again;
+  const until = Date.now() + T(3000);
+  do {
+    again = await fetchUrl(url);
+    assert.equal(again.status, 200);
+  } while (await hot() === before && Date.now() < until && !(await sleep(100)));
+  assert.ok(await hot() > before, 'a repeated delivery is answered from the hot cache');
+  assert.ok(again.bytes.equals(first.bytes), 'the same bytes');
+  for (const h of ['etag', 'content-type', 'last-modified', 'surrogate-key', 'cache-tag', 'cache-control', 'content-length'])
+    assert.equal(again.headers.get(h), first.headers.get(h), h);
+  assert.equal(again.headers.get('x-content-type-options'), 'nosniff');
+  assert.equal(header(again.bytes).width, 251);
+  // conditional and HEAD requests from the cache
+  const nm = await fetchUrl(url, { 'if-none-match': first.headers.get('etag') });
+  assert.equal(nm.status, 304);
+  assert.equal(nm.bytes.length, 0);
+  const head = await fetchUrl(url, {}, 'HEAD');
+  assert.equal(head.status, 200);
+  assert.equal(head.headers.get('content-length'), String(first.bytes.length));
+  // a range still gets a range
+  const part = await fetchUrl(url, { range: 'bytes=0-9' });
+  assert.equal(part.status, 206);
+  assert.ok(part.bytes.equals(first.bytes.subarray(0, 10)));
+  // A change anywhere in the library (here a field edit on another asset) retires the
+  // entry; the next answer is made again and is the same.
+  const hits = await hot();
+  assert.equal((await s.api(`/api/v1/assets/${alpha}`, { method: 'PATCH', as: 'editor',
+    json: { tags: { add: ['hot-test'] } } })).status, 200);
+  const after = await fetchUrl(url);
+  assert.equal(after.status, 200);
+  assert.equal(await hot(), hits, 'the first answer after a change is not from the cache');
+  assert.ok(after.bytes.equals(first.bytes));
+  // Deleting the asset stops the URL with the very next request.
+  assert.equal((await s.api(`/api/v1/assets/${id}`, { method: 'DELETE', as: 'editor' })).status, 204);
+  assert.equal((await fetchUrl(url)).status, 404);
+  assert.equal((await fetchUrl(url)).status, 404);
+});
+
+test('a hot expiring link counts its max-age down and stops at its expiry', async () => {
+  const url = await link(photo, 'options=w_222,f_png&expires=3');
+  const seen = [];
+  for (let i = 0; i < 4; i++) {
+    const r = await fetchUrl(url);
+    assert.equal(r.status, 200);
+    seen.push(Number(r.headers.get('cache-control').match(/max-age=(\d+)/)[1]));
+    await sleep(300);
+  }
+  assert.ok(seen.every((a) => a <= 3), `max-age never past the expiry: ${seen}`);
+  await sleep(T(3500));
+  assert.equal((await fetchUrl(url)).status, 403);
+});
+
 test('100 concurrent first requests for one rendition encode it once', async () => {
   const metric = async () => {
     const m = await s.api('/metrics', { as: 'admin' });

@@ -57,7 +57,7 @@ static const char *cached(struct fx *f, struct dam *dam, const char *name)
 {
 	static struct preset p;
 	struct dam_err err;
-	int rc = preset_cache_get(f->c, dam, name, &p, &err);
+	int rc = preset_cache_get(f->c, dam, name, &p, NULL, &err);
 
 	if (rc == DAM_ENOTFOUND)
 		return "";
@@ -88,11 +88,11 @@ static void test_builtins_and_unknown(void **state)
 	struct dam_err err;
 
 	assert_string_equal(cached(f, f->a, "tmall"), "w_800,h_800,fit_contain,bg_ffffff,f_jpeg,q_90");
-	assert_int_equal(preset_cache_get(f->c, f->a, "tmall", &p, &err), 0);
+	assert_int_equal(preset_cache_get(f->c, f->a, "tmall", &p, NULL, &err), 0);
 	assert_string_equal(p.source, "builtin");
 	assert_true(p.ahead);
 	assert_string_equal(cached(f, f->a, "web-640"), "w_640,f_auto,q_80");
-	assert_int_equal(preset_cache_get(f->c, f->a, "nope", &p, &err), DAM_ENOTFOUND);
+	assert_int_equal(preset_cache_get(f->c, f->a, "nope", &p, NULL, &err), DAM_ENOTFOUND);
 	assert_string_equal(err.field, "preset");
 	assert_non_null(strstr(err.msg, "nope"));
 	/* the first and the last name of the sorted set are found too */
@@ -182,7 +182,7 @@ static void test_config_change_rebuilds(void **state)
 	assert_string_equal(cached(f, f->a, "hero"), "w_800,h_450,fit_cover,f_webp");
 	/* the formats are part of it too: the same spec, no longer allowed */
 	snprintf(f->a->cfg.formats, sizeof f->a->cfg.formats, "jpeg,png");
-	rc = preset_cache_get(f->c, f->a, "hero", &p, &err);
+	rc = preset_cache_get(f->c, f->a, "hero", &p, NULL, &err);
 	assert_true(rc < 0 && rc != DAM_ENOTFOUND);
 	assert_non_null(strstr(err.msg, "[preset hero]"));
 }
