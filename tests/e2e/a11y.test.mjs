@@ -49,6 +49,11 @@ test('no WCAG 2.1 A/AA violations on the main screens', async () => {
   await page.getByRole('button', { name: 'Next page' }).click();
   await page.waitForTimeout(300);
   found['asset pdf pages'] = await axe(page);
+  await page.goto(`/ui/asset/${pdf}?tab=delivery`);
+  await page.getByText('Page pictures (2)').click();
+  await page.locator('.page-renditions li').first().waitFor();
+  assert.deepEqual(await page.locator('.page-renditions .rend-name').allTextContents(), ['page-2', 'page-3']);
+  found['asset pdf renditions'] = await axe(page);
   await page.goto(`/ui/asset/${id}?tab=fields`);
   await page.getByLabel('Field name').fill('Bad Key!');
   await page.getByRole('button', { name: 'Add', exact: true }).click();

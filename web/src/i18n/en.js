@@ -319,6 +319,7 @@ export default {
 
   // delivery
   'delivery.renditions': 'Renditions',
+  'delivery.pages': 'Page pictures ({n})',
   'delivery.none': 'No renditions yet.',
   'delivery.presets': 'Channel presets',
   'delivery.presetsHelp': 'Signed links work without logging in until they expire, and stop at once if the asset is deleted or unpublished.',
