@@ -8,9 +8,9 @@
  * sRGB. That preview is materialised in memory once; the thumbnail is
  * resized from it rather than decoded again, and the analysis (analyze.c)
  * reads it too. A PDF's later pages are rendered the same way, one at a
- * time, each freed before the next. For video the analysis taps the "poster" derivative on its
- * way to emit() and decodes that small WebP at reduced scale (av.c keeps
- * its frames to itself).
+ * time, each freed before the next. For video the analysis taps the
+ * "poster" derivative on its way to emit() and decodes that small WebP at
+ * reduced scale (av.c keeps its frames to itself).
  */
 #include "media/media_int.h"
 
@@ -234,6 +234,11 @@ static int load_page(int fd, const struct media_limits *lim, int page, VipsImage
 	    vips_image_get_string(header, VIPS_META_LOADER, &loader))
 		vips_error_clear();
 	magick = loader && !strncmp(loader, "magick", 6);
+	if (magick && page > 0) {
+		/* the magick fallback ignores "page": it would show page 1 again */
+		rc = dam_err_set(err, DAM_EMEDIA, NULL, "only the PDF loader reads later pages");
+		goto out;
+	}
 	if (vips_image_get_typeof(header, VIPS_META_N_PAGES) == G_TYPE_INT &&
 	    (vips_image_get_int(header, VIPS_META_N_PAGES, &n) || n < 1)) {
 		vips_error_clear();
