@@ -53,7 +53,7 @@ test('a PDF turns pages with the next button, Page Down and its page strip', asy
   }, name);
   await page.getByText('Page 1 of 3').waitFor();
   await loaded('preview');
-  const strip = page.getByRole('group', { name: 'Pages' }).last();
+  const strip = page.getByRole('group', { name: 'All pages (arrow keys move along)' });
   assert.equal(await strip.getByRole('button').count(), 3, 'one strip button a page');
   assert.deepEqual(await strip.locator('img').evaluateAll((l) => l.map((i) => i.getAttribute('loading'))), ['lazy', 'lazy', 'lazy']);
   assert.match(await strip.locator('img').nth(2).getAttribute('src'), /\/renditions\/page-3(\?|$)/);
@@ -91,6 +91,15 @@ test('a PDF turns pages with the next button, Page Down and its page strip', asy
   await page.getByRole('button', { name: 'Previous page' }).focus();
   await page.keyboard.press('PageDown');
   await loaded('page-2');
+  // the strip is one tab stop: the current page; arrows and End move along it
+  assert.deepEqual(await strip.getByRole('button').evaluateAll((l) => l.map((b) => b.tabIndex)), [-1, 0, -1]);
+  await strip.getByRole('button', { name: 'Page 2' }).focus();
+  await page.keyboard.press('ArrowLeft');
+  await loaded('preview');
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), 'Page 1');
+  await page.keyboard.press('End');
+  await loaded('page-3');
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), 'Page 3');
   page.check();
   await context.close();
 });

@@ -219,7 +219,9 @@ export function pdfPages(renditions) {
  * A PDF: the chosen page large (zoomable), previous/next buttons, and a
  * strip of every page with a picture (lazy-loaded, scaled by the browser).
  * PageUp/PageDown anywhere in the viewer turn pages; the arrow keys stay
- * with the zoom view for panning.
+ * with the zoom view for panning. The strip is one tab stop (the current
+ * page; arrows, Home and End move along it), so fifty pages do not cost a
+ * keyboard user fifty Tab presses.
  */
 function PdfPages({ asset, version, label, focal, onPick }) {
   const pages = pdfPages(version.renditions);
@@ -228,13 +230,25 @@ function PdfPages({ asset, version, label, focal, onPick }) {
   const total = version.metadata?.pages || spec.pages || pages.length;
   const [cur, setCur] = useState(0);
   const strip = useRef(null);
+  const focusStrip = useRef(false);
   const go = (i) => setCur(clamp(i, 0, pages.length - 1));
   useEffect(() => {
-    strip.current?.querySelector('[aria-current="true"]')?.scrollIntoView?.({ block: 'nearest', inline: 'nearest' });
+    const b = strip.current?.querySelector('[aria-current="true"]');
+    b?.scrollIntoView?.({ block: 'nearest', inline: 'nearest' });
+    if (focusStrip.current) b?.focus();
+    focusStrip.current = false;
   }, [cur]);
   const onKeyDown = (e) => {
     if (e.key === 'PageDown') { e.preventDefault(); go(cur + 1); }
     else if (e.key === 'PageUp') { e.preventDefault(); go(cur - 1); }
+  };
+  const onStripKey = (e) => {
+    const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[e.key];
+    const i = step ? cur + step : e.key === 'Home' ? 0 : e.key === 'End' ? pages.length - 1 : null;
+    if (i === null) return;
+    e.preventDefault();
+    focusStrip.current = true;
+    go(i);
   };
   const page = pages[cur];
   const first = cur === 0, last = cur === pages.length - 1;
@@ -252,9 +266,10 @@ function PdfPages({ asset, version, label, focal, onPick }) {
         {pages.length === 1 && total > 1 && <span class="muted">{t('viewer.page', { n: 1, total })}</span>}
       </ZoomView>
       {pages.length > 1 && (
-        <div class="page-strip" ref={strip} role="group" aria-label={t('viewer.pages')}>
+        <div class="page-strip" ref={strip} role="group" aria-label={t('viewer.pageStrip')} onKeyDown={onStripKey}>
           {pages.map((p, i) => (
             <button type="button" key={p.name} aria-current={i === cur ? 'true' : undefined} onClick={() => go(i)}
+              tabIndex={i === cur ? 0 : -1}
               aria-label={t('viewer.goToPage', { n: p.n })}>
               <img src={urls.rendition(asset.id, p.thumb, version.number)} alt="" loading="lazy" draggable={false} />
               <span aria-hidden="true">{p.n}</span>

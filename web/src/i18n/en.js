@@ -221,6 +221,7 @@ export default {
   'viewer.jumpTo': 'Key frame {n}: play from {time}',
   'viewer.page': 'Page {n} of {total}',
   'viewer.pages': 'Pages',
+  'viewer.pageStrip': 'All pages (arrow keys move along)',
   'viewer.prevPage': 'Previous page',
   'viewer.nextPage': 'Next page',
   'viewer.goToPage': 'Page {n}',
