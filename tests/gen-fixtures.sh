@@ -30,7 +30,7 @@ rm -f "$OUT/.complete"
 # Remove only what we generate (never rm -rf an arbitrary OUTDIR).
 rm -rf "$OUT/names" "$OUT/tree"
 rm -f "$OUT"/{photo.jpg,photo2.jpg,rotated.jpg,alpha.png,image.webp,image.tif,image.avif,image.heic} \
-      "$OUT"/{drawing.svg,doc.pdf,clip.mp4,rotated.mp4,sound.wav,bomb.png,huge-dims.png} \
+      "$OUT"/{drawing.svg,doc.pdf,pages.pdf,clip.mp4,rotated.mp4,sound.wav,bomb.png,huge-dims.png} \
       "$OUT"/{corrupt.jpg,fake.jpg,empty.jpg,notes.txt}
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/dam-fixtures.XXXXXX")
@@ -167,40 +167,51 @@ cat >"$OUT/drawing.svg" <<'EOF'
 </svg>
 EOF
 
-# ---------------------------------------------------------------- doc.pdf
-# Hand-written 2-page A4 PDF (ImageMagick's Debian policy forbids PDF writing).
+# ---------------------------------------------------------------- doc.pdf, pages.pdf
+# Hand-written A4 PDFs (ImageMagick's Debian policy forbids PDF writing).
 pdf_stream_obj() { # N CONTENT
   printf '%s 0 obj\n<< /Length %d >>\nstream\n%s\nendstream\nendobj\n' "$1" "${#2}" "$2"
 }
-pdf_objs=()
-pdf_objs+=("$(printf '1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n')")
-pdf_objs+=("$(printf '2 0 obj\n<< /Type /Pages /Kids [3 0 R 5 0 R] /Count 2 >>\nendobj\n')")
-for p in 1 2; do
-  pobj=$(( 1 + 2 * p )); cobj=$(( pobj + 1 ))
-  pdf_objs+=("$(printf '%d 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 7 0 R >> >> /Contents %d 0 R >>\nendobj\n' "$pobj" "$cobj")")
-  if [ "$p" -eq 1 ]; then
-    content=$'0.08 0.40 0.75 rg 72 380 451 320 re f\nBT /F1 36 Tf 72 740 Td (Lookbook 2026) Tj ET\nBT /F1 14 Tf 72 340 Td (Page 1: Spring collection) Tj ET'
-  else
-    content=$'1 0.70 0 rg 297 500 m 447 250 l 147 250 l f\nBT /F1 24 Tf 72 740 Td (Brand Studio) Tj ET\nBT /F1 14 Tf 72 200 Td (Page 2: Details) Tj ET'
-  fi
-  pdf_objs+=("$(pdf_stream_obj "$cobj" "$content")")
-done
-pdf_objs+=("$(printf '7 0 obj\n<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>\nendobj\n')")
-pdf_objs+=("$(printf '8 0 obj\n<< /Title (Lookbook 2026) /Author (Brand Studio) /Creator (dam gen-fixtures.sh) /CreationDate (D:20260314102030Z) >>\nendobj\n')")
-{
+# make_pdf OUT INFO CONTENT...: one A4 page per CONTENT (a content stream),
+# Helvetica as /F1, INFO the document information dictionary's entries.
+make_pdf() {
+  local out=$1 info=$2; shift 2
+  local n=$# kids="" p pobj font=$(( 3 + 2 * $# )) pdf xref off o
+  local -a objs=() offsets=()
+  for (( p = 1; p <= n; p++ )); do kids+="$(( 1 + 2 * p )) 0 R "; done
+  objs+=("$(printf '1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n')")
+  objs+=("$(printf '2 0 obj\n<< /Type /Pages /Kids [%s] /Count %d >>\nendobj\n' "${kids% }" "$n")")
+  p=0
+  for content in "$@"; do
+    p=$(( p + 1 )); pobj=$(( 1 + 2 * p ))
+    objs+=("$(printf '%d 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>\nendobj\n' "$pobj" "$font" $(( pobj + 1 )))")
+    objs+=("$(pdf_stream_obj $(( pobj + 1 )) "$content")")
+  done
+  objs+=("$(printf '%d 0 obj\n<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>\nendobj\n' "$font")")
+  objs+=("$(printf '%d 0 obj\n<< %s >>\nendobj\n' $(( font + 1 )) "$info")")
   pdf=$'%PDF-1.4\n%\xe2\xe3\xcf\xd3\n'
-  offsets=()
-  for o in "${pdf_objs[@]}"; do
+  for o in "${objs[@]}"; do
     offsets+=("${#pdf}")
     pdf+="$o"$'\n'
   done
   xref=${#pdf}
-  n=$(( ${#pdf_objs[@]} + 1 ))
+  n=$(( ${#objs[@]} + 1 ))
   pdf+=$(printf 'xref\n0 %d\n0000000000 65535 f \n' "$n")$'\n'
   for off in "${offsets[@]}"; do pdf+=$(printf '%010d 00000 n ' "$off")$'\n'; done
-  pdf+=$(printf 'trailer\n<< /Size %d /Root 1 0 R /Info 8 0 R >>\nstartxref\n%d\n%%%%EOF' "$n" "$xref")$'\n'
-  printf '%s' "$pdf"
-} >"$OUT/doc.pdf"
+  pdf+=$(printf 'trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF' "$n" $(( font + 1 )) "$xref")$'\n'
+  printf '%s' "$pdf" >"$out"
+}
+make_pdf "$OUT/doc.pdf" \
+  '/Title (Lookbook 2026) /Author (Brand Studio) /Creator (dam gen-fixtures.sh) /CreationDate (D:20260314102030Z)' \
+  $'0.08 0.40 0.75 rg 72 380 451 320 re f\nBT /F1 36 Tf 72 740 Td (Lookbook 2026) Tj ET\nBT /F1 14 Tf 72 340 Td (Page 1: Spring collection) Tj ET' \
+  $'1 0.70 0 rg 297 500 m 447 250 l 147 250 l f\nBT /F1 24 Tf 72 740 Td (Brand Studio) Tj ET\nBT /F1 14 Tf 72 200 Td (Page 2: Details) Tj ET'
+# pages.pdf: each page filled with its own colour (red, green, blue) and its
+# number in white, so a page's rendition is told apart by its pixels.
+pages=()
+for c in '0.85 0.10 0.10:1' '0.10 0.65 0.20:2' '0.10 0.25 0.85:3'; do
+  pages+=("${c%:*} rg 0 0 595 842 re f"$'\n'"1 1 1 rg BT /F1 200 Tf 240 360 Td (${c#*:}) Tj ET")
+done
+make_pdf "$OUT/pages.pdf" '/Title (Three colours) /Author (dam gen-fixtures.sh)' "${pages[@]}"
 
 # ---------------------------------------------------------------- audio / video
 ff() { ffmpeg -nostdin -hide_banner -v error -y "$@"; }

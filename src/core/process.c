@@ -26,7 +26,7 @@ struct work {
 	struct media_sniff sniff;
 	json_t *meta;
 	struct media_analysis an;
-	struct rendition_row r[8];
+	struct rendition_row r[MEDIA_DERIVATIVES_MAX + 1]; /* + the master */
 	int nr;
 	bool has_master;
 	char master_error[DAM_ERR_MSG_MAX];
@@ -73,8 +73,11 @@ static int on_derivative(void *ctx, const struct media_derivative *d, struct dam
 	struct rendition_row *r;
 	int rc;
 
-	if (w->nr >= (int)(sizeof w->r / sizeof w->r[0]))
-		return 0;
+	/* one slot stays free for the master */
+	if (w->nr >= (int)(sizeof w->r / sizeof w->r[0]) - 1)
+		return dam_err_set(err, DAM_EMEDIA, NULL,
+				   "more derivatives than the %d media.h promises (at %s)",
+				   MEDIA_DERIVATIVES_MAX, d->name);
 	r = &w->r[w->nr];
 	if ((rc = blob_put_mem(w->dam->store, d->data, d->len, r->key, NULL, err)) < 0)
 		return rc;

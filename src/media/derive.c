@@ -7,9 +7,10 @@
  * scaling, WebP/HEIF/PDF/SVG render at size), autorotated and converted to
  * sRGB. That preview is materialised in memory once; the thumbnail is
  * resized from it rather than decoded again, and the analysis (analyze.c)
- * reads it too. For video the analysis taps the "poster" derivative on its
- * way to emit() and decodes that small WebP at reduced scale (av.c keeps
- * its frames to itself).
+ * reads it too. A PDF's later pages are rendered the same way, one at a
+ * time, each freed before the next. For video the analysis taps the
+ * "poster" derivative on its way to emit() and decodes that small WebP at
+ * reduced scale (av.c keeps its frames to itself).
  */
 #include "media/media_int.h"
 
@@ -149,8 +150,10 @@ static void drop_blobs(VipsImage *im)
 	g_strfreev(fields);
 }
 
-/* The preview, decoded once into memory. */
-static int make_preview(int fd, bool magick, VipsImage **out, struct dam_err *err)
+/* The preview, decoded once into memory; `opts` are loader options ("" or
+ * "page=N" for a PDF page). */
+static int make_preview(int fd, bool magick, const char *opts, VipsImage **out,
+			struct dam_err *err)
 {
 	VipsSource *src = NULL;
 	VipsImage *t = NULL;
@@ -175,7 +178,7 @@ static int make_preview(int fd, bool magick, VipsImage **out, struct dam_err *er
 		if (!(src = vips_source_new_from_descriptor(fd)))
 			goto fail;
 		if (vips_thumbnail_source(src, &t, PREVIEW_MAX, "size", VIPS_SIZE_DOWN, "fail_on",
-					  VIPS_FAIL_ON_ERROR, NULL))
+					  VIPS_FAIL_ON_ERROR, "option_string", opts, NULL))
 			goto fail;
 	}
 	/* The decode happens here, once. */
@@ -198,35 +201,73 @@ out:
 	return rc;
 }
 
-static int derive_image(int fd, const struct media_limits *lim, media_emit_fn emit, void *ctx,
-			struct media_analysis *an, struct dam_err *err)
+/* Page `page` (0-based; only PDFs have pages beyond the first) decoded at
+ * preview size into *out, after its header passed the limits: pages of one
+ * PDF may differ in size, so each is checked. Sets *w, *h to the displayed
+ * size (orientation applied) and *pages to the file's page count (1 when
+ * the loader gives none); each may be NULL. */
+static int load_page(int fd, const struct media_limits *lim, int page, VipsImage **out, int *w,
+		     int *h, int *pages, struct dam_err *err)
 {
-	VipsImage *header = NULL, *preview = NULL;
+	VipsImage *header = NULL;
 	const char *loader = NULL;
+	char opts[24] = "";
 	bool magick;
-	int rc, w, h;
+	int rc, iw, ih, n = 1;
 
-	/* limits first, from the header alone */
-	if ((rc = media__open_image(fd, &header, err)) < 0)
+	*out = NULL;
+	if (page > 0)
+		snprintf(opts, sizeof opts, "page=%d", page);
+	if ((rc = media__open_image(fd, opts, &header, err)) < 0)
 		goto out;
-	w = vips_image_get_width(header);
-	h = vips_image_get_height(header);
-	if ((rc = media__check_size(w, h, lim, err)) < 0)
+	iw = vips_image_get_width(header);
+	ih = vips_image_get_height(header);
+	if ((rc = media__check_size(iw, ih, lim, err)) < 0)
 		goto out;
 	if (vips_image_get_orientation_swap(header)) {
-		int t = w;
+		int t = iw;
 
-		w = h;
-		h = t;
+		iw = ih;
+		ih = t;
 	}
 	if (vips_image_get_typeof(header, VIPS_META_LOADER) &&
 	    vips_image_get_string(header, VIPS_META_LOADER, &loader))
 		vips_error_clear();
 	magick = loader && !strncmp(loader, "magick", 6);
+	if (magick && page > 0) {
+		/* the magick fallback ignores "page": it would show page 1 again */
+		rc = dam_err_set(err, DAM_EMEDIA, NULL, "only the PDF loader reads later pages");
+		goto out;
+	}
+	if (vips_image_get_typeof(header, VIPS_META_N_PAGES) == G_TYPE_INT &&
+	    (vips_image_get_int(header, VIPS_META_N_PAGES, &n) || n < 1)) {
+		vips_error_clear();
+		n = 1;
+	}
 	/* the header's source shares the file offset with the next one */
 	g_object_unref(header);
 	header = NULL;
-	if ((rc = make_preview(fd, magick, &preview, err)) < 0)
+	if ((rc = make_preview(fd, magick, opts, out, err)) < 0)
+		goto out;
+	if (w)
+		*w = iw;
+	if (h)
+		*h = ih;
+	if (pages)
+		*pages = n;
+out:
+	if (header)
+		g_object_unref(header);
+	return rc;
+}
+
+static int derive_image(int fd, const struct media_limits *lim, media_emit_fn emit, void *ctx,
+			struct media_analysis *an, struct dam_err *err)
+{
+	VipsImage *preview = NULL;
+	int rc, w, h;
+
+	if ((rc = load_page(fd, lim, 0, &preview, &w, &h, NULL, err)) < 0)
 		goto out;
 	if (an && (rc = media__analyze_image(preview, w, h, an, err)) < 0)
 		goto out;
@@ -236,8 +277,91 @@ static int derive_image(int fd, const struct media_limits *lim, media_emit_fn em
 out:
 	if (preview)
 		g_object_unref(preview);
-	if (header)
-		g_object_unref(header);
+	return rc;
+}
+
+/* Renders pages 2 .. last of a PDF as "page-N". A page that does not
+ * decode or is over the limits ends the run there, keeping the pages
+ * before it: the first page's previews already stand for the document,
+ * and failing the whole job would lose them too. Its message goes to
+ * *page_err and *done counts the pages rendered, the first included.
+ * Errors of emit() (storing) still fail the call. */
+static int derive_pdf_pages(int fd, const struct media_limits *lim, int pages, int last,
+			    media_emit_fn emit, void *ctx, int *done, struct dam_err *page_err,
+			    struct dam_err *err)
+{
+	VipsImage *im = NULL;
+	json_t *extra = NULL;
+	char name[24];
+	int rc = 0, n;
+
+	*done = 1;
+	for (n = 2; n <= last; n++) {
+		rc = load_page(fd, lim, n - 1, &im, NULL, NULL, NULL, page_err);
+		if (rc == DAM_EMEDIA || rc == DAM_ELIMIT) {
+			rc = 0;
+			break;
+		}
+		if (rc < 0) {
+			if (err)
+				*err = *page_err;
+			goto out;
+		}
+		snprintf(name, sizeof name, "page-%d", n);
+		extra = json_pack("{s:i,s:i,s:b}", "page", n, "pages", pages, "capped", pages > last);
+		if (!extra) {
+			rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+			goto out;
+		}
+		if ((rc = media__emit_webp(im, name, PREVIEW_MAX, extra, emit, ctx, err)) < 0)
+			goto out;
+		json_decref(extra);
+		extra = NULL;
+		g_object_unref(im);
+		im = NULL;
+		*done = n;
+	}
+out:
+	json_decref(extra);
+	if (im)
+		g_object_unref(im);
+	return rc;
+}
+
+/* A PDF: the first page as "preview" and "thumbnail" (a failure there
+ * fails the file, as for any image), then the further pages. The preview's
+ * spec says how the page run went, since it exists whatever happened to
+ * the later pages: "pages" (in the document), "pages_rendered" (the first
+ * included), "capped" and "page_error" ("page 7: ..."). */
+static int derive_pdf(int fd, const struct media_limits *lim, media_emit_fn emit, void *ctx,
+		      struct dam_err *err)
+{
+	struct dam_err page_err = { 0 };
+	VipsImage *first = NULL;
+	json_t *extra = NULL;
+	int rc, pages = 1, last, done = 1;
+
+	if ((rc = load_page(fd, lim, 0, &first, NULL, NULL, &pages, err)) < 0)
+		goto out;
+	last = pages < MEDIA_PDF_PAGES_MAX ? pages : MEDIA_PDF_PAGES_MAX;
+	if ((rc = derive_pdf_pages(fd, lim, pages, last, emit, ctx, &done, &page_err, err)) < 0)
+		goto out;
+	extra = json_pack("{s:i,s:i,s:b}", "pages", pages, "pages_rendered", done, "capped",
+			  pages > last);
+	if (extra && page_err.code)
+		json_object_set_new(extra, "page_error",
+				    json_sprintf("page %d: %s", done + 1, page_err.msg));
+	if (!extra) {
+		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	if ((rc = media__emit_webp(first, "preview", PREVIEW_MAX, extra, emit, ctx, err)) < 0)
+		goto out;
+	rc = media__emit_webp(first, "thumbnail", THUMB_MAX, NULL, emit, ctx, err);
+out:
+	json_decref(extra);
+	if (first)
+		g_object_unref(first);
 	return rc;
 }
 
@@ -335,7 +459,7 @@ int media_derive_analyze_fd(int fd, const struct media_sniff *sniff,
 		return derive_image(fd, lim, emit, ctx, out, err);
 	case MEDIA_DOCUMENT:
 		if (!strcmp(sniff->mime, "application/pdf"))
-			return derive_image(fd, lim, emit, ctx, NULL, err);
+			return derive_pdf(fd, lim, emit, ctx, err);
 		return 0;
 	case MEDIA_VIDEO:
 		return derive_video(fd, lim, emit, ctx, out, err);

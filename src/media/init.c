@@ -5,7 +5,7 @@
  * jxl, magick, mat, openexr, openslide, pdf, ppm, rad, raw, svg, vips.
  * We block them all and allow back only what a DAM must read:
  *   jxl  - JPEG XL is a delivery and camera format we accept;
- *   pdf  - (poppler) first-page previews of documents;
+ *   pdf  - (poppler) page previews of documents;
  *   svg  - (librsvg) previews of logos and drawings;
  *   magick - (ImageMagick: PSD and many rare formats) only when configured,
  *          as its attack surface is by far the largest.

@@ -121,11 +121,23 @@ int media_sniff_fd(int fd, const char *filename, struct media_sniff *out, struct
 int media_probe_fd(int fd, const struct media_sniff *sniff, const struct media_limits *lim,
 		   json_t **out, struct dam_err *err);
 
+/* Pages of a PDF that get a rendition of their own (the first included).
+ * Each page is a full render at preview size, about 0.1-0.5 s with poppler,
+ * in the one job of its file: 50 pages cover brochures, spec sheets and
+ * lookbooks within the worker's time limit, where a 900-page catalogue
+ * would not finish; the original stays downloadable for the rest. */
+#define MEDIA_PDF_PAGES_MAX 50
+
+/* The most derivatives one media_derive_fd() call hands to emit(): a PDF's
+ * preview, thumbnail and its pages 2 .. MEDIA_PDF_PAGES_MAX. Callers that
+ * collect them size their arrays with it. */
+#define MEDIA_DERIVATIVES_MAX (2 + MEDIA_PDF_PAGES_MAX - 1)
+
 /* One derivative produced by media_derive_fd(). Everything (data, spec,
  * strings) is borrowed for the duration of the callback only: copy or
  * json_incref what you keep. */
 struct media_derivative {
-	const char *name; /* "thumbnail", "preview", "poster", "keyframes" */
+	const char *name; /* "thumbnail", "preview", "poster", "keyframes", "page-2" ... */
 	const char *mime; /* "image/webp" */
 	const void *data;
 	size_t len;
@@ -142,6 +154,17 @@ typedef int (*media_emit_fn)(void *ctx, const struct media_derivative *d, struct
  *   images and PDF (first page), SVG, anything libvips loads: "thumbnail"
  *   (longest side <= 320 px) and "preview" (<= 1600 px), WebP, sRGB, never
  *   upscaled, EXIF orientation applied;
+ *   PDF with more than one page: also "page-2", "page-3" ... up to
+ *   "page-<MEDIA_PDF_PAGES_MAX>", each that page rendered at preview size
+ *   (<= 1600 px, WebP, sRGB); each page's spec adds "page" (its number),
+ *   "pages" (in the document) and "capped" (the document has more pages
+ *   than get renditions). The preview's spec adds "pages",
+ *   "pages_rendered" (pages with a rendition, the first included) and
+ *   "capped". Every page's header is checked against the limits. A later
+ *   page that does not decode or is over the limits ends the run of pages
+ *   there without failing the call: the pages before it are kept and the
+ *   preview's spec says "page_error": "page N: <reason>". The first page
+ *   failing fails the call, as for any image;
  *   video: "poster" (a frame from ~10% in, preview size, WebP), "thumbnail"
  *   of that frame and "keyframes" (a horizontal strip of up to 10 distinct
  *   frames sampled evenly within max_video_seconds, each 160 px high,

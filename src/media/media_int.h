@@ -108,9 +108,9 @@ int media__fit(VipsImage *in, int max, VipsImage **out, struct dam_err *err);
 int media__check_size(int64_t w, int64_t h, const struct media_limits *lim, struct dam_err *err);
 
 /* Opens the image of fd (header only, sequential) with the loaders allowed.
- * *out is a new reference. `opts` are loader options such as "[page=0]"
- * ("" for none). */
-int media__open_image(int fd, VipsImage **out, struct dam_err *err);
+ * *out is a new reference. `opts` are loader options such as "page=2"
+ * ("" for none); the magick fallback ignores them. */
+int media__open_image(int fd, const char *opts, VipsImage **out, struct dam_err *err);
 
 /* ---- analyze.c ---- */
 

@@ -33,7 +33,7 @@ int media__check_size(int64_t w, int64_t h, const struct media_limits *lim, stru
 	return 0;
 }
 
-int media__open_image(int fd, VipsImage **out, struct dam_err *err)
+int media__open_image(int fd, const char *opts, VipsImage **out, struct dam_err *err)
 {
 	VipsSource *src = NULL;
 	char path[64];
@@ -45,7 +45,7 @@ int media__open_image(int fd, VipsImage **out, struct dam_err *err)
 	src = vips_source_new_from_descriptor(fd);
 	if (!src)
 		return media__vips_err(err, DAM_EIO, "cannot read file");
-	*out = vips_image_new_from_source(src, "", "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+	*out = vips_image_new_from_source(src, opts, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
 	if (!*out && media__magick_allowed()) {
 		/* the magick loader has no source variant in 8.14 */
 		vips_error_clear();
@@ -259,7 +259,7 @@ static int probe_image(int fd, const struct media_sniff *sniff, const struct med
 	VipsImage *im = NULL;
 	int rc;
 
-	if ((rc = media__open_image(fd, &im, err)) < 0)
+	if ((rc = media__open_image(fd, "", &im, err)) < 0)
 		goto out;
 	if ((rc = media__check_size(vips_image_get_width(im), vips_image_get_height(im), lim,
 				    err)) < 0)

@@ -1477,7 +1477,7 @@ int media_master_write(int in_fd, const struct media_sniff *sniff, const struct 
 
 	*width = *height = 0;
 	/* limits and shape from the header, before any decode */
-	if ((rc = media__open_image(in_fd, &t[0], err)) < 0)
+	if ((rc = media__open_image(in_fd, "", &t[0], err)) < 0)
 		goto out;
 	w = vips_image_get_width(t[0]);
 	h = vips_image_get_height(t[0]);

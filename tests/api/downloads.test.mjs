@@ -4,12 +4,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, fixture, assertErrorShape, sha256 } from './lib/server.mjs';
 
-let s, id, uid, etag;
+let s, id, uid, pdf, etag;
 const data = fixture('photo.jpg');
 before(async () => {
   s = await startServer();
   id = (await s.upload('photo.jpg', data, 'contributor')).asset_id;
   uid = (await s.upload('白色运动鞋 "x".jpg', fixture('photo2.jpg'), 'contributor')).asset_id;
+  pdf = (await s.upload('colours.pdf', fixture('pages.pdf'), 'contributor')).asset_id;
 });
 after(async () => { await s.stop(); });
 const get = (p, headers = {}, method = 'GET') => s.api(p, { as: 'viewer', headers, method });
@@ -125,4 +126,35 @@ test('rendition download (after processing) is image/webp', async () => {
   }
   assertErrorShape(await get(`/api/v1/assets/${id}/renditions/poster`), 404);
   assertErrorShape(await get(`/api/v1/assets/00000000-0000-7000-8000-000000000000/renditions/preview`), 404);
+});
+
+test('a PDF has a rendition per further page (page-2, page-3), served as WebP, and its page count', async () => {
+  const a = await s.waitProcessed(pdf, 'viewer');
+  const v = a.versions[0];
+  assert.equal(v.status, 'ready', v.error);
+  assert.equal(v.metadata.pages, 3);
+  const byName = Object.fromEntries(v.renditions.map((r) => [r.name, r]));
+  assert.deepEqual(Object.keys(byName).filter((n) => n.startsWith('page-')).sort(), ['page-2', 'page-3']);
+  assert.equal(byName.preview.spec.pages, 3);
+  assert.equal(byName.preview.spec.pages_rendered, 3);
+  assert.equal(byName.preview.spec.capped, false);
+  const list = await get(`/api/v1/assets/${pdf}/renditions`);
+  assert.ok(list.json.items.some((r) => r.name === 'page-3'));
+  const seen = new Set([sha256((await get(`/api/v1/assets/${pdf}/renditions/preview`)).bytes)]);
+  for (const name of ['page-2', 'page-3']) {
+    const meta = byName[name];
+    assert.equal(meta.spec.page, Number(name.slice(5)));
+    assert.equal(meta.spec.pages, 3);
+    assert.ok(Math.max(meta.width, meta.height) <= 1600 && meta.width > 0);
+    const r = await get(`/api/v1/assets/${pdf}/renditions/${name}`);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-type'), 'image/webp');
+    assert.ok(r.bytes.length > 0);
+    assert.equal(r.bytes.subarray(8, 12).toString(), 'WEBP');
+    assert.equal(sha256(r.bytes), meta.hash);
+    seen.add(meta.hash);
+  }
+  assert.equal(seen.size, 3, 'each page its own picture');
+  assertErrorShape(await get(`/api/v1/assets/${pdf}/renditions/page-4`), 404);
+  assertErrorShape(await get(`/api/v1/assets/${id}/renditions/page-2`), 404);
 });

@@ -5,14 +5,15 @@ import assert from 'node:assert/strict';
 import { startServer, fixture } from '../api/lib/server.mjs';
 import { axe, launch, newPage, login } from './lib/browser.mjs';
 
-let s, browser, id;
+let s, browser, id, pdf;
 before(async () => {
   s = await startServer();
   id = (await s.upload('a11y.jpg', fixture('photo.jpg'), 'editor')).asset_id;
-  await s.upload('a11y.pdf', fixture('doc.pdf'), 'editor');
+  pdf = (await s.upload('a11y.pdf', fixture('pages.pdf'), 'editor')).asset_id;
   await s.api(`/api/v1/assets/${id}/versions`, { method: 'POST', as: 'editor', body: fixture('photo2.jpg'), headers: { 'x-filename': 'a11y-2.jpg' } });
   await s.api('/api/v1/fields', { method: 'POST', as: 'admin', json: { key: 'sku', type: 'text', required: true, labels: { en: 'SKU' } } });
   await s.waitProcessed(id);
+  await s.waitProcessed(pdf);
   browser = await launch();
 });
 after(async () => { await browser?.close(); await s?.stop(); });
@@ -43,6 +44,16 @@ test('no WCAG 2.1 A/AA violations on the main screens', async () => {
     await page.waitForTimeout(300);
     found[`asset ${tab}`] = await axe(page);
   }
+  await page.goto(`/ui/asset/${pdf}`);
+  await page.locator('.page-strip img').first().waitFor();
+  await page.getByRole('button', { name: 'Next page' }).click();
+  await page.waitForTimeout(300);
+  found['asset pdf pages'] = await axe(page);
+  await page.goto(`/ui/asset/${pdf}?tab=delivery`);
+  await page.getByText('Page pictures (2)').click();
+  await page.locator('.page-renditions li').first().waitFor();
+  assert.deepEqual(await page.locator('.page-renditions .rend-name').allTextContents(), ['page-2', 'page-3']);
+  found['asset pdf renditions'] = await axe(page);
   await page.goto(`/ui/asset/${id}?tab=fields`);
   await page.getByLabel('Field name').fill('Bad Key!');
   await page.getByRole('button', { name: 'Add', exact: true }).click();

@@ -146,6 +146,85 @@ static void write_pdf(const char *name)
 	write_file(name, buf, o);
 }
 
+/* One page of write_pdf_pages(): its size in points and the colour that
+ * fills it. */
+struct pdf_page {
+	int w, h;
+	double r, g, b;
+};
+
+/* A PDF of n pages, each filled with its colour. */
+static void write_pdf_pages(const char *name, int n, const struct pdf_page *pg)
+{
+	size_t cap = 4096 + (size_t)n * 512, o = 0, *off, xref;
+	char *buf = malloc(cap), kids[64 * 16] = "", content[128];
+	int i, nobj = 2 + 2 * n;
+
+	off = calloc((size_t)nobj, sizeof *off);
+	assert_non_null(buf);
+	assert_non_null(off);
+	assert_true(n <= 64);
+	for (i = 0; i < n; i++)
+		snprintf(kids + strlen(kids), sizeof kids - strlen(kids), "%d 0 R ", 3 + 2 * i);
+	o += (size_t)snprintf(buf + o, cap - o, "%%PDF-1.4\n");
+	off[0] = o;
+	o += (size_t)snprintf(buf + o, cap - o, "1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n");
+	off[1] = o;
+	o += (size_t)snprintf(buf + o, cap - o,
+			      "2 0 obj\n<< /Type /Pages /Kids [%s] /Count %d >>\nendobj\n", kids, n);
+	for (i = 0; i < n; i++) {
+		int len = snprintf(content, sizeof content, "%.2f %.2f %.2f rg 0 0 %d %d re f",
+				   pg[i].r, pg[i].g, pg[i].b, pg[i].w, pg[i].h);
+
+		off[2 + 2 * i] = o;
+		o += (size_t)snprintf(buf + o, cap - o,
+				      "%d 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] "
+				      "/Contents %d 0 R /Resources << >> >>\nendobj\n",
+				      3 + 2 * i, pg[i].w, pg[i].h, 4 + 2 * i);
+		off[3 + 2 * i] = o;
+		o += (size_t)snprintf(buf + o, cap - o,
+				      "%d 0 obj\n<< /Length %d >>\nstream\n%s\nendstream\nendobj\n",
+				      4 + 2 * i, len, content);
+	}
+	xref = o;
+	o += (size_t)snprintf(buf + o, cap - o, "xref\n0 %d\n0000000000 65535 f \n", nobj + 1);
+	for (i = 0; i < nobj; i++)
+		o += (size_t)snprintf(buf + o, cap - o, "%010zu 00000 n \n", off[i]);
+	o += (size_t)snprintf(buf + o, cap - o,
+			      "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%zu\n%%%%EOF\n",
+			      nobj + 1, xref);
+	assert_true(o < cap);
+	write_file(name, buf, o);
+	free(off);
+	free(buf);
+}
+
+static void make_pdfs(void)
+{
+	/* red, green, blue; the last page portrait */
+	static const struct pdf_page rgb[] = {
+		{ 400, 300, 0.9, 0.1, 0.1 },
+		{ 400, 300, 0.1, 0.7, 0.2 },
+		{ 300, 400, 0.1, 0.2, 0.9 },
+	};
+	/* page 3 is over the 50000 px side limit (at 72 dpi, points are px) */
+	static const struct pdf_page bad3[] = {
+		{ 400, 300, 0.9, 0.1, 0.1 },
+		{ 400, 300, 0.1, 0.7, 0.2 },
+		{ 60000, 60000, 0.1, 0.2, 0.9 },
+		{ 400, 300, 0.1, 0.7, 0.2 },
+	};
+	struct pdf_page many[MEDIA_PDF_PAGES_MAX + 3];
+	int i;
+
+	write_pdf_pages("pages.pdf", 3, rgb);
+	write_pdf_pages("badpage.pdf", 4, bad3);
+	write_pdf_pages("badfirst.pdf", 2, bad3 + 2);
+	for (i = 0; i < MEDIA_PDF_PAGES_MAX + 3; i++)
+		many[i] = (struct pdf_page){ 60, 80, i % 2 ? 0.0 : 1.0, 0.5, 0.5 };
+	write_pdf_pages("many.pdf", MEDIA_PDF_PAGES_MAX + 3, many);
+}
+
 static void make_inputs(void)
 {
 	static const char svg[] =
@@ -201,6 +280,7 @@ static void make_inputs(void)
 	   d);
 	write_file("drawing.svg", svg, sizeof svg - 1);
 	write_pdf("doc.pdf");
+	make_pdfs();
 	write_png_bomb("bomb.png", 40000, 25000);  /* 1 gigapixel in 20 KB */
 	write_png_bomb("wide.png", 60000, 60000);
 	write_file("empty.bin", "", 0);
@@ -318,8 +398,9 @@ struct got {
 		char name[32];
 		int w, h;      /* as reported */
 		int dw, dh;    /* decoded from the WebP */
-		char spec[256];
-	} d[8];
+		int rgb[3];    /* the centre pixel */
+		char spec[512];
+	} d[MEDIA_DERIVATIVES_MAX];
 };
 
 static int collect(void *ctx, const struct media_derivative *d, struct dam_err *err)
@@ -328,11 +409,19 @@ static int collect(void *ctx, const struct media_derivative *d, struct dam_err *
 	VipsImage *im;
 	char *spec;
 
-	assert_true(g->n < 8);
+	double *px = NULL;
+	int npx = 0, b;
+
+	assert_true(g->n < MEDIA_DERIVATIVES_MAX);
 	assert_string_equal(d->mime, "image/webp");
 	assert_true(d->len > 0);
 	im = vips_image_new_from_buffer(d->data, d->len, "", NULL);
 	assert_non_null(im);
+	assert_int_equal(vips_getpoint(im, &px, &npx, d->width / 2, d->height / 2, NULL), 0);
+	assert_true(npx >= 3);
+	for (b = 0; b < 3; b++)
+		g->d[g->n].rgb[b] = (int)lround(px[b]);
+	g_free(px);
 	snprintf(g->d[g->n].name, sizeof g->d[g->n].name, "%s", d->name);
 	g->d[g->n].w = d->width;
 	g->d[g->n].h = d->height;
@@ -649,6 +738,84 @@ static void test_derive_images(void **state)
 	assert_int_equal(g.n, 0);
 }
 
+/* Asserts that derivative i's centre is within 40 of (r, g, b) per band. */
+static void assert_colour(const struct got *g, int i, int r, int gr, int b)
+{
+	const int *c = g->d[i].rgb;
+
+	if (abs(c[0] - r) > 40 || abs(c[1] - gr) > 40 || abs(c[2] - b) > 40)
+		fail_msg("%s is %d,%d,%d, expected about %d,%d,%d", g->d[i].name, c[0], c[1], c[2], r,
+			 gr, b);
+}
+
+static int count_named(const struct got *g, const char *prefix)
+{
+	int i, n = 0;
+
+	for (i = 0; i < g->n; i++)
+		n += !strncmp(g->d[i].name, prefix, strlen(prefix));
+	return n;
+}
+
+static void test_derive_pdf_pages(void **state)
+{
+	struct dam_err err = { 0 };
+	struct got g;
+	int i;
+
+	/* every page its own rendition, at preview size, with its own pixels */
+	OK(derive("pages.pdf", &g, &err));
+	assert_int_equal(g.n, 4);
+	i = find(&g, "preview");
+	assert_int_equal(g.d[i].dw, 400);
+	assert_int_equal(g.d[i].dh, 300);
+	assert_colour(&g, i, 230, 26, 26);
+	assert_non_null(strstr(g.d[i].spec, "\"pages\":3,\"pages_rendered\":3"));
+	assert_non_null(strstr(g.d[i].spec, "\"capped\":false"));
+	assert_null(strstr(g.d[i].spec, "page_error"));
+	i = find(&g, "page-2");
+	assert_int_equal(g.d[i].dw, 400);
+	assert_int_equal(g.d[i].dh, 300);
+	assert_colour(&g, i, 26, 179, 51);
+	assert_non_null(strstr(g.d[i].spec, "\"page\":2,\"pages\":3"));
+	assert_non_null(strstr(g.d[i].spec, "\"max\":1600"));
+	i = find(&g, "page-3");
+	assert_int_equal(g.d[i].dw, 300); /* pages keep their own shape */
+	assert_int_equal(g.d[i].dh, 400);
+	assert_colour(&g, i, 26, 51, 230);
+
+	/* the unit test's doc.pdf has two pages */
+	OK(derive("doc.pdf", &g, &err));
+	assert_int_equal(g.n, 3);
+	assert_int_equal(g.d[find(&g, "page-2")].dh, 792);
+
+	/* a page over the limits ends the run there; the pages before stay */
+	OK(derive("badpage.pdf", &g, &err));
+	assert_int_equal(count_named(&g, "page-"), 1);
+	assert_colour(&g, find(&g, "page-2"), 26, 179, 51);
+	i = find(&g, "preview");
+	assert_non_null(strstr(g.d[i].spec, "\"page_error\":\"page 3: image is 60000x60000"));
+	assert_non_null(strstr(g.d[i].spec, "\"pages\":4,\"pages_rendered\":2"));
+	/* ... but the first page failing fails the file */
+	assert_int_equal(derive("badfirst.pdf", &g, &err), DAM_ELIMIT);
+	assert_int_equal(g.n, 0);
+
+	/* a long document: pages up to the cap, and the specs say so */
+	OK(derive("many.pdf", &g, &err));
+	assert_int_equal(g.n, MEDIA_DERIVATIVES_MAX);
+	assert_int_equal(count_named(&g, "page-"), MEDIA_PDF_PAGES_MAX - 1);
+	i = find(&g, "preview");
+	assert_non_null(strstr(g.d[i].spec, "\"capped\":true"));
+	assert_non_null(strstr(g.d[i].spec, "\"pages\":53,\"pages_rendered\":50"));
+	i = find(&g, "page-50");
+	assert_int_equal(g.d[i].dw, 60);
+	assert_int_equal(g.d[i].dh, 80);
+	assert_colour(&g, i, 0, 128, 128); /* even pages are the teal ones */
+	assert_non_null(strstr(g.d[i].spec, "\"capped\":true"));
+	for (i = 0; i < g.n; i++)
+		assert_string_not_equal(g.d[i].name, "page-51");
+}
+
 static void test_derive_video(void **state)
 {
 	struct dam_err err = { 0 };
@@ -880,7 +1047,8 @@ int main(void)
 		cmocka_unit_test(test_sniff),	     cmocka_unit_test(test_sniff_bad_fd),
 		cmocka_unit_test(test_probe_photo),  cmocka_unit_test(test_probe_images),
 		cmocka_unit_test(test_probe_av),     cmocka_unit_test(test_derive_photo),
-		cmocka_unit_test(test_derive_images), cmocka_unit_test(test_derive_video),
+		cmocka_unit_test(test_derive_images), cmocka_unit_test(test_derive_pdf_pages),
+		cmocka_unit_test(test_derive_video),
 		cmocka_unit_test(test_limits),	     cmocka_unit_test(test_corrupt),
 		cmocka_unit_test(test_parsers),	     cmocka_unit_test(test_fixtures),
 	};

@@ -1,7 +1,8 @@
 // Looking at an asset: a zoomable picture (pointer, wheel and keyboard),
 // deep zoom from the server's tiles (OpenSeadragon) when the picture is
 // large and the tile route exists, video with its key-frame strip, audio,
-// PDF first page; and the focal-point picker drawn over the picture.
+// PDF pages with a page strip; and the focal-point picker drawn over the
+// picture.
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { t, fmtDuration } from '../i18n/index.js';
 import { request, urls } from '../lib/api.js';
@@ -33,9 +34,11 @@ export function ZoomView({ src, alt, label, view: outerView, onView, focal, onPi
   }, []);
   const imgRef = useRef(null);
   // A picture from the cache may be complete before onLoad is attached.
+  // Another picture (a PDF's next page) starts fitted.
   useLayoutEffect(() => {
     const i = imgRef.current;
     setNat(i && i.complete && i.naturalWidth ? { w: i.naturalWidth, h: i.naturalHeight } : null);
+    setInnerView(FIT);
   }, [src]);
 
   const fit = nat && size.w ? Math.min(size.w / nat.w, size.h / nat.h) : 1;
@@ -202,6 +205,84 @@ function Video({ asset, version }) {
   );
 }
 
+/** The pages of a PDF that have a picture: the first is the preview (its
+ * strip picture the thumbnail), then page-2, page-3 ... in number order
+ * (the server lists renditions by name, where page-10 sorts before page-2). */
+export function pdfPages(renditions) {
+  const pages = renditions.filter((r) => /^page-\d+$/.test(r.name))
+    .map((r) => ({ n: Number(r.name.slice(5)), name: r.name, thumb: r.name }))
+    .sort((a, b) => a.n - b.n);
+  return [{ n: 1, name: 'preview', thumb: 'thumbnail' }, ...pages];
+}
+
+/**
+ * A PDF: the chosen page large (zoomable), previous/next buttons, and a
+ * strip of every page with a picture (lazy-loaded, scaled by the browser).
+ * PageUp/PageDown anywhere in the viewer turn pages; the arrow keys stay
+ * with the zoom view for panning. The strip is one tab stop (the current
+ * page; arrows, Home and End move along it), so fifty pages do not cost a
+ * keyboard user fifty Tab presses.
+ */
+function PdfPages({ asset, version, label, focal, onPick }) {
+  const pages = pdfPages(version.renditions);
+  const preview = version.renditions.find((r) => r.name === 'preview');
+  const spec = preview?.spec || {};
+  const total = version.metadata?.pages || spec.pages || pages.length;
+  const [cur, setCur] = useState(0);
+  const strip = useRef(null);
+  const focusStrip = useRef(false);
+  const go = (i) => setCur(clamp(i, 0, pages.length - 1));
+  useEffect(() => {
+    const b = strip.current?.querySelector('[aria-current="true"]');
+    b?.scrollIntoView?.({ block: 'nearest', inline: 'nearest' });
+    if (focusStrip.current) b?.focus();
+    focusStrip.current = false;
+  }, [cur]);
+  const onKeyDown = (e) => {
+    if (e.key === 'PageDown') { e.preventDefault(); go(cur + 1); }
+    else if (e.key === 'PageUp') { e.preventDefault(); go(cur - 1); }
+  };
+  const onStripKey = (e) => {
+    const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[e.key];
+    const i = step ? cur + step : e.key === 'Home' ? 0 : e.key === 'End' ? pages.length - 1 : null;
+    if (i === null) return;
+    e.preventDefault();
+    focusStrip.current = true;
+    go(i);
+  };
+  const page = pages[cur];
+  const first = cur === 0, last = cur === pages.length - 1;
+  return (
+    <div class="viewer-image pdf" onKeyDown={onKeyDown}>
+      <ZoomView src={urls.rendition(asset.id, page.name, version.number)} alt={t('viewer.pageAlt', { n: page.n, name: asset.name })}
+        label={`${label} ${t('viewer.pageKeys')}`} focal={first ? focal : null} onPick={first ? onPick : undefined}>
+        {pages.length > 1 && (
+          <span class="page-nav" role="group" aria-label={t('viewer.pages')}>
+            <button type="button" aria-disabled={first ? 'true' : undefined} onClick={() => !first && go(cur - 1)}>{t('viewer.prevPage')}</button>
+            <span aria-live="polite">{t('viewer.page', { n: page.n, total })}</span>
+            <button type="button" aria-disabled={last ? 'true' : undefined} onClick={() => !last && go(cur + 1)}>{t('viewer.nextPage')}</button>
+          </span>
+        )}
+        {pages.length === 1 && total > 1 && <span class="muted">{t('viewer.page', { n: 1, total })}</span>}
+      </ZoomView>
+      {pages.length > 1 && (
+        <div class="page-strip" ref={strip} role="group" aria-label={t('viewer.pageStrip')} onKeyDown={onStripKey}>
+          {pages.map((p, i) => (
+            <button type="button" key={p.name} aria-current={i === cur ? 'true' : undefined} onClick={() => go(i)}
+              tabIndex={i === cur ? 0 : -1}
+              aria-label={t('viewer.goToPage', { n: p.n })}>
+              <img src={urls.rendition(asset.id, p.thumb, version.number)} alt="" loading="lazy" draggable={false} />
+              <span aria-hidden="true">{p.n}</span>
+            </button>
+          ))}
+        </div>
+      )}
+      {spec.capped && <p class="help">{t('viewer.pagesCapped', { shown: spec.pages_rendered || pages.length, total })}</p>}
+      {spec.page_error && <p class="help warn">{t('viewer.pagesFailed', { error: spec.page_error })}</p>}
+    </div>
+  );
+}
+
 /** Whether the deep-zoom tiles exist for this asset (the delivery part of
  * the server adds them); cached per asset. */
 const tileCheck = new Map();
@@ -237,13 +318,14 @@ export function Viewer({ asset, version, focalMode, focal, onPick }) {
     );
   }
   if (tiles && !focalMode) return <DeepZoom id={asset.id} width={w} height={h} label={label} />;
+  if (preview && version.mime === 'application/pdf') {
+    return <PdfPages key={version.id} asset={asset} version={version} label={label} focal={focal} onPick={focalMode ? onPick : undefined} />;
+  }
   if (preview) {
     return (
       <div class="viewer-image">
         <ZoomView src={urls.rendition(asset.id, 'preview', version.number)} alt={asset.name} label={label}
-          focal={focal} onPick={focalMode ? onPick : undefined}>
-          {md.pages > 1 && <span class="muted">{t('viewer.page', { n: 1, total: md.pages })}</span>}
-        </ZoomView>
+          focal={focal} onPick={focalMode ? onPick : undefined} />
       </div>
     );
   }

@@ -220,6 +220,15 @@ export default {
   'viewer.keyframes': 'Key frames',
   'viewer.jumpTo': 'Key frame {n}: play from {time}',
   'viewer.page': 'Page {n} of {total}',
+  'viewer.pages': 'Pages',
+  'viewer.pageStrip': 'All pages (arrow keys move along)',
+  'viewer.prevPage': 'Previous page',
+  'viewer.nextPage': 'Next page',
+  'viewer.goToPage': 'Page {n}',
+  'viewer.pageAlt': 'Page {n} of {name}',
+  'viewer.pageKeys': 'Page Up and Page Down turn pages.',
+  'viewer.pagesCapped': 'Showing the first {shown} of {total} pages. Download the original to see the rest.',
+  'viewer.pagesFailed': 'Later pages could not be shown ({error}).',
   'viewer.focal': 'Set focal point',
   'viewer.focalDone': 'Done',
   'viewer.focalClear': 'Clear focal point',
@@ -311,6 +320,7 @@ export default {
 
   // delivery
   'delivery.renditions': 'Renditions',
+  'delivery.pages': 'Page pictures ({n})',
   'delivery.none': 'No renditions yet.',
   'delivery.presets': 'Channel presets',
   'delivery.presetsHelp': 'Signed links work without logging in until they expire, and stop at once if the asset is deleted or unpublished.',

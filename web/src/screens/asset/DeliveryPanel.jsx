@@ -71,20 +71,28 @@ export function DeliveryPanel({ asset, version }) {
   const presets = usePresets();
   const [expires, setExpires] = useState(604800);
   const expId = useId('exp');
-  const rends = version.renditions || [];
+  // page-2 before page-10; a PDF's page pictures (up to 49) folded away
+  const rends = [...(version.renditions || [])].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+  const isPage = (r) => /^page-\d+$/.test(r.name);
+  const pages = rends.filter(isPage);
+  const row = (r) => (
+    <li key={r.name}>
+      <span class="rend-name">{r.name}</span>
+      <span class="muted">{r.width && r.height ? `${r.width}×${r.height} · ` : ''}{fmtBytes(r.size)} · {r.mime}</span>
+      <a class="button small" href={urls.rendition(asset.id, r.name, version.number)} download>{t('versions.download')}</a>
+    </li>
+  );
   return (
     <div class="delivery">
       <h3>{t('delivery.renditions')}</h3>
       {!rends.length && <p class="muted">{t('delivery.none')}</p>}
-      <ul class="renditions">
-        {rends.map((r) => (
-          <li key={r.name}>
-            <span class="rend-name">{r.name}</span>
-            <span class="muted">{r.width && r.height ? `${r.width}×${r.height} · ` : ''}{fmtBytes(r.size)} · {r.mime}</span>
-            <a class="button small" href={urls.rendition(asset.id, r.name, version.number)} download>{t('versions.download')}</a>
-          </li>
-        ))}
-      </ul>
+      <ul class="renditions">{rends.filter((r) => !isPage(r)).map(row)}</ul>
+      {pages.length > 0 && (
+        <details class="page-renditions">
+          <summary>{t('delivery.pages', { n: pages.length })}</summary>
+          <ul class="renditions">{pages.map(row)}</ul>
+        </details>
+      )}
       {presets.data !== null && (
         <section class="presets" aria-labelledby="presets-h">
           <h3 id="presets-h">{t('delivery.presets')}</h3>
