@@ -24,7 +24,7 @@ step "browser tests (web UI, Chromium)"
 DAM="$build/dam" FIXTURES="$fixtures" ./tests/e2e/run.sh || status=1
 
 step "valgrind (core unit tests)"
-for t in store db id audit job version rcache purge; do
+for t in store db id audit job version rcache purge hotcache; do
   valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
     "$build/tests/unit/test_$t" >/dev/null || { echo "valgrind: test_$t has memory errors"; status=1; }
 done
