@@ -19,6 +19,7 @@
 #include "media/media.h"
 #include "core/query.h"
 #include "core/search_index.h"
+#include "core/search_names.h"
 #include "core/search_text.h"
 #include "core/vocab.h"
 #include "util/id.h"
@@ -66,6 +67,7 @@ struct cache {
 	 * matches to assets without joining search_docs for every match. */
 	uint32_t *vdoc;
 	uint32_t nvdoc;
+	struct search_names names; /* sort=name, built on the first name sort */
 };
 
 #define VDOC_CURRENT 0x80000000u
@@ -99,6 +101,7 @@ static void cache_reset(struct cache *c)
 	free(c->phash);
 	free(c->has_phash);
 	free(c->vdoc);
+	search_names_release(&c->names);
 	c->vdoc = NULL;
 	c->nvdoc = 0;
 	free(c->order);
@@ -326,6 +329,8 @@ static int cache_catch_up(struct cache *c, struct dam *dam, struct dam_err *err)
 		db_finalize(st);
 		for (size_t i = 0; i < n && rc >= 0; i++)
 			rc = load_asset(c, dam, rows[i], err);
+		if (rc >= 0)
+			rc = search_names_patch(&c->names, dam, rows, n, err);
 		free(rows);
 		if (rc < 0)
 			return rc;
@@ -368,6 +373,12 @@ struct ctx {
 	bool filter_first, deferred;
 	struct vmatch *vm;
 	size_t nvm;
+	/* sort=name through the cache's name order: each hit's key, in the
+	 * result's row order, and a name cursor's place in the order - copied
+	 * under the cache lock, as page() runs without it. NULL: names are read
+	 * from the assets table. */
+	uint32_t *nkeys;
+	double cursor_nkey;
 };
 
 struct score {
@@ -1047,6 +1058,11 @@ static int keys_for(struct ctx *x, struct hit *h, size_t n, const char *sort, co
 			      "SELECT d.asset_rowid, " RANK_SQL " FROM search_fts f"
 			      " JOIN search_docs d ON d.version_rowid = f.rowid WHERE search_fts MATCH ?", "s", fts);
 	} else if (!strcmp(sort, "name")) {
+		if (x->nkeys) {
+			for (size_t i = 0; i < n; i++)
+				h[i].key = (desc ? -1.0 : 1.0) * x->nkeys[i];
+			return 0;
+		}
 		rc = db_query(x->dam->db, &st, x->err, "SELECT rowid, name FROM assets", "");
 	} else {
 		rc = db_query(x->dam->db, &st, x->err, "SELECT asset_rowid, num FROM search_numbers WHERE key=?", "s", sort);
@@ -1164,6 +1180,58 @@ static int cursor_decode(const char *c, struct hit *h)
 	return 0;
 }
 
+/* Takes the name-order keys of the hits (and of a name cursor) for
+ * page(), building the order on the first name sort. Called with the
+ * cache lock. Leaves x->nkeys NULL when a hit is missing from the order. */
+static int name_prepare(struct ctx *x, const roaring_bitmap_t *result, const char *cursor)
+{
+	struct search_names *sn = &x->c->names;
+	uint64_t n = roaring_bitmap_get_cardinality(result);
+	roaring_uint32_iterator_t *it;
+	struct hit after = { 0, 0, NULL, 1 };
+	size_t i = 0;
+	int rc = 0;
+
+	if (!sn->built && (rc = search_names_build(sn, x->dam, x->err)) < 0)
+		return rc;
+	if (!(x->nkeys = malloc((n ? n : 1) * sizeof *x->nkeys)))
+		return dam_err_set(x->err, DAM_ENOMEM, NULL, "out of memory");
+	it = roaring_create_iterator(result);
+	for (; it->has_value; roaring_advance_uint32_iterator(it)) {
+		int64_t k = search_names_key(sn, it->current_value);
+		if (k < 0)
+			break;
+		x->nkeys[i++] = (uint32_t)k;
+	}
+	roaring_free_uint32_iterator(it);
+	if (i < n) {
+		free(x->nkeys);
+		x->nkeys = NULL;
+		return 0;
+	}
+	if (cursor && *cursor && cursor_decode(cursor, &after) == 0 && after.name)
+		rc = search_names_locate(sn, x->dam, after.name, &x->cursor_nkey, x->err);
+	free(after.name);
+	return rc;
+}
+
+/* Hits sorted through the name order carry no name; their cursor does, so
+ * the next page stays exact when assets are added or renamed meanwhile. */
+static void cursor_of(struct ctx *x, struct hit *h, int name_dir, char out[CURSOR_MAX])
+{
+	struct db_stmt *st;
+
+	if (x->nkeys && !h->name &&
+	    db_query(x->dam->db, &st, NULL, "SELECT name FROM assets WHERE rowid=?", "i", (int64_t)h->row) == 0) {
+		if (db_step(st, NULL) == DB_ROW) {
+			h->name = strdup(db_col_text(st, 0));
+			h->dir = name_dir;
+		}
+		db_finalize(st);
+	}
+	cursor_encode(h, out);
+}
+
 static json_t *summary(struct dam *dam, uint32_t row)
 {
 	struct db_stmt *st;
@@ -1218,6 +1286,11 @@ static bool sort_valid(const char *s)
 	return in_list(sorts, s);
 }
 
+static bool sort_is_name(const char *s)
+{
+	return s && (!strcmp(s, "name") || !strcmp(s, "-name"));
+}
+
 static int page(struct ctx *x, const roaring_bitmap_t *result, const struct search_request *r, const struct qnode *root,
 		json_t *out)
 {
@@ -1243,6 +1316,12 @@ static int page(struct ctx *x, const roaring_bitmap_t *result, const struct sear
 			return dam_err_set(x->err, DAM_EINVAL, "cursor", "cursor is not one this server gave out");
 		}
 		has_after = true;
+		if (x->nkeys && after.name) {
+			/* the cursor's place in the name order */
+			after.key = (asc ? -1.0 : 1.0) * x->cursor_nkey;
+			free(after.name);
+			after.name = NULL;
+		}
 	}
 	h = calloc(n ? n : 1, sizeof *h);
 	{
@@ -1289,7 +1368,7 @@ static int page(struct ctx *x, const roaring_bitmap_t *result, const struct sear
 				json_array_append_new(items, s), got++;
 			if (got == limit && i + 1 < m) {
 				char cur[CURSOR_MAX];
-				cursor_encode(&h[i], cur);
+				cursor_of(x, &h[i], asc ? -1 : 1, cur);
 				json_object_set_new(out, "next_cursor", json_string(cur));
 			}
 		}
@@ -1376,6 +1455,8 @@ int search_run(struct dam *dam, const struct search_request *r, json_t **out, st
 	o = json_pack("{s:I}", "total", (json_int_t)roaring_bitmap_get_cardinality(result));
 	if (r->facets)
 		json_object_set_new(o, "facets", facet_counts(&x, root, kid_bm, nkids, result));
+	if (sort_is_name(r->sort) && (rc = name_prepare(&x, result, r->cursor)) < 0)
+		goto out;
 	pthread_mutex_unlock(&c->lock);
 	rc = page(&x, result, r, root, o);
 	pthread_mutex_lock(&c->lock);
@@ -1394,6 +1475,7 @@ out_unlocked:
 	bm_free(x.universe);
 	free(x.scores);
 	free(x.vm);
+	free(x.nkeys);
 	strbuf_release(&rank);
 	json_decref(o);
 	if (rc >= 0 && *out) {

@@ -550,6 +550,132 @@ static void test_pages_match_full_sort(void **state)
 	}
 }
 
+struct named_row {
+	int64_t row;
+	char name[64];
+	char id[DAM_ID_LEN + 1];
+};
+
+static int named_row_cmp(const void *a, const void *b)
+{
+	const struct named_row *x = a, *y = b;
+	int c = strcasecmp(x->name, y->name);
+
+	if (!c)
+		c = strcmp(x->name, y->name);
+	return c ? c : x->row < y->row ? 1 : x->row > y->row ? -1 : 0;
+}
+
+/* Every asset in the order a name sort shows, computed here from the
+ * table: A to Z (case-insensitive, then bytewise), equal names newest
+ * first. Returns the count; v holds up to 64. */
+static size_t expected_by_name(struct fx *f, struct named_row *v)
+{
+	struct db_stmt *st;
+	size_t n = 0;
+
+	assert_int_equal(db_query(f->dam->db, &st, NULL, "SELECT rowid, name, id FROM assets", ""), 0);
+	while (db_step(st, NULL) == DB_ROW && n < 64) {
+		v[n].row = db_col_int(st, 0);
+		snprintf(v[n].name, sizeof v[n].name, "%s", db_col_text(st, 1));
+		snprintf(v[n].id, sizeof v[n].id, "%s", db_col_text(st, 2));
+		n++;
+	}
+	db_finalize(st);
+	qsort(v, n, sizeof *v, named_row_cmp);
+	return n;
+}
+
+/* The ids of a name sort, page by page (limit per page) from cursor. */
+static size_t by_name_pages(struct fx *f, const char *sort, int limit, char *cursor, size_t max_pages,
+			    char ids[][DAM_ID_LEN + 1])
+{
+	size_t n = 0;
+
+	for (size_t p = 0; p < max_pages; p++) {
+		struct search_request r = { .q = "", .sort = sort, .limit = limit, .cursor = cursor };
+		struct dam_err err;
+		json_t *o = NULL, *it, *nc;
+		size_t i;
+		dam_err_clear(&err);
+		assert_int_equal(search_run(f->dam, &r, &o, &err), 0);
+		json_array_foreach(json_object_get(o, "items"), i, it)
+			snprintf(ids[n++], DAM_ID_LEN + 1, "%s", json_string_value(json_object_get(it, "id")));
+		nc = json_object_get(o, "next_cursor");
+		snprintf(cursor, 4096, "%s", json_is_string(nc) ? json_string_value(nc) : "");
+		json_decref(o);
+		if (!*cursor)
+			break;
+	}
+	return n;
+}
+
+static void rename_asset(struct fx *f, int i, const char *name)
+{
+	assert_int_equal(db_run(f->dam->db, NULL, "UPDATE assets SET name=? WHERE id=?", "ss", name, f->ids[i]), 1);
+}
+
+/* sort=name through the name order kept with the search cache: equal
+ * names and names differing only in case, then renames and a new asset
+ * (patched into the order), and a cursor taken before a rename. */
+static void test_name_order(void **state)
+{
+	struct fx *f = *state;
+	static const char *const names[] = { "b.txt", "B.txt", "b.txt", "a.txt", "c.txt", "b.txt", NULL };
+	struct named_row want[64];
+	char got[64][DAM_ID_LEN + 1], cursor[4096];
+	size_t n, k;
+
+	for (int i = 0; names[i]; i++)
+		rename_asset(f, i, names[i]);
+	for (int round = 0; round < 3; round++) {
+		if (round == 1) { /* renames after the order was built */
+			rename_asset(f, 3, "zz.txt");
+			rename_asset(f, 7, "b.txt");
+			rename_asset(f, 8, "B.TXT");
+		} else if (round == 2) { /* a new asset */
+			char file[4200];
+			struct ingest_result r;
+			FILE *fp;
+			snprintf(file, sizeof file, "%s/b.txt", f->dir);
+			fp = fopen(file, "w");
+			fprintf(fp, "one more\n");
+			fclose(fp);
+			struct ingest_opts o = { .ntags = 0 };
+			assert_int_equal(ingest_file(f->dam, file, &o, &r), 0);
+		}
+		n = expected_by_name(f, want);
+		*cursor = '\0';
+		assert_int_equal(by_name_pages(f, "name", 2, cursor, 64, got), n);
+		for (size_t i = 0; i < n; i++)
+			assert_string_equal(got[i], want[i].id);
+		*cursor = '\0';
+		assert_int_equal(by_name_pages(f, "-name", 5, cursor, 64, got), n);
+		/* Z to A: the groups of equal names reversed, each still newest first */
+		k = 0;
+		for (size_t e = n; e > 0;) {
+			size_t g = e - 1;
+			while (g > 0 && !strcmp(want[g - 1].name, want[e - 1].name))
+				g--;
+			for (size_t j = g; j < e; j++)
+				assert_string_equal(got[k++], want[j].id);
+			e = g;
+		}
+	}
+	/* A cursor after the first 4 by name, then the asset it points at
+	 * renamed away: the next page starts after the cursor's name. */
+	n = expected_by_name(f, want);
+	*cursor = '\0';
+	assert_int_equal(by_name_pages(f, "name", 4, cursor, 1, got), 4);
+	for (k = 0; k < NA && strcmp(f->ids[k], want[3].id); k++)
+		;
+	assert_true(k < NA);
+	rename_asset(f, (int)k, "0-first.txt");
+	assert_int_equal(by_name_pages(f, "name", 100, cursor, 1, got), n - 4);
+	for (size_t i = 0; i < n - 4; i++)
+		assert_string_equal(got[i], want[4 + i].id);
+}
+
 static int64_t rowid_of(struct fx *f, int i)
 {
 	int64_t r = -1;
@@ -631,6 +757,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_relevance_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_similar, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pages_match_full_sort, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_name_order, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
