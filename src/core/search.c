@@ -369,10 +369,13 @@ struct ctx {
 	 * (filter_first), the ranking term is matched without bm25 - FTS5 then
 	 * reads the doclist only, no docsize row or position list per match -
 	 * and its matching versions are kept in vm (version order); keys_for
-	 * scores only the versions of the hits (deferred). */
+	 * scores only the versions of the hits (deferred). Every other text
+	 * term keeps its versions in vm too when ranking is asked for, so a
+	 * ranking expression of several terms (their OR) maps its matches to
+	 * assets through vm instead of joining search_docs. */
 	bool filter_first, deferred;
 	struct vmatch *vm;
-	size_t nvm;
+	size_t nvm, capvm;
 	/* sort=name through the cache's name order: each hit's key, in the
 	 * result's row order, and a name cursor's place in the order - copied
 	 * under the cache lock, as page() runs without it. NULL: names are read
@@ -523,15 +526,15 @@ static roaring_bitmap_t *text_scored(struct ctx *x, const char *fts)
 	return bm;
 }
 
-static int vm_push(struct ctx *x, size_t *cap, uint32_t version, uint32_t row)
+static int vm_push(struct ctx *x, uint32_t version, uint32_t row)
 {
-	if (x->nvm == *cap) {
-		size_t n = *cap ? *cap * 2 : 1024;
+	if (x->nvm == x->capvm) {
+		size_t n = x->capvm ? x->capvm * 2 : 1024;
 		struct vmatch *nv = realloc(x->vm, n * sizeof *nv);
 		if (!nv)
 			return dam_err_set(x->err, DAM_ENOMEM, NULL, "out of memory");
 		x->vm = nv;
-		*cap = n;
+		x->capvm = n;
 	}
 	x->vm[x->nvm++] = (struct vmatch){ version, row };
 	return 0;
@@ -545,7 +548,6 @@ static roaring_bitmap_t *text_rows(struct ctx *x, const char *fts, bool keep)
 {
 	roaring_bitmap_t *bm;
 	struct db_stmt *st;
-	size_t cap = 0;
 	int rc;
 
 	if (db_query(x->dam->db, &st, x->err, "SELECT rowid FROM search_fts WHERE search_fts MATCH ?", "s", fts) < 0)
@@ -558,7 +560,7 @@ static roaring_bitmap_t *text_rows(struct ctx *x, const char *fts, bool keep)
 			continue;
 		if (x->all_versions || (d & VDOC_CURRENT))
 			roaring_bitmap_add(bm, (d & ~VDOC_CURRENT) - 1);
-		if (keep && (rc = vm_push(x, &cap, (uint32_t)v, (d & ~VDOC_CURRENT) - 1)) < 0)
+		if (keep && (rc = vm_push(x, (uint32_t)v, (d & ~VDOC_CURRENT) - 1)) < 0)
 			break;
 	}
 	db_finalize(st);
@@ -592,7 +594,7 @@ static roaring_bitmap_t *eval_text(struct ctx *x, const struct qnode *n)
 		strbuf_release(&m);
 		return bm;
 	}
-	bm = text_rows(x, m.buf, false);
+	bm = text_rows(x, m.buf, x->rank_fts != NULL);
 	strbuf_release(&m);
 	return bm;
 }
@@ -994,6 +996,30 @@ static const struct vmatch *vm_find(const struct vmatch *vm, size_t n, uint32_t 
  * still walks the doclist, but pays the docsize lookup and the position
  * lists only for the rows the IN list keeps. When most matches are hits,
  * the plain scored pass is cheaper than probing the list. */
+static int vmatch_cmp(const void *a, const void *b)
+{
+	const struct vmatch *x = a, *y = b;
+
+	return x->version < y->version ? -1 : x->version > y->version;
+}
+
+/* Several text terms each appended their versions in order: one sorted
+ * list without repeats. */
+static void vm_sort(struct ctx *x)
+{
+	size_t w = 0;
+
+	for (size_t i = 1; i < x->nvm; i++)
+		if (x->vm[i].version <= x->vm[i - 1].version) {
+			qsort(x->vm, x->nvm, sizeof *x->vm, vmatch_cmp);
+			break;
+		}
+	for (size_t i = 0; i < x->nvm; i++)
+		if (!w || x->vm[i].version != x->vm[w - 1].version)
+			x->vm[w++] = x->vm[i];
+	x->nvm = w;
+}
+
 static int score_hits(struct ctx *x, struct hit *h, size_t n, const char *fts, bool desc)
 {
 	struct strbuf ids = STRBUF_INIT;
@@ -1001,6 +1027,7 @@ static int score_hits(struct ctx *x, struct hit *h, size_t n, const char *fts, b
 	size_t nids = 0;
 	int rc = 0;
 
+	vm_sort(x);
 	strbuf_addch(&ids, '[');
 	for (size_t i = 0; i < x->nvm; i++)
 		if (hit_find(h, n, x->vm[i].row))
@@ -1054,6 +1081,8 @@ static int keys_for(struct ctx *x, struct hit *h, size_t n, const char *sort, co
 		}
 		if (x->deferred && !strcmp(fts, x->rank_fts))
 			return score_hits(x, h, n, fts, desc);
+		/* Every evaluated text term fills x->vm while ranking, so this join
+		 * only serves a ranking expression no term covered. */
 		rc = db_query(x->dam->db, &st, x->err,
 			      "SELECT d.asset_rowid, " RANK_SQL " FROM search_fts f"
 			      " JOIN search_docs d ON d.version_rowid = f.rowid WHERE search_fts MATCH ?", "s", fts);
