@@ -975,27 +975,6 @@ static struct hit *hit_find(struct hit *h, size_t n, uint32_t row)
 	return lo < n && h[lo].row == row ? &h[lo] : NULL;
 }
 
-static const struct vmatch *vm_find(const struct vmatch *vm, size_t n, uint32_t version)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (vm[mid].version < version)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < n && vm[lo].version == version ? &vm[lo] : NULL;
-}
-
-/* Filter-first ranking: bm25 of the hits' matching versions only. bm25's
- * inputs besides the row itself (each phrase's document frequency, the
- * average length) are the whole table's, whichever rows are asked for, so
- * the scores - and the order - are those of a full ranking pass. FTS5
- * still walks the doclist, but pays the docsize lookup and the position
- * lists only for the rows the IN list keeps. When most matches are hits,
- * the plain scored pass is cheaper than probing the list. */
 static int vmatch_cmp(const void *a, const void *b)
 {
 	const struct vmatch *x = a, *y = b;
@@ -1020,6 +999,13 @@ static void vm_sort(struct ctx *x)
 	x->nvm = w;
 }
 
+/* Deferred ranking (filter-first, or several terms): bm25 of the hits' matching versions only. bm25's
+ * inputs besides the row itself (each phrase's document frequency, the
+ * average length) are the whole table's, whichever rows are asked for, so
+ * the scores - and the order - are those of a full ranking pass. FTS5
+ * still walks the doclist, but pays the docsize lookup and the position
+ * lists only for the rows the IN list keeps. When most matches are hits,
+ * the plain scored pass is cheaper than probing the list. */
 static int score_hits(struct ctx *x, struct hit *h, size_t n, const char *fts, bool desc)
 {
 	struct strbuf ids = STRBUF_INIT;
@@ -1045,7 +1031,8 @@ static int score_hits(struct ctx *x, struct hit *h, size_t n, const char *fts, b
 	if (rc < 0)
 		goto out;
 	while ((rc = db_step(st, x->err)) == DB_ROW) {
-		const struct vmatch *m = vm_find(x->vm, x->nvm, (uint32_t)db_col_int(st, 0));
+		struct vmatch key = { (uint32_t)db_col_int(st, 0), 0 };
+		const struct vmatch *m = bsearch(&key, x->vm, x->nvm, sizeof *x->vm, vmatch_cmp);
 		struct hit *t = m ? hit_find(h, n, m->row) : NULL;
 		double v = desc ? db_col_double(st, 1) : -db_col_double(st, 1);
 		if (t && v < t->key)
