@@ -58,7 +58,8 @@ static int rekey(struct search_names *sn, struct dam_err *err)
 		sn->key = k;
 		sn->nkey = need + need / 8 + 64;
 	}
-	memset(sn->key, 0, (size_t)sn->nkey * sizeof *sn->key);
+	if (sn->nkey) /* an empty library has no array; memset(NULL) is undefined */
+		memset(sn->key, 0, (size_t)sn->nkey * sizeof *sn->key);
 	for (uint32_t i = 0; i < sn->n; i++) {
 		if (!sn->same[i])
 			g = i;
@@ -125,7 +126,8 @@ int search_names_build(struct search_names *sn, struct dam *dam, struct dam_err 
 	search_names_release(sn);
 	if ((rc = read_all(dam, &v, &n, err)) < 0 || (rc = reserve(sn, (uint32_t)n, err)) < 0)
 		goto out;
-	qsort(v, n, sizeof *v, named_cmp);
+	if (n)
+		qsort(v, n, sizeof *v, named_cmp);
 	for (size_t i = 0; i < n; i++) {
 		sn->rows[i] = v[i].row;
 		sn->same[i] = i && !strcmp(v[i].name, v[i - 1].name);

@@ -679,6 +679,28 @@ static void test_name_order(void **state)
 		assert_string_equal(got[i], want[4 + i].id);
 }
 
+/* A library without assets sorts by name too (the order is empty). */
+static void test_name_order_empty(void **state)
+{
+	char *dir = tu_tempdir(), lib[4200];
+	struct dam *dam = NULL;
+	struct search_request r = { .q = "", .sort = "-name" };
+	struct dam_err err;
+	json_t *o = NULL;
+
+	(void)state;
+	snprintf(lib, sizeof lib, "%s/lib", dir);
+	assert_int_equal(library_init(lib, NULL), 0);
+	assert_int_equal(library_open(lib, &dam, NULL), 0);
+	dam_err_clear(&err);
+	assert_int_equal(search_run(dam, &r, &o, &err), 0);
+	assert_int_equal(json_integer_value(json_object_get(o, "total")), 0);
+	json_decref(o);
+	library_close(dam);
+	tu_rmrf(dir);
+	free(dir);
+}
+
 static int64_t rowid_of(struct fx *f, int i)
 {
 	int64_t r = -1;
@@ -761,6 +783,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_similar, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pages_match_full_sort, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_name_order, setup, teardown),
+		cmocka_unit_test(test_name_order_empty),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
