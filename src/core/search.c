@@ -19,6 +19,7 @@
 #include "media/media.h"
 #include "core/query.h"
 #include "core/search_index.h"
+#include "core/search_names.h"
 #include "core/search_text.h"
 #include "core/vocab.h"
 #include "util/id.h"
@@ -66,6 +67,7 @@ struct cache {
 	 * matches to assets without joining search_docs for every match. */
 	uint32_t *vdoc;
 	uint32_t nvdoc;
+	struct search_names names; /* sort=name, built on the first name sort */
 };
 
 #define VDOC_CURRENT 0x80000000u
@@ -99,6 +101,7 @@ static void cache_reset(struct cache *c)
 	free(c->phash);
 	free(c->has_phash);
 	free(c->vdoc);
+	search_names_release(&c->names);
 	c->vdoc = NULL;
 	c->nvdoc = 0;
 	free(c->order);
@@ -326,6 +329,8 @@ static int cache_catch_up(struct cache *c, struct dam *dam, struct dam_err *err)
 		db_finalize(st);
 		for (size_t i = 0; i < n && rc >= 0; i++)
 			rc = load_asset(c, dam, rows[i], err);
+		if (rc >= 0)
+			rc = search_names_patch(&c->names, dam, rows, n, err);
 		free(rows);
 		if (rc < 0)
 			return rc;
@@ -360,12 +365,39 @@ struct ctx {
 	struct score *scores;
 	size_t nscores;
 	bool scored;
+	/* Filter-first relevance: when the other conjuncts leave few candidates
+	 * (filter_first), the ranking term is matched without bm25 - FTS5 then
+	 * reads the doclist only, no docsize row or position list per match -
+	 * and its matching versions are kept in vm (version order); keys_for
+	 * scores only the versions of the hits (deferred). Every other text
+	 * term keeps its versions in vm too when ranking is asked for, so a
+	 * ranking expression of several terms (their OR) maps its matches to
+	 * assets through vm instead of joining search_docs. */
+	bool filter_first, deferred;
+	struct vmatch *vm;
+	size_t nvm, capvm;
+	/* sort=name through the cache's name order: each hit's key, in the
+	 * result's row order, and a name cursor's place in the order - copied
+	 * under the cache lock, as page() runs without it. NULL: names are read
+	 * from the assets table. */
+	uint32_t *nkeys;
+	double cursor_nkey;
 };
 
 struct score {
 	uint32_t row;
 	double bm25;
 };
+
+struct vmatch {
+	uint32_t version, row;
+};
+
+/* Filter-first when the non-text conjuncts keep less than this share of
+ * the universe: bm25 per row costs about 20x the doclist walk (1M assets,
+ * "café": 38 ms scored, 1.7 ms unscored), so one extra unscored pass pays
+ * for itself as soon as it spares a few percent of the rows. */
+#define FILTER_FIRST_SHARE 0.5
 
 #define RANK_SQL "bm25(search_fts, 10.0, 5.0, 3.0, 2.0, 1.0)"
 
@@ -494,9 +526,25 @@ static roaring_bitmap_t *text_scored(struct ctx *x, const char *fts)
 	return bm;
 }
 
+static int vm_push(struct ctx *x, uint32_t version, uint32_t row)
+{
+	if (x->nvm == x->capvm) {
+		size_t n = x->capvm ? x->capvm * 2 : 1024;
+		struct vmatch *nv = realloc(x->vm, n * sizeof *nv);
+		if (!nv)
+			return dam_err_set(x->err, DAM_ENOMEM, NULL, "out of memory");
+		x->vm = nv;
+		x->capvm = n;
+	}
+	x->vm[x->nvm++] = (struct vmatch){ version, row };
+	return 0;
+}
+
 /* The assets whose current version (any version with versions:all)
- * matches fts, mapped through the cache's version map. */
-static roaring_bitmap_t *text_rows(struct ctx *x, const char *fts)
+ * matches fts, mapped through the cache's version map. With keep, every
+ * matching version (old ones too: the best version of an asset ranks it)
+ * goes to x->vm for filter-first scoring. */
+static roaring_bitmap_t *text_rows(struct ctx *x, const char *fts, bool keep)
 {
 	roaring_bitmap_t *bm;
 	struct db_stmt *st;
@@ -508,14 +556,19 @@ static roaring_bitmap_t *text_rows(struct ctx *x, const char *fts)
 	while ((rc = db_step(st, x->err)) == DB_ROW) {
 		int64_t v = db_col_int(st, 0);
 		uint32_t d = v >= 0 && v < x->c->nvdoc ? x->c->vdoc[v] : 0;
-		if (d && (x->all_versions || (d & VDOC_CURRENT)))
+		if (!d)
+			continue;
+		if (x->all_versions || (d & VDOC_CURRENT))
 			roaring_bitmap_add(bm, (d & ~VDOC_CURRENT) - 1);
+		if (keep && (rc = vm_push(x, (uint32_t)v, (d & ~VDOC_CURRENT) - 1)) < 0)
+			break;
 	}
 	db_finalize(st);
 	if (rc < 0) {
 		bm_free(bm);
 		return NULL;
 	}
+	x->deferred = x->deferred || keep;
 	return bm;
 }
 
@@ -536,12 +589,12 @@ static roaring_bitmap_t *eval_text(struct ctx *x, const struct qnode *n)
 	} else {
 		search_text_match(n->value, n->prefix, &m);
 	}
-	if (x->rank_fts && !x->scored && !strcmp(m.buf, x->rank_fts)) {
-		bm = text_scored(x, m.buf);
+	if (x->rank_fts && !x->scored && !x->deferred && !strcmp(m.buf, x->rank_fts)) {
+		bm = x->filter_first ? text_rows(x, m.buf, true) : text_scored(x, m.buf);
 		strbuf_release(&m);
 		return bm;
 	}
-	bm = text_rows(x, m.buf);
+	bm = text_rows(x, m.buf, x->rank_fts != NULL);
 	strbuf_release(&m);
 	return bm;
 }
@@ -922,6 +975,76 @@ static struct hit *hit_find(struct hit *h, size_t n, uint32_t row)
 	return lo < n && h[lo].row == row ? &h[lo] : NULL;
 }
 
+static int vmatch_cmp(const void *a, const void *b)
+{
+	const struct vmatch *x = a, *y = b;
+
+	return x->version < y->version ? -1 : x->version > y->version;
+}
+
+/* Several text terms each appended their versions in order: one sorted
+ * list without repeats. */
+static void vm_sort(struct ctx *x)
+{
+	size_t w = 0;
+
+	for (size_t i = 1; i < x->nvm; i++)
+		if (x->vm[i].version <= x->vm[i - 1].version) {
+			qsort(x->vm, x->nvm, sizeof *x->vm, vmatch_cmp);
+			break;
+		}
+	for (size_t i = 0; i < x->nvm; i++)
+		if (!w || x->vm[i].version != x->vm[w - 1].version)
+			x->vm[w++] = x->vm[i];
+	x->nvm = w;
+}
+
+/* Deferred ranking (filter-first, or several terms): bm25 of the hits' matching versions only. bm25's
+ * inputs besides the row itself (each phrase's document frequency, the
+ * average length) are the whole table's, whichever rows are asked for, so
+ * the scores - and the order - are those of a full ranking pass. FTS5
+ * still walks the doclist, but pays the docsize lookup and the position
+ * lists only for the rows the IN list keeps. When most matches are hits,
+ * the plain scored pass is cheaper than probing the list. */
+static int score_hits(struct ctx *x, struct hit *h, size_t n, const char *fts, bool desc)
+{
+	struct strbuf ids = STRBUF_INIT;
+	struct db_stmt *st = NULL;
+	size_t nids = 0;
+	int rc = 0;
+
+	vm_sort(x);
+	strbuf_addch(&ids, '[');
+	for (size_t i = 0; i < x->nvm; i++)
+		if (hit_find(h, n, x->vm[i].row))
+			strbuf_addf(&ids, "%s%u", nids++ ? "," : "", x->vm[i].version);
+	strbuf_addch(&ids, ']');
+	if (!nids)
+		goto out;
+	if (nids * 2 > x->nvm)
+		rc = db_query(x->dam->db, &st, x->err, "SELECT rowid, " RANK_SQL " FROM search_fts WHERE search_fts MATCH ?",
+			      "s", fts);
+	else
+		rc = db_query(x->dam->db, &st, x->err,
+			      "SELECT rowid, " RANK_SQL " FROM search_fts WHERE search_fts MATCH ?"
+			      " AND +rowid IN (SELECT value FROM json_each(?))", "ss", fts, ids.buf);
+	if (rc < 0)
+		goto out;
+	while ((rc = db_step(st, x->err)) == DB_ROW) {
+		struct vmatch key = { (uint32_t)db_col_int(st, 0), 0 };
+		const struct vmatch *m = bsearch(&key, x->vm, x->nvm, sizeof *x->vm, vmatch_cmp);
+		struct hit *t = m ? hit_find(h, n, m->row) : NULL;
+		double v = desc ? db_col_double(st, 1) : -db_col_double(st, 1);
+		if (t && v < t->key)
+			t->key = v;
+	}
+	rc = rc < 0 ? rc : 0;
+out:
+	db_finalize(st);
+	strbuf_release(&ids);
+	return rc;
+}
+
 /* Sort keys for hits: bm25 (lower is better), or a number column. */
 static int keys_for(struct ctx *x, struct hit *h, size_t n, const char *sort, const char *fts, bool desc)
 {
@@ -943,10 +1066,19 @@ static int keys_for(struct ctx *x, struct hit *h, size_t n, const char *sort, co
 			}
 			return 0;
 		}
+		if (x->deferred && !strcmp(fts, x->rank_fts))
+			return score_hits(x, h, n, fts, desc);
+		/* Every evaluated text term fills x->vm while ranking, so this join
+		 * only serves a ranking expression no term covered. */
 		rc = db_query(x->dam->db, &st, x->err,
 			      "SELECT d.asset_rowid, " RANK_SQL " FROM search_fts f"
 			      " JOIN search_docs d ON d.version_rowid = f.rowid WHERE search_fts MATCH ?", "s", fts);
 	} else if (!strcmp(sort, "name")) {
+		if (x->nkeys) {
+			for (size_t i = 0; i < n; i++)
+				h[i].key = (desc ? -1.0 : 1.0) * x->nkeys[i];
+			return 0;
+		}
 		rc = db_query(x->dam->db, &st, x->err, "SELECT rowid, name FROM assets", "");
 	} else {
 		rc = db_query(x->dam->db, &st, x->err, "SELECT asset_rowid, num FROM search_numbers WHERE key=?", "s", sort);
@@ -1064,6 +1196,58 @@ static int cursor_decode(const char *c, struct hit *h)
 	return 0;
 }
 
+/* Takes the name-order keys of the hits (and of a name cursor) for
+ * page(), building the order on the first name sort. Called with the
+ * cache lock. Leaves x->nkeys NULL when a hit is missing from the order. */
+static int name_prepare(struct ctx *x, const roaring_bitmap_t *result, const char *cursor)
+{
+	struct search_names *sn = &x->c->names;
+	uint64_t n = roaring_bitmap_get_cardinality(result);
+	roaring_uint32_iterator_t *it;
+	struct hit after = { 0, 0, NULL, 1 };
+	size_t i = 0;
+	int rc = 0;
+
+	if (!sn->built && (rc = search_names_build(sn, x->dam, x->err)) < 0)
+		return rc;
+	if (!(x->nkeys = malloc((n ? n : 1) * sizeof *x->nkeys)))
+		return dam_err_set(x->err, DAM_ENOMEM, NULL, "out of memory");
+	it = roaring_create_iterator(result);
+	for (; it->has_value; roaring_advance_uint32_iterator(it)) {
+		int64_t k = search_names_key(sn, it->current_value);
+		if (k < 0)
+			break;
+		x->nkeys[i++] = (uint32_t)k;
+	}
+	roaring_free_uint32_iterator(it);
+	if (i < n) {
+		free(x->nkeys);
+		x->nkeys = NULL;
+		return 0;
+	}
+	if (cursor && *cursor && cursor_decode(cursor, &after) == 0 && after.name)
+		rc = search_names_locate(sn, x->dam, after.name, &x->cursor_nkey, x->err);
+	free(after.name);
+	return rc;
+}
+
+/* Hits sorted through the name order carry no name; their cursor does, so
+ * the next page stays exact when assets are added or renamed meanwhile. */
+static void cursor_of(struct ctx *x, struct hit *h, int name_dir, char out[CURSOR_MAX])
+{
+	struct db_stmt *st;
+
+	if (x->nkeys && !h->name &&
+	    db_query(x->dam->db, &st, NULL, "SELECT name FROM assets WHERE rowid=?", "i", (int64_t)h->row) == 0) {
+		if (db_step(st, NULL) == DB_ROW) {
+			h->name = strdup(db_col_text(st, 0));
+			h->dir = name_dir;
+		}
+		db_finalize(st);
+	}
+	cursor_encode(h, out);
+}
+
 static json_t *summary(struct dam *dam, uint32_t row)
 {
 	struct db_stmt *st;
@@ -1118,6 +1302,11 @@ static bool sort_valid(const char *s)
 	return in_list(sorts, s);
 }
 
+static bool sort_is_name(const char *s)
+{
+	return s && (!strcmp(s, "name") || !strcmp(s, "-name"));
+}
+
 static int page(struct ctx *x, const roaring_bitmap_t *result, const struct search_request *r, const struct qnode *root,
 		json_t *out)
 {
@@ -1143,6 +1332,12 @@ static int page(struct ctx *x, const roaring_bitmap_t *result, const struct sear
 			return dam_err_set(x->err, DAM_EINVAL, "cursor", "cursor is not one this server gave out");
 		}
 		has_after = true;
+		if (x->nkeys && after.name) {
+			/* the cursor's place in the name order */
+			after.key = (asc ? -1.0 : 1.0) * x->cursor_nkey;
+			free(after.name);
+			after.name = NULL;
+		}
 	}
 	h = calloc(n ? n : 1, sizeof *h);
 	{
@@ -1189,7 +1384,7 @@ static int page(struct ctx *x, const roaring_bitmap_t *result, const struct sear
 				json_array_append_new(items, s), got++;
 			if (got == limit && i + 1 < m) {
 				char cur[CURSOR_MAX];
-				cursor_encode(&h[i], cur);
+				cursor_of(x, &h[i], asc ? -1 : 1, cur);
 				json_object_set_new(out, "next_cursor", json_string(cur));
 			}
 		}
@@ -1206,12 +1401,34 @@ static int page(struct ctx *x, const roaring_bitmap_t *result, const struct sear
 	return rc;
 }
 
+/* Evaluates the top-level conjuncts into kid_bm and their intersection
+ * into result: the filters first, so that the text conjuncts know how many
+ * candidates the filters leave (filter-first relevance). */
+static int eval_conjuncts(struct ctx *x, const struct qnode *root, roaring_bitmap_t **kid_bm, int nkids,
+			  roaring_bitmap_t *result, const char *q)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1 && x->rank_fts)
+			x->filter_first = (double)roaring_bitmap_get_cardinality(result) <
+					  FILTER_FIRST_SHARE * (double)roaring_bitmap_get_cardinality(x->universe);
+		for (int k = 0; k < nkids; k++) {
+			const struct qnode *kid = root->kind == QNODE_AND ? root->kids[k] : root;
+			if (has_text(kid) != (pass == 1))
+				continue;
+			if (!(kid_bm[k] = eval(x, kid, q)))
+				return x->err && x->err->code ? x->err->code : DAM_EDB;
+			roaring_bitmap_and_inplace(result, kid_bm[k]);
+		}
+	}
+	return 0;
+}
+
 int search_run(struct dam *dam, const struct search_request *r, json_t **out, struct dam_err *err)
 {
 	struct cache *c = &g_cache;
 	struct qnode *root = NULL;
 	struct query_error qe;
-	struct ctx x = { dam, c, NULL, false, err, NULL, NULL, 0, false };
+	struct ctx x = { .dam = dam, .c = c, .err = err };
 	struct strbuf rank = STRBUF_INIT;
 	struct check ck = { &x, r->q ? r->q : "", false, false };
 	roaring_bitmap_t *result = NULL, **kid_bm = NULL;
@@ -1248,17 +1465,14 @@ int search_run(struct dam *dam, const struct search_request *r, json_t **out, st
 		nkids = root->kind == QNODE_AND ? root->nkids : 1;
 		kid_bm = calloc((size_t)nkids, sizeof *kid_bm);
 		result = roaring_bitmap_copy(x.universe);
-		for (int k = 0; k < nkids; k++) {
-			if (!(kid_bm[k] = eval(&x, root->kind == QNODE_AND ? root->kids[k] : root, q))) {
-				rc = err && err->code ? err->code : DAM_EDB;
-				goto out;
-			}
-			roaring_bitmap_and_inplace(result, kid_bm[k]);
-		}
+		if ((rc = eval_conjuncts(&x, root, kid_bm, nkids, result, q)) < 0)
+			goto out;
 	}
 	o = json_pack("{s:I}", "total", (json_int_t)roaring_bitmap_get_cardinality(result));
 	if (r->facets)
 		json_object_set_new(o, "facets", facet_counts(&x, root, kid_bm, nkids, result));
+	if (sort_is_name(r->sort) && (rc = name_prepare(&x, result, r->cursor)) < 0)
+		goto out;
 	pthread_mutex_unlock(&c->lock);
 	rc = page(&x, result, r, root, o);
 	pthread_mutex_lock(&c->lock);
@@ -1276,6 +1490,8 @@ out_unlocked:
 	bm_free(result);
 	bm_free(x.universe);
 	free(x.scores);
+	free(x.vm);
+	free(x.nkeys);
 	strbuf_release(&rank);
 	json_decref(o);
 	if (rc >= 0 && *out) {

@@ -441,13 +441,22 @@ static void test_bad_queries(void **state)
 	}
 }
 
-/* Relevance order (bm25 captured in the matching pass) is the order of the
- * bare FTS5 ranking, and cursor pages put together give the same list. */
+/* Relevance order is the order of the bare FTS5 ranking, and cursor pages
+ * put together give the same list, for each plan: bm25 captured in the
+ * matching pass ("blue"), several terms ranked by their OR over the
+ * versions the terms matched ("running OR sneaker", "shoe running"), and
+ * filter-first ranking when tag:blue (3 of 12 assets) leaves few
+ * candidates - scored through the IN list ("even": 3 of its 6 matches
+ * survive) or by a full pass ("blue": all 3 survive). The third column
+ * lists the assets the query keeps (NULL: all that match the text). */
 static void test_relevance_order(void **state)
 {
 	struct fx *f = *state;
-	static const char *const qs[][2] = { { "blue", "\"blue\"" }, { "shoe -tag:odd", "\"shoe\"" },
-					     { "running OR sneaker", "\"running\" OR \"sneaker\"" }, { NULL, NULL } };
+	static const char *const qs[][3] = { { "blue", "\"blue\"", NULL }, { "shoe -tag:odd", "\"shoe\"", ",0,2,4,6,8,10," },
+					     { "running OR sneaker", "\"running\" OR \"sneaker\"", NULL },
+					     { "shoe running", "\"shoe\" OR \"running\"", ",5,6," },
+					     { "even tag:blue", "\"even\"", ",0,4,6," }, { "tag:blue blue", "\"blue\"", ",0,4,6," },
+					     { "odd tag:blue", "\"odd\"", ",0,4,6," }, { NULL, NULL, NULL } };
 
 	for (int k = 0; qs[k][0]; k++) {
 		json_t *all = run(f, qs[k][0], false), *it, *paged = json_array();
@@ -464,15 +473,15 @@ static void test_relevance_order(void **state)
 		i = 0;
 		while ((rc = db_step(st, NULL)) == DB_ROW) {
 			const char *id = db_col_text(st, 0);
-			if (strstr(qs[k][0], "-tag:odd")) {
-				/* skip the odd ones the query excludes */
-				int idx = -1;
-				for (int j = 0; j < NA; j++)
-					if (!strcmp(f->ids[j], id))
-						idx = j;
-				if (idx % 2)
-					continue;
-			}
+			int idx = -1;
+			for (int j = 0; j < NA; j++)
+				if (!strcmp(f->ids[j], id))
+					idx = j;
+			char in[8];
+			/* skip the ones the query's filter excludes */
+			snprintf(in, sizeof in, ",%d,", idx);
+			if (qs[k][2] && !strstr(qs[k][2], in))
+				continue;
 			it = json_array_get(json_object_get(all, "items"), i);
 			assert_non_null(it);
 			assert_string_equal(json_string_value(json_object_get(it, "id")), id);
@@ -542,6 +551,154 @@ static void test_pages_match_full_sort(void **state)
 		}
 		json_decref(full);
 	}
+}
+
+struct named_row {
+	int64_t row;
+	char name[64];
+	char id[DAM_ID_LEN + 1];
+};
+
+static int named_row_cmp(const void *a, const void *b)
+{
+	const struct named_row *x = a, *y = b;
+	int c = strcasecmp(x->name, y->name);
+
+	if (!c)
+		c = strcmp(x->name, y->name);
+	return c ? c : x->row < y->row ? 1 : x->row > y->row ? -1 : 0;
+}
+
+/* Every asset in the order a name sort shows, computed here from the
+ * table: A to Z (case-insensitive, then bytewise), equal names newest
+ * first. Returns the count; v holds up to 64. */
+static size_t expected_by_name(struct fx *f, struct named_row *v)
+{
+	struct db_stmt *st;
+	size_t n = 0;
+
+	assert_int_equal(db_query(f->dam->db, &st, NULL, "SELECT rowid, name, id FROM assets", ""), 0);
+	while (db_step(st, NULL) == DB_ROW && n < 64) {
+		v[n].row = db_col_int(st, 0);
+		snprintf(v[n].name, sizeof v[n].name, "%s", db_col_text(st, 1));
+		snprintf(v[n].id, sizeof v[n].id, "%s", db_col_text(st, 2));
+		n++;
+	}
+	db_finalize(st);
+	qsort(v, n, sizeof *v, named_row_cmp);
+	return n;
+}
+
+/* The ids of a name sort, page by page (limit per page) from cursor. */
+static size_t by_name_pages(struct fx *f, const char *sort, int limit, char *cursor, size_t max_pages,
+			    char ids[][DAM_ID_LEN + 1])
+{
+	size_t n = 0;
+
+	for (size_t p = 0; p < max_pages; p++) {
+		struct search_request r = { .q = "", .sort = sort, .limit = limit, .cursor = cursor };
+		struct dam_err err;
+		json_t *o = NULL, *it, *nc;
+		size_t i;
+		dam_err_clear(&err);
+		assert_int_equal(search_run(f->dam, &r, &o, &err), 0);
+		json_array_foreach(json_object_get(o, "items"), i, it)
+			snprintf(ids[n++], DAM_ID_LEN + 1, "%s", json_string_value(json_object_get(it, "id")));
+		nc = json_object_get(o, "next_cursor");
+		snprintf(cursor, 4096, "%s", json_is_string(nc) ? json_string_value(nc) : "");
+		json_decref(o);
+		if (!*cursor)
+			break;
+	}
+	return n;
+}
+
+static void rename_asset(struct fx *f, int i, const char *name)
+{
+	assert_int_equal(db_run(f->dam->db, NULL, "UPDATE assets SET name=? WHERE id=?", "ss", name, f->ids[i]), 1);
+}
+
+/* sort=name through the name order kept with the search cache: equal
+ * names and names differing only in case, then renames and a new asset
+ * (patched into the order), and a cursor taken before a rename. */
+static void test_name_order(void **state)
+{
+	struct fx *f = *state;
+	static const char *const names[] = { "b.txt", "B.txt", "b.txt", "a.txt", "c.txt", "b.txt", NULL };
+	struct named_row want[64];
+	char got[64][DAM_ID_LEN + 1], cursor[4096];
+	size_t n, k;
+
+	for (int i = 0; names[i]; i++)
+		rename_asset(f, i, names[i]);
+	for (int round = 0; round < 3; round++) {
+		if (round == 1) { /* renames after the order was built */
+			rename_asset(f, 3, "zz.txt");
+			rename_asset(f, 7, "b.txt");
+			rename_asset(f, 8, "B.TXT");
+		} else if (round == 2) { /* a new asset */
+			char file[4200];
+			struct ingest_result r;
+			FILE *fp;
+			snprintf(file, sizeof file, "%s/b.txt", f->dir);
+			fp = fopen(file, "w");
+			fprintf(fp, "one more\n");
+			fclose(fp);
+			struct ingest_opts o = { .ntags = 0 };
+			assert_int_equal(ingest_file(f->dam, file, &o, &r), 0);
+		}
+		n = expected_by_name(f, want);
+		*cursor = '\0';
+		assert_int_equal(by_name_pages(f, "name", 2, cursor, 64, got), n);
+		for (size_t i = 0; i < n; i++)
+			assert_string_equal(got[i], want[i].id);
+		*cursor = '\0';
+		assert_int_equal(by_name_pages(f, "-name", 5, cursor, 64, got), n);
+		/* Z to A: the groups of equal names reversed, each still newest first */
+		k = 0;
+		for (size_t e = n; e > 0;) {
+			size_t g = e - 1;
+			while (g > 0 && !strcmp(want[g - 1].name, want[e - 1].name))
+				g--;
+			for (size_t j = g; j < e; j++)
+				assert_string_equal(got[k++], want[j].id);
+			e = g;
+		}
+	}
+	/* A cursor after the first 4 by name, then the asset it points at
+	 * renamed away: the next page starts after the cursor's name. */
+	n = expected_by_name(f, want);
+	*cursor = '\0';
+	assert_int_equal(by_name_pages(f, "name", 4, cursor, 1, got), 4);
+	for (k = 0; k < NA && strcmp(f->ids[k], want[3].id); k++)
+		;
+	assert_true(k < NA);
+	rename_asset(f, (int)k, "0-first.txt");
+	assert_int_equal(by_name_pages(f, "name", 100, cursor, 1, got), n - 4);
+	for (size_t i = 0; i < n - 4; i++)
+		assert_string_equal(got[i], want[4 + i].id);
+}
+
+/* A library without assets sorts by name too (the order is empty). */
+static void test_name_order_empty(void **state)
+{
+	char *dir = tu_tempdir(), lib[4200];
+	struct dam *dam = NULL;
+	struct search_request r = { .q = "", .sort = "-name" };
+	struct dam_err err;
+	json_t *o = NULL;
+
+	(void)state;
+	snprintf(lib, sizeof lib, "%s/lib", dir);
+	assert_int_equal(library_init(lib, NULL), 0);
+	assert_int_equal(library_open(lib, &dam, NULL), 0);
+	dam_err_clear(&err);
+	assert_int_equal(search_run(dam, &r, &o, &err), 0);
+	assert_int_equal(json_integer_value(json_object_get(o, "total")), 0);
+	json_decref(o);
+	library_close(dam);
+	tu_rmrf(dir);
+	free(dir);
 }
 
 static int64_t rowid_of(struct fx *f, int i)
@@ -625,6 +782,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_relevance_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_similar, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pages_match_full_sort, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_name_order, setup, teardown),
+		cmocka_unit_test(test_name_order_empty),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
