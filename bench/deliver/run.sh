@@ -15,7 +15,7 @@
 #   ONLY=b KEEP=1 bench/deliver/run.sh       # part b only, reusing the last run's library
 #
 # Environment: N (50 images), RUNS (2), THREADS (wrk threads, 2), CONNS_A (8), DURATION_A (30s),
-# CONNS_B (64), DURATION_B (20s), ONLY (a|b), KEEP=1 (reuse bench/out/deliver/library when it is
+# CONNS_B (64), DURATION_B (20s), HOT_B (hot_cache_mb in part b, 64; 0 = every request on the full path), ONLY (a|b), KEEP=1 (reuse bench/out/deliver/library when it is
 # complete), PROFILE=1, IDLE_MAX (seconds to wait for >= 90 % idle before each measurement, 60),
 # NO_RESULTS=1 (print the fragment without appending it to bench/RESULTS.md), DAM (binary,
 # build/dam), NOTE (a line put under the section's title).
@@ -31,6 +31,7 @@ THREADS=${THREADS:-2}
 CONNS_A=${CONNS_A:-8}
 DURATION_A=${DURATION_A:-30s}
 CONNS_B=${CONNS_B:-64}
+HOT_B=${HOT_B:-64}
 DURATION_B=${DURATION_B:-20s}
 ONLY=${ONLY:-}
 IDLE_MAX=${IDLE_MAX:-60}
@@ -81,6 +82,15 @@ for i in $(seq 0 $((N - 1))); do
 	[ ! -f "$DATA/deliver/$f.tmp.jpg" ] || mv "$DATA/deliver/$f.tmp.jpg" "$DATA/deliver/$f"
 done
 LIB=$OUT/library
+# [delivery] hot_cache_mb of the library: 0 for part a, HOT_B (the default 64) for part b.
+set_hot_cache() {
+	if grep -q '^hot_cache_mb = ' "$LIB/dam.conf"; then
+		sed -i "s/^hot_cache_mb = .*/hot_cache_mb = $1/" "$LIB/dam.conf"
+	else
+		sed -i "s/^\[delivery\]\$/[delivery]\nhot_cache_mb = $1/" "$LIB/dam.conf"
+	fi
+	grep -q "^hot_cache_mb = $1\$" "$LIB/dam.conf" || die "could not set hot_cache_mb = $1"
+}
 if [ -z "${KEEP:-}" ] || [ ! -s "$OUT/ids.txt" ] || [ "$(wc -l <"$OUT/ids.txt")" -ne "$N" ]; then
 	log "fresh library: $N JPEGs, cache_mb = 0, preset bench800 = $SPEC"
 	rm -rf "$LIB" "$OUT/in" "$OUT/master" "$OUT/www" "$OUT/ids.txt"
@@ -263,6 +273,10 @@ FRAG=$OUT/results.md
 # ---- part a: cold transforms
 if [ "$ONLY" != b ]; then
 	log "part a: starting dam serve (cache off) and the sharp server"
+	# Both caches off: the rendition cache (cache_mb, set at library
+	# creation) and the event loops' hot cache, or repeats would not be
+	# transforms.
+	set_hot_cache 0
 	start_dam "$LIB" "$DAM_PORT" "$OUT/serve-a.log"
 	(cd "$HERE/sharp" && exec node server.mjs "$SHARP_PORT" "$OUT/jpegs.txt" "$WEBP_Q") >"$OUT/sharp.log" 2>&1 &
 	SHARP_PID=$!
@@ -341,6 +355,7 @@ fi
 # ---- part b: cached renditions
 if [ "$ONLY" != a ]; then
 	log "part b: starting dam serve and nginx"
+	set_hot_cache "$HOT_B"
 	start_dam "$LIB" "$DAM_PORT" "$OUT/serve-b.log"
 	mkdir -p "$OUT/nginx"
 	cat >"$OUT/nginx.conf" <<EOF
@@ -409,7 +424,7 @@ EOF
 		echo
 		echo "### b) Cached renditions: the stored 800×800 WebP (preset bench800)"
 		echo
-		echo "dam answers \`/t/{sig}/p_bench800/{id}\` with the rendition the workers stored at ingest (\`X-Dam-Cache: hit\`; per request it parses the options, checks the signature, loads the preset and the asset's current state from the database, and sends the blob). nginx serves the same $N files (\`dam get ID --rendition preset:bench800\`; checked byte for byte against dam's responses) from a private config: 2 workers, sendfile, access_log off, keep-alive. Response headers: dam $DAM_HDR B, nginx $NGX_HDR B; bodies about $REND_KB KB."
+		echo "dam answers \`/t/{sig}/p_bench800/{id}\` with the rendition the workers stored at ingest (\`X-Dam-Cache: hit\`), with \`hot_cache_mb = $HOT_B\`: the first request for a URL parses the options, checks the signature, loads the preset and the asset's current state from the database on a pool thread and sends the blob; repeats are answered by the event loop from memory while the library's \`PRAGMA data_version\` is unchanged (one pragma per request; with \`HOT_B=0\` every request takes the full path). nginx serves the same $N files (\`dam get ID --rendition preset:bench800\`; checked byte for byte against dam's responses) from a private config: 2 workers, sendfile, access_log off, keep-alive. Response headers: dam $DAM_HDR B, nginx $NGX_HDR B; bodies about $REND_KB KB."
 		echo
 		echo "| contender | run | req/s | per core | p50 ms | p99 ms | socket errors | server CPU (cores) | wrk CPU | idle % before | load avg before |"
 		echo "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|"
