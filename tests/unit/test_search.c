@@ -477,7 +477,7 @@ static void test_relevance_order(void **state)
 			for (int j = 0; j < NA; j++)
 				if (!strcmp(f->ids[j], id))
 					idx = j;
-			char in[8];
+			char in[16];
 			/* skip the ones the query's filter excludes */
 			snprintf(in, sizeof in, ",%d,", idx);
 			if (qs[k][2] && !strstr(qs[k][2], in))
