@@ -14,6 +14,7 @@
 #include "media/media.h"
 #include "media/transform.h"
 #include "store/blob.h"
+#include "util/fsutil.h"
 #include "util/timeutil.h"
 
 /* Keys are re-read once a second, so a key retired by `dam key` while
@@ -512,15 +513,12 @@ out:
 static int read_all(int fd, uint64_t size, void **data, struct dam_err *err)
 {
 	char *buf = malloc(size ? size : 1);
-	ssize_t got;
 
 	if (!buf)
 		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
-	for (uint64_t off = 0; off < size; off += (uint64_t)got) {
-		if ((got = pread(fd, buf + off, size - off, (off_t)off)) <= 0) {
-			free(buf);
-			return dam_err_set(err, DAM_EIO, NULL, "cannot read the rendition");
-		}
+	if (fs_pread_full(fd, buf, size, 0) != (ssize_t)size) {
+		free(buf);
+		return dam_err_set(err, DAM_EIO, NULL, "cannot read the rendition");
 	}
 	*data = buf;
 	return 0;

@@ -13,6 +13,7 @@
 #include "http/handlers.h"
 #include "media/tile.h"
 #include "store/blob.h"
+#include "util/fsutil.h"
 #include "util/timeutil.h"
 
 /* Refusals must not be cached by an edge for long: the next request may
@@ -29,16 +30,13 @@ static void offer_hot(struct dam *dam, const struct http_req *req, struct http_r
 		      const struct deliver_result *r)
 {
 	struct hot_offer *o;
-	ssize_t got = 0;
 
 	if (!dam->cfg.hot_cache_mb || strcmp(req->method, "GET") || res->status != 200 || res->nranges ||
 	    res->fd < 0 || r->size > HOT_ENTRY_MAX)
 		return;
-	if (!(o = calloc(1, sizeof *o)) || !(o->body = malloc(r->size ? r->size : 1)))
-		goto fail;
-	for (uint64_t off = 0; off < r->size; off += (uint64_t)got)
-		if ((got = pread(res->fd, (char *)o->body + off, r->size - off, (off_t)off)) <= 0)
-			goto fail; /* the response still goes out from the file */
+	if (!(o = calloc(1, sizeof *o)) || !(o->body = malloc(r->size ? r->size : 1)) ||
+	    fs_pread_full(res->fd, o->body, r->size, 0) != (ssize_t)r->size)
+		goto fail; /* the response still goes out from the file */
 	o->len = r->size;
 	o->vary_accept = r->vary_accept;
 	o->max_age = r->max_age;

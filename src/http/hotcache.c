@@ -252,20 +252,21 @@ static struct hot_entry *entry_new(const char *path, const char *accept, uint64_
 	return e;
 }
 
-bool hotcache_put(struct hotcache *c, const char *path, const char *accept, uint64_t epoch, int cfg_gen,
-		  const struct http_header *headers, size_t nheaders, struct hot_offer *offer)
+struct hot_entry *hotcache_put(struct hotcache *c, const char *path, const char *accept, uint64_t epoch,
+			       int cfg_gen, const struct http_header *headers, size_t nheaders,
+			       struct hot_offer *offer)
 {
 	struct hot_entry *e, *old;
 	size_t cost;
 
 	if (!offer->body || offer->len > HOT_ENTRY_MAX)
-		return false;
+		return NULL;
 	if (!(e = entry_new(path, accept, epoch, cfg_gen, headers, nheaders, offer)))
-		return false;
+		return NULL;
 	cost = entry_cost(e);
 	if (cost > c->max_bytes) {
 		entry_free(e);
-		return false;
+		return NULL;
 	}
 	e->body = offer->body;
 	offer->body = NULL;
@@ -283,7 +284,7 @@ bool hotcache_put(struct hotcache *c, const char *path, const char *accept, uint
 	lru_push_front(c, e);
 	c->entries++;
 	c->bytes += cost;
-	return true;
+	return e;
 }
 
 void hotcache_stats(const struct hotcache *c, struct hotcache_stats *out)

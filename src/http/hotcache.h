@@ -85,12 +85,14 @@ struct hot_entry *hotcache_find(struct hotcache *c, const char *path, const char
  * Stores the response to path: its headers (copied, Cache-Control left out)
  * and the offer's body (taken: offer->body is NULL afterwards). Replaces an
  * entry for the same key and evicts the least recently used ones to stay
- * within the bound. Returns false (and leaves the offer alone) when the
- * entry cannot be kept: larger than HOT_ENTRY_MAX, over the bound on its
- * own, or out of memory.
+ * within the bound. Returns the new entry (borrowed, as from
+ * hotcache_find()), or NULL (leaving the offer alone) when it cannot be
+ * kept: larger than HOT_ENTRY_MAX, over the bound on its own, or out of
+ * memory.
  */
-bool hotcache_put(struct hotcache *c, const char *path, const char *accept, uint64_t epoch, int cfg_gen,
-		  const struct http_header *headers, size_t nheaders, struct hot_offer *offer);
+struct hot_entry *hotcache_put(struct hotcache *c, const char *path, const char *accept, uint64_t epoch,
+			       int cfg_gen, const struct http_header *headers, size_t nheaders,
+			       struct hot_offer *offer);
 
 void hot_entry_ref(struct hot_entry *e);
 void hot_entry_unref(struct hot_entry *e);

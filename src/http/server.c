@@ -444,8 +444,8 @@ static void hot_release(void *p)
 /* The response from entry e: its headers and body by reference (the
  * request's pool holds the entry until h2o is done with them), and
  * Cache-Control as of now. */
-static void hot_response(h2o_req_t *req, const struct http_req *hreq, struct hot_entry *e, int64_t now,
-			 struct http_res *res)
+static void hot_response(h2o_req_t *req, const struct http_req *hreq, struct hot_entry *e,
+			 const char *cache_state, int64_t now, struct http_res *res)
 {
 	const char *inm = http_req_header(hreq, "if-none-match");
 	bool not_modified = inm && (!strcmp(inm, "*") || (e->etag && strstr(inm, e->etag)));
@@ -462,13 +462,26 @@ static void hot_response(h2o_req_t *req, const struct http_req *hreq, struct hot
 					      strlen(e->headers[i].value));
 	deliver_cache_control(cc, sizeof cc, e->max_age, e->immutable, e->expires, now);
 	http_res_header(res, "cache-control", cc);
-	http_res_header(res, "x-dam-cache", "hit");
+	if (cache_state)
+		http_res_header(res, "x-dam-cache", cache_state);
 	if (not_modified) {
 		res->status = 304;
 		return;
 	}
 	res->static_body = e->body;
 	res->static_len = e->len;
+}
+
+/* Sends entry e as the answer to req. */
+static void hot_emit(struct server_ctx *srv, h2o_req_t *req, struct http_req *hreq, struct hot_entry *e,
+		     const char *cache_state, double started)
+{
+	struct http_res res;
+
+	http_res_init(&res);
+	hot_response(req, hreq, e, cache_state, (int64_t)(time_now_ms() / 1000), &res);
+	emit(srv, req, hreq, &res, started);
+	http_res_release(&res);
 }
 
 /* Answers a delivery request from the loop's hot cache; true when done.
@@ -480,7 +493,6 @@ static bool hot_answer(struct loop *lp, h2o_req_t *req, struct http_req *hreq, d
 	const char *accept = http_req_header(hreq, "accept");
 	int64_t now = (int64_t)(time_now_ms() / 1000);
 	struct hot_entry *e;
-	struct http_res res;
 
 	/* Ranges and long Accept values (a key each) take the full path. */
 	if ((strcmp(hreq->method, "GET") && strcmp(hreq->method, "HEAD")) || http_req_header(hreq, "range") ||
@@ -495,33 +507,32 @@ static bool hot_answer(struct loop *lp, h2o_req_t *req, struct http_req *hreq, d
 		return false;
 	}
 	atomic_fetch_add(&srv->metrics.hot_hits, 1);
-	http_res_init(&res);
-	hot_response(req, hreq, e, now, &res);
-	emit(srv, req, hreq, &res, started);
-	http_res_release(&res);
+	hot_emit(srv, req, hreq, e, "hit", started);
 	http_req_free(hreq);
 	return true;
 }
 
-/* Keeps a pool's 200 answer (on the loop's thread). The per-answer
- * headers are made again on each use. An answer that rested on state the
+/* Keeps a pool's 200 answer (on the loop's thread); the entry, or NULL
+ * when it is not kept. The per-answer headers are made again on each use.
+ * An answer that rested on state the
  * pool remembered from before this epoch began (keys or presets, re-read
  * once a second) could miss the very change that started the epoch, and
  * nothing would retire it: it is not kept; a later one will be. */
-static void hot_keep(struct loop *lp, const struct http_req *hreq, struct http_res *res,
-		     const struct hot_ticket *ticket)
+static struct hot_entry *hot_keep(struct loop *lp, const struct http_req *hreq, struct http_res *res,
+				  const struct hot_ticket *ticket)
 {
 	struct http_header keep[32];
 	size_t n = 0;
 
 	if (res->hot->state_ms < ticket->epoch_ms)
-		return;
+		return NULL;
 	for (size_t i = 0; i < res->nheaders && n < 32; i++)
 		if (strcmp(res->headers[i].name, "cache-control") && strcmp(res->headers[i].name, "x-dam-cache"))
 			keep[n++] = res->headers[i];
-	if (n < 32)
-		hotcache_put(lp->hot, hreq->path, http_req_header(hreq, "accept"), ticket->epoch, ticket->cfg_gen,
-			     keep, n, res->hot);
+	if (n == 32)
+		return NULL;
+	return hotcache_put(lp->hot, hreq->path, http_req_header(hreq, "accept"), ticket->epoch, ticket->cfg_gen,
+			    keep, n, res->hot);
 }
 
 /* ---- requests ---- */
@@ -546,10 +557,18 @@ static void on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messag
 		if (t->req) {
 			/* The request outlives the task: its dispose hook must not
 			 * touch the task once it is freed below. */
+			struct hot_entry *e = NULL;
+
 			t->link->task = NULL;
 			if (t->hot.ok && t->res.hot && t->res.status == 200)
-				hot_keep(t->loop, t->hreq, &t->res, &t->hot);
-			emit(t->loop->srv, t->req, t->hreq, &t->res, t->started);
+				e = hot_keep(t->loop, t->hreq, &t->res, &t->hot);
+			/* A kept answer goes out from its entry: the file is not
+			 * read a second time. */
+			if (e)
+				hot_emit(t->loop->srv, t->req, t->hreq, e, http_res_get_header(&t->res, "x-dam-cache"),
+					 t->started);
+			else
+				emit(t->loop->srv, t->req, t->hreq, &t->res, t->started);
 		}
 		t->magic = 0;
 		http_res_release(&t->res);

@@ -24,7 +24,7 @@ static const struct http_header headers[] = {
 
 static bool put(struct hotcache *c, const char *path, const char *accept, uint64_t epoch, struct hot_offer *o)
 {
-	bool kept = hotcache_put(c, path, accept, epoch, 1, headers, 3, o);
+	bool kept = hotcache_put(c, path, accept, epoch, 1, headers, 3, o) != NULL;
 
 	hot_offer_free(o);
 	return kept;
@@ -111,7 +111,7 @@ static void test_lru_bound_and_replacement(void **state)
 	/* too large for the bound, or for an entry: refused, the offer keeps its body */
 	{
 		struct hot_offer *big = offer(HOT_ENTRY_MAX + 1, 'b', false, 0);
-		assert_false(hotcache_put(c, "/t/big", NULL, 1, 1, headers, 3, big));
+		assert_null(hotcache_put(c, "/t/big", NULL, 1, 1, headers, 3, big));
 		assert_non_null(big->body);
 		hot_offer_free(big);
 	}
