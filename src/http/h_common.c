@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/asset.h"
 #include "http/handlers.h"
 #include "util/utf8.h"
 
@@ -63,6 +64,26 @@ bool http_allow(const struct http_req *req, struct http_res *res, enum auth_acti
 		return true;
 	http_res_error(res, 403, "forbidden", "your role does not allow this", NULL);
 	return false;
+}
+
+bool http_allow_new_version(struct dam *dam, const struct http_req *req, struct http_res *res,
+			    char id[DAM_ID_LEN + 1])
+{
+	struct auth_object obj = { "asset", id, NULL };
+	struct dam_err err;
+	json_t *a;
+	bool ok;
+
+	if (asset_resolve(dam, req->params[0], id, &err) < 0 || asset_get(dam, id, &a, &err) < 0) {
+		http_res_dam_error(res, &err);
+		return false;
+	}
+	obj.created_by = json_string_value(json_object_get(a, "created_by"));
+	ok = auth_can(&req->actor, AUTH_ASSET_CREATE, &obj) && auth_can(&req->actor, AUTH_ASSET_EDIT, &obj);
+	json_decref(a);
+	if (!ok)
+		http_res_error(res, 403, "forbidden", "your role does not allow adding versions to this asset", NULL);
+	return ok;
 }
 
 long long http_query_int(const struct http_req *req, struct http_res *res, const char *name, long long def,

@@ -256,21 +256,7 @@ HANDLER(h_assets_create)
 HANDLER(h_versions_create)
 {
 	char id[DAM_ID_LEN + 1];
-	struct dam_err err;
-	json_t *a;
 
-	if (asset_resolve(dam, req->params[0], id, &err) < 0 || asset_get(dam, id, &a, &err) < 0) {
-		http_res_dam_error(res, &err);
-		return;
-	}
-	{
-		struct auth_object obj = { "asset", id, json_string_value(json_object_get(a, "created_by")) };
-		bool ok = auth_can(&req->actor, AUTH_ASSET_CREATE, &obj) && auth_can(&req->actor, AUTH_ASSET_EDIT, &obj);
-		json_decref(a);
-		if (!ok) {
-			http_res_error(res, 403, "forbidden", "your role does not allow adding versions to this asset", NULL);
-			return;
-		}
-	}
-	upload(srv, dam, req, res, id);
+	if (http_allow_new_version(dam, req, res, id))
+		upload(srv, dam, req, res, id);
 }

@@ -18,20 +18,9 @@ HANDLER(h_version_restore)
 		http_res_error(res, 404, "not_found", "this asset has no such version", "number");
 		return;
 	}
-	if (asset_resolve(dam, req->params[0], id, &err) < 0 || asset_get(dam, id, &a, &err) < 0) {
-		http_res_dam_error(res, &err);
+	/* A restore adds a version: the same rights as uploading one. */
+	if (!http_allow_new_version(dam, req, res, id))
 		return;
-	}
-	{
-		/* A restore adds a version: the same rights as uploading one. */
-		struct auth_object obj = { "asset", id, json_string_value(json_object_get(a, "created_by")) };
-		bool ok = auth_can(&req->actor, AUTH_ASSET_CREATE, &obj) && auth_can(&req->actor, AUTH_ASSET_EDIT, &obj);
-		json_decref(a);
-		if (!ok) {
-			http_res_error(res, 403, "forbidden", "your role does not allow adding versions to this asset", NULL);
-			return;
-		}
-	}
 	if (version_restore(dam, id, (int)number, &out, &err) < 0) {
 		http_res_dam_error(res, &err);
 		return;

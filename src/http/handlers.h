@@ -14,6 +14,11 @@ int http_json_body(const struct http_req *req, struct http_res *res, const char 
 /* auth_can or a 403 in res. */
 bool http_allow(const struct http_req *req, struct http_res *res, enum auth_action action,
 		const struct auth_object *obj);
+/* Resolves the asset named by req->params[0] into id and checks that the
+ * actor may add a version to it (upload or restore: the rights to create
+ * and to edit); false after answering with the error. */
+bool http_allow_new_version(struct dam *dam, const struct http_req *req, struct http_res *res,
+			    char id[DAM_ID_LEN + 1]);
 /* A positive integer query parameter within [lo, hi], or def; -1 and 400 on a bad value. */
 long long http_query_int(const struct http_req *req, struct http_res *res, const char *name, long long def,
 			 long long lo, long long hi);
