@@ -7,15 +7,17 @@ DAM=${DAM:-$ROOT/build/dam}
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-# Another benchmark on this machine would spoil the numbers: wait (poll every
-# 30 s, up to WAIT_MAX s) while bench/ingest runs. WAIT_MAX=0 skips the wait.
+# Another benchmark on this machine (other work trees too) would spoil the
+# numbers: wait (poll every 10 s, up to WAIT_MAX s) while a process whose
+# command line matches QUIET_PATTERN runs (an extended regex, default
+# bench/ingest; a script must not match itself). WAIT_MAX=0 skips the wait.
 wait_quiet() {
-	local waited=0 max=${WAIT_MAX:-1800}
-	while [ "$max" -gt 0 ] && pgrep -f "bench/ingest" >/dev/null; do
-		[ "$waited" -ge "$max" ] && die "bench/ingest is still running after ${max}s; not measuring"
-		[ "$waited" -eq 0 ] && log "bench/ingest is running; waiting for it to finish"
-		sleep 30
-		waited=$((waited + 30))
+	local pattern=${QUIET_PATTERN:-bench/ingest} waited=0 max=${WAIT_MAX:-1800}
+	while [ "$max" -gt 0 ] && pgrep -f "$pattern" >/dev/null; do
+		[ "$waited" -ge "$max" ] && die "another benchmark is still running after ${max}s; not measuring"
+		[ "$waited" -eq 0 ] && log "another benchmark is running ($(pgrep -af "$pattern" | head -1 | cut -c1-80)); waiting"
+		sleep 10
+		waited=$((waited + 10))
 	done
 }
 

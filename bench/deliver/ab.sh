@@ -13,6 +13,8 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../api/lib.sh"
+# wait while another bench script (not bench/deliver) runs, in any work tree
+QUIET_PATTERN='bench/(ingest|api|search)/[a-z]+\.sh'
 
 PART=${1:?usage: ab.sh a|b CONTENDER...}
 shift
@@ -51,16 +53,6 @@ for c in "$@"; do
 	i=$((i + 1))
 done
 
-# As in run.sh: wait while another bench script runs (lib.sh's wait_quiet only knows bench/ingest).
-wait_quiet() {
-	local waited=0 max=${WAIT_MAX:-600}
-	while [ "$max" -gt 0 ] && pgrep -f 'bench/(ingest|api|search)/[a-z]+\.sh' >/dev/null; do
-		[ "$waited" -ge "$max" ] && { log "warning: another benchmark is still running after ${max}s; measuring anyway"; return 0; }
-		[ "$waited" -eq 0 ] && log "another benchmark is running; waiting"
-		sleep 10
-		waited=$((waited + 10))
-	done
-}
 
 HZ=$(getconf CLK_TCK)
 declare -A BEST

@@ -24,6 +24,8 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../api/lib.sh"
+# wait while another bench script (not bench/deliver) runs, in any work tree
+QUIET_PATTERN='bench/(ingest|api|search)/[a-z]+\.sh'
 
 N=${N:-50}
 RUNS=${RUNS:-2}
@@ -160,17 +162,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Other benchmarks on this machine (other work trees too) would spoil both measurements:
-# wait while one runs (lib.sh's wait_quiet only knows bench/ingest).
-wait_quiet() {
-	local waited=0 max=${WAIT_MAX:-600}
-	while [ "$max" -gt 0 ] && pgrep -f 'bench/(ingest|api|search)/[a-z]+\.sh' >/dev/null; do
-		[ "$waited" -ge "$max" ] && { log "warning: another benchmark is still running after ${max}s; measuring anyway"; return 0; }
-		[ "$waited" -eq 0 ] && log "another benchmark is running ($(pgrep -af 'bench/(ingest|api|search)/[a-z]+\.sh' | head -1 | cut -c1-80)); waiting"
-		sleep 10
-		waited=$((waited + 10))
-	done
-}
 
 HZ=$(getconf CLK_TCK)
 ms_of() { # wrk latency text (e.g. 12.3ms, 1.02s, 850us) -> ms
