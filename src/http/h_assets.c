@@ -136,7 +136,6 @@ static void etag_header(struct dam *dam, struct http_res *res, const char *id)
 
 HANDLER(h_asset_get)
 {
-	const char *inm = http_req_header(req, "if-none-match");
 	char etag[ASSET_ETAG_LEN + 3];
 	struct asset_doc d;
 	struct dam_err err;
@@ -152,7 +151,7 @@ HANDLER(h_asset_get)
 	}
 	snprintf(etag, sizeof etag, "\"%s\"", d.etag);
 	http_res_header(res, "etag", etag);
-	if (inm && (strstr(inm, etag) || !strcmp(inm, "*"))) {
+	if (http_req_etag_matches(req, etag)) {
 		res->status = 304;
 		return;
 	}

@@ -99,7 +99,6 @@ static int parse_ranges(const char *h, uint64_t size, struct http_range *out, in
 void http_send_blob(struct dam *dam, const struct http_req *req, struct http_res *res, const char *key,
 		    const char *mime, const char *filename, uint64_t last_modified_ms, const char *cache_control)
 {
-	const char *inm = http_req_header(req, "if-none-match");
 	char etag[72];
 	struct dam_err err;
 	uint64_t size;
@@ -107,7 +106,7 @@ void http_send_blob(struct dam *dam, const struct http_req *req, struct http_res
 
 	snprintf(etag, sizeof etag, "\"%s\"", key);
 	/* A revalidation costs no file open. */
-	if (inm && (strstr(inm, etag) || !strcmp(inm, "*"))) {
+	if (http_req_etag_matches(req, etag)) {
 		http_send_fd(req, res, -1, 0, etag, mime, filename, last_modified_ms, cache_control, true);
 		return;
 	}
@@ -122,7 +121,7 @@ void http_send_fd(const struct http_req *req, struct http_res *res, int fd, uint
 		  const char *mime, const char *filename, uint64_t last_modified_ms, const char *cache_control,
 		  bool ranges)
 {
-	const char *inm = http_req_header(req, "if-none-match"), *range = http_req_header(req, "range");
+	const char *range = http_req_header(req, "range");
 	const char *if_range = http_req_header(req, "if-range");
 	char date[40];
 	int n;
@@ -133,7 +132,7 @@ void http_send_fd(const struct http_req *req, struct http_res *res, int fd, uint
 	if (ranges)
 		http_res_header(res, "accept-ranges", "bytes");
 	http_res_header(res, "cache-control", cache_control);
-	if (inm && (strstr(inm, etag) || !strcmp(inm, "*"))) {
+	if (http_req_etag_matches(req, etag)) {
 		if (fd >= 0)
 			close(fd);
 		res->status = 304;

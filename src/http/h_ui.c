@@ -51,7 +51,6 @@ static bool accepts_gzip(const struct http_req *req)
 
 static void send_file(const struct http_req *req, struct http_res *res, const struct ui_file *f)
 {
-	const char *inm = http_req_header(req, "if-none-match");
 	bool gz = f->gzip && accepts_gzip(req);
 	char etag[96];
 
@@ -64,7 +63,7 @@ static void send_file(const struct http_req *req, struct http_res *res, const st
 	http_res_header(res, "cache-control", f->immutable ? "public, max-age=31536000, immutable" : "no-cache");
 	if (f->gzip)
 		http_res_header(res, "vary", "accept-encoding");
-	if (inm && (strstr(inm, etag) || !strcmp(inm, "*"))) {
+	if (http_req_etag_matches(req, etag)) {
 		res->status = 304;
 		return;
 	}

@@ -17,6 +17,13 @@ const char *http_req_header(const struct http_req *req, const char *name)
 	return NULL;
 }
 
+bool http_req_etag_matches(const struct http_req *req, const char *etag)
+{
+	const char *inm = http_req_header(req, "if-none-match");
+
+	return inm && (!strcmp(inm, "*") || (etag && strstr(inm, etag)));
+}
+
 int http_req_header_count(const struct http_req *req, const char *name)
 {
 	int n = 0;

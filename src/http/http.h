@@ -81,6 +81,8 @@ struct http_res {
 
 /* Case-insensitive lookup of a request header; NULL when absent. Borrowed. */
 const char *http_req_header(const struct http_req *req, const char *name);
+/* If-None-Match names etag (a quoted validator) or is "*": answer 304. */
+bool http_req_etag_matches(const struct http_req *req, const char *etag);
 /* Number of times a header appears (for refusing duplicates). */
 int http_req_header_count(const struct http_req *req, const char *name);
 /* The value of a query parameter (decoded), or NULL. Caller frees. */

@@ -447,8 +447,7 @@ static void hot_release(void *p)
 static void hot_response(h2o_req_t *req, const struct http_req *hreq, struct hot_entry *e,
 			 const char *cache_state, int64_t now, struct http_res *res)
 {
-	const char *inm = http_req_header(hreq, "if-none-match");
-	bool not_modified = inm && (!strcmp(inm, "*") || (e->etag && strstr(inm, e->etag)));
+	bool not_modified = http_req_etag_matches(hreq, e->etag);
 	struct hot_entry **hold = h2o_mem_alloc_shared(&req->pool, sizeof *hold, hot_release);
 	char cc[96];
 
