@@ -11,6 +11,7 @@ PKGS=(
   libsodium-dev libmagic-dev libinih-dev libcurl4-openssl-dev libarchive-dev
   libcmocka-dev libimage-exiftool-perl imagemagick poppler-utils valgrind jq
   wrk nginx varnish chromium
+  mate-backgrounds plasma-workspace-wallpapers librsvg2-bin espeak-ng
 )
 
 missing=()

@@ -16,6 +16,7 @@ step "CLI tests"
 DAM="$build/dam" FIXTURES="$fixtures" ./tests/cli/run.sh || status=1
 DAM="$build/dam" ./tests/cli/test_user.sh || status=1
 DAM="$build/dam" ./tests/cli/test_schema.sh || status=1
+DAM="$build/dam" ./tests/cli/test_demo.sh || status=1
 
 step "HTTP API tests"
 DAM="$build/dam" FIXTURES="$fixtures" ./tests/api/run.sh || status=1
