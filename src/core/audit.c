@@ -1,12 +1,16 @@
 #include "core/audit.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "util/fsutil.h"
+#include "util/strbuf.h"
 #include "util/timeutil.h"
 
 #define GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
@@ -324,5 +328,100 @@ int audit_list(struct dam *dam, const char *object_id, int limit, audit_row_fn f
 	struct audit_filter f = { .object_id = object_id, .limit = limit };
 	int rc = audit_query(dam, &f, fn, ctx, NULL, err);
 
+	return rc < 0 ? rc : 0;
+}
+
+/* ---- CSV export ---- */
+
+struct csv_out {
+	struct strbuf sb;
+	int fd;
+	uint64_t size;
+	struct dam_err *err;
+};
+
+static int csv_field(struct strbuf *sb, const char *s, bool first)
+{
+	bool quote = strpbrk(s, ",\"\r\n") != NULL;
+	int rc = first ? 0 : strbuf_addch(sb, ',');
+
+	if (rc == 0 && quote)
+		rc = strbuf_addch(sb, '"');
+	if (rc == 0 && s[0] && strchr("=+-@\t\r", s[0]))
+		rc = strbuf_addch(sb, '\'');
+	for (const char *p = s; rc == 0 && *p; p++)
+		rc = *p == '"' ? strbuf_add(sb, "\"\"", 2) : strbuf_addch(sb, *p);
+	if (rc == 0 && quote)
+		rc = strbuf_addch(sb, '"');
+	return rc;
+}
+
+static int csv_flush(struct csv_out *c)
+{
+	int e = fs_write_full(c->fd, c->sb.buf, c->sb.len);
+
+	if (e < 0)
+		return dam_err_errno(c->err, DAM_EIO, -e, "cannot write the audit export");
+	c->size += c->sb.len;
+	strbuf_reset(&c->sb);
+	return 0;
+}
+
+static int csv_row(void *ctx, const json_t *row)
+{
+	static const char *const cols[] = { "seq", "at", "actor", "action", "object_type", "object_id", "before",
+					    "after", "hash" };
+	struct csv_out *c = ctx;
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < sizeof cols / sizeof cols[0]; i++) {
+		json_t *v = json_object_get(row, cols[i]);
+		char *dumped = NULL, num[32];
+		const char *text = "";
+		if (json_is_integer(v)) {
+			snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+			text = num;
+		} else if (json_is_string(v)) {
+			text = json_string_value(v);
+		} else if (v) {
+			text = dumped = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+			if (!dumped)
+				rc = DAM_ENOMEM;
+		}
+		if (rc == 0)
+			rc = csv_field(&c->sb, text, i == 0);
+		free(dumped);
+	}
+	if (rc == 0)
+		rc = strbuf_add(&c->sb, "\r\n", 2);
+	if (rc < 0)
+		return dam_err_set(c->err, rc, NULL, "out of memory");
+	return c->sb.len >= 64 * 1024 ? csv_flush(c) : 0;
+}
+
+int audit_export_csv(struct dam *dam, const struct audit_filter *f, int *fd, uint64_t *size, int64_t *rows,
+		     struct dam_err *err)
+{
+	struct csv_out c = { STRBUF_INIT, -1, 0, err };
+	int rc, n = 0;
+
+	*fd = -1;
+	if ((rc = c.fd = library_temp_fd(dam, "audit export", err)) < 0)
+		goto out;
+	if ((rc = strbuf_adds(&c.sb, AUDIT_CSV_HEADER "\r\n")) < 0) {
+		dam_err_set(err, rc, NULL, "out of memory");
+		goto out;
+	}
+	if ((rc = n = audit_query(dam, f, csv_row, &c, NULL, err)) < 0 || (rc = csv_flush(&c)) < 0)
+		goto out;
+	*fd = c.fd;
+	*size = c.size;
+	if (rows)
+		*rows = n;
+	c.fd = -1;
+out:
+	if (c.fd >= 0)
+		close(c.fd);
+	strbuf_release(&c.sb);
 	return rc < 0 ? rc : 0;
 }

@@ -66,4 +66,19 @@ struct audit_filter {
 int audit_query(struct dam *dam, const struct audit_filter *f, audit_row_fn fn, void *ctx, int64_t *next_seq,
 		struct dam_err *err);
 
+/* The columns of audit_export_csv(), in order. */
+#define AUDIT_CSV_HEADER "seq,at,actor,action,object_type,object_id,before,after,hash"
+
+/* Writes the rows matching f (newest first; every match when f->limit is
+ * 0) as CSV (RFC 4180: a header line, CRLF line ends, fields holding a
+ * comma, quote, CR or LF quoted with quotes doubled) into an unlinked
+ * temporary file of the library, so an export of any size costs no
+ * memory. before/after are compact JSON, redacted as audit_query. A text
+ * field starting with '=', '+', '-', '@', TAB or CR gets a leading "'" so a
+ * spreadsheet opening the file never runs it as a formula (actors, object
+ * ids and JSON come from users). On success *fd (caller closes; read from
+ * offset 0) and *size describe the file and *rows is the row count. */
+int audit_export_csv(struct dam *dam, const struct audit_filter *f, int *fd, uint64_t *size, int64_t *rows,
+		     struct dam_err *err);
+
 #endif

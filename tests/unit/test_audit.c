@@ -316,6 +316,38 @@ static void test_query_bad_filter(void **state)
 	assert_int_equal(n, 0);
 }
 
+static void test_export_csv(void **state)
+{
+	struct fx *f = *state;
+	struct audit_filter flt = { 0 };
+	json_t *after = json_pack("{s:s,s:s}", "name", "say \"hi\", then\nleave", "password", "hunter2");
+	char buf[4096];
+	uint64_t size = 0;
+	int64_t rows = 0;
+	ssize_t n;
+	int fd = -1;
+
+	library_set_actor(f->dam, "=cmd|' /C calc'!A0");
+	assert_int_equal(db_begin(f->dam->db, NULL), 0);
+	assert_int_equal(audit_append(f->dam, "asset.update", "asset", "a,b", NULL, after, NULL), 0);
+	assert_int_equal(db_commit(f->dam->db, NULL), 0);
+	json_decref(after);
+	assert_int_equal(audit_export_csv(f->dam, &flt, &fd, &size, &rows, NULL), 0);
+	assert_true(fd >= 0);
+	assert_int_equal(rows, 1);
+	n = pread(fd, buf, sizeof buf - 1, 0);
+	close(fd);
+	assert_int_equal((uint64_t)n, size);
+	buf[n] = 0;
+	/* header, then one CRLF-terminated record; the embedded newline is
+	 * inside a quoted field */
+	assert_memory_equal(buf, AUDIT_CSV_HEADER "\r\n1,", strlen(AUDIT_CSV_HEADER) + 4);
+	assert_non_null(strstr(buf, ",'=cmd|' /C calc'!A0,asset.update,asset,\"a,b\",,"));
+	assert_non_null(strstr(buf, "\"{\"\"name\"\":\"\"say \\\"\"hi\\\"\", then\\nleave\"\",\"\"password\"\":\"\"[redacted]\"\"}\""));
+	assert_null(strstr(buf, "hunter2"));
+	assert_int_equal(strcmp(buf + n - 2, "\r\n"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +363,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_query_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_redacts_secrets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_bad_filter, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_export_csv, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
