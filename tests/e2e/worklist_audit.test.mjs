@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startServer, fixture, FIXTURES, tmpDir, uniqueText } from '../api/lib/server.mjs';
-import { launch, newPage, login, shot, waitPath } from './lib/browser.mjs';
+import { axe, launch, newPage, login, shot, waitPath } from './lib/browser.mjs';
 
 let s, browser, photo, copy, alpha, photo2, first;
 const EXTRA = 21; // text assets, so the worklist has two pages
@@ -235,4 +235,27 @@ test('admin audit trail: filter by user and action, page, download the filtered 
   assert.equal(await e.page.getByRole('table', { name: 'Audit trail' }).count(), 0);
   e.page.check();
   await e.context.close();
+});
+
+test('no WCAG 2.1 A/AA violations on the worklist, the similar view, History and the audit trail', async () => {
+  const { context, page } = await newPage(browser, s);
+  await login(page, s.users.admin, { to: '/ui/worklist' });
+  const found = {};
+  const form = page.getByRole('form', { name: 'alpha.png', exact: true });
+  await form.getByRole('textbox', { name: /Pieces/ }).fill('lots');
+  await form.getByRole('button', { name: 'Save' }).click();
+  await form.getByRole('alert').waitFor();
+  found['worklist with an error'] = await axe(page);
+  await page.goto(`/ui/library?similar=${copy}`);
+  await page.locator('.cell[data-name="photo.jpg"]').waitFor();
+  found['similar view'] = await axe(page);
+  await page.goto(`/ui/asset/${photo}?tab=history`);
+  await page.locator('.audit-table').waitFor();
+  found['asset history'] = await axe(page);
+  await page.goto('/ui/admin/audit?action=asset.');
+  await page.locator('.audit-table').waitFor();
+  found['admin audit'] = await axe(page);
+  assert.deepEqual(Object.entries(found).filter(([, v]) => v.length), [], 'axe-core violations by screen');
+  page.check();
+  await context.close();
 });
