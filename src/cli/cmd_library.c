@@ -1,5 +1,7 @@
 /* cmd_library.c - init, fsck, gc, audit. */
+#include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,8 +9,11 @@
 
 #include "cli/cli.h"
 #include "cli/progress.h"
+#include "core/asset.h"
 #include "core/audit.h"
 #include "core/fsck.h"
+#include "util/fsutil.h"
+#include "util/timeutil.h"
 
 int cmd_init(struct cli *cli, int argc, char **argv)
 {
@@ -131,32 +136,147 @@ static int print_audit_row(void *ctx, const json_t *row)
 	return 0;
 }
 
+/* A whole number in [lo, hi] from a command-line value; false when not. */
+static bool parse_count(const char *s, long long lo, long long hi, long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoll(s, &end, 10);
+	return *s && !*end && !errno && *out >= lo && *out <= hi;
+}
+
+static int parse_when(const char *opt, const char *s, int64_t *out)
+{
+	uint64_t ms;
+
+	if (time_parse(s, &ms) < 0 || ms > INT64_MAX)
+		return cli_usage("audit", "%s: expected a UTC date (2026-12-01), date and time (2026-12-01T08:30:00Z) or an age (7d, 12h, 30m), not \"%s\"",
+				 opt, s);
+	*out = ms ? (int64_t)ms : 1;
+	return 0;
+}
+
+/* The options of `dam audit log`; EXIT_USAGE after a usage message. */
+static int parse_log_args(int argc, char **argv, struct audit_filter *f, bool *json, bool *csv)
+{
+	long long n;
+
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--json")) {
+			*json = true;
+			continue;
+		}
+		if (!strcmp(a, "--csv")) {
+			*csv = true;
+			continue;
+		}
+		if (a[0] != '-' && !f->object_id && !f->asset_id) {
+			f->object_id = a;
+			continue;
+		}
+		if (!v || a[0] != '-')
+			return cli_usage("audit", "unknown argument %s", a);
+		i++;
+		if (!strcmp(a, "--limit")) {
+			if (!parse_count(v, 0, 1000000000, &n))
+				return cli_usage("audit", "--limit: expected a number of rows (0 = all), not \"%s\"", v);
+			f->limit = (int)n;
+		} else if (!strcmp(a, "--before")) {
+			if (!parse_count(v, 1, INT64_MAX, &n))
+				return cli_usage("audit", "--before: expected a row number (seq), not \"%s\"", v);
+			f->before_seq = n;
+		} else if (!strcmp(a, "--actor")) {
+			f->actor = v;
+		} else if (!strcmp(a, "--action")) {
+			f->action = v;
+		} else if (!strcmp(a, "--asset")) {
+			f->asset_id = v;
+		} else if (!strcmp(a, "--since")) {
+			if (parse_when("--since", v, &f->since_ms))
+				return EXIT_USAGE;
+		} else if (!strcmp(a, "--until")) {
+			if (parse_when("--until", v, &f->until_ms))
+				return EXIT_USAGE;
+		} else {
+			return cli_usage("audit", "unknown argument %s", a);
+		}
+	}
+	if (*json && *csv)
+		return cli_usage("audit", "say --json or --csv, not both");
+	if (f->object_id && f->asset_id)
+		return cli_usage("audit", "give an object id or --asset, not both");
+	return 0;
+}
+
+static int audit_export_stdout(struct dam *dam, const struct audit_filter *f, struct dam_err *err)
+{
+	char buf[65536];
+	uint64_t size, off = 0;
+	int fd, rc = 0;
+
+	if ((rc = audit_export_csv(dam, f, &fd, &size, NULL, err)) < 0)
+		return rc;
+	while (off < size) {
+		ssize_t n = fs_pread_full(fd, buf, sizeof buf, (off_t)off);
+		if (n <= 0 || fwrite(buf, 1, (size_t)n, stdout) != (size_t)n) {
+			rc = dam_err_set(err, DAM_EIO, NULL, "cannot copy the audit export to standard output");
+			break;
+		}
+		off += (uint64_t)n;
+	}
+	close(fd);
+	return rc;
+}
+
+/* dam audit log: the asset's id (a prefix too) becomes its full id. */
+static int audit_log(struct dam *dam, struct audit_filter *f, bool json, bool csv, struct dam_err *err)
+{
+	char id[DAM_ID_LEN + 1];
+	int64_t next = 0;
+	int rc;
+
+	if (f->asset_id) {
+		if ((rc = asset_resolve(dam, f->asset_id, id, err)) < 0)
+			return rc;
+		f->asset_id = id;
+	}
+	if (csv)
+		return audit_export_stdout(dam, f, err);
+	if ((rc = audit_query(dam, f, print_audit_row, &json, &next, err)) < 0)
+		return rc;
+	if (next && !json)
+		fprintf(stderr, "more rows: add --before %lld\n", (long long)next);
+	return 0;
+}
+
 int cmd_audit(struct cli *cli, int argc, char **argv)
 {
+	struct audit_filter f = { .limit = -1 };
 	struct audit_problem ap;
 	struct dam_err err;
 	struct dam *dam;
-	const char *object = NULL;
-	bool json = false;
-	int code, n, limit = 50;
+	bool json = false, csv = false;
+	int code, n;
 
 	if (argc < 2 || (strcmp(argv[1], "verify") && strcmp(argv[1], "log")))
 		return cli_usage("audit", "say verify or log");
-	for (int i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = true;
-		else if (!strcmp(argv[i], "--limit") && i + 1 < argc)
-			limit = atoi(argv[++i]);
-		else if (argv[i][0] != '-' && !object && !strcmp(argv[1], "log"))
-			object = argv[i];
-		else
-			return cli_usage("audit", "unknown argument %s", argv[i]);
+	if (!strcmp(argv[1], "log")) {
+		if (parse_log_args(argc, argv, &f, &json, &csv))
+			return EXIT_USAGE;
+		/* Without --limit: the newest 50 rows, or for an export the whole
+		 * selection. */
+		if (f.limit < 0)
+			f.limit = csv ? 0 : 50;
+	} else if (argc > 2) {
+		return cli_usage("audit", "unknown argument %s", argv[2]);
 	}
 	if (cli_open(cli, &dam, &code) < 0)
 		return code;
 	dam_err_clear(&err);
 	if (!strcmp(argv[1], "log")) {
-		n = audit_list(dam, object, limit, print_audit_row, &json, &err);
+		n = audit_log(dam, &f, json, csv, &err);
 		library_close(dam);
 		return n < 0 ? cli_fail(&err) : EXIT_OK;
 	}

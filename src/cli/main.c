@@ -28,7 +28,7 @@ static const struct cli_command commands[] = {
 	{ "worker", cmd_worker, "run queued jobs", "dam worker [--processes N] [--until-idle] [--supervised]" },
 	{ "fsck", cmd_fsck, "verify every blob, reference count and the audit chain", "dam fsck [--json]" },
 	{ "gc", cmd_gc, "remove blobs nothing references", "dam gc [--dry-run]" },
-	{ "audit", cmd_audit, "verify or show the audit trail", "dam audit verify\n       dam audit log [--limit N] [ID]" },
+	{ "audit", cmd_audit, "verify or show the audit trail", "dam audit verify\n       dam audit log [--actor A] [--action PREFIX] [--asset ID] [--since T] [--until T]\n                     [--limit N] [--before SEQ] [--json | --csv] [OBJECT-ID]" },
 	{ "user", cmd_user, "manage user accounts and roles",
 	  "dam user add NAME [--role viewer|contributor|editor|admin] [--password-stdin]\n"
 	  "       dam user list [--json]\n"

@@ -62,6 +62,8 @@ static const enum role min_role[] = {
 	 * editor's decision, like changing what the asset says. */
 	[AUTH_DELIVERY_LINK] = ROLE_EDITOR,
 	[AUTH_DELIVERY_MANAGE] = ROLE_ADMIN,
+	/* The trail names every user and what they did. */
+	[AUTH_AUDIT_READ] = ROLE_ADMIN,
 };
 
 bool auth_can(const struct actor *actor, enum auth_action action, const struct auth_object *obj)

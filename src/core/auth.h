@@ -59,6 +59,7 @@ enum auth_action {
 	AUTH_SCHEMA_MANAGE,   /* field definitions, vocabularies, templates, name patterns, languages */
 	AUTH_DELIVERY_LINK,   /* make signed delivery and share links, set focal points */
 	AUTH_DELIVERY_MANAGE, /* channel presets and signing keys */
+	AUTH_AUDIT_READ,      /* the whole audit trail (an asset's own history is AUTH_ASSET_READ) */
 };
 
 /* What the action is on; NULL for actions on the library as a whole.

@@ -1,6 +1,7 @@
 #include "core/library.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,26 @@ static char *join(const char *dir, const char *name)
 char *library_path(const struct dam *dam, const char *name)
 {
 	return join(dam->root, name);
+}
+
+int library_temp_fd(struct dam *dam, const char *what, struct dam_err *err)
+{
+	char *dir = library_path(dam, "cache"), *tmpl = NULL;
+	int fd = -1;
+
+	if (!dir)
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	if (fs_mkdir_p(dir, err) < 0)
+		goto out;
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && asprintf(&tmpl, "%s/tmp-XXXXXX", dir) > 0 && (fd = mkostemp(tmpl, O_CLOEXEC)) >= 0)
+		unlink(tmpl);
+	if (fd < 0)
+		dam_err_errno(err, DAM_EIO, errno, "cannot create a temporary file for the %s", what);
+out:
+	free(tmpl);
+	free(dir);
+	return fd < 0 ? DAM_EIO : fd;
 }
 
 static int migrate(struct db *db, struct dam_err *err)

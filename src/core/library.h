@@ -73,4 +73,10 @@ int library_stats(struct dam *dam, json_t **out, struct dam_err *err);
 /* Path of a file inside the library; caller frees. */
 char *library_path(const struct dam *dam, const char *name);
 
+/* An unlinked temporary file in the library's cache folder (created if
+ * missing), open for reading and writing, for an answer too large for
+ * memory (a zip download, an audit export); `what` names it in the error.
+ * Returns the fd (caller closes) or DAM_EIO. Thread-safe. */
+int library_temp_fd(struct dam *dam, const char *what, struct dam_err *err);
+
 #endif

@@ -234,6 +234,9 @@ static const char *const migrations[] = {
 	"  INSERT INTO purge_outbox(asset_id, reason, created_at)"
 	"    SELECT asset_id, 'rendition', CAST(strftime('%s','now') AS INTEGER)"
 	"    FROM versions WHERE id = NEW.version_id; END;",
+	/* 8: audit trail readers (GET /api/v1/audit, an asset's history, `dam audit
+	 * log`): an object's rows without a walk of the whole trail. */
+	"CREATE INDEX audit_object ON audit(object_id);",
 };
 
 const char *const *schema_migrations(int *n)

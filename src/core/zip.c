@@ -115,27 +115,6 @@ int zip_plan(struct dam *dam, const char *const *ids, int n, struct zip_item **o
 	return 0;
 }
 
-/* An unlinked temporary file in the library's cache folder. */
-static int temp_file(struct dam *dam, struct dam_err *err)
-{
-	char *dir = library_path(dam, "cache"), *tmpl = NULL;
-	int fd = -1;
-
-	if (!dir)
-		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
-	if (fs_mkdir_p(dir, err) < 0)
-		goto out;
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0 && asprintf(&tmpl, "%s/zip-XXXXXX", dir) > 0 && (fd = mkostemp(tmpl, O_CLOEXEC)) >= 0)
-		unlink(tmpl);
-	if (fd < 0)
-		dam_err_errno(err, DAM_EIO, errno, "cannot create a temporary file for the zip");
-out:
-	free(tmpl);
-	free(dir);
-	return fd < 0 ? DAM_EIO : fd;
-}
-
 static int add_entry(struct dam *dam, struct archive *a, const struct zip_item *it, char *buf, struct dam_err *err)
 {
 	struct archive_entry *e = archive_entry_new();
@@ -183,7 +162,7 @@ int zip_write(struct dam *dam, const struct zip_item *items, int n, int *out_fd,
 	int fd, rc = 0;
 
 	*out_fd = -1;
-	if ((fd = temp_file(dam, err)) < 0)
+	if ((fd = library_temp_fd(dam, "zip", err)) < 0)
 		return fd;
 	if (!(buf = malloc(COPY_BUF)) || !(a = archive_write_new())) {
 		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");

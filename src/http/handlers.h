@@ -63,6 +63,8 @@ HANDLER(h_tus_head);
 HANDLER(h_tus_patch);
 HANDLER(h_tus_delete);
 HANDLER(h_jobs_list);
+HANDLER(h_audit_list);
+HANDLER(h_asset_audit);
 HANDLER(h_fields_list);
 HANDLER(h_fields_create);
 HANDLER(h_field_delete);

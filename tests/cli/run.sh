@@ -928,11 +928,60 @@ test_delivery() {
 	assert_contains "$OUT" 'preset.created'
 }
 
+test_audit_log_filters() {
+	new_lib
+	USER=alice dam ingest --no-process --json "$FIXTURES/photo2.jpg" "$FIXTURES/alpha.png" >"$T/ing.json" 2>/dev/null
+	OUT=$(cat "$T/ing.json")
+	local a b
+	a=$(id_of photo2.jpg)
+	b=$(id_of alpha.png)
+	USER=bob dam tag "$a" +red >/dev/null 2>&1
+	USER=bob dam meta "$a" 'note=say "hi", then' >/dev/null 2>&1
+	USER=alice dam rm "$b" >/dev/null 2>&1
+	# row n happened on 2026-01-(n+1) (a clock we set)
+	sqlite3 "$LIB/dam.db" "UPDATE audit SET at = 1767225600000 + seq * 86400000" || fail "sqlite3 failed"
+	assert_exit 0 dam audit log --json --limit 0
+	assert_eq 5 "$(grep -c '^{' <<<"$OUT")" "five rows"
+	assert_exit 0 dam audit log --actor cli:bob --json
+	assert_eq "4 asset.update cli:bob,3 asset.update cli:bob" "$(jq -r '"\(.seq) \(.action) \(.actor)"' <<<"$OUT" | paste -sd,)" "--actor"
+	assert_exit 0 dam audit log --action asset.create --json
+	assert_eq "2,1" "$(jq -r .seq <<<"$OUT" | paste -sd,)" "--action prefix"
+	assert_exit 0 dam audit log --action asset. --actor cli:alice --json
+	assert_eq "5,2,1" "$(jq -r .seq <<<"$OUT" | paste -sd,)" "--action and --actor"
+	assert_exit 0 dam audit log --asset "${a:0:30}" --json
+	assert_eq "4,3,1" "$(jq -r .seq <<<"$OUT" | paste -sd,)" "--asset by prefix"
+	assert_exit 0 dam audit log --since 2026-01-03 --until 2026-01-05 --json
+	assert_eq "3,2" "$(jq -r .seq <<<"$OUT" | paste -sd,)" "--since inclusive, --until exclusive"
+	# pages: --limit and --before, with the cursor on stderr
+	assert_exit 0 dam audit log --limit 2
+	assert_eq 2 "$(grep -c . <<<"$OUT")" "a page of 2"
+	assert_contains "$ERR" "more rows: add --before 4"
+	assert_exit 0 dam audit log --limit 2 --before 4 --json
+	assert_eq "3,2" "$(jq -r .seq <<<"$OUT" | paste -sd,)" "--before"
+	assert_exit 0 dam audit log --limit 2 --before 2
+	assert_not_contains "$ERR" "more rows" "last page"
+	# CSV: the whole selection, quoted as RFC 4180
+	assert_exit 0 dam audit log --csv --actor cli:bob
+	assert_eq "seq,at,actor,action,object_type,object_id,before,after,hash" "$(head -1 <<<"$OUT" | tr -d '\r')" "CSV header"
+	assert_eq 3 "$(grep -c $'\r$' <<<"$OUT")" "header and two CRLF rows"
+	assert_contains "$OUT" '"{""fields"":{""note"":null}}","{""fields"":{""note"":""say \""hi\"", then""},' "quotes doubled, comma quoted"
+	assert_contains "$OUT" "4,2026-01-05T00:00:00.000Z,cli:bob,asset.update,asset,$a," "CSV row"
+	# bad input is named
+	assert_exit 2 dam audit log --since yesterday
+	assert_contains "$ERR" "--since"
+	assert_exit 2 dam audit log --limit many
+	assert_contains "$ERR" "--limit"
+	assert_exit 2 dam audit log --before 0
+	assert_exit 2 dam audit log --json --csv
+	assert_exit 2 dam audit log "$a" --asset "$a"
+	assert_exit 3 dam audit log --asset 0190aaaa-0000-7000-8000-000000000000
+}
+
 # ------------------------------------------------------------------ runner
 
 TESTS=(
 	init_and_find ingest_fixtures dedup_and_dry_run ingest_tags_meta new_version globs
-	tag_meta_rm_restore corrupt_retry decompression_bomb crash_kill9 fsck_damage_gc audit_chain
+	tag_meta_rm_restore corrupt_retry decompression_bomb crash_kill9 fsck_damage_gc audit_chain audit_log_filters
 	bad_input watch watch_burst ls_filters help_usage delivery
 )
 if [ $# -gt 0 ]; then

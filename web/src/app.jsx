@@ -12,6 +12,7 @@ import { Library } from './screens/Library.jsx';
 import { AssetDetail } from './screens/AssetDetail.jsx';
 import { Compare } from './screens/Compare.jsx';
 import { Admin } from './screens/admin/Admin.jsx';
+import { Worklist } from './screens/Worklist.jsx';
 
 /** A screen loaded when first shown (Uppy is large; most visits never upload). */
 function Lazy({ load, name }) {
@@ -76,6 +77,7 @@ export function App() {
   if (path === '/ui/library') screen = <Library />;
   else if ((m = match('/ui/asset/:id/compare', path))) screen = <Compare id={m.id} />;
   else if ((m = match('/ui/asset/:id', path))) screen = <AssetDetail key={m.id} id={m.id} />;
+  else if (path === '/ui/worklist') screen = <Worklist />;
   else if (path === '/ui/upload') screen = <Lazy load={() => import('./screens/Upload.jsx')} name="Upload" />;
   else if ((m = match('/ui/admin/:section', path))) screen = <Admin section={m.section} />;
   else screen = <NotFound />;

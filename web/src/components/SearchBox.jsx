@@ -6,6 +6,7 @@ import { t, fmtNumber } from '../i18n/index.js';
 import { api, qs, errorText } from '../lib/api.js';
 import { completionOf, completionText, tokenAt } from '../lib/query.js';
 import { useId } from './ui.jsx';
+import { ImageSearchButton, useImageSearch } from './ImageSearch.jsx';
 
 export function SearchBox({ value, onSearch, error }) {
   const [text, setText] = useState(value || '');
@@ -20,6 +21,7 @@ export function SearchBox({ value, onSearch, error }) {
   const listId = useId('sugg');
   const errId = useId('qerr');
   const helpId = useId('qhelp');
+  const img = useImageSearch();
 
   useEffect(() => { setText(value || ''); }, [value]);
 
@@ -68,6 +70,7 @@ export function SearchBox({ value, onSearch, error }) {
   const submit = (e) => {
     e?.preventDefault();
     close();
+    img.clearError();
     onSearch(text.trim());
   };
 
@@ -87,7 +90,7 @@ export function SearchBox({ value, onSearch, error }) {
   };
 
   return (
-    <form class="search" role="search" onSubmit={submit}>
+    <form class={`search${img.dragging ? ' dropping' : ''}`} role="search" onSubmit={submit} {...img.handlers}>
       <label for="q" class="visually-hidden">{t('search.label')}</label>
       <div class="search-field">
         <input id="q" ref={input} type="search" value={text} placeholder={t('search.placeholder')}
@@ -111,11 +114,15 @@ export function SearchBox({ value, onSearch, error }) {
         {text && <button type="button" class="icon-button search-clear" aria-label={t('search.clear')}
           onClick={() => { setText(''); onSearch(''); input.current.focus(); }}>×</button>}
       </div>
+      <ImageSearchButton img={img} />
       <button type="submit" class="primary">{t('search.submit')}</button>
       <button type="button" class="icon-button" aria-expanded={showHelp} aria-controls={helpId}
         aria-label={t('search.help')} onClick={() => setShowHelp(!showHelp)}>?</button>
       {showHelp && <p id={helpId} class="search-help">{t('search.helpText')}</p>}
-      {error && <p id={errId} class="field-error search-error" role="alert">{errorText(error)}</p>}
+      {error && !img.error && <p id={errId} class="field-error search-error" role="alert">{errorText(error)}</p>}
+      {img.error && <p class="field-error search-error" role="alert">{typeof img.error === 'string' ? img.error : errorText(img.error)}</p>}
+      {img.busy && <p class="search-help" role="status">{t('imageSearch.busy')}</p>}
+      {img.dragging && <p class="search-drop" aria-hidden="true">{t('imageSearch.drop')}</p>}
     </form>
   );
 }

@@ -55,6 +55,7 @@ export function TopBar() {
       <SearchBox value={state.q} onSearch={search} error={onLibrary ? err : null} />
       <nav aria-label={t('nav.main')} class="topnav">
         <Link href="/ui/library" aria-current={onLibrary ? 'page' : undefined}>{t('nav.library')}</Link>
+        <Link href="/ui/worklist" aria-current={loc.path === '/ui/worklist' ? 'page' : undefined}>{t('nav.worklist')}</Link>
         {roleAtLeast(user, 'contributor') && (
           <Link href="/ui/upload" aria-current={loc.path === '/ui/upload' ? 'page' : undefined}>
             {t('nav.upload')}{up.running && <span class="badge live">{t('upload.running', { pct: up.total })}</span>}
@@ -69,6 +70,7 @@ export function TopBar() {
             {admin && <Link href="/ui/admin/templates">{t('nav.templates')}</Link>}
             <Link href="/ui/admin/presets">{t('nav.presets')}</Link>
             <Link href="/ui/admin/jobs">{t('nav.jobs')}</Link>
+            {admin && <Link href="/ui/admin/audit">{t('nav.audit')}</Link>}
           </Menu>
         )}
         <Menu id="user-menu"

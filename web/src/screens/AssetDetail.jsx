@@ -15,8 +15,9 @@ import { TagsPanel } from './asset/TagsPanel.jsx';
 import { VersionsPanel } from './asset/VersionsPanel.jsx';
 import { DeliveryPanel } from './asset/DeliveryPanel.jsx';
 import { SimilarPanel } from './asset/SimilarPanel.jsx';
+import { HistoryPanel } from './asset/HistoryPanel.jsx';
 
-const TABS = ['info', 'fields', 'tags', 'versions', 'delivery', 'similar'];
+const TABS = ['info', 'fields', 'tags', 'versions', 'delivery', 'similar', 'history'];
 
 export function useAsset(id) {
   const [state, setState] = useState({ asset: null, etag: null, error: null });
@@ -99,6 +100,7 @@ export function AssetDetail({ id }) {
     { id: 'versions', label: t('tab.versions'), badge: asset.versions.length > 1 ? asset.versions.length : null },
     { id: 'delivery', label: t('tab.delivery') },
     { id: 'similar', label: t('tab.similar') },
+    { id: 'history', label: t('tab.history') },
   ];
   const hasFocal = 'focal' in asset && asset.kind === 'image';
 
@@ -111,6 +113,7 @@ export function AssetDetail({ id }) {
         {version.format && <span class="badge">{version.format}</span>}
         <div class="asset-actions">
           <a class="button" href={urls.original(id)} download>{t('asset.download')}</a>
+          {(asset.kind === 'image' || asset.kind === 'video') && <Link class="button" href={`/ui/library?similar=${id}`}>{t('asset.findSimilar')}</Link>}
           {canDelete && !asset.deleted && <button type="button" class="danger" onClick={() => setConfirm(true)}>{t('asset.delete')}</button>}
         </div>
       </div>
@@ -144,6 +147,7 @@ export function AssetDetail({ id }) {
             {tab === 'versions' && <VersionsPanel asset={asset} canEdit={canEdit} onChanged={a.reload} />}
             {tab === 'delivery' && <DeliveryPanel asset={asset} version={version} />}
             {tab === 'similar' && <SimilarPanel asset={asset} />}
+            {tab === 'history' && <HistoryPanel asset={asset} />}
           </div>
         </section>
       </div>

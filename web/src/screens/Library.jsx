@@ -6,6 +6,7 @@ import { api } from '../lib/api.js';
 import { navigate, useLocation } from '../lib/router.jsx';
 import { combineQuery, libraryUrl, readLibraryState } from '../lib/query.js';
 import { Results } from '../lib/results.js';
+import { SimilarResults } from '../lib/similar.js';
 import { createStore, saved, session, useStore } from '../lib/store.js';
 import { AssetGrid } from '../components/AssetGrid.jsx';
 import { Facets, SavedSearches } from '../components/Sidebar.jsx';
@@ -35,7 +36,9 @@ export function Library() {
   const state = readLibraryState(loc.query);
   const query = combineQuery(state.q, state.filters);
   const [rev, setRev] = useState(0);
-  const key = `${query}\u0000${state.sort}`;
+  // ?similar=<asset id>|picture-N: visually similar assets instead of a search
+  const similar = loc.query.get('similar') || '';
+  const key = similar ? `similar\u0000${similar}` : `${query}\u0000${state.sort}`;
   const back = kept && kept.key === key ? kept : null;
   const [selection, setSelection] = useState(() => back?.selection || new Set());
   const [active, setActive] = useState(back ? back.active : null);
@@ -51,6 +54,7 @@ export function Library() {
     }
     if (kept) kept.results.close();
     kept = null;
+    if (similar) return new SimilarResults(similar, () => setRev((r) => r + 1));
     return new Results(query, state.sort, () => setRev((r) => r + 1));
   }, [key]);
   const reused = useRef(!!back);
@@ -136,8 +140,9 @@ export function Library() {
           <BulkBar selection={selection} names={names.current} user={user}
             onClear={() => setSelection(new Set())} onDone={refresh} />
         )}
+        {similar && <SimilarBanner results={results} />}
         {results.error && results.error.status !== 400 && <ErrorBox error={results.error} />}
-        {total === 0 && (
+        {total === 0 && !similar && (
           <div class="empty">
             <p>{hasQuery ? t('search.none') : t('search.empty')}</p>
             <p class="muted">{hasQuery ? t('search.noneHint') : t('search.emptyHint')}</p>
@@ -147,6 +152,21 @@ export function Library() {
           active={active} onActive={setActive} onOpen={open} sort={state.sort} onSort={(s) => go({ sort: s })} topRef={topRef}
           labelledBy="results-title" />
       </section>
+    </div>
+  );
+}
+
+/** What the grid shows instead of search results, and the way back. */
+function SimilarBanner({ results }) {
+  const src = results.source;
+  let text;
+  if (src.kind === 'picture') text = src.gone ? t('similarView.gone') : t('similarView.picture', { name: src.name });
+  else text = results.name ? t('similarView.asset', { name: results.name }) : '';
+  return (
+    <div class="notice row similar-banner">
+      <span role="status">{text}</span>
+      {results.total === 0 && !src.gone && <span class="muted">{t('similar.none')}</span>}
+      <button type="button" onClick={() => navigate('/ui/library')}>{t('similarView.clear')}</button>
     </div>
   );
 }

@@ -1,5 +1,5 @@
 // Administration: users and roles, API tokens, fields and vocabularies,
-// templates, channel presets, the job queue.
+// templates, channel presets, the job queue, the audit trail.
 import { t } from '../../i18n/index.js';
 import { Link } from '../../lib/router.jsx';
 import { roleAtLeast, session, useStore } from '../../lib/store.js';
@@ -8,6 +8,7 @@ import { Tokens } from './Tokens.jsx';
 import { FieldsAdmin, Vocabularies, Templates } from './Schema.jsx';
 import { Presets } from './Presets.jsx';
 import { Jobs } from './Jobs.jsx';
+import { Audit } from './Audit.jsx';
 
 const SECTIONS = [
   { id: 'users', role: 'admin', C: Users },
@@ -17,6 +18,7 @@ const SECTIONS = [
   { id: 'templates', role: 'admin', C: Templates },
   { id: 'presets', role: 'viewer', C: Presets },
   { id: 'jobs', role: 'editor', C: Jobs },
+  { id: 'audit', role: 'admin', C: Audit },
 ];
 
 export function Admin({ section }) {

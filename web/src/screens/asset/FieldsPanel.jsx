@@ -36,7 +36,7 @@ function termOptions(vocab) {
   return out;
 }
 
-function Input({ def, id, value, onChange, disabled, invalid, describedBy, vocab, label }) {
+export function Input({ def, id, value, onChange, disabled, invalid, describedBy, vocab, label }) {
   const common = { id, disabled, 'aria-invalid': invalid ? 'true' : undefined, 'aria-describedby': describedBy || undefined, 'aria-required': def?.required ? 'true' : undefined };
   const type = def?.type || 'text';
   if (type === 'longtext') return <textarea {...common} rows={4} value={value} onInput={(e) => onChange(e.target.value)} />;
