@@ -251,7 +251,8 @@ export default {
   'info.createdBy': 'Added by',
   'info.hash': 'SHA-256',
   'info.technical': 'Technical metadata',
-  'info.extMismatch': 'The content is {expected}; the file name says otherwise.',
+  'info.extMismatch': 'The content is {type}, but the file name “{name}” says otherwise.',
+  'info.extFits': 'A .{ext} extension would fit.',
   'info.nearDuplicate': 'This looks like another asset (distance {d}).',
   'info.id': 'Asset id',
 
