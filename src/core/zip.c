@@ -398,7 +398,7 @@ out:
 	return rc;
 }
 
-int zip_write(struct dam *dam, const struct zip_item *items, int n, zip_source_fn source, void *ctx, int *out_fd,
+int zip_write(struct dam *dam, struct zip_item *items, int n, zip_source_fn source, void *ctx, int *out_fd,
 	      uint64_t *out_size, int *out_skipped, struct dam_err *err)
 {
 	struct zw w = { .fd = -1, .cd = STRBUF_INIT };
@@ -420,7 +420,9 @@ int zip_write(struct dam *dam, const struct zip_item *items, int n, zip_source_f
 	}
 	for (int i = 0; i < n && rc >= 0; i++) {
 		size_t before = skipped.len;
+		items[i].skipped = false;
 		if ((rc = add_item(&w, &items[i], source, ctx, names, &total, &skipped, err)) == ZIP_SKIP) {
+			items[i].skipped = true;
 			if (!nskipped++)
 				snprintf(first, sizeof first, "%.*s", (int)(skipped.len - before - 1), skipped.buf + before);
 			rc = 0;

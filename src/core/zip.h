@@ -46,6 +46,7 @@ struct zip_item {
 	char key[65];                     /* the original's blob */
 	uint64_t size;                    /* the original's size */
 	int64_t mtime_ms;                 /* the version's creation time */
+	bool skipped;                     /* set by zip_write: the source left it out */
 };
 
 /*
@@ -71,11 +72,12 @@ typedef int (*zip_source_fn)(void *ctx, const struct zip_item *it, int *fd, uint
 
 /*
  * Writes the archive; *fd (read from offset 0) and *size describe it,
- * *skipped counts the assets the source left out (may be NULL). source NULL:
+ * *skipped counts the assets the source left out (may be NULL; each such
+ * item gets .skipped set). source NULL:
  * the originals. DAM_EINVAL when every asset was skipped (err names the
  * first reason), DAM_ELIMIT past ZIP_MAX_BYTES.
  */
-int zip_write(struct dam *dam, const struct zip_item *items, int n, zip_source_fn source, void *ctx, int *fd,
+int zip_write(struct dam *dam, struct zip_item *items, int n, zip_source_fn source, void *ctx, int *fd,
 	      uint64_t *size, int *skipped, struct dam_err *err);
 
 #endif

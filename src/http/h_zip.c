@@ -29,7 +29,11 @@ static void send_zip(struct server_ctx *srv, struct dam *dam, struct http_req *r
 
 	if (!http_allow(req, res, AUTH_ASSET_READ, NULL))
 		return;
-	if (preset && (!srv->deliver || preset_get(dam, preset, &p, NULL) < 0)) {
+	if (preset && !srv->deliver) {
+		http_res_error(res, 409, "unavailable", "this server has no delivery, so zips hold originals only", "preset");
+		return;
+	}
+	if (preset && preset_get(dam, preset, &p, NULL) < 0) {
 		char m[160];
 		snprintf(m, sizeof m, "unknown preset \"%.60s\" (GET /api/v1/presets lists them)", preset);
 		http_res_error(res, 400, "invalid_parameter", m, "preset");
@@ -59,7 +63,10 @@ static void send_zip(struct server_ctx *srv, struct dam *dam, struct http_req *r
 	http_res_headerf(res, "content-disposition", "attachment; filename=\"%s\"", name);
 	http_res_headerf(res, "dam-zip-skipped", "%d", skipped);
 	for (int i = 0; i < nitems; i++) {
-		json_t *ev = json_pack("{s:s,s:s}", "rendition", preset ? preset : "original", "via", "zip");
+		json_t *ev;
+		if (items[i].skipped)
+			continue;
+		ev = json_pack("{s:s,s:s}", "rendition", preset ? preset : "original", "via", "zip");
 		event_record(dam, "download", items[i].asset_id, ev, NULL);
 		json_decref(ev);
 	}

@@ -141,6 +141,8 @@ export default {
   'bulk.fields': 'Set field…',
   'bulk.template': 'Apply template…',
   'bulk.zip': 'Download zip',
+  'bulk.zipContents': 'Zip contents',
+  'bulk.zipOriginals': 'Originals',
   'bulk.delete': 'Delete…',
   'bulk.actions': 'Actions on the selection',
   'bulk.tagTitle': { one: 'Tag {n} asset', other: 'Tag {n} assets' },
