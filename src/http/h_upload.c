@@ -226,7 +226,9 @@ static void upload(struct server_ctx *srv, struct dam *dam, struct http_req *req
 		}
 		decoded = http_percent_decode(h);
 		if (!decoded || !(name = safe_name(decoded, strlen(decoded), res))) {
-			if (!decoded)
+			if (!decoded && strstr(h, "%00"))
+				http_res_error(res, 400, "invalid_filename", "the file name contains a NUL byte", "X-Filename");
+			else if (!decoded)
 				http_res_error(res, 400, "invalid_filename", "X-Filename has a bad percent escape", "X-Filename");
 			free(decoded);
 			goto out;

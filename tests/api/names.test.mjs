@@ -47,8 +47,14 @@ test('a tus filename with a NUL is refused like on the other paths', async () =>
   const t = await tusCreate(`filename ${b64('ok.jpg')},tags ${b64('a\0b')}`);
   assertErrorShape(t, 400, 'invalid_metadata');
   assert.match(t.json.error.message, /tags contains a NUL byte/);
-  // multipart and X-Filename refuse it as before
-  assertErrorShape(await postRaw('a\0b.jpg'), 400, 'invalid_filename');
+  // X-Filename says NUL too (not "bad percent escape"); multipart refuses
+  // control bytes in its headers
+  const raw = await postRaw('a\0b.jpg');
+  assertErrorShape(raw, 400, 'invalid_filename');
+  assert.equal(raw.json.error.message, 'the file name contains a NUL byte');
+  const form = await postForm('a\0b.jpg');
+  assertErrorShape(form, 400);
+  assert.match(form.json.error.message, /NUL/);
 });
 
 test('a 70,000-character name is "too long (max 255 bytes)" on every path, not "not UTF-8"', async () => {
