@@ -8,7 +8,7 @@ PKGS=(
   libvips-dev libvips-tools liblcms2-dev
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
   libh2o-evloop-dev libssl-dev libjansson-dev libsqlite3-dev sqlite3 libpq-dev libroaring-dev
-  libsodium-dev libmagic-dev libinih-dev libcurl4-openssl-dev libarchive-dev
+  libsodium-dev libmagic-dev libinih-dev libcurl4-openssl-dev libarchive-dev zlib1g-dev
   libcmocka-dev libimage-exiftool-perl imagemagick poppler-utils valgrind jq
   wrk nginx varnish chromium
   mate-backgrounds plasma-workspace-wallpapers librsvg2-bin espeak-ng

@@ -88,6 +88,7 @@ static void walk_error(void *ctx, const char *path, const struct dam_err *err)
 static void report(struct run *r, const char *path, const struct ingest_result *res)
 {
 	const char *st = ingest_status_name(res->status);
+	char warning[300];
 
 	if (r->json) {
 		json_t *o = ingest_result_json(res, NULL);
@@ -110,8 +111,8 @@ static void report(struct run *r, const char *path, const struct ingest_result *
 	case INGEST_WOULD_ADD: fprintf(f, " (%s)", res->sniff.mime); break;
 	case INGEST_FAILED: fprintf(f, ": %s", res->err.msg); break;
 	}
-	if (res->sniff.ext_mismatch && res->status != INGEST_FAILED)
-		fprintf(f, " [content is %s; extension should be .%s]", res->sniff.mime, res->sniff.ext_expected);
+	if (res->status != INGEST_FAILED && media_sniff_warning(&res->sniff, warning, sizeof warning))
+		fprintf(f, " [%s]", warning);
 	fputc('\n', f);
 	fflush(f);
 }

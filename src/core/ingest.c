@@ -110,7 +110,10 @@ struct names {
 	struct strbuf source; /* absolute source path, valid UTF-8 */
 };
 
-static void names_set(struct names *n, const char *name, const char *source)
+/* Bytes from a disk become valid UTF-8 (legacy encodings are innocent);
+ * what is left must pass the one name check, so a bidirectional override
+ * is refused here whichever path brought the name. */
+static int names_set(struct names *n, const char *name, const char *source, struct dam_err *err)
 {
 	strbuf_init(&n->name, 0);
 	strbuf_init(&n->source, 0);
@@ -119,15 +122,17 @@ static void names_set(struct names *n, const char *name, const char *source)
 		strbuf_adds(&n->name, "unnamed");
 	if (source)
 		utf8_sanitize(source, strlen(source), &n->source);
+	return utf8_name_check(n->name.buf, n->name.len, DAM_NAME_MAX, "the file name", "filename", err);
 }
 
-static void names_init(struct names *n, const char *path)
+static int names_init(struct names *n, const char *path, struct dam_err *err)
 {
 	char *abs = fs_abspath(path);
 	const char *base = strrchr(path, '/');
+	int rc = names_set(n, base ? base + 1 : path, abs, err);
 
-	names_set(n, base ? base + 1 : path, abs);
 	free(abs);
+	return rc;
 }
 
 static void names_release(struct names *n)
@@ -310,10 +315,9 @@ int ingest_fd(struct dam *dam, int fd, const char *name, const char *source,
 	int rc;
 
 	memset(r, 0, sizeof *r);
-	names_set(&n, name, source);
-	if (lseek(fd, 0, SEEK_SET) < 0)
+	if ((rc = names_set(&n, name, source, &r->err)) == 0 && lseek(fd, 0, SEEK_SET) < 0)
 		rc = dam_err_errno(&r->err, DAM_EIO, errno, "cannot read");
-	else
+	else if (rc == 0)
 		rc = ingest_open_fd(dam, fd, o, &n, r);
 	names_release(&n);
 	return finish(rc, r);
@@ -328,9 +332,9 @@ int ingest_partial(struct dam *dam, const char *partial, const char *hash, const
 	int fd = -1, rc, has_target = 0, lock = -1;
 
 	memset(r, 0, sizeof *r);
-	names_set(&n, name, NULL);
 	snprintf(r->hash, sizeof r->hash, "%s", hash);
-	if ((rc = blob_partial_open(dam->store, partial, &fd, &r->size, &r->err)) < 0 ||
+	if ((rc = names_set(&n, name, NULL, &r->err)) < 0 ||
+	    (rc = blob_partial_open(dam->store, partial, &fd, &r->size, &r->err)) < 0 ||
 	    (rc = media_sniff_fd(fd, n.name.buf, &r->sniff, &r->err)) < 0)
 		goto out;
 	if ((has_target = rc = choose_target(dam, o, &n, target, &r->err)) < 0)
@@ -357,8 +361,7 @@ int ingest_file(struct dam *dam, const char *path, const struct ingest_opts *o, 
 	int fd = -1, rc;
 
 	memset(r, 0, sizeof *r);
-	names_init(&n, path);
-	if ((rc = open_source(path, &fd, &size, &r->err)) == 0)
+	if ((rc = names_init(&n, path, &r->err)) == 0 && (rc = open_source(path, &fd, &size, &r->err)) == 0)
 		rc = ingest_open_fd(dam, fd, o, &n, r);
 	if (fd >= 0)
 		close(fd);

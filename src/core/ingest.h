@@ -7,6 +7,8 @@
  * row. Byte-identical content already held by a version is never stored
  * again: the result names the asset it duplicates. A failure leaves nothing
  * half-written: at worst an unreferenced blob that `dam gc` reclaims.
+ * Every display name, whatever brought it, is made valid UTF-8 and then
+ * passes utf8_name_check() (util/utf8.h) or the file fails with its message.
  */
 #ifndef DAM_CORE_INGEST_H
 #define DAM_CORE_INGEST_H

@@ -47,8 +47,13 @@ json_t *ingest_result_json(const struct ingest_result *r, const char *name)
 	json_object_set_new(o, "size", json_integer((json_int_t)r->size));
 	json_object_set_new(o, "mime", json_string(r->sniff.mime));
 	json_object_set_new(o, "kind", json_string(media_kind_name(r->sniff.kind)));
-	if (r->sniff.ext_mismatch)
+	if (r->sniff.ext_mismatch) {
+		char w[300];
 		json_object_set_new(o, "extension_mismatch", json_string(r->sniff.ext_expected));
+		json_object_set_new(o, "detected_type", json_string(r->sniff.mime));
+		if (media_sniff_warning(&r->sniff, w, sizeof w))
+			json_object_set_new(o, "warning", json_string(w));
+	}
 	if (r->status == INGEST_ADDED || r->status == INGEST_VERSION) {
 		json_object_set_new(o, "asset_id", json_string(r->asset_id));
 		json_object_set_new(o, "version_id", json_string(r->version_id));
@@ -114,10 +119,11 @@ int upload_create(struct dam *dam, const char *user_id, const char *filename, ui
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	if (!filename || !*filename || strlen(filename) > 255 || !utf8_valid(filename, strlen(filename)) ||
-	    utf8_has_control(filename, strlen(filename)) || strchr(filename, '/'))
-		return dam_err_set(err, DAM_EINVAL, "filename",
-				   "the file name must be 1-255 bytes of UTF-8 without '/' or control characters");
+	if ((rc = utf8_name_check(filename ? filename : "", filename ? strlen(filename) : 0, DAM_NAME_MAX,
+				  "the file name", "filename", err)) < 0)
+		return rc;
+	if (strchr(filename, '/'))
+		return dam_err_set(err, DAM_EINVAL, "filename", "the file name may not contain '/'");
 	if (length == 0)
 		return dam_err_set(err, DAM_EINVAL, "Upload-Length", "empty files cannot be uploaded");
 	id_new(out->id);

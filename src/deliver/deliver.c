@@ -524,31 +524,67 @@ static int read_all(int fd, uint64_t size, void **data, struct dam_err *err)
 	return 0;
 }
 
+/* Resolves asset with options through a freshly signed request, so the
+ * bytes are exactly those the delivery route serves. Accept-free: format
+ * auto becomes WebP. */
+static int resolve_signed(struct deliver *d, struct dam *dam, const char *asset, const char *options,
+			  struct deliver_result *r, struct dam_err *err)
+{
+	struct strbuf opts = STRBUF_INIT;
+	char sig[SIGN_LEN + 1];
+	int rc;
+
+	if ((rc = url_options(dam, options, 0, &opts, err)) == 0 && (rc = sign_options(dam, opts.buf, asset, sig, err)) == 0)
+		rc = deliver_resolve(d, dam, sig, opts.buf, asset, "image/webp", (int64_t)(time_now_ms() / 1000), r, err);
+	strbuf_release(&opts);
+	return rc;
+}
+
 int deliver_render(struct dam *dam, const char *asset, const char *options, void **data, size_t *len,
 		   char mime[128], struct dam_err *err)
 {
 	struct deliver_result r;
 	struct deliver *d = NULL;
-	struct strbuf opts = STRBUF_INIT;
-	char sig[SIGN_LEN + 1];
 	int rc;
 
 	*data = NULL;
 	*len = 0;
-	/* Through a freshly signed request, so `dam render` gives exactly the
-	 * bytes the delivery route serves. */
-	if ((rc = url_options(dam, options, 0, &opts, err)) < 0 ||
-	    (rc = sign_options(dam, opts.buf, asset, sig, err)) < 0 || (rc = deliver_open(dam, &d, err)) < 0)
-		goto out;
-	rc = deliver_resolve(d, dam, sig, opts.buf, asset, "image/webp", (int64_t)(time_now_ms() / 1000), &r, err);
-	if (rc == 0) {
+	if ((rc = deliver_open(dam, &d, err)) < 0)
+		return rc;
+	if ((rc = resolve_signed(d, dam, asset, options, &r, err)) == 0) {
 		snprintf(mime, 128, "%s", r.mime);
 		if ((rc = read_all(r.fd, r.size, data, err)) == 0)
 			*len = r.size;
 		close(r.fd);
 	}
-out:
 	deliver_close(d);
-	strbuf_release(&opts);
 	return rc;
+}
+
+int deliver_zip_source(void *ctx, const struct zip_item *it, int *fd, uint64_t *size, char name[256],
+		       struct dam_err *err)
+{
+	const struct deliver_zip *z = ctx;
+	struct deliver_result r;
+	char opts[96];
+	const char *ext, *dot;
+	int rc, stem;
+
+	snprintf(opts, sizeof opts, "p_%s,dl_1", z->preset);
+	rc = resolve_signed(z->d, z->dam, it->asset_id, opts, &r, err);
+	/* What this asset cannot give (not an image, no master yet, over a
+	 * limit, undecodable) leaves it out; the store or database failing
+	 * stops the archive. */
+	if (rc == DAM_EINVAL || rc == DAM_ECONFLICT || rc == DAM_ELIMIT || rc == DAM_EMEDIA || rc == DAM_ENOTFOUND)
+		return ZIP_SKIP;
+	if (rc < 0)
+		return rc;
+	*fd = r.fd;
+	*size = r.size;
+	/* the asset's name with the rendition's extension: "运动鞋.tif" -> "运动鞋.jpg" */
+	ext = strrchr(r.filename, '.');
+	dot = strrchr(it->name, '.');
+	stem = dot && dot != it->name ? (int)(dot - it->name) : (int)strlen(it->name);
+	snprintf(name, 256, "%.*s%s", stem, it->name, ext ? ext : "");
+	return 0;
 }

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "core/library.h"
+#include "core/zip.h"
 #include "deliver/rcache.h"
 
 struct deliver;
@@ -85,5 +86,22 @@ void deliver_cache_control(char *out, size_t n, long long max_age, bool immutabl
 
 /* Cache statistics for /metrics. */
 void deliver_cache_stats(struct deliver *d, struct rcache_stats *out);
+
+/*
+ * A zip_source_fn (core/zip.h) giving each asset's rendition for a preset,
+ * the bytes the delivery serves for p_<preset> (the ahead-of-time
+ * rendition, or a transform through the rendition cache), named after the
+ * asset with the rendition's extension. An asset that cannot have it (a
+ * PDF or a video for an image preset, no delivery master yet, over a
+ * limit) is skipped with the delivery's reason. ctx is a struct
+ * deliver_zip (borrowed for the call); the preset must exist.
+ */
+struct deliver_zip {
+	struct deliver *d;
+	struct dam *dam;
+	const char *preset;
+};
+int deliver_zip_source(void *ctx, const struct zip_item *it, int *fd, uint64_t *size, char name[256],
+		       struct dam_err *err);
 
 #endif

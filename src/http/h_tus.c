@@ -8,6 +8,7 @@
 
 #include "core/upload.h"
 #include "http/handlers.h"
+#include "util/utf8.h"
 
 #define TUS_VERSION "1.0.0"
 #define TUS_MAX_SIZE (1ull << 40)
@@ -44,51 +45,65 @@ static int parse_u64(const char *s, uint64_t *out)
 }
 
 /* Upload-Metadata: "key base64,key base64". Known keys: filename (or name),
- * tags (comma separated), new_version_of; field.KEY become fields. */
-static int metadata(const char *h, char filename[256], json_t *options, struct http_res *res)
+ * tags (comma separated), new_version_of; field.KEY become fields. Values
+ * are decoded at their full length so the file name is judged by
+ * utf8_name_check() like on every upload path (a NUL, a long name, a
+ * bidirectional override each get their own message). */
+static int metadata(const char *h, char filename[DAM_NAME_MAX + 1], json_t *options, struct http_res *res)
 {
 	json_t *tags = json_array(), *fields = json_object();
 	const char *p = h;
+	struct dam_err err;
+	char *val = NULL;
 	int rc = 0;
 
 	filename[0] = '\0';
+	dam_err_clear(&err);
 	while (p && *p && rc == 0) {
-		size_t n = strcspn(p, ","), kl = strcspn(p, " ,");
-		char key[64], val[1024];
-		size_t vl = 0;
+		size_t n = strcspn(p, ","), kl = strcspn(p, " ,"), b64 = kl < n ? n - kl - 1 : 0, vl = 0;
+		char key[64];
 		if (kl >= sizeof key) {
 			rc = -1;
 			break;
 		}
 		memcpy(key, p, kl);
 		key[kl] = '\0';
-		if (kl < n && sodium_base642bin((unsigned char *)val, sizeof val - 1, p + kl + 1, n - kl - 1, NULL, &vl, NULL,
-						sodium_base64_VARIANT_ORIGINAL) != 0) {
+		free(val);
+		if (!(val = malloc(b64 / 4 * 3 + 4)) ||
+		    (b64 && sodium_base642bin((unsigned char *)val, b64 / 4 * 3 + 3, p + kl + 1, b64, NULL, &vl, NULL,
+					      sodium_base64_VARIANT_ORIGINAL) != 0)) {
 			rc = -1;
 			break;
 		}
 		val[vl] = '\0';
 		if (!strcmp(key, "filename") || (!strcmp(key, "name") && !filename[0])) {
-			if (vl > 255) {
+			if (utf8_name_check(val, vl, DAM_NAME_MAX, "the file name", "Upload-Metadata", &err) < 0) {
 				rc = -1;
 				break;
 			}
 			memcpy(filename, val, vl + 1);
-		}
-		else if (!strcmp(key, "tags"))
+		} else if (memchr(val, '\0', vl)) {
+			dam_err_set(&err, DAM_EINVAL, "Upload-Metadata", "the value of %s contains a NUL byte", key);
+			rc = -1;
+			break;
+		} else if (!strcmp(key, "tags")) {
 			for (char *save = NULL, *t = strtok_r(val, ",", &save); t; t = strtok_r(NULL, ",", &save))
 				json_array_append_new(tags, json_string(t));
-		else if (!strcmp(key, "new_version_of") || !strcmp(key, "template"))
+		} else if (!strcmp(key, "new_version_of") || !strcmp(key, "template")) {
 			json_object_set_new(options, key, json_string(val));
-		else if (!strncmp(key, "field.", 6))
+		} else if (!strncmp(key, "field.", 6)) {
 			json_object_set_new(fields, key + 6, json_string(val));
+		}
 		p += n;
 		if (*p == ',')
 			p++;
 	}
+	free(val);
 	json_object_set_new(options, "tags", tags);
 	json_object_set_new(options, "fields", fields);
-	if (rc < 0)
+	if (rc < 0 && err.code)
+		http_res_error(res, 400, "invalid_metadata", err.msg, "Upload-Metadata");
+	else if (rc < 0)
 		http_res_error(res, 400, "invalid_metadata", "Upload-Metadata must be comma-separated \"key base64value\" pairs",
 			       "Upload-Metadata");
 	else if (!filename[0])
@@ -111,7 +126,7 @@ HANDLER(h_tus_create)
 	json_t *options = json_object();
 	struct upload_info u = { 0 };
 	struct dam_err err;
-	char filename[256];
+	char filename[DAM_NAME_MAX + 1];
 	uint64_t length;
 
 	tus_headers(res);

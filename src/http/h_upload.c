@@ -37,27 +37,26 @@ static const char *own(struct upload_opts *u, char *s)
 	return s;
 }
 
-/* A client's file name made safe: the last path segment, refusing ".."
- * segments, absolute paths, NUL and control characters, invalid UTF-8 and
- * names over 255 bytes. NULL with res filled when refused. */
+/* A client's file name made safe: the last path segment, checked by
+ * utf8_name_check() (the one rule for stored names), refusing ".."
+ * segments and absolute paths. NULL with res filled when refused. */
 static char *safe_name(const char *name, size_t len, struct http_res *res)
 {
 	const char *base;
+	struct dam_err err;
 
-	if (!len || len > 1024 || memchr(name, '\0', len) || !utf8_valid(name, len) || utf8_has_control(name, len)) {
-		http_res_error(res, 400, "invalid_filename",
-			       "the file name must be valid UTF-8 without NUL or control characters", "filename");
+	for (base = name + len; base > name && base[-1] != '/' && base[-1] != '\\'; base--)
+		;
+	/* The base name first, so a long name is called long whatever it holds;
+	 * then the folders the client sent (dropped, but not when malformed). */
+	if (utf8_name_check(base, (size_t)(name + len - base), DAM_NAME_MAX, "the file name", "filename", &err) < 0 ||
+	    utf8_name_check(name, len, 4 * DAM_NAME_MAX, "the file name's folders", "filename", &err) < 0) {
+		http_res_error(res, 400, "invalid_filename", err.msg, "filename");
 		return NULL;
 	}
 	if (name[0] == '/' || name[0] == '\\' || strstr(name, "..") == name || memmem(name, len, "/..", 3) ||
 	    memmem(name, len, "\\..", 3)) {
 		http_res_error(res, 400, "invalid_filename", "the file name may not be an absolute path or contain ..", "filename");
-		return NULL;
-	}
-	for (base = name + len; base > name && base[-1] != '/' && base[-1] != '\\'; base--)
-		;
-	if ((size_t)(name + len - base) > 255 || base == name + len) {
-		http_res_error(res, 400, "invalid_filename", "the file name must be 1-255 bytes", "filename");
 		return NULL;
 	}
 	return strndup(base, (size_t)(name + len - base));
@@ -171,7 +170,8 @@ static void upload(struct server_ctx *srv, struct dam *dam, struct http_req *req
 		struct multipart_part *p = malloc(sizeof(struct multipart_part) * MULTIPART_MAX_PARTS);
 		if (!p || multipart_boundary(ct, boundary, sizeof boundary, &err) < 0 ||
 		    (n = multipart_parse(req->body, req->body_len, boundary, p, &err)) < 0) {
-			http_res_error(res, 400, "invalid_multipart", p ? err.msg : "out of memory", p ? err.field : NULL);
+			http_res_error(res, 400, p && !strcmp(err.field, "filename") ? "invalid_filename" : "invalid_multipart",
+				       p ? err.msg : "out of memory", p ? err.field : NULL);
 			free(p);
 			goto out;
 		}
@@ -226,7 +226,9 @@ static void upload(struct server_ctx *srv, struct dam *dam, struct http_req *req
 		}
 		decoded = http_percent_decode(h);
 		if (!decoded || !(name = safe_name(decoded, strlen(decoded), res))) {
-			if (!decoded)
+			if (!decoded && strstr(h, "%00"))
+				http_res_error(res, 400, "invalid_filename", "the file name contains a NUL byte", "X-Filename");
+			else if (!decoded)
 				http_res_error(res, 400, "invalid_filename", "X-Filename has a bad percent escape", "X-Filename");
 			free(decoded);
 			goto out;

@@ -36,7 +36,8 @@ int multipart_boundary(const char *ct, char *out, size_t outlen, struct dam_err 
 	return 0;
 }
 
-/* A parameter of a Content-Disposition header line (value copied). */
+/* A parameter of a Content-Disposition header line (value copied): 1 found,
+ * 0 absent, -1 malformed, -2 longer than out. */
 static int param(const char *line, size_t len, const char *name, char *out, size_t outlen)
 {
 	size_t nl = strlen(name);
@@ -51,7 +52,7 @@ static int param(const char *line, size_t len, const char *name, char *out, size
 					if (*v == '\\' && v + 1 < end)
 						v++;
 					if (o + 1 >= outlen)
-						return -1;
+						return -2;
 					out[o++] = *v;
 				}
 				if (v >= end)
@@ -59,7 +60,7 @@ static int param(const char *line, size_t len, const char *name, char *out, size
 			} else {
 				for (; v < end && *v != ';' && *v != ' '; v++) {
 					if (o + 1 >= outlen)
-						return -1;
+						return -2;
 					out[o++] = *v;
 				}
 			}
@@ -75,7 +76,7 @@ static int hexval(char c)
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* RFC 5987: UTF-8''percent-encoded. */
+/* RFC 5987: UTF-8''percent-encoded. -1 malformed, -2 longer than out. */
 static int ext_value(const char *in, char *out, size_t outlen)
 {
 	const char *p = strstr(in, "''");
@@ -95,7 +96,7 @@ static int ext_value(const char *in, char *out, size_t outlen)
 			p += 2;
 		}
 		if (o + 1 >= outlen)
-			return -1;
+			return -2;
 		out[o++] = c;
 	}
 	out[o] = '\0';
@@ -105,6 +106,7 @@ static int ext_value(const char *in, char *out, size_t outlen)
 static int part_headers(const char *h, size_t len, struct multipart_part *part, struct dam_err *err)
 {
 	bool disposition = false;
+	int rc;
 
 	/* A NUL or control byte would silently cut a name short later. */
 	for (size_t i = 0; i < len; i++)
@@ -124,10 +126,16 @@ static int part_headers(const char *h, size_t len, struct multipart_part *part, 
 				return dam_err_set(err, DAM_EINVAL, "body", "a part's Content-Disposition is not form-data");
 			if (param(v, vl, "name", part->name, sizeof part->name) != 1)
 				return dam_err_set(err, DAM_EINVAL, "body", "a part has no name");
-			if (param(v, vl, "filename", part->filename, sizeof part->filename) < 0)
-				return dam_err_set(err, DAM_EINVAL, "body", "a part's filename is malformed or too long");
-			if (param(v, vl, "filename*", ext, sizeof ext) == 1 &&
-			    (ext_value(ext, part->filename, sizeof part->filename) < 0 || !part->filename[0]))
+			/* -2: longer than the buffer, which holds any name dam would
+			 * store (DAM_NAME_MAX); the caller checks the rest. */
+			if ((rc = param(v, vl, "filename", part->filename, sizeof part->filename)) == -1)
+				return dam_err_set(err, DAM_EINVAL, "body", "a part's filename is malformed");
+			if (rc != -2 && (rc = param(v, vl, "filename*", ext, sizeof ext)) == 1)
+				rc = ext_value(ext, part->filename, sizeof part->filename), rc = rc == -2 ? -2 : rc < 0 || !part->filename[0] ? -1 : 0;
+			if (rc == -2)
+				return dam_err_set(err, DAM_EINVAL, "filename", "the file name is too long (max %d bytes)",
+						   (int)sizeof part->filename - 1);
+			if (rc < 0)
 				return dam_err_set(err, DAM_EINVAL, "body", "a part's filename* is malformed");
 			disposition = true;
 		} else if (ll > 13 && !strncasecmp(h, "Content-Type:", 13)) {

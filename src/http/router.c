@@ -46,8 +46,8 @@ fail:
 	return false;
 }
 
-const struct route *router_match(const char *method, const char *path, struct http_req *req,
-				 int *status, char *allow, size_t allow_len)
+static const struct route *match_table(const char *method, const char *path, struct http_req *req, int *status,
+				       char *allow, size_t allow_len)
 {
 	bool path_found = false;
 	const char *m = !strcmp(method, "HEAD") ? "GET" : method;
@@ -72,4 +72,25 @@ const struct route *router_match(const char *method, const char *path, struct ht
 	}
 	*status = path_found ? 405 : 404;
 	return NULL;
+}
+
+/* One trailing slash is ignored when the path without it is a route and the
+ * path with it is not ("/api/v1/uploads/", as tus clients' examples write
+ * the creation URL). Only one: "//" stays a 404. Routes whose own pattern
+ * ends in a parameter that may be empty (ROUTE_REST, "/ui/") match first,
+ * so this never changes what an existing path means. */
+const struct route *router_match(const char *method, const char *path, struct http_req *req,
+				 int *status, char *allow, size_t allow_len)
+{
+	const struct route *r = match_table(method, path, req, status, allow, allow_len);
+	size_t len = strlen(path);
+	char *trimmed;
+
+	if (r || *status != 404 || len < 2 || path[len - 1] != '/' || path[len - 2] == '/')
+		return r;
+	if (!(trimmed = strndup(path, len - 1)))
+		return NULL;
+	r = match_table(method, trimmed, req, status, allow, allow_len);
+	free(trimmed);
+	return r;
 }

@@ -42,7 +42,9 @@ extern const struct route http_routes[];
 /*
  * Finds the route for method and path. Returns the route and fills
  * req->params, or NULL with *status 404 (no such path) or 405 (path exists
- * for other methods; allow_out lists them, at least 64 bytes).
+ * for other methods; allow_out lists them, at least 64 bytes). A path
+ * with one trailing slash that matches no route is matched without it
+ * ("/api/v1/uploads/" is "/api/v1/uploads").
  */
 const struct route *router_match(const char *method, const char *path, struct http_req *req,
 				 int *status, char *allow_out, size_t allow_len);

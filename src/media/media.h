@@ -54,6 +54,7 @@ struct media_sniff {
 	char format[16];        /* short format name: "jpeg", "png", "mp4", "pdf" ... or "" */
 	bool ext_mismatch;      /* the file name's extension contradicts the content */
 	char ext_expected[16];  /* an extension fitting the content ("jpg"), or "" */
+	char ext_given[16];     /* the file name's extension when ext_mismatch, else "" */
 };
 
 struct media_limits {
@@ -85,6 +86,13 @@ void media_shutdown(void);
  * MEDIA_DOCUMENT too. Returns 0, DAM_EIO if fd cannot be read, DAM_ENOMEM.
  * Empty files give mime "application/x-empty", kind MEDIA_OTHER. */
 int media_sniff_fd(int fd, const char *filename, struct media_sniff *out, struct dam_err *err);
+
+/* The one wording of an extension mismatch, for the upload response, the
+ * CLI and anything else that reports it: "the content is text/plain, but
+ * the name ends in .jpg" (plus "; .png would fit" when the content has a
+ * known extension). Writes "" and returns false when s has no mismatch.
+ * out holds at least 256 bytes. */
+bool media_sniff_warning(const struct media_sniff *s, char *out, size_t cap);
 
 /*
  * Technical metadata of the file as a new JSON object (caller owns *out,

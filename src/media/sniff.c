@@ -231,9 +231,21 @@ int media_sniff_fd(int fd, const char *filename, struct media_sniff *out, struct
 		snprintf(out->ext_expected, sizeof out->ext_expected, "%s", mi->exts[0]);
 	}
 	ext = file_ext(filename);
-	if (ext && n > 0 && ext_known(ext) && !(mi && info_has_ext(mi, ext)))
+	if (ext && n > 0 && ext_known(ext) && !(mi && info_has_ext(mi, ext))) {
 		out->ext_mismatch = true;
+		snprintf(out->ext_given, sizeof out->ext_given, "%s", ext); /* known, so short */
+	}
 out:
 	free(buf);
 	return rc;
+}
+
+bool media_sniff_warning(const struct media_sniff *s, char *out, size_t cap)
+{
+	out[0] = '\0';
+	if (!s->ext_mismatch)
+		return false;
+	snprintf(out, cap, "the content is %s, but the name ends in .%s%s%s%s", s->mime, s->ext_given,
+		 s->ext_expected[0] ? "; ." : "", s->ext_expected, s->ext_expected[0] ? " would fit" : "");
+	return true;
 }

@@ -1,7 +1,9 @@
 #include "util/utf8.h"
 
 #include <stdint.h>
+#include <string.h>
 
+#include "util/err.h"
 #include "util/strbuf.h"
 
 bool utf8_valid(const char *str, size_t len)
@@ -85,4 +87,51 @@ int utf8_column(const char *s, size_t len, size_t pos)
 		if (((unsigned char)s[i] & 0xc0) != 0x80)
 			col++;
 	return col;
+}
+
+/* The code point of the valid sequence s[0..n). */
+static uint32_t decode(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	uint32_t cp = n == 1 ? u[0] : n == 2 ? u[0] & 0x1fu : n == 3 ? u[0] & 0x0fu : u[0] & 0x07u;
+
+	for (size_t k = 1; k < n; k++)
+		cp = (cp << 6) | (u[k] & 0x3fu);
+	return cp;
+}
+
+static bool is_bidi_control(uint32_t cp)
+{
+	return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+int utf8_name_check(const char *s, size_t len, size_t max, const char *what, const char *field,
+		    struct dam_err *err)
+{
+	int col = 1;
+
+	if (len == 0)
+		return dam_err_set(err, DAM_EINVAL, field, "%s is empty", what);
+	if (len > max)
+		return dam_err_set(err, DAM_EINVAL, field, "%s is too long (%zu bytes, max %zu bytes)", what, len, max);
+	if (memchr(s, '\0', len))
+		return dam_err_set(err, DAM_EINVAL, field, "%s contains a NUL byte (at byte %zu)", what,
+				   (size_t)((const char *)memchr(s, '\0', len) - s) + 1);
+	for (size_t i = 0; i < len; col++) {
+		size_t n = seq_len(s + i, len - i);
+		uint32_t cp;
+		if (n == 0)
+			return dam_err_set(err, DAM_EINVAL, field, "%s is not valid UTF-8 (byte %zu)", what, i + 1);
+		cp = decode(s + i, n);
+		if (cp < 0x20 || cp == 0x7f)
+			return dam_err_set(err, DAM_EINVAL, field, "%s contains a control character (U+%04X at character %d)",
+					   what, (unsigned)cp, col);
+		if (is_bidi_control(cp))
+			return dam_err_set(err, DAM_EINVAL, field,
+					   "%s contains a bidirectional control character (U+%04X at character %d),"
+					   " which can disguise the real extension",
+					   what, (unsigned)cp, col);
+		i += n;
+	}
+	return 0;
 }

@@ -713,6 +713,36 @@ test_bad_input() {
 	assert_exit 2 dam ingest
 }
 
+test_names_and_types() {
+	new_lib
+	local in=$T/in rlo=$'\u202e' lri=$'\u2066'
+	mkdir -p "$in/sub"
+	cp "$FIXTURES/photo2.jpg" "$in/invoice${rlo}gpj.exe"
+	cp "$FIXTURES/alpha.png" "$in/sub/a${lri}b.png"
+	cp "$FIXTURES/notes.txt" "$in/notes-as.jpg"
+	cp "$FIXTURES/photo.jpg" "$in/ok.jpg"
+	# a file given by name and files found by the folder walk get the same check
+	assert_exit 1 dam ingest "$in/invoice${rlo}gpj.exe"
+	assert_contains "$ERR" "bidirectional control character (U+202E at character 8)" "a named file"
+	assert_exit 1 dam ingest "$in"
+	assert_contains "$ERR" "bidirectional control character (U+202E at character 8)" "the walk: override"
+	assert_contains "$ERR" "bidirectional control character (U+2066 at character 2)" "the walk: isolate"
+	assert_contains "$OUT" "2 added" "the rest is ingested"
+	assert_contains "$OUT" "2 failed"
+	assert_eq 2 "$(count_assets)" "refused names store no asset"
+	# text saved as .jpg: the output names the detected type
+	assert_contains "$OUT" "notes-as.jpg -> " "added"
+	assert_contains "$(grep notes-as.jpg <<<"$OUT")" "[the content is text/plain, but the name ends in .jpg]" "mismatch line"
+	assert_eq "" "$(grep 'ok.jpg' <<<"$OUT" | grep '\[')" "no warning for a real JPEG"
+	"$DAM" init "$T/lib2" >/dev/null || fail "dam init lib2"
+	DAM_LIBRARY=$T/lib2 assert_exit 1 dam ingest --json "$in"
+	assert_eq "text/plain" "$(j '.results[] | select(.path | endswith("/notes-as.jpg")) | .detected_type')" "json detected_type"
+	assert_eq "the content is text/plain, but the name ends in .jpg" \
+		"$(j '.results[] | select(.path | endswith("/notes-as.jpg")) | .warning')" "json warning"
+	assert_eq "null" "$(j '.results[] | select(.path | endswith("/ok.jpg")) | .warning')" "no warning for ok.jpg"
+	assert_eq 2 "$(j '[.results[] | select(.status=="failed") | select(.error | test("bidirectional"))] | length')" "json failures"
+}
+
 test_watch() {
 	new_lib
 	local in=$T/in out=$T/outside p
@@ -982,7 +1012,7 @@ test_audit_log_filters() {
 TESTS=(
 	init_and_find ingest_fixtures dedup_and_dry_run ingest_tags_meta new_version globs
 	tag_meta_rm_restore corrupt_retry decompression_bomb crash_kill9 fsck_damage_gc audit_chain audit_log_filters
-	bad_input watch watch_burst ls_filters help_usage delivery
+	bad_input names_and_types watch watch_burst ls_filters help_usage delivery
 )
 if [ $# -gt 0 ]; then
 	sel=()

@@ -150,13 +150,13 @@ static void test_zip(void **state)
 	put(f, "notes.txt", "gamma\n", NULL, c);
 	{
 		const char *ids[] = { a, b, c, a };
-		assert_int_equal(zip_plan(f->dam, ids, 4, &items, &n, &err), 0);
+		assert_int_equal(zip_plan(f->dam, ids, 4, true, &items, &n, &err), 0);
 	}
 	assert_int_equal(n, 3); /* the repeat is dropped */
 	assert_string_equal(items[0].name, "shoe.jpg");
-	assert_string_equal(items[1].name, "shoe (2).jpg");
+	assert_string_equal(items[1].name, "shoe.jpg"); /* made unique while writing */
 	assert_string_equal(items[2].name, "notes.txt");
-	assert_int_equal(zip_write(f->dam, items, n, &fd, &size, &err), 0);
+	assert_int_equal(zip_write(f->dam, items, n, NULL, NULL, &fd, &size, NULL, &err), 0);
 	assert_true(size > 0);
 	assert_int_equal(read_zip(fd, names, data, 4), 3);
 	assert_string_equal(names[1], "shoe (2).jpg");
@@ -169,12 +169,12 @@ static void test_zip(void **state)
 	/* refusals */
 	{
 		const char *none[] = { "01a20000-0000-7000-8000-000000000000" };
-		assert_int_equal(zip_plan(f->dam, none, 1, &items, &n, &err), DAM_ENOTFOUND);
+		assert_int_equal(zip_plan(f->dam, none, 1, true, &items, &n, &err), DAM_ENOTFOUND);
 		assert_string_equal(err.field, "ids");
-		assert_int_equal(zip_plan(f->dam, none, 0, &items, &n, &err), DAM_EINVAL);
+		assert_int_equal(zip_plan(f->dam, none, 0, true, &items, &n, &err), DAM_EINVAL);
 		assert_int_equal(asset_delete(f->dam, c, &err), 0);
 		none[0] = c;
-		assert_int_equal(zip_plan(f->dam, none, 1, &items, &n, &err), DAM_ENOTFOUND);
+		assert_int_equal(zip_plan(f->dam, none, 1, true, &items, &n, &err), DAM_ENOTFOUND);
 	}
 }
 

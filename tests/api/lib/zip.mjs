@@ -1,5 +1,6 @@
 // A minimal zip reader for tests: the central directory's entries with
-// their stored (method 0) or deflated (method 8) bytes.
+// their stored (method 0) or deflated (method 8) bytes, general-purpose
+// flags and extra fields (central and local: {id: Buffer}).
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
 
@@ -20,13 +21,14 @@ export function readZip(buf) {
   const entries = [];
   for (let k = 0; k < count; k++) {
     assert.equal(buf.readUInt32LE(off), 0x02014b50, 'central directory entry');
-    const method = buf.readUInt16LE(off + 10);
+    const flags = buf.readUInt16LE(off + 8), method = buf.readUInt16LE(off + 10);
     let csize = buf.readUInt32LE(off + 20), usize = buf.readUInt32LE(off + 24);
     const nlen = buf.readUInt16LE(off + 28), xlen = buf.readUInt16LE(off + 30), clen = buf.readUInt16LE(off + 32);
     let local = buf.readUInt32LE(off + 42);
     const name = buf.subarray(off + 46, off + 46 + nlen).toString('utf8');
     let x = off + 46 + nlen;
     const xend = x + xlen;
+    const extras = fields(buf.subarray(x, xend));
     while (x + 4 <= xend) { // zip64 extra field
       const id = buf.readUInt16LE(x), len = buf.readUInt16LE(x + 2);
       if (id === 1) {
@@ -38,12 +40,27 @@ export function readZip(buf) {
       x += 4 + len;
     }
     assert.equal(buf.readUInt32LE(local), 0x04034b50, 'local header');
-    const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+    const lnlen = buf.readUInt16LE(local + 26), lxlen = buf.readUInt16LE(local + 28);
+    const local_ = { flags: buf.readUInt16LE(local + 6), crc: buf.readUInt32LE(local + 14),
+      name: buf.subarray(local + 30, local + 30 + lnlen), extras: fields(buf.subarray(local + 30 + lnlen, local + 30 + lnlen + lxlen)) };
+    const start = local + 30 + lnlen + lxlen;
     const raw = buf.subarray(start, start + csize);
     const data = method === 0 ? raw : zlib.inflateRawSync(raw);
     assert.equal(data.length, usize, `${name}: size`);
-    entries.push({ name, method, data });
+    entries.push({ name, rawName: buf.subarray(off + 46, off + 46 + nlen), method, data, flags, extras,
+      crc: buf.readUInt32LE(off + 16), local: local_ });
     off += 46 + nlen + xlen + clen;
   }
   return entries;
+}
+
+// Extra fields as a Map of header id -> data.
+function fields(b) {
+  const m = new Map();
+  for (let x = 0; x + 4 <= b.length;) {
+    const id = b.readUInt16LE(x), len = b.readUInt16LE(x + 2);
+    m.set(id, b.subarray(x + 4, x + 4 + len));
+    x += 4 + len;
+  }
+  return m;
 }

@@ -147,15 +147,17 @@ function DeleteDialog({ ids, names, onClose, onDone }) {
   );
 }
 
-/** Downloads a zip of ids: a plain link for short lists, POST for long ones. */
-export async function downloadZip(ids) {
+/** Downloads a zip of ids (the originals, or each asset's rendition for
+ * preset): a plain link for short lists, POST for long ones. Assets without
+ * that rendition are listed in the zip's SKIPPED.txt. */
+export async function downloadZip(ids, preset = '') {
   if (ids.length > 1000) { toast(t('bulk.zipTooMany'), 'error'); return; }
   const a = document.createElement('a');
   if (ids.length <= 150) {
-    a.href = urls.zip(ids);
+    a.href = urls.zip(ids, preset);
   } else {
     toast(t('bulk.zipStarted', { n: ids.length }));
-    const res = await request('/downloads/zip', { method: 'POST', json: { ids } });
+    const res = await request('/downloads/zip', { method: 'POST', json: preset ? { ids, preset } : { ids } });
     a.href = URL.createObjectURL(await res.blob());
     const cd = res.headers.get('content-disposition') || '';
     a.download = (cd.match(/filename="([^"]+)"/) || [])[1] || 'dam.zip';
@@ -173,8 +175,10 @@ export function BulkBar({ selection, names, user, onClear, onDone }) {
   const canEdit = roleAtLeast(user, 'contributor');
   const canDelete = roleAtLeast(user, 'editor');
   const done = () => { setDialog(null); onDone(); };
+  const [preset, setPreset] = useState('');
+  const presets = useLoad((signal) => api('/presets', { signal }).then((r) => r.presets || r.items || []).catch(() => []), []);
   const zip = async () => {
-    try { await downloadZip(ids); } catch (e) { toast(errorText(e), 'error'); }
+    try { await downloadZip(ids, preset); } catch (e) { toast(errorText(e), 'error'); }
   };
   return (
     <>
@@ -183,6 +187,10 @@ export function BulkBar({ selection, names, user, onClear, onDone }) {
         {canEdit && <button type="button" onClick={() => setDialog('tag')}>{t('bulk.tag')}</button>}
         {canEdit && <button type="button" onClick={() => setDialog('field')}>{t('bulk.fields')}</button>}
         {canEdit && <button type="button" onClick={() => setDialog('template')}>{t('bulk.template')}</button>}
+        <select aria-label={t('bulk.zipContents')} value={preset} onChange={(e) => setPreset(e.target.value)}>
+          <option value="">{t('bulk.zipOriginals')}</option>
+          {(presets.data || []).map((p) => <option value={p.name}>{p.name}</option>)}
+        </select>
         <button type="button" onClick={zip}>{t('bulk.zip')}</button>
         {canDelete && <button type="button" class="danger" onClick={() => setDialog('delete')}>{t('bulk.delete')}</button>}
         <button type="button" class="link-button" onClick={onClear}>{t('bulk.clear')}</button>

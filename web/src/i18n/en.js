@@ -141,6 +141,8 @@ export default {
   'bulk.fields': 'Set field…',
   'bulk.template': 'Apply template…',
   'bulk.zip': 'Download zip',
+  'bulk.zipContents': 'Zip contents',
+  'bulk.zipOriginals': 'Originals',
   'bulk.delete': 'Delete…',
   'bulk.actions': 'Actions on the selection',
   'bulk.tagTitle': { one: 'Tag {n} asset', other: 'Tag {n} assets' },
@@ -251,7 +253,8 @@ export default {
   'info.createdBy': 'Added by',
   'info.hash': 'SHA-256',
   'info.technical': 'Technical metadata',
-  'info.extMismatch': 'The content is {expected}; the file name says otherwise.',
+  'info.extMismatch': 'The content is {type}, but the file name “{name}” says otherwise.',
+  'info.extFits': 'A .{ext} extension would fit.',
   'info.nearDuplicate': 'This looks like another asset (distance {d}).',
   'info.id': 'Asset id',
 

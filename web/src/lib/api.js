@@ -99,5 +99,5 @@ export const urls = {
   rendition: (id, name, version) => `/api/v1/assets/${id}/renditions/${name}${version ? `?version=${version}` : ''}`,
   original: (id, version) => `/api/v1/assets/${id}/original${version ? `?version=${version}` : ''}`,
   versionOriginal: (id, n) => `/api/v1/assets/${id}/versions/${n}/original`,
-  zip: (ids) => `/api/v1/downloads/zip?ids=${ids.join(',')}`,
+  zip: (ids, preset) => `/api/v1/downloads/zip?ids=${ids.join(',')}${preset ? `&preset=${encodeURIComponent(preset)}` : ''}`,
 };

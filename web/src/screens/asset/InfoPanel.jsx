@@ -42,7 +42,7 @@ export function InfoPanel({ asset, version }) {
         <dt>{t('info.hash')}</dt><dd class="mono wrap">{version.hash}</dd>
         <dt>{t('info.id')}</dt><dd class="mono wrap">{asset.id}</dd>
       </dl>
-      {version.extension_mismatch && <p class="notice">{t('info.extMismatch', { expected: version.expected_extension || version.format })}</p>}
+      {version.extension_mismatch && <p class="notice">{t('info.extMismatch', { type: version.mime, name: version.filename })}{version.expected_extension ? ' ' + t('info.extFits', { ext: version.expected_extension }) : ''}</p>}
       {near && <p class="notice">{t('info.nearDuplicate', { d: near.distance })} <Link href={`/ui/asset/${near.asset_id}`}>{near.asset_id.slice(0, 13)}…</Link></p>}
       <h3>{t('info.technical')}</h3>
       <Table obj={rest} />
