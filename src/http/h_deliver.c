@@ -1,5 +1,6 @@
 /* h_deliver.c - signed delivery URLs (/t/...), channel presets, signed
  * link making, and Deep Zoom tiles for the UI's viewer. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,20 +231,55 @@ out:
 
 /* ---- Deep Zoom tiles ---- */
 
+/* One tile coordinate, s[0..len): "0" to INT_MAX in decimal digits.
+ * Fills res and returns false when it is not: 404 when it is not a number
+ * at all (no such tile address), 400 when it is one too large to be a tile
+ * (sscanf's %d used to wrap 4294967296 to 0 and serve tile 0). */
+static bool tile_coord(const char *s, size_t len, const char *what, int *out, struct http_res *res)
+{
+	long long n;
+	int rc = http_parse_int(s, len, 0, INT_MAX, &n);
+	char m[128];
+
+	if (rc == DAM_ELIMIT) {
+		snprintf(m, sizeof m, "the tile %s must be a whole number from 0 to %d", what, INT_MAX);
+		http_res_error(res, 400, "invalid_parameter", m, "tile");
+		return false;
+	}
+	if (rc < 0) {
+		http_res_error(res, 404, "not_found", "tiles are addressed as {level}/{col}_{row}.jpg", "tile");
+		return false;
+	}
+	*out = (int)n;
+	return true;
+}
+
+/* "{level}" and "{col}_{row}.jpg" into numbers; false after answering. */
+static bool tile_address(const char *lv, const char *tile, int *level, int *col, int *row, struct http_res *res)
+{
+	size_t len = strlen(tile);
+	const char *us = memchr(tile, '_', len);
+
+	if (!us || len < 4 || strcmp(tile + len - 4, ".jpg")) {
+		http_res_error(res, 404, "not_found", "tiles are addressed as {level}/{col}_{row}.jpg", "tile");
+		return false;
+	}
+	return tile_coord(lv, strlen(lv), "level", level, res) &&
+	       tile_coord(tile, (size_t)(us - tile), "column", col, res) &&
+	       tile_coord(us + 1, (size_t)(tile + len - 4 - (us + 1)), "row", row, res);
+}
+
 /* GET /api/v1/assets/{id}/tiles/{level}/{col}_{row}.jpg */
 HANDLER(h_asset_tile)
 {
 	struct delivery_info info;
 	struct media_transform_result t = { 0 };
 	struct dam_err err;
-	char id[DAM_ID_LEN + 1], etag[128], end[8] = "";
+	char id[DAM_ID_LEN + 1], etag[128];
 	int level, col, row, fd = -1;
 
-	if (sscanf(req->params[1], "%d", &level) != 1 || sscanf(req->params[2], "%d_%d%7s", &col, &row, end) != 3 ||
-	    strcmp(end, ".jpg")) {
-		http_res_error(res, 404, "not_found", "tiles are addressed as {level}/{col}_{row}.jpg", "tile");
+	if (!tile_address(req->params[1], req->params[2], &level, &col, &row, res))
 		return;
-	}
 	if (asset_resolve(dam, req->params[0], id, &err) < 0 || delivery_load(dam, id, 0, &info, &err) < 0) {
 		http_res_dam_error(res, &err);
 		return;
