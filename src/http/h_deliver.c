@@ -181,16 +181,44 @@ static void link_origin(struct dam *dam, const struct http_req *req, char *out, 
 		snprintf(out, n, "%s://%s", req->tls ? "https" : "http", host);
 }
 
+#define LINK_EXPIRES_MAX_S (10LL * 365 * 86400)
+
+/* ?expires=: the same forms as `dam url --expires` (time_parse_future):
+ * seconds from now, a duration or a UTC date/time, in the future and at
+ * most 10 years ahead. *exp_at = unix seconds, 0 when absent; false after
+ * answering 400. */
+static bool link_expiry(const struct http_req *req, struct http_res *res, int64_t *exp_at)
+{
+	char *v = http_req_query(req, "expires");
+	uint64_t now_ms = time_now_ms(), at_ms = 0;
+	int64_t now = (int64_t)(now_ms / 1000);
+	bool ok;
+
+	*exp_at = 0;
+	if (!v)
+		return true;
+	ok = time_parse_future(v, now_ms, &at_ms) == 0 && (int64_t)(at_ms / 1000) > now &&
+	     (int64_t)(at_ms / 1000) <= now + LINK_EXPIRES_MAX_S;
+	free(v);
+	if (!ok) {
+		http_res_error(res, 400, "invalid_parameter",
+			       "expires must be seconds (3600), a duration (90s, 10m, 2h, 7d, 2w) or a UTC date/time "
+			       "(2027-01-31T12:00:00Z), in the future and at most 10 years ahead", "expires");
+		return false;
+	}
+	*exp_at = (int64_t)(at_ms / 1000);
+	return true;
+}
+
 /* GET /api/v1/assets/{id}/links?preset=&options=&expires=&version= */
 HANDLER(h_asset_links)
 {
 	char id[DAM_ID_LEN + 1], *preset = http_req_query(req, "preset"), *options = http_req_query(req, "options");
-	long long expires = http_query_int(req, res, "expires", 0, 1, 10LL * 365 * 86400);
-	long long version = expires < 0 ? -1 : http_query_int(req, res, "version", 0, 1, 1000000);
 	struct strbuf opts = STRBUF_INIT;
 	struct dam_err err;
 	char *url = NULL, origin[300];
 	int64_t exp_at = 0;
+	long long version = link_expiry(req, res, &exp_at) ? http_query_int(req, res, "version", 0, 1, 1000000) : -1;
 
 	if (version < 0)
 		goto out;
@@ -213,8 +241,6 @@ HANDLER(h_asset_links)
 		strbuf_adds(&opts, options);
 	if (version > 0)
 		strbuf_addf(&opts, "%sv_%lld", opts.len ? "," : "", version);
-	if (expires > 0)
-		exp_at = (int64_t)(time_now_ms() / 1000) + expires;
 	link_origin(dam, req, origin, sizeof origin);
 	if (deliver_url(dam, origin, id, opts.len ? opts.buf : "_", exp_at, &url, &err) < 0) {
 		http_res_dam_error(res, &err);
