@@ -53,6 +53,7 @@ fail:
 HANDLER(h_deliver)
 {
 	struct deliver_result r;
+	char tags[sizeof r.surrogate_key];
 	struct dam_err err = { 0 };
 	int64_t now = (int64_t)(time_now_ms() / 1000);
 
@@ -65,10 +66,15 @@ HANDLER(h_deliver)
 		deliver_error(res, &err);
 		return;
 	}
-	/* Varnish/Fastly read Surrogate-Key, Cloudflare Cache-Tag; both name
-	 * the asset so one purge drops every rendition of it. */
+	/* Varnish/Fastly read Surrogate-Key (space-separated), Cloudflare
+	 * Cache-Tag (comma-separated): the same keys, so one purge of the
+	 * asset, the signing key or the preset drops every answer made from
+	 * it (deliver.h, purge.h). */
+	snprintf(tags, sizeof tags, "%s", r.surrogate_key);
+	for (char *p = tags; (p = strchr(p, ' ')); p++)
+		*p = ',';
 	http_res_header(res, "surrogate-key", r.surrogate_key);
-	http_res_header(res, "cache-tag", r.surrogate_key);
+	http_res_header(res, "cache-tag", tags);
 	http_res_header(res, "x-dam-cache", r.cache_hit ? "hit" : "miss");
 	if (r.vary_accept)
 		http_res_header(res, "vary", "Accept");

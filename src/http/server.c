@@ -965,6 +965,10 @@ static void purge_config_of(const struct dam_config *cfg, struct purge_config *p
 	snprintf(pc->http_body, sizeof pc->http_body, "%s", cfg->purge_http_body);
 	snprintf(pc->http_header, sizeof pc->http_header, "%s", cfg->purge_http_header);
 	pc->timeout_ms = 5000;
+	/* Every server re-reads keys and presets within a second of a change
+	 * (deliver.c, preset.c): purging before that could let the edge
+	 * re-cache an answer made from the old ones. */
+	pc->settle_s = 2;
 }
 
 /* Drains the purge outbox that core fills in the same transactions as
