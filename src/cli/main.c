@@ -72,7 +72,7 @@ static const struct cli_command commands[] = {
 	{ "render", cmd_render, "write an asset through a channel preset or transform to a file",
 	  "dam render ID PRESET|OPTIONS -o FILE|-\n       (OPTIONS: transform text such as w_800,h_800,fit_cover; see docs/delivery.md)" },
 	{ "url", cmd_url, "print a signed delivery URL for an asset and preset",
-	  "dam url ID PRESET|OPTIONS [--expires 7d|DATE] [--version N] [--base URL]" },
+	  "dam url ID PRESET|OPTIONS [--expires 90s|10m|2h|7d|SECONDS|DATE] [--version N] [--base URL]" },
 	{ "preset", cmd_preset, "list, add or change channel presets",
 	  "dam preset list [--json]\n       dam preset set NAME SPEC [--description TEXT] [--on-use]\n       dam preset rm NAME" },
 	{ "key", cmd_key, "signing keys of delivery URLs: list, rotate, retire",
