@@ -240,11 +240,13 @@ static const char *const migrations[] = {
 	 * key. Retiring a signing key and changing or removing a stored preset
 	 * now purge the answers they made; asset rows become "asset-<id>". Any
 	 * later change that must purge (rights, states) adds a trigger or a row
-	 * here, naming the narrowest key that covers it. */
+	 * here, naming the narrowest key that covers it. sent_at: when the first
+	 * send was accepted; the row then waits for its second send. */
 	"DROP TRIGGER purge_assets_u;"
 	"DROP TRIGGER purge_versions_ready;"
 	"DROP TRIGGER purge_renditions_u;"
 	"ALTER TABLE purge_outbox RENAME COLUMN asset_id TO surrogate_key;"
+	"ALTER TABLE purge_outbox ADD COLUMN sent_at INTEGER;"
 	"UPDATE purge_outbox SET surrogate_key = 'asset-' || surrogate_key;"
 	"CREATE TRIGGER purge_assets_u AFTER UPDATE ON assets"
 	"  WHEN OLD.current_version_id IS NOT NEW.current_version_id"

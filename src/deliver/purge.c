@@ -313,6 +313,7 @@ int purge_send(const struct purge_config *cfg, const char *key, struct dam_err *
 
 struct row {
 	int64_t id, attempts;
+	bool resent; /* this is the row's second send */
 	char *key; /* surrogate key */
 	bool handled;
 };
@@ -336,7 +337,8 @@ static int load_due(struct db *db, int64_t now, int64_t made_by, int max, struct
 
 	*n = 0;
 	rc = db_query(db, &st, err,
-		      "SELECT id, surrogate_key, attempts FROM purge_outbox WHERE next_at <= ? AND created_at <= ?"
+		      "SELECT id, surrogate_key, attempts, sent_at IS NOT NULL FROM purge_outbox"
+		      " WHERE next_at <= ? AND created_at <= ?"
 		      " ORDER BY id LIMIT ?",
 		      "iii", now, made_by, (int64_t)max);
 	while (rc >= 0 && (rc = db_step(st, err)) == DB_ROW) {
@@ -351,6 +353,7 @@ static int load_due(struct db *db, int64_t now, int64_t made_by, int max, struct
 		struct row *r = &rows[*n];
 		r->id = db_col_int(st, 0);
 		r->attempts = db_col_int(st, 2);
+		r->resent = db_col_int(st, 3) != 0;
 		r->handled = false;
 		if (!(r->key = strdup(db_col_text(st, 1)))) {
 			rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
@@ -377,13 +380,15 @@ static int64_t backoff_s(int64_t attempts)
 }
 
 /* Records the outcome for every batch row of rows[i].key: deleted when
- * accepted, else attempts+1, the error and the next try. Only rows of this
+ * accepted (kept for its second send first, with resend_s and a target),
+ * else attempts+1, the error and the next try. Only rows of this
  * batch are touched: a row added while the purge was in flight may describe
  * a change the edges had not seen yet, so it stays for the next drain. */
-static int settle(struct db *db, struct row *rows, int n, int i, const struct dam_err *sent_err,
-		  int *sent, struct dam_err *err)
+static int settle(struct db *db, const struct purge_config *cfg, struct row *rows, int n, int i,
+		  const struct dam_err *sent_err, int *sent, struct dam_err *err)
 {
 	int64_t now = (int64_t)(time_now_ms() / 1000);
+	bool resend = cfg->resend_s > 0 && (cfg->nedges > 0 || cfg->http_url[0]);
 	int rc;
 
 	if ((rc = db_begin(db, err)) < 0)
@@ -392,7 +397,13 @@ static int settle(struct db *db, struct row *rows, int n, int i, const struct da
 		if (rows[j].handled || strcmp(rows[j].key, rows[i].key))
 			continue;
 		rows[j].handled = true;
-		if (!sent_err) {
+		if (!sent_err && resend && !rows[j].resent) {
+			rc = db_run(db, err,
+				    "UPDATE purge_outbox SET sent_at = ?, next_at = ?, attempts = 0, error = NULL WHERE id = ?",
+				    "iii", now, now + cfg->resend_s, rows[j].id);
+			if (rc >= 0)
+				(*sent)++;
+		} else if (!sent_err) {
 			rc = db_run(db, err, "DELETE FROM purge_outbox WHERE id = ? AND surrogate_key = ?", "is",
 				    rows[j].id, rows[j].key);
 			if (rc >= 0)
@@ -438,7 +449,7 @@ int purge_drain(struct db *db, const struct purge_config *cfg, int max, int *sen
 			first = src;
 			first_err = send_err;
 		}
-		rc = settle(db, rows, n, i, src < 0 ? &send_err : NULL, &nsent, err);
+		rc = settle(db, cfg, rows, n, i, src < 0 ? &send_err : NULL, &nsent, err);
 	}
 	rows_free(rows, n);
 	if (sent)

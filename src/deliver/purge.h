@@ -50,6 +50,11 @@ struct purge_config {
 	 * sent sooner could be followed by a request the server still answers
 	 * from its old keys, which the edge would cache again. */
 	int settle_s;
+	/* After its first accepted send a row is sent once more, resend_s
+	 * later (0 = never): an answer that was being made when the change
+	 * happened (a transform takes up to the delivery timeout) can reach
+	 * the edge after the first purge, and the second one drops it. */
+	int resend_s;
 };
 
 /* Sends the purge of one surrogate key ("asset-<id>", "key-<id>",
@@ -60,8 +65,10 @@ int purge_send(const struct purge_config *cfg, const char *key, struct dam_err *
 
 /* Sends every due outbox row (at most `max`; due: next_at reached and at
  * least settle_s old), one request per surrogate key however many rows
- * name it, deletes the accepted ones,
- * reschedules the others. *sent (may be NULL) = rows purged. With no
+ * name it. An accepted row is deleted, or with resend_s kept for its
+ * second send (sent_at set, due resend_s later) and deleted after that;
+ * a refused one is rescheduled. *sent (may be NULL) = rows whose send
+ * was accepted. With no
  * edges configured it just deletes due rows. Returns 0 when every due row
  * was purged; DAM_EIO (err naming the first failure) when some were
  * rescheduled, the others still deleted; DAM_EDB and the like when the

@@ -969,6 +969,9 @@ static void purge_config_of(const struct dam_config *cfg, struct purge_config *p
 	 * (deliver.c, preset.c): purging before that could let the edge
 	 * re-cache an answer made from the old ones. */
 	pc->settle_s = 2;
+	/* An answer being made when the change happened ends within the
+	 * transform timeout: the second send drops it if the edge cached it. */
+	pc->resend_s = cfg->transform_timeout_ms / 1000 + 2;
 }
 
 /* Drains the purge outbox that core fills in the same transactions as

@@ -52,7 +52,7 @@ before(async () => {
   assert.ok(VARNISHD, 'varnishd is installed (scripts/deps.sh installs the varnish package)');
   // The edge port must be known before dam starts: pick it first.
   const edgePort = await freePort();
-  s = await startServer({ conf: `[delivery]\npurge_edges = http://127.0.0.1:${edgePort}\npurge_method = BAN` });
+  s = await startServer({ conf: `[delivery]\npurge_edges = http://127.0.0.1:${edgePort}\npurge_method = BAN\ntimeout_ms = 2000` });
   varnish = await startVarnish(edgePort, s.port);
   edge = varnish.url;
 });
@@ -78,8 +78,10 @@ async function linkPath(id, q) {
   return new URL(r.json.url).pathname;
 }
 
-/** Waits until dam has sent every queued purge (the outbox is empty), so a
- * purge of an earlier change cannot land between two requests of a test. */
+/** Waits until dam has sent every queued purge, so a purge of an earlier
+ * change cannot land between two requests of a test. Rows kept for their
+ * second send (sent_at set) come due only after the delivery timeout
+ * (timeout_ms = 2000 here, so resend_s = 4): waited for too. */
 async function purgesSent() {
   const until = Date.now() + T(30000);
   for (;;) {

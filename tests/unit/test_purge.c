@@ -611,12 +611,50 @@ static void test_drain_waits_settle(void **state)
 	assert_int_equal(httpd_count(f->h), 1);
 }
 
+/* With resend_s an accepted row is sent once more later, for answers that
+ * were being made when the change happened; then it is gone. */
+static void test_drain_resends_once(void **state)
+{
+	struct fx *f = *state;
+	char v[256];
+	int sent = -1;
+	int64_t n = -1, next_at = 0, now = (int64_t)time(NULL);
+
+	open_library(f);
+	run_sql(f, "UPDATE assets SET deleted_at = 5 WHERE id = ?", A_ID);
+	add_edge(f, f->h->port, false);
+	f->cfg.resend_s = 20;
+	assert_int_equal(purge_drain(f->dam->db, &f->cfg, 100, &sent, NULL), 0);
+	assert_int_equal(sent, 1);
+	assert_int_equal(httpd_count(f->h), 1);
+	assert_int_equal(outbox_count(f), 1);
+	assert_int_equal(db_query_int(f->dam->db, &next_at, NULL, "SELECT next_at FROM purge_outbox WHERE sent_at IS NOT NULL", ""), 0);
+	assert_true(next_at >= now + 20 && next_at <= now + 20 + 2);
+	/* Not due yet. */
+	assert_int_equal(purge_drain(f->dam->db, &f->cfg, 100, &sent, NULL), 0);
+	assert_int_equal(httpd_count(f->h), 1);
+	/* Due: the second send, then the row is gone. */
+	assert_true(db_run(f->dam->db, NULL, "UPDATE purge_outbox SET next_at = 0", "") == 1);
+	assert_int_equal(purge_drain(f->dam->db, &f->cfg, 100, &sent, NULL), 0);
+	assert_int_equal(sent, 1);
+	assert_int_equal(httpd_count(f->h), 2);
+	assert_string_equal(header(&f->h->reqs[1], "X-Surrogate-Key", v, sizeof v), "asset-" A_ID);
+	assert_int_equal(outbox_count(f), 0);
+	/* Without a target nothing waits for a second send. */
+	f->cfg.nedges = 0;
+	run_sql(f, "UPDATE assets SET deleted_at = 6 WHERE id = ?", B_ID);
+	assert_int_equal(purge_drain(f->dam->db, &f->cfg, 100, &sent, NULL), 0);
+	assert_int_equal(db_query_int(f->dam->db, &n, NULL, "SELECT count(*) FROM purge_outbox", ""), 0);
+	assert_int_equal(n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ban_carries_surrogate_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keys_and_presets_queue_purges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drain_waits_settle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drain_resends_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_purge_method, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commercial_call_is_templated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusal_names_the_edge, setup, teardown),
