@@ -48,3 +48,13 @@ test('malformed tile addresses stay 404', async () => {
     assertErrorShape(await tile(p), 404, undefined, p);
   }
 });
+
+test('version numbers in paths do not wrap either', async () => {
+  // 4294967297 is 1 modulo 2^32: a wrapping parser would answer version 1.
+  for (const p of ['versions/4294967297', 'versions/4294967297/original', 'versions/18446744073709551617']) {
+    assertErrorShape(await s.api(`/api/v1/assets/${photo}/${p}`, { as: 'viewer' }), 404, undefined, p);
+  }
+  const r = await s.api(`/api/v1/assets/${photo}/versions/4294967297/restore`, { method: 'POST', as: 'editor' });
+  assertErrorShape(r, 404, undefined, 'restore');
+  assert.equal((await s.api(`/api/v1/assets/${photo}/versions/1`, { as: 'viewer' })).status, 200);
+});
