@@ -85,15 +85,22 @@ int cmd_url(struct cli *cli, int argc, char **argv)
 	char id[DAM_ID_LEN + 1], options[1100], *url = NULL;
 	struct dam_err err = { 0 };
 	struct dam *dam;
-	uint64_t expires_ms = 0;
+	uint64_t expires_ms = 0, now_ms;
 	int c, code = EXIT_OK, version = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'e':
-			if (time_parse_future(optarg, &expires_ms) < 0)
-				return cli_usage("url", "--expires wants a duration (7d, 12h, 2w) or a date, got \"%s\"", optarg);
+			now_ms = time_now_ms();
+			if (time_parse_future(optarg, now_ms, &expires_ms) < 0)
+				return cli_usage("url",
+						 "--expires wants a duration (90s, 10m, 2h, 7d, 2w), seconds (3600) or a UTC "
+						 "date/time (2027-01-31 or 2027-01-31T12:00:00Z), got \"%s\"", optarg);
+			/* exp_ counts whole seconds: a link that ends within this second
+			 * would be dead on arrival. */
+			if (expires_ms / 1000 <= now_ms / 1000)
+				return cli_usage("url", "--expires %s is not in the future", optarg);
 			break;
 		case 'v':
 			version = atoi(optarg);

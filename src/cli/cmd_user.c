@@ -212,7 +212,7 @@ static int token_create_cmd(struct dam *dam, int argc, char **argv)
 		else if (!strcmp(argv[i], "--role") && i + 1 < argc)
 			code = parse_role("token", argv[++i], &role);
 		else if (!strcmp(argv[i], "--expires") && i + 1 < argc) {
-			if (time_parse_future(argv[++i], &expires) < 0)
+			if (time_parse_future(argv[++i], time_now_ms(), &expires) < 0)
 				code = cli_usage("token", "--expires wants a duration (30d, 12h, 2w) or a date (2026-12-31), got \"%s\"",
 						 argv[i]);
 		} else

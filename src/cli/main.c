@@ -1,4 +1,5 @@
 /* main.c - `dam`: one binary, subcommands like git. */
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,7 +72,7 @@ static const struct cli_command commands[] = {
 	{ "render", cmd_render, "write an asset through a channel preset or transform to a file",
 	  "dam render ID PRESET|OPTIONS -o FILE|-\n       (OPTIONS: transform text such as w_800,h_800,fit_cover; see docs/delivery.md)" },
 	{ "url", cmd_url, "print a signed delivery URL for an asset and preset",
-	  "dam url ID PRESET|OPTIONS [--expires 7d|DATE] [--version N] [--base URL]" },
+	  "dam url ID PRESET|OPTIONS [--expires 90s|10m|2h|7d|SECONDS|DATE] [--version N] [--base URL]" },
 	{ "preset", cmd_preset, "list, add or change channel presets",
 	  "dam preset list [--json]\n       dam preset set NAME SPEC [--description TEXT] [--on-use]\n       dam preset rm NAME" },
 	{ "key", cmd_key, "signing keys of delivery URLs: list, rotate, retire",
@@ -150,11 +151,31 @@ bool cli_wants_help(const char *cmd, int argc, char **argv)
 	return false;
 }
 
+/* "cli:NAME" for the audit trail: $USER, else the name of the effective
+ * user from the password database (cron jobs, systemd units and `env -i`
+ * run without $USER), else the numeric uid, so an action is never
+ * recorded as done by nobody in particular. */
+static void cli_actor(char *out, size_t n)
+{
+	const char *user = getenv("USER");
+	struct passwd pw, *found = NULL;
+	char buf[1024];
+	uid_t uid = geteuid();
+
+	if (user && *user) {
+		snprintf(out, n, "cli:%s", user);
+		return;
+	}
+	if (getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found && found->pw_name && *found->pw_name)
+		snprintf(out, n, "cli:%s", found->pw_name);
+	else
+		snprintf(out, n, "cli:uid-%lu", (unsigned long)uid);
+}
+
 int cli_open(struct cli *cli, struct dam **out, int *exit_code)
 {
 	struct dam_err err;
 	char *root = NULL, actor[128];
-	const char *user = getenv("USER");
 	int rc;
 
 	dam_err_clear(&err);
@@ -165,7 +186,7 @@ int cli_open(struct cli *cli, struct dam **out, int *exit_code)
 		*exit_code = cli_fail(&err);
 		return rc;
 	}
-	snprintf(actor, sizeof actor, "cli:%s", user && *user ? user : "unknown");
+	cli_actor(actor, sizeof actor);
 	library_set_actor(*out, actor);
 	return 0;
 }

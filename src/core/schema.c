@@ -237,6 +237,60 @@ static const char *const migrations[] = {
 	/* 8: audit trail readers (GET /api/v1/audit, an asset's history, `dam audit
 	 * log`): an object's rows without a walk of the whole trail. */
 	"CREATE INDEX audit_object ON audit(object_id);",
+	/* 9: the purge outbox names surrogate keys, not only assets: every
+	 * delivery answer carries "asset-<id> key-<signing key id>
+	 * [preset-<name>]" (deliver.h), and a row purges whatever carries its
+	 * key. Retiring a signing key and changing or removing a stored preset
+	 * now purge the answers they made; asset rows become "asset-<id>". Any
+	 * later change that must purge (rights, states) adds a trigger or a row
+	 * here, naming the narrowest key that covers it. sent_at: when the first
+	 * send was accepted; the row then waits for its second send. */
+	"DROP TRIGGER purge_assets_u;"
+	"DROP TRIGGER purge_versions_ready;"
+	"DROP TRIGGER purge_renditions_u;"
+	"ALTER TABLE purge_outbox RENAME COLUMN asset_id TO surrogate_key;"
+	"ALTER TABLE purge_outbox ADD COLUMN sent_at INTEGER;"
+	"UPDATE purge_outbox SET surrogate_key = 'asset-' || surrogate_key;"
+	"CREATE TRIGGER purge_assets_u AFTER UPDATE ON assets"
+	"  WHEN OLD.current_version_id IS NOT NEW.current_version_id"
+	"    OR OLD.deleted_at IS NOT NEW.deleted_at"
+	"    OR OLD.focal_x IS NOT NEW.focal_x OR OLD.focal_y IS NOT NEW.focal_y BEGIN"
+	"  INSERT INTO purge_outbox(surrogate_key, reason, created_at) VALUES ('asset-' || NEW.id,"
+	"    CASE WHEN OLD.deleted_at IS NOT NEW.deleted_at THEN 'deleted'"
+	"         WHEN OLD.current_version_id IS NOT NEW.current_version_id THEN 'version'"
+	"         ELSE 'focal' END, CAST(strftime('%s','now') AS INTEGER)); END;"
+	"CREATE TRIGGER purge_assets_d AFTER DELETE ON assets BEGIN"
+	"  INSERT INTO purge_outbox(surrogate_key, reason, created_at)"
+	"    VALUES ('asset-' || OLD.id, 'deleted', CAST(strftime('%s','now') AS INTEGER)); END;"
+	"CREATE TRIGGER purge_versions_ready AFTER UPDATE OF status ON versions"
+	"  WHEN NEW.status = 'ready' AND OLD.status IS NOT 'ready' BEGIN"
+	"  INSERT INTO purge_outbox(surrogate_key, reason, created_at)"
+	"    VALUES ('asset-' || NEW.asset_id, 'ready', CAST(strftime('%s','now') AS INTEGER)); END;"
+	"CREATE TRIGGER purge_renditions_u AFTER UPDATE OF blob_hash ON renditions"
+	"  WHEN OLD.blob_hash IS NOT NEW.blob_hash BEGIN"
+	"  INSERT INTO purge_outbox(surrogate_key, reason, created_at)"
+	"    SELECT 'asset-' || asset_id, 'rendition', CAST(strftime('%s','now') AS INTEGER)"
+	"    FROM versions WHERE id = NEW.version_id; END;"
+	"CREATE TRIGGER purge_keys_retired AFTER UPDATE OF retired_at ON delivery_keys"
+	"  WHEN OLD.retired_at IS NULL AND NEW.retired_at IS NOT NULL BEGIN"
+	"  INSERT INTO purge_outbox(surrogate_key, reason, created_at)"
+	"    VALUES ('key-' || NEW.id, 'key retired', CAST(strftime('%s','now') AS INTEGER)); END;"
+	"CREATE TRIGGER purge_keys_d AFTER DELETE ON delivery_keys BEGIN"
+	"  INSERT INTO purge_outbox(surrogate_key, reason, created_at)"
+	"    VALUES ('key-' || OLD.id, 'key deleted', CAST(strftime('%s','now') AS INTEGER)); END;"
+	"CREATE TRIGGER purge_presets_i AFTER INSERT ON presets BEGIN"
+	"  INSERT INTO purge_outbox(surrogate_key, reason, created_at)"
+	"    VALUES ('preset-' || NEW.name, 'preset set', CAST(strftime('%s','now') AS INTEGER)); END;"
+	"CREATE TRIGGER purge_presets_u AFTER UPDATE ON presets"
+	"  WHEN OLD.spec IS NOT NEW.spec OR OLD.name IS NOT NEW.name BEGIN"
+	"  INSERT INTO purge_outbox(surrogate_key, reason, created_at)"
+	"    VALUES ('preset-' || OLD.name, 'preset changed', CAST(strftime('%s','now') AS INTEGER));"
+	"  INSERT INTO purge_outbox(surrogate_key, reason, created_at)"
+	"    SELECT 'preset-' || NEW.name, 'preset changed', CAST(strftime('%s','now') AS INTEGER)"
+	"    WHERE NEW.name IS NOT OLD.name; END;"
+	"CREATE TRIGGER purge_presets_d AFTER DELETE ON presets BEGIN"
+	"  INSERT INTO purge_outbox(surrogate_key, reason, created_at)"
+	"    VALUES ('preset-' || OLD.name, 'preset removed', CAST(strftime('%s','now') AS INTEGER)); END;",
 };
 
 const char *const *schema_migrations(int *n)

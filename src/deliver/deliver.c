@@ -102,18 +102,20 @@ static void reload_keys(struct deliver *d, struct dam *dam)
 	d->keys_loaded_ms = time_mono_ms();
 }
 
-/* *read_ms: when the keys that answered were read (time_mono_ms). */
-static bool verify(struct deliver *d, struct dam *dam, const char *path, const char *sig, uint64_t *read_ms)
+/* *read_ms: when the keys that answered were read (time_mono_ms); key_id:
+ * the key that made the signature. */
+static bool verify(struct deliver *d, struct dam *dam, const char *path, const char *sig, uint64_t *read_ms,
+		   char key_id[DAM_ID_LEN + 1])
 {
 	bool ok;
 
 	pthread_mutex_lock(&d->lock);
 	if (time_mono_ms() - d->keys_loaded_ms >= KEY_RELOAD_MS)
 		reload_keys(d, dam);
-	ok = sign_verify(d->keys, path, strlen(path), sig);
+	ok = sign_verify_key(d->keys, path, strlen(path), sig, key_id);
 	if (!ok && time_mono_ms() - d->keys_loaded_ms >= KEY_RETRY_MS) {
 		reload_keys(d, dam);
-		ok = sign_verify(d->keys, path, strlen(path), sig);
+		ok = sign_verify_key(d->keys, path, strlen(path), sig, key_id);
 	}
 	*read_ms = d->keys_loaded_ms;
 	pthread_mutex_unlock(&d->lock);
@@ -357,15 +359,29 @@ static int transform(struct deliver *d, struct dam *dam, const struct tspec *spe
 	return 0;
 }
 
+/* What this answer depends on, for CDN purges (purge.h): the asset, the
+ * key that signed the URL, the preset it names and a watermark asset. */
+static void surrogate_keys(struct deliver_result *out, const char *asset_id, const char *key_id,
+			   const struct tspec *asked, const struct tspec *spec)
+{
+	int n = snprintf(out->surrogate_key, sizeof out->surrogate_key, "asset-%s key-%s", asset_id, key_id);
+
+	if (n > 0 && (size_t)n < sizeof out->surrogate_key && (asked->set & TS_PRESET))
+		n += snprintf(out->surrogate_key + n, sizeof out->surrogate_key - (size_t)n, " preset-%s",
+			      asked->preset);
+	if (n > 0 && (size_t)n < sizeof out->surrogate_key && *spec->wm_asset)
+		snprintf(out->surrogate_key + n, sizeof out->surrogate_key - (size_t)n, " asset-%s", spec->wm_asset);
+}
+
 static int check_access(struct deliver *d, struct dam *dam, const char *sig, const char *options,
 			const char *asset, int64_t now, const struct tspec *asked, uint64_t *read_ms,
-			struct dam_err *err)
+			char key_id[DAM_ID_LEN + 1], struct dam_err *err)
 {
 	struct strbuf path = STRBUF_INIT;
 	bool ok;
 
 	strbuf_addf(&path, "%s/%s", options, asset);
-	ok = path.buf && verify(d, dam, path.buf, sig, read_ms);
+	ok = path.buf && verify(d, dam, path.buf, sig, read_ms, key_id);
 	strbuf_release(&path);
 	if (!ok)
 		return dam_err_set(err, DAM_EPERM, "signature", "the URL's signature does not match; ask for a new link");
@@ -385,7 +401,7 @@ int deliver_resolve(struct deliver *d, struct dam *dam, const char *sig, const c
 	struct preset preset;
 	struct delivery_info info;
 	struct delivery_rendition stored;
-	char name[48] = "";
+	char name[48] = "", key_id[DAM_ID_LEN + 1] = "";
 	bool identity, exact_preset;
 	uint64_t presets_ms;
 	int rc;
@@ -398,7 +414,7 @@ int deliver_resolve(struct deliver *d, struct dam *dam, const char *sig, const c
 	preset_limits(dam, &lim);
 	if ((rc = tspec_parse(options, strlen(options), &lim, &asked, err)) < 0)
 		return rc;
-	if ((rc = check_access(d, dam, sig, options, asset, now, &asked, &out->state_ms, err)) < 0)
+	if ((rc = check_access(d, dam, sig, options, asset, now, &asked, &out->state_ms, key_id, err)) < 0)
 		return rc;
 	presets_ms = out->state_ms;
 	if ((rc = expand(d, dam, &asked, &spec, &preset, &presets_ms, err)) < 0)
@@ -432,7 +448,7 @@ int deliver_resolve(struct deliver *d, struct dam *dam, const char *sig, const c
 	if (rc < 0)
 		return rc;
 	out->last_modified_ms = info.modified_ms;
-	snprintf(out->surrogate_key, sizeof out->surrogate_key, "asset-%s", info.asset_id);
+	surrogate_keys(out, info.asset_id, key_id, &asked, &spec);
 	cache_headers(&asked, dam, now, out);
 	if (asked.download)
 		download_name(info.filename, ext_of(out->mime, info.filename), out->filename, sizeof out->filename);

@@ -43,7 +43,10 @@ struct deliver_result {
 	 * the database; everything else was read during the call. */
 	uint64_t state_ms;
 	bool vary_accept;         /* the format was negotiated from Accept */
-	char surrogate_key[96];   /* "asset-<id>" plus "version-<id>" */
+	/* What the answer depends on, space-separated, for CDN purges
+	 * (purge.h): "asset-<id> key-<signing key id>", then " preset-<name>"
+	 * for p_ URLs and " asset-<id>" of a watermark. */
+	char surrogate_key[192];
 	char filename[300];       /* set when the URL asks for an attachment (dl_1) */
 	bool ranges;              /* video/audio originals: serve Range requests */
 	bool cache_hit;           /* from the ahead-of-time rendition or the cache */

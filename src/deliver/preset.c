@@ -433,6 +433,27 @@ static int set_fingerprint(struct dam *dam, struct dam_err *err)
 		      " ON CONFLICT(key) DO UPDATE SET value = excluded.value", "s", fp);
 }
 
+/* A dam.conf (or built-in) preset change has no row to trigger on: every
+ * preset that is not stored through the API may have changed, so each is
+ * named for a CDN purge (purge.h), in the transaction that records the new
+ * fingerprint. A few dozen rows, on a configuration change only. */
+static int purge_unstored(struct dam *dam, struct dam_err *err)
+{
+	int64_t now = (int64_t)(time_now_ms() / 1000);
+	char key[48];
+	int rc = 0;
+
+	for (size_t i = 0; i < NBUILTIN + (size_t)dam->cfg.npresets && rc >= 0; i++) {
+		const char *name = i < NBUILTIN ? builtins[i].name : dam->cfg.presets[i - NBUILTIN].name;
+		snprintf(key, sizeof key, "preset-%s", name);
+		rc = db_run(dam->db, err,
+			    "INSERT INTO purge_outbox(surrogate_key, reason, created_at)"
+			    " SELECT ?, 'preset config', ? WHERE NOT EXISTS (SELECT 1 FROM presets WHERE name = ?)",
+			    "sis", key, now, name);
+	}
+	return rc < 0 ? rc : 0;
+}
+
 int preset_sync(struct dam *dam, int *queued, struct dam_err *err)
 {
 	char fp[65];
@@ -454,6 +475,8 @@ int preset_sync(struct dam *dam, int *queued, struct dam_err *err)
 	if ((rc = db_begin(dam->db, err)) < 0)
 		return rc;
 	rc = queue_all(dam, queued, err);
+	if (rc >= 0)
+		rc = purge_unstored(dam, err);
 	if (rc >= 0)
 		rc = set_fingerprint(dam, err);
 	if (rc < 0) {

@@ -22,7 +22,7 @@
 
 #include "util/timeutil.h"
 
-#define ASSET_ID_MAX 128
+#define KEY_MAX 128
 #define BACKOFF_MAX_S 3600
 #define DEFAULT_TIMEOUT_MS 5000
 
@@ -74,7 +74,7 @@ static size_t on_body(char *buf, size_t size, size_t n, void *ud)
 	return size * n;
 }
 
-static int perform(const struct target *t, const char *asset_id, struct dam_err *err)
+static int perform(const struct target *t, const char *key, struct dam_err *err)
 {
 	char ebuf[CURL_ERROR_SIZE] = "", status[128] = "";
 	long code = 0;
@@ -104,7 +104,7 @@ static int perform(const struct target *t, const char *asset_id, struct dam_err 
 	}
 	cc = curl_easy_perform(h);
 	if (cc != CURLE_OK) {
-		rc = dam_err_set(err, DAM_EIO, NULL, "purge of %s at %s failed: %s", asset_id, t->name,
+		rc = dam_err_set(err, DAM_EIO, NULL, "purge of %s at %s failed: %s", key, t->name,
 				 ebuf[0] ? ebuf : curl_easy_strerror(cc));
 		goto out;
 	}
@@ -112,7 +112,7 @@ static int perform(const struct target *t, const char *asset_id, struct dam_err 
 	if (code < 200 || code > 299) {
 		if (!status[0])
 			snprintf(status, sizeof status, "HTTP status %ld", code);
-		rc = dam_err_set(err, DAM_EIO, NULL, "purge of %s at %s refused: %s", asset_id, t->name,
+		rc = dam_err_set(err, DAM_EIO, NULL, "purge of %s at %s refused: %s", key, t->name,
 				 status);
 	}
 out:
@@ -122,16 +122,17 @@ out:
 
 /* ---- validation and templating ---- */
 
-/* Asset ids are UUIDs; allowing only URL-unreserved characters means the id
- * can go into a header, a URL and a JSON string without escaping. */
-static bool asset_id_ok(const char *id)
+/* Surrogate keys are "asset-<uuid>", "key-<uuid>", "preset-<name>";
+ * allowing only URL-unreserved characters means a key can go into a
+ * header, a URL, a JSON string and a Varnish ban regex without escaping. */
+static bool key_ok(const char *key)
 {
-	size_t n = id ? strnlen(id, ASSET_ID_MAX + 1) : 0;
+	size_t n = key ? strnlen(key, KEY_MAX + 1) : 0;
 
-	if (n == 0 || n > ASSET_ID_MAX)
+	if (n == 0 || n > KEY_MAX)
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		char ch = id[i];
+		char ch = key[i];
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
 		      ch == '-' || ch == '_' || ch == '.'))
 			return false;
@@ -218,7 +219,7 @@ static void origin_of(const char *url, char *out, size_t size)
 
 /* ---- purge_send ---- */
 
-static int send_edge(const struct purge_config *cfg, int i, const char *asset_id, long timeout_ms,
+static int send_edge(const struct purge_config *cfg, int i, const char *key, long timeout_ms,
 		     struct curl_slist *headers, struct dam_err *err)
 {
 	const char *edge = cfg->edges[i];
@@ -236,25 +237,25 @@ static int send_edge(const struct purge_config *cfg, int i, const char *asset_id
 		.timeout_ms = timeout_ms,
 		.headers = headers,
 	};
-	return perform(&t, asset_id, err);
+	return perform(&t, key, err);
 }
 
 /* The commercial CDN's purge API: a body (JSON) is sent when configured,
  * and an empty one for methods that expect a body, so that the request
  * carries Content-Length: 0 rather than none. */
-static int send_http(const struct purge_config *cfg, const char *asset_id, long timeout_ms,
+static int send_http(const struct purge_config *cfg, const char *key, long timeout_ms,
 		     struct dam_err *err)
 {
-	char url[sizeof cfg->http_url + 8 * ASSET_ID_MAX];
-	char body[sizeof cfg->http_body + 16 * ASSET_ID_MAX];
+	char url[sizeof cfg->http_url + 8 * KEY_MAX];
+	char body[sizeof cfg->http_body + 16 * KEY_MAX];
 	char name[sizeof cfg->http_url + 16];
 	const char *method = cfg->http_method[0] ? cfg->http_method : "POST";
 	struct curl_slist *h = NULL, *h2;
 	bool wants_body = !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH");
 	int rc;
 
-	if ((rc = expand(cfg->http_url, asset_id, url, sizeof url, err)) < 0 ||
-	    (rc = expand(cfg->http_body, asset_id, body, sizeof body, err)) < 0)
+	if ((rc = expand(cfg->http_url, key, url, sizeof url, err)) < 0 ||
+	    (rc = expand(cfg->http_body, key, body, sizeof body, err)) < 0)
 		return rc;
 	origin_of(cfg->http_url, name, sizeof name);
 	/* "Content-Type:" with no value removes curl's form content type. */
@@ -276,16 +277,16 @@ static int send_http(const struct purge_config *cfg, const char *asset_id, long 
 		.timeout_ms = timeout_ms,
 		.headers = h,
 	};
-	rc = perform(&t, asset_id, err);
+	rc = perform(&t, key, err);
 	curl_slist_free_all(h);
 	return rc;
 }
 
 /* Every target is tried even after one failed: the edges that are up drop
  * the stale copy now, and a retry re-sends to all (purges are idempotent). */
-int purge_send(const struct purge_config *cfg, const char *asset_id, struct dam_err *err)
+int purge_send(const struct purge_config *cfg, const char *key, struct dam_err *err)
 {
-	char hdr[32 + ASSET_ID_MAX];
+	char hdr[32 + KEY_MAX];
 	struct curl_slist *headers = NULL;
 	struct dam_err e1;
 	long timeout_ms;
@@ -293,17 +294,17 @@ int purge_send(const struct purge_config *cfg, const char *asset_id, struct dam_
 
 	if ((rc = check_config(cfg, err)) < 0)
 		return rc;
-	if (!asset_id_ok(asset_id))
-		return dam_err_set(err, DAM_EINVAL, "asset_id", "not an asset id");
+	if (!key_ok(key))
+		return dam_err_set(err, DAM_EINVAL, "key", "a surrogate key is 1 to %d characters of A-Z a-z 0-9 - _ .", KEY_MAX);
 	timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS;
-	snprintf(hdr, sizeof hdr, "X-Surrogate-Key: %s", asset_id);
+	snprintf(hdr, sizeof hdr, "X-Surrogate-Key: %s", key);
 	if (cfg->nedges > 0 && !(headers = curl_slist_append(NULL, hdr)))
 		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 	for (int i = 0; i < cfg->nedges; i++)
-		if ((rc = send_edge(cfg, i, asset_id, timeout_ms, headers, first ? &e1 : err)) < 0 && !first)
+		if ((rc = send_edge(cfg, i, key, timeout_ms, headers, first ? &e1 : err)) < 0 && !first)
 			first = rc;
 	curl_slist_free_all(headers);
-	if (cfg->http_url[0] && (rc = send_http(cfg, asset_id, timeout_ms, first ? &e1 : err)) < 0 && !first)
+	if (cfg->http_url[0] && (rc = send_http(cfg, key, timeout_ms, first ? &e1 : err)) < 0 && !first)
 		first = rc;
 	return first;
 }
@@ -312,20 +313,23 @@ int purge_send(const struct purge_config *cfg, const char *asset_id, struct dam_
 
 struct row {
 	int64_t id, attempts;
-	char *asset_id;
+	bool resent; /* this is the row's second send */
+	char *key; /* surrogate key */
 	bool handled;
 };
 
 static void rows_free(struct row *rows, int n)
 {
 	for (int i = 0; i < n; i++)
-		free(rows[i].asset_id);
+		free(rows[i].key);
 	free(rows);
 }
 
-/* Reads up to max due rows, oldest first. The statement is finished before
- * any network call, so no read snapshot stays open while purges run. */
-static int load_due(struct db *db, int64_t now, int max, struct row **out, int *n, struct dam_err *err)
+/* Reads up to max due rows made at or before `made_by`, oldest first. The
+ * statement is finished before any network call, so no read snapshot
+ * stays open while purges run. */
+static int load_due(struct db *db, int64_t now, int64_t made_by, int max, struct row **out, int *n,
+		    struct dam_err *err)
 {
 	struct db_stmt *st = NULL;
 	struct row *rows = NULL, *grown;
@@ -333,8 +337,10 @@ static int load_due(struct db *db, int64_t now, int max, struct row **out, int *
 
 	*n = 0;
 	rc = db_query(db, &st, err,
-		      "SELECT id, asset_id, attempts FROM purge_outbox WHERE next_at <= ? ORDER BY id LIMIT ?",
-		      "ii", now, (int64_t)max);
+		      "SELECT id, surrogate_key, attempts, sent_at IS NOT NULL FROM purge_outbox"
+		      " WHERE next_at <= ? AND created_at <= ?"
+		      " ORDER BY id LIMIT ?",
+		      "iii", now, made_by, (int64_t)max);
 	while (rc >= 0 && (rc = db_step(st, err)) == DB_ROW) {
 		if (*n == alloc) {
 			alloc = alloc ? alloc * 2 : 64;
@@ -347,8 +353,9 @@ static int load_due(struct db *db, int64_t now, int max, struct row **out, int *
 		struct row *r = &rows[*n];
 		r->id = db_col_int(st, 0);
 		r->attempts = db_col_int(st, 2);
+		r->resent = db_col_int(st, 3) != 0;
 		r->handled = false;
-		if (!(r->asset_id = strdup(db_col_text(st, 1)))) {
+		if (!(r->key = strdup(db_col_text(st, 1)))) {
 			rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 			break;
 		}
@@ -372,25 +379,33 @@ static int64_t backoff_s(int64_t attempts)
 	return attempts >= 12 ? BACKOFF_MAX_S : (int64_t)1 << attempts;
 }
 
-/* Records the outcome for every batch row of rows[i].asset_id: deleted when
- * accepted, else attempts+1, the error and the next try. Only rows of this
+/* Records the outcome for every batch row of rows[i].key: deleted when
+ * accepted (kept for its second send first, with resend_s and a target),
+ * else attempts+1, the error and the next try. Only rows of this
  * batch are touched: a row added while the purge was in flight may describe
  * a change the edges had not seen yet, so it stays for the next drain. */
-static int settle(struct db *db, struct row *rows, int n, int i, const struct dam_err *sent_err,
-		  int *sent, struct dam_err *err)
+static int settle(struct db *db, const struct purge_config *cfg, struct row *rows, int n, int i,
+		  const struct dam_err *sent_err, int *sent, struct dam_err *err)
 {
 	int64_t now = (int64_t)(time_now_ms() / 1000);
+	bool resend = cfg->resend_s > 0 && (cfg->nedges > 0 || cfg->http_url[0]);
 	int rc;
 
 	if ((rc = db_begin(db, err)) < 0)
 		return rc;
 	for (int j = i; j < n && rc >= 0; j++) {
-		if (rows[j].handled || strcmp(rows[j].asset_id, rows[i].asset_id))
+		if (rows[j].handled || strcmp(rows[j].key, rows[i].key))
 			continue;
 		rows[j].handled = true;
-		if (!sent_err) {
-			rc = db_run(db, err, "DELETE FROM purge_outbox WHERE id = ? AND asset_id = ?", "is",
-				    rows[j].id, rows[j].asset_id);
+		if (!sent_err && resend && !rows[j].resent) {
+			rc = db_run(db, err,
+				    "UPDATE purge_outbox SET sent_at = ?, next_at = ?, attempts = 0, error = NULL WHERE id = ?",
+				    "iii", now, now + cfg->resend_s, rows[j].id);
+			if (rc >= 0)
+				(*sent)++;
+		} else if (!sent_err) {
+			rc = db_run(db, err, "DELETE FROM purge_outbox WHERE id = ? AND surrogate_key = ?", "is",
+				    rows[j].id, rows[j].key);
 			if (rc >= 0)
 				(*sent)++;
 		} else {
@@ -414,6 +429,7 @@ int purge_drain(struct db *db, const struct purge_config *cfg, int max, int *sen
 	struct dam_err send_err, first_err = { 0 };
 	bool any_target = cfg->nedges > 0 || cfg->http_url[0];
 	int n = 0, nsent = 0, rc, first = 0;
+	int64_t now;
 
 	if (sent)
 		*sent = 0;
@@ -421,18 +437,19 @@ int purge_drain(struct db *db, const struct purge_config *cfg, int max, int *sen
 		return dam_err_set(err, DAM_EINVAL, "max", "purge batch size must be positive");
 	if ((rc = check_config(cfg, err)) < 0)
 		return rc;
-	if ((rc = load_due(db, (int64_t)(time_now_ms() / 1000), max, &rows, &n, err)) < 0)
+	now = (int64_t)(time_now_ms() / 1000);
+	if ((rc = load_due(db, now, now - (cfg->settle_s > 0 ? cfg->settle_s : 0), max, &rows, &n, err)) < 0)
 		return rc;
 	for (int i = 0; i < n && rc >= 0; i++) {
 		if (rows[i].handled)
 			continue;
 		dam_err_clear(&send_err);
-		int src = any_target ? purge_send(cfg, rows[i].asset_id, &send_err) : 0;
+		int src = any_target ? purge_send(cfg, rows[i].key, &send_err) : 0;
 		if (src < 0 && !first) {
 			first = src;
 			first_err = send_err;
 		}
-		rc = settle(db, rows, n, i, src < 0 ? &send_err : NULL, &nsent, err);
+		rc = settle(db, cfg, rows, n, i, src < 0 ? &send_err : NULL, &nsent, err);
 	}
 	rows_free(rows, n);
 	if (sent)

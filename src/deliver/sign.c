@@ -288,13 +288,16 @@ void sign_path(const struct sign_keys *k, const char *path, size_t len, char out
 	sodium_bin2base64(out, SIGN_LEN + 1, mac, sizeof mac, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
-bool sign_verify(const struct sign_keys *k, const char *path, size_t len, const char *sig)
+bool sign_verify_key(const struct sign_keys *k, const char *path, size_t len, const char *sig,
+		     char key_id[DAM_ID_LEN + 1])
 {
 	unsigned char want[MAC_LEN], got[MAC_LEN];
 	size_t n = 0;
 	const char *end = NULL;
-	int ok = 0;
+	int ok = 0, which = 0;
 
+	if (key_id)
+		key_id[0] = '\0';
 	if (!k || !sig || strnlen(sig, SIGN_LEN + 1) != SIGN_LEN)
 		return false;
 	if (sodium_base642bin(got, sizeof got, sig, SIGN_LEN, NULL, &n, &end,
@@ -302,9 +305,20 @@ bool sign_verify(const struct sign_keys *k, const char *path, size_t len, const 
 	    n != MAC_LEN || end != sig + SIGN_LEN)
 		return false;
 	for (int i = 0; i < k->n; i++) {
+		int eq, mask;
 		mac16(&k->keys[i], path, len, want);
-		ok |= sodium_memcmp(want, got, MAC_LEN) == 0;
+		eq = sodium_memcmp(want, got, MAC_LEN) == 0;
+		mask = -eq; /* all ones on a match: no branch on which key */
+		which = (which & ~mask) | (i & mask);
+		ok |= eq;
 	}
 	sodium_memzero(want, sizeof want);
+	if (ok && key_id)
+		memcpy(key_id, k->keys[which].id, sizeof k->keys[which].id);
 	return ok;
+}
+
+bool sign_verify(const struct sign_keys *k, const char *path, size_t len, const char *sig)
+{
+	return sign_verify_key(k, path, len, sig, NULL);
 }

@@ -26,6 +26,7 @@
 #include "core/library.h"
 #include "db/db.h"
 #include "util/err.h"
+#include "util/id.h"
 
 #define SIGN_LEN 22
 
@@ -53,5 +54,12 @@ void sign_path(const struct sign_keys *k, const char *path, size_t len, char out
 /* True when sig (NUL-terminated) is a valid signature of path by any
  * active key; constant time in the signature. */
 bool sign_verify(const struct sign_keys *k, const char *path, size_t len, const char *sig);
+
+/* sign_verify that also writes the id of the key that made the signature
+ * to key_id (when it is valid; "" otherwise), so answers can name it for
+ * a CDN purge when that key is retired. Which key matched is not visible
+ * in the timing either. */
+bool sign_verify_key(const struct sign_keys *k, const char *path, size_t len, const char *sig,
+		     char key_id[DAM_ID_LEN + 1]);
 
 #endif

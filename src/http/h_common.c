@@ -86,6 +86,27 @@ bool http_allow_new_version(struct dam *dam, const struct http_req *req, struct 
 	return ok;
 }
 
+int http_parse_int(const char *s, size_t len, long long lo, long long hi, long long *out)
+{
+	long long n = 0;
+	bool big = false;
+
+	if (len == 0)
+		return DAM_EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return DAM_EINVAL;
+		if (!big && n > (hi - (s[i] - '0')) / 10)
+			big = true; /* past hi: keep checking the rest are digits */
+		else if (!big)
+			n = n * 10 + (s[i] - '0');
+	}
+	if (big || n < lo || n > hi)
+		return DAM_ELIMIT;
+	*out = n;
+	return 0;
+}
+
 long long http_query_int(const struct http_req *req, struct http_res *res, const char *name, long long def,
 			 long long lo, long long hi)
 {

@@ -1,5 +1,6 @@
 /* h_deliver.c - signed delivery URLs (/t/...), channel presets, signed
  * link making, and Deep Zoom tiles for the UI's viewer. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,7 @@ fail:
 HANDLER(h_deliver)
 {
 	struct deliver_result r;
+	char tags[sizeof r.surrogate_key];
 	struct dam_err err = { 0 };
 	int64_t now = (int64_t)(time_now_ms() / 1000);
 
@@ -64,10 +66,15 @@ HANDLER(h_deliver)
 		deliver_error(res, &err);
 		return;
 	}
-	/* Varnish/Fastly read Surrogate-Key, Cloudflare Cache-Tag; both name
-	 * the asset so one purge drops every rendition of it. */
+	/* Varnish/Fastly read Surrogate-Key (space-separated), Cloudflare
+	 * Cache-Tag (comma-separated): the same keys, so one purge of the
+	 * asset, the signing key or the preset drops every answer made from
+	 * it (deliver.h, purge.h). */
+	snprintf(tags, sizeof tags, "%s", r.surrogate_key);
+	for (char *p = tags; (p = strchr(p, ' ')); p++)
+		*p = ',';
 	http_res_header(res, "surrogate-key", r.surrogate_key);
-	http_res_header(res, "cache-tag", r.surrogate_key);
+	http_res_header(res, "cache-tag", tags);
 	http_res_header(res, "x-dam-cache", r.cache_hit ? "hit" : "miss");
 	if (r.vary_accept)
 		http_res_header(res, "vary", "Accept");
@@ -180,16 +187,44 @@ static void link_origin(struct dam *dam, const struct http_req *req, char *out, 
 		snprintf(out, n, "%s://%s", req->tls ? "https" : "http", host);
 }
 
+#define LINK_EXPIRES_MAX_S (10LL * 365 * 86400)
+
+/* ?expires=: the same forms as `dam url --expires` (time_parse_future):
+ * seconds from now, a duration or a UTC date/time, in the future and at
+ * most 10 years ahead. *exp_at = unix seconds, 0 when absent; false after
+ * answering 400. */
+static bool link_expiry(const struct http_req *req, struct http_res *res, int64_t *exp_at)
+{
+	char *v = http_req_query(req, "expires");
+	uint64_t now_ms = time_now_ms(), at_ms = 0;
+	int64_t now = (int64_t)(now_ms / 1000);
+	bool ok;
+
+	*exp_at = 0;
+	if (!v)
+		return true;
+	ok = time_parse_future(v, now_ms, &at_ms) == 0 && (int64_t)(at_ms / 1000) > now &&
+	     (int64_t)(at_ms / 1000) <= now + LINK_EXPIRES_MAX_S;
+	free(v);
+	if (!ok) {
+		http_res_error(res, 400, "invalid_parameter",
+			       "expires must be seconds (3600), a duration (90s, 10m, 2h, 7d, 2w) or a UTC date/time "
+			       "(2027-01-31T12:00:00Z), in the future and at most 10 years ahead", "expires");
+		return false;
+	}
+	*exp_at = (int64_t)(at_ms / 1000);
+	return true;
+}
+
 /* GET /api/v1/assets/{id}/links?preset=&options=&expires=&version= */
 HANDLER(h_asset_links)
 {
 	char id[DAM_ID_LEN + 1], *preset = http_req_query(req, "preset"), *options = http_req_query(req, "options");
-	long long expires = http_query_int(req, res, "expires", 0, 1, 10LL * 365 * 86400);
-	long long version = expires < 0 ? -1 : http_query_int(req, res, "version", 0, 1, 1000000);
 	struct strbuf opts = STRBUF_INIT;
 	struct dam_err err;
 	char *url = NULL, origin[300];
 	int64_t exp_at = 0;
+	long long version = link_expiry(req, res, &exp_at) ? http_query_int(req, res, "version", 0, 1, 1000000) : -1;
 
 	if (version < 0)
 		goto out;
@@ -212,8 +247,6 @@ HANDLER(h_asset_links)
 		strbuf_adds(&opts, options);
 	if (version > 0)
 		strbuf_addf(&opts, "%sv_%lld", opts.len ? "," : "", version);
-	if (expires > 0)
-		exp_at = (int64_t)(time_now_ms() / 1000) + expires;
 	link_origin(dam, req, origin, sizeof origin);
 	if (deliver_url(dam, origin, id, opts.len ? opts.buf : "_", exp_at, &url, &err) < 0) {
 		http_res_dam_error(res, &err);
@@ -230,20 +263,55 @@ out:
 
 /* ---- Deep Zoom tiles ---- */
 
+/* One tile coordinate, s[0..len): "0" to INT_MAX in decimal digits.
+ * Fills res and returns false when it is not: 404 when it is not a number
+ * at all (no such tile address), 400 when it is one too large to be a tile
+ * (sscanf's %d used to wrap 4294967296 to 0 and serve tile 0). */
+static bool tile_coord(const char *s, size_t len, const char *what, int *out, struct http_res *res)
+{
+	long long n;
+	int rc = http_parse_int(s, len, 0, INT_MAX, &n);
+	char m[128];
+
+	if (rc == DAM_ELIMIT) {
+		snprintf(m, sizeof m, "the tile %s must be a whole number from 0 to %d", what, INT_MAX);
+		http_res_error(res, 400, "invalid_parameter", m, "tile");
+		return false;
+	}
+	if (rc < 0) {
+		http_res_error(res, 404, "not_found", "tiles are addressed as {level}/{col}_{row}.jpg", "tile");
+		return false;
+	}
+	*out = (int)n;
+	return true;
+}
+
+/* "{level}" and "{col}_{row}.jpg" into numbers; false after answering. */
+static bool tile_address(const char *lv, const char *tile, int *level, int *col, int *row, struct http_res *res)
+{
+	size_t len = strlen(tile);
+	const char *us = memchr(tile, '_', len);
+
+	if (!us || len < 4 || strcmp(tile + len - 4, ".jpg")) {
+		http_res_error(res, 404, "not_found", "tiles are addressed as {level}/{col}_{row}.jpg", "tile");
+		return false;
+	}
+	return tile_coord(lv, strlen(lv), "level", level, res) &&
+	       tile_coord(tile, (size_t)(us - tile), "column", col, res) &&
+	       tile_coord(us + 1, (size_t)(tile + len - 4 - (us + 1)), "row", row, res);
+}
+
 /* GET /api/v1/assets/{id}/tiles/{level}/{col}_{row}.jpg */
 HANDLER(h_asset_tile)
 {
 	struct delivery_info info;
 	struct media_transform_result t = { 0 };
 	struct dam_err err;
-	char id[DAM_ID_LEN + 1], etag[128], end[8] = "";
+	char id[DAM_ID_LEN + 1], etag[128];
 	int level, col, row, fd = -1;
 
-	if (sscanf(req->params[1], "%d", &level) != 1 || sscanf(req->params[2], "%d_%d%7s", &col, &row, end) != 3 ||
-	    strcmp(end, ".jpg")) {
-		http_res_error(res, 404, "not_found", "tiles are addressed as {level}/{col}_{row}.jpg", "tile");
+	if (!tile_address(req->params[1], req->params[2], &level, &col, &row, res))
 		return;
-	}
 	if (asset_resolve(dam, req->params[0], id, &err) < 0 || delivery_load(dam, id, 0, &info, &err) < 0) {
 		http_res_dam_error(res, &err);
 		return;

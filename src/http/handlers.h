@@ -23,6 +23,12 @@ bool http_allow_new_version(struct dam *dam, const struct http_req *req, struct 
 long long http_query_int(const struct http_req *req, struct http_res *res, const char *name, long long def,
 			 long long lo, long long hi);
 
+/* Parses s[0..len) as a whole number in decimal digits only (no sign, no
+ * space) into *out. DAM_EINVAL when it is not such a number (or empty),
+ * DAM_ELIMIT when it is one outside [lo, hi] (however many digits: no
+ * wrap-around). lo >= 0. */
+int http_parse_int(const char *s, size_t len, long long lo, long long hi, long long *out);
+
 /* Streams a blob with ETag, Last-Modified, Range/If-Range/If-None-Match,
  * HEAD and Content-Disposition (filename may be NULL for inline). */
 void http_send_blob(struct dam *dam, const struct http_req *req, struct http_res *res, const char *key,

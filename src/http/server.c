@@ -965,6 +965,13 @@ static void purge_config_of(const struct dam_config *cfg, struct purge_config *p
 	snprintf(pc->http_body, sizeof pc->http_body, "%s", cfg->purge_http_body);
 	snprintf(pc->http_header, sizeof pc->http_header, "%s", cfg->purge_http_header);
 	pc->timeout_ms = 5000;
+	/* Every server re-reads keys and presets within a second of a change
+	 * (deliver.c, preset.c): purging before that could let the edge
+	 * re-cache an answer made from the old ones. */
+	pc->settle_s = 2;
+	/* An answer being made when the change happened ends within the
+	 * transform timeout: the second send drops it if the edge cached it. */
+	pc->resend_s = cfg->transform_timeout_ms / 1000 + 2;
 }
 
 /* Drains the purge outbox that core fills in the same transactions as

@@ -44,24 +44,46 @@ void time_iso8601(uint64_t ms, char out[32])
 		 (unsigned)(ms % 1000));
 }
 
-static int parse_relative(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long n = strtoull(s, &end, 10);
-	uint64_t unit;
+/* Longest duration accepted: 100 years. Bounds every product below, and
+ * keeps "now minus a duration" after 1970 for any date this code runs on. */
+#define DURATION_MAX_MS (100ull * 366 * 86400000ull)
 
-	if (end == s || end[0] == '\0' || end[1] != '\0')
+int time_parse_duration(const char *s, uint64_t *out)
+{
+	unsigned long long n = 0;
+	uint64_t unit;
+	size_t i = 0;
+
+	/* Digits only (strtoull would take "+5", " 5" and "-5"). */
+	for (; s[i] >= '0' && s[i] <= '9'; i++) {
+		if (n > DURATION_MAX_MS)
+			return DAM_EINVAL;
+		n = n * 10 + (unsigned)(s[i] - '0');
+	}
+	if (i == 0 || s[i] == '\0' || s[i + 1] != '\0' || n == 0)
 		return DAM_EINVAL;
-	switch (*end) {
-	case 'd': unit = 86400000ull; break;
-	case 'h': unit = 3600000ull; break;
-	case 'm': unit = 60000ull; break;
+	switch (s[i]) {
 	case 's': unit = 1000ull; break;
+	case 'm': unit = 60000ull; break;
+	case 'h': unit = 3600000ull; break;
+	case 'd': unit = 86400000ull; break;
+	case 'w': unit = 7 * 86400000ull; break;
 	default: return DAM_EINVAL;
 	}
-	if (n > 100000ull * 365)
+	if (n > DURATION_MAX_MS / unit)
 		return DAM_EINVAL;
-	*out = time_now_ms() - n * unit;
+	*out = n * unit;
+	return 0;
+}
+
+/* "7d" in a filter: that long before now. */
+static int parse_relative(const char *s, uint64_t *out)
+{
+	uint64_t d, now = time_now_ms();
+
+	if (time_parse_duration(s, &d) < 0 || d > now)
+		return DAM_EINVAL;
+	*out = now - d;
 	return 0;
 }
 
@@ -71,7 +93,7 @@ int time_parse(const char *s, uint64_t *out)
 	int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0, n = 0;
 	size_t len = strlen(s);
 
-	if (len && strchr("dhms", s[len - 1]) && len < 12 && s[0] >= '0' && s[0] <= '9' &&
+	if (len && strchr("smhdw", s[len - 1]) && len < 12 && s[0] >= '0' && s[0] <= '9' &&
 	    !strchr(s, '-'))
 		return parse_relative(s, out);
 	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
@@ -125,23 +147,24 @@ json_t *time_json(int64_t ms)
 	return json_string(buf);
 }
 
-int time_parse_future(const char *s, uint64_t *out)
+int time_parse_future(const char *s, uint64_t now_ms, uint64_t *out)
 {
-	char *end;
-	unsigned long long n = strtoull(s, &end, 10);
-	uint64_t unit = 0;
+	uint64_t d;
+	size_t i = 0;
 
-	if (end != s && s[0] >= '0' && s[0] <= '9' && end[0] && !end[1]) {
-		switch (*end) {
-		case 'w': unit = 7 * 86400000ull; break;
-		case 'd': unit = 86400000ull; break;
-		case 'h': unit = 3600000ull; break;
-		case 'm': unit = 60000ull; break;
-		default: return DAM_EINVAL;
-		}
-		if (n == 0 || n > 100ull * 366)
+	while (s[i] >= '0' && s[i] <= '9')
+		i++;
+	if (i > 0 && s[i] == '\0') { /* bare seconds, as the API always took */
+		if (i > 12)
 			return DAM_EINVAL;
-		*out = time_now_ms() + n * unit;
+		d = strtoull(s, NULL, 10);
+		if (d == 0 || d > DURATION_MAX_MS / 1000)
+			return DAM_EINVAL;
+		*out = now_ms + d * 1000;
+		return 0;
+	}
+	if (i > 0 && time_parse_duration(s, &d) == 0) {
+		*out = now_ms + d;
 		return 0;
 	}
 	return time_parse(s, out);

@@ -17,13 +17,24 @@ void time_iso8601(uint64_t unix_ms, char out[32]);
 struct json_t;
 struct json_t *time_json(int64_t ms);
 
-/* Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM[:SS[.fff]][Z]" (UTC) or a relative
- * "7d", "12h", "30m" (before now). Returns 0 and *out_ms, or DAM_EINVAL. */
+/* Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM[:SS[.fff]][Z]" (UTC) or a
+ * duration (time_parse_duration) before now, as filters read "7d". Returns
+ * 0 and *out_ms, or DAM_EINVAL. */
 int time_parse(const char *s, uint64_t *out_ms);
 
-/* An expiry: "30d", "12h", "90m", "2w" from now, or an absolute UTC
- * date/time as time_parse. (time_parse reads "7d" as 7 days ago, which
- * suits filters, not expiries.) Returns 0 and *out_ms, or DAM_EINVAL. */
-int time_parse_future(const char *s, uint64_t *out_ms);
+/* A length of time: a whole number from 1 and one unit, s (seconds), m
+ * (minutes), h, d or w (weeks): "90s", "10m", "2h", "7d", "2w". At most
+ * 100 years. Returns 0 and *out_ms, or DAM_EINVAL. The one parser of
+ * durations: filters, expiries of tokens and links, CLI and API. */
+int time_parse_duration(const char *s, uint64_t *out_ms);
+
+/* An expiry, as `dam url --expires`, `dam token create --expires` and the
+ * API's links?expires= take it: a duration from now_ms ("90s", "10m",
+ * "2h", "7d", "2w"), bare seconds from now_ms ("3600"), or an absolute UTC
+ * date/time as time_parse ("2027-01-31", "2027-01-31T12:00:00Z"). Returns 0
+ * and *out_ms, or DAM_EINVAL. A date in the past is returned as it is:
+ * the caller says why it does not fit. now_ms is passed in so tests can
+ * fix the clock. */
+int time_parse_future(const char *s, uint64_t now_ms, uint64_t *out_ms);
 
 #endif

@@ -1005,6 +1005,57 @@ test_audit_log_filters() {
 	assert_exit 2 dam audit log --json --csv
 	assert_exit 2 dam audit log "$a" --asset "$a"
 	assert_exit 3 dam audit log --asset 0190aaaa-0000-7000-8000-000000000000
+# Issue 11, point 16: with $USER unset the audit trail names the operating
+# system user (getpwuid(geteuid())), never "cli:unknown".
+test_cli_actor() {
+	new_lib
+	local me id
+	me=$(id -un)
+	assert_exit 0 dam ingest --no-process --json "$FIXTURES/photo2.jpg"
+	id=$(id_of photo2.jpg)
+	assert_exit 0 env -u USER -u LOGNAME "$DAM" tag "$id" +nouser
+	assert_eq "cli:$me" "$(sqlite3 "$LIB/dam.db" "SELECT actor FROM audit ORDER BY seq DESC LIMIT 1")" "actor without \$USER"
+	assert_eq "0" "$(sqlite3 "$LIB/dam.db" "SELECT count(*) FROM audit WHERE actor = 'cli:unknown'")" "no cli:unknown rows"
+	assert_exit 0 env USER=alice "$DAM" tag "$id" +withuser
+	assert_eq "cli:alice" "$(sqlite3 "$LIB/dam.db" "SELECT actor FROM audit ORDER BY seq DESC LIMIT 1")" "actor from \$USER"
+	assert_exit 0 env -u USER -u LOGNAME "$DAM" key rotate
+	assert_eq "cli:$me" "$(sqlite3 "$LIB/dam.db" "SELECT actor FROM audit WHERE action = 'delivery_key.created' ORDER BY seq DESC LIMIT 1")" "key rotation actor"
+}
+
+# Issue 11, point 17: dam url --expires takes 90s, 10m, 2h, 7d, 2w, seconds
+# and a UTC date/time (the parser the API's links?expires= uses), and says
+# what is wrong with anything else.
+url_exp() { sed -n 's|.*[/,]exp_\([0-9]*\)/.*|\1|p' <<<"$OUT"; }
+test_url_expires() {
+	new_lib
+	assert_exit 0 dam ingest --no-process --json "$FIXTURES/photo2.jpg"
+	local id form secs t0 t1 exp
+	id=$(id_of photo2.jpg)
+	for form in 90s:90 10m:600 2h:7200 7d:604800 2w:1209600 3600:3600; do
+		secs=${form#*:}
+		t0=$(date +%s)
+		assert_exit 0 dam url "$id" tmall --expires "${form%%:*}" || continue
+		t1=$(date +%s)
+		exp=$(url_exp)
+		[[ $exp =~ ^[0-9]+$ ]] || { fail "--expires ${form%%:*}: no exp_ in $OUT"; continue; }
+		assert_true "--expires ${form%%:*}: exp_$exp is now+$secs (now $t0..$t1)" \
+			test "$exp" -ge $((t0 + secs)) -a "$exp" -le $((t1 + secs))
+	done
+	assert_exit 0 dam url "$id" tmall --expires 2099-12-31T12:30:15Z
+	assert_eq "4102403415" "$(url_exp)" "ISO date-time"
+	assert_exit 0 dam url "$id" tmall --expires 2099-12-31
+	assert_eq "4102358400" "$(url_exp)" "ISO date"
+	assert_exit 0 dam url "$id" 'w_100' --expires 2099-12-31T12:30
+	[[ $OUT =~ /w_100,exp_4102403400/$id$ ]] || fail "options and expiry: $OUT"
+	for bad in soon 0s 10x 1.5h -5m 5m3 '' ' 5m' 2099-13-01 2099-02-30T10:00Z 99999999999999999999s 2001-01-01; do
+		assert_exit 2 dam url "$id" tmall --expires "$bad" || continue
+		assert_contains "$ERR" "--expires" "error for [$bad]"
+		assert_eq "" "$OUT" "nothing printed for [$bad]"
+	done
+	assert_exit 2 dam url "$id" tmall --expires nonsense
+	assert_contains "$ERR" '90s, 10m, 2h, 7d'
+	assert_exit 2 dam url "$id" tmall --expires 2001-01-01
+	assert_contains "$ERR" 'not in the future'
 }
 
 # ------------------------------------------------------------------ runner
@@ -1012,7 +1063,7 @@ test_audit_log_filters() {
 TESTS=(
 	init_and_find ingest_fixtures dedup_and_dry_run ingest_tags_meta new_version globs
 	tag_meta_rm_restore corrupt_retry decompression_bomb crash_kill9 fsck_damage_gc audit_chain audit_log_filters
-	bad_input names_and_types watch watch_burst ls_filters help_usage delivery
+	bad_input names_and_types watch watch_burst ls_filters help_usage delivery cli_actor url_expires
 )
 if [ $# -gt 0 ]; then
 	sel=()

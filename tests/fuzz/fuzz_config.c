@@ -26,8 +26,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[0] & 1) {
 		char *s = strndup((const char *)data + 1, size - 1);
 		uint64_t ms;
-		if (s)
+		if (s) {
 			time_parse(s, &ms);
+			time_parse_future(s, 1800000000000ull, &ms); /* --expires, links?expires= */
+		}
 		free(s);
 		return 0;
 	}

@@ -187,10 +187,38 @@ static void test_config_change_rebuilds(void **state)
 	assert_non_null(strstr(err.msg, "[preset hero]"));
 }
 
+/* Issue 11, point 3: presets changed in dam.conf have no row to trigger
+ * on; preset_sync names each unstored preset for a CDN purge when the
+ * fingerprint moved, and nothing when it did not. */
+static void test_config_change_queues_purges(void **state)
+{
+	struct fx *f = *state;
+	struct dam_err err;
+	int64_t n = -1;
+
+	assert_int_equal(preset_sync(f->a, NULL, &err), 0);
+	assert_true(db_run(f->a->db, &err, "DELETE FROM purge_outbox", "") >= 0);
+	assert_int_equal(db_query_int(f->a->db, &n, &err, "SELECT count(*) FROM purge_outbox", ""), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(preset_sync(f->a, NULL, &err), 0); /* unchanged: nothing */
+	assert_int_equal(db_query_int(f->a->db, &n, &err, "SELECT count(*) FROM purge_outbox", ""), 0);
+	assert_int_equal(n, 0);
+
+	snprintf(f->a->cfg.presets[0].name, sizeof f->a->cfg.presets[0].name, "hero");
+	snprintf(f->a->cfg.presets[0].spec, sizeof f->a->cfg.presets[0].spec, "w_1600,f_jpeg");
+	f->a->cfg.npresets = 1;
+	assert_int_equal(preset_sync(f->a, NULL, &err), 0);
+	assert_int_equal(db_query_int(f->a->db, &n, &err,
+				      "SELECT count(*) FROM purge_outbox WHERE surrogate_key IN ('preset-hero', 'preset-tmall')", ""),
+			 0);
+	assert_int_equal(n, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_builtins_and_unknown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_change_queues_purges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_change_in_this_process_is_seen_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_change_elsewhere_is_seen_within_the_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_answers_between_rechecks, setup, teardown),

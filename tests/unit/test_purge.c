@@ -400,8 +400,8 @@ static void test_drain_sends_once_per_asset(void **state)
 	assert_int_equal(purge_drain(f->dam->db, &f->cfg, 100, &sent, NULL), 0);
 	assert_int_equal(sent, 3);
 	assert_int_equal(httpd_count(f->h), 2);
-	assert_string_equal(header(&f->h->reqs[0], "X-Surrogate-Key", v, sizeof v), A_ID);
-	assert_string_equal(header(&f->h->reqs[1], "X-Surrogate-Key", v, sizeof v), B_ID);
+	assert_string_equal(header(&f->h->reqs[0], "X-Surrogate-Key", v, sizeof v), "asset-" A_ID);
+	assert_string_equal(header(&f->h->reqs[1], "X-Surrogate-Key", v, sizeof v), "asset-" B_ID);
 	assert_int_equal(outbox_count(f), 0);
 
 	assert_int_equal(purge_drain(f->dam->db, &f->cfg, 100, &sent, NULL), 0);
@@ -497,11 +497,11 @@ static void test_drain_respects_max_and_order(void **state)
 	assert_int_equal(purge_drain(f->dam->db, &f->cfg, 2, &sent, NULL), 0);
 	assert_int_equal(sent, 2);
 	assert_int_equal(outbox_count(f), 1);
-	assert_string_equal(header(&f->h->reqs[0], "X-Surrogate-Key", v, sizeof v), C_ID);
-	assert_string_equal(header(&f->h->reqs[1], "X-Surrogate-Key", v, sizeof v), A_ID);
+	assert_string_equal(header(&f->h->reqs[0], "X-Surrogate-Key", v, sizeof v), "asset-" C_ID);
+	assert_string_equal(header(&f->h->reqs[1], "X-Surrogate-Key", v, sizeof v), "asset-" A_ID);
 	assert_int_equal(purge_drain(f->dam->db, &f->cfg, 2, &sent, NULL), 0);
 	assert_int_equal(sent, 1);
-	assert_string_equal(header(&f->h->reqs[2], "X-Surrogate-Key", v, sizeof v), B_ID);
+	assert_string_equal(header(&f->h->reqs[2], "X-Surrogate-Key", v, sizeof v), "asset-" B_ID);
 	assert_int_equal(purge_drain(f->dam->db, &f->cfg, 0, &sent, NULL), DAM_EINVAL);
 }
 
@@ -553,10 +553,110 @@ static void test_drain_keeps_rows_added_in_flight(void **state)
 	assert_int_equal(outbox_count(f), 0);
 }
 
+/* Issue 11, point 3: retiring a signing key and storing, changing or
+ * removing a preset queue purges of the keys every answer they made
+ * carries; an unchanged preset spec and an unrelated key edit queue none. */
+static void test_keys_and_presets_queue_purges(void **state)
+{
+	struct fx *f = *state;
+	char v[256];
+	int sent = -1;
+	int64_t n = -1;
+
+	open_library(f);
+	assert_int_equal(db_run(f->dam->db, NULL,
+				"INSERT INTO delivery_keys(id, secret, created_at) VALUES (?, x'00', 1), (?, x'01', 2)",
+				"ss", A_ID, B_ID),
+			 2);
+	assert_int_equal(outbox_count(f), 0);
+	run_sql(f, "UPDATE delivery_keys SET retired_at = 10 WHERE id = ?", A_ID);
+	run_sql(f, "UPDATE delivery_keys SET retired_at = 11 WHERE id = ?", A_ID); /* already retired */
+	assert_int_equal(outbox_count(f), 1);
+	run_sql(f, "INSERT INTO presets(name, spec, updated_at) VALUES (?, 'w_100', 1)", "hero");
+	run_sql(f, "UPDATE presets SET description = 'x', updated_at = 2 WHERE name = ?", "hero"); /* same bytes */
+	run_sql(f, "UPDATE presets SET spec = 'w_200' WHERE name = ?", "hero");
+	run_sql(f, "DELETE FROM presets WHERE name = ?", "hero");
+	assert_int_equal(outbox_count(f), 4);
+	assert_int_equal(db_query_int(f->dam->db, &n, NULL,
+				      "SELECT count(*) FROM purge_outbox WHERE surrogate_key = 'preset-hero'", ""), 0);
+	assert_int_equal(n, 3);
+
+	add_edge(f, f->h->port, false);
+	assert_int_equal(purge_drain(f->dam->db, &f->cfg, 100, &sent, NULL), 0);
+	assert_int_equal(sent, 4);
+	assert_int_equal(httpd_count(f->h), 2); /* one request per key */
+	assert_string_equal(header(&f->h->reqs[0], "X-Surrogate-Key", v, sizeof v), "key-" A_ID);
+	assert_string_equal(header(&f->h->reqs[1], "X-Surrogate-Key", v, sizeof v), "preset-hero");
+	assert_int_equal(outbox_count(f), 0);
+}
+
+/* Rows younger than settle_s wait (the servers' key and preset caches
+ * catch up first); older ones go. */
+static void test_drain_waits_settle(void **state)
+{
+	struct fx *f = *state;
+	int sent = -1;
+	int64_t now = (int64_t)time(NULL);
+
+	open_library(f);
+	run_sql(f, "UPDATE assets SET deleted_at = 5 WHERE id = ?", A_ID);
+	add_edge(f, f->h->port, false);
+	f->cfg.settle_s = 3600;
+	assert_int_equal(purge_drain(f->dam->db, &f->cfg, 100, &sent, NULL), 0);
+	assert_int_equal(sent, 0);
+	assert_int_equal(httpd_count(f->h), 0);
+	assert_true(db_run(f->dam->db, NULL, "UPDATE purge_outbox SET created_at = ?", "i", now - 3600) == 1);
+	assert_int_equal(purge_drain(f->dam->db, &f->cfg, 100, &sent, NULL), 0);
+	assert_int_equal(sent, 1);
+	assert_int_equal(httpd_count(f->h), 1);
+}
+
+/* With resend_s an accepted row is sent once more later, for answers that
+ * were being made when the change happened; then it is gone. */
+static void test_drain_resends_once(void **state)
+{
+	struct fx *f = *state;
+	char v[256];
+	int sent = -1;
+	int64_t n = -1, next_at = 0, now, after;
+
+	open_library(f);
+	run_sql(f, "UPDATE assets SET deleted_at = 5 WHERE id = ?", A_ID);
+	add_edge(f, f->h->port, false);
+	f->cfg.resend_s = 20;
+	now = (int64_t)time(NULL);
+	assert_int_equal(purge_drain(f->dam->db, &f->cfg, 100, &sent, NULL), 0);
+	after = (int64_t)time(NULL);
+	assert_int_equal(sent, 1);
+	assert_int_equal(httpd_count(f->h), 1);
+	assert_int_equal(outbox_count(f), 1);
+	assert_int_equal(db_query_int(f->dam->db, &next_at, NULL, "SELECT next_at FROM purge_outbox WHERE sent_at IS NOT NULL", ""), 0);
+	assert_true(next_at >= now + 20 && next_at <= after + 20);
+	/* Not due yet. */
+	assert_int_equal(purge_drain(f->dam->db, &f->cfg, 100, &sent, NULL), 0);
+	assert_int_equal(httpd_count(f->h), 1);
+	/* Due: the second send, then the row is gone. */
+	assert_true(db_run(f->dam->db, NULL, "UPDATE purge_outbox SET next_at = 0", "") == 1);
+	assert_int_equal(purge_drain(f->dam->db, &f->cfg, 100, &sent, NULL), 0);
+	assert_int_equal(sent, 1);
+	assert_int_equal(httpd_count(f->h), 2);
+	assert_string_equal(header(&f->h->reqs[1], "X-Surrogate-Key", v, sizeof v), "asset-" A_ID);
+	assert_int_equal(outbox_count(f), 0);
+	/* Without a target nothing waits for a second send. */
+	f->cfg.nedges = 0;
+	run_sql(f, "UPDATE assets SET deleted_at = 6 WHERE id = ?", B_ID);
+	assert_int_equal(purge_drain(f->dam->db, &f->cfg, 100, &sent, NULL), 0);
+	assert_int_equal(db_query_int(f->dam->db, &n, NULL, "SELECT count(*) FROM purge_outbox", ""), 0);
+	assert_int_equal(n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ban_carries_surrogate_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keys_and_presets_queue_purges, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drain_waits_settle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drain_resends_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_purge_method, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commercial_call_is_templated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusal_names_the_edge, setup, teardown),

@@ -302,11 +302,42 @@ static void test_damaged_key(void **state)
 	assert_non_null(strstr(err.msg, "5-byte secret"));
 }
 
+/* sign_verify_key names the key that made the signature (old or new), and
+ * nothing for a bad one: delivery answers carry it as key-<id> so that
+ * retiring the key purges them from CDN edges (issue 11, point 3). */
+static void test_verify_names_the_key(void **state)
+{
+	struct fx *f = *state;
+	struct sign_keys *k = load(f);
+	char old_sig[SIGN_LEN + 1], new_sig[SIGN_LEN + 1], id[DAM_ID_LEN + 1], first[DAM_ID_LEN + 1],
+		second[DAM_ID_LEN + 1];
+	struct db_stmt *st = NULL;
+
+	sign_path(k, PATH, strlen(PATH), old_sig);
+	sign_keys_free(k);
+	assert_int_equal(sign_key_rotate(f->dam, second, sizeof second, NULL), 0);
+	assert_int_equal(db_query(f->dam->db, &st, NULL, "SELECT id FROM delivery_keys WHERE id <> ?", "s", second), 0);
+	assert_int_equal(db_step(st, NULL), DB_ROW);
+	snprintf(first, sizeof first, "%s", db_col_text(st, 0));
+	db_finalize(st);
+	k = load(f);
+	sign_path(k, PATH, strlen(PATH), new_sig);
+	assert_true(sign_verify_key(k, PATH, strlen(PATH), old_sig, id));
+	assert_string_equal(id, first);
+	assert_true(sign_verify_key(k, PATH, strlen(PATH), new_sig, id));
+	assert_string_equal(id, second);
+	new_sig[3] = new_sig[3] == 'A' ? 'B' : 'A';
+	assert_false(sign_verify_key(k, PATH, strlen(PATH), new_sig, id));
+	assert_string_equal(id, "");
+	sign_keys_free(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_first_key_and_sign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tamper, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_names_the_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotate_and_retire, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_survives_reload, setup, teardown),
