@@ -1005,6 +1005,8 @@ test_audit_log_filters() {
 	assert_exit 2 dam audit log --json --csv
 	assert_exit 2 dam audit log "$a" --asset "$a"
 	assert_exit 3 dam audit log --asset 0190aaaa-0000-7000-8000-000000000000
+}
+
 # Issue 11, point 16: with $USER unset the audit trail names the operating
 # system user (getpwuid(geteuid())), never "cli:unknown".
 test_cli_actor() {
