@@ -4,9 +4,11 @@
 #   OUTDIR/base/base-KK.jpg   20 photo-like base JPEGs, 4000x3000 (12 MP) .. 6000x4000 (24 MP),
 #                             every 5th one portrait; content is multi-scale colour noise + a
 #                             gradient + fine grain, so it compresses like a photo (~3-7 MB at Q90)
-#   OUTDIR/jpeg/img-NNNNNN.jpg  N JPEGs: base (i mod 20) with a COM segment holding the counter
-#                             inserted after SOI, so every file has distinct bytes (distinct
-#                             SHA-256, no dedup) while the decode work is that of a real 12-24 MP JPEG
+#   OUTDIR/jpeg-px/img-NNNNNN.jpg  N JPEGs: base (i mod 20) with its own colour gain and offset per
+#                             band (from i), re-encoded at Q90: every file has distinct pixels,
+#                             so its master and renditions are distinct too and the store writes
+#                             as much as a real shoot's (an earlier set differed only by a comment
+#                             segment, and dam's store deduplicated every rendition)
 #   OUTDIR/png/png-K.png      5 RGBA PNGs, 3000x2000
 #   OUTDIR/video/vid-K.mp4    3 H.264 videos, 1920x1080, 5 s
 set -euo pipefail
@@ -14,7 +16,7 @@ set -euo pipefail
 N=${1:?usage: gen.sh N OUTDIR}
 OUT=${2:?usage: gen.sh N OUTDIR}
 NBASE=20
-mkdir -p "$OUT/base" "$OUT/jpeg" "$OUT/png" "$OUT/video"
+mkdir -p "$OUT/base" "$OUT/png" "$OUT/video"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
@@ -70,17 +72,30 @@ for k in $(seq 0 $((NBASE - 1))); do
 done
 for p in "${pids[@]}"; do wait "$p"; done
 
-# 2. N distinct JPEGs: SOI + COM("dambench%08d") + rest of base
+# 2. N JPEGs with distinct pixels: base (i mod 20) times a per-file gain and plus a per-file
+#    offset in each band (both from i's digits), so no two files share a rendition. Two at a time.
 made=0
-for i in $(seq 0 $((N - 1))); do
-	f=$(printf '%s/jpeg/img-%06d.jpg' "$OUT" "$i")
-	[ -s "$f" ] && continue
+tint() { # I OUT
+	local i=$1 out=$2 b k=$(($1 / NBASE))
 	b=$(printf '%s/base/base-%02d.jpg' "$OUT" $((i % NBASE)))
-	# COM length = 2 (length field) + 16 payload bytes = 0x12
-	{ printf '\xff\xd8\xff\xfe\x00\x12dambench%08d' "$i"; tail -c +3 "$b"; } >"$f.tmp"
-	mv "$f.tmp" "$f"
+	vips linear "$b" "$out.tmp.v" \
+		"$(awk -v k="$k" 'BEGIN{printf "%.3f %.3f %.3f", 0.9 + (k % 7) * 0.03, 0.9 + (k % 11) * 0.02, 0.9 + (k % 13) * 0.015}')" \
+		"$((k % 5)) $((k / 5 % 5)) $((k / 25 % 5))" --uchar
+	vips copy "$out.tmp.v" "$out.tmp.jpg[Q=90]" --interpretation srgb
+	rm -f "$out.tmp.v"
+	mv "$out.tmp.jpg" "$out"
+}
+mkdir -p "$OUT/jpeg-px"
+pids=()
+for i in $(seq 0 $((N - 1))); do
+	f=$(printf '%s/jpeg-px/img-%06d.jpg' "$OUT" "$i")
+	[ -s "$f" ] && continue
+	tint "$i" "$f" &
+	pids+=($!)
 	made=$((made + 1))
+	if [ ${#pids[@]} -ge 2 ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
 done
+for p in "${pids[@]}"; do wait "$p"; done
 
 # 3. five RGBA PNGs, 3000x2000, cut from different bases with a gradient alpha
 for k in 0 1 2 3 4; do

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# run.sh [N] - bench/ingest: N generated 12-24 MP JPEGs + 5 PNGs + 3 videos, thumbnail (320 px) and
-# preview (1600 px) WebP, on this machine's cores, three contenders in one run:
-#   limit  sha256sum + vipsthumbnail -s 1600 + vipsthumbnail -s 320, xargs -P$PAR
-#   im     ImageMagick convert -resize 1600x1600 / 320x320 -quality 80 (ResourceSpace), xargs -P$PAR,
-#          on the first IM_SAMPLE JPEGs + all PNGs/videos; the JPEG time is scaled to all N JPEGs
-#   dam    dam init + dam ingest --json SETDIR (default workers), fresh library
+# run.sh [N] - bench/ingest: N generated 12-24 MP JPEGs (distinct pixels) + 5 PNGs + 3 videos, on
+# this machine's cores. Every contender makes the same outputs as a dam ingest: per image the
+# pyramidal master, the 1600 px preview and 320 px thumbnail (WebP) and every distinct channel
+# preset dam renders ahead (read from `dam preset list`); per video a poster, a keyframe strip
+# and a thumbnail. Three contenders in one run:
+#   limit  equal.c (one libvips process per file: hash, master, then every output from the
+#          master), xargs -P$PAR
+#   im     ImageMagick, one full-decode `convert` per output (ResourceSpace), xargs -P$PAR, on
+#          IM_SAMPLE JPEGs + all PNGs/videos; the JPEG time is scaled to all N JPEGs
+#   dam    dam init + dam ingest --json SETDIR (default workers), fresh library; reported twice:
+#          ingest-to-searchable (every asset's row committed) and ingest-to-all-renditions
 # Each contender starts with a dropped page cache (sync; echo 3 > /proc/sys/vm/drop_caches) when
 # allowed, else with a warm cache (every input read once first). Prints a markdown table and
 # appends it, with the machine and command, to bench/RESULTS.md.
@@ -25,7 +30,7 @@ PAR=${PAR:-$(nproc)}
 CONVERT=/usr/bin/convert # /usr/local/bin/convert may be a stand-in script
 TIME=/usr/bin/time
 [ -x "$DAM" ] || { echo "run.sh: build dam first (ninja -C build)" >&2; exit 1; }
-for t in vipsthumbnail "$CONVERT" ffmpeg sha256sum "$TIME" xargs; do
+for t in vipsthumbnail "$CONVERT" ffmpeg sha256sum "$TIME" xargs jq sqlite3 cc; do
 	command -v "$t" >/dev/null || { echo "run.sh: $t missing (scripts/deps.sh)" >&2; exit 1; }
 done
 
@@ -41,10 +46,24 @@ cp "$DAM" "$OUT/dam"
 DAM="$OUT/dam"
 for i in $(seq 0 $((N - 1))); do
 	f=$(printf 'img-%06d.jpg' "$i")
-	ln "$DATA/jpeg/$f" "$SET/$f" 2>/dev/null || cp "$DATA/jpeg/$f" "$SET/$f"
+	ln "$DATA/jpeg-px/$f" "$SET/$f" 2>/dev/null || cp "$DATA/jpeg-px/$f" "$SET/$f"
 done
 for f in "$DATA"/png/*.png "$DATA"/video/*.mp4; do ln "$f" "$SET/" 2>/dev/null || cp "$f" "$SET/"; done
 find "$SET" -type f | sort >"$OUT/all.txt"
+
+# ---- the outputs every contender makes: dam's ahead presets, identical specs merged (dam stores
+# identical bytes once; the others encode them once)
+cc -O2 -Wall -o "$OUT/equal" "$HERE/equal.c" $(pkg-config --cflags --libs vips libcrypto)
+"$DAM" init "$OUT/presets-lib" >/dev/null
+"$DAM" --library "$OUT/presets-lib" preset list --json | jq -r '
+	.[] | select(.ahead) | . as $p
+	| ($p.spec | split(",") | map(capture("^(?<key>[a-z]+)_(?<value>.*)$")) | from_entries) as $s
+	| select(($s.f // "jpeg") != "auto")
+	| "\([($s.w // "0"), ($s.h // "0"), ($s.fit // "contain"), ($s.bg // "-"), ($s.f // "jpeg"), ($s.q // "85")] | join(" "))\t\($p.name)"' |
+	sort -t$'\t' -k1,1 | awk -F'\t' '!($1 in seen) { seen[$1] = 1; print $2, $1 }' >"$OUT/specs.txt"
+rm -rf "$OUT/presets-lib"
+NSPECS=$(wc -l <"$OUT/specs.txt")
+echo "outputs per image: master, preview, thumbnail + $NSPECS distinct presets ($(cut -d' ' -f1 "$OUT/specs.txt" | tr '\n' ' '))" >&2
 grep '\.jpg$' "$OUT/all.txt" >"$OUT/jpeg.txt"
 grep -v '\.jpg$' "$OUT/all.txt" >"$OUT/other.txt"
 NFILES=$(wc -l <"$OUT/all.txt")
@@ -75,15 +94,14 @@ run_limit() {
 	local o="$OUT/limit-out" t0 t1
 	mkdir -p "$o"
 	prepare_cache
-	echo "limit: sha256sum + vipsthumbnail x2, -P$PAR ..." >&2
+	echo "limit: equal.c per file, -P$PAR ..." >&2
 	t0=$(now)
-	VIPS_CONCURRENCY=1 $TIME -v -o "$OUT/limit.time" \
-		xargs -d '\n' -P "$PAR" -n 1 "$HERE/limit-one.sh" "$o" <"$OUT/all.txt" || echo "limit: some files failed" >&2
+	EQUAL="$OUT/equal" VIPS_CONCURRENCY=1 $TIME -v -o "$OUT/limit.time" \
+		xargs -d '\n' -P "$PAR" -n 1 "$HERE/limit-one.sh" "$o" "$OUT/specs.txt" <"$OUT/all.txt" || echo "limit: some files failed" >&2
 	t1=$(now)
 	LIMIT_S=$(echo "$t1 - $t0" | bc -l)
 	LIMIT_RSS=$(maxrss_kb "$OUT/limit.time")
-	LIMIT_OK=$(find "$o" -name '*-320.webp' | wc -l)
-	LIMIT_OK1600=$(find "$o" -name '*-1600.webp' | wc -l)
+	LIMIT_OUTPUTS=$(find "$o" -type f ! -name '*.png' | wc -l)
 }
 
 # ---- (b) ImageMagick (ResourceSpace)
@@ -99,20 +117,19 @@ run_im() {
 	echo "imagemagick: $IM_S sampled JPEGs + $((NFILES - NJPEG)) PNG/video, -P$PAR ..." >&2
 	t0=$(now)
 	MAGICK_THREAD_LIMIT=1 $TIME -v -o "$OUT/im-a.time" \
-		xargs -d '\n' -P "$PAR" -n 1 "$HERE/im-one.sh" "$o" <"$OUT/im-sample.txt" 2>"$OUT/im-a.err" || echo "im: some JPEGs failed (see $OUT/im-a.err)" >&2
+		xargs -d '\n' -P "$PAR" -n 1 "$HERE/im-one.sh" "$o" "$OUT/specs.txt" <"$OUT/im-sample.txt" 2>"$OUT/im-a.err" || echo "im: some JPEGs failed (see $OUT/im-a.err)" >&2
 	t1=$(now)
 	a=$(echo "$t1 - $t0" | bc -l)
 	t0=$(now)
 	MAGICK_THREAD_LIMIT=1 $TIME -v -o "$OUT/im-b.time" \
-		xargs -d '\n' -P "$PAR" -n 1 "$HERE/im-one.sh" "$o" <"$OUT/other.txt" 2>"$OUT/im-b.err" || echo "im: some PNG/videos failed (see $OUT/im-b.err)" >&2
+		xargs -d '\n' -P "$PAR" -n 1 "$HERE/im-one.sh" "$o" "$OUT/specs.txt" <"$OUT/other.txt" 2>"$OUT/im-b.err" || echo "im: some PNG/videos failed (see $OUT/im-b.err)" >&2
 	t1=$(now)
 	b=$(echo "$t1 - $t0" | bc -l)
 	IM_JPEG_S=$a
 	IM_OTHER_S=$b
 	IM_S_EST=$(echo "$a * $NJPEG / $IM_S + $b" | bc -l)
 	IM_RSS=$(( $(maxrss_kb "$OUT/im-a.time") > $(maxrss_kb "$OUT/im-b.time") ? $(maxrss_kb "$OUT/im-a.time") : $(maxrss_kb "$OUT/im-b.time") ))
-	IM_OK=$(find "$o" -name '*-320.webp' | wc -l)
-	IM_OK1600=$(find "$o" -name '*-1600.webp' | wc -l)
+	IM_OUTPUTS=$(find "$o" -type f ! -name '*.png' | wc -l)
 	IM_POLICY=$(grep -ho 'cache resources exhausted\|width or height exceeds limit\|not authorized[^`]*\|resource limit[^`]*' "$OUT"/im-?.err | sort | uniq -c | tr '\n' ';' || true)
 }
 
@@ -143,6 +160,18 @@ rss_sampler() {
 	echo "$hwm $cmax $nchild" >"$outf"
 }
 
+# Writes the seconds from T0 until the library holds N assets (rows committed, so name, tag and
+# field search find them) to OUTF, polling every 100 ms while PID lives.
+searchable_poller() {
+	local lib=$1 n=$2 t0=$3 pid=$4 outf=$5 c
+	while kill -0 "$pid" 2>/dev/null; do
+		c=$(sqlite3 -readonly "$lib/dam.db" "SELECT count(*) FROM assets" 2>/dev/null || echo 0)
+		if [ "${c:-0}" -ge "$n" ]; then echo "$(now) - $t0" | bc -l >"$outf"; return; fi
+		sleep 0.1
+	done
+	echo "$(now) - $t0" | bc -l >"$outf"
+}
+
 # ---- dam
 run_dam() {
 	local lib="$OUT/library" t0 t1 tpid
@@ -156,10 +185,13 @@ run_dam() {
 	tpid=$!
 	rss_sampler "$tpid" "$OUT/dam.rss" &
 	local spid=$!
+	searchable_poller "$lib" "$NFILES" "$t0" "$tpid" "$OUT/dam.searchable" &
+	local qpid=$!
 	wait "$tpid" || echo "dam: ingest exited $? (see $OUT/dam.err)" >&2
 	t1=$(now)
-	wait "$spid" || true
+	wait "$spid" "$qpid" || true
 	DAM_S=$(echo "$t1 - $t0" | bc -l)
+	DAM_SEARCHABLE_S=$(cat "$OUT/dam.searchable")
 	DAM_TREE_RSS=$(maxrss_kb "$OUT/dam.time")
 	read -r DAM_OWN_RSS DAM_CHILD_RSS DAM_NCHILD <"$OUT/dam.rss"
 	"$DAM" --library "$lib" jobs --json --limit 100000 >"$OUT/dam-jobs.json" 2>/dev/null ||
@@ -167,6 +199,7 @@ run_dam() {
 	DAM_JOBS=$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["counts"]; print(" ".join(f"{k}={v}" for k,v in c.items()))' "$OUT/dam-jobs.json")
 	DAM_SUMMARY=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; print(" ".join(f"{k}={v}" for k,v in s.items()))' "$OUT/dam.json")
 	DAM_RENDITIONS=$(sqlite3 "$lib/dam.db" "SELECT group_concat(name || '=' || n, ' ') FROM (SELECT name, count(*) n FROM renditions GROUP BY name ORDER BY name)")
+	DAM_OUTPUTS=$(sqlite3 "$lib/dam.db" "SELECT count(DISTINCT blob_hash) FROM renditions")
 }
 
 T_START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -180,6 +213,7 @@ rate() { echo "$1 / $2" | bc -l; }
 mb() { echo "$1 * 1024 / 1000000" | bc -l; } # GNU time / VmHWM kB (KiB) -> MB
 LIMIT_FPS=$(rate "$NFILES" "$LIMIT_S")
 DAM_FPS=$(rate "$NFILES" "$DAM_S")
+DAM_SEARCHABLE_FPS=$(rate "$NFILES" "$DAM_SEARCHABLE_S")
 R_LIMIT=$(echo "$DAM_FPS / $LIMIT_FPS" | bc -l)
 verdict() { if [ "$(echo "$1 >= $2" | bc -l)" = 1 ]; then echo "met"; else echo "NOT met"; fi; }
 
@@ -190,19 +224,20 @@ fi
 GOALS="Goals: dam ≥ 0.8× limit: $(verdict "$R_LIMIT" 0.8) ($(fmt 2 "$R_LIMIT")×)"
 [ "$IM_SAMPLE" -gt 0 ] && GOALS+=" · dam ≥ 3× ImageMagick: $(verdict "$R_IM" 3) ($(fmt 2 "$R_IM")×)"
 GOALS+=" · ingest process peak RSS < 300 MB: $(verdict "300" "$(mb "$DAM_OWN_RSS")") ($(fmt 0 "$(mb "$DAM_OWN_RSS")") MB)"
-DONE="Completeness: limit wrote $LIMIT_OK1600 previews + $LIMIT_OK thumbnails for $NFILES files; "
-[ "$IM_SAMPLE" -gt 0 ] && DONE+="ImageMagick wrote $IM_OK1600 + $IM_OK for $((IM_S + NFILES - NJPEG)) files${IM_POLICY:+ (errors: $IM_POLICY)}; "
-DONE+="dam ingest summary: $DAM_SUMMARY; jobs: $DAM_JOBS; renditions: $DAM_RENDITIONS; $DAM_NCHILD job processes seen by the sampler."
+DONE="Completeness (outputs per image: master, preview, thumbnail + $NSPECS distinct presets; per video: poster, keyframes, thumbnail): limit wrote $LIMIT_OUTPUTS files for $NFILES inputs; "
+[ "$IM_SAMPLE" -gt 0 ] && DONE+="ImageMagick wrote $IM_OUTPUTS for $((IM_S + NFILES - NJPEG)) inputs${IM_POLICY:+ (errors: $IM_POLICY)}; "
+DONE+="dam stored $DAM_OUTPUTS distinct rendition blobs; ingest summary: $DAM_SUMMARY; jobs: $DAM_JOBS; renditions: $DAM_RENDITIONS; $DAM_NCHILD job processes seen by the sampler."
 TABLE=$(
 	echo "| contender | files | wall s | files/s | MB/s | dam speed-up | peak RSS |"
 	echo "|---|---:|---:|---:|---:|---:|---|"
-	echo "| limit: sha256sum + vipsthumbnail 1600 & 320, xargs -P$PAR | $NFILES | $(fmt 1 "$LIMIT_S") | $(fmt 2 "$LIMIT_FPS") | $(fmt 1 "$(rate "$BYTES/1000000" "$LIMIT_S")") | dam = $(fmt 2 "$R_LIMIT")× limit | $(fmt 0 "$(mb "$LIMIT_RSS")") MB (largest single process) |"
+	echo "| limit: equal.c (libvips: hash, master, all outputs from the master), xargs -P$PAR | $NFILES | $(fmt 1 "$LIMIT_S") | $(fmt 2 "$LIMIT_FPS") | $(fmt 1 "$(rate "$BYTES/1000000" "$LIMIT_S")") | dam = $(fmt 2 "$R_LIMIT")× limit | $(fmt 0 "$(mb "$LIMIT_RSS")") MB (largest single process) |"
 	if [ "$IM_SAMPLE" -gt 0 ]; then
 		est=""
 		[ "$IM_S" -lt "$NJPEG" ] && est=" (est.: $IM_S of $NJPEG JPEGs run in $(fmt 1 "$IM_JPEG_S") s, scaled; PNG/video $(fmt 1 "$IM_OTHER_S") s)"
-		echo "| ImageMagick convert -resize 1600 & 320, xargs -P$PAR | $NFILES | $(fmt 1 "$IM_S_EST")$est | $(fmt 2 "$IM_FPS") | $(fmt 1 "$(rate "$BYTES/1000000" "$IM_S_EST")") | dam = $(fmt 2 "$R_IM")× IM | $(fmt 0 "$(mb "$IM_RSS")") MB (largest single process) |"
+		echo "| ImageMagick: one full-decode convert per output (ResourceSpace), xargs -P$PAR | $NFILES | $(fmt 1 "$IM_S_EST")$est | $(fmt 2 "$IM_FPS") | $(fmt 1 "$(rate "$BYTES/1000000" "$IM_S_EST")") | dam = $(fmt 2 "$R_IM")× IM | $(fmt 0 "$(mb "$IM_RSS")") MB (largest single process) |"
 	fi
-	echo "| **dam ingest** (${WORKERS:-default} workers) | $NFILES | $(fmt 1 "$DAM_S") | $(fmt 2 "$DAM_FPS") | $(fmt 1 "$(rate "$BYTES/1000000" "$DAM_S")") | | ingest process $(fmt 0 "$(mb "$DAM_OWN_RSS")") MB; largest job child $(fmt 0 "$(mb "$DAM_CHILD_RSS")") MB (sampled); tree max $(fmt 0 "$(mb "$DAM_TREE_RSS")") MB (GNU time) |"
+	echo "| dam ingest to searchable (every asset's row committed) | $NFILES | $(fmt 1 "$DAM_SEARCHABLE_S") | $(fmt 2 "$DAM_SEARCHABLE_FPS") | $(fmt 1 "$(rate "$BYTES/1000000" "$DAM_SEARCHABLE_S")") | | |"
+	echo "| **dam ingest to all renditions** (${WORKERS:-default} workers) | $NFILES | $(fmt 1 "$DAM_S") | $(fmt 2 "$DAM_FPS") | $(fmt 1 "$(rate "$BYTES/1000000" "$DAM_S")") | | ingest process $(fmt 0 "$(mb "$DAM_OWN_RSS")") MB; largest job child $(fmt 0 "$(mb "$DAM_CHILD_RSS")") MB (sampled); tree max $(fmt 0 "$(mb "$DAM_TREE_RSS")") MB (GNU time) |"
 	echo
 	echo "$GOALS"
 	echo
@@ -223,7 +258,7 @@ if [ -z "${NO_RESULTS:-}" ]; then
 		echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(uname -sr);" \
 			"$(vips --version); $($CONVERT --version | head -1 | sed 's/ https.*//'); dam $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet -- src || echo ' + uncommitted src changes')."
 		echo
-		echo "Input: $NFILES files, $(fmt 0 "$(echo "$BYTES/1000000" | bc -l)") MB: $NJPEG JPEGs 12–24 MP (20 bases, distinct bytes), 5 RGBA PNGs 3000×2000, 3 H.264 1080p 5 s videos." \
+		echo "Input: $NFILES files, $(fmt 0 "$(echo "$BYTES/1000000" | bc -l)") MB: $NJPEG JPEGs 12–24 MP (20 bases, each file with its own colour gain and offset: distinct pixels), 5 RGBA PNGs 3000×2000, 3 H.264 1080p 5 s videos." \
 			"Page cache: $CACHE before each contender. -P$PAR with VIPS_CONCURRENCY=1 / MAGICK_THREAD_LIMIT=1 (one thread per process, like dam's job children)."
 		echo
 		echo "$TABLE"
