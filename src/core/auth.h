@@ -129,7 +129,8 @@ int auth_token_check(struct dam *dam, const char *secret, struct actor *actor, s
  *   attempt from the address must wait 2^(n - address_free) s (n its
  *   failures in the window, capped at address_delay_max_s) after its last
  *   failure: a slowdown for everyone behind that address, never a lockout.
- * Refused attempts are not counted and check no password.
+ * Refused attempts are not counted and check no password. An IPv6 address
+ * counts as its /64, an IPv4-mapped one as its IPv4 address.
  */
 struct auth_limits {
 	int idle_s;           /* session idle expiry; default 2 h */

@@ -24,6 +24,7 @@
  */
 #include "core/auth.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -125,17 +126,42 @@ static void lower_from(char *s, size_t from)
 		s[i] = (char)tolower((unsigned char)s[i]);
 }
 
-static void throttle_keys(const char *username, const char *addr, struct throttle_keys *k)
+/* The address as throttling sees it: an IPv6 address stands for its /64,
+ * since one subscriber or host usually holds a whole /64 and could
+ * otherwise take a fresh address for every guess. IPv4 (and anything
+ * unparsable) is kept as given. */
+static void throttle_addr(const char *addr, char out[INET6_ADDRSTRLEN + 4])
 {
+	unsigned char a6[16];
+	char txt[INET6_ADDRSTRLEN];
+
+	snprintf(out, INET6_ADDRSTRLEN + 4, "%.*s", INET6_ADDRSTRLEN - 1, addr && *addr ? addr : "");
+	if (!strchr(out, ':') || inet_pton(AF_INET6, out, a6) != 1)
+		return;
+	/* an IPv4-mapped address is that IPv4 address */
+	if (!memcmp(a6, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12)) {
+		inet_ntop(AF_INET, a6 + 12, txt, sizeof txt);
+		snprintf(out, INET6_ADDRSTRLEN + 4, "%s", txt);
+		return;
+	}
+	memset(a6 + 8, 0, 8);
+	inet_ntop(AF_INET6, a6, txt, sizeof txt);
+	snprintf(out, INET6_ADDRSTRLEN + 4, "%s/64", txt);
+}
+
+static void throttle_keys(const char *username, const char *client_addr, struct throttle_keys *k)
+{
+	char addr[INET6_ADDRSTRLEN + 4];
 	int n;
 
+	throttle_addr(client_addr, addr);
 	snprintf(k->user, KEY_MAX, "user:%.128s", username);
 	lower_from(k->user, 5);
-	n = snprintf(k->pair, KEY_MAX, "pair:%.64s ", addr && *addr ? addr : "-");
+	n = snprintf(k->pair, KEY_MAX, "pair:%s ", *addr ? addr : "-");
 	snprintf(k->pair + n, KEY_MAX - (size_t)n, "%.128s", username);
 	lower_from(k->pair, (size_t)n);
-	if (addr && *addr)
-		snprintf(k->addr, KEY_MAX, "addr:%.64s", addr);
+	if (*addr)
+		snprintf(k->addr, KEY_MAX, "addr:%s", addr);
 	else
 		k->addr[0] = '\0';
 }

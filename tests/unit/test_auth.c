@@ -189,6 +189,29 @@ static void test_throttle_pair(void **state)
 	assert_int_equal(retry, 0);
 }
 
+/* An IPv6 client counts as its /64 (one host can take any address in it),
+ * and an IPv4-mapped address as its IPv4 address. */
+static void test_throttle_ipv6(void **state)
+{
+	struct fx *f = *state;
+	const char *same64[] = { "2001:db8:1:2::a", "2001:DB8:1:2::b", "2001:db8:1:2:ffff:ffff:ffff:ffff" };
+	struct dam_err err;
+	struct actor a;
+	char sess[65];
+	int retry = 0;
+
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(login(f, "ed", BAD, same64[i], sess, &a, &retry, &err), DAM_EPERM);
+	assert_int_equal(login(f, "ed", PW, "2001:db8:1:2:1234::1", sess, &a, &retry, &err), DAM_ELIMIT);
+	assert_int_equal(retry, 60);
+	assert_int_equal(count(f, "SELECT count(*) FROM login_failures WHERE key=?", "pair:2001:db8:1:2::/64 ed"), 3);
+	/* the next /64 is another address */
+	assert_int_equal(login(f, "ed", PW, "2001:db8:1:3::1", sess, &a, &retry, &err), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(login(f, "con", BAD, "192.0.2.9", sess, &a, &retry, &err), DAM_EPERM);
+	assert_int_equal(login(f, "con", PW, "::ffff:192.0.2.9", sess, &a, &retry, &err), DAM_ELIMIT);
+}
+
 /* A flood at one account from many addresses locks the account itself. */
 static void test_throttle_account(void **state)
 {
@@ -584,6 +607,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_users_validate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_login_password, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throttle_pair, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_throttle_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throttle_account, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throttle_office, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
