@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -128,6 +129,7 @@ int cmd_worker(struct cli *cli, int argc, char **argv)
 		else
 			return cli_usage("worker", "unexpected argument %s", argv[i]);
 	}
+	umask(077); /* as dam serve: its job children inherit it */
 	if (cli_open(cli, &dam, &code) < 0)
 		return code;
 	root = strdup(dam->root);

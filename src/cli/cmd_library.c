@@ -49,18 +49,19 @@ int cmd_fsck(struct cli *cli, int argc, char **argv)
 	struct dam_err err;
 	struct dam *dam;
 	bool json = flag(argc, argv, "--json");
+	unsigned flags = flag(argc, argv, "--repair") ? FSCK_REPAIR : 0;
 	int rc, code;
 	size_t i;
 	json_t *p;
 
 	for (int k = 1; k < argc; k++)
-		if (strcmp(argv[k], "--json"))
+		if (strcmp(argv[k], "--json") && strcmp(argv[k], "--repair"))
 			return cli_usage("fsck", "unknown argument %s", argv[k]);
 	if (cli_open(cli, &dam, &code) < 0)
 		return code;
 	dam_err_clear(&err);
 	progress_init(&pg, "checking", json);
-	rc = library_fsck(dam, &rep, fsck_progress, &pg, &err);
+	rc = library_fsck(dam, flags, &rep, fsck_progress, &pg, &err);
 	progress_finish(&pg);
 	if (rc < 0 && rc != DAM_EDAMAGED) {
 		json_decref(rep.problems);
@@ -68,12 +69,13 @@ int cmd_fsck(struct cli *cli, int argc, char **argv)
 		return cli_fail(&err);
 	}
 	if (json) {
-		json_t *o = json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:O}", "ok", rc == 0,
+		json_t *o = json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:I,s:I,s:O}", "ok", rc == 0,
 				      "blobs_checked", (json_int_t)rep.blobs_checked, "bytes_checked", (json_int_t)rep.bytes_checked,
 				      "damaged", (json_int_t)rep.damaged, "missing", (json_int_t)rep.missing,
 				      "bad_refcounts", (json_int_t)rep.bad_refcounts, "unreferenced", (json_int_t)rep.unreferenced,
 				      "temp_objects", (json_int_t)rep.temp_objects, "audit_rows", (json_int_t)rep.audit_rows,
-				      "audit_ok", rep.audit_ok, "problems", rep.problems);
+				      "audit_ok", rep.audit_ok, "loose_permissions", (json_int_t)rep.loose_perms,
+				      "permissions_repaired", (json_int_t)rep.perms_repaired, "problems", rep.problems);
 		cli_print_json(o);
 		json_decref(o);
 	} else {
@@ -88,6 +90,10 @@ int cmd_fsck(struct cli *cli, int argc, char **argv)
 		if (rep.unreferenced || rep.temp_objects)
 			printf("reclaimable: %lld unreferenced blobs, %lld leftover temp objects (run dam gc)\n",
 			       (long long)rep.unreferenced, (long long)rep.temp_objects);
+		if (rep.loose_perms)
+			printf("permissions: %lld paths open to group or others, %lld tightened%s\n",
+			       (long long)rep.loose_perms, (long long)rep.perms_repaired,
+			       rep.perms_repaired < rep.loose_perms ? " (run dam fsck --repair)" : "");
 		printf("%s\n", rc == 0 ? "library is clean" : "library is DAMAGED");
 	}
 	json_decref(rep.problems);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "http/server.h"
@@ -67,6 +68,10 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		return cli_usage("serve", "unexpected argument %s", argv[optind]);
 	if (!so.tls_cert != !so.tls_key)
 		return cli_usage("serve", "--tls-cert and --tls-key go together");
+	/* Like a PostgreSQL server: whatever the server's threads, libraries
+	 * and job children write (the library, h2o's spilled request bodies)
+	 * is the owner's alone, on top of the modes dam passes itself. */
+	umask(077);
 	if (cli_open(cli, &dam, &code) < 0)
 		return code;
 	root = strdup(dam->root);

@@ -120,11 +120,27 @@ int auth_token_check(struct dam *dam, const char *secret, struct actor *actor, s
 
 /* ---- sessions and login ---- */
 
+/*
+ * Login throttling, three counters of failed logins inside window_s:
+ * - per (account, address): max_failures locks that account out for that
+ *   address only (an attacker guessing one account locks only themself out);
+ * - per account, from any address: account_failures (higher) locks the
+ *   account everywhere (a distributed guess at one account);
+ * - per address, across accounts: from address_free failures on, each
+ *   attempt from the address must wait 2^(n - address_free) s (n its
+ *   failures in the window, capped at address_delay_max_s) after its last
+ *   failure: a slowdown for everyone behind that address, never a lockout.
+ * Refused attempts are not counted and check no password. An IPv6 address
+ * counts as its /64, an IPv4-mapped one as its IPv4 address.
+ */
 struct auth_limits {
-	int idle_s;        /* session idle expiry; default 2 h */
-	int absolute_s;    /* session absolute expiry; default 12 h */
-	int max_failures;  /* failed logins per account or address before throttling; default 5 */
-	int window_s;      /* counting window and lockout; default 15 min */
+	int idle_s;           /* session idle expiry; default 2 h */
+	int absolute_s;       /* session absolute expiry; default 12 h */
+	int max_failures;     /* per (account, address) before that pair is refused; default 5 */
+	int window_s;         /* counting window, and the longest lockout; default 15 min */
+	int account_failures; /* per account from all addresses before it is refused; default 20 */
+	int address_free;     /* failures per address (any accounts) before its delay starts; default 10 */
+	int address_delay_max_s; /* the longest delay for an address; default 60 s */
 };
 void auth_limits_default(struct auth_limits *l);
 
@@ -133,8 +149,9 @@ void auth_limits_default(struct auth_limits *l);
  * 64 hex chars) to session_out and fills *actor (with csrf). Failures:
  * DAM_EPERM "invalid username or password" (the same words and about the
  * same time whether or not the user exists), DAM_ELIMIT "too many failed
- * logins, try again in N s" when the account or client address is throttled
- * (*retry_after_s set).
+ * logins, try again in N s" when throttled (see struct auth_limits;
+ * *retry_after_s set to N). A success clears the (account, address)
+ * counter only. client_addr may be NULL (then only the account counts).
  */
 int auth_login(struct dam *dam, const struct auth_limits *lim, const char *username,
 	       const char *password, const char *client_addr, char session_out[65],

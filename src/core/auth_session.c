@@ -7,19 +7,28 @@
  * after login, whichever comes first, and at once when the user is
  * disabled, changes password or logs out.
  *
- * Throttling counts failed logins per account ("user:" + lower-cased name,
- * whether or not it exists) and per client address ("addr:" + address) in
- * login_failures. After max_failures failures inside window_s, further
- * attempts are refused without checking the password until the oldest of
- * them leaves the window; refused attempts are not counted, so an attacker
- * cannot extend a victim's lockout forever. A success clears the account's
- * counter (not the address's).
+ * Throttling counts failed logins in login_failures under three keys: the
+ * account ("user:" + lower-cased name, whether or not it exists), the pair
+ * ("pair:" + address + " " + lower-cased name) and the client address
+ * ("addr:" + address). The pair and the account are locks: after
+ * max_failures (pair) or account_failures (account) failures inside
+ * window_s, attempts are refused until the oldest of them leaves the
+ * window. The address is a brake, not a lock: one office shares one
+ * address behind NAT, so an attacker there must not lock colleagues out;
+ * its failures across accounts only make each next attempt wait an
+ * exponentially growing, capped delay after its last failure (the answer
+ * says how long; the server thread never sleeps). Refused attempts are not
+ * counted, so an attacker cannot extend a lockout forever. A success clears
+ * only its pair: the account and address counters decay with the window,
+ * so logging in with one known account does not buy guesses at others.
  */
 #include "core/auth.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +39,7 @@
 /* The idle timer is refreshed at most this often (one write a minute per
  * active session, not one per request). */
 #define SEEN_EVERY_MS 60000
-#define KEY_MAX 160
+#define KEY_MAX 224
 
 static const char bad_login[] = "invalid username or password";
 static const char bad_session[] = "not logged in or session expired";
@@ -41,6 +50,17 @@ void auth_limits_default(struct auth_limits *l)
 	l->absolute_s = 12 * 3600;
 	l->max_failures = 5;
 	l->window_s = 15 * 60;
+	/* Four addresses' worth of pair lockouts: the owner's own typos from a
+	 * laptop, a phone and a desk never reach it, while a botnet gets at
+	 * most 20 guesses per account per 15 min (about 2,000 a day). */
+	l->account_failures = 20;
+	/* An office of a hundred behind one NAT makes a few typos an hour;
+	 * ten failures in 15 min from one address are already unusual. */
+	l->address_free = 10;
+	/* One guess a minute at most from a spraying address (1,440 a day,
+	 * each account still held by its own counters); a colleague behind
+	 * the same address waits at most this long. */
+	l->address_delay_max_s = 60;
 }
 
 /* Non-positive fields mean "the default". */
@@ -60,6 +80,12 @@ static void limits_of(const struct auth_limits *in, struct auth_limits *out)
 		out->max_failures = in->max_failures;
 	if (in->window_s > 0)
 		out->window_s = in->window_s;
+	if (in->account_failures > 0)
+		out->account_failures = in->account_failures;
+	if (in->address_free > 0)
+		out->address_free = in->address_free;
+	if (in->address_delay_max_s > 0)
+		out->address_delay_max_s = in->address_delay_max_s;
 }
 
 /* ---- the dummy hash: unknown users cost the same Argon2id work ---- */
@@ -88,42 +114,142 @@ static void dummy_verify(const char *password)
 
 /* ---- throttling ---- */
 
-static void throttle_keys(const char *username, const char *addr, char ukey[KEY_MAX], char akey[KEY_MAX])
-{
-	size_t n;
+/* The keys one attempt counts under: account, pair, address (the last
+ * empty without an address). */
+struct throttle_keys {
+	char user[KEY_MAX], pair[KEY_MAX], addr[KEY_MAX];
+};
 
-	n = (size_t)snprintf(ukey, KEY_MAX, "user:%.128s", username);
-	for (size_t i = 5; i < n && i < KEY_MAX; i++)
-		ukey[i] = (char)tolower((unsigned char)ukey[i]);
-	if (addr && *addr)
-		snprintf(akey, KEY_MAX, "addr:%.128s", addr);
-	else
-		akey[0] = '\0';
+static void lower_from(char *s, size_t from)
+{
+	for (size_t i = from; s[i]; i++)
+		s[i] = (char)tolower((unsigned char)s[i]);
 }
 
-/* Seconds until key may try again (0 = now). */
-static int throttle_wait(struct dam *dam, const struct auth_limits *l, const char *key, int *wait,
-			 struct dam_err *err)
+/* The address as throttling sees it: an IPv6 address stands for its /64,
+ * since one subscriber or host usually holds a whole /64 and could
+ * otherwise take a fresh address for every guess. IPv4 (and anything
+ * unparsable) is kept as given. */
+static void throttle_addr(const char *addr, char out[INET6_ADDRSTRLEN + 4])
 {
-	int64_t now = (int64_t)time_now_ms(), at = 0, w;
+	unsigned char a6[16];
+	char txt[INET6_ADDRSTRLEN];
+
+	snprintf(out, INET6_ADDRSTRLEN + 4, "%.*s", INET6_ADDRSTRLEN - 1, addr && *addr ? addr : "");
+	if (!strchr(out, ':') || inet_pton(AF_INET6, out, a6) != 1)
+		return;
+	/* an IPv4-mapped address is that IPv4 address */
+	if (!memcmp(a6, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12)) {
+		inet_ntop(AF_INET, a6 + 12, txt, sizeof txt);
+		snprintf(out, INET6_ADDRSTRLEN + 4, "%s", txt);
+		return;
+	}
+	memset(a6 + 8, 0, 8);
+	inet_ntop(AF_INET6, a6, txt, sizeof txt);
+	snprintf(out, INET6_ADDRSTRLEN + 4, "%s/64", txt);
+}
+
+static void throttle_keys(const char *username, const char *client_addr, struct throttle_keys *k)
+{
+	char addr[INET6_ADDRSTRLEN + 4];
+	int n;
+
+	throttle_addr(client_addr, addr);
+	snprintf(k->user, KEY_MAX, "user:%.128s", username);
+	lower_from(k->user, 5);
+	n = snprintf(k->pair, KEY_MAX, "pair:%s ", *addr ? addr : "-");
+	snprintf(k->pair + n, KEY_MAX - (size_t)n, "%.128s", username);
+	lower_from(k->pair, (size_t)n);
+	if (*addr)
+		snprintf(k->addr, KEY_MAX, "addr:%s", addr);
+	else
+		k->addr[0] = '\0';
+}
+
+static int ceil_s(int64_t ms)
+{
+	int64_t s = (ms + 999) / 1000;
+
+	return s < 1 ? 1 : (int)s;
+}
+
+/* A lock: seconds until key has fewer than max failures in the window
+ * (0 = now). */
+static int lock_wait(struct dam *dam, const struct auth_limits *l, const char *key, int max, int64_t now,
+		     int *wait, struct dam_err *err)
+{
+	int64_t at = 0;
 	int rc;
 
 	*wait = 0;
-	if (!*key)
-		return 0;
-	/* The max_failures-th newest failure inside the window: once it leaves
-	 * the window, fewer than max_failures remain. */
+	/* The max-th newest failure inside the window: once it leaves the
+	 * window, fewer than max remain. */
 	rc = db_query_int(dam->db, &at, err,
 			  "SELECT at FROM login_failures WHERE key=? AND at>? ORDER BY at DESC LIMIT 1 OFFSET ?", "sii",
-			  key, now - (int64_t)l->window_s * 1000, (int64_t)(l->max_failures - 1));
+			  key, now - (int64_t)l->window_s * 1000, (int64_t)(max - 1));
 	if (rc == DAM_ENOTFOUND) {
 		dam_err_clear(err);
 		return 0;
 	}
 	if (rc < 0)
 		return rc;
-	w = (at + (int64_t)l->window_s * 1000 - now + 999) / 1000;
-	*wait = w < 1 ? 1 : (int)w;
+	*wait = ceil_s(at + (int64_t)l->window_s * 1000 - now);
+	return 0;
+}
+
+static int address_delay_s(const struct auth_limits *l, int64_t failures)
+{
+	int64_t steps = failures - l->address_free, d;
+
+	if (steps < 0)
+		return 0;
+	/* 2^steps, without overflowing the shift */
+	d = steps >= 30 ? INT32_MAX : (int64_t)1 << steps;
+	return d > l->address_delay_max_s ? l->address_delay_max_s : (int)d;
+}
+
+/* The brake: seconds until the address may try again, from its failures
+ * in the window and the last of them (0 = now). */
+static int address_wait(struct dam *dam, const struct auth_limits *l, const char *key, int64_t now, int *wait,
+			struct dam_err *err)
+{
+	struct db_stmt *st;
+	int64_t n = 0, last = 0;
+	int rc, delay;
+
+	*wait = 0;
+	if (!*key)
+		return 0;
+	if ((rc = db_query(dam->db, &st, err, "SELECT count(*), ifnull(max(at), 0) FROM login_failures WHERE key=? AND at>?",
+			   "si", key, now - (int64_t)l->window_s * 1000)) < 0)
+		return rc;
+	if ((rc = db_step(st, err)) == DB_ROW) {
+		n = db_col_int(st, 0);
+		last = db_col_int(st, 1);
+	}
+	db_finalize(st);
+	if (rc < 0)
+		return rc;
+	delay = address_delay_s(l, n);
+	if (delay && last + (int64_t)delay * 1000 > now)
+		*wait = ceil_s(last + (int64_t)delay * 1000 - now);
+	return 0;
+}
+
+/* The longest wait of the three (0: the attempt may check its password). */
+static int throttle_wait(struct dam *dam, const struct auth_limits *l, const struct throttle_keys *k, int *wait,
+			 struct dam_err *err)
+{
+	int64_t now = (int64_t)time_now_ms();
+	int w[3] = { 0, 0, 0 }, rc;
+
+	if ((rc = lock_wait(dam, l, k->pair, l->max_failures, now, &w[0], err)) < 0 ||
+	    (rc = lock_wait(dam, l, k->user, l->account_failures, now, &w[1], err)) < 0 ||
+	    (rc = address_wait(dam, l, k->addr, now, &w[2], err)) < 0)
+		return rc;
+	*wait = w[0] > w[1] ? w[0] : w[1];
+	if (w[2] > *wait)
+		*wait = w[2];
 	return 0;
 }
 
@@ -137,9 +263,9 @@ static void printable(const char *s, char *out, size_t n)
 	out[i] = '\0';
 }
 
-/* Counts a failure against both keys and records a login_failed event.
- * Best effort: the login fails either way. */
-static void failure_record(struct dam *dam, const struct auth_limits *l, const char *ukey, const char *akey,
+/* Counts a failure against its three keys and records a login_failed
+ * event. Best effort: the login fails either way. */
+static void failure_record(struct dam *dam, const struct auth_limits *l, const struct throttle_keys *k,
 			   const char *username, const char *addr, const char *user_id)
 {
 	struct dam_err e;
@@ -156,9 +282,11 @@ static void failure_record(struct dam *dam, const struct auth_limits *l, const c
 	id_new(id);
 	if ((rc = db_begin(dam->db, &e)) < 0)
 		goto out;
-	rc = db_run(dam->db, &e, "INSERT INTO login_failures(key, at) VALUES (?,?)", "si", ukey, now);
-	if (rc >= 0 && *akey)
-		rc = db_run(dam->db, &e, "INSERT INTO login_failures(key, at) VALUES (?,?)", "si", akey, now);
+	rc = db_run(dam->db, &e, "INSERT INTO login_failures(key, at) VALUES (?,?)", "si", k->user, now);
+	if (rc >= 0)
+		rc = db_run(dam->db, &e, "INSERT INTO login_failures(key, at) VALUES (?,?)", "si", k->pair, now);
+	if (rc >= 0 && k->addr[0])
+		rc = db_run(dam->db, &e, "INSERT INTO login_failures(key, at) VALUES (?,?)", "si", k->addr, now);
 	if (rc >= 0)
 		rc = db_run(dam->db, &e, "DELETE FROM login_failures WHERE at<=?", "i",
 			    now - (int64_t)l->window_s * 1000);
@@ -207,7 +335,7 @@ static void actor_swap(struct dam *dam, const char *username, char saved[128])
 }
 
 static int session_create(struct dam *dam, const struct auth_limits *l, const struct auth__user *u,
-			  const char *ukey, bool rehash, const char *password, char session_out[65],
+			  const char *pair_key, bool rehash, const char *password, char session_out[65],
 			  struct actor *actor, struct dam_err *err)
 {
 	unsigned char raw[32], csrf_raw[32];
@@ -236,7 +364,7 @@ static int session_create(struct dam *dam, const struct auth_limits *l, const st
 	if (rc >= 0 && newhash[0])
 		rc = db_run(dam->db, err, "UPDATE users SET password_hash=? WHERE id=?", "ss", newhash, u->id);
 	if (rc >= 0)
-		rc = db_run(dam->db, err, "DELETE FROM login_failures WHERE key=?", "s", ukey);
+		rc = db_run(dam->db, err, "DELETE FROM login_failures WHERE key=?", "s", pair_key);
 	if (rc >= 0)
 		rc = db_run(dam->db, err, "DELETE FROM sessions WHERE expires_at<=?", "i", now);
 	if (rc >= 0)
@@ -267,10 +395,10 @@ int auth_login(struct dam *dam, const struct auth_limits *lim, const char *usern
 {
 	struct auth_limits l;
 	struct auth__user u;
-	char ukey[KEY_MAX], akey[KEY_MAX];
+	struct throttle_keys k;
 	const char *pw = password ? password : "";
 	bool found = false, ok = false, rehash = false;
-	int rc, wu = 0, wa = 0;
+	int rc, wait = 0;
 
 	if (retry_after_s)
 		*retry_after_s = 0;
@@ -281,13 +409,13 @@ int auth_login(struct dam *dam, const struct auth_limits *lim, const char *usern
 	limits_of(lim, &l);
 	if (sodium_init() < 0)
 		return dam_err_set(err, DAM_EIO, NULL, "libsodium failed to start");
-	throttle_keys(username ? username : "", client_addr, ukey, akey);
-	if ((rc = throttle_wait(dam, &l, ukey, &wu, err)) < 0 || (rc = throttle_wait(dam, &l, akey, &wa, err)) < 0)
+	throttle_keys(username ? username : "", client_addr, &k);
+	if ((rc = throttle_wait(dam, &l, &k, &wait, err)) < 0)
 		return rc;
-	if (wu || wa) {
+	if (wait) {
 		if (retry_after_s)
-			*retry_after_s = wu > wa ? wu : wa;
-		return dam_err_set(err, DAM_ELIMIT, NULL, "too many failed logins, try again in %d s", wu > wa ? wu : wa);
+			*retry_after_s = wait;
+		return dam_err_set(err, DAM_ELIMIT, NULL, "too many failed logins, try again in %d s", wait);
 	}
 	rc = auth__user_get(dam, username, &u, err);
 	if (rc < 0 && rc != DAM_ENOTFOUND)
@@ -303,10 +431,10 @@ int auth_login(struct dam *dam, const struct auth_limits *lim, const char *usern
 		dummy_verify(pw);
 	}
 	if (!ok) {
-		failure_record(dam, &l, ukey, akey, username, client_addr, found ? u.id : NULL);
+		failure_record(dam, &l, &k, username, client_addr, found ? u.id : NULL);
 		rc = dam_err_set(err, DAM_EPERM, NULL, "%s", bad_login);
 	} else {
-		rc = session_create(dam, &l, &u, ukey, rehash, pw, session_out, actor, err);
+		rc = session_create(dam, &l, &u, k.pair, rehash, pw, session_out, actor, err);
 	}
 	sodium_memzero(u.hash, sizeof u.hash);
 	return rc < 0 ? rc : 0;

@@ -10,11 +10,12 @@
 #include <unistd.h>
 
 #include "core/audit.h"
+#include "util/fsutil.h"
 
 int library_lock(struct dam *dam, bool exclusive, struct dam_err *err)
 {
 	char *p = library_path(dam, "gc.lock");
-	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 
 	free(p);
 	if (fd < 0)
@@ -138,8 +139,40 @@ static int on_stored(void *arg, const char *key, uint64_t size)
 	return 0;
 }
 
-int library_fsck(struct dam *dam, struct fsck_report *rep, fsck_progress_fn progress, void *ctx,
-		 struct dam_err *err)
+#define PERMS_LISTED 100
+
+struct perms_ctx {
+	struct dam *dam;
+	struct fsck_report *rep;
+};
+
+static int on_loose(void *arg, const char *path, unsigned mode, unsigned want, bool fixed)
+{
+	struct perms_ctx *c = arg;
+	size_t n = strlen(c->dam->root);
+	const char *rel = !strncmp(path, c->dam->root, n) && path[n] == '/' ? path + n + 1 : path;
+
+	c->rep->loose_perms++;
+	c->rep->perms_repaired += fixed;
+	/* A library made before dam kept it private has every path loose:
+	 * the count says how many, the list shows the first ones. */
+	if (c->rep->loose_perms <= PERMS_LISTED)
+		problem(c->rep, "permissions", rel, "mode %04o is open to group or others, should be %04o%s", mode, want,
+		fixed ? " (repaired)" : "");
+	return 0;
+}
+
+/* The library holds the delivery keys and password hashes: nothing in it
+ * may be readable by anyone but its owner (see library.h). */
+static int check_perms(struct dam *dam, unsigned flags, struct fsck_report *rep, struct dam_err *err)
+{
+	struct perms_ctx c = { dam, rep };
+
+	return fs_private_walk(dam->root, flags & FSCK_REPAIR, on_loose, &c, err);
+}
+
+int library_fsck(struct dam *dam, unsigned flags, struct fsck_report *rep, fsck_progress_fn progress,
+		 void *ctx, struct dam_err *err)
 {
 	struct orphan_ctx oc = { dam, 0, 0, false };
 	struct audit_problem ap;
@@ -147,6 +180,8 @@ int library_fsck(struct dam *dam, struct fsck_report *rep, fsck_progress_fn prog
 
 	memset(rep, 0, sizeof *rep);
 	rep->problems = json_array();
+	if ((rc = check_perms(dam, flags, rep, err)) < 0)
+		return rc;
 	if ((rc = check_rows(dam, rep, progress, ctx, err)) < 0 || (rc = check_dangling(dam, rep, err)) < 0)
 		return rc;
 	if ((rc = blob_each(dam->store, on_stored, &oc, err)) < 0)
@@ -165,6 +200,10 @@ int library_fsck(struct dam *dam, struct fsck_report *rep, fsck_progress_fn prog
 		return n;
 	if (rep->damaged || rep->missing || rep->bad_refcounts || !rep->audit_ok)
 		return dam_err_set(err, DAM_EDAMAGED, NULL, "the library is damaged");
+	if (rep->loose_perms > rep->perms_repaired)
+		return dam_err_set(err, DAM_EDAMAGED, NULL,
+				   "%lld paths in the library are open to group or others (dam fsck --repair tightens them)",
+				   (long long)(rep->loose_perms - rep->perms_repaired));
 	return 0;
 }
 

@@ -5,7 +5,9 @@
  * and renditions that use each blob, finds rows whose blob is missing and
  * verifies the audit chain. Unreferenced blobs and leftover temp objects
  * (what a killed process leaves) are reported but are not damage: `dam gc`
- * reclaims them.
+ * reclaims them. It also finds any path in the library folder that its
+ * group or others may access (the library must be its owner's alone, see
+ * library.h); FSCK_REPAIR tightens those to the owner's bits.
  */
 #ifndef DAM_CORE_FSCK_H
 #define DAM_CORE_FSCK_H
@@ -25,14 +27,19 @@ struct fsck_report {
 	int64_t temp_objects;    /* leftover temp objects (reclaimable) */
 	int64_t audit_rows;
 	int audit_ok;
+	int64_t loose_perms;     /* paths open to group or others (the first 100 are in problems) */
+	int64_t perms_repaired;  /* of those, tightened (FSCK_REPAIR) */
 	json_t *problems;        /* array of {"kind","object","detail"}; caller decrefs */
 };
 
 /* Fills *rep (problems owned by the caller). Returns 0 when the library is
- * sound, DAM_EDAMAGED when something is damaged, other < 0 on failure. */
+ * sound, DAM_EDAMAGED when something is damaged or a path is open to group
+ * or others (and not repaired), other < 0 on failure. flags: FSCK_REPAIR
+ * chmods loose paths to their owner bits (each is still listed, "repaired"). */
+#define FSCK_REPAIR 1u
 typedef void (*fsck_progress_fn)(void *ctx, int64_t done, int64_t total);
-int library_fsck(struct dam *dam, struct fsck_report *rep, fsck_progress_fn progress, void *ctx,
-		 struct dam_err *err);
+int library_fsck(struct dam *dam, unsigned flags, struct fsck_report *rep, fsck_progress_fn progress,
+		 void *ctx, struct dam_err *err);
 
 struct gc_report {
 	int64_t blobs_removed;

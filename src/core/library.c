@@ -76,6 +76,12 @@ int library_init(const char *dir, struct dam_err *err)
 	}
 	if ((rc = fs_mkdir_p(cache, err)) < 0)
 		goto out;
+	/* The folder may have existed (made by the user with their umask):
+	 * like PostgreSQL's data directory, a library is its owner's alone. */
+	if (chmod(abs, 0700) < 0) {
+		rc = dam_err_errno(err, DAM_EIO, errno, "cannot make %s private (chmod 0700)", abs);
+		goto out;
+	}
 	if ((rc = blob_store_open(abs, "fs", &bs, err)) < 0)
 		goto out;
 	if ((rc = db_open(dbp, &db, err)) < 0 || (rc = migrate(db, err)) < 0)

@@ -5,6 +5,12 @@
  * (blobs) and cache/. Opening it applies pending schema migrations and
  * refuses a library made by a newer dam.
  *
+ * Everything in it is its owner's alone, whatever the umask: the folder
+ * and every folder dam makes in it are 0700, every file 0600 (blobs 0400),
+ * since dam.db holds the delivery signing keys and password hashes. Each
+ * module that creates a file in the library passes that mode itself;
+ * `dam fsck` reports anything looser and `--repair` tightens it.
+ *
  * Ownership: library_open() returns a handle freed by library_close().
  * A handle (its db connection) belongs to one thread at a time.
  */
@@ -35,8 +41,8 @@ struct dam {
 	struct db_version version;
 };
 
-/* Creates a library at dir (made if missing; must be empty of a library).
- * DAM_EEXIST when dir already holds one. */
+/* Creates a library at dir (made if missing, and made 0700 if it existed;
+ * must be empty of a library). DAM_EEXIST when dir already holds one. */
 int library_init(const char *dir, struct dam_err *err);
 
 /* Opens the library at dir. */

@@ -1,8 +1,11 @@
 /* db_sqlite.c - the SQLite backend: WAL, busy timeout, foreign keys. */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "db/db_backend.h"
 
@@ -29,12 +32,32 @@ static void config_global(void)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/*
+ * The database holds secrets (delivery keys, password hashes), so it is
+ * created 0600 whatever the umask. SQLite's unix VFS creates -wal, -shm
+ * and -journal with the database file's own mode (and fchmods them to it),
+ * so making the main file ourselves is enough for all four. An existing
+ * file keeps its mode: `dam fsck` reports a loose one.
+ */
+static int create_private(const char *path, struct dam_err *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return errno == EEXIST ? 0
+				       : dam_err_errno(err, DAM_EIO, errno, "cannot create database %s", path);
+	close(fd);
+	return 0;
+}
+
 static int s_open(const char *path, void **conn, struct dam_err *err)
 {
 	sqlite3 *c = NULL;
 	int rc;
 
 	pthread_once(&config_once, config_global);
+	if (strcmp(path, ":memory:") && (rc = create_private(path, err)) < 0)
+		return rc;
 	rc = sqlite3_open_v2(path, &c, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				 SQLITE_OPEN_NOMUTEX, NULL);
 

@@ -389,7 +389,7 @@ static int write_entry(struct rcache *c, struct pending *p, const void *data, si
 	int fd = -1, rc = 0, e;
 
 	snprintf(sub, sizeof sub, "%s/%.2s", c->dir, p->key);
-	if (mkdir(sub, 0755) < 0 && errno != EEXIST)
+	if (mkdir(sub, 0700) < 0 && errno != EEXIST)
 		return dam_err_errno(err, DAM_EIO, errno, "cannot create %s", sub);
 	snprintf(p->path, sizeof p->path, "%s/%.2s/" TMP_PREFIX "XXXXXX", c->dir, p->key);
 	if ((fd = mkostemp(p->path, O_CLOEXEC)) < 0)

@@ -1529,7 +1529,7 @@ int media_master_write(int in_fd, const struct media_sniff *sniff, const struct 
 	/* classic TIFF ends at 4 GiB: a pyramid adds a third to the pixels,
 	 * and compression almost never makes things larger */
 	/* path and permission problems are I/O errors, not the file's fault */
-	if ((ofd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+	if ((ofd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
 		rc = dam_err_errno(err, DAM_EIO, errno, "cannot create master %s", out_path);
 		goto out;
 	}

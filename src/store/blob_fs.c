@@ -87,7 +87,7 @@ static int make_dirs(struct fs_state *s, const char *key, struct dam_err *err)
 
 	for (int depth = 1; depth <= 2 && rc == 0; depth++) {
 		key_path(s, key, &d, depth);
-		if (mkdir(d.buf, 0755) == 0) {
+		if (mkdir(d.buf, 0700) == 0) {
 			char *slash = strrchr(d.buf, '/');
 			*slash = '\0';
 			rc = fs_fsync_dir(d.buf, err);
@@ -119,7 +119,7 @@ static int fs_publish(void *state, int fd, const char *temp, const char *key, bo
 		rc = dam_err_errno(err, DAM_EIO, errno, "cannot sync a new object");
 		goto out;
 	}
-	fchmod(fd, 0444);
+	fchmod(fd, 0400); /* immutable, and private like the rest of the library */
 	if ((rc = make_dirs(s, key, err)) < 0)
 		goto out;
 	if (rename(temp, final.buf) < 0) {
@@ -280,7 +280,7 @@ static int fs_partial_path_fd(void *state, const char *name, int flags, int *fd,
 	int rc = 0;
 
 	partial_path(state, name, &p);
-	*fd = open(p.buf, flags | O_CLOEXEC, 0644);
+	*fd = open(p.buf, flags | O_CLOEXEC, 0600);
 	if (*fd < 0)
 		rc = errno == ENOENT ? dam_err_set(err, DAM_ENOTFOUND, "upload", "no such upload")
 		     : errno == EEXIST ? dam_err_set(err, DAM_EEXIST, "upload", "upload exists")

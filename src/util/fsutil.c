@@ -1,5 +1,6 @@
 #include "util/fsutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -24,7 +25,7 @@ int fs_mkdir_p(const char *path, struct dam_err *err)
 			continue;
 		char saved = buf[i];
 		buf[i] = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
 			return dam_err_errno(err, DAM_EIO, errno, "cannot create directory %s", buf);
 		buf[i] = saved;
 	}
@@ -107,7 +108,7 @@ int fs_write_atomic(const char *path, const void *data, size_t len, int exclusiv
 	if (exclusive && access(path, F_OK) == 0)
 		return dam_err_set(err, DAM_EEXIST, NULL, "%s already exists", path);
 	strbuf_addf(&tmp, "%s.tmp.%d", path, (int)getpid());
-	fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		rc = dam_err_errno(err, DAM_EIO, errno, "cannot create %s", tmp.buf);
 		goto out;
@@ -204,4 +205,78 @@ char *fs_abspath(const char *path)
 		strbuf_addch(&sb, '/');
 	free(parts);
 	return strbuf_detach(&sb, NULL);
+}
+
+/* ---- private trees ---- */
+
+struct walk {
+	fs_loose_fn fn;
+	void *ctx;
+	bool repair;
+	int depth;
+};
+
+/* One entry: report (and tighten) group/other bits; symlinks are neither
+ * followed nor changed (their own mode means nothing). */
+static int loose_one(struct walk *w, const char *path, const struct stat *st, struct dam_err *err)
+{
+	unsigned mode = (unsigned)st->st_mode & 07777, want = mode & ~077u;
+	bool fixed = false;
+
+	if (S_ISLNK(st->st_mode) || !(mode & 077))
+		return 0;
+	if (w->repair) {
+		if (chmod(path, (mode_t)want) < 0)
+			return dam_err_errno(err, DAM_EIO, errno, "cannot chmod %s to %04o", path, want);
+		fixed = true;
+	}
+	return w->fn(w->ctx, path, mode, want, fixed);
+}
+
+static int walk_dir(struct walk *w, const char *dir, struct dam_err *err)
+{
+	struct strbuf p = STRBUF_INIT;
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+	int rc = 0;
+
+	if (++w->depth > 32)
+		return dam_err_set(err, DAM_EINVAL, NULL, "%s is nested too deeply", dir);
+	if (!(d = opendir(dir))) {
+		rc = dam_err_errno(err, DAM_EIO, errno, "cannot list %s", dir);
+		goto out;
+	}
+	while (rc == 0 && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		strbuf_reset(&p);
+		strbuf_addf(&p, "%s/%s", dir, e->d_name);
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT) /* removed meanwhile (a temp file) */
+				continue;
+			rc = dam_err_errno(err, DAM_EIO, errno, "cannot stat %s", p.buf);
+			break;
+		}
+		if ((rc = loose_one(w, p.buf, &st, err)) == 0 && S_ISDIR(st.st_mode))
+			rc = walk_dir(w, p.buf, err);
+	}
+	closedir(d);
+out:
+	w->depth--;
+	strbuf_release(&p);
+	return rc;
+}
+
+int fs_private_walk(const char *root, bool repair, fs_loose_fn fn, void *ctx, struct dam_err *err)
+{
+	struct walk w = { fn, ctx, repair, 0 };
+	struct stat st;
+	int rc;
+
+	if (lstat(root, &st) < 0)
+		return dam_err_errno(err, DAM_EIO, errno, "cannot stat %s", root);
+	if ((rc = loose_one(&w, root, &st, err)) < 0 || !S_ISDIR(st.st_mode))
+		return rc;
+	return walk_dir(&w, root, err);
 }

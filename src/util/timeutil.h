@@ -4,8 +4,20 @@
 
 #include <stdint.h>
 
-/* Unix time in milliseconds (CLOCK_REALTIME). */
+/* Unix time in milliseconds (CLOCK_REALTIME), plus the test shift below. */
 uint64_t time_now_ms(void);
+/*
+ * The controllable clock, for tests only (never sleep to wait for time):
+ * time_test_freeze(ms) stops time_now_ms() at ms (0 lets it run again);
+ * time_test_shift_ms() moves it forward (or back) by delta ms. Both act on
+ * the whole process and are thread-safe. A process started with
+ * DAM_TEST_CLOCK_FILE=path adds the whole number of milliseconds written in
+ * that file (re-read at every call; missing or empty = 0), so a black-box
+ * test can move a running server's clock. Neither touches the monotonic
+ * clock below.
+ */
+void time_test_freeze(uint64_t ms);
+void time_test_shift_ms(int64_t delta);
 /* Monotonic seconds, for durations and timeouts. */
 double time_mono(void);
 /* The same clock in milliseconds. */

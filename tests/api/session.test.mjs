@@ -2,7 +2,9 @@
 // throttling.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, assertErrorShape, uniqueText } from './lib/server.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startServer, assertErrorShape, uniqueText, tmpDir } from './lib/server.mjs';
 
 let s;
 before(async () => { s = await startServer(); });
@@ -111,6 +113,116 @@ test('throttling: after 5 failures for one username -> 429 with Retry-After', as
     assert.equal(r.headers.get('set-cookie'), null);
     // tokens keep working meanwhile
     assert.equal((await t.api('/api/v1/assets', { as: 'contributor' })).status, 200);
+  } finally {
+    await t.stop();
+  }
+});
+
+// A server that believes X-Forwarded-For from the test (so each request can
+// come from an address of its choice) and whose clock the test moves
+// through DAM_TEST_CLOCK_FILE (milliseconds added to the real time).
+async function throttleServer() {
+  const clock = path.join(tmpDir(), 'clock');
+  fs.writeFileSync(clock, '0');
+  const saved = process.env.DAM_TEST_CLOCK_FILE;
+  process.env.DAM_TEST_CLOCK_FILE = clock;
+  let t;
+  try {
+    t = await startServer({ args: ['--trusted-proxies', '127.0.0.1'] });
+  } finally {
+    if (saved === undefined) delete process.env.DAM_TEST_CLOCK_FILE;
+    else process.env.DAM_TEST_CLOCK_FILE = saved;
+  }
+  let shift = 0;
+  t.advance = (ms) => { shift += ms; fs.writeFileSync(clock, String(shift)); };
+  t.loginFrom = (addr, username, password) => t.api('/api/v1/session', {
+    method: 'POST', headers: { 'x-forwarded-for': addr }, json: { username, password },
+  });
+  return t;
+}
+
+const retryAfter = (r) => Number(r.headers.get('retry-after'));
+// A lock lasts until the first counted failure (at t0, Date.now()) is
+// 15 min old: Retry-After is 900 s less the time since, rounded up.
+function assertLockedSince(r, t0) {
+  assertErrorShape(r, 429, 'too_many_attempts');
+  const ra = retryAfter(r), since = (Date.now() - t0) / 1000;
+  assert.ok(Number.isInteger(ra) && ra <= 900 && ra >= 900 - since - 1, `Retry-After ${ra} s, ${since} s after the first failure`);
+}
+
+test('office: an attacker guessing one account locks only that account from that address', async () => {
+  const t = await throttleServer();
+  try {
+    const office = '10.1.1.1';
+    const ed = t.users.editor;
+    const t0 = Date.now();
+    for (let i = 0; i < 5; i++) assertErrorShape(await t.loginFrom(office, ed.name, `guess-${i}-xxxxx`), 401, 'invalid_credentials');
+    // the attacker's next try, even with the right password: refused for the window
+    let r = await t.loginFrom(office, ed.name, ed.password);
+    assertLockedSince(r, t0);
+    assert.equal(r.headers.get('set-cookie'), null);
+    // a colleague at the same office address logs in
+    r = await t.loginFrom(office, t.users.viewer.name, t.users.viewer.password);
+    assert.equal(r.status, 201);
+    // the owner from home logs in
+    r = await t.loginFrom('10.2.2.2', ed.name, ed.password);
+    assert.equal(r.status, 201);
+    assert.equal(r.json.username, ed.name);
+    // past the window the office may try the account again
+    t.advance(901 * 1000);
+    assert.equal((await t.loginFrom(office, ed.name, ed.password)).status, 201);
+  } finally {
+    await t.stop();
+  }
+});
+
+test('office: an address failing on many accounts gets an exponential delay, not a lockout', async () => {
+  const t = await throttleServer();
+  try {
+    const office = '10.1.1.1';
+    const col = t.users.viewer;
+    // ten failures on ten accounts are free
+    let tFail;
+    const guess = async (name) => {
+      tFail = Date.now();
+      assertErrorShape(await t.loginFrom(office, name, 'spray-password-1'), 401, 'invalid_credentials');
+    };
+    for (let i = 0; i < 10; i++) await guess(`user${i}`);
+    // then everyone there waits 1, 2, 4 s after the address's last failure
+    // (exactly, unless a whole second passed since it on a slow machine)
+    for (const [failures, wait] of [[10, 1], [11, 2], [12, 4]]) {
+      const r = await t.loginFrom(office, col.name, col.password);
+      assertErrorShape(r, 429, 'too_many_attempts');
+      const ra = retryAfter(r), since = Math.floor((Date.now() - tFail) / 1000);
+      assert.ok(ra <= wait && ra >= Math.max(1, wait - since), `delay after ${failures} failures: ${ra} s, want ${wait}`);
+      assert.match(r.json.error.message, new RegExp(`try again in ${ra} s`));
+      // nobody elsewhere waits
+      assert.equal((await t.loginFrom('10.9.9.9', col.name, col.password)).status, 201);
+      t.advance(wait * 1000);
+      // the attacker's next guess, the moment the delay is over
+      if (failures < 12) await guess(`user${failures}`);
+    }
+    // the delay over, a colleague whose account is not throttled gets in
+    const r = await t.loginFrom(office, col.name, col.password);
+    assert.equal(r.status, 201);
+    assert.equal(r.json.username, col.name);
+  } finally {
+    await t.stop();
+  }
+});
+
+test('per account: a flood from many addresses locks the account everywhere', async () => {
+  const t = await throttleServer();
+  try {
+    const c = t.users.contributor;
+    const t0 = Date.now();
+    for (let i = 0; i < 20; i++) assertErrorShape(await t.loginFrom(`10.3.0.${i}`, c.name, `guess-${i}-xxxxx`), 401, 'invalid_credentials');
+    const r = await t.loginFrom('10.4.4.4', c.name, c.password);
+    assertLockedSince(r, t0);
+    // other accounts from those addresses are not affected
+    assert.equal((await t.loginFrom('10.3.0.1', t.users.editor.name, t.users.editor.password)).status, 201);
+    t.advance(901 * 1000);
+    assert.equal((await t.loginFrom('10.4.4.4', c.name, c.password)).status, 201);
   } finally {
     await t.stop();
   }

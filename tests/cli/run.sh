@@ -615,8 +615,7 @@ test_fsck_damage_gc() {
 
 	local orphan
 	orphan=abcd$(printf 'orphan %s' "$RANDOM" | sha256sum | cut -c5-64)
-	mkdir -p "$LIB/objects/ab/cd"
-	printf 'not referenced by anything' >"$LIB/objects/ab/cd/$orphan"
+	(umask 077 && mkdir -p "$LIB/objects/ab/cd" && printf 'not referenced by anything' >"$LIB/objects/ab/cd/$orphan")
 	local before
 	before=$(count_objects "$LIB")
 	assert_exit 0 dam fsck
@@ -1060,12 +1059,69 @@ test_url_expires() {
 	assert_contains "$ERR" 'not in the future'
 }
 
+# Paths in the library that group or others may access (should be none).
+loose_paths() { find "$1" -perm /077 -printf '%m %p\n'; }
+
+# The library holds the delivery keys: with the usual umask 022, init,
+# ingest (with its job children), serve (threads, workers, the rendition
+# cache, tus uploads) leave nothing open to group or others, and fsck
+# reports and repairs a loosened file.
+test_private_library() {
+	umask 022
+	new_lib
+	assert_eq "700" "$(stat -c %a "$LIB")" "library folder mode"
+	assert_exit 0 dam ingest --json "$FIXTURES/photo.jpg" "$FIXTURES/sound.wav"
+	local id url log port loose
+	id=$(id_of photo.jpg)
+	assert_eq "" "$(loose_paths "$LIB")" "after init + ingest"
+	log=$T/serve.log
+	bg "$DAM" serve --listen 127.0.0.1:0 --workers 1 --stop-deadline 3 >"$log" 2>&1
+	wait_for 30 grep -q 'listening on' "$log" || { fail "serve did not start: $(cat "$log")"; return; }
+	url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$log")
+	# a signed transform nobody asked for before: made now, kept in cache/
+	assert_exit 0 dam url "$id" 'w_123,h_77' --base "$url"
+	for _ in 1 2; do
+		assert_eq "200" "$(curl -s -o "$T/d.jpg" -w '%{http_code}' "$OUT")" "delivery"
+	done
+	assert_true "the rendition cache holds a file" test -n "$(find "$LIB/cache" -type f | head -1)"
+	# an upload through the server (a job child processes it) and a tus upload
+	local tok
+	tok=$("$DAM" token create --user admin | sed -n 's/^secret: //p')
+	assert_eq "201" "$(curl -s -o /dev/null -w '%{http_code}' -H "authorization: Bearer $tok" \
+		-H 'x-filename: up.png' --data-binary @"$FIXTURES/alpha.png" -H 'content-type: application/octet-stream' \
+		-X POST "$url/api/v1/assets")" "upload"
+	port=$(curl -s -i -H "authorization: Bearer $tok" -H 'tus-resumable: 1.0.0' -H 'upload-length: 10' \
+		-H "upload-metadata: filename $(printf t.txt | base64)" -X POST "$url/api/v1/uploads" |
+		tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+	assert_ne "" "$port" "tus upload created"
+	jobs_idle() { [ "$("$DAM" jobs list --json | jq '.counts.queued + .counts.running')" = 0 ]; }
+	wait_for 60 jobs_idle || fail "jobs did not finish"
+	assert_true "the server's database has its -wal" test -e "$LIB/dam.db-wal"
+	loose=$(loose_paths "$LIB")
+	assert_eq "" "$loose" "while serving"
+	kill -TERM "$BG"
+	wait "$BG"
+	assert_eq "" "$(loose_paths "$LIB")" "after serve"
+	# fsck reports a loosened file and --repair tightens it
+	chmod 644 "$LIB/dam.conf"
+	chmod 755 "$LIB/cache"
+	assert_exit 1 dam fsck
+	assert_contains "$OUT" "permissions: dam.conf: mode 0644 is open to group or others, should be 0600"
+	assert_contains "$OUT" "permissions: cache: mode 0755 is open to group or others, should be 0700"
+	assert_exit 0 dam fsck --repair --json
+	assert_eq "2 2" "$(j '"\(.loose_permissions) \(.permissions_repaired)"')" "repaired count"
+	assert_eq "600 700" "$(stat -c %a "$LIB/dam.conf") $(stat -c %a "$LIB/cache")" "modes after repair"
+	assert_exit 0 dam fsck
+	assert_contains "$OUT" "library is clean"
+	assert_eq "" "$(loose_paths "$LIB")" "after repair"
+}
+
 # ------------------------------------------------------------------ runner
 
 TESTS=(
 	init_and_find ingest_fixtures dedup_and_dry_run ingest_tags_meta new_version globs
 	tag_meta_rm_restore corrupt_retry decompression_bomb crash_kill9 fsck_damage_gc audit_chain audit_log_filters
-	bad_input names_and_types watch watch_burst ls_filters help_usage delivery cli_actor url_expires
+	bad_input names_and_types watch watch_burst ls_filters help_usage delivery cli_actor url_expires private_library
 )
 if [ $# -gt 0 ]; then
 	sel=()

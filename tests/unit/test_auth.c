@@ -21,12 +21,15 @@ static int setup(void **state)
 	struct fx *f = calloc(1, sizeof *f);
 	char lib[4200];
 
+	/* the controllable clock: stopped, moved only by time_test_shift_ms */
+	time_test_freeze(time_now_ms());
 	f->dir = tu_tempdir();
 	snprintf(lib, sizeof lib, "%s/lib", f->dir);
 	assert_int_equal(library_init(lib, NULL), 0);
 	assert_int_equal(library_open(lib, &f->dam, NULL), 0);
 	library_set_actor(f->dam, "test:auth");
-	f->lim = (struct auth_limits){ .idle_s = 3600, .absolute_s = 7200, .max_failures = 3, .window_s = 60 };
+	f->lim = (struct auth_limits){ .idle_s = 3600, .absolute_s = 7200, .max_failures = 3, .window_s = 60,
+				       .account_failures = 6, .address_free = 4, .address_delay_max_s = 8 };
 	assert_int_equal(user_add(f->dam, "root", PW, ROLE_ADMIN, f->admin, NULL, NULL), 0);
 	assert_int_equal(user_add(f->dam, "Ed", PW, ROLE_EDITOR, f->editor, NULL, NULL), 0);
 	assert_int_equal(user_add(f->dam, "con", PW, ROLE_CONTRIBUTOR, f->contrib, NULL, NULL), 0);
@@ -46,6 +49,7 @@ static int teardown(void **state)
 	tu_rmrf(f->dir);
 	free(f->dir);
 	free(f);
+	time_test_freeze(0);
 	return 0;
 }
 
@@ -135,6 +139,80 @@ static void test_login_password(void **state)
 	assert_int_equal(login(f, "view", PW, NULL, sess, &a, NULL, &err), 0);
 }
 
+#define BAD "nope nope nope"
+
+/* One attacker guessing one account from one address locks only that
+ * (account, address) pair: the owner elsewhere still gets in. */
+static void test_throttle_pair(void **state)
+{
+	struct fx *f = *state;
+	struct dam_err err;
+	struct actor a;
+	char sess[65];
+	int retry = 0;
+
+	/* a success clears its pair's counter */
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(login(f, "con", BAD, "192.0.2.50", sess, &a, &retry, &err), DAM_EPERM);
+	assert_int_equal(login(f, "con", PW, "192.0.2.50", sess, &a, &retry, &err), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(login(f, "con", BAD, "192.0.2.50", sess, &a, &retry, &err), DAM_EPERM);
+	/* (four failures from the address: it waits its 1 s; the pair, had it
+	 * kept four failures, would be locked for the whole minute) */
+	assert_int_equal(login(f, "con", PW, "192.0.2.50", sess, &a, &retry, &err), DAM_ELIMIT);
+	assert_int_equal(retry, 1);
+	time_test_shift_ms(1000);
+	assert_int_equal(login(f, "con", PW, "192.0.2.50", sess, &a, &retry, &err), 0);
+
+	/* three failures from one address, case-insensitively one account */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(login(f, i % 2 ? "ED" : "ed", BAD, "192.0.2.1", sess, &a, &retry, &err), DAM_EPERM);
+		assert_int_equal(retry, 0);
+	}
+	assert_int_equal(login(f, "Ed", PW, "192.0.2.1", sess, &a, &retry, &err), DAM_ELIMIT);
+	assert_int_equal(retry, 60); /* until the first failure leaves the 60 s window */
+	assert_non_null(strstr(err.msg, "too many failed logins"));
+	assert_int_equal(sess[0], '\0');
+	/* refused attempts are not counted */
+	assert_int_equal(count(f, "SELECT count(*) FROM login_failures WHERE key=?", "pair:192.0.2.1 ed"), 3);
+	/* the owner, from another address, gets in; so does anyone else from the attacker's */
+	assert_int_equal(login(f, "Ed", PW, "198.51.100.7", sess, &a, &retry, &err), 0);
+	assert_int_equal(retry, 0);
+	assert_int_equal(login(f, "view", PW, "192.0.2.1", sess, &a, &retry, &err), 0);
+	/* an unknown account is throttled the same way */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(login(f, "ghost", BAD, "192.0.2.2", sess, &a, &retry, &err), DAM_EPERM);
+	assert_int_equal(login(f, "ghost", BAD, "192.0.2.2", sess, &a, &retry, &err), DAM_ELIMIT);
+	/* once the window has passed, the pair may try again */
+	time_test_shift_ms(61000);
+	assert_int_equal(login(f, "Ed", PW, "192.0.2.1", sess, &a, &retry, &err), 0);
+	assert_int_equal(retry, 0);
+}
+
+/* An IPv6 client counts as its /64 (one host can take any address in it),
+ * and an IPv4-mapped address as its IPv4 address. */
+static void test_throttle_ipv6(void **state)
+{
+	struct fx *f = *state;
+	const char *same64[] = { "2001:db8:1:2::a", "2001:DB8:1:2::b", "2001:db8:1:2:ffff:ffff:ffff:ffff" };
+	struct dam_err err;
+	struct actor a;
+	char sess[65];
+	int retry = 0;
+
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(login(f, "ed", BAD, same64[i], sess, &a, &retry, &err), DAM_EPERM);
+	assert_int_equal(login(f, "ed", PW, "2001:db8:1:2:1234::1", sess, &a, &retry, &err), DAM_ELIMIT);
+	assert_int_equal(retry, 60);
+	assert_int_equal(count(f, "SELECT count(*) FROM login_failures WHERE key=?", "pair:2001:db8:1:2::/64 ed"), 3);
+	/* the next /64 is another address */
+	assert_int_equal(login(f, "ed", PW, "2001:db8:1:3::1", sess, &a, &retry, &err), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(login(f, "con", BAD, "192.0.2.9", sess, &a, &retry, &err), DAM_EPERM);
+	assert_int_equal(login(f, "con", PW, "::ffff:192.0.2.9", sess, &a, &retry, &err), DAM_ELIMIT);
+}
+
+/* A flood at one account from many addresses locks the account itself. */
 static void test_throttle_account(void **state)
 {
 	struct fx *f = *state;
@@ -143,51 +221,63 @@ static void test_throttle_account(void **state)
 	char sess[65], addr[32];
 	int retry = 0;
 
-	/* success resets the account's counter */
-	for (int i = 0; i < 2; i++)
-		assert_int_equal(login(f, "con", "nope nope nope", NULL, sess, &a, &retry, &err), DAM_EPERM);
-	assert_int_equal(login(f, "con", PW, NULL, sess, &a, &retry, &err), 0);
-	for (int i = 0; i < 2; i++)
-		assert_int_equal(login(f, "con", "nope nope nope", NULL, sess, &a, &retry, &err), DAM_EPERM);
-	assert_int_equal(login(f, "con", PW, NULL, sess, &a, &retry, &err), 0);
-
-	/* three failures from three addresses, case-insensitively one account */
-	for (int i = 0; i < 3; i++) {
-		snprintf(addr, sizeof addr, "192.0.2.%d", i);
-		assert_int_equal(login(f, i % 2 ? "ED" : "ed", "nope nope nope", addr, sess, &a, &retry, &err), DAM_EPERM);
-		assert_int_equal(retry, 0);
+	for (int i = 0; i < 6; i++) {
+		snprintf(addr, sizeof addr, "192.0.2.%d", 100 + i);
+		assert_int_equal(login(f, "view", BAD, addr, sess, &a, &retry, &err), DAM_EPERM);
 	}
-	assert_int_equal(login(f, "Ed", PW, "198.51.100.7", sess, &a, &retry, &err), DAM_ELIMIT);
-	assert_true(retry >= 1 && retry <= 60);
-	assert_non_null(strstr(err.msg, "too many failed logins"));
-	assert_int_equal(sess[0], '\0');
-	/* an unknown account is throttled the same way */
-	for (int i = 0; i < 3; i++)
-		assert_int_equal(login(f, "ghost", "nope nope nope", NULL, sess, &a, &retry, &err), DAM_EPERM);
-	assert_int_equal(login(f, "ghost", "nope nope nope", NULL, sess, &a, &retry, &err), DAM_ELIMIT);
-	/* once the window has passed, the account may try again */
-	assert_true(db_run(f->dam->db, NULL, "UPDATE login_failures SET at=at-61000", "") > 0);
-	assert_int_equal(login(f, "Ed", PW, "198.51.100.7", sess, &a, &retry, &err), 0);
-	assert_int_equal(retry, 0);
+	assert_int_equal(login(f, "VIEW", PW, "198.51.100.20", sess, &a, &retry, &err), DAM_ELIMIT);
+	assert_int_equal(retry, 60);
+	/* other accounts from those addresses are not touched */
+	assert_int_equal(login(f, "con", PW, "192.0.2.100", sess, &a, &retry, &err), 0);
+	time_test_shift_ms(61000);
+	assert_int_equal(login(f, "view", PW, "198.51.100.20", sess, &a, &retry, &err), 0);
 }
 
-static void test_throttle_address(void **state)
+/* The office: an attacker behind the office's one NAT address tries many
+ * accounts. The address gets an exponentially growing delay, capped, that
+ * colleagues there only wait out; it never locks them out. */
+static void test_throttle_office(void **state)
 {
 	struct fx *f = *state;
+	const char *office = "203.0.113.9";
+	const int want[] = { 1, 2, 4, 8, 8 }; /* address_free 4, cap 8 s */
 	struct dam_err err;
 	struct actor a;
 	char sess[65], name[32];
-	int retry = 0;
+	int retry = 0, n = 0;
 
-	for (int i = 0; i < 3; i++) {
-		snprintf(name, sizeof name, "guess%d", i);
-		assert_int_equal(login(f, name, "nope nope nope", "203.0.113.9", sess, &a, &retry, &err), DAM_EPERM);
+	for (; n < 4; n++) {
+		snprintf(name, sizeof name, "guess%d", n);
+		assert_int_equal(login(f, name, BAD, office, sess, &a, &retry, &err), DAM_EPERM);
 	}
-	assert_int_equal(login(f, "view", PW, "203.0.113.9", sess, &a, &retry, &err), DAM_ELIMIT);
-	assert_true(retry >= 1 && retry <= 60);
-	assert_int_equal(login(f, "view", PW, "203.0.113.10", sess, &a, &retry, &err), 0);
-	/* a success does not clear the address's counter */
-	assert_int_equal(login(f, "view", PW, "203.0.113.9", sess, &a, &retry, &err), DAM_ELIMIT);
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++, n++) {
+		/* anyone at the office waits the delay, even with the right password */
+		assert_int_equal(login(f, "view", PW, office, sess, &a, &retry, &err), DAM_ELIMIT);
+		assert_int_equal(retry, want[i]);
+		assert_non_null(strstr(err.msg, "try again in"));
+		/* nobody elsewhere does */
+		assert_int_equal(login(f, "view", PW, "198.51.100.30", sess, &a, &retry, &err), 0);
+		/* just before the delay is over: still waiting; then the next guess */
+		time_test_shift_ms((int64_t)want[i] * 1000 - 300);
+		assert_int_equal(login(f, "con", PW, office, sess, &a, &retry, &err), DAM_ELIMIT);
+		assert_int_equal(retry, 1);
+		time_test_shift_ms(300);
+		snprintf(name, sizeof name, "guess%d", n);
+		assert_int_equal(login(f, name, BAD, office, sess, &a, &retry, &err), DAM_EPERM);
+	}
+	/* a colleague whose account is not throttled gets in once the delay is
+	 * over, though the address has 9 failures in the window */
+	time_test_shift_ms(8000);
+	assert_int_equal(login(f, "con", PW, office, sess, &a, &retry, &err), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM login_failures WHERE key=?", "addr:203.0.113.9"), 9);
+	/* a success there does not clear the address's counter */
+	assert_int_equal(login(f, "guess99", BAD, office, sess, &a, &retry, &err), DAM_EPERM);
+	assert_int_equal(login(f, "view", PW, office, sess, &a, &retry, &err), DAM_ELIMIT);
+	assert_int_equal(retry, 8);
+	/* the window forgets: failures older than 60 s no longer slow anyone */
+	time_test_shift_ms(61000);
+	assert_int_equal(login(f, "view", PW, office, sess, &a, &retry, &err), 0);
+	assert_int_equal(retry, 0);
 }
 
 static void test_tokens(void **state)
@@ -333,7 +423,7 @@ static void test_token_cache_revocation(void **state)
 	assert_int_equal(stmts(f->dam) - n, 1);
 	/* Past its expiry a remembered token is refused, with no commit in
 	 * between to change the version. */
-	usleep(1600 * 1000);
+	time_test_shift_ms(1600);
 	assert_int_equal(auth_token_check(f->dam, secret2, &a, &err), DAM_EPERM);
 	library_close(other);
 }
@@ -516,8 +606,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_users_validate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_login_password, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_throttle_pair, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_throttle_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throttle_account, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_throttle_address, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_throttle_office, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token_cache_revocation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disabled_user, setup, teardown),

@@ -67,6 +67,44 @@ static void test_put_mem_known_hash_and_layout(void **state)
 	free(p);
 }
 
+static unsigned mode_of(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(lstat(path, &st), 0);
+	return (unsigned)st.st_mode & 07777;
+}
+
+/* With the usual umask 022, the store keeps everything its owner's:
+ * folders 0700, objects 0400, upload partials 0600. */
+static void test_private_modes(void **state)
+{
+	struct fx *f = *state;
+	char key[65], dir[4200], *p;
+	mode_t old = umask(022);
+	struct dam_err err;
+
+	blob_store_free(f->bs);
+	tu_rmrf(f->dir);
+	assert_int_equal(blob_store_open(f->dir, "fs", &f->bs, &err), 0);
+	assert_int_equal(blob_put_mem(f->bs, "private", 7, key, NULL, NULL), 0);
+	assert_int_equal(blob_partial_create(f->bs, "u1", &err), 0);
+	p = object_path(f, key);
+	assert_int_equal(mode_of(p), 0400);
+	snprintf(dir, sizeof dir, "%s/objects/%.2s/%.2s", f->dir, key, key + 2);
+	assert_int_equal(mode_of(dir), 0700);
+	snprintf(dir, sizeof dir, "%s/objects/%.2s", f->dir, key);
+	assert_int_equal(mode_of(dir), 0700);
+	snprintf(dir, sizeof dir, "%s/objects/tmp", f->dir);
+	assert_int_equal(mode_of(dir), 0700);
+	snprintf(dir, sizeof dir, "%s/objects/tmp/part-u1", f->dir);
+	assert_int_equal(mode_of(dir), 0600);
+	snprintf(dir, sizeof dir, "%s/objects", f->dir);
+	assert_int_equal(mode_of(dir), 0700);
+	umask(old);
+	free(p);
+}
+
 static void test_dedup(void **state)
 {
 	struct fx *f = *state;
@@ -309,6 +347,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_put_mem_known_hash_and_layout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dedup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_private_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_streaming_writer_and_read_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_fd_large_and_hash_fd, setup, teardown),
