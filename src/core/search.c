@@ -16,6 +16,7 @@
 #include <roaring/roaring.h>
 
 #include "core/event.h"
+#include "core/fielddef.h"
 #include "media/media.h"
 #include "core/query.h"
 #include "core/search_index.h"
@@ -357,6 +358,10 @@ struct ctx {
 	struct cache *c;
 	roaring_bitmap_t *universe; /* live assets, or all with status: filters */
 	bool all_versions;
+	uint64_t now_ms; /* "now" of relative dates */
+	/* prefix_last: the word being typed, matched as itself (with its
+	 * vocabulary) and as a prefix; its node has prefix set. */
+	const struct qnode *typed;
 	struct dam_err *err;
 	/* Relevance: the FTS expression ranked by (NULL when not sorting by
 	 * relevance) and the bm25 of each of its matches, captured by the
@@ -473,6 +478,34 @@ static roaring_bitmap_t *from_sql(struct ctx *x, const char *sql, const char *ty
 	return bm;
 }
 
+/* The number of characters (UTF-8 code points) of s. */
+static size_t n_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* As you type, the last word is not finished yet: a bare word (no quotes,
+ * no '*', not a field value, not negated) that ends the query, of at least
+ * 2 characters (a 1-character prefix would match a good part of the
+ * index; FTS5 keeps prefix indexes of 2 and 3 characters), gets prefix set
+ * and is returned; otherwise NULL. */
+static const struct qnode *last_word(struct qnode *root, const char *q, size_t qlen)
+{
+	struct qnode *n = root;
+
+	while (n && (n->kind == QNODE_AND || n->kind == QNODE_OR))
+		n = n->kids[n->nkids - 1];
+	if (!n || n->kind != QNODE_TEXT || n->phrase || n->prefix || n_chars(n->value) < 2 ||
+	    (size_t)n->pos + strlen(n->value) != qlen || (qlen && q[qlen - 1] == ')'))
+		return NULL;
+	n->prefix = true;
+	return n;
+}
+
 /* A vocabulary term stands for itself, its synonyms and its descendants
  * (trainers = sneakers; Footwear matches Sneakers). NULL when the word is
  * in no vocabulary. Caller decrefs. */
@@ -480,7 +513,7 @@ static json_t *expansion(struct ctx *x, const struct qnode *n)
 {
 	json_t *words = NULL;
 
-	if (n->prefix || vocab_expand(x->dam, NULL, n->value, &words, NULL) < 0)
+	if ((n->prefix && n != x->typed) || vocab_expand(x->dam, NULL, n->value, &words, NULL) < 0)
 		return NULL;
 	return words;
 }
@@ -586,6 +619,10 @@ static roaring_bitmap_t *eval_text(struct ctx *x, const struct qnode *n)
 			search_text_match(json_string_value(w), false, &m);
 		}
 		json_decref(words);
+		if (n->prefix) { /* the word being typed: its vocabulary, or a longer word */
+			strbuf_adds(&m, " OR ");
+			search_text_match(n->value, true, &m);
+		}
 	} else {
 		search_text_match(n->value, n->prefix, &m);
 	}
@@ -599,13 +636,97 @@ static roaring_bitmap_t *eval_text(struct ctx *x, const struct qnode *n)
 	return bm;
 }
 
-static int number_value(const char *field, const char *s, double *out)
+uint64_t search_clock_ms(void)
+{
+	const char *env = getenv("DAM_SEARCH_NOW");
+	uint64_t ms;
+
+	if (env && *env && time_parse(env, &ms) == 0 && ms > 0)
+		return ms;
+	return time_now_ms();
+}
+
+/* Two decimal digits, or -1. */
+static int atoi_2(const char *p)
+{
+	return p[0] >= '0' && p[0] <= '9' && p[1] >= '0' && p[1] <= '9' ? (p[0] - '0') * 10 + (p[1] - '0') : -1;
+}
+
+/* "30d", "12h", "90m", "2w" as milliseconds; -1 when s is not one. */
+static int64_t span_ms(const char *s)
+{
+	char *end;
+	unsigned long long n;
+	int64_t unit;
+
+	if (!(*s >= '0' && *s <= '9'))
+		return -1;
+	n = strtoull(s, &end, 10);
+	if (end == s || !end[0] || end[1] || n > 100ull * 366 * 24 * 60)
+		return -1;
+	switch (*end) {
+	case 'w': unit = 7 * 86400000ll; break;
+	case 'd': unit = 86400000ll; break;
+	case 'h': unit = 3600000ll; break;
+	case 'm': unit = 60000ll; break;
+	default: return -1;
+	}
+	return (int64_t)n * unit;
+}
+
+int search_date_value(const char *s, uint64_t now_ms, uint64_t *out, bool *day)
+{
+	size_t len = strlen(s);
+	int64_t span, t;
+	char abs[40];
+
+	*day = false;
+	if (!strncmp(s, "now", 3)) {
+		if (!s[3])
+			span = 0;
+		else if ((s[3] != '+' && s[3] != '-') || (span = span_ms(s + 4)) < 0)
+			return DAM_EINVAL;
+		t = (int64_t)now_ms + (s[3] == '-' ? -span : span);
+		if (t < 0)
+			return DAM_EINVAL;
+		*out = (uint64_t)t;
+		return 0;
+	}
+	if ((span = span_ms(s)) >= 0) { /* 7d: that long ago */
+		*out = (uint64_t)span > now_ms ? 0 : now_ms - (uint64_t)span;
+		return 0;
+	}
+	/* A stored value may carry an offset (2026-01-31T10:00:00+02:00). */
+	if (len > 16 && len < sizeof abs && (s[len - 6] == '+' || s[len - 6] == '-') && s[len - 3] == ':' &&
+	    s[10] == 'T') {
+		int oh = atoi_2(s + len - 5), om = atoi_2(s + len - 2);
+		uint64_t ms;
+		if (oh < 0 || om < 0)
+			return DAM_EINVAL;
+		memcpy(abs, s, len - 6);
+		abs[len - 6] = '\0';
+		if (time_parse(abs, &ms) < 0)
+			return DAM_EINVAL;
+		t = (int64_t)ms - (s[len - 6] == '+' ? 1 : -1) * ((int64_t)oh * 3600000 + (int64_t)om * 60000);
+		*out = t < 0 ? 0 : (uint64_t)t;
+		return 0;
+	}
+	if (len < 10 || s[4] != '-' || time_parse(s, out) < 0)
+		return DAM_EINVAL;
+	*day = len == 10;
+	return 0;
+}
+
+/* A number or a date (of a date field: created, updated or a defined
+ * field of type date) of the query. */
+static int number_value(struct ctx *x, bool date, const char *s, double *out, bool *day)
 {
 	uint64_t ms;
 	char *end;
 
-	if (!strcmp(field, "created") || !strcmp(field, "updated")) {
-		if (time_parse(s, &ms) < 0)
+	*day = false;
+	if (date) {
+		if (search_date_value(s, x->now_ms, &ms, day) < 0)
 			return -1;
 		*out = (double)ms;
 		return 0;
@@ -614,32 +735,55 @@ static int number_value(const char *field, const char *s, double *out)
 	return *end || end == s || !isfinite(*out) ? -1 : 0;
 }
 
-static roaring_bitmap_t *eval_number(struct ctx *x, const struct qnode *n, const char *q)
+/* What a field compares by: 'n' number, 'd' date, 0 neither (a facet or
+ * a text field). Built-in ones, or a defined field of type number/date. */
+static char field_scalar(struct ctx *x, const char *name)
 {
-	double lo = -INFINITY, hi = INFINITY, a, b = 0;
-	bool date = !strcmp(n->name, "created") || !strcmp(n->name, "updated");
-	/* A bare day (2026-01-31) means the whole day; a timestamp means that
-	 * instant. */
-	double day_a = date && strlen(n->value) == 10 ? 86400000.0 - 1 : 0;
-	double day_b = date && n->value2 && strlen(n->value2) == 10 ? 86400000.0 - 1 : 0;
+	char type[16] = "";
+	struct db_stmt *st;
 
-	if (number_value(n->name, n->value, &a) < 0 || (n->value2 && number_value(n->name, n->value2, &b) < 0)) {
+	if (!strcmp(name, "created") || !strcmp(name, "updated"))
+		return 'd';
+	if (in_list(number_fields, name))
+		return 'n';
+	if (in_list(builtin_facets, name) || !strcmp(name, "versions"))
+		return 0;
+	if (db_query(x->dam->db, &st, NULL, "SELECT type FROM field_defs WHERE key=?", "s", name) < 0)
+		return 0;
+	if (db_step(st, NULL) == DB_ROW)
+		snprintf(type, sizeof type, "%s", db_col_text(st, 0));
+	db_finalize(st);
+	return !strcmp(type, field_type_name(FIELD_NUMBER)) ? 'n' : !strcmp(type, field_type_name(FIELD_DATE)) ? 'd' : 0;
+}
+
+static roaring_bitmap_t *eval_number(struct ctx *x, const struct qnode *n, const char *q, bool date)
+{
+	double lo = -INFINITY, hi = INFINITY, a, b = 0, span_a, span_b;
+	bool day_a, day_b = false;
+
+	if (number_value(x, date, n->value, &a, &day_a) < 0 ||
+	    (n->value2 && number_value(x, date, n->value2, &b, &day_b) < 0)) {
 		dam_err_set(x->err, DAM_EINVAL, "q", "%s wants %s at column %d", n->name,
-			    date ? "a date like 2026-01-31 (or 7d for the last 7 days)" : "a number", col_of(q, n->pos));
+			    date ? "a date like 2026-01-31, now+30d, now-7d or 7d (the last 7 days)" : "a number",
+			    col_of(q, n->pos));
 		return NULL;
 	}
+	/* A bare day (2026-01-31) means the whole day; a timestamp means that
+	 * instant. */
+	span_a = day_a ? 86400000.0 - 1 : 0;
+	span_b = day_b ? 86400000.0 - 1 : 0;
 	switch (n->op) {
 	case QOP_EQ:
 		lo = a;
-		hi = a + day_a;
+		hi = a + span_a;
 		break;
-	case QOP_GT: lo = nextafter(a + day_a, INFINITY); break;
+	case QOP_GT: lo = nextafter(a + span_a, INFINITY); break;
 	case QOP_GE: lo = a; break;
 	case QOP_LT: hi = nextafter(a, -INFINITY); break;
-	case QOP_LE: hi = a + day_a; break;
+	case QOP_LE: hi = a + span_a; break;
 	case QOP_RANGE:
 		lo = a;
-		hi = b + day_b;
+		hi = b + span_b;
 		break;
 	}
 	return from_sql(x, "SELECT asset_rowid FROM search_numbers WHERE key=? AND num BETWEEN ? AND ?", "sdd", n->name,
@@ -710,6 +854,7 @@ static roaring_bitmap_t *eval_plain_field(struct ctx *x, const struct qnode *n)
 static roaring_bitmap_t *eval(struct ctx *x, const struct qnode *n, const char *q)
 {
 	roaring_bitmap_t *acc, *k;
+	char scalar;
 
 	switch (n->kind) {
 	case QNODE_TEXT:
@@ -717,13 +862,13 @@ static roaring_bitmap_t *eval(struct ctx *x, const struct qnode *n, const char *
 	case QNODE_FIELD:
 		if (!strcmp(n->name, "versions"))
 			return roaring_bitmap_copy(x->universe);
-		if (in_list(number_fields, n->name)) {
+		if ((scalar = field_scalar(x, n->name))) {
 			if (n->prefix) {
 				dam_err_set(x->err, DAM_EINVAL, "q", "%s takes a number or date, not a prefix (column %d)", n->name,
 					    col_of(q, n->pos));
 				return NULL;
 			}
-			return eval_number(x, n, q);
+			return eval_number(x, n, q, scalar == 'd');
 		}
 		if (n->op != QOP_EQ) {
 			dam_err_set(x->err, DAM_EINVAL, "q", "%s is not a number or date field; use %s:value (column %d)", n->name,
@@ -1428,7 +1573,7 @@ int search_run(struct dam *dam, const struct search_request *r, json_t **out, st
 	struct cache *c = &g_cache;
 	struct qnode *root = NULL;
 	struct query_error qe;
-	struct ctx x = { .dam = dam, .c = c, .err = err };
+	struct ctx x = { .dam = dam, .c = c, .err = err, .now_ms = r->now_ms ? r->now_ms : search_clock_ms() };
 	struct strbuf rank = STRBUF_INIT;
 	struct check ck = { &x, r->q ? r->q : "", false, false };
 	roaring_bitmap_t *result = NULL, **kid_bm = NULL;
@@ -1443,6 +1588,8 @@ int search_run(struct dam *dam, const struct search_request *r, json_t **out, st
 		qlen--;
 	if (qlen && (rc = query_parse(q, qlen, &root, &qe)) < 0)
 		return query_error_to_dam(&qe, rc, err);
+	if (r->prefix_last)
+		x.typed = last_word(root, q, qlen);
 	if ((rc = search_sync(dam, 0, err)) < 0)
 		goto out_unlocked;
 	pthread_mutex_lock(&c->lock);
