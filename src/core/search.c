@@ -21,6 +21,7 @@
 #include "core/query.h"
 #include "core/search_index.h"
 #include "core/search_names.h"
+#include "core/search_ranges.h"
 #include "core/search_text.h"
 #include "core/vocab.h"
 #include "util/id.h"
@@ -1546,6 +1547,36 @@ static int page(struct ctx *x, const roaring_bitmap_t *result, const struct sear
 	return rc;
 }
 
+/* Adds to out {"word", "term"} for each word or field value of the query
+ * that is a vocabulary synonym: what the result shows under its canonical
+ * term ("sneakers (matched: trainers)"). */
+static void synonyms_of(struct dam *dam, const struct qnode *n, json_t *out)
+{
+	char term[VOCAB_TERM_MAX + 1];
+	json_t *w;
+	size_t i;
+
+	if (!n)
+		return;
+	for (int k = 0; k < n->nkids; k++)
+		synonyms_of(dam, n->kids[k], out);
+	if ((n->kind != QNODE_TEXT && n->kind != QNODE_FIELD) || n->op != QOP_EQ || (n->prefix && n->kind == QNODE_FIELD) ||
+	    vocab_resolve(dam, NULL, n->value, term, NULL) < 0 || !strcasecmp(term, n->value))
+		return;
+	json_array_foreach(out, i, w)
+		if (!strcasecmp(json_string_value(json_object_get(w, "word")), n->value))
+			return;
+	json_array_append_new(out, json_pack("{s:s,s:s}", "word", n->value, "term", term));
+}
+
+static json_t *matched_synonyms(struct dam *dam, const struct qnode *root)
+{
+	json_t *a = json_array();
+
+	synonyms_of(dam, root, a);
+	return a;
+}
+
 /* Evaluates the top-level conjuncts into kid_bm and their intersection
  * into result: the filters first, so that the text conjuncts know how many
  * candidates the filters leave (filter-first relevance). */
@@ -1622,6 +1653,13 @@ int search_run(struct dam *dam, const struct search_request *r, json_t **out, st
 		goto out;
 	pthread_mutex_unlock(&c->lock);
 	rc = page(&x, result, r, root, o);
+	if (rc >= 0 && r->facets) {
+		json_t *ranges = NULL;
+		if ((rc = search_ranges(dam, result, &ranges, err)) >= 0)
+			json_object_set_new(o, "ranges", ranges);
+	}
+	if (rc >= 0)
+		json_object_set_new(o, "synonyms", matched_synonyms(dam, root));
 	pthread_mutex_lock(&c->lock);
 	if (rc < 0)
 		goto out;
