@@ -489,19 +489,24 @@ static size_t n_chars(const char *s)
 	return n;
 }
 
-/* As you type, the last word is not finished yet: a bare word (no quotes,
- * no '*', not a field value, not negated) that ends the query, of at least
- * 2 characters (a 1-character prefix would match a good part of the
- * index; FTS5 keeps prefix indexes of 2 and 3 characters), gets prefix set
- * and is returned; otherwise NULL. */
-static const struct qnode *last_word(struct qnode *root, const char *q, size_t qlen)
+/* As you type, the last word is not finished yet: the last word of the
+ * text - field filters (and -filters) after it do not count, as the UI writes the facet
+ * sidebar's filters after the typed text - when it is a bare word (no
+ * quotes, no '*', not negated) of at least 2 characters (a 1-character
+ * prefix would match a good part of the index; FTS5 keeps prefix indexes
+ * of 2 and 3 characters), gets prefix set and is returned; else NULL. */
+static const struct qnode *last_word(struct qnode *root)
 {
 	struct qnode *n = root;
 
-	while (n && (n->kind == QNODE_AND || n->kind == QNODE_OR))
-		n = n->kids[n->nkids - 1];
-	if (!n || n->kind != QNODE_TEXT || n->phrase || n->prefix || n_chars(n->value) < 2 ||
-	    (size_t)n->pos + strlen(n->value) != qlen || (qlen && q[qlen - 1] == ')'))
+	while (n && (n->kind == QNODE_AND || n->kind == QNODE_OR)) {
+		int k = n->nkids - 1;
+		while (k > 0 && (n->kids[k]->kind == QNODE_FIELD ||
+				 (n->kids[k]->kind == QNODE_NOT && n->kids[k]->kids[0]->kind == QNODE_FIELD)))
+			k--;
+		n = n->kids[k];
+	}
+	if (!n || n->kind != QNODE_TEXT || n->phrase || n->prefix || n_chars(n->value) < 2)
 		return NULL;
 	n->prefix = true;
 	return n;
@@ -1547,6 +1552,40 @@ static int page(struct ctx *x, const roaring_bitmap_t *result, const struct sear
 	return rc;
 }
 
+/* A top-level conjunct filtering on field alone: field:..., -field:...,
+ * or an AND of them (a bucket's "price:>=10 price:<20" is two conjuncts). */
+static bool conjunct_on(const struct qnode *n, const char *field)
+{
+	if (n->kind == QNODE_NOT)
+		return conjunct_on(n->kids[0], field);
+	return n->kind == QNODE_FIELD && !strcmp(n->name, field);
+}
+
+struct range_ctx {
+	struct ctx *x;
+	const struct qnode *root;
+	roaring_bitmap_t **kid_bm;
+	int nkids;
+};
+
+/* search_range_base_fn: the result without the field's own filters. */
+static roaring_bitmap_t *range_base(const char *field, void *arg)
+{
+	struct range_ctx *rx = arg;
+	roaring_bitmap_t *base;
+	bool own = false;
+
+	for (int k = 0; k < rx->nkids && !own; k++)
+		own = conjunct_on(rx->root->kind == QNODE_AND ? rx->root->kids[k] : rx->root, field);
+	if (!own)
+		return NULL;
+	base = roaring_bitmap_copy(rx->x->universe);
+	for (int k = 0; k < rx->nkids; k++)
+		if (!conjunct_on(rx->root->kind == QNODE_AND ? rx->root->kids[k] : rx->root, field))
+			roaring_bitmap_and_inplace(base, rx->kid_bm[k]);
+	return base;
+}
+
 /* Adds to out {"word", "term"} for each word or field value of the query
  * that is a vocabulary synonym: what the result shows under its canonical
  * term ("sneakers (matched: trainers)"). */
@@ -1620,7 +1659,7 @@ int search_run(struct dam *dam, const struct search_request *r, json_t **out, st
 	if (qlen && (rc = query_parse(q, qlen, &root, &qe)) < 0)
 		return query_error_to_dam(&qe, rc, err);
 	if (r->prefix_last)
-		x.typed = last_word(root, q, qlen);
+		x.typed = last_word(root);
 	if ((rc = search_sync(dam, 0, err)) < 0)
 		goto out_unlocked;
 	pthread_mutex_lock(&c->lock);
@@ -1655,7 +1694,8 @@ int search_run(struct dam *dam, const struct search_request *r, json_t **out, st
 	rc = page(&x, result, r, root, o);
 	if (rc >= 0 && r->facets) {
 		json_t *ranges = NULL;
-		if ((rc = search_ranges(dam, result, &ranges, err)) >= 0)
+		struct range_ctx rx = { &x, root, kid_bm, nkids };
+		if ((rc = search_ranges(dam, result, range_base, &rx, &ranges, err)) >= 0)
 			json_object_set_new(o, "ranges", ranges);
 	}
 	if (rc >= 0)

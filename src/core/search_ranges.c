@@ -130,7 +130,8 @@ static json_t *date_ranges(const char *key, const struct vals *vs, double lo, do
 			 "unit", unit == 0 ? "day" : unit == 1 ? "month" : "year", "buckets", buckets);
 }
 
-int search_ranges(struct dam *dam, const roaring_bitmap_t *result, json_t **out, struct dam_err *err)
+int search_ranges(struct dam *dam, const roaring_bitmap_t *result, search_range_base_fn base_of, void *arg,
+		  json_t **out, struct dam_err *err)
 {
 	struct db_stmt *st = NULL;
 	json_t *o = json_object();
@@ -145,7 +146,11 @@ int search_ranges(struct dam *dam, const roaring_bitmap_t *result, json_t **out,
 		bool date = !strcmp(db_col_text(st, 1), field_type_name(FIELD_DATE));
 		struct vals vs = { 0 };
 		double lo = INFINITY, hi = -INFINITY;
-		if ((rc = values_of(dam, key, result, &vs, err)) < 0) {
+		roaring_bitmap_t *base = base_of ? base_of(key, arg) : NULL;
+		rc = values_of(dam, key, base ? base : result, &vs, err);
+		if (base)
+			roaring_bitmap_free(base);
+		if (rc < 0) {
 			free(vs.v);
 			break;
 		}

@@ -18,7 +18,7 @@
 #define SEARCH_RANGE_BUCKETS 5
 
 /*
- * The range facets of result (asset rowids):
+ * The range facets of result (asset rowids; see search_range_base_fn):
  *   {"price": {"type": "number", "min": 10, "max": 99, "count": 7,
  *              "buckets": [{"from": 10, "to": 27.8, "count": 3,
  *                           "q": "price:>=10 price:<27.8"}, ...]},
@@ -29,6 +29,12 @@
  * or year, in UTC. Fields no result has are left out. Returns 0 and *out
  * (caller decrefs), or a database error.
  */
-int search_ranges(struct dam *dam, const roaring_bitmap_t *result, json_t **out, struct dam_err *err);
+/* The assets to count a field's buckets over: a new bitmap (the callee
+ * frees it), or NULL for the result itself. The engine leaves out the
+ * field's own top-level filters, so the other buckets stay visible once
+ * one is chosen. */
+typedef roaring_bitmap_t *(*search_range_base_fn)(const char *field, void *arg);
+int search_ranges(struct dam *dam, const roaring_bitmap_t *result, search_range_base_fn base_of, void *arg,
+		  json_t **out, struct dam_err *err);
 
 #endif

@@ -524,6 +524,20 @@ static void test_ranges_on_defined_fields(void **state)
 		assert_int_equal(total(f, json_string_value(json_object_get(b, "q"))), n);
 	}
 	assert_int_equal(sum, 3);
+	/* once a bucket is chosen, its field's histogram leaves that filter
+	 * out (the other buckets stay visible); other filters apply */
+	{
+		char q[300];
+		struct search_request rq = { .q = q, .facets = true, .now_ms = now };
+		json_t *o2;
+		snprintf(q, sizeof q, "%s",
+			 json_string_value(json_object_get(json_array_get(json_object_get(price, "buckets"), 0), "q")));
+		o2 = run_req(f, &rq);
+		assert_int_equal(json_integer_value(json_object_get(o2, "total")), 1);
+		assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(o2, "ranges"), "price"), "count")), 3);
+		assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(o2, "ranges"), "licence_expiry"), "count")), 1);
+		json_decref(o2);
+	}
 	json_decref(o);
 	/* bad values name the field and what it wants */
 	{
@@ -561,6 +575,9 @@ static void test_prefix_last(void **state)
 	expect_typed(f, "sne", true, "0,3");
 	expect_typed(f, "sne*", false, "0,3");
 	expect_typed(f, "blue sne", true, "0");
+	expect_typed(f, "sne tag:blue", true, "0"); /* filters after the text are not words */
+	expect_typed(f, "sne -tag:blue", true, "3");
+	expect_typed(f, "(blue OR red) sne", true, "0,3");
 	expect_typed(f, "sne blue", true, ""); /* only the last word is a prefix */
 	expect_typed(f, "running sho", true, "5,6");
 	expect_typed(f, "runn sho", true, ""); /* only the last one */
