@@ -658,7 +658,7 @@ static int atoi_2(const char *p)
 	return p[0] >= '0' && p[0] <= '9' && p[1] >= '0' && p[1] <= '9' ? (p[0] - '0') * 10 + (p[1] - '0') : -1;
 }
 
-/* "30d", "12h", "90m", "2w" as milliseconds; -1 when s is not one. */
+/* "30d", "12h", "90m", "45s", "2w" as milliseconds; -1 when s is not one. */
 static int64_t span_ms(const char *s)
 {
 	char *end;
@@ -675,6 +675,7 @@ static int64_t span_ms(const char *s)
 	case 'd': unit = 86400000ll; break;
 	case 'h': unit = 3600000ll; break;
 	case 'm': unit = 60000ll; break;
+	case 's': unit = 1000ll; break;
 	default: return -1;
 	}
 	return (int64_t)n * unit;

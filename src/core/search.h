@@ -45,7 +45,7 @@ struct search_request {
 uint64_t search_clock_ms(void);
 
 /* A date value of the query language into unix ms: 2026-01-31 (midnight
- * UTC), 2026-01-31T10:00:00Z, "7d"/"12h"/"30m"/"2w" (that long before now),
+ * UTC), 2026-01-31T10:00:00Z, "7d"/"12h"/"30m"/"45s"/"2w" (that long before now),
  * "now", "now-7d", "now+30d". *day is set when the value names a whole day
  * (a bare YYYY-MM-DD). Returns 0, or DAM_EINVAL. */
 int search_date_value(const char *s, uint64_t now_ms, uint64_t *out, bool *day);
