@@ -1600,8 +1600,13 @@ static void synonyms_of(struct dam *dam, const struct qnode *n, json_t *out)
 		return;
 	for (int k = 0; k < n->nkids; k++)
 		synonyms_of(dam, n->kids[k], out);
-	if ((n->kind != QNODE_TEXT && n->kind != QNODE_FIELD) || n->op != QOP_EQ || (n->prefix && n->kind == QNODE_FIELD) ||
-	    vocab_resolve(dam, NULL, n->value, term, NULL) < 0 || !strcasecmp(term, n->value))
+	if ((n->kind != QNODE_TEXT && n->kind != QNODE_FIELD) || n->op != QOP_EQ || (n->prefix && n->kind == QNODE_FIELD))
+		return;
+	/* built-in facets other than tags and numbers hold no vocabulary words */
+	if (n->kind == QNODE_FIELD && strcmp(n->name, "tag") &&
+	    (in_list(builtin_facets, n->name) || in_list(number_fields, n->name) || !strcmp(n->name, "versions")))
+		return;
+	if (vocab_resolve(dam, NULL, n->value, term, NULL) < 0 || !strcasecmp(term, n->value))
 		return;
 	json_array_foreach(out, i, w)
 		if (!strcasecmp(json_string_value(json_object_get(w, "word")), n->value))

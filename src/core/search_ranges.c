@@ -42,6 +42,26 @@ static int values_of(struct dam *dam, const char *key, const roaring_bitmap_t *r
 	return rc < 0 ? rc : 0;
 }
 
+/* x as the query will read it back from "%.15g": counts and the bucket's
+ * query then agree on values at a bound. */
+static double round15(double x)
+{
+	char buf[40];
+
+	snprintf(buf, sizeof buf, "%.15g", x);
+	return strtod(buf, NULL);
+}
+
+/* The shortest of %.15g, %.16g, %.17g that reads back as x exactly. */
+static void fmt_num(double x, char out[40])
+{
+	for (int p = 15; p <= 17; p++) {
+		snprintf(out, 40, "%.*g", p, x);
+		if (strtod(out, NULL) == x)
+			return;
+	}
+}
+
 static json_t *number_ranges(const char *key, const struct vals *vs, double lo, double hi)
 {
 	json_t *buckets = json_array();
@@ -49,15 +69,17 @@ static json_t *number_ranges(const char *key, const struct vals *vs, double lo, 
 	double w = (hi - lo) / nb;
 
 	for (int b = 0; b < nb; b++) {
-		double from = lo + w * b, to = b + 1 == nb ? hi : lo + w * (b + 1);
+		double from = b == 0 ? lo : round15(lo + w * b), to = b + 1 == nb ? hi : round15(lo + w * (b + 1));
 		size_t count = 0;
-		char q[200];
+		char q[200], a[40], z[40];
 		for (size_t i = 0; i < vs->n; i++)
 			count += vs->v[i] >= from && (b + 1 == nb ? vs->v[i] <= to : vs->v[i] < to);
+		fmt_num(from, a);
+		fmt_num(to, z);
 		if (b + 1 == nb)
-			snprintf(q, sizeof q, "%s:%.15g..%.15g", key, from, to);
+			snprintf(q, sizeof q, "%s:%s..%s", key, a, z);
 		else
-			snprintf(q, sizeof q, "%s:>=%.15g %s:<%.15g", key, from, key, to);
+			snprintf(q, sizeof q, "%s:>=%s %s:<%s", key, a, key, z);
 		json_array_append_new(buckets, json_pack("{s:f,s:f,s:I,s:s}", "from", from, "to", to, "count",
 							 (json_int_t)count, "q", q));
 	}
