@@ -8,7 +8,7 @@ out=${FUZZ_OUT:-build-fuzz}
 fixtures=${FIXTURES:-build/fixtures}
 mkdir -p "$out"
 
-pkgs="vips lcms2 libavformat libavcodec libswscale libavutil jansson sqlite3 libsodium libmagic inih libh2o-evloop openssl"
+pkgs="vips poppler-glib lcms2 libavformat libavcodec libswscale libavutil jansson sqlite3 libsodium libmagic inih libh2o-evloop openssl"
 cflags="-g -O1 -std=c17 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -Isrc -fsanitize=fuzzer,address,undefined $(pkg-config --cflags $pkgs)"
 libs="$(pkg-config --libs $pkgs) -lm -lpthread"
 lib_src="src/util/*.c src/media/*.c src/http/multipart.c src/http/http.c src/http/hotcache.c src/core/query.c src/deliver/tspec.c"
@@ -41,6 +41,7 @@ corpus_query="$out/corpus-query"
 mkdir -p "$corpus_query"
 printf 'spring launch (type:image OR type:video) -tag:draft' > "$corpus_query/bool"
 printf 'created:2026-01-01..2026-03-31 width:>=1000 tag:"spring 2026" sku:ABC*' > "$corpus_query/fields"
+printf 'licence_expiry:<now+30d price:10..20 created:>=now-7d' > "$corpus_query/relative"
 printf '"blue sneaker" sneak* NOT (a AND b) \xe8\xbf\x90\xe5\x8a\xa8\xe9\x9e\x8b' > "$corpus_query/cjk"
 printf 'NEAR(a b) ^x {c} +d col:"e" "unclosed' > "$corpus_query/fts5"
 printf '"AND"\n"OR"\n"NOT"\n"("\n")"\n"\\""\n":"\n".."\n">="\n"<="\n"*"\n"-"\n"\\xe3\\x80\\x80"\n' > "$out/query.dict"

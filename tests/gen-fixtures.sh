@@ -30,7 +30,7 @@ rm -f "$OUT/.complete"
 # Remove only what we generate (never rm -rf an arbitrary OUTDIR).
 rm -rf "$OUT/names" "$OUT/tree"
 rm -f "$OUT"/{photo.jpg,photo2.jpg,rotated.jpg,alpha.png,image.webp,image.tif,image.avif,image.heic} \
-      "$OUT"/{drawing.svg,doc.pdf,pages.pdf,clip.mp4,rotated.mp4,sound.wav,bomb.png,huge-dims.png} \
+      "$OUT"/{drawing.svg,doc.pdf,pages.pdf,text3.pdf,clip.mp4,rotated.mp4,sound.wav,bomb.png,huge-dims.png} \
       "$OUT"/{corrupt.jpg,fake.jpg,empty.jpg,notes.txt}
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/dam-fixtures.XXXXXX")
@@ -212,6 +212,12 @@ for c in '0.85 0.10 0.10:1' '0.10 0.65 0.20:2' '0.10 0.25 0.85:3'; do
   pages+=("${c%:*} rg 0 0 595 842 re f"$'\n'"1 1 1 rg BT /F1 200 Tf 240 360 Td (${c#*:}) Tj ET")
 done
 make_pdf "$OUT/pages.pdf" '/Title (Three colours) /Author (dam gen-fixtures.sh)' "${pages[@]}"
+# text3.pdf: three pages of text; each page's words are its own (the search
+# index must hold every page: "quetzal" is only on page 3).
+make_pdf "$OUT/text3.pdf" '/Title (Field guide) /Author (dam gen-fixtures.sh)' \
+  'BT /F1 18 Tf 72 740 Td (Page one: heron and kestrel) Tj ET' \
+  'BT /F1 18 Tf 72 740 Td (Page two: osprey and plover) Tj ET' \
+  'BT /F1 18 Tf 72 740 Td (Page three: quetzal and hoopoe) Tj ET'
 
 # ---------------------------------------------------------------- audio / video
 ff() { ffmpeg -nostdin -hide_banner -v error -y "$@"; }

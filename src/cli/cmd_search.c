@@ -39,6 +39,8 @@ int cmd_search(struct cli *cli, int argc, char **argv)
 			json = true;
 		} else if (!strcmp(a, "--facets")) {
 			sr.facets = true;
+		} else if (!strcmp(a, "--prefix-last")) {
+			sr.prefix_last = true;
 		} else if ((!strcmp(a, "--sort") || !strcmp(a, "--cursor") || !strcmp(a, "--limit")) && k + 1 < argc) {
 			const char *v = argv[++k];
 			if (a[2] == 's')

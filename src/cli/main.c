@@ -19,7 +19,7 @@ static const struct cli_command commands[] = {
 	{ "show", cmd_show, "show an asset: metadata, versions, renditions", "dam show [--json] ID" },
 	{ "get", cmd_get, "write an original or a rendition to a file", "dam get ID [--version N] [--rendition NAME] -o FILE|-" },
 	{ "search", cmd_search, "search with the query language (see docs/search.md)",
-	  "dam search [--json] [--facets] [--sort relevance|created|updated|name|size|-FIELD] [--limit N] [--cursor C] QUERY..." },
+	  "dam search [--json] [--facets] [--prefix-last] [--sort relevance|created|updated|name|size|-FIELD] [--limit N] [--cursor C] QUERY..." },
 	{ "tag", cmd_tag, "add (+tag) and remove (-tag) tags", "dam tag ID +TAG... -TAG..." },
 	{ "meta", cmd_meta, "set fields (KEY= removes one)", "dam meta ID KEY=VALUE..." },
 	{ "rm", cmd_rm, "delete an asset (it can be restored)", "dam rm ID..." },

@@ -334,11 +334,14 @@ static int fields_apply(struct dam *dam, const char *id, const char *const *keys
 			rc = db_run(dam->db, err, "DELETE FROM fields WHERE asset_id=? AND key=?", "ss", id, keys[i]);
 			json_object_set_new(after, keys[i], json_null());
 		} else {
-			rc = db_run(dam->db, err,
-				    "INSERT INTO fields(asset_id, key, value, source, updated_at) VALUES (?,?,?,'user',?)"
-				    " ON CONFLICT(asset_id, key) DO UPDATE SET value=excluded.value, source='user',"
-				    " updated_at=excluded.updated_at", "sssi", id, keys[i], values[i], now);
-			json_object_set_new(after, keys[i], json_string(values[i]));
+			char *v = NULL; /* a vocabulary synonym is stored as its term */
+			if ((rc = fielddef_canonical(dam, keys[i], values[i], &v, err)) == 0)
+				rc = db_run(dam->db, err,
+					    "INSERT INTO fields(asset_id, key, value, source, updated_at) VALUES (?,?,?,'user',?)"
+					    " ON CONFLICT(asset_id, key) DO UPDATE SET value=excluded.value, source='user',"
+					    " updated_at=excluded.updated_at", "sssi", id, keys[i], v, now);
+			json_object_set_new(after, keys[i], json_string(v ? v : values[i]));
+			free(v);
 		}
 		/* Renditions carry the copyright and creator: re-make them. */
 		if (rc >= 0 && (!strcmp(keys[i], "copyright") || !strcmp(keys[i], "creator")))

@@ -393,17 +393,22 @@ int fielddef_get(struct dam *dam, const char *key, json_t **out, struct dam_err 
 	return *out ? 0 : dam_err_set(err, DAM_ENOTFOUND, "key", "no field %.64s is defined", key);
 }
 
-/* Value against type and, for choices, the vocabulary. */
+/* Value against type and, for choices, the vocabulary. With canon (may be
+ * NULL), the value as stored: each choice item as its canonical term
+ * (a synonym becomes its term), multichoice items joined with ", ". */
 static int value_check(struct dam *dam, const char *key, enum field_type type, const char *vocab,
-		       const char *value, struct dam_err *err)
+		       const char *value, struct strbuf *canon_out, struct dam_err *err)
 {
 	char canon[VOCAB_TERM_MAX + 1], item[TEXT_MAX + 1];
 	struct strbuf allowed = STRBUF_INIT;
 	const char *p = value;
 	int rc;
 
-	if ((rc = fielddef_check_type(type, key, value, err)) < 0 || (type != FIELD_CHOICE && type != FIELD_MULTICHOICE))
+	if ((rc = fielddef_check_type(type, key, value, err)) < 0 || (type != FIELD_CHOICE && type != FIELD_MULTICHOICE)) {
+		if (rc >= 0 && canon_out)
+			strbuf_adds(canon_out, value);
 		return rc;
+	}
 	do {
 		size_t len = type == FIELD_CHOICE ? strlen(p) : strcspn(p, ",");
 		const char *s = p, *e = p + len;
@@ -420,6 +425,10 @@ static int value_check(struct dam *dam, const char *key, enum field_type type, c
 				break;
 			rc = dam_err_set(err, DAM_EINVAL, key, "%s: \"%.60s\" is not in vocabulary %s; allowed: %s", key,
 					 item, vocab, allowed.len ? allowed.buf : "(none yet)");
+		} else if (rc >= 0 && canon_out) {
+			if (canon_out->len)
+				strbuf_adds(canon_out, ", ");
+			strbuf_adds(canon_out, canon);
 		}
 	} while (rc >= 0 && *p);
 	strbuf_release(&allowed);
@@ -481,7 +490,35 @@ int fielddef_validate(struct dam *dam, const char *key, const char *value, struc
 		return rc; /* 0: a free field */
 	if (at && (rc = lang_check(dam, key, base, at + 1, multilang, err)) < 0)
 		return rc;
-	return value_check(dam, key, type, vocab, value, err);
+	return value_check(dam, key, type, vocab, value, NULL, err);
+}
+
+int fielddef_canonical(struct dam *dam, const char *key, const char *value, char **out, struct dam_err *err)
+{
+	struct strbuf canon = STRBUF_INIT;
+	char base[65], vocab[65];
+	size_t blen = strcspn(key, "@");
+	enum field_type type;
+	bool multilang;
+	int rc;
+
+	*out = NULL;
+	if (*value && blen > 0 && blen < sizeof base) {
+		memcpy(base, key, blen);
+		base[blen] = '\0';
+		if ((rc = def_lookup(dam, base, &type, vocab, &multilang, err)) < 0)
+			return rc;
+		if (rc == 1 && (type == FIELD_CHOICE || type == FIELD_MULTICHOICE)) {
+			if ((rc = value_check(dam, key, type, vocab, value, &canon, err)) < 0) {
+				strbuf_release(&canon);
+				return rc;
+			}
+			*out = strbuf_detach(&canon, NULL);
+			return *out ? 0 : dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+		}
+	}
+	*out = strdup(value);
+	return *out ? 0 : dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 }
 
 int fielddef_validate_all(struct dam *dam, const char *const *keys, const char *const *values, int n,
@@ -548,7 +585,7 @@ int fielddef_add(struct dam *dam, const struct fielddef *d, struct dam_err *err)
 		goto fail;
 	}
 	if (d->default_value && *d->default_value &&
-	    (rc = value_check(dam, "default", d->type, choice ? d->vocab : NULL, d->default_value, err)) < 0)
+	    (rc = value_check(dam, "default", d->type, choice ? d->vocab : NULL, d->default_value, NULL, err)) < 0)
 		goto fail;
 	ljson = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
 	rc = db_run(dam->db, err,

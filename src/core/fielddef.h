@@ -95,6 +95,14 @@ int fielddef_check_type(enum field_type type, const char *key, const char *value
  * Returns 0 or DAM_EINVAL (err->field = key), or a database error. */
 int fielddef_validate(struct dam *dam, const char *key, const char *value, struct dam_err *err);
 
+/* The value to store for key: for a choice or multichoice field every item
+ * as its vocabulary's canonical term (a synonym becomes its term:
+ * "trainers" -> "sneakers"; multichoice items joined with ", "), so facets
+ * never count one term under two names; any other value as it is. *out is
+ * a new string (caller frees). Fails like fielddef_validate on a value
+ * outside the vocabulary. */
+int fielddef_canonical(struct dam *dam, const char *key, const char *value, char **out, struct dam_err *err);
+
 /* fielddef_validate for n parallel keys/values; stops at the first refusal. */
 int fielddef_validate_all(struct dam *dam, const char *const *keys, const char *const *values,
 			  int n, struct dam_err *err);

@@ -10,6 +10,7 @@
 
 #include "core/asset.h"
 #include "core/audit.h"
+#include "core/fielddef.h"
 #include "core/fsck.h"
 #include "core/job.h"
 #include "core/refs.h"
@@ -151,11 +152,15 @@ static int add_user_tags_fields(struct dam *dam, const char *asset, const struct
 		rc = db_run(dam->db, err,
 			    "INSERT INTO tags(asset_id, tag, source, created_at) VALUES (?,?,'user',?)"
 			    " ON CONFLICT DO NOTHING", "ssi", asset, o->tags[i], now);
-	for (int i = 0; i < o->nmeta && rc >= 0; i++)
-		rc = db_run(dam->db, err,
-			    "INSERT INTO fields(asset_id, key, value, source, updated_at) VALUES (?,?,?,'user',?)"
-			    " ON CONFLICT(asset_id, key) DO UPDATE SET value=excluded.value",
-			    "sssi", asset, o->meta_keys[i], o->meta_values[i], now);
+	for (int i = 0; i < o->nmeta && rc >= 0; i++) {
+		char *v = NULL; /* a vocabulary synonym is stored as its term */
+		if ((rc = fielddef_canonical(dam, o->meta_keys[i], o->meta_values[i], &v, err)) == 0)
+			rc = db_run(dam->db, err,
+				    "INSERT INTO fields(asset_id, key, value, source, updated_at) VALUES (?,?,?,'user',?)"
+				    " ON CONFLICT(asset_id, key) DO UPDATE SET value=excluded.value",
+				    "sssi", asset, o->meta_keys[i], v, now);
+		free(v);
+	}
 	return rc;
 }
 

@@ -30,6 +30,7 @@ struct work {
 	int nr;
 	bool has_master;
 	char master_error[DAM_ERR_MSG_MAX];
+	char *text; /* a PDF's text, for the search index (NULL: none) */
 };
 
 int process_error_is_permanent(int code)
@@ -159,6 +160,10 @@ static int decode(struct work *w, struct dam_err *err)
 		rc = media_derive_analyze_fd(fd, &w->sniff, &lim, on_derivative, w, &w->an, err);
 	if (rc == 0 && wants_master(&w->sniff))
 		make_master(w, fd, &lim);
+	/* Last, as poppler moves the file offset. A PDF whose text cannot be
+	 * read is still a good PDF: it is found by its other words. */
+	if (rc == 0 && !strcmp(w->sniff.mime, "application/pdf"))
+		media_pdf_text(fd, MEDIA_PDF_TEXT_MAX, &w->text, NULL);
 	close(fd);
 	return rc;
 }
@@ -296,6 +301,10 @@ static int commit(struct work *w, const char *job_id, struct dam_err *err)
 	 * automatic tags' guesses when both name the same tag. */
 	if (rc >= 0)
 		rc = save_embedded(w, err);
+	if (rc >= 0 && w->text)
+		rc = db_run(w->dam->db, err,
+			    "INSERT OR REPLACE INTO version_text(version_rowid, text) SELECT rowid, ? FROM versions WHERE id=?",
+			    "ss", w->text, w->version_id);
 	/* Automatic tags describe the asset's current content: a job for a
 	 * version that is no longer current (a newer upload or a restore came
 	 * first) leaves them alone. */
@@ -383,5 +392,6 @@ out:
 	for (int i = 0; i < w.nr; i++)
 		free((char *)w.r[i].spec);
 	json_decref(w.meta);
+	free(w.text);
 	return rc;
 }

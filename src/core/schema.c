@@ -291,6 +291,39 @@ static const char *const migrations[] = {
 	"CREATE TRIGGER purge_presets_d AFTER DELETE ON presets BEGIN"
 	"  INSERT INTO purge_outbox(surrogate_key, reason, created_at)"
 	"    VALUES ('preset-' || OLD.name, 'preset removed', CAST(strftime('%s','now') AS INTEGER)); END;",
+	/* 10: search hardening: a vocabulary field's synonyms are stored as their
+	 * terms (facets never count one term twice), choice values first, then
+	 * each item of multichoice values; a field definition's change marks
+	 * its assets dirty (a number or date field's values become ranges);
+	 * version_text keeps the text of a PDF's pages (filled by the
+	 * processing job) for the full-text index; and every asset is
+	 * reindexed once, for the ranges and the camera, lens, creator and
+	 * copyright now in the full-text index. */
+	"UPDATE fields SET value = (SELECT s.term FROM vocab_synonyms s JOIN field_defs d ON d.vocab = s.vocab"
+	"    WHERE d.key = fields.key AND s.synonym = fields.value)"
+	"  WHERE EXISTS (SELECT 1 FROM vocab_synonyms s JOIN field_defs d ON d.vocab = s.vocab"
+	"    WHERE d.key = fields.key AND d.type = 'choice' AND s.synonym = fields.value);"
+	"UPDATE fields SET value = ("
+	"    WITH RECURSIVE split(rest, item, n) AS (SELECT fields.value || ',', NULL, 0"
+	"      UNION ALL SELECT substr(rest, instr(rest, ',') + 1), trim(substr(rest, 1, instr(rest, ',') - 1)), n + 1"
+	"      FROM split WHERE rest <> '')"
+	"    SELECT group_concat(t, ', ') FROM (SELECT coalesce((SELECT s.term FROM vocab_synonyms s"
+	"      JOIN field_defs d ON d.vocab = s.vocab WHERE d.key = fields.key AND s.synonym = split.item), split.item) AS t"
+	"      FROM split WHERE n > 0 ORDER BY n))"
+	"  WHERE EXISTS (SELECT 1 FROM vocab_synonyms s JOIN field_defs d ON d.vocab = s.vocab"
+	"    WHERE d.key = fields.key AND d.type = 'multichoice'"
+	"      AND ',' || replace(fields.value, ', ', ',') || ',' LIKE '%,' || s.synonym || ',%');"
+	"CREATE TRIGGER search_field_defs_i AFTER INSERT ON field_defs BEGIN"
+	"  INSERT INTO search_dirty SELECT DISTINCT asset_id FROM fields"
+	"    WHERE key = NEW.key OR key LIKE NEW.key || '@%'; END;"
+	"CREATE TRIGGER search_field_defs_u AFTER UPDATE ON field_defs BEGIN"
+	"  INSERT INTO search_dirty SELECT DISTINCT asset_id FROM fields"
+	"    WHERE key = NEW.key OR key LIKE NEW.key || '@%'; END;"
+	"CREATE TRIGGER search_field_defs_d AFTER DELETE ON field_defs BEGIN"
+	"  INSERT INTO search_dirty SELECT DISTINCT asset_id FROM fields"
+	"    WHERE key = OLD.key OR key LIKE OLD.key || '@%'; END;"
+	"CREATE TABLE version_text (version_rowid INTEGER PRIMARY KEY, text TEXT NOT NULL);"
+	"INSERT INTO search_dirty SELECT id FROM assets;",
 };
 
 const char *const *schema_migrations(int *n)

@@ -16,10 +16,12 @@
 #include <roaring/roaring.h>
 
 #include "core/event.h"
+#include "core/fielddef.h"
 #include "media/media.h"
 #include "core/query.h"
 #include "core/search_index.h"
 #include "core/search_names.h"
+#include "core/search_ranges.h"
 #include "core/search_text.h"
 #include "core/vocab.h"
 #include "util/id.h"
@@ -357,6 +359,10 @@ struct ctx {
 	struct cache *c;
 	roaring_bitmap_t *universe; /* live assets, or all with status: filters */
 	bool all_versions;
+	uint64_t now_ms; /* "now" of relative dates */
+	/* prefix_last: the word being typed, matched as itself (with its
+	 * vocabulary) and as a prefix; its node has prefix set. */
+	const struct qnode *typed;
 	struct dam_err *err;
 	/* Relevance: the FTS expression ranked by (NULL when not sorting by
 	 * relevance) and the bm25 of each of its matches, captured by the
@@ -473,6 +479,39 @@ static roaring_bitmap_t *from_sql(struct ctx *x, const char *sql, const char *ty
 	return bm;
 }
 
+/* The number of characters (UTF-8 code points) of s. */
+static size_t n_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* As you type, the last word is not finished yet: the last word of the
+ * text - field filters (and -filters) after it do not count, as the UI writes the facet
+ * sidebar's filters after the typed text - when it is a bare word (no
+ * quotes, no '*', not negated) of at least 2 characters (a 1-character
+ * prefix would match a good part of the index; FTS5 keeps prefix indexes
+ * of 2 and 3 characters), gets prefix set and is returned; else NULL. */
+static const struct qnode *last_word(struct qnode *root)
+{
+	struct qnode *n = root;
+
+	while (n && (n->kind == QNODE_AND || n->kind == QNODE_OR)) {
+		int k = n->nkids - 1;
+		while (k > 0 && (n->kids[k]->kind == QNODE_FIELD ||
+				 (n->kids[k]->kind == QNODE_NOT && n->kids[k]->kids[0]->kind == QNODE_FIELD)))
+			k--;
+		n = n->kids[k];
+	}
+	if (!n || n->kind != QNODE_TEXT || n->phrase || n->prefix || n_chars(n->value) < 2)
+		return NULL;
+	n->prefix = true;
+	return n;
+}
+
 /* A vocabulary term stands for itself, its synonyms and its descendants
  * (trainers = sneakers; Footwear matches Sneakers). NULL when the word is
  * in no vocabulary. Caller decrefs. */
@@ -480,7 +519,7 @@ static json_t *expansion(struct ctx *x, const struct qnode *n)
 {
 	json_t *words = NULL;
 
-	if (n->prefix || vocab_expand(x->dam, NULL, n->value, &words, NULL) < 0)
+	if ((n->prefix && n != x->typed) || vocab_expand(x->dam, NULL, n->value, &words, NULL) < 0)
 		return NULL;
 	return words;
 }
@@ -586,6 +625,10 @@ static roaring_bitmap_t *eval_text(struct ctx *x, const struct qnode *n)
 			search_text_match(json_string_value(w), false, &m);
 		}
 		json_decref(words);
+		if (n->prefix) { /* the word being typed: its vocabulary, or a longer word */
+			strbuf_adds(&m, " OR ");
+			search_text_match(n->value, true, &m);
+		}
 	} else {
 		search_text_match(n->value, n->prefix, &m);
 	}
@@ -599,13 +642,98 @@ static roaring_bitmap_t *eval_text(struct ctx *x, const struct qnode *n)
 	return bm;
 }
 
-static int number_value(const char *field, const char *s, double *out)
+uint64_t search_clock_ms(void)
+{
+	const char *env = getenv("DAM_SEARCH_NOW");
+	uint64_t ms;
+
+	if (env && *env && time_parse(env, &ms) == 0 && ms > 0)
+		return ms;
+	return time_now_ms();
+}
+
+/* Two decimal digits, or -1. */
+static int atoi_2(const char *p)
+{
+	return p[0] >= '0' && p[0] <= '9' && p[1] >= '0' && p[1] <= '9' ? (p[0] - '0') * 10 + (p[1] - '0') : -1;
+}
+
+/* "30d", "12h", "90m", "45s", "2w" as milliseconds; -1 when s is not one. */
+static int64_t span_ms(const char *s)
+{
+	char *end;
+	unsigned long long n;
+	int64_t unit;
+
+	if (!(*s >= '0' && *s <= '9'))
+		return -1;
+	n = strtoull(s, &end, 10);
+	if (end == s || !end[0] || end[1] || n > 100ull * 366 * 24 * 60)
+		return -1;
+	switch (*end) {
+	case 'w': unit = 7 * 86400000ll; break;
+	case 'd': unit = 86400000ll; break;
+	case 'h': unit = 3600000ll; break;
+	case 'm': unit = 60000ll; break;
+	case 's': unit = 1000ll; break;
+	default: return -1;
+	}
+	return (int64_t)n * unit;
+}
+
+int search_date_value(const char *s, uint64_t now_ms, uint64_t *out, bool *day)
+{
+	size_t len = strlen(s);
+	int64_t span, t;
+	char abs[40];
+
+	*day = false;
+	if (!strncmp(s, "now", 3)) {
+		if (!s[3])
+			span = 0;
+		else if ((s[3] != '+' && s[3] != '-') || (span = span_ms(s + 4)) < 0)
+			return DAM_EINVAL;
+		t = (int64_t)now_ms + (s[3] == '-' ? -span : span);
+		if (t < 0)
+			return DAM_EINVAL;
+		*out = (uint64_t)t;
+		return 0;
+	}
+	if ((span = span_ms(s)) >= 0) { /* 7d: that long ago */
+		*out = (uint64_t)span > now_ms ? 0 : now_ms - (uint64_t)span;
+		return 0;
+	}
+	/* A stored value may carry an offset (2026-01-31T10:00:00+02:00). */
+	if (len > 16 && len < sizeof abs && (s[len - 6] == '+' || s[len - 6] == '-') && s[len - 3] == ':' &&
+	    s[10] == 'T') {
+		int oh = atoi_2(s + len - 5), om = atoi_2(s + len - 2);
+		uint64_t ms;
+		if (oh < 0 || om < 0)
+			return DAM_EINVAL;
+		memcpy(abs, s, len - 6);
+		abs[len - 6] = '\0';
+		if (time_parse(abs, &ms) < 0)
+			return DAM_EINVAL;
+		t = (int64_t)ms - (s[len - 6] == '+' ? 1 : -1) * ((int64_t)oh * 3600000 + (int64_t)om * 60000);
+		*out = t < 0 ? 0 : (uint64_t)t;
+		return 0;
+	}
+	if (len < 10 || s[4] != '-' || time_parse(s, out) < 0)
+		return DAM_EINVAL;
+	*day = len == 10;
+	return 0;
+}
+
+/* A number or a date (of a date field: created, updated or a defined
+ * field of type date) of the query. */
+static int number_value(struct ctx *x, bool date, const char *s, double *out, bool *day)
 {
 	uint64_t ms;
 	char *end;
 
-	if (!strcmp(field, "created") || !strcmp(field, "updated")) {
-		if (time_parse(s, &ms) < 0)
+	*day = false;
+	if (date) {
+		if (search_date_value(s, x->now_ms, &ms, day) < 0)
 			return -1;
 		*out = (double)ms;
 		return 0;
@@ -614,32 +742,55 @@ static int number_value(const char *field, const char *s, double *out)
 	return *end || end == s || !isfinite(*out) ? -1 : 0;
 }
 
-static roaring_bitmap_t *eval_number(struct ctx *x, const struct qnode *n, const char *q)
+/* What a field compares by: 'n' number, 'd' date, 0 neither (a facet or
+ * a text field). Built-in ones, or a defined field of type number/date. */
+static char field_scalar(struct ctx *x, const char *name)
 {
-	double lo = -INFINITY, hi = INFINITY, a, b = 0;
-	bool date = !strcmp(n->name, "created") || !strcmp(n->name, "updated");
-	/* A bare day (2026-01-31) means the whole day; a timestamp means that
-	 * instant. */
-	double day_a = date && strlen(n->value) == 10 ? 86400000.0 - 1 : 0;
-	double day_b = date && n->value2 && strlen(n->value2) == 10 ? 86400000.0 - 1 : 0;
+	char type[16] = "";
+	struct db_stmt *st;
 
-	if (number_value(n->name, n->value, &a) < 0 || (n->value2 && number_value(n->name, n->value2, &b) < 0)) {
+	if (!strcmp(name, "created") || !strcmp(name, "updated"))
+		return 'd';
+	if (in_list(number_fields, name))
+		return 'n';
+	if (in_list(builtin_facets, name) || !strcmp(name, "versions"))
+		return 0;
+	if (db_query(x->dam->db, &st, NULL, "SELECT type FROM field_defs WHERE key=?", "s", name) < 0)
+		return 0;
+	if (db_step(st, NULL) == DB_ROW)
+		snprintf(type, sizeof type, "%s", db_col_text(st, 0));
+	db_finalize(st);
+	return !strcmp(type, field_type_name(FIELD_NUMBER)) ? 'n' : !strcmp(type, field_type_name(FIELD_DATE)) ? 'd' : 0;
+}
+
+static roaring_bitmap_t *eval_number(struct ctx *x, const struct qnode *n, const char *q, bool date)
+{
+	double lo = -INFINITY, hi = INFINITY, a, b = 0, span_a, span_b;
+	bool day_a, day_b = false;
+
+	if (number_value(x, date, n->value, &a, &day_a) < 0 ||
+	    (n->value2 && number_value(x, date, n->value2, &b, &day_b) < 0)) {
 		dam_err_set(x->err, DAM_EINVAL, "q", "%s wants %s at column %d", n->name,
-			    date ? "a date like 2026-01-31 (or 7d for the last 7 days)" : "a number", col_of(q, n->pos));
+			    date ? "a date like 2026-01-31, now+30d, now-7d or 7d (the last 7 days)" : "a number",
+			    col_of(q, n->pos));
 		return NULL;
 	}
+	/* A bare day (2026-01-31) means the whole day; a timestamp means that
+	 * instant. */
+	span_a = day_a ? 86400000.0 - 1 : 0;
+	span_b = day_b ? 86400000.0 - 1 : 0;
 	switch (n->op) {
 	case QOP_EQ:
 		lo = a;
-		hi = a + day_a;
+		hi = a + span_a;
 		break;
-	case QOP_GT: lo = nextafter(a + day_a, INFINITY); break;
+	case QOP_GT: lo = nextafter(a + span_a, INFINITY); break;
 	case QOP_GE: lo = a; break;
 	case QOP_LT: hi = nextafter(a, -INFINITY); break;
-	case QOP_LE: hi = a + day_a; break;
+	case QOP_LE: hi = a + span_a; break;
 	case QOP_RANGE:
 		lo = a;
-		hi = b + day_b;
+		hi = b + span_b;
 		break;
 	}
 	return from_sql(x, "SELECT asset_rowid FROM search_numbers WHERE key=? AND num BETWEEN ? AND ?", "sdd", n->name,
@@ -710,6 +861,7 @@ static roaring_bitmap_t *eval_plain_field(struct ctx *x, const struct qnode *n)
 static roaring_bitmap_t *eval(struct ctx *x, const struct qnode *n, const char *q)
 {
 	roaring_bitmap_t *acc, *k;
+	char scalar;
 
 	switch (n->kind) {
 	case QNODE_TEXT:
@@ -717,13 +869,13 @@ static roaring_bitmap_t *eval(struct ctx *x, const struct qnode *n, const char *
 	case QNODE_FIELD:
 		if (!strcmp(n->name, "versions"))
 			return roaring_bitmap_copy(x->universe);
-		if (in_list(number_fields, n->name)) {
+		if ((scalar = field_scalar(x, n->name))) {
 			if (n->prefix) {
 				dam_err_set(x->err, DAM_EINVAL, "q", "%s takes a number or date, not a prefix (column %d)", n->name,
 					    col_of(q, n->pos));
 				return NULL;
 			}
-			return eval_number(x, n, q);
+			return eval_number(x, n, q, scalar == 'd');
 		}
 		if (n->op != QOP_EQ) {
 			dam_err_set(x->err, DAM_EINVAL, "q", "%s is not a number or date field; use %s:value (column %d)", n->name,
@@ -1401,6 +1553,75 @@ static int page(struct ctx *x, const roaring_bitmap_t *result, const struct sear
 	return rc;
 }
 
+/* A top-level conjunct filtering on field alone: field:..., -field:...,
+ * or an AND of them (a bucket's "price:>=10 price:<20" is two conjuncts). */
+static bool conjunct_on(const struct qnode *n, const char *field)
+{
+	if (n->kind == QNODE_NOT)
+		return conjunct_on(n->kids[0], field);
+	return n->kind == QNODE_FIELD && !strcmp(n->name, field);
+}
+
+struct range_ctx {
+	struct ctx *x;
+	const struct qnode *root;
+	roaring_bitmap_t **kid_bm;
+	int nkids;
+};
+
+/* search_range_base_fn: the result without the field's own filters. */
+static roaring_bitmap_t *range_base(const char *field, void *arg)
+{
+	struct range_ctx *rx = arg;
+	roaring_bitmap_t *base;
+	bool own = false;
+
+	for (int k = 0; k < rx->nkids && !own; k++)
+		own = conjunct_on(rx->root->kind == QNODE_AND ? rx->root->kids[k] : rx->root, field);
+	if (!own)
+		return NULL;
+	base = roaring_bitmap_copy(rx->x->universe);
+	for (int k = 0; k < rx->nkids; k++)
+		if (!conjunct_on(rx->root->kind == QNODE_AND ? rx->root->kids[k] : rx->root, field))
+			roaring_bitmap_and_inplace(base, rx->kid_bm[k]);
+	return base;
+}
+
+/* Adds to out {"word", "term"} for each word or field value of the query
+ * that is a vocabulary synonym: what the result shows under its canonical
+ * term ("sneakers (matched: trainers)"). */
+static void synonyms_of(struct dam *dam, const struct qnode *n, json_t *out)
+{
+	char term[VOCAB_TERM_MAX + 1];
+	json_t *w;
+	size_t i;
+
+	if (!n)
+		return;
+	for (int k = 0; k < n->nkids; k++)
+		synonyms_of(dam, n->kids[k], out);
+	if ((n->kind != QNODE_TEXT && n->kind != QNODE_FIELD) || n->op != QOP_EQ || (n->prefix && n->kind == QNODE_FIELD))
+		return;
+	/* built-in facets other than tags and numbers hold no vocabulary words */
+	if (n->kind == QNODE_FIELD && strcmp(n->name, "tag") &&
+	    (in_list(builtin_facets, n->name) || in_list(number_fields, n->name) || !strcmp(n->name, "versions")))
+		return;
+	if (vocab_resolve(dam, NULL, n->value, term, NULL) < 0 || !strcasecmp(term, n->value))
+		return;
+	json_array_foreach(out, i, w)
+		if (!strcasecmp(json_string_value(json_object_get(w, "word")), n->value))
+			return;
+	json_array_append_new(out, json_pack("{s:s,s:s}", "word", n->value, "term", term));
+}
+
+static json_t *matched_synonyms(struct dam *dam, const struct qnode *root)
+{
+	json_t *a = json_array();
+
+	synonyms_of(dam, root, a);
+	return a;
+}
+
 /* Evaluates the top-level conjuncts into kid_bm and their intersection
  * into result: the filters first, so that the text conjuncts know how many
  * candidates the filters leave (filter-first relevance). */
@@ -1428,7 +1649,7 @@ int search_run(struct dam *dam, const struct search_request *r, json_t **out, st
 	struct cache *c = &g_cache;
 	struct qnode *root = NULL;
 	struct query_error qe;
-	struct ctx x = { .dam = dam, .c = c, .err = err };
+	struct ctx x = { .dam = dam, .c = c, .err = err, .now_ms = r->now_ms ? r->now_ms : search_clock_ms() };
 	struct strbuf rank = STRBUF_INIT;
 	struct check ck = { &x, r->q ? r->q : "", false, false };
 	roaring_bitmap_t *result = NULL, **kid_bm = NULL;
@@ -1443,6 +1664,8 @@ int search_run(struct dam *dam, const struct search_request *r, json_t **out, st
 		qlen--;
 	if (qlen && (rc = query_parse(q, qlen, &root, &qe)) < 0)
 		return query_error_to_dam(&qe, rc, err);
+	if (r->prefix_last)
+		x.typed = last_word(root);
 	if ((rc = search_sync(dam, 0, err)) < 0)
 		goto out_unlocked;
 	pthread_mutex_lock(&c->lock);
@@ -1475,6 +1698,14 @@ int search_run(struct dam *dam, const struct search_request *r, json_t **out, st
 		goto out;
 	pthread_mutex_unlock(&c->lock);
 	rc = page(&x, result, r, root, o);
+	if (rc >= 0 && r->facets) {
+		json_t *ranges = NULL;
+		struct range_ctx rx = { &x, root, kid_bm, nkids };
+		if ((rc = search_ranges(dam, result, range_base, &rx, &ranges, err)) >= 0)
+			json_object_set_new(o, "ranges", ranges);
+	}
+	if (rc >= 0)
+		json_object_set_new(o, "synonyms", matched_synonyms(dam, root));
 	pthread_mutex_lock(&c->lock);
 	if (rc < 0)
 		goto out;

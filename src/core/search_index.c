@@ -1,10 +1,12 @@
 #include "core/search_index.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/fielddef.h"
+#include "core/search.h"
 #include "core/search_text.h"
 #include "util/id.h"
 #include "util/strbuf.h"
@@ -57,6 +59,32 @@ static int number(struct dam *dam, int64_t arow, const char *k, double v, struct
 		      "isd", arow, k, v);
 }
 
+/* A defined number or date field's value into search_numbers (dates as
+ * unix ms), so the query language compares it by range: price:10..20,
+ * licence_expiry:<now+30d. Values that do not read (typed before the
+ * field was defined) are left out of the ranges. */
+static int scalar_of(struct dam *dam, int64_t arow, const char *key, const json_t *def, const char *v,
+		     struct dam_err *err)
+{
+	const char *type = json_string_value(json_object_get(def, "type"));
+	uint64_t ms;
+	double d;
+	char *end;
+	bool day;
+
+	if (!type)
+		return 0;
+	if (!strcmp(type, field_type_name(FIELD_NUMBER))) {
+		d = strtod(v, &end);
+		return end == v || *end || !isfinite(d) ? 0 : number(dam, arow, key, d, err);
+	}
+	/* only absolute dates (2026-01-31...): "7d" means nothing stored */
+	if (!strcmp(type, field_type_name(FIELD_DATE)) && strlen(v) >= 10 && v[4] == '-' &&
+	    search_date_value(v, 0, &ms, &day) == 0)
+		return number(dam, arow, key, (double)ms, err);
+	return 0;
+}
+
 /* Field values into the document and the facets. */
 static int fields_of(struct dam *dam, const char *id, int64_t arow, const json_t *defs, struct doc *d,
 		     struct dam_err *err)
@@ -80,6 +108,8 @@ static int fields_of(struct dam *dam, const char *id, int64_t arow, const json_t
 			search_text_index(v, &d->desc, &d->uni);
 		else
 			search_text_index(v, &d->other, &d->uni);
+		if (def && (rc = scalar_of(dam, arow, base, def, v, err)) < 0)
+			break;
 		if (def && json_is_true(json_object_get(def, "facetable")) && strlen(v) <= 200) {
 			if (json_is_string(json_object_get(def, "type")) &&
 			    !strcmp(json_string_value(json_object_get(def, "type")), field_type_name(FIELD_MULTICHOICE))) {
@@ -118,8 +148,26 @@ static int tags_of(struct dam *dam, const char *id, int64_t arow, struct doc *d,
 	return rc < 0 ? rc : 0;
 }
 
-/* Facets and numbers read from the current version's metadata. */
-static int metadata_of(struct dam *dam, int64_t arow, const char *meta_text, struct dam_err *err)
+/* Technical metadata people search for, as words of the "other" column:
+ * the camera, the lens, the embedded creator and copyright (also fields
+ * unless a user changed them; the file's own words stay findable). */
+static void meta_words(const json_t *m, struct doc *d)
+{
+	static const char *const exif[] = { "make", "model", "lens" };
+	static const char *const emb[] = { "creator", "copyright" };
+	const json_t *e = json_object_get(m, "exif"), *b = json_object_get(m, "embedded");
+	const char *v;
+
+	for (size_t i = 0; i < sizeof exif / sizeof exif[0]; i++)
+		if ((v = json_string_value(json_object_get(e, exif[i]))))
+			search_text_index(v, &d->other, &d->uni);
+	for (size_t i = 0; i < sizeof emb / sizeof emb[0]; i++)
+		if ((v = json_string_value(json_object_get(b, emb[i]))))
+			search_text_index(v, &d->other, &d->uni);
+}
+
+/* Facets, numbers and words read from the current version's metadata. */
+static int metadata_of(struct dam *dam, int64_t arow, const char *meta_text, struct doc *d, struct dam_err *err)
 {
 	json_t *m = json_loads(meta_text, 0, NULL), *an, *c;
 	size_t i;
@@ -127,6 +175,7 @@ static int metadata_of(struct dam *dam, int64_t arow, const char *meta_text, str
 
 	if (!m)
 		return 0;
+	meta_words(m, d);
 	an = json_object_get(m, "analysis");
 	json_array_foreach(json_object_get(an, "colors"), i, c) {
 		/* As for automatic tags: a colour counts from a 10% share. */
@@ -161,20 +210,28 @@ static int put_docs(struct dam *dam, const char *id, int64_t arow, const char *c
 	struct db_stmt *st;
 	int rc;
 
-	if ((rc = db_query(dam->db, &st, err, "SELECT rowid, id, filename FROM versions WHERE asset_id=?", "s", id)) < 0)
+	if ((rc = db_query(dam->db, &st, err,
+			   "SELECT v.rowid, v.id, v.filename, t.text FROM versions v"
+			   " LEFT JOIN version_text t ON t.version_rowid = v.rowid WHERE v.asset_id=?", "s", id)) < 0)
 		return rc;
 	while ((rc = db_step(st, err)) == DB_ROW) {
 		struct strbuf fname = STRBUF_INIT;
 		int64_t vrow = db_col_int(st, 0);
 		bool cur = !strcmp(db_col_text(st, 1), current);
-		struct strbuf other = STRBUF_INIT;
-		search_text_index(db_col_text(st, 2), &fname, &other);
+		struct strbuf other = STRBUF_INIT, uni = STRBUF_INIT;
+		search_text_index(db_col_text(st, 2), &fname, &uni);
 		strbuf_add(&fname, d->name.buf, d->name.len);
-		/* other: the fields, then the single CJK characters of everything
-		 * (after, so phrases within the fields keep their order). */
+		/* other: the fields, this version's text (a PDF's pages), then the
+		 * single CJK characters of everything (after, so phrases within the
+		 * fields keep their order). */
 		strbuf_add(&other, d->other.buf, d->other.len);
+		if (!db_col_is_null(st, 3))
+			search_text_index(db_col_text(st, 3), &other, &uni);
+		strbuf_addch(&other, ' ');
+		strbuf_add(&other, uni.buf, uni.len);
 		strbuf_addch(&other, ' ');
 		strbuf_add(&other, d->uni.buf, d->uni.len);
+		strbuf_release(&uni);
 		rc = db_run(dam->db, err,
 			    "INSERT INTO search_fts(rowid, title, tags, description, filename, other) VALUES (?,?,?,?,?,?)",
 			    "isssss", vrow, d->title.buf, d->tags.buf, d->desc.buf, fname.buf, other.buf);
@@ -245,7 +302,7 @@ static int index_asset(struct dam *dam, const char *id, const json_t *defs, stru
 	    (rc = number(dam, arow, "updated", (double)updated, err)) < 0 ||
 	    (rc = number(dam, arow, "size", (double)size, err)) < 0 ||
 	    (rc = tags_of(dam, id, arow, &d, err)) < 0 || (rc = fields_of(dam, id, arow, defs, &d, err)) < 0 ||
-	    (rc = metadata_of(dam, arow, meta, err)) < 0 || (rc = put_docs(dam, id, arow, current, &d, err)) < 0)
+	    (rc = metadata_of(dam, arow, meta, &d, err)) < 0 || (rc = put_docs(dam, id, arow, current, &d, err)) < 0)
 		goto out;
 	rc = db_run(dam->db, err, "INSERT INTO search_log(asset_rowid) VALUES (?)", "i", arow);
 out:

@@ -107,12 +107,29 @@ int http_parse_int(const char *s, size_t len, long long lo, long long hi, long l
 	return 0;
 }
 
+int http_query_str(const struct http_req *req, struct http_res *res, const char *name, char **out)
+{
+	char m[160];
+	int rc = http_req_query_get(req, name, out);
+
+	if (rc >= 0)
+		return 0;
+	if (rc == HTTP_QUERY_NUL)
+		snprintf(m, sizeof m, "%s contains a NUL byte (%%00), which no %s may hold", name, name);
+	else
+		snprintf(m, sizeof m, "%s has a malformed percent-escape (%% must be followed by two hex digits)", name);
+	http_res_error(res, 400, !strcmp(name, "q") ? "invalid_query" : "invalid_parameter", m, name);
+	return -1;
+}
+
 long long http_query_int(const struct http_req *req, struct http_res *res, const char *name, long long def,
 			 long long lo, long long hi)
 {
-	char *v = http_req_query(req, name), *end;
+	char *v, *end;
 	long long n;
 
+	if (http_query_str(req, res, name, &v) < 0)
+		return -1;
 	if (!v)
 		return def;
 	errno = 0;

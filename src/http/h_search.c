@@ -9,14 +9,19 @@
 
 HANDLER(h_search)
 {
-	char *q = http_req_query(req, "q"), *sort = http_req_query(req, "sort"), *cursor = http_req_query(req, "cursor");
-	char *facets = http_req_query(req, "facets");
+	char *q = NULL, *sort = NULL, *cursor = NULL, *facets = NULL, *prefix = NULL;
 	struct search_request sr = { 0 };
 	struct dam_err err;
 	json_t *out;
 	long long limit, offset;
 
 	if (!http_allow(req, res, AUTH_ASSET_READ, NULL))
+		goto out;
+	/* Every parameter is read whole or refused: a %00 would otherwise cut
+	 * the query short (q=a%00b searched for "a") or drop it. */
+	if (http_query_str(req, res, "q", &q) < 0 || http_query_str(req, res, "sort", &sort) < 0 ||
+	    http_query_str(req, res, "cursor", &cursor) < 0 || http_query_str(req, res, "facets", &facets) < 0 ||
+	    http_query_str(req, res, "prefix", &prefix) < 0)
 		goto out;
 	if ((limit = http_query_int(req, res, "limit", 50, 1, 1000)) < 0 ||
 	    (offset = http_query_int(req, res, "offset", 0, 0, 1000000000)) < 0)
@@ -29,6 +34,12 @@ HANDLER(h_search)
 		http_res_error(res, 400, "invalid_query", "the query is longer than 4096 bytes", "q");
 		goto out;
 	}
+	if (prefix && strcmp(prefix, "last") && strcmp(prefix, "none")) {
+		http_res_error(res, 400, "invalid_parameter", "prefix is last (the query's last word is a prefix) or none",
+			       "prefix");
+		goto out;
+	}
+	sr.prefix_last = prefix && !strcmp(prefix, "last");
 	sr.q = q ? q : "";
 	sr.sort = sort;
 	sr.cursor = cursor;
@@ -51,6 +62,7 @@ out:
 	free(sort);
 	free(cursor);
 	free(facets);
+	free(prefix);
 }
 
 HANDLER(h_searches_list)

@@ -7,13 +7,15 @@
 
 HANDLER(h_suggest)
 {
-	char *prefix = http_req_query(req, "prefix"), *field = http_req_query(req, "field");
+	char *prefix = NULL, *field = NULL;
 	struct suggest_request r = { 0 };
 	struct dam_err err;
 	long long limit;
 	json_t *out;
 
 	if (!http_allow(req, res, AUTH_ASSET_READ, NULL))
+		goto out;
+	if (http_query_str(req, res, "prefix", &prefix) < 0 || http_query_str(req, res, "field", &field) < 0)
 		goto out;
 	if ((limit = http_query_int(req, res, "limit", 10, 1, SUGGEST_MAX)) < 0)
 		goto out;

@@ -19,6 +19,10 @@ bool http_allow(const struct http_req *req, struct http_res *res, enum auth_acti
  * and to edit); false after answering with the error. */
 bool http_allow_new_version(struct dam *dam, const struct http_req *req, struct http_res *res,
 			    char id[DAM_ID_LEN + 1]);
+/* A text query parameter: 0 with *out (caller frees) or NULL when absent;
+ * -1 after answering 400 when it holds a NUL byte (%00) or a malformed
+ * percent-escape, so a value is never silently cut short or dropped. */
+int http_query_str(const struct http_req *req, struct http_res *res, const char *name, char **out);
 /* A positive integer query parameter within [lo, hi], or def; -1 and 400 on a bad value. */
 long long http_query_int(const struct http_req *req, struct http_res *res, const char *name, long long def,
 			 long long lo, long long hi);

@@ -45,8 +45,9 @@ static int hexval(char c)
 }
 
 /* Percent-decodes (and '+' to space) into a new string; NULL on a bad
- * escape or an embedded NUL. */
-static char *decode_n(const char *s, size_t n, bool plus)
+ * escape or an embedded NUL, telling which in *why (when not NULL):
+ * HTTP_QUERY_BAD or HTTP_QUERY_NUL. */
+static char *decode_n(const char *s, size_t n, bool plus, int *why)
 {
 	char *out = malloc(n + 1), *o = out;
 
@@ -59,12 +60,16 @@ static char *decode_n(const char *s, size_t n, bool plus)
 			int h, l;
 			if (i + 2 >= n) {
 				free(out);
+				if (why)
+					*why = HTTP_QUERY_BAD;
 				return NULL;
 			}
 			h = hexval(s[i + 1]);
 			l = hexval(s[i + 2]);
 			if (h < 0 || l < 0 || (h == 0 && l == 0)) {
 				free(out);
+				if (why)
+					*why = h == 0 && l == 0 ? HTTP_QUERY_NUL : HTTP_QUERY_BAD;
 				return NULL;
 			}
 			*o++ = (char)(h * 16 + l);
@@ -77,30 +82,37 @@ static char *decode_n(const char *s, size_t n, bool plus)
 	return out;
 }
 
-static char *decode(const char *s, size_t n)
-{
-	return decode_n(s, n, true);
-}
-
 char *http_percent_decode(const char *s)
 {
-	return decode_n(s, strlen(s), false);
+	return decode_n(s, strlen(s), false, NULL);
 }
 
-char *http_req_query(const struct http_req *req, const char *name)
+int http_req_query_get(const struct http_req *req, const char *name, char **out)
 {
 	size_t nl = strlen(name);
 	const char *p = req->query;
 
+	*out = NULL;
 	while (p && *p) {
 		const char *amp = strchr(p, '&'), *end = amp ? amp : p + strlen(p);
 		const char *eq = memchr(p, '=', (size_t)(end - p));
 		size_t kl = (size_t)((eq ? eq : end) - p);
-		if (kl == nl && !memcmp(p, name, nl))
-			return eq ? decode(eq + 1, (size_t)(end - eq - 1)) : strdup("");
+		if (kl == nl && !memcmp(p, name, nl)) {
+			int why = HTTP_QUERY_BAD;
+			*out = eq ? decode_n(eq + 1, (size_t)(end - eq - 1), true, &why) : strdup("");
+			return *out ? 1 : why;
+		}
 		p = amp ? amp + 1 : NULL;
 	}
-	return NULL;
+	return 0;
+}
+
+char *http_req_query(const struct http_req *req, const char *name)
+{
+	char *v;
+
+	http_req_query_get(req, name, &v);
+	return v;
 }
 
 void http_req_free(struct http_req *req)

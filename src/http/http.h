@@ -85,8 +85,16 @@ const char *http_req_header(const struct http_req *req, const char *name);
 bool http_req_etag_matches(const struct http_req *req, const char *etag);
 /* Number of times a header appears (for refusing duplicates). */
 int http_req_header_count(const struct http_req *req, const char *name);
-/* The value of a query parameter (decoded), or NULL. Caller frees. */
+/* The value of a query parameter (decoded), or NULL - also when it cannot
+ * be decoded (see http_req_query_get). Caller frees. */
 char *http_req_query(const struct http_req *req, const char *name);
+#define HTTP_QUERY_BAD (-1) /* a malformed percent-escape */
+#define HTTP_QUERY_NUL (-2) /* %00: a NUL byte would cut the value short */
+/* The value of the first query parameter called name: returns 1 and sets
+ * *out (decoded, '+' as space; caller frees), 0 with *out NULL when absent,
+ * or HTTP_QUERY_BAD / HTTP_QUERY_NUL with *out NULL when it cannot be
+ * decoded into a C string. Thread-safe. */
+int http_req_query_get(const struct http_req *req, const char *name, char **out);
 void http_req_free(struct http_req *req);
 /* Percent-decodes s ('+' stays '+'); NULL on a bad escape or %00. Caller frees. */
 char *http_percent_decode(const char *s);

@@ -129,6 +129,14 @@ bool media_sniff_warning(const struct media_sniff *s, char *out, size_t cap);
 int media_probe_fd(int fd, const struct media_sniff *sniff, const struct media_limits *lim,
 		   json_t **out, struct dam_err *err);
 
+/* The text of every page of the PDF open on fd (read from its start), in
+ * page order, cut to at most max bytes (at a character boundary), valid
+ * UTF-8 with control characters as spaces; for the search index. *out is a
+ * new string (caller frees), or NULL when the PDF holds no text. Returns 0,
+ * DAM_EMEDIA when poppler cannot open the document, DAM_EIO, DAM_ENOMEM. */
+#define MEDIA_PDF_TEXT_MAX (4u << 20)
+int media_pdf_text(int fd, size_t max, char **out, struct dam_err *err);
+
 /* Pages of a PDF that get a rendition of their own (the first included).
  * Each page is a full render at preview size, about 0.1-0.5 s with poppler,
  * in the one job of its file: 50 pages cover brochures, spec sheets and

@@ -1116,12 +1116,49 @@ test_private_library() {
 	assert_eq "" "$(loose_paths "$LIB")" "after repair"
 }
 
+# Issue #11: ranges on defined number/date fields (relative dates against
+# DAM_SEARCH_NOW), --prefix-last, camera and PDF text in the index, a query
+# the engine cannot read.
+test_search_ranges() {
+	new_lib
+	export DAM_SEARCH_NOW=2026-06-01T00:00:00Z
+	printf 'a\n' >blue-galosh.txt
+	printf 'b\n' >red-galosh.txt
+	assert_exit 0 dam ingest --json "$PWD/blue-galosh.txt" "$PWD/red-galosh.txt" "$FIXTURES/photo.jpg" "$FIXTURES/text3.pdf"
+	local blue red
+	blue=$(id_of blue-galosh.txt)
+	red=$(id_of red-galosh.txt)
+	assert_exit 0 dam field add price --type number
+	assert_exit 0 dam field add licence_expiry --type date
+	assert_exit 0 dam meta "$blue" price=5 licence_expiry=2026-06-20
+	assert_exit 0 dam meta "$red" price=15 licence_expiry=2027-02-01
+	assert_exit 0 dam search --json 'price:10..20'
+	assert_eq "$red" "$(j '[.items[].id] | join(",")')" "price:10..20"
+	assert_exit 0 dam search --json 'licence_expiry:<2027-01-01'
+	assert_eq "$blue" "$(j '[.items[].id] | join(",")')" "licence_expiry:<2027-01-01"
+	assert_exit 0 dam search --json 'licence_expiry:<now+30d'
+	assert_eq "$blue" "$(j '[.items[].id] | join(",")')" "licence_expiry:<now+30d at 2026-06-01"
+	DAM_SEARCH_NOW=2027-01-15 assert_exit 0 dam search --json 'licence_expiry:>now-7d'
+	assert_eq "$red" "$(j '[.items[].id] | join(",")')" "licence_expiry:>now-7d at 2027-01-15"
+	assert_exit 0 dam search 'gal'
+	assert_contains "$OUT" "0 result(s)"
+	assert_exit 0 dam search --prefix-last 'blue' 'gal'
+	assert_contains "$OUT" "blue-galosh.txt"
+	assert_contains "$OUT" "1 result(s)"
+	assert_exit 0 dam search 'Canon'
+	assert_contains "$OUT" "photo.jpg"
+	assert_exit 0 dam search 'quetzal'
+	assert_contains "$OUT" "text3.pdf"
+	assert_exit 4 dam search 'licence_expiry:<soon'
+	assert_contains "$ERR" "licence_expiry wants a date like 2026-01-31, now+30d"
+}
+
 # ------------------------------------------------------------------ runner
 
 TESTS=(
 	init_and_find ingest_fixtures dedup_and_dry_run ingest_tags_meta new_version globs
 	tag_meta_rm_restore corrupt_retry decompression_bomb crash_kill9 fsck_damage_gc audit_chain audit_log_filters
-	bad_input names_and_types watch watch_burst ls_filters help_usage delivery cli_actor url_expires private_library
+	bad_input names_and_types watch watch_burst ls_filters help_usage delivery cli_actor url_expires private_library search_ranges
 )
 if [ $# -gt 0 ]; then
 	sel=()

@@ -52,6 +52,9 @@ test('complete a tag, search, narrow with facets (several values of one facet me
   await sugg.getByRole('option', { name: /Value\s*image\s*3/ }).waitFor();
   await q.fill('tag:"spring 2026"');
   await q.press('Escape');
+  // as you type, the library follows the box: back at the tag's 4 assets
+  await waitPath(page, /^\/ui\/library\?q=tag%3A%22spring\+2026%22$/);
+  await page.waitForFunction(() => document.querySelector('.results-title .count').textContent === '4 assets');
 
   // the Type facet: counts of this result; ticking Image narrows, ticking
   // Document too widens again (any of them), and Image keeps its count

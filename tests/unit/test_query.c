@@ -78,6 +78,12 @@ static const struct ok_case ok_cases[] = {
 	{ "title:>\"b c\"", "(field title > \"b c\" phrase)" },
 	{ "width:1000..2000", "(field width .. \"1000\" \"2000\")" },
 	{ "created:2026-01-01..2026-03-31", "(field created .. \"2026-01-01\" \"2026-03-31\")" },
+	/* user-defined number and date fields, relative dates (the engine reads them) */
+	{ "price:10..20", "(field price .. \"10\" \"20\")" },
+	{ "licence_expiry:<2028-01-01", "(field licence_expiry < \"2028-01-01\")" },
+	{ "licence_expiry:<now+30d", "(field licence_expiry < \"now+30d\")" },
+	{ "licence_expiry:>=now-7d", "(field licence_expiry >= \"now-7d\")" },
+	{ "licence_expiry:now-7d..now+30d", "(field licence_expiry .. \"now-7d\" \"now+30d\")" },
 	{ "size:1.5..2.5", "(field size .. \"1.5\" \"2.5\")" },
 	{ "tag:\"a..b\"", "(field tag = \"a..b\" phrase)" },
 	/* the brief's example */

@@ -9,6 +9,7 @@
 #include "core/ingest.h"
 #include "core/library.h"
 #include "core/search.h"
+#include "core/schema.h"
 #include "core/search_index.h"
 #include "core/vocab.h"
 
@@ -327,6 +328,303 @@ static void test_synonyms(void **state)
 	/* a word in no vocabulary is itself; prefixes are not expanded */
 	assert_int_equal(total(f, "sneaker"), 1); /* 0 "blue sneaker launch"; 3 "red sneaker" became "trainers sale" */
 	assert_int_equal(total(f, "train*"), 1);
+}
+
+
+
+static int64_t facet_total(struct fx *f, const char *name, const char *value)
+{
+	json_t *o = run(f, "", true);
+	int64_t n = facet(o, name, value);
+
+	json_decref(o);
+	return n;
+}
+
+/* A library made before synonyms were stored as terms: the migration
+ * rewrites choice values and each multichoice item, and nothing else. */
+static void test_migration_canonicalises_synonyms(void **state)
+{
+	char *dir = tu_tempdir(), path[4200];
+	const char *const *migs;
+	struct db *db = NULL;
+	struct dam_err err;
+	int n, mine = -1;
+	char got[4][64];
+	struct db_stmt *st;
+
+	(void)state;
+	migs = schema_migrations(&n);
+	for (int i = 0; i < n; i++)
+		if (strstr(migs[i], "search_field_defs_i"))
+			mine = i;
+	assert_true(mine > 0);
+	snprintf(path, sizeof path, "%s/old.db", dir);
+	dam_err_clear(&err);
+	assert_int_equal(db_open(path, &db, &err), 0);
+	assert_int_equal(db_migrate(db, migs, mine, &err), 0);
+	assert_int_equal(db_exec(db,
+				 "INSERT INTO assets(id, name, kind, created_at, updated_at) VALUES ('a1','a','other',1,1);"
+				 "INSERT INTO vocabs VALUES ('products', 1);"
+				 "INSERT INTO vocab_terms(vocab, term, created_at) VALUES ('products','sneakers',1), ('products','boots',1);"
+				 "INSERT INTO vocab_synonyms VALUES ('products','trainers','sneakers'), ('products','wellies','boots');"
+				 "INSERT INTO field_defs(key, type, vocab, created_at, updated_at) VALUES"
+				 " ('category','choice','products',1,1), ('styles','multichoice','products',1,1);"
+				 "INSERT INTO fields(asset_id, key, value, updated_at) VALUES"
+				 " ('a1','category','Trainers',1), ('a1','styles','boots, trainers,wellies',1),"
+				 " ('a1','note','trainers',1), ('a1','title','boots, trainers',1);",
+				 &err), 0);
+	assert_int_equal(db_migrate(db, migs, n, &err), 0);
+	assert_int_equal(db_query(db, &st, &err, "SELECT value FROM fields WHERE asset_id='a1' ORDER BY key", ""), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(db_step(st, &err), DB_ROW);
+		snprintf(got[i], sizeof got[i], "%s", db_col_text(st, 0));
+	}
+	db_finalize(st);
+	assert_string_equal(got[0], "sneakers");              /* category */
+	assert_string_equal(got[1], "trainers");              /* note: a free field */
+	assert_string_equal(got[2], "boots, sneakers, boots"); /* styles */
+	assert_string_equal(got[3], "boots, trainers");       /* title: text */
+	db_close(db);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+/* ---- issue #11: ranges on defined fields, as-you-type prefixes, stored
+ * synonyms ---- */
+
+#define NOW_2026_06_01 1780272000000ull /* 2026-06-01T00:00:00Z */
+
+static json_t *run_req(struct fx *f, struct search_request *r)
+{
+	struct dam_err err;
+	json_t *out = NULL;
+
+	r->limit = 1000;
+	dam_err_clear(&err);
+	if (search_run(f->dam, r, &out, &err) < 0)
+		fail_msg("search %s: %s", r->q, err.msg);
+	return out;
+}
+
+/* The asset indexes of a result, as "0,3,5" (ascending). */
+static char *which(struct fx *f, json_t *o)
+{
+	static char buf[256];
+	json_t *it;
+	size_t k;
+
+	buf[0] = '\0';
+	for (int i = 0; i < NA; i++)
+		json_array_foreach(json_object_get(o, "items"), k, it)
+			if (!strcmp(json_string_value(json_object_get(it, "id")), f->ids[i]))
+				snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%d", buf[0] ? "," : "", i);
+	return buf;
+}
+
+static void expect_at(struct fx *f, const char *q, uint64_t now, const char *want)
+{
+	struct search_request r = { .q = q, .now_ms = now };
+	json_t *o = run_req(f, &r);
+
+	if (strcmp(which(f, o), want))
+		fail_msg("%s: got [%s], want [%s]", q, which(f, o), want);
+	json_decref(o);
+}
+
+static void define(struct fx *f, const char *key, enum field_type type, bool facetable, const char *vocab)
+{
+	struct fielddef d = { .key = key, .type = type, .searchable = true, .facetable = facetable, .vocab = vocab };
+	struct dam_err err;
+
+	dam_err_clear(&err);
+	if (fielddef_add(f->dam, &d, &err) < 0)
+		fail_msg("fielddef_add %s: %s", key, err.msg);
+}
+
+static void test_date_values(void **state)
+{
+	uint64_t ms;
+	bool day;
+
+	(void)state;
+	assert_int_equal(search_date_value("now", NOW_2026_06_01, &ms, &day), 0);
+	assert_true(ms == NOW_2026_06_01 && !day);
+	assert_int_equal(search_date_value("now+30d", NOW_2026_06_01, &ms, &day), 0);
+	assert_true(ms == NOW_2026_06_01 + 30 * 86400000ull);
+	assert_int_equal(search_date_value("now-7d", NOW_2026_06_01, &ms, &day), 0);
+	assert_true(ms == NOW_2026_06_01 - 7 * 86400000ull);
+	assert_int_equal(search_date_value("now+12h", NOW_2026_06_01, &ms, &day), 0);
+	assert_true(ms == NOW_2026_06_01 + 12 * 3600000ull);
+	assert_int_equal(search_date_value("now-2w", NOW_2026_06_01, &ms, &day), 0);
+	assert_true(ms == NOW_2026_06_01 - 14 * 86400000ull);
+	assert_int_equal(search_date_value("7d", NOW_2026_06_01, &ms, &day), 0); /* 7 days ago */
+	assert_true(ms == NOW_2026_06_01 - 7 * 86400000ull);
+	assert_int_equal(search_date_value("2026-06-01", 0, &ms, &day), 0);
+	assert_true(ms == NOW_2026_06_01 && day);
+	assert_int_equal(search_date_value("2026-06-01T02:00:00+02:00", 0, &ms, &day), 0);
+	assert_true(ms == NOW_2026_06_01 && !day);
+	for (const char *const *b = (const char *const[]){ "now+", "now+x", "now*2d", "now+7y", "nowish", "tomorrow", "2026-13-01",
+							    "30", "", NULL };
+	     *b; b++)
+		assert_int_equal(search_date_value(*b, NOW_2026_06_01, &ms, &day), DAM_EINVAL);
+}
+
+static void test_ranges_on_defined_fields(void **state)
+{
+	struct fx *f = *state;
+	const uint64_t now = NOW_2026_06_01;
+	struct search_request r = { .q = "", .facets = true, .now_ms = now };
+	json_t *o, *price, *b;
+	size_t i;
+	int64_t sum = 0;
+
+	define(f, "price", FIELD_NUMBER, true, NULL);
+	define(f, "licence_expiry", FIELD_DATE, true, NULL);
+	patch(f, 0, "price", "5", NULL, NULL);
+	patch(f, 1, "price", "15", NULL, NULL);
+	patch(f, 2, "price", "25.5", NULL, NULL);
+	patch(f, 0, "licence_expiry", "2026-06-15", NULL, NULL);
+	patch(f, 1, "licence_expiry", "2027-01-10", NULL, NULL);
+	patch(f, 2, "licence_expiry", "2029-05-01T12:00:00Z", NULL, NULL);
+	expect_at(f, "price:10..20", now, "1");
+	expect_at(f, "price:>=15", now, "1,2");
+	expect_at(f, "price:<15", now, "0");
+	expect_at(f, "price:25.5", now, "2");
+	expect_at(f, "licence_expiry:<2028-01-01", now, "0,1");
+	expect_at(f, "licence_expiry:2026-06-15", now, "0"); /* the whole day */
+	expect_at(f, "licence_expiry:<now+30d", now, "0");
+	expect_at(f, "licence_expiry:now..now+365d", now, "0,1");
+	expect_at(f, "licence_expiry:>now+365d", now, "2");
+	expect_at(f, "licence_expiry:>now-7d -licence_expiry:>2028-01-01", now, "0,1");
+	/* the clock moves: a year later only the 2029 licence is in the next 30 months */
+	expect_at(f, "licence_expiry:>now", now + 400 * 86400000ull, "2");
+	/* a field that was defined after its values were set still ranges */
+	patch(f, 3, "weight", "70", NULL, NULL);
+	expect_at(f, "weight:70", now, "3");
+	define(f, "weight", FIELD_NUMBER, false, NULL);
+	expect_at(f, "weight:60..80", now, "3");
+	/* range facets: the buckets' counts add up, and each bucket's q selects them */
+	o = run_req(f, &r);
+	price = json_object_get(json_object_get(o, "ranges"), "price");
+	assert_non_null(price);
+	assert_string_equal(json_string_value(json_object_get(price, "type")), "number");
+	assert_true(json_number_value(json_object_get(price, "min")) == 5 && json_number_value(json_object_get(price, "max")) == 25.5);
+	json_array_foreach(json_object_get(price, "buckets"), i, b) {
+		int64_t n = json_integer_value(json_object_get(b, "count"));
+		sum += n;
+		assert_int_equal(total(f, json_string_value(json_object_get(b, "q"))), n);
+	}
+	assert_int_equal(sum, 3);
+	assert_null(json_object_get(json_object_get(o, "ranges"), "weight")); /* not facetable */
+	sum = 0;
+	json_array_foreach(json_object_get(json_object_get(json_object_get(o, "ranges"), "licence_expiry"), "buckets"), i, b) {
+		int64_t n = json_integer_value(json_object_get(b, "count"));
+		sum += n;
+		assert_int_equal(total(f, json_string_value(json_object_get(b, "q"))), n);
+	}
+	assert_int_equal(sum, 3);
+	/* once a bucket is chosen, its field's histogram leaves that filter
+	 * out (the other buckets stay visible); other filters apply */
+	{
+		char q[300];
+		struct search_request rq = { .q = q, .facets = true, .now_ms = now };
+		json_t *o2;
+		snprintf(q, sizeof q, "%s",
+			 json_string_value(json_object_get(json_array_get(json_object_get(price, "buckets"), 0), "q")));
+		o2 = run_req(f, &rq);
+		assert_int_equal(json_integer_value(json_object_get(o2, "total")), 1);
+		assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(o2, "ranges"), "price"), "count")), 3);
+		assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(o2, "ranges"), "licence_expiry"), "count")), 1);
+		json_decref(o2);
+	}
+	json_decref(o);
+	/* bad values name the field and what it wants */
+	{
+		struct search_request bad = { .q = "licence_expiry:<now+x" };
+		struct dam_err err;
+		json_t *out = NULL;
+		dam_err_clear(&err);
+		assert_int_equal(search_run(f->dam, &bad, &out, &err), DAM_EINVAL);
+		assert_non_null(strstr(err.msg, "licence_expiry wants a date like 2026-01-31, now+30d"));
+		bad.q = "price:cheap";
+		assert_int_equal(search_run(f->dam, &bad, &out, &err), DAM_EINVAL);
+		assert_non_null(strstr(err.msg, "price wants a number at column 1"));
+		bad.q = "price:1*";
+		assert_int_equal(search_run(f->dam, &bad, &out, &err), DAM_EINVAL);
+	}
+}
+
+static void expect_typed(struct fx *f, const char *q, bool prefix_last, const char *want)
+{
+	struct search_request r = { .q = q, .prefix_last = prefix_last };
+	json_t *o = run_req(f, &r);
+
+	if (strcmp(which(f, o), want))
+		fail_msg("%s (prefix_last %d): got [%s], want [%s]", q, prefix_last, which(f, o), want);
+	json_decref(o);
+}
+
+static void test_prefix_last(void **state)
+{
+	struct fx *f = *state;
+
+	/* titles: 0 "blue sneaker launch", 3 "red sneaker", 5 "running shoe",
+	 * 6 "blue running shoe" */
+	expect_typed(f, "sne", false, "");
+	expect_typed(f, "sne", true, "0,3");
+	expect_typed(f, "sne*", false, "0,3");
+	expect_typed(f, "blue sne", true, "0");
+	expect_typed(f, "sne tag:blue", true, "0"); /* filters after the text are not words */
+	expect_typed(f, "sne -tag:blue", true, "3");
+	expect_typed(f, "(blue OR red) sne", true, "0,3");
+	expect_typed(f, "sne blue", true, ""); /* only the last word is a prefix */
+	expect_typed(f, "running sho", true, "5,6");
+	expect_typed(f, "runn sho", true, ""); /* only the last one */
+	expect_typed(f, "\"sne\"", true, "");  /* quoted: a whole word */
+	expect_typed(f, "shoe -sne", true, "5,6"); /* a negation is not being typed */
+	expect_typed(f, "s", true, "");   /* one character stays a word */
+	expect_typed(f, "sneaker", true, "0,3"); /* a whole word still matches */
+}
+
+static void test_synonyms_stored_as_terms(void **state)
+{
+	struct fx *f = *state;
+	const char *const syn[1] = { "trainers" };
+	struct search_request r = { .q = "category:trainers", .facets = true };
+	struct dam_err err;
+	json_t *o, *cat;
+	int64_t n = -1;
+
+	dam_err_clear(&err);
+	assert_int_equal(vocab_add(f->dam, "products", &err), 0);
+	assert_int_equal(vocab_term_set(f->dam, "products", "sneakers", NULL, syn, 1, NULL, NULL, 0, &err), 0);
+	assert_int_equal(vocab_term_set(f->dam, "products", "boots", NULL, NULL, 0, NULL, NULL, 0, &err), 0);
+	define(f, "category", FIELD_CHOICE, true, "products");
+	define(f, "styles", FIELD_MULTICHOICE, true, "products");
+	patch(f, 0, "category", "trainers", NULL, NULL);
+	patch(f, 1, "category", "sneakers", NULL, NULL);
+	patch(f, 2, "category", "Boots", NULL, NULL);
+	patch(f, 2, "styles", "boots,trainers", NULL, NULL);
+	assert_int_equal(db_query_int(f->dam->db, &n, NULL,
+				      "SELECT count(*) FROM fields WHERE key='category' AND value='sneakers'", ""), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(db_query_int(f->dam->db, &n, NULL,
+				      "SELECT count(*) FROM fields WHERE (key='category' AND value='boots')"
+				      " OR (key='styles' AND value='boots, sneakers')", ""), 0);
+	assert_int_equal(n, 2);
+	o = run_req(f, &r);
+	cat = json_object_get(json_object_get(o, "facets"), "category");
+	assert_int_equal(json_integer_value(json_object_get(cat, "sneakers")), 2);
+	assert_null(json_object_get(cat, "trainers"));
+	assert_int_equal(json_integer_value(json_object_get(o, "total")), 2);
+	assert_int_equal(json_array_size(json_object_get(o, "synonyms")), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(o, "synonyms"), 0), "word")),
+			    "trainers");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(o, "synonyms"), 0), "term")),
+			    "sneakers");
+	json_decref(o);
+	assert_int_equal(facet_total(f, "styles", "sneakers"), 1);
 }
 
 /* Ids and facets of a few queries, as one string. */
@@ -773,6 +1071,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_facet_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_multichoice_facet_splits_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_synonyms, setup, teardown),
+		cmocka_unit_test(test_date_values),
+		cmocka_unit_test_setup_teardown(test_ranges_on_defined_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prefix_last, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_synonyms_stored_as_terms, setup, teardown),
+		cmocka_unit_test(test_migration_canonicalises_synonyms),
 		cmocka_unit_test_setup_teardown(test_many_facets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_facetable_field_without_values, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_idempotent, setup, teardown),

@@ -8,7 +8,19 @@ import { completionOf, completionText, tokenAt } from '../lib/query.js';
 import { useId } from './ui.jsx';
 import { ImageSearchButton, useImageSearch } from './ImageSearch.jsx';
 
-export function SearchBox({ value, onSearch, error }) {
+/* Worth searching while typing: quotes and parentheses closed, not ending
+ * in the middle of a field filter or an operator. */
+function complete(text) {
+  const q = text.trim();
+  if ((q.match(/"/g) || []).length % 2) return false;
+  let depth = 0;
+  for (const ch of q.replace(/"[^"]*"/g, '')) { depth += ch === '(' ? 1 : ch === ')' ? -1 : 0; if (depth < 0) return false; }
+  return depth === 0 && !/(:|:[<>]=?|-|\b(AND|OR|NOT))$/.test(q);
+}
+
+export const LIVE_DELAY = 300;
+
+export function SearchBox({ value, onSearch, error, live }) {
   const [text, setText] = useState(value || '');
   const [items, setItems] = useState([]);
   const [open, setOpen] = useState(false);
@@ -23,7 +35,11 @@ export function SearchBox({ value, onSearch, error }) {
   const helpId = useId('qhelp');
   const img = useImageSearch();
 
-  useEffect(() => { setText(value || ''); }, [value]);
+  const liveTimer = useRef(0);
+  // A search the box started itself gives back the trimmed text: keep what
+  // is typed (a trailing space) when it says the same.
+  useEffect(() => { setText((cur) => (cur.trim() === (value || '') ? cur : value || '')); }, [value]);
+  useEffect(() => () => clearTimeout(liveTimer.current), []);
 
   const close = () => { setOpen(false); setHi(-1); };
 
@@ -48,13 +64,18 @@ export function SearchBox({ value, onSearch, error }) {
   };
 
   const onInput = (e) => {
-    setText(e.target.value);
-    suggest(e.target.value, e.target.selectionStart);
+    const v = e.target.value;
+    setText(v);
+    suggest(v, e.target.selectionStart);
+    // As you type: the library follows the box; the last word is a prefix.
+    clearTimeout(liveTimer.current);
+    if (live && complete(v)) liveTimer.current = setTimeout(() => { if (v.trim() !== (value || '')) onSearch(v.trim(), true); }, LIVE_DELAY);
   };
 
   const take = (item) => {
     const c = ctx.current;
     if (!c) return;
+    clearTimeout(liveTimer.current); // taking a suggestion is not a search
     const { text: ins, more } = completionText(item, c);
     const next = text.slice(0, c.start) + ins + text.slice(c.end).replace(/^\s+/, more ? '' : '');
     const caret = c.start + ins.length;
@@ -71,6 +92,7 @@ export function SearchBox({ value, onSearch, error }) {
     e?.preventDefault();
     close();
     img.clearError();
+    clearTimeout(liveTimer.current);
     onSearch(text.trim());
   };
 

@@ -6,7 +6,7 @@ import { t, fmtNumber } from '../i18n/index.js';
 import { api } from '../lib/api.js';
 import { toast } from '../lib/store.js';
 import { Link } from '../lib/router.jsx';
-import { combineQuery, libraryUrl } from '../lib/query.js';
+import { combineQuery, libraryUrl, rangeQuery } from '../lib/query.js';
 import { ErrorBox, FieldError, useAction, useId, useLoad } from './ui.jsx';
 
 const ORDER = ['type', 'format', 'tag', 'color', 'orientation', 'aspect', 'resolution', 'transparency', 'status'];
@@ -26,7 +26,7 @@ function valueLabel(facet, v) {
   return v;
 }
 
-function Facet({ name, counts, chosen, onToggle, defs }) {
+function Facet({ name, counts, chosen, onToggle, defs, matched }) {
   const [all, setAll] = useState(false);
   const [open, setOpen] = useState(true);
   const headId = useId('facet');
@@ -51,7 +51,9 @@ function Facet({ name, counts, chosen, onToggle, defs }) {
                 <label class={on ? 'on' : ''}>
                   <input type="checkbox" checked={on} onChange={() => onToggle(name, v)}
                     aria-label={t('facet.value', { value: valueLabel(name, v), n: fmtNumber(n) })} />
-                  <span class="facet-value">{valueLabel(name, v)}</span>
+                  <span class="facet-value">{valueLabel(name, v)}
+                    {matched?.[v.toLowerCase()] && <span class="facet-matched"> {t('facets.matched', { word: matched[v.toLowerCase()] })}</span>}
+                  </span>
                   <span class="facet-count" aria-hidden="true">{fmtNumber(n)}</span>
                 </label>
               </li>
@@ -68,18 +70,76 @@ function Facet({ name, counts, chosen, onToggle, defs }) {
   );
 }
 
-export function Facets({ facets, filters, onToggle, onClear, defs }) {
+/* A number or date field: a histogram of the result's values in buckets
+ * (from the server, each with its filter), and a from/to range to type. */
+function RangeFacet({ name, range, chosen, onRange, defs }) {
+  const [from, setFrom] = useState('');
+  const [to, setTo] = useState('');
+  const [bad, setBad] = useState(false);
+  const headId = useId('range');
+  const fromId = useId('rfrom');
+  const toId = useId('rto');
+  const max = Math.max(1, ...(range?.buckets || []).map((b) => b.count));
+  const apply = (e) => {
+    e.preventDefault();
+    const q = rangeQuery(name, from, to);
+    setBad(q === null);
+    if (q !== null) onRange(name, q);
+  };
+  const date = range?.type === 'date';
+  return (
+    <section class="facet range-facet" aria-labelledby={headId}>
+      <h3 id={headId}>{facetLabel(name, defs)}</h3>
+      {chosen && (
+        <p class="range-chosen"><code>{chosen}</code>{' '}
+          <button type="button" class="link-button" onClick={() => onRange(name, null)}>{t('facets.rangeClear')}</button></p>
+      )}
+      {range && (
+        <ul class="histogram">
+          {range.buckets.map((b) => (
+            <li key={b.q}>
+              <button type="button" class={`bucket${chosen === b.q ? ' on' : ''}`} aria-pressed={chosen === b.q}
+                onClick={() => onRange(name, chosen === b.q ? null : b.q)}
+                aria-label={t('facets.bucket', { from: String(b.from), to: String(b.to), n: fmtNumber(b.count) })}>
+                <span class="bucket-label">{date && b.from === b.to ? b.from : `${date ? b.from : fmtNumber(b.from)} – ${date ? b.to : fmtNumber(b.to)}`}</span>
+                <span class="bucket-bar" aria-hidden="true"><span style={`width:${Math.round((100 * b.count) / max)}%`} /></span>
+                <span class="facet-count" aria-hidden="true">{fmtNumber(b.count)}</span>
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <form class="range-form" onSubmit={apply} noValidate>
+        <label for={fromId}>{t('facets.from')}</label>
+        <input id={fromId} value={from} onInput={(e) => setFrom(e.target.value)} size={10}
+          placeholder={date ? 'now-7d' : '10'} aria-invalid={bad ? 'true' : undefined} />
+        <label for={toId}>{t('facets.to')}</label>
+        <input id={toId} value={to} onInput={(e) => setTo(e.target.value)} size={10}
+          placeholder={date ? 'now+30d' : '20'} aria-invalid={bad ? 'true' : undefined} />
+        <button type="submit">{t('facets.apply')}</button>
+        {bad && <p class="field-error" role="alert">{t('facets.rangeBad')}</p>}
+      </form>
+    </section>
+  );
+}
+
+export function Facets({ facets, filters, onToggle, onClear, defs, ranges, chosenRanges, onRange, synonyms }) {
   if (!facets) return null;
-  const names = [...ORDER.filter((f) => f in facets), ...Object.keys(facets).filter((f) => !ORDER.includes(f)).sort()];
+  const rangeNames = [...new Set([...Object.keys(ranges || {}), ...Object.keys(chosenRanges || {})])].sort();
+  const names = [...ORDER.filter((f) => f in facets), ...Object.keys(facets).filter((f) => !ORDER.includes(f) && !rangeNames.includes(f)).sort()];
   for (const f of Object.keys(filters)) if (!names.includes(f)) names.push(f);
-  const any = Object.values(filters).some((v) => v.length);
+  const any = Object.values(filters).some((v) => v.length) || Object.keys(chosenRanges || {}).length > 0;
+  // a facet value that a synonym of the query stands for: "sneakers (matched: trainers)"
+  const matched = {};
+  for (const m of synonyms || []) matched[m.term.toLowerCase()] = m.word;
   return (
     <div class="facets">
       <div class="facets-head">
         <h2>{t('facets.title')}</h2>
         {any && <button type="button" class="link-button" onClick={onClear}>{t('facets.clear')}</button>}
       </div>
-      {names.map((f) => <Facet key={f} name={f} counts={facets[f]} chosen={filters[f] || []} onToggle={onToggle} defs={defs} />)}
+      {names.map((f) => <Facet key={f} name={f} counts={facets[f]} chosen={filters[f] || []} onToggle={onToggle} defs={defs} matched={matched} />)}
+      {rangeNames.map((f) => <RangeFacet key={f} name={f} range={ranges?.[f]} chosen={chosenRanges?.[f]} onRange={onRange} defs={defs} />)}
     </div>
   );
 }
@@ -97,7 +157,7 @@ export function SavedSearches({ state, user }) {
   const save = (e) => {
     e.preventDefault();
     act.run(async () => {
-      await api('/searches', { method: 'POST', json: { name: name.trim(), query: combineQuery(state.q, state.filters), sort: state.sort || undefined, shared } });
+      await api('/searches', { method: 'POST', json: { name: name.trim(), query: combineQuery(state.q, state.filters, state.ranges), sort: state.sort || undefined, shared } });
       toast(t('saved.saved', { name: name.trim() }), 'success');
       setAdding(false);
       setName('');

@@ -33,9 +33,10 @@ export function TopBar() {
   const err = useStore(searchError);
   const loc = useLocation();
   const onLibrary = loc.path === '/ui/library';
-  const state = onLibrary ? readLibraryState(loc.query) : { q: '', filters: {}, sort: '', view: 'grid' };
+  const state = onLibrary ? readLibraryState(loc.query) : { q: '', filters: {}, ranges: {}, sort: '', view: 'grid' };
 
-  const search = (q) => navigate(libraryUrl({ ...state, q, sort: q && !state.q ? '' : state.sort }));
+  // live: as you type (replaces the history entry instead of adding one)
+  const search = (q, live = false) => navigate(libraryUrl({ ...state, q, sort: q && !state.q ? '' : state.sort }), { replace: live });
   const logout = async () => {
     try { await api('/session', { method: 'DELETE' }); } catch (e) { if (e.status !== 401) { toast(errorText(e), 'error'); return; } }
     setCsrf(null);
@@ -52,7 +53,7 @@ export function TopBar() {
     <header class="topbar">
       <a class="skip" href="#main">{t('app.skip')}</a>
       <Link href="/ui/library" class="brand"><span class="brand-mark" aria-hidden="true" />dam<span class="visually-hidden">: {t('nav.library')}</span></Link>
-      <SearchBox value={state.q} onSearch={search} error={onLibrary ? err : null} />
+      <SearchBox value={state.q} onSearch={search} live={onLibrary} error={onLibrary ? err : null} />
       <nav aria-label={t('nav.main')} class="topnav">
         <Link href="/ui/library" aria-current={onLibrary ? 'page' : undefined}>{t('nav.library')}</Link>
         <Link href="/ui/worklist" aria-current={loc.path === '/ui/worklist' ? 'page' : undefined}>{t('nav.worklist')}</Link>

@@ -26,8 +26,10 @@ function topLevelOr(text) {
   return words.includes('OR');
 }
 
-/** filters: {facet: [values]} -> the whole query. */
-export function combineQuery(text, filters) {
+/** filters: {facet: [values]}, ranges: {field: "price:>=10 price:<20"}
+ * (a range facet's filter, as the server's bucket wrote it) -> the whole
+ * query. The typed text comes first: its last word is a prefix. */
+export function combineQuery(text, filters, ranges) {
   const parts = [];
   const q = (text || '').trim();
   if (q) parts.push(topLevelOr(q) ? `(${q})` : q);
@@ -36,6 +38,7 @@ export function combineQuery(text, filters) {
     if (terms.length === 1) parts.push(terms[0]);
     else if (terms.length > 1) parts.push(`(${terms.join(' OR ')})`);
   }
+  for (const r of Object.values(ranges || {})) if (r) parts.push(r);
   return parts.join(' ');
 }
 
@@ -48,13 +51,29 @@ export function readLibraryState(query) {
     const k = f.slice(0, i), v = f.slice(i + 1);
     (filters[k] ||= []).includes(v) || filters[k].push(v);
   }
-  return { q: query.get('q') || '', filters, sort: query.get('sort') || '', view: query.get('view') === 'list' ? 'list' : 'grid' };
+  const ranges = {};
+  for (const r of query.getAll('r')) {
+    const m = r.match(/^([a-z][a-z0-9_.]*):/);
+    if (m) ranges[m[1]] = r;
+  }
+  return { q: query.get('q') || '', filters, ranges, sort: query.get('sort') || '', view: query.get('view') === 'list' ? 'list' : 'grid' };
 }
 
-export function libraryUrl({ q, filters, sort, view }) {
+/** A range facet's filter from two typed bounds (either may be empty). */
+export function rangeQuery(field, from, to) {
+  const a = (from || '').trim(), b = (to || '').trim();
+  if (/[\s"()*]/.test(a + b)) return null;
+  if (a && b) return `${field}:${a}..${b}`;
+  if (a) return `${field}:>=${a}`;
+  if (b) return `${field}:<=${b}`;
+  return '';
+}
+
+export function libraryUrl({ q, filters, ranges, sort, view }) {
   const u = new URLSearchParams();
   if (q) u.set('q', q);
   for (const [k, vs] of Object.entries(filters || {})) for (const v of vs) u.append('f', `${k}:${v}`);
+  for (const r of Object.values(ranges || {})) if (r) u.append('r', r);
   if (sort) u.set('sort', sort);
   if (view && view !== 'grid') u.set('view', view);
   const s = u.toString();

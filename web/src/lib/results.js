@@ -14,6 +14,8 @@ export class Results {
     this.onChange = onChange;
     this.total = null;
     this.facets = null;
+    this.ranges = null;   // histograms of number and date fields
+    this.synonyms = [];   // [{word, term}]: vocabulary synonyms the query matched
     this.error = null;
     this.took = null;
     this.pages = new Map();     // page -> items
@@ -41,12 +43,13 @@ export class Results {
     if (this.loading.has(page)) return p;
     const ac = new AbortController();
     this.loading.set(page, ac);
-    const q = qs({ q: this.query, sort: this.sort, limit: PAGE, offset: page * PAGE || undefined, facets: facets ? undefined : 'false' });
+    // prefix=last: the last word typed is a prefix (docs/search.md)
+    const q = qs({ q: this.query, sort: this.sort, limit: PAGE, offset: page * PAGE || undefined, facets: facets ? undefined : 'false', prefix: 'last' });
     api('/search' + q, { signal: ac.signal }).then((r) => {
       if (this.closed) return;
       this.pages.set(page, r.items);
       this.total = r.total;
-      if (facets) { this.facets = r.facets || {}; this.took = r.took_ms; }
+      if (facets) { this.facets = r.facets || {}; this.ranges = r.ranges || {}; this.synonyms = r.synonyms || []; this.took = r.took_ms; }
       this.error = null;
       this.evict(page);
     }, (e) => {
@@ -101,11 +104,11 @@ Results.prototype.refresh = async function refresh() {
   const pages = [...this.pages.keys()];
   await Promise.all(pages.map(async (page) => {
     try {
-      const r = await api('/search' + qs({ q: this.query, sort: this.sort, limit: PAGE, offset: page * PAGE || undefined, facets: page === 0 ? undefined : 'false' }));
+      const r = await api('/search' + qs({ q: this.query, sort: this.sort, limit: PAGE, offset: page * PAGE || undefined, facets: page === 0 ? undefined : 'false', prefix: 'last' }));
       if (this.closed) return;
       this.pages.set(page, r.items);
       this.total = r.total;
-      if (page === 0) this.facets = r.facets || {};
+      if (page === 0) { this.facets = r.facets || {}; this.ranges = r.ranges || {}; this.synonyms = r.synonyms || []; }
     } catch { /* keep what we have */ }
   }));
   if (!this.closed) this.onChange();

@@ -34,7 +34,7 @@ export function Library() {
   const loc = useLocation();
   const user = useStore(session);
   const state = readLibraryState(loc.query);
-  const query = combineQuery(state.q, state.filters);
+  const query = combineQuery(state.q, state.filters, state.ranges);
   const [rev, setRev] = useState(0);
   // ?similar=<asset id>|picture-N: visually similar assets instead of a search
   const similar = loc.query.get('similar') || '';
@@ -96,6 +96,11 @@ export function Library() {
     if (!f[facet].length) delete f[facet];
     go({ filters: f });
   };
+  const setRange = (field, q) => {
+    const r = { ...state.ranges };
+    if (q) r[field] = q; else delete r[field];
+    go({ ranges: r });
+  };
   const open = (item, i) => {
     setActive(i);
     navigate(`/ui/asset/${item.id}`);
@@ -111,7 +116,8 @@ export function Library() {
       <aside class="sidebar" id="sidebar" aria-label={t('facets.title')}>
         <button type="button" class="icon-button sidebar-close" aria-label={t('facets.close')} onClick={() => setFiltersOpen(false)}>×</button>
         <SavedSearches state={state} user={user} />
-        <Facets facets={results.facets} filters={state.filters} onToggle={toggle} onClear={() => go({ filters: {} })} defs={defs.data} />
+        <Facets facets={results.facets} filters={state.filters} onToggle={toggle} onClear={() => go({ filters: {}, ranges: {} })}
+          defs={defs.data} ranges={results.ranges} chosenRanges={state.ranges} onRange={setRange} synonyms={results.synonyms} />
       </aside>
       <section class="results" aria-labelledby="results-title">
         <div class="toolbar">
@@ -136,6 +142,11 @@ export function Library() {
             </div>
           </div>
         </div>
+        {results.synonyms.length > 0 && (
+          <p class="matched muted" role="status">
+            {results.synonyms.map((m) => t('search.matched', { term: m.term, word: m.word })).join(' · ')}
+          </p>
+        )}
         {selection.size > 0 && (
           <BulkBar selection={selection} names={names.current} user={user}
             onClear={() => setSelection(new Set())} onDone={refresh} />
