@@ -209,6 +209,10 @@ export default {
   'asset.noPreview': 'No preview for this kind of file.',
   'asset.prev': 'Previous asset',
   'asset.next': 'Next asset',
+  'asset.prevKey': 'Previous asset (Left arrow)',
+  'asset.nextKey': 'Next asset (Right arrow)',
+  'asset.steps': 'Assets of the search',
+  'asset.position': '{n} of {total}',
 
   // viewer
   'viewer.zoomIn': 'Zoom in',

@@ -4,7 +4,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { t } from '../i18n/index.js';
 import { api } from '../lib/api.js';
 import { navigate, useLocation } from '../lib/router.jsx';
-import { combineQuery, libraryUrl, readLibraryState } from '../lib/query.js';
+import { assetHref, combineQuery, libraryUrl, readLibraryState } from '../lib/query.js';
 import { Results } from '../lib/results.js';
 import { createStore, saved, session, useStore } from '../lib/store.js';
 import { AssetGrid } from '../components/AssetGrid.jsx';
@@ -92,9 +92,12 @@ export function Library() {
     if (!f[facet].length) delete f[facet];
     go({ filters: f });
   };
+  // The asset page gets the search and the place in it, for its previous
+  // and next buttons.
+  const hrefOf = (item, i) => assetHref(item.id, loc.search, i);
   const open = (item, i) => {
     setActive(i);
-    navigate(`/ui/asset/${item.id}`);
+    navigate(hrefOf(item, i));
   };
   const refresh = () => { results.refresh(); };
 
@@ -144,7 +147,7 @@ export function Library() {
           </div>
         )}
         <AssetGrid results={results} rev={rev} view={state.view} selection={selection} onSelection={setSelection}
-          active={active} onActive={setActive} onOpen={open} sort={state.sort} onSort={(s) => go({ sort: s })} topRef={topRef}
+          active={active} onActive={setActive} onOpen={open} hrefOf={hrefOf} sort={state.sort} onSort={(s) => go({ sort: s })} topRef={topRef}
           labelledBy="results-title" />
       </section>
     </div>
