@@ -16,6 +16,7 @@ import { toast } from '../lib/store.js';
 import { KindIcon } from './icons.jsx';
 
 const CELL_MIN = 190;
+const CELL_MIN_NARROW = 150; // phones: two columns at 360 px, not one
 const CAPTION = 52;
 const LIST_ROW = 44;
 const OVERSCAN = 3;
@@ -128,7 +129,7 @@ export function AssetGrid({ results, rev, view, selection, onSelection, active, 
   }, [results, box.w, total]);
 
   const list = view === 'list';
-  const cols = list ? 1 : Math.max(1, Math.floor((box.w - 8) / CELL_MIN));
+  const cols = list ? 1 : Math.max(1, Math.floor((box.w - 8) / (box.w < 600 ? CELL_MIN_NARROW : CELL_MIN)));
   const cellW = list ? box.w : Math.floor((box.w - 8) / cols);
   const rowH = list ? LIST_ROW : cellW + CAPTION;
   const rows = Math.ceil(total / cols);
