@@ -118,7 +118,7 @@ export function FieldsAdmin() {
   );
 }
 
-function Terms({ name }) {
+function Terms({ name, onChanged }) {
   const v = useLoad((signal) => api(`/vocabularies/${encodeURIComponent(name)}`, { signal }), [name]);
   const [term, setTerm] = useState('');
   const [parent, setParent] = useState('');
@@ -134,6 +134,7 @@ function Terms({ name }) {
       setTerm('');
       setSyn('');
       v.reload();
+      onChanged(); // the vocabulary's term count above
     });
   };
   const terms = v.data?.terms || [];
@@ -197,7 +198,7 @@ export function Vocabularies() {
         <button type="submit" disabled={act.busy || !name.trim()}>{t('vocab.add')}</button>
         <FieldError id={eId} error={act.error} />
       </form>
-      {open && <Terms key={open} name={open} />}
+      {open && <Terms key={open} name={open} onChanged={list.reload} />}
     </div>
   );
 }
