@@ -1,6 +1,6 @@
 // The metadata schema: field definitions and languages, vocabularies with
 // their terms, and metadata templates.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../../i18n/index.js';
 import { api } from '../../lib/api.js';
 import { toast } from '../../lib/store.js';
@@ -37,22 +37,45 @@ export function FieldsAdmin() {
   const vocabs = useLoad((signal) => api('/vocabularies', { signal }).then((r) => r.items), []);
   const empty = { key: '', type: 'text', label: '', help: '', vocab: '', default: '', required: false, facetable: false, searchable: true, multilang: false };
   const [f, setF] = useState(empty);
+  const [editing, setEditing] = useState(null); // the key being changed, or null: a new field
   const [removing, setRemoving] = useState(null);
   const act = useAction();
   const rm = useAction();
   const ids = { key: useId('fk'), type: useId('ft'), label: useId('fl'), help: useId('fh'), vocab: useId('fv'), def: useId('fd'), err: useId('fe') };
+  const form = useRef(null);
   const set = (k) => (e) => setF({ ...f, [k]: e.target.type === 'checkbox' ? e.target.checked : e.target.value });
+  const edit = (d) => {
+    setEditing(d.key);
+    act.setError(null);
+    setF({ key: d.key, type: d.type, label: d.labels?.en || '', help: d.help || '', vocab: d.vocab || '', default: d.default ?? '',
+      required: !!d.required, facetable: !!d.facetable, searchable: d.searchable !== false, multilang: !!d.multilang, labels: d.labels || {} });
+  };
+  const cancel = () => { setEditing(null); setF(empty); act.setError(null); };
+  useEffect(() => {
+    if (!editing || !form.current) return;
+    form.current.scrollIntoView({ block: 'start' });
+    form.current.querySelector(`#${ids.type}`)?.focus({ preventScroll: true });
+  }, [editing]);
   const submit = (e) => {
     e.preventDefault();
     act.run(async () => {
       const body = { key: f.key.trim(), type: f.type, required: f.required, facetable: f.facetable, searchable: f.searchable, multilang: f.multilang };
-      if (f.label.trim()) body.labels = { en: f.label.trim() };
+      // labels of other languages (set through the API) are kept
+      const labels = { ...(f.labels || {}) };
+      if (f.label.trim()) labels.en = f.label.trim(); else delete labels.en;
+      if (Object.keys(labels).length) body.labels = labels;
       if (f.help.trim()) body.help = f.help.trim();
       if (f.vocab) body.vocab = f.vocab;
       if (f.default.trim()) body.default = f.default.trim();
-      await api('/fields', { method: 'POST', json: body });
-      toast(t('fieldsAdmin.added', { key: body.key }), 'success');
+      if (editing) {
+        await api(`/fields/${encodeURIComponent(editing)}`, { method: 'PUT', json: body });
+        toast(t('fieldsAdmin.changed', { key: body.key }), 'success');
+      } else {
+        await api('/fields', { method: 'POST', json: body });
+        toast(t('fieldsAdmin.added', { key: body.key }), 'success');
+      }
       setF(empty);
+      setEditing(null);
       list.reload();
     });
   };
@@ -78,16 +101,17 @@ export function FieldsAdmin() {
             <tr key={d.key}>
               <th scope="row" class="mono">{d.key}</th><td>{d.labels?.en || ''}</td><td>{t('type.' + d.type)}{d.multilang ? ' · ' + t('fieldsAdmin.multilang') : ''}</td>
               <td>{d.vocab || ''}</td><td>{d.required ? t('common.yes') : ''}</td><td>{d.facetable ? t('common.yes') : ''}</td>
-              <td><button type="button" class="small danger" onClick={() => setRemoving(d.key)}>{t('fieldsAdmin.remove')}</button></td>
+              <td class="row"><button type="button" class="small" aria-label={t('fieldsAdmin.editKey', { key: d.key })} onClick={() => edit(d)}>{t('fieldsAdmin.edit')}</button>
+                <button type="button" class="small danger" onClick={() => setRemoving(d.key)}>{t('fieldsAdmin.remove')}</button></td>
             </tr>
           ))}
         </tbody>
       </table>
       <Languages />
-      <form class="card form-grid" onSubmit={submit} noValidate>
-        <h2>{t('fieldsAdmin.add')}</h2>
+      <form class="card form-grid" onSubmit={submit} noValidate ref={form}>
+        <h2>{editing ? t('fieldsAdmin.editKey', { key: editing }) : t('fieldsAdmin.add')}</h2>
         <label for={ids.key}>{t('fieldsAdmin.key')}</label>
-        <input id={ids.key} value={f.key} onInput={set('key')} aria-invalid={bad('key')} aria-describedby={act.error ? ids.err : undefined} />
+        <input id={ids.key} value={f.key} onInput={set('key')} disabled={!!editing} aria-invalid={bad('key')} aria-describedby={act.error ? ids.err : undefined} />
         <label for={ids.type}>{t('fieldsAdmin.type')}</label>
         <select id={ids.type} value={f.type} onChange={set('type')} aria-invalid={bad('type')}>
           {TYPES.map((x) => <option value={x}>{t('type.' + x)}</option>)}
@@ -110,7 +134,10 @@ export function FieldsAdmin() {
           <label class="check"><input type="checkbox" checked={f.multilang} onChange={set('multilang')} /> {t('fieldsAdmin.multilang')}</label>
         </div>
         <FieldError id={ids.err} error={act.error} />
-        <div><button type="submit" class="primary" disabled={act.busy || !f.key.trim()}>{t('fieldsAdmin.add')}</button></div>
+        <div class="row">
+          <button type="submit" class="primary" disabled={act.busy || !f.key.trim()}>{editing ? t('fieldsAdmin.save') : t('fieldsAdmin.add')}</button>
+          {editing && <button type="button" onClick={cancel}>{t('common.cancel')}</button>}
+        </div>
       </form>
       {removing && <Confirm title={t('fieldsAdmin.removeTitle', { key: removing })} text={t('fieldsAdmin.removeText')} confirm={t('fieldsAdmin.remove')}
         danger onAnswer={doRemove} busy={rm.busy} error={rm.error} />}
