@@ -130,3 +130,37 @@ test('a number field takes "12,5" where the locale writes a decimal comma', asyn
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+test('field definitions and vocabulary terms are changed in place, not only added and removed', async () => {
+  const { context, page } = await newPage(browser, s, { width: 1280, height: 700 });
+  await login(page, s.users.admin, { to: '/ui/admin/fields' });
+  await page.getByRole('button', { name: 'Edit field weight' }).click();
+  const form = page.locator('form', { has: page.getByRole('heading', { name: 'Edit field weight' }) });
+  await form.waitFor();
+  assert.equal(await form.getByLabel('Key').isDisabled(), true, 'the key cannot change');
+  assert.equal(await form.getByLabel('Label (English)').inputValue(), 'Weight (kg)');
+  await form.getByLabel('Label (English)').fill('Net weight (kg)');
+  await form.getByLabel('Facet in search').check();
+  await form.getByRole('button', { name: 'Save field' }).click();
+  await page.getByText('Field weight changed.').waitFor();
+  await page.getByRole('row', { name: /weight Net weight \(kg\)/ }).waitFor();
+  const def = (await s.api('/api/v1/fields', { as: 'admin' })).json.items.find((d) => d.key === 'weight');
+  assert.equal(def.labels.en, 'Net weight (kg)');
+  assert.equal(def.facetable, true);
+  assert.equal(def.type, 'number', 'what was not touched stays');
+
+  await page.goto('/ui/admin/vocabularies');
+  await page.getByRole('button', { name: /^colours/ }).click();
+  await page.getByRole('button', { name: 'Edit term red' }).click();
+  await page.getByLabel('Term', { exact: true }).fill('Crimson');
+  await page.getByLabel('Synonyms (comma separated)').fill('scarlet');
+  await page.getByRole('button', { name: 'Save term' }).click();
+  await page.getByText('Term Crimson saved.').waitFor();
+  const v = (await s.api('/api/v1/vocabularies/colours', { as: 'admin' })).json;
+  const crimson = v.terms.find((x) => x.term === 'Crimson');
+  assert.deepEqual(crimson.synonyms.sort(), ['red', 'scarlet'], 'renamed; the old text is a synonym');
+  assert.equal(v.terms.length, 2);
+  await page.getByRole('button', { name: /^colours \(2\)/ }).waitFor();
+  page.check();
+  await context.close();
+});

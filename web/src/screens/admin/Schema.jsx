@@ -150,16 +150,30 @@ function Terms({ name, onChanged }) {
   const [term, setTerm] = useState('');
   const [parent, setParent] = useState('');
   const [syn, setSyn] = useState('');
+  const [editing, setEditing] = useState(null); // the term being changed (PATCH: rename, move, synonyms)
   const act = useAction();
   const ids = { term: useId('vt'), parent: useId('vp'), syn: useId('vs'), err: useId('ve') };
+  const form = useRef(null);
+  const clear = () => { setEditing(null); setTerm(''); setParent(''); setSyn(''); act.setError(null); };
+  const edit = (x) => {
+    setEditing(x.term);
+    setTerm(x.term);
+    setParent(x.parent || '');
+    setSyn((x.synonyms || []).join(', '));
+    act.setError(null);
+    requestAnimationFrame(() => { form.current?.scrollIntoView({ block: 'nearest' }); form.current?.querySelector(`#${ids.term}`)?.focus(); });
+  };
   const submit = (e) => {
     e.preventDefault();
     act.run(async () => {
       const body = { parent: parent || null, synonyms: syn.split(',').map((x) => x.trim()).filter(Boolean) };
-      await api(`/vocabularies/${encodeURIComponent(name)}/terms/${encodeURIComponent(term.trim())}`, { method: 'PUT', json: body });
+      if (editing) {
+        await api(`/vocabularies/${encodeURIComponent(name)}/terms/${encodeURIComponent(editing)}`, { method: 'PATCH', json: { ...body, term: term.trim() } });
+      } else {
+        await api(`/vocabularies/${encodeURIComponent(name)}/terms/${encodeURIComponent(term.trim())}`, { method: 'PUT', json: body });
+      }
       toast(t('vocab.termSaved', { term: term.trim() }), 'success');
-      setTerm('');
-      setSyn('');
+      clear();
       v.reload();
       onChanged(); // the vocabulary's term count above
     });
@@ -173,21 +187,27 @@ function Terms({ name, onChanged }) {
       <ul class="terms">
         {terms.map((x) => (
           <li><strong>{x.term}</strong>{x.parent ? <span class="muted"> ← {x.parent}</span> : null}
-            {x.synonyms?.length ? <span class="muted"> ({x.synonyms.join(', ')})</span> : null}</li>
+            {x.synonyms?.length ? <span class="muted"> ({x.synonyms.join(', ')})</span> : null}
+            {' '}<button type="button" class="small" aria-label={t('vocab.editTerm', { term: x.term })} onClick={() => edit(x)}>{t('vocab.edit')}</button></li>
         ))}
       </ul>
-      <form class="form-grid" onSubmit={submit} noValidate>
+      <form class="form-grid" onSubmit={submit} noValidate ref={form}>
+        {editing && <h3>{t('vocab.editTerm', { term: editing })}</h3>}
         <label for={ids.term}>{t('vocab.term')}</label>
         <input id={ids.term} value={term} onInput={(e) => setTerm(e.target.value)} aria-invalid={act.error ? 'true' : undefined} aria-describedby={act.error ? ids.err : undefined} />
         <label for={ids.parent}>{t('vocab.parent')}</label>
         <select id={ids.parent} value={parent} onChange={(e) => setParent(e.target.value)}>
           <option value="">{t('vocab.noParent')}</option>
-          {terms.map((x) => <option value={x.term}>{x.term}</option>)}
+          {terms.filter((x) => x.term !== editing).map((x) => <option value={x.term}>{x.term}</option>)}
         </select>
         <label for={ids.syn}>{t('vocab.synonyms')}</label>
         <input id={ids.syn} value={syn} onInput={(e) => setSyn(e.target.value)} />
+        {editing && <p class="help">{t('vocab.renameHelp')}</p>}
         <FieldError id={ids.err} error={act.error} />
-        <div><button type="submit" class="primary" disabled={act.busy || !term.trim()}>{t('vocab.saveTerm')}</button></div>
+        <div class="row">
+          <button type="submit" class="primary" disabled={act.busy || !term.trim()}>{t('vocab.saveTerm')}</button>
+          {editing && <button type="button" onClick={clear}>{t('common.cancel')}</button>}
+        </div>
       </form>
     </section>
   );
