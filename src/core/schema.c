@@ -234,6 +234,13 @@ static const char *const migrations[] = {
 	"  INSERT INTO purge_outbox(asset_id, reason, created_at)"
 	"    SELECT asset_id, 'rendition', CAST(strftime('%s','now') AS INTEGER)"
 	"    FROM versions WHERE id = NEW.version_id; END;",
+	/* the "autotag" facet: automatic tags apart from people's (the
+	 * indexer writes it from now on; here for assets already indexed) */
+	"INSERT OR IGNORE INTO facet_values(asset_rowid, facet, value)"
+	"  SELECT fv.asset_rowid, 'autotag', fv.value FROM facet_values fv"
+	"  JOIN assets a ON a.rowid = fv.asset_rowid"
+	"  JOIN tags t ON t.asset_id = a.id AND t.tag = fv.value AND t.source = 'automatic'"
+	"  WHERE fv.facet = 'tag';",
 };
 
 const char *const *schema_migrations(int *n)

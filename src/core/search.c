@@ -402,8 +402,8 @@ struct vmatch {
 #define RANK_SQL "bm25(search_fts, 10.0, 5.0, 3.0, 2.0, 1.0)"
 
 static const char *const number_fields[] = { "width", "height", "size", "duration", "pages", "created", "updated", NULL };
-static const char *const builtin_facets[] = { "type", "format", "tag", "color", "orientation", "aspect", "resolution",
-					      "status", "transparency", NULL };
+static const char *const builtin_facets[] = { "type", "format", "tag", "autotag", "color", "orientation", "aspect",
+					      "resolution", "status", "transparency", NULL };
 
 static bool in_list(const char *const *l, const char *s)
 {

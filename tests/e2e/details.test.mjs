@@ -164,3 +164,34 @@ test('field definitions and vocabulary terms are changed in place, not only adde
   page.check();
   await context.close();
 });
+
+test('facets: automatic tags are grouped apart from people\'s tags', async () => {
+  const r0 = await s.api(`/api/v1/assets/${photo}`, { method: 'PATCH', as: 'editor', json: { tags: { add: ['hero'] } } });
+  assert.equal(r0.status, 200, r0.text);
+  const tags = (await s.api(`/api/v1/assets/${photo}`, { as: 'viewer' })).json.tags;
+  const auto = tags.filter((x) => x.source === 'automatic').map((x) => x.tag);
+  const people = tags.filter((x) => x.source !== 'automatic').map((x) => x.tag);
+  assert.ok(auto.length && people.includes('hero'), JSON.stringify(tags));
+  // the API tells the sources apart
+  const f = (await s.api('/api/v1/search?limit=1&q=tech', { as: 'viewer' })).json.facets;
+  assert.deepEqual(Object.keys(f.autotag).sort(), [...auto].sort());
+  for (const t of [...auto, ...people]) assert.equal(f.tag[t], 1, `tag ${t} counted in tag`);
+
+  const { context, page } = await newPage(browser, s);
+  await login(page, s.users.viewer, { to: '/ui/library?q=tech' });
+  const group = (name) => page.locator('section.facet', { has: page.getByRole('heading', { name, exact: true }) });
+  await group('Automatic tags').waitFor();
+  const values = (name) => group(name).locator('.facet-value').allTextContents();
+  for (const name of ['Automatic tags', 'Tags']) {
+    const more = group(name).getByRole('button', { name: /^Show all/ });
+    if (await more.count()) await more.click();
+  }
+  assert.deepEqual((await values('Automatic tags')).sort(), [...auto].sort());
+  assert.deepEqual((await values('Tags')).sort(), [...people].sort(), 'no automatic tag among people\'s');
+  // ticking an automatic tag filters by it
+  await group('Automatic tags').getByRole('checkbox', { name: new RegExp(`^${auto[0]},`) }).check();
+  await page.waitForFunction(() => /f=autotag/.test(location.search));
+  await page.waitForFunction(() => document.querySelector('.results-title .count').textContent === '1 asset');
+  page.check();
+  await context.close();
+});

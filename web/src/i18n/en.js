@@ -79,6 +79,7 @@ export default {
   'facet.type': 'Type',
   'facet.format': 'Format',
   'facet.tag': 'Tags',
+  'facet.autotag': 'Automatic tags',
   'facet.color': 'Colour',
   'facet.orientation': 'Orientation',
   'facet.aspect': 'Aspect ratio',
