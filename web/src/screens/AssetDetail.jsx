@@ -3,7 +3,8 @@
 // assets. The tab is in the URL, so a reload or a new login comes back to it.
 import { useEffect, useState } from 'preact/hooks';
 import { t } from '../i18n/index.js';
-import { api, qs, request, urls, errorText } from '../lib/api.js';
+import { api, request, urls, errorText } from '../lib/api.js';
+import { PAGE, Results } from '../lib/results.js';
 import { assetHref, combineQuery, libraryUrl, readLibraryState } from '../lib/query.js';
 import { Link, navigate, useLocation } from '../lib/router.jsx';
 import { roleAtLeast, saved, session, toast, useStore } from '../lib/store.js';
@@ -53,24 +54,32 @@ function useNeighbours(id, query) {
   const [out, setOut] = useState(null);
   useEffect(() => {
     if (!Number.isInteger(at) || at < 0) { setOut(null); return undefined; }
+    // the library's own query and requests (lib/results.js), so the order
+    // and the results are exactly the grid's
     const st = readLibraryState(new URLSearchParams(from));
-    const q = combineQuery(st.q, st.filters);
-    const ac = new AbortController();
-    const page = (offset, limit) => api('/search' + qs({ q: q || undefined, sort: st.sort || undefined, limit, offset: offset || undefined, facets: 'false' }), { signal: ac.signal });
+    const r = new Results(combineQuery(st.q, st.filters, st.ranges), st.sort, () => {});
+    const around = async (lo, hi) => {
+      await r.ids(lo, hi);
+      const items = [];
+      for (let i = lo; i <= hi; i++) items.push(r.item(i));
+      return items;
+    };
     (async () => {
+      await r.load(Math.floor(at / PAGE), false, true); // the total
       let base = Math.max(0, at - 1);
-      let r = await page(base, at + 2 - base);
-      let i = r.items.findIndex((x) => x.id === id);
+      let items = await around(base, at + 1);
+      let i = items.findIndex((x) => x?.id === id);
       if (i < 0) { // the search changed since: look around the old place
         base = Math.max(0, at - NEIGHBOUR_WINDOW);
-        r = await page(base, 2 * NEIGHBOUR_WINDOW + 1);
-        i = r.items.findIndex((x) => x.id === id);
+        items = await around(base, at + NEIGHBOUR_WINDOW);
+        i = items.findIndex((x) => x?.id === id);
       }
+      if (r.closed) return;
       if (i < 0) { setOut(null); return; }
       const link = (x, j) => (x ? { id: x.id, href: assetHref(x.id, from, base + j) } : null);
-      setOut({ prev: link(r.items[i - 1], i - 1), next: link(r.items[i + 1], i + 1), at: base + i, total: r.total, back: libraryUrl(st) });
-    })().catch((e) => { if (e.name !== 'AbortError') setOut(null); });
-    return () => ac.abort();
+      setOut({ prev: link(items[i - 1], i - 1), next: link(items[i + 1], i + 1), at: base + i, total: r.total, back: libraryUrl(st) });
+    })().catch(() => { if (!r.closed) setOut(null); });
+    return () => r.close();
   }, [id, from, at]);
   return out;
 }
