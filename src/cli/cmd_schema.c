@@ -91,8 +91,11 @@ static bool want_json(int argc, char **argv, int from)
 
 /* ---- dam field ---- */
 
+/* dam field add KEY ... defines; dam field set KEY ... (the same options)
+ * replaces a definition (fielddef_set). */
 static int field_add_cmd(struct dam *dam, int argc, char **argv)
 {
+	bool replace = !strcmp(argv[1], "set");
 	struct fielddef d = { 0 };
 	struct dam_err err;
 	struct list labels;
@@ -131,15 +134,15 @@ static int field_add_cmd(struct dam *dam, int argc, char **argv)
 			code = cli_usage("field", "unexpected argument %s", a);
 	}
 	if (code == EXIT_OK && (!d.key || !has_type))
-		code = cli_usage("field", "add needs a KEY and --type TYPE");
+		code = cli_usage("field", "%s needs a KEY and --type TYPE", argv[1]);
 	if (code == EXIT_OK) {
 		d.label_langs = labels.v;
 		d.label_texts = labels.w;
 		d.nlabels = labels.n;
-		if (fielddef_add(dam, &d, &err) < 0)
+		if ((replace ? fielddef_set(dam, &d, &err) : fielddef_add(dam, &d, &err)) < 0)
 			code = cli_fail(&err);
 		else
-			printf("defined field %s (%s)\n", d.key, field_type_name(d.type));
+			printf("%s field %s (%s)\n", replace ? "changed" : "defined", d.key, field_type_name(d.type));
 	}
 	list_free(&labels);
 	return code;
@@ -191,7 +194,7 @@ static int field_rm_cmd(struct dam *dam, int argc, char **argv)
 }
 
 static const struct sub field_subs[] = {
-	{ "add", field_add_cmd }, { "list", field_list_cmd }, { "rm", field_rm_cmd },
+	{ "add", field_add_cmd }, { "set", field_add_cmd }, { "list", field_list_cmd }, { "rm", field_rm_cmd },
 };
 
 int cmd_field(struct cli *cli, int argc, char **argv)

@@ -47,6 +47,7 @@ static const struct cli_command commands[] = {
 	  "dam field add KEY --type text|longtext|number|date|boolean|choice|multichoice|url|person\n"
 	  "          [--label LANG=TEXT]... [--required] [--default V] [--vocab NAME] [--searchable]\n"
 	  "          [--facetable] [--multilang] [--help-text T]\n"
+	  "       dam field set KEY --type TYPE [the options of add]   (replaces the definition)\n"
 	  "       dam field list [--json]\n"
 	  "       dam field rm KEY" },
 	{ "vocab", cmd_vocab, "controlled vocabularies with hierarchy and synonyms",

@@ -568,9 +568,12 @@ static int def_check(const struct fielddef *d, struct dam_err *err)
 	return 0;
 }
 
-int fielddef_add(struct dam *dam, const struct fielddef *d, struct dam_err *err)
+/* Adds (replace false) or replaces (true) a definition: the same checks,
+ * one INSERT or UPDATE, and the audit row (field.add, or field.change with
+ * the definition before) in one transaction. */
+static int def_write(struct dam *dam, const struct fielddef *d, bool replace, struct dam_err *err)
 {
-	json_t *labels = NULL, *after = NULL;
+	json_t *labels = NULL, *after = NULL, *before = NULL;
 	char *ljson = NULL;
 	int64_t now = (int64_t)time_now_ms();
 	bool choice = d->type == FIELD_CHOICE || d->type == FIELD_MULTICHOICE;
@@ -579,6 +582,8 @@ int fielddef_add(struct dam *dam, const struct fielddef *d, struct dam_err *err)
 	if ((rc = def_check(d, err)) < 0 || (rc = labels_json(d, &labels, err)) < 0 ||
 	    (rc = db_begin(dam->db, err)) < 0)
 		goto out;
+	if (replace && (rc = fielddef_get(dam, d->key, &before, err)) < 0)
+		goto fail;
 	if (choice && (rc = vocab_exists(dam, d->vocab, err)) <= 0) {
 		if (rc == 0)
 			rc = dam_err_set(err, DAM_ENOTFOUND, "vocab", "no vocabulary %.64s (create it with dam vocab add)", d->vocab);
@@ -588,14 +593,22 @@ int fielddef_add(struct dam *dam, const struct fielddef *d, struct dam_err *err)
 	    (rc = value_check(dam, "default", d->type, choice ? d->vocab : NULL, d->default_value, NULL, err)) < 0)
 		goto fail;
 	ljson = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
-	rc = db_run(dam->db, err,
-		    "INSERT INTO field_defs(key, type, labels, help, required, default_value, vocab, searchable,"
-		    " facetable, multilang, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?11)",
-		    "ssssissiiii", d->key, field_type_name(d->type), ljson ? ljson : "{}", d->help ? d->help : "",
-		    (int64_t)d->required, d->default_value && *d->default_value ? d->default_value : NULL,
-		    choice ? d->vocab : NULL, (int64_t)d->searchable, (int64_t)d->facetable, (int64_t)d->multilang, now);
+	if (replace)
+		rc = db_run(dam->db, err,
+			    "UPDATE field_defs SET type=?2, labels=?3, help=?4, required=?5, default_value=?6, vocab=?7,"
+			    " searchable=?8, facetable=?9, multilang=?10, updated_at=?11 WHERE key=?1",
+			    "ssssissiiii", d->key, field_type_name(d->type), ljson ? ljson : "{}", d->help ? d->help : "",
+			    (int64_t)d->required, d->default_value && *d->default_value ? d->default_value : NULL,
+			    choice ? d->vocab : NULL, (int64_t)d->searchable, (int64_t)d->facetable, (int64_t)d->multilang, now);
+	else
+		rc = db_run(dam->db, err,
+			    "INSERT INTO field_defs(key, type, labels, help, required, default_value, vocab, searchable,"
+			    " facetable, multilang, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?11)",
+			    "ssssissiiii", d->key, field_type_name(d->type), ljson ? ljson : "{}", d->help ? d->help : "",
+			    (int64_t)d->required, d->default_value && *d->default_value ? d->default_value : NULL,
+			    choice ? d->vocab : NULL, (int64_t)d->searchable, (int64_t)d->facetable, (int64_t)d->multilang, now);
 	if (rc == DAM_ECONFLICT)
-		rc = dam_err_set(err, DAM_EEXIST, "key", "field %s is already defined (remove it first with dam field rm)", d->key);
+		rc = dam_err_set(err, DAM_EEXIST, "key", "field %s is already defined (change or remove it instead)", d->key);
 	if (rc < 0)
 		goto fail;
 	after = json_pack("{s:s,s:s,s:O,s:b,s:b,s:b,s:b}", "key", d->key, "type", field_type_name(d->type),
@@ -605,7 +618,9 @@ int fielddef_add(struct dam *dam, const struct fielddef *d, struct dam_err *err)
 		json_object_set_new(after, "vocab", json_string(d->vocab));
 	if (d->default_value && *d->default_value)
 		json_object_set_new(after, "default", json_string(d->default_value));
-	if ((rc = audit_append(dam, "field.add", "field", d->key, NULL, after, err)) < 0)
+	if (d->help && *d->help)
+		json_object_set_new(after, "help", json_string(d->help));
+	if ((rc = audit_append(dam, replace ? "field.change" : "field.add", "field", d->key, before, after, err)) < 0)
 		goto fail;
 	rc = db_commit(dam->db, err);
 	goto out;
@@ -614,8 +629,19 @@ fail:
 out:
 	free(ljson);
 	json_decref(labels);
+	json_decref(before);
 	json_decref(after);
 	return rc < 0 ? rc : 0;
+}
+
+int fielddef_add(struct dam *dam, const struct fielddef *d, struct dam_err *err)
+{
+	return def_write(dam, d, false, err);
+}
+
+int fielddef_set(struct dam *dam, const struct fielddef *d, struct dam_err *err)
+{
+	return def_write(dam, d, true, err);
 }
 
 int fielddef_remove(struct dam *dam, const char *key, struct dam_err *err)

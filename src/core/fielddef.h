@@ -70,6 +70,14 @@ struct fielddef {
  * language, default or missing vocabulary. Audit: field.add. */
 int fielddef_add(struct dam *dam, const struct fielddef *def, struct dam_err *err);
 
+/* Replaces the definition of def->key with def (every attribute: labels,
+ * help, default, flags, type, vocabulary), with the checks of
+ * fielddef_add. Values already stored are kept as they are; a value that
+ * the new definition refuses is reported when it is next written.
+ * DAM_ENOTFOUND when key is not defined. Audit: field.change (before and
+ * after). */
+int fielddef_set(struct dam *dam, const struct fielddef *def, struct dam_err *err);
+
 /* Removes a definition; values already stored stay as free fields.
  * Audit: field.remove. */
 int fielddef_remove(struct dam *dam, const char *key, struct dam_err *err);

@@ -324,6 +324,13 @@ static const char *const migrations[] = {
 	"    WHERE key = OLD.key OR key LIKE OLD.key || '@%'; END;"
 	"CREATE TABLE version_text (version_rowid INTEGER PRIMARY KEY, text TEXT NOT NULL);"
 	"INSERT INTO search_dirty SELECT id FROM assets;",
+	/* 11: the "autotag" facet: automatic tags apart from people's (the
+	 * indexer writes it from now on; here for assets already indexed) */
+	"INSERT OR IGNORE INTO facet_values(asset_rowid, facet, value)"
+	"  SELECT fv.asset_rowid, 'autotag', fv.value FROM facet_values fv"
+	"  JOIN assets a ON a.rowid = fv.asset_rowid"
+	"  JOIN tags t ON t.asset_id = a.id AND t.tag = fv.value AND t.source = 'automatic'"
+	"  WHERE fv.facet = 'tag';",
 };
 
 const char *const *schema_migrations(int *n)

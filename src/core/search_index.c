@@ -137,11 +137,14 @@ static int tags_of(struct dam *dam, const char *id, int64_t arow, struct doc *d,
 	struct db_stmt *st;
 	int rc;
 
-	if ((rc = db_query(dam->db, &st, err, "SELECT tag FROM tags WHERE asset_id=?", "s", id)) < 0)
+	if ((rc = db_query(dam->db, &st, err, "SELECT tag, source FROM tags WHERE asset_id=?", "s", id)) < 0)
 		return rc;
 	while ((rc = db_step(st, err)) == DB_ROW) {
 		search_text_index(db_col_text(st, 0), &d->tags, &d->uni);
-		if ((rc = facet(dam, arow, "tag", db_col_text(st, 0), err)) < 0)
+		/* "tag" holds every tag (tag:x matches whoever set it); "autotag"
+		 * the automatic ones too, so facets can show them apart */
+		if ((rc = facet(dam, arow, "tag", db_col_text(st, 0), err)) < 0 ||
+		    (!strcmp(db_col_text(st, 1), "automatic") && (rc = facet(dam, arow, "autotag", db_col_text(st, 0), err)) < 0))
 			break;
 	}
 	db_finalize(st);

@@ -298,6 +298,121 @@ static int term_upsert(struct dam *dam, const char *vocab, const char *term, con
 	return rc < 0 ? rc : 0;
 }
 
+/* Renames term old to new in place (rows of the term, its children's
+ * parent), keeping old as a synonym unless only the case changes. */
+static int term_rename(struct dam *dam, const char *vocab, const char *old, const char *new, struct dam_err *err)
+{
+	int rc;
+
+	if ((rc = db_run(dam->db, err, "UPDATE vocab_terms SET term=?3 WHERE vocab=?1 AND term=?2", "sss", vocab, old,
+			 new)) < 0 ||
+	    (rc = db_run(dam->db, err, "UPDATE vocab_terms SET parent=?3 WHERE vocab=?1 AND parent=?2", "sss", vocab,
+			 old, new)) < 0)
+		return rc;
+	if (!strcasecmp(old, new))
+		return 0;
+	return db_run(dam->db, err, "INSERT INTO vocab_synonyms(vocab, synonym, term) VALUES (?,?,?)", "sss", vocab,
+		      old, new);
+}
+
+/* The new text of a term must be free: no other term's text or synonym. */
+static int text_free(struct dam *dam, const char *vocab, const char *term, const char *text, struct dam_err *err)
+{
+	char owner[VOCAB_TERM_MAX + 1];
+	int rc = resolve_in(dam, vocab, text, owner, NULL, err);
+
+	if (rc <= 0 || !strcasecmp(owner, term))
+		return rc < 0 ? rc : 0;
+	return dam_err_set(err, DAM_ECONFLICT, "term", "\"%.60s\" is already %s \"%.60s\" in %s", text,
+			   strcasecmp(owner, text) ? "a synonym of" : "the term", owner, vocab);
+}
+
+/* What an edit leaves out, taken from the term as it is (cur, from
+ * term_json): its text, parent, synonyms (into syn, VOCAB_EDIT_MAX) and labels. */
+#define VOCAB_EDIT_MAX 256
+static int edit_fill(const struct vocab_term *t, const json_t *cur, struct vocab_term *out, const char **syn,
+		     const char **lk, const char **lv, struct dam_err *err)
+{
+	const json_t *v;
+	const char *k;
+	size_t i;
+
+	*out = *t;
+	if (!out->term)
+		out->term = json_string_value(json_object_get(cur, "term"));
+	if (t->keep_parent)
+		out->parent = json_string_value(json_object_get(cur, "parent"));
+	if (t->nsyn < 0) {
+		out->nsyn = 0;
+		json_array_foreach(json_object_get(cur, "synonyms"), i, v)
+			if (out->nsyn < VOCAB_EDIT_MAX)
+				syn[out->nsyn++] = json_string_value(v);
+		out->synonyms = syn;
+	}
+	if (t->nlabels < 0) {
+		out->nlabels = 0;
+		json_object_foreach((json_t *)json_object_get(cur, "labels"), k, v)
+			if (out->nlabels < 64 && json_is_string(v)) {
+				lk[out->nlabels] = k;
+				lv[out->nlabels++] = json_string_value(v);
+			}
+		out->label_langs = lk;
+		out->label_texts = lv;
+	}
+	return words_check(out->term, out->parent, out->synonyms, out->nsyn, out->label_langs, out->label_texts,
+			   out->nlabels, err);
+}
+
+int vocab_term_edit(struct dam *dam, const char *vocab, const char *term, const struct vocab_term *edit,
+		    struct dam_err *err)
+{
+	char pcanon[VOCAB_TERM_MAX + 1];
+	const char *syn[VOCAB_EDIT_MAX], *lk[64], *lv[64];
+	struct vocab_term t;
+	json_t *before = NULL, *after = NULL, *labels = json_object();
+	char *ljson = NULL;
+	int rc;
+
+	if ((rc = db_begin(dam->db, err)) < 0)
+		goto out;
+	if ((rc = term_json(dam, vocab, term, &before, err)) < 0)
+		goto fail;
+	if (!json_array_size(before)) {
+		rc = dam_err_set(err, DAM_ENOTFOUND, "term", "no term \"%.60s\" in vocabulary %.64s", term, vocab);
+		goto fail;
+	}
+	/* from here on the stored spelling of the term */
+	term = json_string_value(json_object_get(json_array_get(before, 0), "term"));
+	if ((rc = edit_fill(edit, json_array_get(before, 0), &t, syn, lk, lv, err)) < 0)
+		goto fail;
+	for (int i = 0; i < t.nlabels; i++)
+		json_object_set_new(labels, t.label_langs[i], json_string(t.label_texts[i]));
+	ljson = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
+	if ((rc = text_free(dam, vocab, term, t.term, err)) < 0 ||
+	    (rc = db_run(dam->db, err, "DELETE FROM vocab_synonyms WHERE vocab=? AND term=?", "ss", vocab, term)) < 0 ||
+	    (strcmp(term, t.term) && (rc = term_rename(dam, vocab, term, t.term, err)) < 0) ||
+	    (t.parent && (rc = parent_check(dam, vocab, t.term, t.parent, pcanon, err)) < 0) ||
+	    (rc = db_run(dam->db, err, "UPDATE vocab_terms SET parent=?3, labels=?4 WHERE vocab=?1 AND term=?2", "ssss",
+			 vocab, t.term, t.parent ? pcanon : NULL, ljson ? ljson : "{}")) < 0)
+		goto fail;
+	for (int i = 0; i < t.nsyn && rc >= 0; i++)
+		rc = synonym_add(dam, vocab, t.term, t.synonyms[i], err);
+	if (rc < 0 || (rc = term_json(dam, vocab, t.term, &after, err)) < 0 ||
+	    (rc = audit_append(dam, "vocab.term", "vocab", vocab, json_array_get(before, 0), json_array_get(after, 0),
+			       err)) < 0)
+		goto fail;
+	rc = db_commit(dam->db, err);
+	goto out;
+fail:
+	db_rollback(dam->db);
+out:
+	free(ljson);
+	json_decref(labels);
+	json_decref(before);
+	json_decref(after);
+	return rc < 0 ? rc : 0;
+}
+
 int vocab_term_set(struct dam *dam, const char *vocab, const char *term, const char *parent,
 		   const char *const *syn, int nsyn, const char *const *langs, const char *const *texts,
 		   int nlabels, struct dam_err *err)

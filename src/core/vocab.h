@@ -45,6 +45,28 @@ int vocab_term_set(struct dam *dam, const char *vocab, const char *term, const c
 		   const char *const *synonyms, int nsyn, const char *const *label_langs,
 		   const char *const *label_texts, int nlabels, struct dam_err *err);
 
+/* The whole of a term, as vocab_term_edit() writes it. */
+struct vocab_term {
+	const char *term;                /* its text (a new one renames it); NULL keeps it */
+	const char *parent;              /* NULL = top level */
+	bool keep_parent;                /* true: parent is ignored, the term stays where it is */
+	const char *const *synonyms;     /* all of them; nsyn < 0 keeps those it has */
+	int nsyn;
+	const char *const *label_langs;  /* all labels, parallel arrays; nlabels < 0 keeps them */
+	const char *const *label_texts;
+	int nlabels;
+};
+
+/* Replaces the existing term `term` of vocab with t: its text (a rename),
+ * parent, synonyms and labels, all at once. A renamed term keeps its old
+ * text as a synonym, so values stored with it still resolve to the term;
+ * children follow the rename. DAM_ENOTFOUND for an unknown vocabulary,
+ * term or parent, DAM_EINVAL for a bad word or a cycle, DAM_ECONFLICT when
+ * the new text or a synonym belongs to another term. Audit: vocab.term
+ * (before and after). */
+int vocab_term_edit(struct dam *dam, const char *vocab, const char *term, const struct vocab_term *t,
+		    struct dam_err *err);
+
 /* Vocabularies: [{"name", "terms": N}] by name. */
 int vocab_list(struct dam *dam, json_t **out, struct dam_err *err);
 

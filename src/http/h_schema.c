@@ -76,47 +76,74 @@ HANDLER(h_fields_list)
 	send(res, rc, &err, 200, rc < 0 ? NULL : json_pack("{s:o}", "items", out));
 }
 
-HANDLER(h_fields_create)
+/* A field definition from a JSON body into d (strings borrowed from body,
+ * labels into lk/lv of 64); key: the path's, or NULL to read the body's.
+ * Answers 400 and returns -1 when the body does not describe one. */
+static int def_from_json(struct http_res *res, json_t *body, const char *key, struct fielddef *d,
+			 const char **lk, const char **lv)
 {
-	static const char *const allowed[] = { "key", "type", "labels", "help", "default", "vocab", "required",
-					       "searchable", "facetable", "multilang", NULL };
-	const char *lk[64], *lv[64];
-	struct fielddef d = { 0 };
+	const char *bkey = json_string_value(json_object_get(body, "key"));
 	struct dam_err err;
-	json_t *body;
-	int rc, n;
+	int n;
 
-	if (!http_allow(req, res, AUTH_SCHEMA_MANAGE, NULL) || http_json_body(req, res, allowed, &body) < 0)
-		return;
-	d.key = json_string_value(json_object_get(body, "key"));
-	if (!d.key || !json_is_string(json_object_get(body, "type")) ||
-	    field_type_parse(json_string_value(json_object_get(body, "type")), &d.type, &err) < 0 ||
+	d->key = key ? key : bkey;
+	if (key && json_object_get(body, "key") && (!bkey || strcmp(bkey, key))) {
+		http_res_error(res, 400, "invalid", "key is the one in the path; a field cannot be renamed", "key");
+		return -1;
+	}
+	if (!d->key || !json_is_string(json_object_get(body, "type")) ||
+	    field_type_parse(json_string_value(json_object_get(body, "type")), &d->type, &err) < 0 ||
 	    (n = pairs(json_object_get(body, "labels"), lk, lv, 64)) < 0) {
 		http_res_error(res, 400, "invalid",
 			       "key and type are required; type is text, long_text, number, date, boolean, choice, multichoice,"
-			       " url or person; labels is {lang: text}", d.key ? "type" : "key");
-		json_decref(body);
-		return;
+			       " url or person; labels is {lang: text}", d->key ? "type" : "key");
+		return -1;
 	}
-	d.label_langs = lk;
-	d.label_texts = lv;
-	d.nlabels = n;
-	d.help = json_string_value(json_object_get(body, "help"));
-	d.default_value = json_string_value(json_object_get(body, "default"));
-	d.vocab = json_string_value(json_object_get(body, "vocab"));
-	d.required = json_is_true(json_object_get(body, "required"));
-	d.searchable = !json_is_false(json_object_get(body, "searchable"));
-	d.facetable = json_is_true(json_object_get(body, "facetable"));
-	d.multilang = json_is_true(json_object_get(body, "multilang"));
-	rc = fielddef_add(dam, &d, &err);
-	if (rc == 0) {
-		json_t *out = NULL;
-		rc = fielddef_get(dam, d.key, &out, &err);
-		send(res, rc, &err, 201, out);
-	} else {
-		send(res, rc, &err, 201, NULL);
+	d->label_langs = lk;
+	d->label_texts = lv;
+	d->nlabels = n;
+	d->help = json_string_value(json_object_get(body, "help"));
+	d->default_value = json_string_value(json_object_get(body, "default"));
+	d->vocab = json_string_value(json_object_get(body, "vocab"));
+	d->required = json_is_true(json_object_get(body, "required"));
+	d->searchable = !json_is_false(json_object_get(body, "searchable"));
+	d->facetable = json_is_true(json_object_get(body, "facetable"));
+	d->multilang = json_is_true(json_object_get(body, "multilang"));
+	return 0;
+}
+
+static const char *const def_fields[] = { "key", "type", "labels", "help", "default", "vocab", "required",
+					   "searchable", "facetable", "multilang", NULL };
+
+/* POST /fields (key in the body, 201) and PUT /fields/{key} (200): the
+ * definition as the server now holds it. */
+static void def_save(struct dam *dam, struct http_req *req, struct http_res *res, const char *key)
+{
+	const char *lk[64], *lv[64];
+	struct fielddef d = { 0 };
+	struct dam_err err;
+	json_t *body, *out = NULL;
+	int rc;
+
+	if (!http_allow(req, res, AUTH_SCHEMA_MANAGE, NULL) || http_json_body(req, res, def_fields, &body) < 0)
+		return;
+	if (def_from_json(res, body, key, &d, lk, lv) == 0) {
+		rc = key ? fielddef_set(dam, &d, &err) : fielddef_add(dam, &d, &err);
+		if (rc == 0)
+			rc = fielddef_get(dam, d.key, &out, &err);
+		send(res, rc, &err, key ? 200 : 201, out);
 	}
 	json_decref(body);
+}
+
+HANDLER(h_fields_create)
+{
+	def_save(dam, req, res, NULL);
+}
+
+HANDLER(h_field_put)
+{
+	def_save(dam, req, res, req->params[0]);
 }
 
 HANDLER(h_field_delete)
@@ -181,6 +208,40 @@ HANDLER(h_vocab_term_put)
 	}
 	rc = vocab_term_set(dam, req->params[0], req->params[1], json_string_value(json_object_get(body, "parent")), syn,
 			    nsyn, lk, lv, nl, &err);
+	if (rc == 0)
+		rc = vocab_get(dam, req->params[0], &out, &err);
+	send(res, rc, &err, 200, out);
+	json_decref(body);
+}
+
+HANDLER(h_vocab_term_patch)
+{
+	static const char *const allowed[] = { "term", "parent", "synonyms", "labels", NULL };
+	const char *syn[LIST_MAX], *lk[64], *lv[64];
+	struct vocab_term t = { .nsyn = -1, .nlabels = -1 };
+	struct dam_err err;
+	json_t *body, *out = NULL, *parent, *text;
+	int rc;
+
+	if (!http_allow(req, res, AUTH_SCHEMA_MANAGE, NULL) || http_json_body(req, res, allowed, &body) < 0)
+		return;
+	parent = json_object_get(body, "parent");
+	text = json_object_get(body, "term");
+	if ((json_object_get(body, "synonyms") && (t.nsyn = strings(json_object_get(body, "synonyms"), syn, LIST_MAX)) < 0) ||
+	    (json_object_get(body, "labels") && (t.nlabels = pairs(json_object_get(body, "labels"), lk, lv, 64)) < 0) ||
+	    (parent && !json_is_string(parent) && !json_is_null(parent)) || (text && !json_is_string(text))) {
+		http_res_error(res, 400, "invalid",
+			       "term is the new text, parent a term or null, synonyms an array of strings, labels {lang: text}", NULL);
+		json_decref(body);
+		return;
+	}
+	t.term = json_string_value(text);
+	t.parent = json_string_value(parent);
+	t.keep_parent = !parent;
+	t.synonyms = syn;
+	t.label_langs = lk;
+	t.label_texts = lv;
+	rc = vocab_term_edit(dam, req->params[0], req->params[1], &t, &err);
 	if (rc == 0)
 		rc = vocab_get(dam, req->params[0], &out, &err);
 	send(res, rc, &err, 200, out);

@@ -94,6 +94,8 @@ test('every route in the spec answers its method (never 404 "no such route" or 4
     'POST /api/v1/fields': { key: 'walk_new', type: 'text' },
     'POST /api/v1/vocabularies': { name: 'walk_v2' },
     'PUT /api/v1/vocabularies/{name}/terms/{term}': { synonyms: ['trainers'] },
+    'PATCH /api/v1/vocabularies/{name}/terms/{term}': { labels: { en: 'Sneakers' } },
+    'PUT /api/v1/fields/{key}': { type: 'text', labels: { en: 'Walked' } },
     'POST /api/v1/templates': { name: 'walk_t2', tags: ['x'] },
     'POST /api/v1/templates/{name}/apply': { ids: [ids.asset] },
     'POST /api/v1/name-patterns': { pattern: '{sku}_{n}.{ext}' },

@@ -126,6 +126,7 @@ async function load() {
     const facets = {
       type: [a.kind], format: cur.format ? [cur.format] : [], status: [a.deleted ? 'deleted' : cur.status],
       tag: a.tags.map((t) => t.tag),
+      autotag: a.tags.filter((t) => t.source === 'automatic').map((t) => t.tag),
       // a colour counts from a 10% share, as for automatic tags
       color: (an.colors || []).filter((c) => c.share >= 0.1).flatMap((c) => [c.name, c.name_zh].filter(Boolean)),
       orientation: an.orientation ? [an.orientation] : [], aspect: an.aspect ? [an.aspect] : [],
@@ -339,7 +340,7 @@ test('created:<=TIME and created:TIME with a full timestamp stop at that instant
 // matches every top-level conjunct except filters on f itself.
 function bruteFacets(m, conj, universe) {
   const out = {};
-  for (const f of ['type', 'format', 'status', 'tag', 'color', 'orientation', 'aspect', 'resolution', 'transparency', 'brand', 'category']) {
+  for (const f of ['type', 'format', 'status', 'tag', 'autotag', 'color', 'orientation', 'aspect', 'resolution', 'transparency', 'brand', 'category']) {
     const counts = {};
     for (const x of universe) {
       if (!conj.every((c) => c.facet === f || c(x, false))) continue;

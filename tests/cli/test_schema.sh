@@ -86,6 +86,13 @@ expect 0 "field list" "$DAM" field list
 check "list shows flags" grep -Eq "^title +text +required searchable multilang" <<<"$out"
 expect 0 "field list --json" "$DAM" field list --json
 check "json has labels and vocab" bash -c 'jq -e "map(select(.key==\"color\"))[0] | .vocab == \"colors\" and .labels.fr == \"Couleur\" and .facetable" <<<"$0" >/dev/null' "$out"
+expect 0 "field set replaces a definition" "$DAM" field set width --type number --facetable --label en="Width (mm)"
+expect 0 "field list --json after set" "$DAM" field list --json
+check "set took: label, facetable" bash -c 'jq -e "map(select(.key==\"width\"))[0] | .labels.en == \"Width (mm)\" and .facetable and .type == \"number\"" <<<"$0" >/dev/null' "$out"
+expect 3 "field set of an undefined key: not found" "$DAM" field set nosuch --type text
+expect 4 "field set with a bad default refused" "$DAM" field set width --type number --default wide
+expect 0 "field list --json after refusals" "$DAM" field list --json
+check "refusals changed nothing" bash -c 'jq -e "map(select(.key==\"width\"))[0] | .labels.en == \"Width (mm)\" and .default == null" <<<"$0" >/dev/null' "$out"
 
 # ---- patterns and templates ----
 expect 0 "pattern add" "$DAM" pattern add '{sku}_{view}_{n}.{ext}'

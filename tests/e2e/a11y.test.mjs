@@ -25,9 +25,10 @@ test('no WCAG 2.1 A/AA violations on the main screens', async () => {
   const found = {};
   found.login = await axe(page);
   await login(page, s.users.admin);
-  await page.getByRole('option', { name: 'a11y.jpg' }).waitFor();
+  // the tile shows the photo's embedded title; its file name is data-name
+  await page.locator('.cell[data-name="a11y.jpg"]').waitFor();
   found.library = await axe(page);
-  await page.getByRole('option', { name: 'a11y.jpg' }).click();
+  await page.locator('.cell[data-name="a11y.jpg"] .cell-check').click();
   found.selection = await axe(page);
   await page.getByRole('button', { name: 'Tag…' }).click();
   await page.getByRole('dialog').waitFor();

@@ -31,7 +31,7 @@ test('a visitor is sent to the login page; a wrong password is said plainly; the
   await page.getByRole('button', { name: 'Log in' }).click();
   await waitPath(page, /^\/ui\/library\?q=photo$/);
   assert.equal(await page.locator('#q').inputValue(), 'photo', 'back to the search that was asked for');
-  await page.getByRole('option', { name: 'login-photo.jpg' }).waitFor();
+  await page.locator('.cell[data-name="login-photo.jpg"]').waitFor();
   // the account menu names the user; logging out ends the session on the server
   await page.getByRole('button', { name: 'editor1 – account (Editor)' }).click();
   await page.getByRole('button', { name: 'Log out' }).click();

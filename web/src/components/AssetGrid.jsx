@@ -2,7 +2,11 @@
 // columns. Only the rows in view (plus a few) are in the DOM, and pages of
 // results load as they come into view, so 100,000 assets scroll smoothly.
 // Keyboard: arrows, Home/End, Page Up/Down move; Enter opens; Space and
-// Shift/Ctrl select (listbox pattern with aria-activedescendant).
+// Shift select (listbox pattern with aria-activedescendant). Each tile is a
+// real link (<a href role=option>): a click opens the asset, middle and
+// Ctrl/Cmd clicks open it in a new tab; the tile's check box, Shift-click,
+// and any click while something is selected select, as in Google Photos.
+// On touch a tap opens and a long press selects.
 import { Component } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { t, fmtBytes, fmtDate } from '../i18n/index.js';
@@ -12,10 +16,15 @@ import { toast } from '../lib/store.js';
 import { KindIcon } from './icons.jsx';
 
 const CELL_MIN = 190;
+const CELL_MIN_NARROW = 150; // phones: two columns at 360 px, not one
 const CAPTION = 52;
 const LIST_ROW = 44;
 const OVERSCAN = 3;
 const SELECT_ALL_MAX = 5000;
+/* How long a finger rests on a tile before it selects instead of opening
+ * (Android's long-press timeout is 400-500 ms). */
+const LONG_PRESS_MS = 500;
+const LONG_PRESS_SLOP = 10; // px a finger may drift and still press
 
 
 function Thumb({ item, size }) {
@@ -23,7 +32,7 @@ function Thumb({ item, size }) {
   if (!item) return <div class="thumb placeholder" aria-hidden="true" />;
   const ext = (item.name.match(/\.([A-Za-z0-9]{1,5})$/) || [])[1] || item.kind;
   return (
-    <div class={`thumb kind-${item.kind}`} aria-hidden="true">
+    <div class={`thumb kind-${item.kind}${item.transparent ? ' transparent' : ''}`} aria-hidden="true">
       {item.has_thumbnail && !failed
         ? <img src={urls.thumb(item.id, item.version)} alt="" loading="lazy" decoding="async" draggable={false}
             width={size} height={size} onError={() => setFailed(true)} />
@@ -40,25 +49,29 @@ class Cell extends Component {
   shouldComponentUpdate(n) {
     const p = this.props;
     return n.item !== p.item || n.sel !== p.sel || n.active !== p.active || n.x !== p.x || n.y !== p.y ||
-      n.w !== p.w || n.h !== p.h || n.list !== p.list || n.total !== p.total;
+      n.w !== p.w || n.h !== p.h || n.list !== p.list || n.total !== p.total || n.href !== p.href;
   }
 
-  render({ i, item, sel, active, x, y, w, h, list, total, on }) {
+  render({ i, item, sel, active, x, y, w, h, list, total, on, href }) {
+    const title = item && (item.title || item.name);
     const common = {
       id: `cell-${i}`, role: 'option', 'aria-selected': sel, 'aria-posinset': i + 1, 'aria-setsize': total,
       // the name is the cell's text (WCAG 2.5.3: what is seen is what is
       // said); only a cell still loading needs a label
       'aria-label': item ? undefined : t('grid.loadingItem'), 'data-name': item?.name,
       class: `cell${sel ? ' selected' : ''}${active ? ' active' : ''}${item ? '' : ' loading'}`,
-      onClick: (e) => on.click(e, i), onDblClick: () => item && on.open(item, i),
+      // one tab stop for the whole grid (aria-activedescendant), so the
+      // links themselves are not in the tab order
+      href: item ? href : undefined, tabIndex: -1, draggable: false,
+      onClick: (e) => on.click(e, i), onPointerDown: (e) => on.press(e, i), onContextMenu: (e) => on.menu(e),
     };
     const box = <span class="cell-check" aria-hidden="true" onClick={(e) => on.check(e, i)}>{sel ? '✓' : ''}</span>;
     if (list) {
       return (
-        <div {...common} style={`top:${y}px;height:${h}px`}>
+        <a {...common} style={`top:${y}px;height:${h}px`}>
           {box}
           <Thumb item={item} size={36} />
-          <span class="col-name" title={item?.name}>{item?.name}</span>
+          <span class="col-name" title={item?.name}>{title}</span>
           <span class="col-kind">{item && t('kind.' + item.kind)}</span>
           <span class="col-mime">{item?.mime}</span>
           <span class="col-size">{item && fmtBytes(item.size)}</span>
@@ -66,23 +79,23 @@ class Cell extends Component {
           <span class="col-version">{item && `v${item.version}`}</span>
           <span class="col-created">{item && fmtDate(item.created_at)}</span>
           <span class="col-updated">{item && fmtDate(item.updated_at)}</span>
-        </div>
+        </a>
       );
     }
     return (
-      <div {...common} style={`transform:translate(${x}px,${y}px);width:${w}px;height:${h}px`}>
-        <div class="cell-inner">
+      <a {...common} style={`transform:translate(${x}px,${y}px);width:${w}px;height:${h}px`}>
+        <span class="cell-inner">
           <Thumb item={item} size={w - 16} />
-          <div class="cell-name" title={item?.name}>{item ? item.name : '\u00a0'}</div>
-          <div class="cell-meta">{item ? `${t('kind.' + item.kind)} · ${fmtBytes(item.size)}` : '\u00a0'}</div>
+          <span class="cell-name" title={item?.name}>{item ? title : '\u00a0'}</span>
+          <span class="cell-meta">{item ? `${t('kind.' + item.kind)} · ${fmtBytes(item.size)}` : '\u00a0'}</span>
           {box}
-        </div>
-      </div>
+        </span>
+      </a>
     );
   }
 }
 
-export function AssetGrid({ results, rev, view, selection, onSelection, active, onActive, onOpen, onSort, sort, labelledBy, topRef }) {
+export function AssetGrid({ results, rev, view, selection, onSelection, active, onActive, onOpen, hrefOf, onSort, sort, labelledBy, topRef }) {
   const scroller = useRef(null);
   const gridRef = useRef(null);
   const [box, setBox] = useState({ w: 0, h: 0 });
@@ -116,7 +129,7 @@ export function AssetGrid({ results, rev, view, selection, onSelection, active, 
   }, [results, box.w, total]);
 
   const list = view === 'list';
-  const cols = list ? 1 : Math.max(1, Math.floor((box.w - 8) / CELL_MIN));
+  const cols = list ? 1 : Math.max(1, Math.floor((box.w - 8) / (box.w < 600 ? CELL_MIN_NARROW : CELL_MIN)));
   const cellW = list ? box.w : Math.floor((box.w - 8) / cols);
   const rowH = list ? LIST_ROW : cellW + CAPTION;
   const rows = Math.ceil(total / cols);
@@ -196,22 +209,59 @@ export function AssetGrid({ results, rev, view, selection, onSelection, active, 
     } else if (k === 'Escape' && selection.size) { e.preventDefault(); onSelection(new Set()); }
   };
 
+  // A click opens (the link), unless it selects: Shift-click a range,
+  // any click while a selection is being made, or the click that ends a
+  // long press. Ctrl/Cmd and middle clicks are left to the browser (new tab).
+  const longPress = useRef({ timer: 0, x: 0, y: 0, fired: false });
   const click = (e, i) => {
+    if (e.button !== 0 || e.ctrlKey || e.metaKey || e.altKey) return;
+    e.preventDefault();
     onActive(i);
-    select(i, { range: e.shiftKey, toggle: e.ctrlKey || e.metaKey });
+    if (longPress.current.fired) { longPress.current.fired = false; return; }
+    const item = results.item(i);
+    if (e.shiftKey) select(i, { range: true, toggle: selection.size > 0 });
+    else if (selection.size) select(i, { toggle: true });
+    else if (item) onOpen(item, i);
   };
   const check = (e, i) => {
+    e.preventDefault();
     e.stopPropagation();
     onActive(i);
     select(i, { range: e.shiftKey, toggle: true });
   };
+  const endPress = () => {
+    clearTimeout(longPress.current.timer);
+    longPress.current.timer = 0;
+  };
+  const press = (e, i) => {
+    endPress();
+    longPress.current.fired = false;
+    if (e.pointerType !== 'touch') return;
+    longPress.current.x = e.clientX;
+    longPress.current.y = e.clientY;
+    longPress.current.timer = setTimeout(() => {
+      longPress.current.timer = 0;
+      longPress.current.fired = true;
+      onActive(i);
+      select(i, { toggle: true });
+    }, LONG_PRESS_MS);
+  };
+  const pressMove = (e) => {
+    const lp = longPress.current;
+    if (lp.timer && Math.hypot(e.clientX - lp.x, e.clientY - lp.y) > LONG_PRESS_SLOP) endPress();
+  };
+  // the long press selects; the browser's link menu would cover it
+  const menu = (e) => { if (longPress.current.fired || longPress.current.timer) e.preventDefault(); };
+  useEffect(() => endPress, []);
 
   // Stable handlers for the memoised cells, reading current state.
   const latest = useRef({});
-  latest.current = { click, check, open: onOpen };
+  latest.current = { click, check, press, menu, open: onOpen };
   const on = useRef({
     click: (e, i) => latest.current.click(e, i),
     check: (e, i) => latest.current.check(e, i),
+    press: (e, i) => latest.current.press(e, i),
+    menu: (e) => latest.current.menu(e),
     open: (item, i) => latest.current.open(item, i),
   }).current;
 
@@ -222,7 +272,8 @@ export function AssetGrid({ results, rev, view, selection, onSelection, active, 
       if (i >= total) break;
       const item = results.item(i);
       cells.push(<Cell key={i} i={i} item={item} sel={!!item && selection.has(item.id)} active={i === active}
-        x={list ? 0 : 4 + c * cellW} y={r * rowH} w={list ? box.w : cellW} h={rowH} list={list} total={total} on={on} />);
+        x={list ? 0 : 4 + c * cellW} y={r * rowH} w={list ? box.w : cellW} h={rowH} list={list} total={total} on={on}
+        href={item ? hrefOf(item, i) : undefined} />);
     }
   }
 
@@ -239,7 +290,8 @@ export function AssetGrid({ results, rev, view, selection, onSelection, active, 
   };
 
   return (
-    <div class={`grid-scroller ${list ? 'list-view' : 'grid-view'}`} ref={scroller} onScroll={onScroll}>
+    <div class={`grid-scroller ${list ? 'list-view' : 'grid-view'}${selection.size ? ' selecting' : ''}`} ref={scroller} onScroll={onScroll}
+      onPointerMove={pressMove} onPointerUp={endPress} onPointerCancel={endPress}>
       {list && total > 0 && (
         <div class="list-head" aria-hidden="true">
           <span class="cell-check" />

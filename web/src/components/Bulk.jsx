@@ -1,7 +1,7 @@
 // Actions on a selection of assets: tag, set a field, apply a template,
 // download as a zip, delete. Bulk calls take up to 1000 ids each.
 import { useState } from 'preact/hooks';
-import { t } from '../i18n/index.js';
+import { t, readNumber } from '../i18n/index.js';
 import { api, request, urls, errorText } from '../lib/api.js';
 import { toast, roleAtLeast } from '../lib/store.js';
 import { Dialog, ErrorBox, FieldError, useAction, useId, useLoad } from './ui.jsx';
@@ -58,7 +58,10 @@ function FieldDialog({ ids, onClose, onDone }) {
   const submit = (e) => {
     e.preventDefault();
     act.run(async () => {
-      await inChunks(ids, (chunk) => api('/assets/bulk', { method: 'POST', json: { ids: chunk, fields: { [key.trim()]: value } } }));
+      const k = key.trim();
+      const isNumber = items.find((d) => d.key === k.split('@')[0])?.type === 'number';
+      const v = isNumber ? readNumber(value) : value; // "12,5" where the locale writes it
+      await inChunks(ids, (chunk) => api('/assets/bulk', { method: 'POST', json: { ids: chunk, fields: { [k]: v } } }));
       toast(t('bulk.fieldsDone', { n: ids.length }), 'success');
       onDone();
     });

@@ -9,7 +9,7 @@ import { Link } from '../lib/router.jsx';
 import { combineQuery, libraryUrl, rangeQuery } from '../lib/query.js';
 import { ErrorBox, FieldError, useAction, useId, useLoad } from './ui.jsx';
 
-const ORDER = ['type', 'format', 'tag', 'color', 'orientation', 'aspect', 'resolution', 'transparency', 'status'];
+const ORDER = ['type', 'format', 'tag', 'autotag', 'color', 'orientation', 'aspect', 'resolution', 'transparency', 'status'];
 const SHOW = 8;
 
 function facetLabel(f, defs) {
@@ -123,8 +123,18 @@ function RangeFacet({ name, range, chosen, onRange, defs }) {
   );
 }
 
-export function Facets({ facets, filters, onToggle, onClear, defs, ranges, chosenRanges, onRange, synonyms }) {
-  if (!facets) return null;
+/* "tag" counts every tag, "autotag" the automatic ones again: a value
+ * only the analysis set (its counts equal) belongs under "Automatic tags"
+ * alone; people's tags stay under "Tags". */
+function peoplesTags(facets) {
+  if (!facets.tag || !facets.autotag) return facets;
+  const tag = Object.fromEntries(Object.entries(facets.tag).filter(([v, n]) => facets.autotag[v] !== n));
+  return { ...facets, tag };
+}
+
+export function Facets({ facets: all, filters, onToggle, onClear, defs, ranges, chosenRanges, onRange, synonyms }) {
+  if (!all) return null;
+  const facets = peoplesTags(all);
   const rangeNames = [...new Set([...Object.keys(ranges || {}), ...Object.keys(chosenRanges || {})])].sort();
   const names = [...ORDER.filter((f) => f in facets), ...Object.keys(facets).filter((f) => !ORDER.includes(f) && !rangeNames.includes(f)).sort()];
   for (const f of Object.keys(filters)) if (!names.includes(f)) names.push(f);

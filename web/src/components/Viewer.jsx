@@ -17,7 +17,7 @@ export const FIT = { z: 1, cx: 0.5, cy: 0.5 };
  * keeps two in step). focal = {x, y} | null draws the focal point;
  * onPick({x, y}) makes a click (or arrow keys) choose it.
  */
-export function ZoomView({ src, alt, label, view: outerView, onView, focal, onPick, children }) {
+export function ZoomView({ src, alt, label, view: outerView, onView, focal, onPick, transparent, children }) {
   const box = useRef(null);
   const [size, setSize] = useState({ w: 0, h: 0 });
   const [nat, setNat] = useState(null);
@@ -103,7 +103,7 @@ export function ZoomView({ src, alt, label, view: outerView, onView, focal, onPi
 
   return (
     <div class="zoom">
-      <div class={`zoom-box${onPick ? ' picking' : ''}${view.z > 1 ? ' zoomed' : ''}`} ref={box} tabIndex={0} role="img"
+      <div class={`zoom-box${transparent ? ' transparent' : ''}${onPick ? ' picking' : ''}${view.z > 1 ? ' zoomed' : ''}`} ref={box} tabIndex={0} role="img"
         aria-label={label || alt} onWheel={onWheel} onPointerDown={onPointerDown} onPointerMove={onPointerMove}
         onPointerUp={onPointerUp} onKeyDown={onKeyDown}>
         <img ref={imgRef} src={src} alt={alt} draggable={false} onLoad={(e) => setNat({ w: e.target.naturalWidth, h: e.target.naturalHeight })}
@@ -325,7 +325,7 @@ export function Viewer({ asset, version, focalMode, focal, onPick }) {
     return (
       <div class="viewer-image">
         <ZoomView src={urls.rendition(asset.id, 'preview', version.number)} alt={asset.name} label={label}
-          focal={focal} onPick={focalMode ? onPick : undefined} />
+          focal={focal} onPick={focalMode ? onPick : undefined} transparent={!!md.analysis?.transparent} />
       </div>
     );
   }

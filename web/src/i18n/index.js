@@ -78,3 +78,39 @@ export function fmtDuration(seconds, tenths = false) {
   const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
   return h ? `${h}:${String(m).padStart(2, '0')}:${String(r).padStart(2, '0')}` : `${m}:${String(r).padStart(2, '0')}`;
 }
+
+/**
+ * A number typed the way the user's locale writes it, as the API wants it
+ * ("12,5" in nl or de -> "12.5"; "1.234,5" -> "1234.5"; "1,234.5" in en ->
+ * "1234.5"). A lone comma is a decimal comma unless exactly three digits
+ * follow it in a locale that groups with commas ("1,500" in en is 1500).
+ * Text that is not such a number comes back unchanged, for the server to
+ * explain. locale: the browser's (navigator.language) by default, as the
+ * user types in the keyboard's convention, whatever the UI's language.
+ */
+export function readNumber(text, locale = (typeof navigator !== 'undefined' && navigator.language) || lang) {
+  const s = String(text).trim().replace(/[\s\u00a0\u202f']/g, '');
+  if (!/^[+-]?[\d.,]+(e[+-]?\d+)?$/i.test(s)) return text;
+  let dec = '.', group = ',';
+  try {
+    for (const p of new Intl.NumberFormat(locale).formatToParts(1234.5)) {
+      if (p.type === 'decimal') dec = p.value;
+      if (p.type === 'group') group = p.value;
+    }
+  } catch { /* an unknown locale: the defaults */ }
+  let out = s;
+  if (s.includes(',') && s.includes('.')) {
+    // both: the last one is the decimal mark
+    const d = s.lastIndexOf(',') > s.lastIndexOf('.') ? ',' : '.';
+    out = s.split(d === ',' ? '.' : ',').join('').replace(d, '.');
+  } else if (s.includes(',')) {
+    const parts = s.split(',');
+    const grouped = group === ',' && parts.length > 1 && parts.slice(1).every((x) => /^\d{3}(e|$)/i.test(x));
+    if (grouped) out = parts.join('');
+    else if (parts.length === 2) out = parts.join('.');
+    else return text;
+  } else if (dec === ',' && group === '.' && /^[+-]?\d{1,3}(\.\d{3})+$/.test(s)) {
+    out = s.split('.').join(''); // "1.500" in de: fifteen hundred
+  }
+  return Number.isFinite(Number(out)) ? out : text;
+}

@@ -122,3 +122,15 @@ export function completionText(item, ctx) {
   if (item.kind === 'tag') return { text: `${neg}tag:${v} `, more: false };
   return { text: `${neg}${v} `, more: false };
 }
+
+/** The asset page's link from place i of a library search (search: the
+ * library URL's "?q=…" part): the page can then step to the previous and
+ * next asset of the same search, in the same order, in this tab or a new one. */
+export function assetHref(id, search, i) {
+  const u = new URLSearchParams();
+  const s = (search || '').replace(/^\?/, '');
+  if (s) u.set('in', s);
+  if (i !== undefined && i !== null) u.set('at', String(i));
+  const q = u.toString();
+  return `/ui/asset/${encodeURIComponent(id)}${q ? '?' + q : ''}`;
+}

@@ -4,6 +4,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { t } from '../i18n/index.js';
 import { api, request, urls, errorText } from '../lib/api.js';
+import { PAGE, Results } from '../lib/results.js';
+import { assetHref, combineQuery, libraryUrl, readLibraryState } from '../lib/query.js';
 import { Link, navigate, useLocation } from '../lib/router.jsx';
 import { roleAtLeast, saved, session, toast, useStore } from '../lib/store.js';
 import { Confirm, ErrorBox, Spinner, Tabs, useAction } from '../components/ui.jsx';
@@ -36,6 +38,75 @@ export function useAsset(id) {
   };
 }
 
+/* How far from its remembered place an asset is looked for when the search
+ * changed since (assets added or removed in between). */
+const NEIGHBOUR_WINDOW = 50;
+
+/**
+ * The assets before and after this one in the library search it was opened
+ * from: the page's "in" (the library URL's query) and "at" (the place in
+ * its results), the same query and order, across result pages.
+ * {prev, next, at, total} with prev/next {id, href} or null; null when the
+ * asset was not opened from a search.
+ */
+function useNeighbours(id, query) {
+  const from = query.get('in') ?? '';
+  const at = Number.parseInt(query.get('at') ?? '', 10);
+  const [out, setOut] = useState(null);
+  useEffect(() => {
+    if (!Number.isInteger(at) || at < 0) { setOut(null); return undefined; }
+    // the library's own query and requests (lib/results.js), so the order
+    // and the results are exactly the grid's
+    const st = readLibraryState(new URLSearchParams(from));
+    const r = new Results(combineQuery(st.q, st.filters, st.ranges), st.sort, () => {});
+    const around = async (lo, hi) => {
+      await r.ids(lo, hi);
+      const items = [];
+      for (let i = lo; i <= hi; i++) items.push(r.item(i));
+      return items;
+    };
+    (async () => {
+      await r.load(Math.floor(at / PAGE), false, true); // the total
+      let base = Math.max(0, at - 1);
+      let items = await around(base, at + 1);
+      let i = items.findIndex((x) => x?.id === id);
+      if (i < 0) { // the search changed since: look around the old place
+        base = Math.max(0, at - NEIGHBOUR_WINDOW);
+        items = await around(base, at + NEIGHBOUR_WINDOW);
+        i = items.findIndex((x) => x?.id === id);
+      }
+      if (r.closed) return;
+      if (i < 0) { setOut(null); return; }
+      const link = (x, j) => (x ? { id: x.id, href: assetHref(x.id, from, base + j) } : null);
+      setOut({ prev: link(items[i - 1], i - 1), next: link(items[i + 1], i + 1), at: base + i, total: r.total, back: libraryUrl(st) });
+    })().catch(() => { if (!r.closed) setOut(null); });
+    return () => r.close();
+  }, [id, from, at]);
+  return out;
+}
+
+/** Keeps the asset page's tab (and the search) when stepping to another asset. */
+function withTab(href, tab) {
+  return tab === 'info' ? href : `${href}${href.includes('?') ? '&' : '?'}tab=${tab}`;
+}
+
+/* Arrow keys step between assets unless something on the page uses them
+ * (text fields, tabs, the zoomed viewer, the page strip). */
+function arrowsFree(e) {
+  if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return false;
+  const el = e.target;
+  return !(el instanceof Element) || !el.closest('input, textarea, select, [contenteditable], [role=tablist], [role=slider], [role=listbox], video, audio, .zoom-box, .page-strip, dialog');
+}
+
+/** What an asset is called: its title field (a multi-language title's
+ * first language, as the search results give it) or else its file name. */
+export function titleOf(asset) {
+  const f = asset.fields || {};
+  if (f.title) return f.title;
+  const k = Object.keys(f).filter((x) => x.startsWith('title@') && f[x]).sort()[0];
+  return k ? f[k] : asset.name;
+}
+
 export function canEditAsset(user, asset) {
   return roleAtLeast(user, 'editor') || (roleAtLeast(user, 'contributor') && asset?.created_by === user.user_id);
 }
@@ -49,7 +120,20 @@ export function AssetDetail({ id }) {
   const [focalMode, setFocalMode] = useState(false);
   const [focal, setFocal] = useState(null);
   const act = useAction();
-  const back = saved.get(LAST_LIBRARY) || '/ui/library';
+  const near = useNeighbours(id, loc.query);
+  const back = near?.back || saved.get(LAST_LIBRARY) || '/ui/library';
+  const step = (to) => { if (to) navigate(withTab(to.href, tab)); };
+  useEffect(() => {
+    const key = (e) => {
+      if ((e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') || !arrowsFree(e)) return;
+      const to = e.key === 'ArrowLeft' ? near?.prev : near?.next;
+      if (!to) return;
+      e.preventDefault();
+      step(to);
+    };
+    addEventListener('keydown', key);
+    return () => removeEventListener('keydown', key);
+  }, [near, tab]);
 
   const asset = a.asset;
   useEffect(() => { setFocal(asset?.focal || null); }, [asset?.focal?.x, asset?.focal?.y]);
@@ -70,7 +154,12 @@ export function AssetDetail({ id }) {
   const version = asset.versions.find((v) => v.id === asset.current_version_id) || asset.versions[asset.versions.length - 1];
   const canEdit = canEditAsset(user, asset);
   const canDelete = roleAtLeast(user, 'editor');
-  const setTab = (x) => navigate(`/ui/asset/${id}${x === 'info' ? '' : `?tab=${x}`}`, { replace: true });
+  const setTab = (x) => {
+    const u = new URLSearchParams(loc.query);
+    if (x === 'info') u.delete('tab'); else u.set('tab', x);
+    const q = u.toString();
+    navigate(`/ui/asset/${id}${q ? '?' + q : ''}`, { replace: true });
+  };
   const saved2 = (next, etag) => { if (next) a.set(next, etag); else a.reload(); };
 
   const del = (ok) => {
@@ -108,7 +197,18 @@ export function AssetDetail({ id }) {
     <div class="asset-page">
       <div class="asset-head">
         <Link href={back} class="back">← {t('nav.library')}</Link>
-        <h1 title={asset.name}>{asset.name}</h1>
+        {near && (
+          <nav class="asset-steps" aria-label={t('asset.steps')}>
+            {near.prev ? <Link class="button small" href={withTab(near.prev.href, tab)} rel="prev" aria-keyshortcuts="ArrowLeft" title={t('asset.prevKey')}>
+              <span aria-hidden="true">‹</span> {t('asset.prev')}</Link>
+              : <span class="button small" aria-disabled="true"><span aria-hidden="true">‹</span> {t('asset.prev')}</span>}
+            <span class="muted step-pos">{t('asset.position', { n: near.at + 1, total: near.total })}</span>
+            {near.next ? <Link class="button small" href={withTab(near.next.href, tab)} rel="next" aria-keyshortcuts="ArrowRight" title={t('asset.nextKey')}>
+              {t('asset.next')} <span aria-hidden="true">›</span></Link>
+              : <span class="button small" aria-disabled="true">{t('asset.next')} <span aria-hidden="true">›</span></span>}
+          </nav>
+        )}
+        <h1 title={asset.name}>{titleOf(asset)}</h1>
         <span class="badge">{t('kind.' + asset.kind)}</span>
         {version.format && <span class="badge">{version.format}</span>}
         <div class="asset-actions">

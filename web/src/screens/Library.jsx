@@ -4,7 +4,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { t } from '../i18n/index.js';
 import { api } from '../lib/api.js';
 import { navigate, useLocation } from '../lib/router.jsx';
-import { combineQuery, libraryUrl, readLibraryState } from '../lib/query.js';
+import { assetHref, combineQuery, libraryUrl, readLibraryState } from '../lib/query.js';
 import { Results } from '../lib/results.js';
 import { SimilarResults } from '../lib/similar.js';
 import { createStore, saved, session, useStore } from '../lib/store.js';
@@ -101,9 +101,12 @@ export function Library() {
     if (q) r[field] = q; else delete r[field];
     go({ ranges: r });
   };
+  // The asset page gets the search and the place in it, for its previous
+  // and next buttons.
+  const hrefOf = (item, i) => assetHref(item.id, loc.search, i);
   const open = (item, i) => {
     setActive(i);
-    navigate(`/ui/asset/${item.id}`);
+    navigate(hrefOf(item, i));
   };
   const refresh = () => { results.refresh(); };
 
@@ -160,7 +163,7 @@ export function Library() {
           </div>
         )}
         <AssetGrid results={results} rev={rev} view={state.view} selection={selection} onSelection={setSelection}
-          active={active} onActive={setActive} onOpen={open} sort={state.sort} onSort={(s) => go({ sort: s })} topRef={topRef}
+          active={active} onActive={setActive} onOpen={open} hrefOf={hrefOf} sort={state.sort} onSort={(s) => go({ sort: s })} topRef={topRef}
           labelledBy="results-title" />
       </section>
     </div>

@@ -1,6 +1,6 @@
 // Channel presets (the delivery part of the server; where its routes are
 // missing this page says so instead of failing).
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../../i18n/index.js';
 import { api } from '../../lib/api.js';
 import { roleAtLeast, toast } from '../../lib/store.js';
@@ -17,6 +17,14 @@ export function Presets({ user }) {
   const rm = useAction();
   const ids = { name: useId('pn'), spec: useId('ps'), desc: useId('pd'), err: useId('pe') };
   const set = (k) => (e) => setF({ ...f, [k]: e.target.value });
+  // Edit fills the form below the list: bring it into view, at its first
+  // field that can change
+  const form = useRef(null);
+  useEffect(() => {
+    if (!editing || !form.current) return;
+    form.current.scrollIntoView({ block: 'start', behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth' });
+    form.current.querySelector(`#${ids.spec}`)?.focus({ preventScroll: true });
+  }, [editing]);
   const submit = (e) => {
     e.preventDefault();
     act.run(async () => {
@@ -43,6 +51,7 @@ export function Presets({ user }) {
     <div>
       <h1>{t('presets.title')}</h1>
       <p class="muted">{t('presets.intro')}</p>
+      {admin && <p class="help">{t('presets.sourceHelp')}</p>}
       <ErrorBox error={list.error} />
       {list.data && !list.data.length && <p class="muted">{t('presets.none')}</p>}
       {list.data?.length > 0 && (
@@ -51,10 +60,13 @@ export function Presets({ user }) {
           <tbody>
             {list.data.map((p) => (
               <tr key={p.name}>
-                <th scope="row">{p.name}</th><td><code>{p.spec}</code></td><td>{p.description}</td>
+                <th scope="row">{p.name}{p.source === 'builtin' && <span class="badge">{t('presets.builtin')}</span>}
+                  {p.source === 'config' && <span class="badge">{t('presets.fromConfig')}</span>}</th>
+                <td><code>{p.spec}</code></td><td>{p.description}</td>
                 {admin && <td class="row">
-                  <button type="button" class="small" onClick={() => { setEditing(p.name); setF({ name: p.name, spec: p.spec, description: p.description || '' }); }}>{t('presets.edit')}</button>
-                  <button type="button" class="small danger" onClick={() => setRemoving(p.name)}>{t('presets.remove')}</button>
+                  <button type="button" class="small" aria-label={`${t('presets.edit')} ${p.name}`} onClick={() => { setEditing(p.name); setF({ name: p.name, spec: p.spec, description: p.description || '' }); }}>{t('presets.edit')}</button>
+                  {/* built-in and dam.conf presets cannot be deleted (the server refuses) */}
+                  {(!p.source || p.source === 'api') && <button type="button" class="small danger" aria-label={`${t('presets.remove')} ${p.name}`} onClick={() => setRemoving(p.name)}>{t('presets.remove')}</button>}
                 </td>}
               </tr>
             ))}
@@ -62,7 +74,7 @@ export function Presets({ user }) {
         </table>
       )}
       {admin && (
-        <form class="card form-grid" onSubmit={submit} noValidate>
+        <form class="card form-grid" onSubmit={submit} noValidate ref={form}>
           <h2>{editing ? `${t('presets.edit')} ${editing}` : t('presets.add')}</h2>
           <label for={ids.name}>{t('presets.name')}</label>
           <input id={ids.name} value={f.name} onInput={set('name')} disabled={!!editing} aria-invalid={bad('name')} />

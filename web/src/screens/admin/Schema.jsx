@@ -1,6 +1,6 @@
 // The metadata schema: field definitions and languages, vocabularies with
 // their terms, and metadata templates.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../../i18n/index.js';
 import { api } from '../../lib/api.js';
 import { toast } from '../../lib/store.js';
@@ -37,22 +37,45 @@ export function FieldsAdmin() {
   const vocabs = useLoad((signal) => api('/vocabularies', { signal }).then((r) => r.items), []);
   const empty = { key: '', type: 'text', label: '', help: '', vocab: '', default: '', required: false, facetable: false, searchable: true, multilang: false };
   const [f, setF] = useState(empty);
+  const [editing, setEditing] = useState(null); // the key being changed, or null: a new field
   const [removing, setRemoving] = useState(null);
   const act = useAction();
   const rm = useAction();
   const ids = { key: useId('fk'), type: useId('ft'), label: useId('fl'), help: useId('fh'), vocab: useId('fv'), def: useId('fd'), err: useId('fe') };
+  const form = useRef(null);
   const set = (k) => (e) => setF({ ...f, [k]: e.target.type === 'checkbox' ? e.target.checked : e.target.value });
+  const edit = (d) => {
+    setEditing(d.key);
+    act.setError(null);
+    setF({ key: d.key, type: d.type, label: d.labels?.en || '', help: d.help || '', vocab: d.vocab || '', default: d.default ?? '',
+      required: !!d.required, facetable: !!d.facetable, searchable: d.searchable !== false, multilang: !!d.multilang, labels: d.labels || {} });
+  };
+  const cancel = () => { setEditing(null); setF(empty); act.setError(null); };
+  useEffect(() => {
+    if (!editing || !form.current) return;
+    form.current.scrollIntoView({ block: 'start' });
+    form.current.querySelector(`#${ids.type}`)?.focus({ preventScroll: true });
+  }, [editing]);
   const submit = (e) => {
     e.preventDefault();
     act.run(async () => {
       const body = { key: f.key.trim(), type: f.type, required: f.required, facetable: f.facetable, searchable: f.searchable, multilang: f.multilang };
-      if (f.label.trim()) body.labels = { en: f.label.trim() };
+      // labels of other languages (set through the API) are kept
+      const labels = { ...(f.labels || {}) };
+      if (f.label.trim()) labels.en = f.label.trim(); else delete labels.en;
+      if (Object.keys(labels).length) body.labels = labels;
       if (f.help.trim()) body.help = f.help.trim();
       if (f.vocab) body.vocab = f.vocab;
       if (f.default.trim()) body.default = f.default.trim();
-      await api('/fields', { method: 'POST', json: body });
-      toast(t('fieldsAdmin.added', { key: body.key }), 'success');
+      if (editing) {
+        await api(`/fields/${encodeURIComponent(editing)}`, { method: 'PUT', json: body });
+        toast(t('fieldsAdmin.changed', { key: body.key }), 'success');
+      } else {
+        await api('/fields', { method: 'POST', json: body });
+        toast(t('fieldsAdmin.added', { key: body.key }), 'success');
+      }
       setF(empty);
+      setEditing(null);
       list.reload();
     });
   };
@@ -78,16 +101,17 @@ export function FieldsAdmin() {
             <tr key={d.key}>
               <th scope="row" class="mono">{d.key}</th><td>{d.labels?.en || ''}</td><td>{t('type.' + d.type)}{d.multilang ? ' · ' + t('fieldsAdmin.multilang') : ''}</td>
               <td>{d.vocab || ''}</td><td>{d.required ? t('common.yes') : ''}</td><td>{d.facetable ? t('common.yes') : ''}</td>
-              <td><button type="button" class="small danger" onClick={() => setRemoving(d.key)}>{t('fieldsAdmin.remove')}</button></td>
+              <td class="row"><button type="button" class="small" aria-label={t('fieldsAdmin.editKey', { key: d.key })} onClick={() => edit(d)}>{t('fieldsAdmin.edit')}</button>
+                <button type="button" class="small danger" onClick={() => setRemoving(d.key)}>{t('fieldsAdmin.remove')}</button></td>
             </tr>
           ))}
         </tbody>
       </table>
       <Languages />
-      <form class="card form-grid" onSubmit={submit} noValidate>
-        <h2>{t('fieldsAdmin.add')}</h2>
+      <form class="card form-grid" onSubmit={submit} noValidate ref={form}>
+        <h2>{editing ? t('fieldsAdmin.editKey', { key: editing }) : t('fieldsAdmin.add')}</h2>
         <label for={ids.key}>{t('fieldsAdmin.key')}</label>
-        <input id={ids.key} value={f.key} onInput={set('key')} aria-invalid={bad('key')} aria-describedby={act.error ? ids.err : undefined} />
+        <input id={ids.key} value={f.key} onInput={set('key')} disabled={!!editing} aria-invalid={bad('key')} aria-describedby={act.error ? ids.err : undefined} />
         <label for={ids.type}>{t('fieldsAdmin.type')}</label>
         <select id={ids.type} value={f.type} onChange={set('type')} aria-invalid={bad('type')}>
           {TYPES.map((x) => <option value={x}>{t('type.' + x)}</option>)}
@@ -110,7 +134,10 @@ export function FieldsAdmin() {
           <label class="check"><input type="checkbox" checked={f.multilang} onChange={set('multilang')} /> {t('fieldsAdmin.multilang')}</label>
         </div>
         <FieldError id={ids.err} error={act.error} />
-        <div><button type="submit" class="primary" disabled={act.busy || !f.key.trim()}>{t('fieldsAdmin.add')}</button></div>
+        <div class="row">
+          <button type="submit" class="primary" disabled={act.busy || !f.key.trim()}>{editing ? t('fieldsAdmin.save') : t('fieldsAdmin.add')}</button>
+          {editing && <button type="button" onClick={cancel}>{t('common.cancel')}</button>}
+        </div>
       </form>
       {removing && <Confirm title={t('fieldsAdmin.removeTitle', { key: removing })} text={t('fieldsAdmin.removeText')} confirm={t('fieldsAdmin.remove')}
         danger onAnswer={doRemove} busy={rm.busy} error={rm.error} />}
@@ -118,22 +145,37 @@ export function FieldsAdmin() {
   );
 }
 
-function Terms({ name }) {
+function Terms({ name, onChanged }) {
   const v = useLoad((signal) => api(`/vocabularies/${encodeURIComponent(name)}`, { signal }), [name]);
   const [term, setTerm] = useState('');
   const [parent, setParent] = useState('');
   const [syn, setSyn] = useState('');
+  const [editing, setEditing] = useState(null); // the term being changed (PATCH: rename, move, synonyms)
   const act = useAction();
   const ids = { term: useId('vt'), parent: useId('vp'), syn: useId('vs'), err: useId('ve') };
+  const form = useRef(null);
+  const clear = () => { setEditing(null); setTerm(''); setParent(''); setSyn(''); act.setError(null); };
+  const edit = (x) => {
+    setEditing(x.term);
+    setTerm(x.term);
+    setParent(x.parent || '');
+    setSyn((x.synonyms || []).join(', '));
+    act.setError(null);
+    requestAnimationFrame(() => { form.current?.scrollIntoView({ block: 'nearest' }); form.current?.querySelector(`#${ids.term}`)?.focus(); });
+  };
   const submit = (e) => {
     e.preventDefault();
     act.run(async () => {
       const body = { parent: parent || null, synonyms: syn.split(',').map((x) => x.trim()).filter(Boolean) };
-      await api(`/vocabularies/${encodeURIComponent(name)}/terms/${encodeURIComponent(term.trim())}`, { method: 'PUT', json: body });
+      if (editing) {
+        await api(`/vocabularies/${encodeURIComponent(name)}/terms/${encodeURIComponent(editing)}`, { method: 'PATCH', json: { ...body, term: term.trim() } });
+      } else {
+        await api(`/vocabularies/${encodeURIComponent(name)}/terms/${encodeURIComponent(term.trim())}`, { method: 'PUT', json: body });
+      }
       toast(t('vocab.termSaved', { term: term.trim() }), 'success');
-      setTerm('');
-      setSyn('');
+      clear();
       v.reload();
+      onChanged(); // the vocabulary's term count above
     });
   };
   const terms = v.data?.terms || [];
@@ -145,21 +187,27 @@ function Terms({ name }) {
       <ul class="terms">
         {terms.map((x) => (
           <li><strong>{x.term}</strong>{x.parent ? <span class="muted"> ← {x.parent}</span> : null}
-            {x.synonyms?.length ? <span class="muted"> ({x.synonyms.join(', ')})</span> : null}</li>
+            {x.synonyms?.length ? <span class="muted"> ({x.synonyms.join(', ')})</span> : null}
+            {' '}<button type="button" class="small" aria-label={t('vocab.editTerm', { term: x.term })} onClick={() => edit(x)}>{t('vocab.edit')}</button></li>
         ))}
       </ul>
-      <form class="form-grid" onSubmit={submit} noValidate>
+      <form class="form-grid" onSubmit={submit} noValidate ref={form}>
+        {editing && <h3>{t('vocab.editTerm', { term: editing })}</h3>}
         <label for={ids.term}>{t('vocab.term')}</label>
         <input id={ids.term} value={term} onInput={(e) => setTerm(e.target.value)} aria-invalid={act.error ? 'true' : undefined} aria-describedby={act.error ? ids.err : undefined} />
         <label for={ids.parent}>{t('vocab.parent')}</label>
         <select id={ids.parent} value={parent} onChange={(e) => setParent(e.target.value)}>
           <option value="">{t('vocab.noParent')}</option>
-          {terms.map((x) => <option value={x.term}>{x.term}</option>)}
+          {terms.filter((x) => x.term !== editing).map((x) => <option value={x.term}>{x.term}</option>)}
         </select>
         <label for={ids.syn}>{t('vocab.synonyms')}</label>
         <input id={ids.syn} value={syn} onInput={(e) => setSyn(e.target.value)} />
+        {editing && <p class="help">{t('vocab.renameHelp')}</p>}
         <FieldError id={ids.err} error={act.error} />
-        <div><button type="submit" class="primary" disabled={act.busy || !term.trim()}>{t('vocab.saveTerm')}</button></div>
+        <div class="row">
+          <button type="submit" class="primary" disabled={act.busy || !term.trim()}>{t('vocab.saveTerm')}</button>
+          {editing && <button type="button" onClick={clear}>{t('common.cancel')}</button>}
+        </div>
       </form>
     </section>
   );
@@ -197,7 +245,7 @@ export function Vocabularies() {
         <button type="submit" disabled={act.busy || !name.trim()}>{t('vocab.add')}</button>
         <FieldError id={eId} error={act.error} />
       </form>
-      {open && <Terms key={open} name={open} />}
+      {open && <Terms key={open} name={open} onChanged={list.reload} />}
     </div>
   );
 }

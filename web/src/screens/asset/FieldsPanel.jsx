@@ -5,7 +5,7 @@
 // concern. What the user typed survives errors, conflicts, reloads and an
 // ended session (a draft is kept in sessionStorage until saved).
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { t } from '../../i18n/index.js';
+import { t, readNumber } from '../../i18n/index.js';
 import { api, request, errorText } from '../../lib/api.js';
 import { saved, toast } from '../../lib/store.js';
 import { ErrorBox, useLoad } from '../../components/ui.jsx';
@@ -140,7 +140,9 @@ export function FieldsPanel({ asset, etag, canEdit, onSaved }) {
     setSummary(null);
     setErrors({});
     try {
-      const fields = Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, v === '' ? null : v]));
+      // numbers as the user's locale writes them ("12,5") go out as 12.5
+      const isNumber = (k) => schema.data?.defs.find((d) => d.key === k.split('@')[0])?.type === 'number';
+      const fields = Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, v === '' ? null : isNumber(k) ? readNumber(v) : v]));
       const res = await request(`/assets/${asset.id}`, { method: 'PATCH', json: { fields }, headers: force || !etag ? {} : { 'if-match': etag } });
       const next = await res.json();
       saved.del(draftKey(asset.id));
