@@ -2,7 +2,7 @@
 // result with their counts (ticking values of one facet means "any of
 // them"; different facets must all match).
 import { useState } from 'preact/hooks';
-import { t, fmtNumber } from '../i18n/index.js';
+import { t, fmtNumber, readNumber } from '../i18n/index.js';
 import { api } from '../lib/api.js';
 import { toast } from '../lib/store.js';
 import { Link } from '../lib/router.jsx';
@@ -82,7 +82,9 @@ function RangeFacet({ name, range, chosen, onRange, defs }) {
   const max = Math.max(1, ...(range?.buckets || []).map((b) => b.count));
   const apply = (e) => {
     e.preventDefault();
-    const q = rangeQuery(name, from, to);
+    // a number field reads the user's decimal comma ("12,5"); dates stay as typed
+    const num = (v) => (range?.type === 'date' || !v.trim() ? v : String(readNumber(v)));
+    const q = rangeQuery(name, num(from), num(to));
     setBad(q === null);
     if (q !== null) onRange(name, q);
   };
