@@ -66,7 +66,7 @@ export function specOperations(spec) {
   return out;
 }
 
-/** A route's path pattern as a RegExp: {x} is one segment, or the rest for ROUTE_REST. */
+/** A route's path pattern as a RegExp: {x} is one segment, or the rest (maybe empty) for ROUTE_REST, as router.c's match(). */
 function patternRegExp(route) {
   const rest = /\bROUTE_REST\b/.test(route.flags);
   const parts = route.path.split(/(\{[^}]+\})/);
@@ -74,7 +74,7 @@ function patternRegExp(route) {
   parts.forEach((s, i) => { if (s.startsWith('{')) last = i; });
   const src = parts.map((s, i) => {
     if (!s.startsWith('{')) return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    return rest && i === last ? '(.+)' : '([^/]+)';
+    return rest && i === last ? '(.*)' : '([^/]+)';
   }).join('');
   return new RegExp(`^${src}$`);
 }
@@ -138,29 +138,53 @@ function validator(key, schema) {
   return v;
 }
 
+/** A header of a fetch Response, or of {headers: {lower-case name: value}}. */
+function header(res, name) {
+  const h = res.headers;
+  const v = typeof h?.get === 'function' ? h.get(name) : h?.[name];
+  return Array.isArray(v) ? v.join(', ') : v ?? null;
+}
+
+/** Checks an Error body; returns it. */
 function errorBody(where, res, bytes) {
-  const type = (res.headers.get('content-type') || '').split(';')[0].trim();
+  const type = (header(res, 'content-type') || '').split(';')[0].trim();
   assert.equal(type, 'application/json', `${where}: error Content-Type`);
   const v = validator('#Error', { $ref: '#/components/schemas/Error' });
   const body = JSON.parse(Buffer.from(bytes).toString('utf8'));
   assert.ok(v(body), `${where}: body is not an Error: ${JSON.stringify(v.errors)}`);
+  return body;
 }
+
+/* Answers the server gives before any route, on any path (the spec's
+ * info.description, "Errors"): status -> error codes. */
+const SERVER_WIDE = { 400: ['bad_path', 'duplicate_header'], 413: ['too_large'] };
 
 /**
  * Checks one real response against the spec; throws an AssertionError that
  * says what does not match. method: the request method; url: the request
- * path (with query) or a full URL; res: a fetch Response (headers, status);
- * bytes: its body (Buffer).
+ * path (with query) or a full URL; res: a fetch Response, or {status,
+ * headers: {lower-case name: value}}; bytes: its body (Buffer; for HEAD and
+ * 304 empty).
  */
 export function validateResponse(method, url, res, bytes) {
   const st = init();
-  const p = new URL(url, 'http://x').pathname;
+  const p = url.startsWith('/') ? url.split('?')[0] : new URL(url).pathname;
   const where = `${method} ${p} -> ${res.status}`;
+  if (SERVER_WIDE[res.status] && method !== 'HEAD' && bytes.length) {
+    let code;
+    try {
+      code = JSON.parse(Buffer.from(bytes).toString('utf8'))?.error?.code;
+    } catch { /* not JSON: checked as the route's answer below */ }
+    if (SERVER_WIDE[res.status].includes(code)) {
+      errorBody(where, res, bytes);
+      return;
+    }
+  }
   const hit = matchRoute(method, p);
   if (!hit.route) {
     // The router's own answers (info.description, "Errors").
     assert.equal(res.status, hit.status, `${method} ${p}: no route takes it, so the router answers ${hit.status}, not ${res.status}`);
-    if (hit.status === 405) assert.ok(res.headers.get('allow'), `${where}: 405 without Allow`);
+    if (hit.status === 405) assert.ok(header(res, 'allow'), `${where}: 405 without Allow`);
     if (method !== 'HEAD') errorBody(where, res, bytes);
     return;
   }
@@ -174,7 +198,7 @@ export function validateResponse(method, url, res, bytes) {
     `(documented: ${Object.keys(responses).join(', ')}); body: ${Buffer.from(bytes).toString('utf8').slice(0, 300)}`);
   const doc = deref(st.spec, responses[key]);
   const content = doc?.content;
-  const type = (res.headers.get('content-type') || '').split(';')[0].trim().toLowerCase();
+  const type = (header(res, 'content-type') || '').split(';')[0].trim().toLowerCase();
   if (method !== 'HEAD' && bytes.length && res.status !== 304) {
     assert.ok(content, `${where}: the spec documents no body for ${opMethod} ${r.path} ${key}, the server sent ${bytes.length} bytes of ${type}`);
     const media = Object.keys(content).find((m) => mediaMatches(m.toLowerCase(), type));

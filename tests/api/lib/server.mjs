@@ -255,6 +255,19 @@ export async function checkedFetch(url, init = {}) {
   return res;
 }
 
+/**
+ * The same checks as checkedFetch() for an answer read another way (raw
+ * HTTP/1.1, http.request, HTTP/2): r is {status, headers: {lower-case
+ * name: value}, body: Buffer}. Returns r.
+ */
+export function checkRaw(method, p, r) {
+  const get = (n) => (Array.isArray(r.headers[n]) ? r.headers[n].join(', ') : r.headers[n] ?? null);
+  const res = { status: r.status, headers: { get }, text: r.body.toString('utf8') };
+  checkResponse(res, method, p);
+  validateResponse(method, p, res, r.body);
+  return r;
+}
+
 /** Fails when any access-log line reports a status >= 500. */
 export function assertNo5xx(s) {
   const bad = s.accessLog.filter((l) => l.status >= 500);
@@ -304,7 +317,17 @@ export function multipart(parts, boundary = '----dam' + crypto.randomBytes(12).t
  * an array of pieces with optional delays) and resolves with the raw reply
  * once the server closes or `until(buffer)` is true.
  */
-export function rawRequest(port, data, { until, timeout = T(30000) } = {}) {
+export async function rawRequest(port, data, opts = {}) {
+  const reply = await rawExchange(port, data, opts);
+  // A complete answer (Content-Length framing) is checked like any other;
+  // cut-off requests get none.
+  const first = (Array.isArray(data) ? data[0] : data).toString('latin1');
+  const m = first.match(/^([A-Z]+) (\S+) HTTP\/1\.1\r\n/);
+  if (m && rawComplete(reply)) checkRaw(m[1], m[2], parseRaw(reply));
+  return reply;
+}
+
+function rawExchange(port, data, { until, timeout = T(30000) } = {}) {
   return new Promise((resolve, reject) => {
     const sock = net.connect(port, '127.0.0.1');
     const got = [];
