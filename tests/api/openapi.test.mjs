@@ -88,6 +88,27 @@ test('the response check refuses undocumented routes, statuses, types and bodies
   assert.equal(matchRoute('HEAD', '/api/v1/assets').route.method, 'GET');
 });
 
+test('coverage.mjs fails on a route without a validated success, and names it', () => {
+  const routes = sourceRoutes();
+  const f = path.join(tmpDir(), 'cov.txt');
+  const run = (lines) => {
+    fs.writeFileSync(f, lines.join('\n') + '\n');
+    try {
+      return { code: 0, out: execFileSync('node', [path.join(ROOT, 'tests/api/coverage.mjs'), f], { encoding: 'utf8' }) };
+    } catch (e) {
+      return { code: e.status, out: String(e.stdout) };
+    }
+  };
+  const all = routes.map((r) => `${r.method} ${r.path} 200`);
+  const ok = run(all);
+  assert.equal(ok.code, 0, ok.out);
+  assert.match(ok.out, new RegExp(`coverage: ${routes.length}/${routes.length} routes`));
+  // one route seen only with an error: not covered
+  const bad = run([...all.slice(1), `${routes[0].method} ${routes[0].path} 401`]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.out, new RegExp(`not ok - ${routes[0].method} ${routes[0].path.replace(/[{}]/g, '\\$&')}: no validated 2xx/3xx .*statuses seen: 401`));
+});
+
 test('the spec is OpenAPI 3.1 with the security schemes, schemas and upload cap', () => {
   const text = fs.readFileSync(path.join(ROOT, 'docs/openapi.yaml'), 'utf8');
   assert.match(text, /^openapi: 3\.1\.\d+$/m);
