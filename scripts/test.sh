@@ -9,6 +9,9 @@ status=0
 
 step() { printf '\n=== %s\n' "$*"; }
 
+step "OpenAPI document (strict YAML 1.2 parse, redocly lint)"
+./tests/openapi/run.sh || status=1
+
 step "unit tests"
 meson test -C "$build" --suite unit --print-errorlogs || status=1
 

@@ -89,8 +89,8 @@ test('a contributor may add a version to and edit its own asset, not to others',
 
 test('a bad, revoked or malformed token is 401', async () => {
   for (const authz of ['Bearer dam_nope', 'Basic YWRtaW46eA==', 'Bearer ']) {
-    const r = await fetch(s.url + '/api/v1/assets', { headers: { authorization: authz } });
-    const body = await r.json();
+    const r = await s.api('/api/v1/assets', { headers: { authorization: authz } });
+    const body = r.json;
     assert.equal(r.status, 401, authz);
     assert.equal(body.error.code, 'unauthenticated');
   }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, fixture, assertErrorShape, sha256, cli, tmpDir, sleep, T } from './lib/server.mjs';
+import { startServer, checkedFetch, fixture, assertErrorShape, sha256, cli, tmpDir, sleep, T } from './lib/server.mjs';
 
 let s, photo, alpha, wav;
 
@@ -33,10 +33,7 @@ async function link(id, query, as = 'editor') {
 
 /** Fetch a delivery URL with no credentials at all. */
 async function fetchUrl(url, headers = {}, method = 'GET') {
-  const r = await fetch(url, { headers, method, signal: AbortSignal.timeout(T(60000)) });
-  r.bytes = Buffer.from(await r.arrayBuffer());
-  r.text = r.bytes.toString('utf8');
-  return r;
+  return checkedFetch(url, { headers, method });
 }
 
 async function waitRendition(id, name) {

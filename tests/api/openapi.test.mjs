@@ -5,7 +5,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ROOT, startServer, specRoutes, sourceRoutes, fixture, uniqueText, cli, T } from './lib/server.mjs';
+import { execFileSync } from 'node:child_process';
+import { ROOT, startServer, specRoutes, sourceRoutes, fixture, uniqueText, cli, tmpDir, T } from './lib/server.mjs';
+import { validateResponse, matchRoute } from './lib/openapi.mjs';
 
 const key = (r) => `${r.method} ${r.path}`;
 
@@ -19,6 +21,92 @@ test('routes.c and docs/openapi.yaml name exactly the same routes', () => {
   const extra = [...o].filter((k) => !s.has(k));
   assert.deepEqual(missing, [], 'routes missing from docs/openapi.yaml');
   assert.deepEqual(extra, [], 'docs/openapi.yaml names routes that do not exist');
+});
+
+/** Runs tests/openapi/check.mjs (the strict YAML 1.2 parse) on text: {code, out}. */
+function yamlCheck(text) {
+  const f = path.join(tmpDir(), 'spec.yaml');
+  fs.writeFileSync(f, text);
+  try {
+    return { code: 0, out: execFileSync('node', [path.join(ROOT, 'tests/openapi/check.mjs'), f], { encoding: 'utf8', stdio: 'pipe' }) };
+  } catch (e) {
+    return { code: e.status, out: String(e.stderr) };
+  }
+}
+
+test('the strict YAML check accepts docs/openapi.yaml and refuses what made it invalid before', () => {
+  const good = fs.readFileSync(path.join(ROOT, 'docs/openapi.yaml'), 'utf8');
+  const ok = yamlCheck(good);
+  assert.equal(ok.code, 0, ok.out);
+  assert.match(ok.out, /valid YAML 1\.2, OpenAPI 3\.1\.\d+, \d+ paths/);
+  // The three defects of issue #11 point 18, put back one at a time.
+  const bad = [
+    ["summary: 'Add or change a term: parent, synonyms, labels (admin)'", 'summary: Add or change a term: parent, synonyms, labels (admin)', /Nested mappings/],
+    ["summary: 'Create a template (admin): field", 'summary: Create a template (admin): field', /Nested mappings/],
+    ["description: 'time the engine took, in milliseconds'}", 'description: time the engine took, in milliseconds}', /"in milliseconds" has no value/],
+    ['paths:\n', 'paths:\n  /healthz:\n    get: {}\n', /Map keys must be unique/],
+  ];
+  for (const [from, to, why] of bad) {
+    assert.ok(good.includes(from), `the spec still has ${from}`);
+    const r = yamlCheck(good.replace(from, to));
+    assert.equal(r.code, 1, `refused: ${to}`);
+    assert.match(r.out, why);
+  }
+});
+
+/** A Response as the server could send it, for checking the checker. */
+function answer(status, body, type = 'application/json', headers = {}) {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const res = new Response(status === 304 ? null : text, { status, headers: { 'content-type': type, ...headers } });
+  return [res, Buffer.from(status === 304 ? '' : text)];
+}
+
+test('the response check refuses undocumented routes, statuses, types and bodies', () => {
+  const err = { error: { code: 'not_found', message: 'no asset' } };
+  // documented: passes
+  validateResponse('GET', '/api/v1/searches', ...answer(200, { items: [] }));
+  validateResponse('GET', '/api/v1/assets/0123456789/versions?x=1', ...answer(404, err));
+  validateResponse('HEAD', '/api/v1/assets/0123456789/original', ...answer(200, '', 'image/jpeg'));
+  validateResponse('GET', '/nowhere', ...answer(404, err));
+  validateResponse('PUT', '/api/v1/assets', ...answer(405, err, 'application/json', { allow: 'GET, POST' }));
+  const refuse = (why, method, p, ...a) => assert.throws(() => validateResponse(method, p, ...a), why);
+  refuse(/status 418 is not documented for GET \/api\/v1\/searches/, 'GET', '/api/v1/searches', ...answer(418, err));
+  refuse(/\/items must be array/, 'GET', '/api/v1/searches', ...answer(200, { items: {} }));
+  refuse(/must have required property 'items'/, 'GET', '/api/v1/searches', ...answer(200, {}));
+  refuse(/Content-Type text\/html is not documented/, 'GET', '/api/v1/searches', ...answer(200, '<p>', 'text/html'));
+  refuse(/401: the body does not match the schema of GET \/api\/v1\/searches 401[^]*required property 'error'/, 'GET', '/api/v1/searches', ...answer(401, { message: 'x' }));
+  refuse(/body is not an Error/, 'GET', '/nowhere', ...answer(404, { message: 'x' }));
+  refuse(/no route takes it, so the router answers 404, not 200/, 'GET', '/nowhere', ...answer(200, {}));
+  refuse(/405 without Allow/, 'PUT', '/api/v1/assets', ...answer(405, err));
+  // the router's order: GET /api/v1/assets/bulk is GET /api/v1/assets/{id}
+  assert.equal(matchRoute('GET', '/api/v1/assets/bulk').route.path, '/api/v1/assets/{id}');
+  assert.equal(matchRoute('POST', '/api/v1/assets/bulk').route.path, '/api/v1/assets/bulk');
+  assert.equal(matchRoute('GET', '/ui/static/app.js').route.path, '/ui/{path}');
+  assert.equal(matchRoute('GET', '/ui/').route.path, '/ui/{path}');
+  assert.equal(matchRoute('GET', '/api/v1/assets/').status, 404);
+  assert.equal(matchRoute('HEAD', '/api/v1/uploads/abc').route.method, 'HEAD');
+  assert.equal(matchRoute('HEAD', '/api/v1/assets').route.method, 'GET');
+});
+
+test('coverage.mjs fails on a route without a validated success, and names it', () => {
+  const routes = sourceRoutes();
+  const f = path.join(tmpDir(), 'cov.txt');
+  const run = (lines) => {
+    fs.writeFileSync(f, lines.join('\n') + '\n');
+    try {
+      return { code: 0, out: execFileSync('node', [path.join(ROOT, 'tests/api/coverage.mjs'), f], { encoding: 'utf8' }) };
+    } catch (e) {
+      return { code: e.status, out: String(e.stdout) };
+    }
+  };
+  const all = routes.map((r) => `${r.method} ${r.path} 200`);
+  const ok = run(all);
+  assert.equal(ok.code, 0, ok.out);
+  assert.match(ok.out, new RegExp(`coverage: ${routes.length}/${routes.length} routes`));
+  // one route seen only with an error: not covered
+  const bad = run([...all.slice(1), `${routes[0].method} ${routes[0].path} 401`]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.out, new RegExp(`not ok - ${routes[0].method} ${routes[0].path.replace(/[{}]/g, '\\$&')}: no validated 2xx/3xx .*statuses seen: 401`));
 });
 
 test('the spec is OpenAPI 3.1 with the security schemes, schemas and upload cap', () => {

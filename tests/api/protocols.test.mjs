@@ -9,18 +9,28 @@ import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { startServer, tmpDir, sleep, T } from './lib/server.mjs';
+import { startServer, checkRaw, tmpDir, sleep, T } from './lib/server.mjs';
 
 function h2get(url, pathname, headers = {}, opts = {}) {
   return new Promise((resolve, reject) => {
     const client = http2.connect(url, opts);
     client.on('error', reject);
     const req = client.request({ ':path': pathname, ...headers });
-    let status, body = '';
-    req.on('response', (h) => { status = h[':status']; });
-    req.setEncoding('utf8');
-    req.on('data', (d) => { body += d; });
-    req.on('end', () => { client.close(); resolve({ status, body }); });
+    let status, head = {};
+    const chunks = [];
+    req.on('response', (h) => { status = h[':status']; head = h; });
+    req.on('data', (d) => { chunks.push(d); });
+    req.on('end', () => {
+      client.close();
+      const body = Buffer.concat(chunks);
+      try {
+        checkRaw('GET', pathname, { status, headers: head, body });
+      } catch (e) {
+        reject(e);
+        return;
+      }
+      resolve({ status, body: body.toString('utf8') });
+    });
     req.on('error', reject);
     req.end();
   });
@@ -54,8 +64,16 @@ test('TLS: HTTPS with HTTP/2 negotiated by ALPN, and HTTP/1.1; the session cooki
       const body = JSON.stringify({ username: 'admin', password: s.adminPassword });
       const req = https.request(`${s.url}/api/v1/session`, { method: 'POST', rejectUnauthorized: false,
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res));
+        const chunks = [];
+        res.on('data', (d) => chunks.push(d));
+        res.on('end', () => {
+          try {
+            checkRaw('POST', '/api/v1/session', { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) });
+            resolve(res);
+          } catch (e) {
+            reject(e);
+          }
+        });
       });
       req.on('error', reject);
       req.end(body);

@@ -3,7 +3,7 @@
 #
 #   DAM=build/dam FIXTURES=build/fixtures [DAM_TEST_SLOW=3] tests/api/run.sh [FILE...]
 #
-# Needs Node 20+ (built-in node:test only; no npm packages). Test files run
+# Needs Node 20+ and tests/openapi's npm packages (installed here). Test files run
 # one at a time (--test-concurrency=1); each starts its own server(s).
 set -eu
 cd "$(dirname "$0")/../.."
@@ -13,7 +13,16 @@ major=$(node -p 'process.versions.node.split(".")[0]')
 export DAM=${DAM:-build/dam} FIXTURES=${FIXTURES:-build/fixtures}
 [ -x "$DAM" ] || { echo "Bail out! no dam binary at $DAM (set DAM=)"; exit 2; }
 [ -f "$FIXTURES/photo.jpg" ] || { echo "Bail out! no fixtures in $FIXTURES (run tests/gen-fixtures.sh $FIXTURES)"; exit 2; }
+# Every response is validated against docs/openapi.yaml (lib/openapi.mjs),
+# with ajv and yaml from tests/openapi (npm ci from its lock file, once).
+tests/openapi/deps.sh
 if [ $# -gt 0 ]; then
 	exec node --test --test-concurrency=1 "$@"
 fi
-exec node --test --test-concurrency=1 tests/api/
+# A whole run also checks that every route answered a validated success.
+cov=$(mktemp "${TMPDIR:-/tmp}/dam-openapi-cov.XXXXXX")
+trap 'rm -f "$cov"' EXIT
+status=0
+DAM_OPENAPI_COVERAGE=$cov node --test --test-concurrency=1 tests/api/ || status=$?
+node tests/api/coverage.mjs "$cov" || status=1
+exit $status

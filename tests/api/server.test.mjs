@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import crypto from 'node:crypto';
-import { startServer, assertErrorShape, rawRequest, parseRaw, rawComplete, sleep, sha256, T, fixture } from './lib/server.mjs';
+import { startServer, assertErrorShape, rawRequest, parseRaw, rawComplete, checkRaw, sleep, sha256, T, fixture } from './lib/server.mjs';
 
 let s;
 before(async () => { s = await startServer(); });
@@ -99,7 +99,7 @@ test('HTTP/1.1 keep-alive: several requests on one connection', async () => {
     sock.write(`GET ${p} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.tokens.viewer}\r\n\r\n`);
     const until = Date.now() + T(10000);
     while (!rawComplete(buf)) { assert.ok(Date.now() < until, 'response in time'); await sleep(10); }
-    return parseRaw(buf);
+    return checkRaw('GET', p, parseRaw(buf));
   };
   const a = await one('/healthz');
   const b = await one('/api/v1/assets');

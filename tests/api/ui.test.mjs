@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { startServer, ROOT, rawRequest, parseRaw, rawComplete } from './lib/server.mjs';
+import { startServer, ROOT, rawRequest, parseRaw, rawComplete, checkRaw } from './lib/server.mjs';
 
 let s;
 before(async () => { s = await startServer({ users: false }); });
@@ -19,7 +19,13 @@ function raw(p, headers = {}, method = 'GET') {
     const req = http.request(s.url + p, { method, headers }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('end', () => {
+        try {
+          resolve(checkRaw(method, p, { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+        } catch (e) {
+          reject(e);
+        }
+      });
     });
     req.on('error', reject);
     req.end();

@@ -7,7 +7,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { startServer, fixture, sha256, tmpDir, sleep, T, damBinary as damPath } from './lib/server.mjs';
+import { startServer, checkedFetch, fixture, sha256, tmpDir, sleep, T, damBinary as damPath } from './lib/server.mjs';
 
 const VARNISHD = ['/usr/sbin/varnishd', '/usr/bin/varnishd'].find((p) => fs.existsSync(p));
 
@@ -39,7 +39,7 @@ async function startVarnish(port, backendPort) {
   const until = Date.now() + T(30000);
   for (;;) {
     try {
-      const r = await fetch(`http://127.0.0.1:${port}/healthz`);
+      const r = await checkedFetch(`http://127.0.0.1:${port}/healthz`);
       if (r.status === 200) break;
     } catch { /* not up yet */ }
     if (proc.exitCode !== null || Date.now() > until) throw new Error('varnishd did not start: ' + err);
@@ -66,9 +66,7 @@ after(async () => {
 });
 
 async function viaEdge(p) {
-  const r = await fetch(edge + p, { signal: AbortSignal.timeout(T(60000)) });
-  r.bytes = Buffer.from(await r.arrayBuffer());
-  return r;
+  return checkedFetch(edge + p);
 }
 
 /** The path of a fresh signed link (no host). */

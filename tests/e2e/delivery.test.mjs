@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, fixture, tmpDir } from '../api/lib/server.mjs';
+import { startServer, checkedFetch, fixture, tmpDir } from '../api/lib/server.mjs';
 import { launch, newPage, login, shot } from './lib/browser.mjs';
 
 let s, browser, photo, big;
@@ -53,10 +53,10 @@ test('copy a preset\'s signed link and fetch it without logging in', async () =>
   assert.equal(await item.getByRole('textbox', { name: 'Signed link for square-200' }).inputValue(), url, 'the link is also shown');
   await shot(page, 'delivery');
   // anyone with the link gets the picture: no cookie, no token
-  const r = await fetch(url);
+  const r = await checkedFetch(url);
   assert.equal(r.status, 200);
   assert.match(r.headers.get('content-type'), /^image\/jpeg/);
-  const bytes = Buffer.from(await r.arrayBuffer());
+  const bytes = r.bytes;
   assert.deepEqual(jpegSize(bytes), { width: 200, height: 200 });
   // and its pixels are a picture, not a blank: draw it and look
   const spread = await page.evaluate(async (u) => {

@@ -13,6 +13,9 @@ export DAM=${DAM:-build/dam} FIXTURES=${FIXTURES:-build/fixtures}
 [ -f "$FIXTURES/photo.jpg" ] || { echo "Bail out! no fixtures in $FIXTURES"; exit 2; }
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || { echo "Bail out! no Chromium at ${CHROMIUM:-/usr/bin/chromium} (apt-get install chromium)"; exit 2; }
 [ -d web/node_modules/playwright-core ] || { echo "Bail out! web/node_modules has no playwright-core (run make, or npm ci in web/)"; exit 2; }
+# Requests the tests send through tests/api/lib/server.mjs are checked
+# against docs/openapi.yaml, with ajv and yaml from tests/openapi.
+tests/openapi/deps.sh
 if [ $# -gt 0 ]; then
 	exec node --test --test-concurrency=1 "$@"
 fi

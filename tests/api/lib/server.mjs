@@ -13,6 +13,9 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { validateResponse, loadSpec, specOperations, sourceRoutes } from './openapi.mjs';
+
+export { sourceRoutes };
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const SLOW = Number(process.env.DAM_TEST_SLOW || 1) || 1;
@@ -182,15 +185,7 @@ export async function startServer(opts = {}) {
       body = typeof o.json === 'string' ? o.json : JSON.stringify(o.json);
       headers['content-type'] ??= 'application/json';
     }
-    const res = await fetch(s.url + p, { method: o.method || 'GET', headers, body, redirect: 'manual', signal: AbortSignal.timeout(T(60000)) });
-    res.bytes = Buffer.from(await res.arrayBuffer());
-    res.text = res.bytes.toString('utf8');
-    res.json = null;
-    if ((res.headers.get('content-type') || '').startsWith('application/json') && res.bytes.length) {
-      res.json = JSON.parse(res.text);
-    }
-    checkResponse(res, o.method || 'GET', p);
-    return res;
+    return checkedFetch(s.url + p, { method: o.method || 'GET', headers, body });
   };
 
   /** Uploads bytes as a raw body; returns the parsed response. */
@@ -235,6 +230,42 @@ export async function startServer(opts = {}) {
     }
   };
   return s;
+}
+
+/**
+ * fetch(url, init) for every request the API tests send to a dam server
+ * (directly or through an edge cache): no redirects followed, a 60 s
+ * timeout. Returns the Response with .bytes (Buffer), .text and .json
+ * (parsed when JSON) filled in, after checking it: never 5xx, errors have
+ * the {error:{code,message}} shape, and the status, Content-Type and body
+ * are what docs/openapi.yaml documents for the route (lib/openapi.mjs).
+ */
+export async function checkedFetch(url, init = {}) {
+  const method = init.method || 'GET';
+  const res = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(T(60000)), ...init });
+  res.bytes = Buffer.from(await res.arrayBuffer());
+  res.text = res.bytes.toString('utf8');
+  res.json = null;
+  if ((res.headers.get('content-type') || '').startsWith('application/json') && res.bytes.length) {
+    res.json = JSON.parse(res.text);
+  }
+  const where = new URL(url).pathname + new URL(url).search;
+  checkResponse(res, method, where);
+  validateResponse(method, where, res, res.bytes);
+  return res;
+}
+
+/**
+ * The same checks as checkedFetch() for an answer read another way (raw
+ * HTTP/1.1, http.request, HTTP/2): r is {status, headers: {lower-case
+ * name: value}, body: Buffer}. Returns r.
+ */
+export function checkRaw(method, p, r) {
+  const get = (n) => (Array.isArray(r.headers[n]) ? r.headers[n].join(', ') : r.headers[n] ?? null);
+  const res = { status: r.status, headers: { get }, text: r.body.toString('utf8') };
+  checkResponse(res, method, p);
+  validateResponse(method, p, res, r.body);
+  return r;
 }
 
 /** Fails when any access-log line reports a status >= 500. */
@@ -286,7 +317,17 @@ export function multipart(parts, boundary = '----dam' + crypto.randomBytes(12).t
  * an array of pieces with optional delays) and resolves with the raw reply
  * once the server closes or `until(buffer)` is true.
  */
-export function rawRequest(port, data, { until, timeout = T(30000) } = {}) {
+export async function rawRequest(port, data, opts = {}) {
+  const reply = await rawExchange(port, data, opts);
+  // A complete answer (Content-Length framing) is checked like any other;
+  // cut-off requests get none.
+  const first = (Array.isArray(data) ? data[0] : data).toString('latin1');
+  const m = first.match(/^([A-Z]+) (\S+) HTTP\/1\.1\r\n/);
+  if (m && rawComplete(reply)) checkRaw(m[1], m[2], parseRaw(reply));
+  return reply;
+}
+
+function rawExchange(port, data, { until, timeout = T(30000) } = {}) {
   return new Promise((resolve, reject) => {
     const sock = net.connect(port, '127.0.0.1');
     const got = [];
@@ -324,24 +365,6 @@ export function rawComplete(buf) {
 }
 
 /** Route list of docs/openapi.yaml: [{method, path}] (METHOD upper case). */
-export function specRoutes(text = fs.readFileSync(path.join(ROOT, 'docs/openapi.yaml'), 'utf8')) {
-  const out = [];
-  let inPaths = false, cur = null;
-  for (const line of text.split('\n')) {
-    if (/^\S/.test(line)) { inPaths = line.startsWith('paths:'); continue; }
-    if (!inPaths) continue;
-    let m;
-    if ((m = line.match(/^  (\/\S*):\s*$/))) cur = m[1];
-    else if ((m = line.match(/^    (get|put|post|delete|options|head|patch|trace):\s*$/)) && cur)
-      out.push({ method: m[1].toUpperCase(), path: cur });
-  }
-  return out;
-}
-
-/** Route list of src/http/routes.c: [{method, path, name}]. */
-export function sourceRoutes(text = fs.readFileSync(path.join(ROOT, 'src/http/routes.c'), 'utf8')) {
-  const out = [];
-  for (const m of text.matchAll(/\{\s*"([A-Z]+)"\s*,\s*"([^"]+)"\s*,\s*\w+\s*,[^}]*?"(\w+)"\s*\}/g))
-    out.push({ method: m[1], path: m[2], name: m[3] });
-  return out;
+export function specRoutes() {
+  return specOperations(loadSpec()).map(({ method, path: p }) => ({ method, path: p }));
 }
