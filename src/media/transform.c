@@ -211,7 +211,11 @@ struct tx {
 	struct dam_err *err;
 };
 
-/* Room for n new images owned by the transform. */
+/* Room for n new images owned by the transform. Each slot is unreffed once
+ * when the scope dies, so an image goes into exactly one slot: the stage
+ * helpers below hand back through VipsImage **out a pointer borrowed from
+ * their own slots, which the caller keeps in a plain local (`&im`), never in
+ * a slot of its own array. */
 static VipsImage **tmp(struct tx *x, int n)
 {
 	return (VipsImage **)vips_object_local_array(x->scope, n);
@@ -728,7 +732,7 @@ static int trim(struct tx *x, const struct master *m, struct plan *p)
  * small level (the attention map is 32x32 whatever the input). */
 static int smart_window(struct tx *x, const struct master *m, struct plan *p)
 {
-	VipsImage **t = tmp(x, 3), *lv, *im;
+	VipsImage **t = tmp(x, 1), *lv, *im;
 	int uw, uh, aw, ah, ww, wh, ax = 0, ay = 0, rc;
 	double s, cx, cy;
 
@@ -739,18 +743,18 @@ static int smart_window(struct tx *x, const struct master *m, struct plan *p)
 	lv = master_level(x, m, pick_level(m, p->tw, p->th, aw, ah));
 	if ((rc = load_region(x, m, lv, p->tx, p->ty, p->tw, p->th, aw, ah, &im)) < 0)
 		return rc;
-	if (vips_image_hasalpha(im)) {
-		if ((rc = flatten(x, im, x->t->bg_set ? x->t->bg : (const uint8_t[]){ 255, 255, 255 },
-				  &t[0])) < 0)
-			return rc;
-		im = t[0];
-	}
+	/* flatten() keeps its result in its own slot of the scope: take the
+	 * pointer, never store it in a second array (two owners, two unrefs) */
+	if (vips_image_hasalpha(im) &&
+	    (rc = flatten(x, im, x->t->bg_set ? x->t->bg : (const uint8_t[]){ 255, 255, 255 },
+			  &im)) < 0)
+		return rc;
 	/* the window, in the unrotated frame of the analysis image */
 	unrotated_size(x->t, p, &uw, &uh);
 	ww = clamp_int(lround((double)(odd_rotation(x->t) ? p->ch : p->cw) * aw / uw), 1, aw);
 	wh = clamp_int(lround((double)(odd_rotation(x->t) ? p->cw : p->ch) * ah / uh), 1, ah);
 	watch(x, im);
-	if (vips_smartcrop(im, &t[1], ww, wh, "interesting", VIPS_INTERESTING_ATTENTION,
+	if (vips_smartcrop(im, &t[0], ww, wh, "interesting", VIPS_INTERESTING_ATTENTION,
 			   "attention_x", &ax, "attention_y", &ay, NULL))
 		return vfail(x, DAM_EMEDIA, "cannot find the salient region");
 	map_point(x->t, p, p->tx + (ax + 0.5) * p->tw / aw, p->ty + (ay + 0.5) * p->th / ah, &cx,

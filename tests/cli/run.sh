@@ -25,6 +25,8 @@ TMPROOT=$(mktemp -d "${TMPDIR:-/tmp}/dam-cli.XXXXXX")
 BGPIDS=$TMPROOT/bgpids
 : >"$BGPIDS"
 unset DAM_LIBRARY
+# GLib criticals and warnings abort (scripts/test.sh explains why).
+export G_DEBUG=${G_DEBUG:-fatal-warnings}
 export USER=${USER:-tester}
 
 cleanup() {

@@ -293,6 +293,10 @@ static void make_inputs(void)
 		rect(im, opaque, 100, 50, 100, 100);
 		save(im, "alpha.png");
 	}
+	/* alpha16.png: the same, 16 bits a sample */
+	sh("vips cast %s/alpha.png %s/a16.v ushort --shift && "
+	   "vips copy %s/a16.v %s/alpha16.png --interpretation rgb16",
+	   d, d, d, d);
 
 	/* a CMYK JPEG of (90, 120, 160), a colour CMYK can hold, through
 	 * libvips's CMYK profile, with the profile and without; and a 16-bit
@@ -342,6 +346,9 @@ static int setup(void **state)
 	media_transform_limits_default(&tlim);
 	if (media_init("test_transform", &lim, NULL) < 0)
 		return -1;
+	/* a GLib critical or warning (a double unref, a loader complaint)
+	 * fails the run even without G_DEBUG=fatal-warnings */
+	g_log_set_always_fatal(G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
 	make_inputs();
 	return 0;
 }
@@ -1031,6 +1038,52 @@ static void test_alpha(void **state)
 	free(r.data);
 }
 
+/*
+ * A smart crop of an image with alpha flattens a small copy for the
+ * attention search. That copy used to be stored in two scope arrays and
+ * unreffed twice: a GLib critical (fatal here, see setup) on every RGBA,
+ * 16-bit or transparent SVG master. The window must still find the
+ * opaque block: alpha.png is 300x200, clear but for a blue block at
+ * x 100..200, y 50..150.
+ */
+static void test_smart_alpha(void **state)
+{
+	static const char *const masters[] = { "alpha.tif", "alpha16.tif" };
+	struct media_transform_result r;
+	struct media_transform t;
+	VipsImage *im;
+	double px[4];
+
+	master("alpha16.png", "alpha16.tif", NULL, NULL);
+	for (size_t i = 0; i < sizeof masters / sizeof masters[0]; i++) {
+		media_transform_init(&t);
+		t.width = 100;
+		t.height = 200;
+		t.fit = MEDIA_FIT_COVER;
+		t.crop = MEDIA_CROP_SMART;
+		t.format = MEDIA_FMT_JPEG;
+		t.quality = 95;
+		im = render(masters[i], &t, &r);
+		assert_int_equal(r.width, 100);
+		assert_int_equal(r.height, 200);
+		assert_int_equal(vips_image_get_bands(im), 3);
+		assert_rgb(im, 50, 100, 30, 60, 200, 14); /* the block, centred */
+		assert_rgb(im, 50, 10, 255, 255, 255, 8); /* clear: flattened on white */
+		g_object_unref(im);
+		free(r.data);
+		/* PNG keeps the alpha of the same window */
+		t.format = MEDIA_FMT_PNG;
+		im = render(masters[i], &t, &r);
+		assert_int_equal(vips_image_get_bands(im), 4);
+		pixel(im, 50, 10, px);
+		assert_true(px[3] == 0);
+		pixel(im, 50, 100, px);
+		assert_true(px[3] == 255 && fabs(px[2] - 200) <= 2);
+		g_object_unref(im);
+		free(r.data);
+	}
+}
+
 /* ---- limits, budget, errors ---- */
 
 static void test_budget(void **state)
@@ -1231,6 +1284,7 @@ int main(void)
 		cmocka_unit_test(test_trim),	       cmocka_unit_test(test_rotate_flip),
 		cmocka_unit_test(test_watermark),      cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_metadata),       cmocka_unit_test(test_alpha),
+		cmocka_unit_test(test_smart_alpha),
 		cmocka_unit_test(test_budget),	       cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_timeout),	       cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_concurrent),

@@ -14,6 +14,11 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
+// Every dam these tests start (and its job children) aborts on a GLib
+// critical or warning, so a double unref or a loader's complaint fails the
+// test that caused it (scripts/test.sh sets the same).
+process.env.G_DEBUG ??= 'fatal-warnings';
+
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const SLOW = Number(process.env.DAM_TEST_SLOW || 1) || 1;
 const DAM_SRC = path.resolve(ROOT, process.env.DAM || 'build/dam');
@@ -232,9 +237,19 @@ export async function startServer(opts = {}) {
       assert.equal(signal, null, `dam serve was killed by ${signal}; stderr:\n${s.stderr.join('\n')}`);
       assert.equal(code, 0, `dam serve exit code; stderr:\n${s.stderr.join('\n')}`);
       assertNo5xx(s);
+      assertNoGlibWarnings(s.stderr);
     }
   };
   return s;
+}
+
+/** Fails when stderr lines (of dam or its job children) hold a GLib
+ * critical ("GLib-GObject-CRITICAL **") or warning. libvips's warnings
+ * about a damaged or unusual input file ("VIPS-WARNING **") are not ours:
+ * media/init.c explains them. */
+export function assertNoGlibWarnings(lines) {
+  const bad = lines.filter((l) => /-CRITICAL \*\*|-WARNING \*\*/.test(l) && !/VIPS-WARNING \*\*/.test(l));
+  assert.deepEqual(bad, [], 'GLib criticals/warnings on stderr');
 }
 
 /** Fails when any access-log line reports a status >= 500. */
