@@ -930,12 +930,41 @@ test_delivery() {
 	assert_contains "$OUT" 'preset.created'
 }
 
+# Images with alpha (8-bit RGBA, 16-bit RGBA, a transparent SVG) through
+# ingest and a smart crop: no GLib critical (G_DEBUG makes one abort the job
+# child), every job done, the crop's pixels right.
+test_ingest_alpha() {
+	new_lib
+	assert_exit 0 dam ingest --json "$FIXTURES/alpha.png" "$FIXTURES/deep16.png" "$FIXTURES/clear.svg"
+	assert_not_contains "$ERR" "CRITICAL" "ingest stderr"
+	local ids
+	ids=$(j '[.results[].asset_id] | join(" ")')
+	assert_exit 0 dam jobs --json
+	assert_eq "6 0" "$(j '"\(.counts.done) \(.counts.failed)"')" "jobs done, failed ($(j '[.jobs[] | select(.state != "done") | "\(.filename): \(.error)"] | join("; ")'))"
+	local id
+	for id in $ids; do
+		assert_exit 0 dam show --json "$id"
+		assert_eq "1 1" "$(j '[.versions[0].renditions[] | select(.name=="preset:tmall" or .name=="preset:instagram-portrait")] | map(.name) | "\(map(select(.=="preset:tmall")) | length) \(map(select(.=="preset:instagram-portrait")) | length)"')" \
+			"$(j .name): tmall and smart-cropped instagram-portrait renditions"
+		assert_exit 0 dam render "$id" 'w_60,h_120,fit_cover,crop_smart,f_png' -o "$T/$id.png"
+		assert_not_contains "$ERR" "CRITICAL" "render stderr"
+		assert_eq "60x120x4" "$(vipsheader -f width "$T/$id.png")x$(vipsheader -f height "$T/$id.png")x$(vipsheader -f bands "$T/$id.png")" "smart crop size and alpha"
+	done
+	# alpha.png: transparent corners, an opaque disc (220,80,40) in the middle
+	id=${ids%% *}
+	assert_eq "0" "$(vips getpoint "$T/$id.png" 30 2 | awk '{print $4}')" "alpha.png top stays transparent"
+	local px
+	px=$(vips getpoint "$T/$id.png" 30 60)
+	assert_eq 1 "$(awk '{ d = ($1-220)^2 + ($2-80)^2 + ($3-40)^2; print (d <= 27 && $4 == 255) }' <<<"$px")" \
+		"alpha.png disc colour (220 80 40 255 +-3): $px"
+}
+
 # ------------------------------------------------------------------ runner
 
 TESTS=(
 	init_and_find ingest_fixtures dedup_and_dry_run ingest_tags_meta new_version globs
 	tag_meta_rm_restore corrupt_retry decompression_bomb crash_kill9 fsck_damage_gc audit_chain
-	bad_input watch watch_burst ls_filters help_usage delivery
+	bad_input watch watch_burst ls_filters help_usage delivery ingest_alpha
 )
 if [ $# -gt 0 ]; then
 	sel=()
