@@ -37,9 +37,13 @@ void prerender_transform_of(const struct tspec *s, const struct delivery_info *a
 
 char *prerender_spec_json(const char *preset, const char *options, const struct delivery_info *a)
 {
-	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s}", "preset", preset, "options", options, "master",
-			      a->master_key, "copyright", a->copyright, "creator", a->creator);
+	char hash[65];
+	json_t *j;
 	char *s;
+
+	preset_spec_hash(options, hash);
+	j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "preset", preset, "options", options, "preset_hash",
+		      hash, "master", a->master_key, "copyright", a->copyright, "creator", a->creator);
 
 	if (!j)
 		return NULL;

@@ -363,115 +363,169 @@ int preset_list(struct dam *dam, json_t **out, struct dam_err *err)
 	return 0;
 }
 
-/* Every current version of a live image gets a "renditions" job; the job
- * itself skips presets whose stored spec is unchanged, so this is cheap to
- * over-ask. Low priority: interactive work goes first. */
-#define RERENDER_PRIORITY -10
-static int queue_all(struct dam *dam, int *queued, struct dam_err *err)
+void preset_spec_hash(const char *spec, char out[65])
 {
-	struct db_stmt *st;
-	char (*ids)[DAM_ID_LEN + 1] = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
+	unsigned char st[BLOB_HASH_STATE_SIZE];
+	static const char rules[] = "dam preset rules " PRESET_RULES "\n";
 
-	if ((rc = db_query(dam->db, &st, err,
-			   "SELECT v.id FROM assets a JOIN versions v ON v.id = a.current_version_id"
-			   " WHERE a.deleted_at IS NULL AND v.status = 'ready'"
-			   " AND EXISTS (SELECT 1 FROM renditions r WHERE r.version_id = v.id AND r.name = 'master')",
-			   "")) < 0)
-		return rc;
-	while ((rc = db_step(st, err)) == DB_ROW) {
-		if (n == cap) {
-			void *nv = realloc(ids, (cap = cap ? cap * 2 : 64) * sizeof *ids);
-			if (!nv) {
-				rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
-				break;
-			}
-			ids = nv;
-		}
-		snprintf(ids[n++], DAM_ID_LEN + 1, "%s", db_col_text(st, 0));
-	}
-	db_finalize(st);
-	for (size_t i = 0; rc >= 0 && i < n; i++)
-		rc = job_enqueue(dam, "renditions", ids[i], RERENDER_PRIORITY, NULL, err);
-	free(ids);
-	if (rc >= 0 && queued)
-		*queued = (int)n;
-	return rc < 0 ? rc : 0;
+	blob_hash_state_init(st);
+	blob_hash_state_update(st, rules, sizeof rules - 1);
+	blob_hash_state_update(st, spec, strlen(spec));
+	blob_hash_state_final(st, out);
 }
 
-/* A fingerprint of everything that decides ahead-of-time renditions. */
-static int fingerprint(struct dam *dam, char out[65], struct dam_err *err)
+/* One ahead-of-time preset as its renditions record it. */
+struct wanted {
+	char name[48]; /* "preset:NAME" */
+	char hash[65];
+};
+
+/* The presets the renditions job makes (ahead, with a concrete format). */
+static int wanted_presets(struct dam *dam, struct wanted **out, int *n, struct dam_err *err)
 {
 	struct preset *v;
-	struct strbuf sb = STRBUF_INIT;
-	unsigned char st[BLOB_HASH_STATE_SIZE];
-	int n, rc;
+	int nv, rc;
 
-	if ((rc = preset_all(dam, &v, &n, err)) < 0)
+	*out = NULL;
+	*n = 0;
+	if ((rc = preset_all(dam, &v, &nv, err)) < 0)
 		return rc;
-	for (int i = 0; i < n; i++)
-		if (v[i].ahead)
-			strbuf_addf(&sb, "%s=%s\n", v[i].name, v[i].spec);
+	if (!(*out = calloc((size_t)nv + 1, sizeof **out))) {
+		free(v);
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	}
+	for (int i = 0; i < nv; i++) {
+		if (!v[i].ahead || v[i].parsed.t.format == MEDIA_FMT_AUTO)
+			continue;
+		snprintf((*out)[*n].name, sizeof (*out)[*n].name, "preset:%s", v[i].name);
+		preset_spec_hash(v[i].spec, (*out)[*n].hash);
+		(*n)++;
+	}
 	free(v);
-	blob_hash_state_init(st);
-	blob_hash_state_update(st, sb.buf, sb.len);
-	blob_hash_state_final(st, out);
-	strbuf_release(&sb);
 	return 0;
 }
 
-static int set_fingerprint(struct dam *dam, struct dam_err *err)
+struct stale {
+	char (*ids)[DAM_ID_LEN + 1];
+	size_t n, cap;
+};
+
+static int stale_add(struct stale *st, const char *id, struct dam_err *err)
 {
-	char fp[65];
+	if (st->n == st->cap) {
+		void *nv = realloc(st->ids, (st->cap = st->cap ? st->cap * 2 : 64) * sizeof *st->ids);
+		if (!nv)
+			return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+		st->ids = nv;
+	}
+	snprintf(st->ids[st->n++], DAM_ID_LEN + 1, "%s", id);
+	return 0;
+}
+
+/* Closes one version's run of rows: stale when a wanted preset was not
+ * seen with its present hash. */
+static int stale_end(struct stale *st, const char *id, bool *seen, int nw, struct dam_err *err)
+{
+	int rc = 0;
+
+	for (int i = 0; i < nw && rc == 0; i++)
+		if (!seen[i]) {
+			rc = stale_add(st, id, err);
+			break;
+		}
+	memset(seen, 0, (size_t)nw * sizeof *seen);
+	return rc;
+}
+
+/* Current versions of live images with a master, each with its preset
+ * renditions' hashes (one row per rendition, or one with NULLs), sorted by
+ * version; those with a renditions job still to run are left out. */
+static const char STALE_SQL[] =
+	"SELECT v.id, r.name, json_extract(r.spec, '$.preset_hash')"
+	" FROM assets a JOIN versions v ON v.id = a.current_version_id"
+	" LEFT JOIN renditions r ON r.version_id = v.id AND r.name LIKE 'preset:%'"
+	" WHERE a.deleted_at IS NULL AND v.status = 'ready'"
+	" AND EXISTS (SELECT 1 FROM renditions m WHERE m.version_id = v.id AND m.name = 'master')"
+	" AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.version_id = v.id AND j.kind = 'renditions'"
+	" AND j.state IN ('queued', 'running'))"
+	" ORDER BY v.id";
+
+/* The versions missing a wanted rendition, into *st. */
+static int find_stale(struct dam *dam, const struct wanted *w, int nw, struct stale *st,
+		      struct dam_err *err)
+{
+	struct db_stmt *q;
+	char cur[DAM_ID_LEN + 1] = "";
+	bool *seen = calloc((size_t)nw + 1, sizeof *seen);
 	int rc;
 
-	if ((rc = fingerprint(dam, fp, err)) < 0)
-		return rc;
-	return db_run(dam->db, err,
-		      "INSERT INTO library(key, value) VALUES ('presets_fingerprint', ?)"
-		      " ON CONFLICT(key) DO UPDATE SET value = excluded.value", "s", fp);
+	if (!seen)
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	if ((rc = db_query(dam->db, &q, err, STALE_SQL, "")) < 0)
+		goto out;
+	while ((rc = db_step(q, err)) == DB_ROW) {
+		const char *id = db_col_text(q, 0), *name = db_col_text(q, 1), *hash = db_col_text(q, 2);
+
+		if (strcmp(cur, id)) {
+			if (*cur && (rc = stale_end(st, cur, seen, nw, err)) < 0)
+				break;
+			snprintf(cur, sizeof cur, "%s", id);
+		}
+		for (int i = 0; name && hash && i < nw; i++)
+			if (!strcmp(w[i].name, name) && !strcmp(w[i].hash, hash))
+				seen[i] = true;
+	}
+	db_finalize(q);
+	if (rc >= 0 && *cur)
+		rc = stale_end(st, cur, seen, nw, err);
+out:
+	free(seen);
+	return rc < 0 ? rc : 0;
+}
+
+/* Low priority: interactive work goes first. */
+#define RERENDER_PRIORITY -10
+
+/* Queues a renditions job for every stale version; inside the caller's
+ * transaction. */
+static int queue_stale(struct dam *dam, int *queued, struct dam_err *err)
+{
+	struct stale st = { 0 };
+	struct wanted *w = NULL;
+	int nw = 0, rc;
+
+	if ((rc = wanted_presets(dam, &w, &nw, err)) == 0 && nw > 0)
+		rc = find_stale(dam, w, nw, &st, err);
+	for (size_t i = 0; rc >= 0 && i < st.n; i++)
+		rc = job_enqueue(dam, "renditions", st.ids[i], RERENDER_PRIORITY, NULL, err);
+	if (rc >= 0 && queued)
+		*queued = (int)st.n;
+	free(st.ids);
+	free(w);
+	return rc < 0 ? rc : 0;
 }
 
 int preset_sync(struct dam *dam, int *queued, struct dam_err *err)
 {
-	char fp[65];
-	struct db_stmt *st;
-	bool same = false;
 	int rc;
 
 	if (queued)
 		*queued = 0;
-	if ((rc = fingerprint(dam, fp, err)) < 0)
-		return rc;
-	if ((rc = db_query(dam->db, &st, err, "SELECT value FROM library WHERE key = 'presets_fingerprint'", "")) < 0)
-		return rc;
-	if (db_step(st, err) == DB_ROW)
-		same = !strcmp(db_col_text(st, 0), fp);
-	db_finalize(st);
-	if (same)
-		return 0;
 	if ((rc = db_begin(dam->db, err)) < 0)
 		return rc;
-	rc = queue_all(dam, queued, err);
-	if (rc >= 0)
-		rc = set_fingerprint(dam, err);
-	if (rc < 0) {
+	if ((rc = queue_stale(dam, queued, err)) < 0) {
 		db_rollback(dam->db);
 		return rc;
 	}
 	return db_commit(dam->db, err);
 }
 
-/* Ends a preset change's transaction: every image is queued for
- * re-rendering and the new fingerprint recorded with the change, or
- * nothing is. */
+/* Ends a preset change's transaction: the versions it makes stale are
+ * queued for re-rendering with the change, or nothing is. */
 static int finish_change(struct dam *dam, int rc, struct dam_err *err)
 {
 	if (rc >= 0)
-		rc = queue_all(dam, NULL, err);
-	if (rc >= 0)
-		rc = set_fingerprint(dam, err);
+		rc = queue_stale(dam, NULL, err);
 	if (rc >= 0)
 		rc = bump_version(dam, err);
 	if (rc < 0) {

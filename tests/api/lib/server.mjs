@@ -100,7 +100,9 @@ function lines(stream, onLine) {
 /**
  * Starts `dam serve` on 127.0.0.1:0 with a fresh library.
  * opts.args: extra serve arguments; opts.users: false to skip creating users;
- * opts.conf: text appended to the library's dam.conf before the start.
+ * opts.conf: text appended to the library's dam.conf before the start;
+ * opts.prepare(lib): called after `dam init`, before the start (e.g. a CLI ingest);
+ * opts.reuse: the library of an earlier server to start again (no init, no users made).
  * Returns { url, lib, proc, adminPassword, users: {role: {name, password, token}},
  *           tokens: {role: secret}, accessLog: [], stdout: [], stderr: [],
  *           api(), stop(), exited }.
@@ -108,8 +110,9 @@ function lines(stream, onLine) {
 export async function startServer(opts = {}) {
   const dam = damBinary();
   const dir = tmpDir();
-  const lib = path.join(dir, 'lib');
-  execFileSync(dam, ['init', lib], { stdio: 'ignore', timeout: T(30000) });
+  const lib = opts.reuse || path.join(dir, 'lib');
+  if (!opts.reuse) execFileSync(dam, ['init', lib], { stdio: 'ignore', timeout: T(30000) });
+  if (opts.prepare) opts.prepare(lib);
   if (opts.conf) fs.appendFileSync(path.join(lib, 'dam.conf'), '\n' + opts.conf + '\n');
   // A short stop deadline by default: job workers do not stop on SIGTERM
   // (see server.test.mjs), and each stop would otherwise take 20 s.
@@ -144,10 +147,13 @@ export async function startServer(opts = {}) {
   });
   s.url = await listening;
   s.port = Number(new URL(s.url).port);
-  assert.ok(s.adminPassword, 'first start prints the admin password');
-  s.users.admin = { name: 'admin', password: s.adminPassword };
+  // opts.reuse: a library started before, whose users already exist
+  if (!opts.reuse) {
+    assert.ok(s.adminPassword, 'first start prints the admin password');
+    s.users.admin = { name: 'admin', password: s.adminPassword };
+  }
 
-  if (opts.users !== false) {
+  if (opts.users !== false && !opts.reuse) {
     for (const role of ['viewer', 'contributor', 'editor']) {
       const name = `${role}1`;
       const password = `pw-${role}-${crypto.randomBytes(6).toString('hex')}`;
