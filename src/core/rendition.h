@@ -17,6 +17,8 @@ struct rendition_row {
 	uint64_t size;
 	int width, height;
 	const char *spec; /* JSON text, borrowed; "{}" when NULL */
+	double enlarged;  /* largest scale factor of a preset rendition (1 = not
+			     enlarged); 0 = not recorded (stored as NULL) */
 };
 
 /* Inserts or replaces (version_id, r->name), moving the blob reference.

@@ -234,6 +234,9 @@ static const char *const migrations[] = {
 	"  INSERT INTO purge_outbox(asset_id, reason, created_at)"
 	"    SELECT asset_id, 'rendition', CAST(strftime('%s','now') AS INTEGER)"
 	"    FROM versions WHERE id = NEW.version_id; END;",
+	/* how much a preset rendition enlarged its master (1 = not at all;
+	 * NULL for renditions that are not presets) */
+	"ALTER TABLE renditions ADD COLUMN enlarged REAL;",
 };
 
 const char *const *schema_migrations(int *n)

@@ -122,6 +122,7 @@ static int render_one(struct job_ctx *c, const struct preset *p, char *spec, str
 		m->row.size = twin->row.size;
 		m->row.width = twin->row.width;
 		m->row.height = twin->row.height;
+		m->row.enlarged = twin->row.enlarged;
 		c->nmade++;
 		return 0;
 	}
@@ -133,6 +134,11 @@ static int render_one(struct job_ctx *c, const struct preset *p, char *spec, str
 	struct dam_err why = { 0 };
 	if ((rc = media_transform_fd(c->master_fd, &t, &lim, &res, &why)) < 0) {
 		free(spec);
+		/* a source too small for the preset's size rule: no rendition,
+		 * the others are still made; the asset's delivery warnings say
+		 * why (preset_warnings) and a request gets the same refusal */
+		if (rc == DAM_ECONFLICT && !strcmp(why.field, "up"))
+			return 0;
 		return dam_err_set(err, rc, NULL, "preset %s: %s", p->name, why.msg);
 	}
 	rc = blob_put_mem(c->dam->store, res.data, res.len, m->row.key, NULL, err);
@@ -141,6 +147,7 @@ static int render_one(struct job_ctx *c, const struct preset *p, char *spec, str
 		m->row.size = res.len;
 		m->row.width = res.width;
 		m->row.height = res.height;
+		m->row.enlarged = res.enlarged;
 		c->nmade++;
 	} else {
 		free(spec);

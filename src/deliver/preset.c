@@ -22,7 +22,11 @@ struct builtin {
 };
 
 /* Marketplace main images are padded on white rather than cropped: the
- * rules forbid cutting the product, and pure white is what they ask for. */
+ * rules forbid cutting the product, and pure white is what they ask for.
+ * They never enlarge (fit_contain without up_): a small product stays
+ * sharp in the middle of the promised canvas, and the channel's own size
+ * rule below warns about it. The 9:16 and feed crops must fill their
+ * frame, so they may enlarge up to 2x and refuse smaller sources. */
 static const struct builtin builtins[] = {
 	{ "tmall", "w_800,h_800,fit_contain,bg_ffffff,f_jpeg,q_90",
 	  "Tmall main image: 800x800 square JPEG, product whole on white", true },
@@ -40,14 +44,14 @@ static const struct builtin builtins[] = {
 	  "Shopee product image: 1024x1024 square on white, <= 2 MB", true },
 	{ "tiktok-shop", "w_800,h_800,fit_contain,bg_ffffff,f_jpeg,q_90,budget_5m",
 	  "TikTok Shop main image: 800x800 on white, JPEG, <= 5 MB", true },
-	{ "instagram-square", "w_1080,h_1080,fit_cover,crop_smart,f_jpeg,q_90",
-	  "Instagram feed 1:1, 1080x1080", true },
-	{ "instagram-portrait", "w_1080,h_1350,fit_cover,crop_smart,f_jpeg,q_90",
-	  "Instagram feed 4:5, 1080x1350", true },
-	{ "tiktok", "w_1080,h_1920,fit_cover,crop_smart,f_jpeg,q_90",
-	  "TikTok 9:16, 1080x1920", true },
-	{ "douyin", "w_1080,h_1920,fit_cover,crop_smart,f_jpeg,q_90",
-	  "Douyin 9:16, 1080x1920", true },
+	{ "instagram-square", "w_1080,h_1080,fit_cover,crop_smart,up_2,f_jpeg,q_90",
+	  "Instagram feed 1:1, 1080x1080 (enlarges at most 2x, smaller sources are refused)", true },
+	{ "instagram-portrait", "w_1080,h_1350,fit_cover,crop_smart,up_2,f_jpeg,q_90",
+	  "Instagram feed 4:5, 1080x1350 (enlarges at most 2x, smaller sources are refused)", true },
+	{ "tiktok", "w_1080,h_1920,fit_cover,crop_smart,up_2,f_jpeg,q_90",
+	  "TikTok 9:16, 1080x1920 (enlarges at most 2x, smaller sources are refused)", true },
+	{ "douyin", "w_1080,h_1920,fit_cover,crop_smart,up_2,f_jpeg,q_90",
+	  "Douyin 9:16, 1080x1920 (enlarges at most 2x, smaller sources are refused)", true },
 	{ "web-320", "w_320,f_auto,q_80", "Responsive web width 320", false },
 	{ "web-640", "w_640,f_auto,q_80", "Responsive web width 640", false },
 	{ "web-960", "w_960,f_auto,q_80", "Responsive web width 960", false },
@@ -57,6 +61,29 @@ static const struct builtin builtins[] = {
 };
 
 #define NBUILTIN (sizeof builtins / sizeof builtins[0])
+
+/* Each channel's own rule on the source's size (docs/delivery.md cites
+ * the channels' seller documentation): the longest side of the image
+ * must be at least min_long pixels, else the asset is flagged for it. */
+struct channel_rule {
+	const char *preset;
+	int min_long;
+	const char *rule;
+};
+
+static const struct channel_rule channel_rules[] = {
+	{ "tmall", 800, "Tmall main images are 800x800: the image needs at least 800 px on its longest side" },
+	{ "taobao", 800, "Taobao main images are 800x800: the image needs at least 800 px on its longest side" },
+	{ "jd", 800, "JD main images are 800x800: the image needs at least 800 px on its longest side" },
+	{ "amazon", 1000, "Amazon enables zoom only for images of at least 1000 px on the longest side" },
+	{ "bol", 1200, "Bol.com zoom needs the product at least 1200 px (white space does not count)" },
+	{ "tiktok-shop", 800, "TikTok Shop counts 800x800 or more as high resolution" },
+	{ "shopify", 2048, "Shopify recommends 2048 px for zoom" },
+	{ "instagram-square", 1080, "Instagram feed images are 1080 px wide" },
+	{ "instagram-portrait", 1080, "Instagram feed images are 1080 px wide" },
+	{ "tiktok", 1920, "TikTok 9:16 is 1080x1920: the image needs 1920 px on its longest side" },
+	{ "douyin", 1920, "Douyin 9:16 is 1080x1920: the image needs 1920 px on its longest side" },
+};
 
 bool preset_name_valid(const char *name)
 {
@@ -342,6 +369,51 @@ int preset_cache_get(struct preset_cache *c, struct dam *dam, const char *name, 
 	return p ? 0 : dam_err_set(err, DAM_ENOTFOUND, "preset", "no preset named \"%s\"", name);
 }
 
+static const struct channel_rule *channel_rule_of(const char *name)
+{
+	for (size_t i = 0; i < sizeof channel_rules / sizeof channel_rules[0]; i++)
+		if (!strcmp(channel_rules[i].preset, name))
+			return &channel_rules[i];
+	return NULL;
+}
+
+/* The warnings of one preset for a w x h master, appended to out. */
+static void warn_one(const struct preset *p, int w, int h, json_t *out)
+{
+	const struct channel_rule *cr = channel_rule_of(p->name);
+	struct media_transform_plan plan;
+	struct dam_err why = { 0 };
+	int lng = w > h ? w : h;
+
+	if (cr && lng < cr->min_long)
+		json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:i}", "preset", p->name, "kind", "too_small",
+						     "message", cr->rule, "min_long", cr->min_long));
+	if (media_transform_plan(w, h, &p->parsed.t, &plan, &why) < 0) {
+		if (!strcmp(why.field, "up"))
+			json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "preset", p->name, "kind",
+							     "refused", "message", why.msg));
+		return;
+	}
+	if (plan.enlarged > 1.001) {
+		char msg[160];
+
+		snprintf(msg, sizeof msg, "the image is %dx%d: it is enlarged %.2fx to %dx%d", w, h,
+			 plan.enlarged, plan.width, plan.height);
+		json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:f}", "preset", p->name, "kind",
+						     "enlarged", "message", msg, "enlarged", plan.enlarged));
+	}
+}
+
+json_t *preset_warnings(const struct preset *v, int n, int width, int height, const char *only)
+{
+	json_t *out = json_array();
+
+	for (int i = 0; i < n && width > 0 && height > 0; i++)
+		if ((v[i].ahead || channel_rule_of(v[i].name)) && (!only || !strcmp(only, v[i].name)))
+			warn_one(&v[i], width, height, out);
+	return out;
+}
+
 json_t *preset_json(const struct preset *p)
 {
 	return json_pack("{s:s,s:s,s:s,s:s,s:b}", "name", p->name, "spec", p->spec, "description",
@@ -378,7 +450,18 @@ void preset_spec_hash(const char *spec, char out[65])
 struct wanted {
 	char name[48]; /* "preset:NAME" */
 	char hash[65];
+	struct media_transform t; /* to tell the sources it refuses */
 };
+
+/* True when the preset's size rule refuses a w x h master. */
+static bool refuses(const struct media_transform *t, int w, int h)
+{
+	struct media_transform_plan plan;
+	struct dam_err why = { 0 };
+
+	return w > 0 && h > 0 && media_transform_plan(w, h, t, &plan, &why) == DAM_ECONFLICT &&
+	       !strcmp(why.field, "up");
+}
 
 /* The presets the renditions job makes (ahead, with a concrete format). */
 static int wanted_presets(struct dam *dam, struct wanted **out, int *n, struct dam_err *err)
@@ -399,6 +482,7 @@ static int wanted_presets(struct dam *dam, struct wanted **out, int *n, struct d
 			continue;
 		snprintf((*out)[*n].name, sizeof (*out)[*n].name, "preset:%s", v[i].name);
 		preset_spec_hash(v[i].spec, (*out)[*n].hash);
+		(*out)[*n].t = v[i].parsed.t;
 		(*n)++;
 	}
 	free(v);
@@ -423,13 +507,15 @@ static int stale_add(struct stale *st, const char *id, struct dam_err *err)
 }
 
 /* Closes one version's run of rows: stale when a wanted preset was not
- * seen with its present hash. */
-static int stale_end(struct stale *st, const char *id, bool *seen, int nw, struct dam_err *err)
+ * seen with its present hash, unless the preset refuses a master of this
+ * size (the job would make nothing, every time). */
+static int stale_end(struct stale *st, const char *id, int w, int h, const struct wanted *wt,
+		     bool *seen, int nw, struct dam_err *err)
 {
 	int rc = 0;
 
 	for (int i = 0; i < nw && rc == 0; i++)
-		if (!seen[i]) {
+		if (!seen[i] && !refuses(&wt[i].t, w, h)) {
 			rc = stale_add(st, id, err);
 			break;
 		}
@@ -441,11 +527,11 @@ static int stale_end(struct stale *st, const char *id, bool *seen, int nw, struc
  * renditions' hashes (one row per rendition, or one with NULLs), sorted by
  * version; those with a renditions job still to run are left out. */
 static const char STALE_SQL[] =
-	"SELECT v.id, r.name, json_extract(r.spec, '$.preset_hash')"
+	"SELECT v.id, r.name, json_extract(r.spec, '$.preset_hash'), m.width, m.height"
 	" FROM assets a JOIN versions v ON v.id = a.current_version_id"
+	" JOIN renditions m ON m.version_id = v.id AND m.name = 'master'"
 	" LEFT JOIN renditions r ON r.version_id = v.id AND r.name LIKE 'preset:%'"
 	" WHERE a.deleted_at IS NULL AND v.status = 'ready'"
-	" AND EXISTS (SELECT 1 FROM renditions m WHERE m.version_id = v.id AND m.name = 'master')"
 	" AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.version_id = v.id AND j.kind = 'renditions'"
 	" AND j.state IN ('queued', 'running'))"
 	" ORDER BY v.id";
@@ -457,7 +543,7 @@ static int find_stale(struct dam *dam, const struct wanted *w, int nw, struct st
 	struct db_stmt *q;
 	char cur[DAM_ID_LEN + 1] = "";
 	bool *seen = calloc((size_t)nw + 1, sizeof *seen);
-	int rc;
+	int rc, mw = 0, mh = 0;
 
 	if (!seen)
 		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
@@ -467,9 +553,11 @@ static int find_stale(struct dam *dam, const struct wanted *w, int nw, struct st
 		const char *id = db_col_text(q, 0), *name = db_col_text(q, 1), *hash = db_col_text(q, 2);
 
 		if (strcmp(cur, id)) {
-			if (*cur && (rc = stale_end(st, cur, seen, nw, err)) < 0)
+			if (*cur && (rc = stale_end(st, cur, mw, mh, w, seen, nw, err)) < 0)
 				break;
 			snprintf(cur, sizeof cur, "%s", id);
+			mw = (int)db_col_int(q, 3);
+			mh = (int)db_col_int(q, 4);
 		}
 		for (int i = 0; name && hash && i < nw; i++)
 			if (!strcmp(w[i].name, name) && !strcmp(w[i].hash, hash))
@@ -477,7 +565,7 @@ static int find_stale(struct dam *dam, const struct wanted *w, int nw, struct st
 	}
 	db_finalize(q);
 	if (rc >= 0 && *cur)
-		rc = stale_end(st, cur, seen, nw, err);
+		rc = stale_end(st, cur, mw, mh, w, seen, nw, err);
 out:
 	free(seen);
 	return rc < 0 ? rc : 0;

@@ -62,6 +62,19 @@ void preset_cache_free(struct preset_cache *c);
 int preset_cache_get(struct preset_cache *c, struct dam *dam, const char *name, struct preset *out,
 		     uint64_t *read_ms, struct dam_err *err);
 
+/*
+ * What delivering a width x height master through the presets v[0..n)
+ * (only the one named `only`, unless NULL) would fall short of, as a new
+ * JSON array (caller json_decref()s) of {"preset", "kind", "message"}:
+ *   "too_small": the channel's own size rule is not met (Amazon zoom needs
+ *                >= 1000 px on the longest side ...; "min_long" gives it);
+ *   "refused":   the preset's upscaling rule refuses this source (cover or
+ *                fill would need more enlargement than its up_N);
+ *   "enlarged":  the preset enlarges it ("enlarged": the factor).
+ * Ahead-of-time presets and those with a channel rule are looked at.
+ */
+json_t *preset_warnings(const struct preset *v, int n, int width, int height, const char *only);
+
 /* One preset as a new JSON object {"name","spec","description","source",
  * "ahead"} (caller json_decref()s). */
 json_t *preset_json(const struct preset *p);

@@ -63,7 +63,7 @@ test('RGBA, 16-bit and transparent SVG uploads: every job done, presets rendered
     assert.deepEqual(jobs.filter((j) => j.state !== 'done').map((j) => `${j.kind}: ${j.error}`), [], n);
     const r = await s.api(`/api/v1/assets/${id}/renditions`, { as: 'admin' });
     const names = (r.json.items || []).map((x) => x.name);
-    for (const want of ['master', 'preset:tmall', 'preset:instagram-portrait'])
+    for (const want of ['master', 'preset:tmall', 'preset:amazon'])
       assert.ok(names.includes(want), `${n} has ${want}: ${names}`);
   }
 });

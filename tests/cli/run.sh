@@ -944,8 +944,8 @@ test_ingest_alpha() {
 	local id
 	for id in $ids; do
 		assert_exit 0 dam show --json "$id"
-		assert_eq "1 1" "$(j '[.versions[0].renditions[] | select(.name=="preset:tmall" or .name=="preset:instagram-portrait")] | map(.name) | "\(map(select(.=="preset:tmall")) | length) \(map(select(.=="preset:instagram-portrait")) | length)"')" \
-			"$(j .name): tmall and smart-cropped instagram-portrait renditions"
+		assert_eq "1 1" "$(j '[.versions[0].renditions[] | .name] | "\(map(select(.=="preset:tmall")) | length) \(map(select(.=="preset:amazon")) | length)"')" \
+			"$(j .name): tmall and amazon renditions"
 		assert_exit 0 dam render "$id" 'w_60,h_120,fit_cover,crop_smart,f_png' -o "$T/$id.png"
 		assert_not_contains "$ERR" "CRITICAL" "render stderr"
 		assert_eq "60x120x4" "$(vipsheader -f width "$T/$id.png")x$(vipsheader -f height "$T/$id.png")x$(vipsheader -f bands "$T/$id.png")" "smart crop size and alpha"
