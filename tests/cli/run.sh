@@ -959,12 +959,34 @@ test_ingest_alpha() {
 		"alpha.png disc colour (220 80 40 255 +-3): $px"
 }
 
+# dam show says what the channel presets fall short of, and how much a
+# preset rendition was enlarged.
+test_show_warnings() {
+	new_lib
+	assert_exit 0 dam ingest --json "$FIXTURES/image.tif" "$FIXTURES/photo.jpg"
+	local small photo
+	small=$(id_of image.tif)
+	photo=$(id_of photo.jpg)
+	assert_exit 0 dam show "$small"
+	assert_contains "$OUT" "warning  amazon: Amazon enables zoom only for images of at least 1000 px on the longest side"
+	assert_contains "$OUT" "warning  tiktok: the image is 300x200, too small for fit cover 1080x1920: it would have to be enlarged 9.60x"
+	assert_exit 0 dam show --json "$small"
+	assert_eq "too_small 1000" "$(j '.delivery_warnings[] | select(.preset=="amazon") | "\(.kind) \(.min_long)"')" "amazon warning in JSON"
+	assert_eq 0 "$(j '[.versions[0].renditions[] | select(.name=="preset:tiktok")] | length')" "no refused rendition"
+	assert_exit 0 dam show "$photo"
+	assert_contains "$OUT" "1080x1080"
+	assert_contains "$(grep 'preset:instagram-square' <<<"$OUT")" "enlarged 1.35x"
+	assert_not_contains "$OUT" "warning  amazon:" "1200 px meets Amazon's rule"
+	assert_exit 0 dam show --json "$photo"
+	assert_eq "1" "$(j '.versions[0].renditions[] | select(.name=="preset:amazon") | .enlarged')" "amazon not enlarged"
+}
+
 # ------------------------------------------------------------------ runner
 
 TESTS=(
 	init_and_find ingest_fixtures dedup_and_dry_run ingest_tags_meta new_version globs
 	tag_meta_rm_restore corrupt_retry decompression_bomb crash_kill9 fsck_damage_gc audit_chain
-	bad_input watch watch_burst ls_filters help_usage delivery ingest_alpha
+	bad_input watch watch_burst ls_filters help_usage delivery ingest_alpha show_warnings
 )
 if [ $# -gt 0 ]; then
 	sel=()
