@@ -32,6 +32,19 @@ int rendition_save(struct dam *dam, const char *version_id, const struct renditi
 		      r->enlarged > 0 ? r->enlarged : 0.0);
 }
 
+int rendition_drop(struct dam *dam, const char *version_id, const char *name, struct dam_err *err)
+{
+	struct rendition_row old;
+	int rc;
+
+	if ((rc = rendition_find(dam, version_id, name, &old, NULL, 0, err)) <= 0)
+		return rc;
+	if ((rc = refs_drop(dam, old.key, err)) < 0)
+		return rc;
+	return db_run(dam->db, err, "DELETE FROM renditions WHERE version_id=? AND name=?", "ss",
+		      version_id, name);
+}
+
 int rendition_find(struct dam *dam, const char *version_id, const char *name,
 		   struct rendition_row *out, char *spec_out, size_t spec_len, struct dam_err *err)
 {

@@ -492,7 +492,9 @@ int deliver_warnings(struct dam *dam, const char *asset, const char *only, json_
 
 	*out = NULL;
 	rc = delivery_load(dam, asset, 0, &info, err);
-	if (rc == DAM_ECONFLICT || (rc == 0 && !*info.master_key)) {
+	/* nothing to warn about what cannot be delivered at all (deleted, not
+	 * processed, no master) */
+	if (rc == DAM_ECONFLICT || rc == DAM_ENOTFOUND || (rc == 0 && !*info.master_key)) {
 		dam_err_clear(err);
 		*out = json_array();
 		return 0;

@@ -86,8 +86,8 @@ int deliver_render(struct dam *dam, const char *asset, const char *options, void
  * The delivery warnings of the asset's current master for every
  * ahead-of-time or channel preset (only the preset named `only`, unless
  * NULL): preset_warnings() on the master's size. *out gets a new JSON array
- * (caller json_decref()s), empty for an asset without a master (not an
- * image, not processed yet). DAM_ENOTFOUND for no such asset.
+ * (caller json_decref()s), empty for an asset that cannot be delivered
+ * (no such asset, deleted, not processed, not an image).
  */
 int deliver_warnings(struct dam *dam, const char *asset, const char *only, json_t **out,
 		     struct dam_err *err);

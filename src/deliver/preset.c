@@ -507,19 +507,20 @@ static int stale_add(struct stale *st, const char *id, struct dam_err *err)
 }
 
 /* Closes one version's run of rows: stale when a wanted preset was not
- * seen with its present hash, unless the preset refuses a master of this
- * size (the job would make nothing, every time). */
+ * seen with its present hash (seen[2i]), unless the preset refuses a
+ * master of this size (the job would make nothing, every time) and no
+ * older rendition of it is left to remove (seen[2i+1]: any hash). */
 static int stale_end(struct stale *st, const char *id, int w, int h, const struct wanted *wt,
 		     bool *seen, int nw, struct dam_err *err)
 {
 	int rc = 0;
 
 	for (int i = 0; i < nw && rc == 0; i++)
-		if (!seen[i] && !refuses(&wt[i].t, w, h)) {
+		if (!seen[2 * i] && (seen[2 * i + 1] || !refuses(&wt[i].t, w, h))) {
 			rc = stale_add(st, id, err);
 			break;
 		}
-	memset(seen, 0, (size_t)nw * sizeof *seen);
+	memset(seen, 0, 2 * (size_t)nw * sizeof *seen);
 	return rc;
 }
 
@@ -542,7 +543,7 @@ static int find_stale(struct dam *dam, const struct wanted *w, int nw, struct st
 {
 	struct db_stmt *q;
 	char cur[DAM_ID_LEN + 1] = "";
-	bool *seen = calloc((size_t)nw + 1, sizeof *seen);
+	bool *seen = calloc(2 * (size_t)nw + 1, sizeof *seen);
 	int rc, mw = 0, mh = 0;
 
 	if (!seen)
@@ -559,9 +560,11 @@ static int find_stale(struct dam *dam, const struct wanted *w, int nw, struct st
 			mw = (int)db_col_int(q, 3);
 			mh = (int)db_col_int(q, 4);
 		}
-		for (int i = 0; name && hash && i < nw; i++)
-			if (!strcmp(w[i].name, name) && !strcmp(w[i].hash, hash))
-				seen[i] = true;
+		for (int i = 0; name && i < nw; i++)
+			if (!strcmp(w[i].name, name)) {
+				seen[2 * i] = hash && !strcmp(w[i].hash, hash);
+				seen[2 * i + 1] = true;
+			}
 	}
 	db_finalize(q);
 	if (rc >= 0 && *cur)

@@ -76,6 +76,19 @@ test('changing one preset re-makes only that preset\'s renditions', async () => 
   const third = renditions();
   const changed2 = Object.keys(third).filter((k) => third[k] !== afterRows[k]).map((k) => k.split('|')[1]);
   assert.deepEqual([...new Set(changed2)], ['preset:thumb-sq']);
+  // a preset changed so that it refuses every source: its old renditions
+  // are removed (not left listed as current), nothing else is re-made
+  const jobs3 = count("SELECT count(*) FROM jobs WHERE kind = 'renditions'");
+  const big = await s.api('/api/v1/presets/instagram-square', {
+    method: 'PUT', as: 'admin', json: { spec: 'w_3000,h_3000,fit_cover,f_jpeg' },
+  });
+  assert.equal(big.status, 200, big.text);
+  assert.equal(count("SELECT count(*) FROM jobs WHERE kind = 'renditions'") - jobs3, files.length,
+    'the versions holding an instagram-square rendition');
+  await idle();
+  assert.equal(count("SELECT count(*) FROM renditions WHERE name = 'preset:instagram-square'"), 0);
+  const fourth = renditions();
+  assert.deepEqual(Object.keys(fourth).filter((k) => fourth[k] !== third[k]), []);
   // an unchanged library: a restart queues nothing
   await s.stop();
   const jobs2 = count("SELECT count(*) FROM jobs WHERE kind = 'renditions'");
