@@ -20,9 +20,9 @@ function useWarnings(asset, version) {
 function Warnings({ list }) {
   if (!list || !list.length) return null;
   return (
-    <ul class="notice delivery-warnings" role="note" aria-label={t('delivery.warnings')}>
-      {list.map((w) => <li data-kind={w.kind}><strong>{t('delivery.warn.' + w.kind)}</strong> {w.message}</li>)}
-    </ul>
+    <div class="notice delivery-warnings" role="note" aria-label={t('delivery.warnings')}>
+      <ul>{list.map((w) => <li data-kind={w.kind}><strong>{t('delivery.warn.' + w.kind)}</strong> {w.message}</li>)}</ul>
+    </div>
   );
 }
 
