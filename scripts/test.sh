@@ -6,6 +6,10 @@ build=${1:-build}
 asan=${2:-build-asan}
 fixtures="$build/fixtures"
 status=0
+# A GLib critical or warning (a double unref, a loader's complaint) aborts
+# the process that logs it, so such a bug fails the test that caused it
+# instead of scrolling by. Every runner below sets this too when run alone.
+export G_DEBUG=fatal-warnings
 
 step() { printf '\n=== %s\n' "$*"; }
 

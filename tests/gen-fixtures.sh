@@ -29,8 +29,8 @@ OUT=$(cd "$OUT" && pwd)
 rm -f "$OUT/.complete"
 # Remove only what we generate (never rm -rf an arbitrary OUTDIR).
 rm -rf "$OUT/names" "$OUT/tree"
-rm -f "$OUT"/{photo.jpg,photo2.jpg,rotated.jpg,alpha.png,image.webp,image.tif,image.avif,image.heic} \
-      "$OUT"/{drawing.svg,doc.pdf,pages.pdf,text3.pdf,clip.mp4,rotated.mp4,sound.wav,bomb.png,huge-dims.png} \
+rm -f "$OUT"/{photo.jpg,photo2.jpg,rotated.jpg,alpha.png,deep16.png,image.webp,image.tif,image.avif,image.heic} \
+      "$OUT"/{drawing.svg,clear.svg,doc.pdf,pages.pdf,text3.pdf,clip.mp4,rotated.mp4,sound.wav,bomb.png,huge-dims.png} \
       "$OUT"/{corrupt.jpg,fake.jpg,empty.jpg,notes.txt}
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/dam-fixtures.XXXXXX")
@@ -133,6 +133,19 @@ vips draw_circle "$TMP/a0.v" '220 80 40 255' 128 128 90 --fill
 vips draw_rect "$TMP/a0.v" '30 60 200 128' 0 200 256 40 --fill
 vips copy "$TMP/a0.v" "$OUT/alpha.png[compression=9]"
 
+# ---------------------------------------------------------------- deep16.png
+# 16-bit RGBA (a scanner's or a retoucher's export): a gradient under a
+# translucent disc, 300x200, so masters and renditions must scale 16-bit
+# colour and alpha down to 8 bits.
+im -size 300x200 gradient:'#0d47a1-#ffcc80' -depth 16 "ppm:$TMP/d16.ppm"
+vips black "$TMP/d16a.v" 300 200
+vips draw_circle "$TMP/d16a.v" 1 150 100 80 --fill
+# alpha: 65535 outside the disc, 25700 (about 40 %) inside
+vips linear "$TMP/d16a.v" "$TMP/d16b.v" -- -39835 65535
+vips cast "$TMP/d16b.v" "$TMP/d16c.v" ushort
+vips bandjoin "$TMP/d16.ppm $TMP/d16c.v" "$TMP/d16.v"
+vips copy "$TMP/d16.v" "$OUT/deep16.png[compression=9]"
+
 # ---------------------------------------------------------------- webp / tif / heif
 im -size 500x300 gradient:'#ff6f00-#004d40' -fill '#e1f5fe' -draw 'circle 250,150 250,60' -depth 8 "ppm:$TMP/w.ppm"
 vips copy "$TMP/w.ppm" "$OUT/image.webp[Q=80,strip]"
@@ -164,6 +177,16 @@ cat >"$OUT/drawing.svg" <<'EOF'
   <rect x="0" y="0" width="200" height="100" fill="#f5f5f5"/>
   <circle cx="60" cy="50" r="35" fill="#1565c0"/>
   <polygon points="110,85 150,15 190,85" fill="#ffb300" stroke="#263238" stroke-width="2"/>
+</svg>
+EOF
+
+# clear.svg: no background, so everything outside the shapes is transparent.
+cat >"$OUT/clear.svg" <<'EOF'
+<?xml version="1.0" encoding="UTF-8"?>
+<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 300 200" width="300" height="200">
+  <title>dam fixture drawing with transparency</title>
+  <circle cx="210" cy="100" r="70" fill="#2e7d32"/>
+  <rect x="20" y="60" width="100" height="80" fill="#c62828" fill-opacity="0.5"/>
 </svg>
 EOF
 

@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "core/asset.h"
+#include "deliver/deliver.h"
 #include "util/fsutil.h"
 #include "util/timeutil.h"
 
@@ -122,12 +123,22 @@ static void show_text(const json_t *a)
 			printf("  error: %s\n", json_string_value(json_object_get(v, "error")));
 		printf("  metadata %s\n", meta ? meta : "{}");
 		free(meta);
-		json_array_foreach(json_object_get(v, "renditions"), j, r)
-			printf("  rendition %-10s %s %lldx%lld %lld bytes\n", json_string_value(json_object_get(r, "name")),
+		json_array_foreach(json_object_get(v, "renditions"), j, r) {
+			double up = json_number_value(json_object_get(r, "enlarged"));
+
+			printf("  rendition %-10s %s %lldx%lld %lld bytes", json_string_value(json_object_get(r, "name")),
 			       json_string_value(json_object_get(r, "mime")), (long long)json_integer_value(json_object_get(r, "width")),
 			       (long long)json_integer_value(json_object_get(r, "height")),
 			       (long long)json_integer_value(json_object_get(r, "size")));
+			if (up > 1.001)
+				printf("  enlarged %.2fx", up);
+			printf("\n");
+		}
 	}
+	/* what the channel presets fall short of (deliver_warnings) */
+	json_array_foreach(json_object_get(a, "delivery_warnings"), i, t)
+		printf("warning  %s: %s\n", json_string_value(json_object_get(t, "preset")),
+		       json_string_value(json_object_get(t, "message")));
 }
 
 int cmd_show(struct cli *cli, int argc, char **argv)
@@ -136,7 +147,7 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	struct dam *dam;
 	const char *id = NULL;
 	bool json = false;
-	json_t *a;
+	json_t *a = NULL, *warn = NULL;
 	int code;
 
 	for (int i = 1; i < argc; i++) {
@@ -152,10 +163,13 @@ int cmd_show(struct cli *cli, int argc, char **argv)
 	if (cli_open(cli, &dam, &code) < 0)
 		return code;
 	dam_err_clear(&err);
-	if (asset_get(dam, id, &a, &err) < 0) {
+	if (asset_get(dam, id, &a, &err) < 0 ||
+	    deliver_warnings(dam, json_string_value(json_object_get(a, "id")), NULL, &warn, &err) < 0) {
+		json_decref(a);
 		library_close(dam);
 		return cli_fail(&err);
 	}
+	json_object_set_new(a, "delivery_warnings", warn);
 	if (json)
 		cli_print_json(a);
 	else

@@ -74,7 +74,7 @@ static int load_renditions(struct dam *dam, const char *version_id, json_t *out,
 	int rc;
 
 	rc = db_query(dam->db, &st, err,
-		      "SELECT name, blob_hash, mime, size, width, height, spec, created_at FROM renditions"
+		      "SELECT name, blob_hash, mime, size, width, height, spec, created_at, enlarged FROM renditions"
 		      " WHERE version_id=? ORDER BY name", "s", version_id);
 	if (rc < 0)
 		return rc;
@@ -85,6 +85,9 @@ static int load_renditions(struct dam *dam, const char *version_id, json_t *out,
 				      "height", (json_int_t)db_col_int(st, 5),
 				      "spec", json_loads(db_col_text(st, 6), 0, NULL) ?: json_null(),
 				      "created_at", time_json(db_col_int(st, 7)));
+		/* preset renditions: how much the master was enlarged (1 = not) */
+		if (!db_col_is_null(st, 8))
+			json_object_set_new(r, "enlarged", json_real(db_col_double(st, 8)));
 		json_array_append_new(out, r);
 	}
 	db_finalize(st);

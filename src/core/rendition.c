@@ -22,12 +22,27 @@ int rendition_save(struct dam *dam, const char *version_id, const struct renditi
 		return rc;
 	id_new(id);
 	return db_run(dam->db, err,
-		      "INSERT INTO renditions(id, version_id, name, blob_hash, mime, size, width, height, spec, created_at)"
-		      " VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(version_id, name) DO UPDATE SET"
+		      "INSERT INTO renditions(id, version_id, name, blob_hash, mime, size, width, height, spec, created_at,"
+		      " enlarged) VALUES (?,?,?,?,?,?,?,?,?,?,nullif(?, 0)) ON CONFLICT(version_id, name) DO UPDATE SET"
 		      " blob_hash=excluded.blob_hash, mime=excluded.mime, size=excluded.size,"
-		      " width=excluded.width, height=excluded.height, spec=excluded.spec, created_at=excluded.created_at",
-		      "sssssiiisi", id, version_id, r->name, r->key, r->mime, (int64_t)r->size,
-		      (int64_t)r->width, (int64_t)r->height, r->spec ? r->spec : "{}", (int64_t)time_now_ms());
+		      " width=excluded.width, height=excluded.height, spec=excluded.spec, created_at=excluded.created_at,"
+		      " enlarged=excluded.enlarged",
+		      "sssssiiisid", id, version_id, r->name, r->key, r->mime, (int64_t)r->size,
+		      (int64_t)r->width, (int64_t)r->height, r->spec ? r->spec : "{}", (int64_t)time_now_ms(),
+		      r->enlarged > 0 ? r->enlarged : 0.0);
+}
+
+int rendition_drop(struct dam *dam, const char *version_id, const char *name, struct dam_err *err)
+{
+	struct rendition_row old;
+	int rc;
+
+	if ((rc = rendition_find(dam, version_id, name, &old, NULL, 0, err)) <= 0)
+		return rc;
+	if ((rc = refs_drop(dam, old.key, err)) < 0)
+		return rc;
+	return db_run(dam->db, err, "DELETE FROM renditions WHERE version_id=? AND name=?", "ss",
+		      version_id, name);
 }
 
 int rendition_find(struct dam *dam, const char *version_id, const char *name,

@@ -17,12 +17,18 @@ struct rendition_row {
 	uint64_t size;
 	int width, height;
 	const char *spec; /* JSON text, borrowed; "{}" when NULL */
+	double enlarged;  /* largest scale factor of a preset rendition (1 = not
+			     enlarged); 0 = not recorded (stored as NULL) */
 };
 
 /* Inserts or replaces (version_id, r->name), moving the blob reference.
  * Call inside the transaction that stores the job's results. */
 int rendition_save(struct dam *dam, const char *version_id, const struct rendition_row *r,
 		   struct dam_err *err);
+
+/* Removes (version_id, name) if present, dropping its blob reference.
+ * Call inside the transaction that stores the job's results. */
+int rendition_drop(struct dam *dam, const char *version_id, const char *name, struct dam_err *err);
 
 /* Finds (version_id, name): 1 and *out filled (spec set to NULL; the spec
  * text is copied to spec_out when spec_len > 0), 0 when absent, < 0 on error. */

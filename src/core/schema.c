@@ -331,6 +331,9 @@ static const char *const migrations[] = {
 	"  JOIN assets a ON a.rowid = fv.asset_rowid"
 	"  JOIN tags t ON t.asset_id = a.id AND t.tag = fv.value AND t.source = 'automatic'"
 	"  WHERE fv.facet = 'tag';",
+	/* 12: how much a preset rendition enlarged its master (1 = not at all;
+	 * NULL for renditions that are not presets) */
+	"ALTER TABLE renditions ADD COLUMN enlarged REAL;",
 };
 
 const char *const *schema_migrations(int *n)

@@ -68,7 +68,7 @@ static int copy_renditions(struct dam *dam, const struct source *s, const struct
 	int rc;
 
 	if ((rc = db_query(dam->db, &st, err,
-			   "SELECT name, blob_hash, mime, size, width, height, spec FROM renditions WHERE version_id=?",
+			   "SELECT name, blob_hash, mime, size, width, height, spec, enlarged FROM renditions WHERE version_id=?",
 			   "s", s->version_id)) < 0)
 		return rc;
 	while ((rc = db_step(st, err)) == DB_ROW) {
@@ -77,9 +77,10 @@ static int copy_renditions(struct dam *dam, const struct source *s, const struct
 		if ((rc = refs_add(dam, db_col_text(st, 1), (uint64_t)db_col_int(st, 3), err)) < 0 ||
 		    (rc = db_run(dam->db, err,
 				 "INSERT INTO renditions(id, version_id, name, blob_hash, mime, size, width, height, spec,"
-				 " created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-				 "sssssiiisi", id, r->version_id, db_col_text(st, 0), db_col_text(st, 1), db_col_text(st, 2),
-				 db_col_int(st, 3), db_col_int(st, 4), db_col_int(st, 5), db_col_text(st, 6), now)) < 0)
+				 " created_at, enlarged) VALUES (?,?,?,?,?,?,?,?,?,?,nullif(?, 0))",
+				 "sssssiiisid", id, r->version_id, db_col_text(st, 0), db_col_text(st, 1), db_col_text(st, 2),
+				 db_col_int(st, 3), db_col_int(st, 4), db_col_int(st, 5), db_col_text(st, 6), now,
+				 db_col_is_null(st, 7) ? 0.0 : db_col_double(st, 7))) < 0)
 			break;
 	}
 	db_finalize(st);

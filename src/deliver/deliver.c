@@ -499,6 +499,29 @@ static int sign_options(struct dam *dam, const char *options, const char *asset,
 	return rc;
 }
 
+int deliver_warnings(struct dam *dam, const char *asset, const char *only, json_t **out,
+		     struct dam_err *err)
+{
+	struct delivery_info info;
+	struct preset *v = NULL;
+	int n = 0, rc;
+
+	*out = NULL;
+	rc = delivery_load(dam, asset, 0, &info, err);
+	/* nothing to warn about what cannot be delivered at all (deleted, not
+	 * processed, no master) */
+	if (rc == DAM_ECONFLICT || rc == DAM_ENOTFOUND || (rc == 0 && !*info.master_key)) {
+		dam_err_clear(err);
+		*out = json_array();
+		return 0;
+	}
+	if (rc < 0 || (rc = preset_all(dam, &v, &n, err)) < 0)
+		return rc;
+	*out = preset_warnings(v, n, info.width, info.height, only);
+	free(v);
+	return 0;
+}
+
 int deliver_url(struct dam *dam, const char *base_url, const char *asset, const char *options,
 		int64_t expires, char **out, struct dam_err *err)
 {

@@ -13,6 +13,7 @@
 #ifndef DAM_DELIVER_DELIVER_H
 #define DAM_DELIVER_DELIVER_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -85,6 +86,16 @@ int deliver_render(struct dam *dam, const char *asset, const char *options, void
 /* The Cache-Control value of a result with these max_age, immutable and
  * expires fields, at `now` (unix seconds): an expiring link's max-age never
  * reaches past its expiry. */
+/*
+ * The delivery warnings of the asset's current master for every
+ * ahead-of-time or channel preset (only the preset named `only`, unless
+ * NULL): preset_warnings() on the master's size. *out gets a new JSON array
+ * (caller json_decref()s), empty for an asset that cannot be delivered
+ * (no such asset, deleted, not processed, not an image).
+ */
+int deliver_warnings(struct dam *dam, const char *asset, const char *only, json_t **out,
+		     struct dam_err *err);
+
 void deliver_cache_control(char *out, size_t n, long long max_age, bool immutable, int64_t expires, int64_t now);
 
 /* Cache statistics for /metrics. */

@@ -37,9 +37,13 @@ void prerender_transform_of(const struct tspec *s, const struct delivery_info *a
 
 char *prerender_spec_json(const char *preset, const char *options, const struct delivery_info *a)
 {
-	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s}", "preset", preset, "options", options, "master",
-			      a->master_key, "copyright", a->copyright, "creator", a->creator);
+	char hash[65];
+	json_t *j;
 	char *s;
+
+	preset_spec_hash(options, hash);
+	j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "preset", preset, "options", options, "preset_hash",
+		      hash, "master", a->master_key, "copyright", a->copyright, "creator", a->creator);
 
 	if (!j)
 		return NULL;
@@ -60,6 +64,8 @@ struct job_ctx {
 	struct made *made;
 	int nmade;
 	int master_fd;
+	char (*drop)[48]; /* renditions of presets that now refuse the source */
+	int ndrop;
 };
 
 static int load_job(struct job_ctx *c, const char *job_id, struct dam_err *err)
@@ -118,6 +124,7 @@ static int render_one(struct job_ctx *c, const struct preset *p, char *spec, str
 		m->row.size = twin->row.size;
 		m->row.width = twin->row.width;
 		m->row.height = twin->row.height;
+		m->row.enlarged = twin->row.enlarged;
 		c->nmade++;
 		return 0;
 	}
@@ -129,6 +136,13 @@ static int render_one(struct job_ctx *c, const struct preset *p, char *spec, str
 	struct dam_err why = { 0 };
 	if ((rc = media_transform_fd(c->master_fd, &t, &lim, &res, &why)) < 0) {
 		free(spec);
+		/* a source too small for the preset's size rule: no rendition,
+		 * the others are still made; the asset's delivery warnings say
+		 * why (preset_warnings) and a request gets the same refusal */
+		if (rc == DAM_ECONFLICT && !strcmp(why.field, "up")) {
+			snprintf(c->drop[c->ndrop++], sizeof c->drop[0], "preset:%s", p->name);
+			return 0;
+		}
 		return dam_err_set(err, rc, NULL, "preset %s: %s", p->name, why.msg);
 	}
 	rc = blob_put_mem(c->dam->store, res.data, res.len, m->row.key, NULL, err);
@@ -137,6 +151,7 @@ static int render_one(struct job_ctx *c, const struct preset *p, char *spec, str
 		m->row.size = res.len;
 		m->row.width = res.width;
 		m->row.height = res.height;
+		m->row.enlarged = res.enlarged;
 		c->nmade++;
 	} else {
 		free(spec);
@@ -183,10 +198,14 @@ static int save(struct job_ctx *c, const char *job_id, struct dam_err *err)
 		return rc;
 	for (int i = 0; i < c->nmade && rc >= 0; i++)
 		rc = rendition_save(c->dam, c->info.version_id, &c->made[i].row, err);
+	/* one made by an earlier rule would otherwise be listed as current */
+	for (int i = 0; i < c->ndrop && rc >= 0; i++)
+		rc = rendition_drop(c->dam, c->info.version_id, c->drop[i], err);
 	if (rc >= 0)
 		rc = job_done(c->dam, job_id, err);
-	after = json_pack("{s:s,s:i}", "version_id", c->info.version_id, "renditions", c->nmade);
-	if (rc >= 0 && c->nmade)
+	after = json_pack("{s:s,s:i,s:i}", "version_id", c->info.version_id, "renditions", c->nmade,
+			  "removed", c->ndrop);
+	if (rc >= 0 && (c->nmade || c->ndrop))
 		rc = audit_append(c->dam, "version.renditions", "asset", c->info.asset_id, NULL, after, err);
 	json_decref(after);
 	if (rc < 0) {
@@ -212,7 +231,8 @@ int prerender_run(struct dam *dam, const char *job_id, struct dam_err *err)
 	media_limits_default(&lim);
 	if ((rc = media_init(NULL, &lim, err)) < 0 || (rc = preset_all(dam, &v, &n, err)) < 0)
 		goto out;
-	if (!(c.made = calloc((size_t)n + 1, sizeof *c.made))) {
+	if (!(c.made = calloc((size_t)n + 1, sizeof *c.made)) ||
+	    !(c.drop = calloc((size_t)n + 1, sizeof *c.drop))) {
 		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 		goto out;
 	}
@@ -226,6 +246,7 @@ out:
 	for (int i = 0; c.made && i < c.nmade; i++)
 		free(c.made[i].spec);
 	free(c.made);
+	free(c.drop);
 	free(v);
 	return rc;
 }

@@ -28,7 +28,9 @@ void prerender_transform_of(const struct tspec *s, const struct delivery_info *a
 			    struct media_transform *t);
 
 /* The spec text stored with a preset rendition (and compared to decide
- * whether to render again). Caller frees. */
+ * whether to render again): the preset's name, its options, their
+ * preset_spec_hash() as "preset_hash" (what preset_sync() looks for), the
+ * master, focal point, copyright and creator. Caller frees. */
 char *prerender_spec_json(const char *preset, const char *options, const struct delivery_info *a);
 
 #endif

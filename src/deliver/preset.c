@@ -14,6 +14,7 @@
 #include "core/audit.h"
 #include "core/job.h"
 #include "store/blob.h"
+#include "util/strbuf.h"
 #include "util/timeutil.h"
 
 struct builtin {
@@ -22,7 +23,11 @@ struct builtin {
 };
 
 /* Marketplace main images are padded on white rather than cropped: the
- * rules forbid cutting the product, and pure white is what they ask for. */
+ * rules forbid cutting the product, and pure white is what they ask for.
+ * They never enlarge (fit_contain without up_): a small product stays
+ * sharp in the middle of the promised canvas, and the channel's own size
+ * rule below warns about it. The 9:16 and feed crops must fill their
+ * frame, so they may enlarge up to 2x and refuse smaller sources. */
 static const struct builtin builtins[] = {
 	{ "tmall", "w_800,h_800,fit_contain,bg_ffffff,f_jpeg,q_90",
 	  "Tmall main image: 800x800 square JPEG, product whole on white", true },
@@ -40,14 +45,14 @@ static const struct builtin builtins[] = {
 	  "Shopee product image: 1024x1024 square on white, <= 2 MB", true },
 	{ "tiktok-shop", "w_800,h_800,fit_contain,bg_ffffff,f_jpeg,q_90,budget_5m",
 	  "TikTok Shop main image: 800x800 on white, JPEG, <= 5 MB", true },
-	{ "instagram-square", "w_1080,h_1080,fit_cover,crop_smart,f_jpeg,q_90",
-	  "Instagram feed 1:1, 1080x1080", true },
-	{ "instagram-portrait", "w_1080,h_1350,fit_cover,crop_smart,f_jpeg,q_90",
-	  "Instagram feed 4:5, 1080x1350", true },
-	{ "tiktok", "w_1080,h_1920,fit_cover,crop_smart,f_jpeg,q_90",
-	  "TikTok 9:16, 1080x1920", true },
-	{ "douyin", "w_1080,h_1920,fit_cover,crop_smart,f_jpeg,q_90",
-	  "Douyin 9:16, 1080x1920", true },
+	{ "instagram-square", "w_1080,h_1080,fit_cover,crop_smart,up_2,f_jpeg,q_90",
+	  "Instagram feed 1:1, 1080x1080 (enlarges at most 2x, smaller sources are refused)", true },
+	{ "instagram-portrait", "w_1080,h_1350,fit_cover,crop_smart,up_2,f_jpeg,q_90",
+	  "Instagram feed 4:5, 1080x1350 (enlarges at most 2x, smaller sources are refused)", true },
+	{ "tiktok", "w_1080,h_1920,fit_cover,crop_smart,up_2,f_jpeg,q_90",
+	  "TikTok 9:16, 1080x1920 (enlarges at most 2x, smaller sources are refused)", true },
+	{ "douyin", "w_1080,h_1920,fit_cover,crop_smart,up_2,f_jpeg,q_90",
+	  "Douyin 9:16, 1080x1920 (enlarges at most 2x, smaller sources are refused)", true },
 	{ "web-320", "w_320,f_auto,q_80", "Responsive web width 320", false },
 	{ "web-640", "w_640,f_auto,q_80", "Responsive web width 640", false },
 	{ "web-960", "w_960,f_auto,q_80", "Responsive web width 960", false },
@@ -57,6 +62,29 @@ static const struct builtin builtins[] = {
 };
 
 #define NBUILTIN (sizeof builtins / sizeof builtins[0])
+
+/* Each channel's own rule on the source's size (docs/delivery.md cites
+ * the channels' seller documentation): the longest side of the image
+ * must be at least min_long pixels, else the asset is flagged for it. */
+struct channel_rule {
+	const char *preset;
+	int min_long;
+	const char *rule;
+};
+
+static const struct channel_rule channel_rules[] = {
+	{ "tmall", 800, "Tmall main images are 800x800: the image needs at least 800 px on its longest side" },
+	{ "taobao", 800, "Taobao main images are 800x800: the image needs at least 800 px on its longest side" },
+	{ "jd", 800, "JD main images are 800x800: the image needs at least 800 px on its longest side" },
+	{ "amazon", 1000, "Amazon enables zoom only for images of at least 1000 px on the longest side" },
+	{ "bol", 1200, "Bol.com zoom needs the product at least 1200 px (white space does not count)" },
+	{ "tiktok-shop", 800, "TikTok Shop counts 800x800 or more as high resolution" },
+	{ "shopify", 2048, "Shopify recommends 2048 px for zoom" },
+	{ "instagram-square", 1080, "Instagram feed images are 1080 px wide" },
+	{ "instagram-portrait", 1080, "Instagram feed images are 1080 px wide" },
+	{ "tiktok", 1920, "TikTok 9:16 is 1080x1920: the image needs 1920 px on its longest side" },
+	{ "douyin", 1920, "Douyin 9:16 is 1080x1920: the image needs 1920 px on its longest side" },
+};
 
 bool preset_name_valid(const char *name)
 {
@@ -342,6 +370,51 @@ int preset_cache_get(struct preset_cache *c, struct dam *dam, const char *name, 
 	return p ? 0 : dam_err_set(err, DAM_ENOTFOUND, "preset", "no preset named \"%s\"", name);
 }
 
+static const struct channel_rule *channel_rule_of(const char *name)
+{
+	for (size_t i = 0; i < sizeof channel_rules / sizeof channel_rules[0]; i++)
+		if (!strcmp(channel_rules[i].preset, name))
+			return &channel_rules[i];
+	return NULL;
+}
+
+/* The warnings of one preset for a w x h master, appended to out. */
+static void warn_one(const struct preset *p, int w, int h, json_t *out)
+{
+	const struct channel_rule *cr = channel_rule_of(p->name);
+	struct media_transform_plan plan;
+	struct dam_err why = { 0 };
+	int lng = w > h ? w : h;
+
+	if (cr && lng < cr->min_long)
+		json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:i}", "preset", p->name, "kind", "too_small",
+						     "message", cr->rule, "min_long", cr->min_long));
+	if (media_transform_plan(w, h, &p->parsed.t, &plan, &why) < 0) {
+		if (!strcmp(why.field, "up"))
+			json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "preset", p->name, "kind",
+							     "refused", "message", why.msg));
+		return;
+	}
+	if (plan.enlarged > 1.001) {
+		char msg[160];
+
+		snprintf(msg, sizeof msg, "the image is %dx%d: it is enlarged %.2fx to %dx%d", w, h,
+			 plan.enlarged, plan.width, plan.height);
+		json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:f}", "preset", p->name, "kind",
+						     "enlarged", "message", msg, "enlarged", plan.enlarged));
+	}
+}
+
+json_t *preset_warnings(const struct preset *v, int n, int width, int height, const char *only)
+{
+	json_t *out = json_array();
+
+	for (int i = 0; i < n && width > 0 && height > 0; i++)
+		if ((v[i].ahead || channel_rule_of(v[i].name)) && (!only || !strcmp(only, v[i].name)))
+			warn_one(&v[i], width, height, out);
+	return out;
+}
+
 json_t *preset_json(const struct preset *p)
 {
 	return json_pack("{s:s,s:s,s:s,s:s,s:b}", "name", p->name, "spec", p->spec, "description",
@@ -363,122 +436,254 @@ int preset_list(struct dam *dam, json_t **out, struct dam_err *err)
 	return 0;
 }
 
-/* Every current version of a live image gets a "renditions" job; the job
- * itself skips presets whose stored spec is unchanged, so this is cheap to
- * over-ask. Low priority: interactive work goes first. */
-#define RERENDER_PRIORITY -10
-static int queue_all(struct dam *dam, int *queued, struct dam_err *err)
+void preset_spec_hash(const char *spec, char out[65])
 {
-	struct db_stmt *st;
-	char (*ids)[DAM_ID_LEN + 1] = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
+	unsigned char st[BLOB_HASH_STATE_SIZE];
+	static const char rules[] = "dam preset rules " PRESET_RULES "\n";
 
-	if ((rc = db_query(dam->db, &st, err,
-			   "SELECT v.id FROM assets a JOIN versions v ON v.id = a.current_version_id"
-			   " WHERE a.deleted_at IS NULL AND v.status = 'ready'"
-			   " AND EXISTS (SELECT 1 FROM renditions r WHERE r.version_id = v.id AND r.name = 'master')",
-			   "")) < 0)
+	blob_hash_state_init(st);
+	blob_hash_state_update(st, rules, sizeof rules - 1);
+	blob_hash_state_update(st, spec, strlen(spec));
+	blob_hash_state_final(st, out);
+}
+
+/* One ahead-of-time preset as its renditions record it. */
+struct wanted {
+	char name[48]; /* "preset:NAME" */
+	char hash[65];
+	struct media_transform t; /* to tell the sources it refuses */
+};
+
+/* True when the preset's size rule refuses a w x h master. */
+static bool refuses(const struct media_transform *t, int w, int h)
+{
+	struct media_transform_plan plan;
+	struct dam_err why = { 0 };
+
+	return w > 0 && h > 0 && media_transform_plan(w, h, t, &plan, &why) == DAM_ECONFLICT &&
+	       !strcmp(why.field, "up");
+}
+
+/* The presets the renditions job makes (ahead, with a concrete format). */
+static int wanted_presets(struct dam *dam, struct wanted **out, int *n, struct dam_err *err)
+{
+	struct preset *v;
+	int nv, rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = preset_all(dam, &v, &nv, err)) < 0)
 		return rc;
-	while ((rc = db_step(st, err)) == DB_ROW) {
-		if (n == cap) {
-			void *nv = realloc(ids, (cap = cap ? cap * 2 : 64) * sizeof *ids);
-			if (!nv) {
-				rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
-				break;
-			}
-			ids = nv;
-		}
-		snprintf(ids[n++], DAM_ID_LEN + 1, "%s", db_col_text(st, 0));
+	if (!(*out = calloc((size_t)nv + 1, sizeof **out))) {
+		free(v);
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 	}
-	db_finalize(st);
-	for (size_t i = 0; rc >= 0 && i < n; i++)
-		rc = job_enqueue(dam, "renditions", ids[i], RERENDER_PRIORITY, NULL, err);
-	free(ids);
-	if (rc >= 0 && queued)
-		*queued = (int)n;
+	for (int i = 0; i < nv; i++) {
+		if (!v[i].ahead || v[i].parsed.t.format == MEDIA_FMT_AUTO)
+			continue;
+		snprintf((*out)[*n].name, sizeof (*out)[*n].name, "preset:%s", v[i].name);
+		preset_spec_hash(v[i].spec, (*out)[*n].hash);
+		(*out)[*n].t = v[i].parsed.t;
+		(*n)++;
+	}
+	free(v);
+	return 0;
+}
+
+struct stale {
+	char (*ids)[DAM_ID_LEN + 1];
+	size_t n, cap;
+};
+
+static int stale_add(struct stale *st, const char *id, struct dam_err *err)
+{
+	if (st->n == st->cap) {
+		void *nv = realloc(st->ids, (st->cap = st->cap ? st->cap * 2 : 64) * sizeof *st->ids);
+		if (!nv)
+			return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+		st->ids = nv;
+	}
+	snprintf(st->ids[st->n++], DAM_ID_LEN + 1, "%s", id);
+	return 0;
+}
+
+/* Closes one version's run of rows: stale when a wanted preset was not
+ * seen with its present hash (seen[2i]), unless the preset refuses a
+ * master of this size (the job would make nothing, every time) and no
+ * older rendition of it is left to remove (seen[2i+1]: any hash). */
+static int stale_end(struct stale *st, const char *id, int w, int h, const struct wanted *wt,
+		     bool *seen, int nw, struct dam_err *err)
+{
+	int rc = 0;
+
+	for (int i = 0; i < nw && rc == 0; i++)
+		if (!seen[2 * i] && (seen[2 * i + 1] || !refuses(&wt[i].t, w, h))) {
+			rc = stale_add(st, id, err);
+			break;
+		}
+	memset(seen, 0, 2 * (size_t)nw * sizeof *seen);
+	return rc;
+}
+
+/* Current versions of live images with a master, each with its preset
+ * renditions' hashes (one row per rendition, or one with NULLs), sorted by
+ * version; those with a renditions job still to run are left out. */
+static const char STALE_SQL[] =
+	"SELECT v.id, r.name, json_extract(r.spec, '$.preset_hash'), m.width, m.height"
+	" FROM assets a JOIN versions v ON v.id = a.current_version_id"
+	" JOIN renditions m ON m.version_id = v.id AND m.name = 'master'"
+	" LEFT JOIN renditions r ON r.version_id = v.id AND r.name LIKE 'preset:%'"
+	" WHERE a.deleted_at IS NULL AND v.status = 'ready'"
+	" AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.version_id = v.id AND j.kind = 'renditions'"
+	" AND j.state IN ('queued', 'running'))"
+	" ORDER BY v.id";
+
+/* The versions missing a wanted rendition, into *st. */
+static int find_stale(struct dam *dam, const struct wanted *w, int nw, struct stale *st,
+		      struct dam_err *err)
+{
+	struct db_stmt *q;
+	char cur[DAM_ID_LEN + 1] = "";
+	bool *seen = calloc(2 * (size_t)nw + 1, sizeof *seen);
+	int rc, mw = 0, mh = 0;
+
+	if (!seen)
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	if ((rc = db_query(dam->db, &q, err, STALE_SQL, "")) < 0)
+		goto out;
+	while ((rc = db_step(q, err)) == DB_ROW) {
+		const char *id = db_col_text(q, 0), *name = db_col_text(q, 1), *hash = db_col_text(q, 2);
+
+		if (strcmp(cur, id)) {
+			if (*cur && (rc = stale_end(st, cur, mw, mh, w, seen, nw, err)) < 0)
+				break;
+			snprintf(cur, sizeof cur, "%s", id);
+			mw = (int)db_col_int(q, 3);
+			mh = (int)db_col_int(q, 4);
+		}
+		for (int i = 0; name && i < nw; i++)
+			if (!strcmp(w[i].name, name)) {
+				seen[2 * i] = hash && !strcmp(w[i].hash, hash);
+				seen[2 * i + 1] = true;
+			}
+	}
+	db_finalize(q);
+	if (rc >= 0 && *cur)
+		rc = stale_end(st, cur, mw, mh, w, seen, nw, err);
+out:
+	free(seen);
 	return rc < 0 ? rc : 0;
 }
 
-/* A fingerprint of everything that decides ahead-of-time renditions. */
-static int fingerprint(struct dam *dam, char out[65], struct dam_err *err)
+/* Low priority: interactive work goes first. */
+#define RERENDER_PRIORITY -10
+
+/* Queues a renditions job for every stale version; inside the caller's
+ * transaction. */
+static int queue_stale(struct dam *dam, int *queued, struct dam_err *err)
 {
-	struct preset *v;
-	struct strbuf sb = STRBUF_INIT;
-	unsigned char st[BLOB_HASH_STATE_SIZE];
+	struct stale st = { 0 };
+	struct wanted *w = NULL;
+	int nw = 0, rc;
+
+	if ((rc = wanted_presets(dam, &w, &nw, err)) == 0 && nw > 0)
+		rc = find_stale(dam, w, nw, &st, err);
+	for (size_t i = 0; rc >= 0 && i < st.n; i++)
+		rc = job_enqueue(dam, "renditions", st.ids[i], RERENDER_PRIORITY, NULL, err);
+	if (rc >= 0 && queued)
+		*queued = (int)st.n;
+	free(st.ids);
+	free(w);
+	return rc < 0 ? rc : 0;
+}
+
+/* Names one preset for a CDN purge (purge.h). */
+static int purge_preset(struct dam *dam, const char *name, size_t len, struct dam_err *err)
+{
+	char key[48];
+
+	snprintf(key, sizeof key, "preset-%.*s", (int)len, name);
+	return db_run(dam->db, err,
+		      "INSERT INTO purge_outbox(surrogate_key, reason, created_at) VALUES (?, 'preset config', ?)",
+		      "si", key, (int64_t)(time_now_ms() / 1000));
+}
+
+/* Each "name=spec" line of `a` that `b` lacks names its preset for a purge;
+ * with `gone`, only when `b` has no line of that name at all (a changed
+ * definition was named by the other pass). */
+static int purge_missing_lines(struct dam *dam, const char *a, const char *b, bool gone,
+			       struct dam_err *err)
+{
+	int rc = 0;
+
+	for (const char *l = a, *nl; rc >= 0 && *l; l = nl + 1) {
+		size_t name_len = strcspn(l, "=");
+		/* b starts with a newline too, so a match is a whole line or name */
+		char *line;
+
+		if (!(nl = strchr(l, '\n')))
+			break;
+		if (!(line = strndup(l - 1, gone ? name_len + 2 : (size_t)(nl - l) + 2)))
+			return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+		if (!strstr(b, line))
+			rc = purge_preset(dam, l, name_len, err);
+		free(line);
+	}
+	return rc;
+}
+
+/* A dam.conf (or built-in) preset change has no row to trigger on, so the
+ * definitions of the presets not stored through the API are kept as
+ * "name=spec" lines in library('unstored_presets'), and a preset whose line
+ * changed, appeared or went away is named for a CDN purge in the
+ * transaction that records the new lines. The first sync only records. */
+static int purge_unstored(struct dam *dam, struct dam_err *err)
+{
+	struct strbuf now = STRBUF_INIT;
+	struct db_stmt *q = NULL;
+	struct preset *v = NULL;
+	char *old = NULL;
 	int n, rc;
 
 	if ((rc = preset_all(dam, &v, &n, err)) < 0)
 		return rc;
+	strbuf_add(&now, "\n", 1);
 	for (int i = 0; i < n; i++)
-		if (v[i].ahead)
-			strbuf_addf(&sb, "%s=%s\n", v[i].name, v[i].spec);
-	free(v);
-	blob_hash_state_init(st);
-	blob_hash_state_update(st, sb.buf, sb.len);
-	blob_hash_state_final(st, out);
-	strbuf_release(&sb);
-	return 0;
-}
-
-static int set_fingerprint(struct dam *dam, struct dam_err *err)
-{
-	char fp[65];
-	int rc;
-
-	if ((rc = fingerprint(dam, fp, err)) < 0)
-		return rc;
-	return db_run(dam->db, err,
-		      "INSERT INTO library(key, value) VALUES ('presets_fingerprint', ?)"
-		      " ON CONFLICT(key) DO UPDATE SET value = excluded.value", "s", fp);
-}
-
-/* A dam.conf (or built-in) preset change has no row to trigger on: every
- * preset that is not stored through the API may have changed, so each is
- * named for a CDN purge (purge.h), in the transaction that records the new
- * fingerprint. A few dozen rows, on a configuration change only. */
-static int purge_unstored(struct dam *dam, struct dam_err *err)
-{
-	int64_t now = (int64_t)(time_now_ms() / 1000);
-	char key[48];
-	int rc = 0;
-
-	for (size_t i = 0; i < NBUILTIN + (size_t)dam->cfg.npresets && rc >= 0; i++) {
-		const char *name = i < NBUILTIN ? builtins[i].name : dam->cfg.presets[i - NBUILTIN].name;
-		snprintf(key, sizeof key, "preset-%s", name);
-		rc = db_run(dam->db, err,
-			    "INSERT INTO purge_outbox(surrogate_key, reason, created_at)"
-			    " SELECT ?, 'preset config', ? WHERE NOT EXISTS (SELECT 1 FROM presets WHERE name = ?)",
-			    "sis", key, now, name);
+		if (strcmp(v[i].source, "api"))
+			strbuf_addf(&now, "%s=%s\n", v[i].name, v[i].spec);
+	if ((rc = db_query(dam->db, &q, err, "SELECT value FROM library WHERE key = 'unstored_presets'", "")) < 0)
+		goto out;
+	if ((rc = db_step(q, err)) == DB_ROW && !(old = strdup(db_col_text(q, 0)))) {
+		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+		goto out;
 	}
+	if (rc < 0 || (old && !strcmp(old, now.buf)))
+		goto out;
+	if (old && (rc = purge_missing_lines(dam, now.buf + 1, old, false, err)) >= 0)
+		rc = purge_missing_lines(dam, old + 1, now.buf, true, err);
+	if (rc >= 0)
+		rc = db_run(dam->db, err,
+			    "INSERT INTO library(key, value) VALUES ('unstored_presets', ?)"
+			    " ON CONFLICT(key) DO UPDATE SET value = excluded.value", "s", now.buf);
+out:
+	db_finalize(q);
+	free(old);
+	free(v);
+	strbuf_release(&now);
 	return rc < 0 ? rc : 0;
 }
 
 int preset_sync(struct dam *dam, int *queued, struct dam_err *err)
 {
-	char fp[65];
-	struct db_stmt *st;
-	bool same = false;
 	int rc;
 
 	if (queued)
 		*queued = 0;
-	if ((rc = fingerprint(dam, fp, err)) < 0)
-		return rc;
-	if ((rc = db_query(dam->db, &st, err, "SELECT value FROM library WHERE key = 'presets_fingerprint'", "")) < 0)
-		return rc;
-	if (db_step(st, err) == DB_ROW)
-		same = !strcmp(db_col_text(st, 0), fp);
-	db_finalize(st);
-	if (same)
-		return 0;
 	if ((rc = db_begin(dam->db, err)) < 0)
 		return rc;
-	rc = queue_all(dam, queued, err);
+	rc = queue_stale(dam, queued, err);
 	if (rc >= 0)
 		rc = purge_unstored(dam, err);
-	if (rc >= 0)
-		rc = set_fingerprint(dam, err);
 	if (rc < 0) {
 		db_rollback(dam->db);
 		return rc;
@@ -486,15 +691,12 @@ int preset_sync(struct dam *dam, int *queued, struct dam_err *err)
 	return db_commit(dam->db, err);
 }
 
-/* Ends a preset change's transaction: every image is queued for
- * re-rendering and the new fingerprint recorded with the change, or
- * nothing is. */
+/* Ends a preset change's transaction: the versions it makes stale are
+ * queued for re-rendering with the change, or nothing is. */
 static int finish_change(struct dam *dam, int rc, struct dam_err *err)
 {
 	if (rc >= 0)
-		rc = queue_all(dam, NULL, err);
-	if (rc >= 0)
-		rc = set_fingerprint(dam, err);
+		rc = queue_stale(dam, NULL, err);
 	if (rc >= 0)
 		rc = bump_version(dam, err);
 	if (rc < 0) {

@@ -62,6 +62,19 @@ void preset_cache_free(struct preset_cache *c);
 int preset_cache_get(struct preset_cache *c, struct dam *dam, const char *name, struct preset *out,
 		     uint64_t *read_ms, struct dam_err *err);
 
+/*
+ * What delivering a width x height master through the presets v[0..n)
+ * (only the one named `only`, unless NULL) would fall short of, as a new
+ * JSON array (caller json_decref()s) of {"preset", "kind", "message"}:
+ *   "too_small": the channel's own size rule is not met (Amazon zoom needs
+ *                >= 1000 px on the longest side ...; "min_long" gives it);
+ *   "refused":   the preset's upscaling rule refuses this source (cover or
+ *                fill would need more enlargement than its up_N);
+ *   "enlarged":  the preset enlarges it ("enlarged": the factor).
+ * Ahead-of-time presets and those with a channel rule are looked at.
+ */
+json_t *preset_warnings(const struct preset *v, int n, int width, int height, const char *only);
+
 /* One preset as a new JSON object {"name","spec","description","source",
  * "ahead"} (caller json_decref()s). */
 json_t *preset_json(const struct preset *p);
@@ -73,8 +86,9 @@ int preset_list(struct dam *dam, json_t **out, struct dam_err *err);
  * Creates or changes a stored preset (overriding a built-in or config one
  * of the same name). The spec is checked with the library's delivery
  * limits and may not name p_, v_, exp_, dl_ (DAM_EINVAL with the
- * position). Writes the audit row and queues re-rendering of every current
- * image version in the same transaction; *created tells whether it is new.
+ * position). Writes the audit row and, in the same transaction, queues
+ * re-rendering of the versions whose rendition of this preset it makes out
+ * of date (as preset_sync()); *created tells whether it is new.
  */
 int preset_put(struct dam *dam, const char *name, const char *spec, const char *description,
 	       bool ahead, bool *created, struct dam_err *err);
@@ -91,10 +105,23 @@ bool preset_name_valid(const char *name);
 void preset_limits(const struct dam *dam, struct tspec_limits *lim);
 
 /*
- * Queues a "renditions" job for every current image version when the
- * effective presets differ from those last rendered (a fingerprint kept in
- * the library table), e.g. after dam.conf changed. *queued (may be NULL)
- * gets the number of jobs.
+ * The hash a preset rendition records of the definition that made it
+ * (prerender_spec_json's "preset_hash"): SHA-256 hex of the canonical
+ * options and PRESET_RULES, the version of the rules that turn options
+ * into pixels (bumped when they change, e.g. the upscaling rule, so
+ * renditions made by the old rules are made again once).
+ */
+#define PRESET_RULES "2"
+void preset_spec_hash(const char *spec, char out[65]);
+
+/*
+ * Queues a "renditions" job for every current image version that lacks a
+ * rendition of some ahead-of-time preset made from the preset's present
+ * definition (its preset_spec_hash), and has no such job queued or running
+ * yet. So a changed preset re-renders only its own renditions (the job
+ * skips the others), a new one only itself, and an unchanged library
+ * nothing, whoever made the renditions (a CLI ingest, another server).
+ * *queued (may be NULL) gets the number of jobs. Runs its own transaction.
  */
 int preset_sync(struct dam *dam, int *queued, struct dam_err *err);
 

@@ -464,6 +464,11 @@ static int p_dpr(struct parser *ps, const char *v, size_t n)
 	return dec_opt(ps, "dpr", v, n, 1, 4, "1.5", &ps->out->t.dpr);
 }
 
+static int p_up(struct parser *ps, const char *v, size_t n)
+{
+	return dec_opt(ps, "up", v, n, 1, 8, "1.5", &ps->out->t.up);
+}
+
 static int p_blur(struct parser *ps, const char *v, size_t n)
 {
 	return dec_opt(ps, "blur", v, n, 0.3, 100, "2", &ps->out->t.blur);
@@ -666,6 +671,13 @@ static int w_dpr(const struct tspec *s, struct strbuf *sb)
 	return strbuf_addf(sb, "dpr_%s", fmt_dec(d, s->t.dpr));
 }
 
+static int w_up(const struct tspec *s, struct strbuf *sb)
+{
+	char d[40];
+
+	return strbuf_addf(sb, "up_%s", fmt_dec(d, s->t.up < 1 ? 1 : s->t.up));
+}
+
 static int w_blur(const struct tspec *s, struct strbuf *sb)
 {
 	char d[40];
@@ -745,6 +757,7 @@ static const struct option options[] = {
 	{ "h", TS_H, p_h, w_h, "h_800" },
 	{ "fit", TS_FIT, p_fit, w_fit, "fit_cover" },
 	{ "crop", TS_CROP, p_crop, w_crop, "crop_smart" },
+	{ "up", TS_UP, p_up, w_up, "up_1.5" },
 	{ "dpr", TS_DPR, p_dpr, w_dpr, "dpr_2" },
 	{ "rot", TS_ROT, p_rot, w_rot, "rot_90" },
 	{ "flip", TS_FLIP, p_flip, w_flip, "flip_h" },
@@ -865,6 +878,8 @@ static void drop_defaults(struct tspec *s)
 		s->set &= ~(unsigned)TS_PAD;
 	if (t->dpr == 1)
 		s->set &= ~(unsigned)TS_DPR;
+	if (t->up <= 1)
+		s->set &= ~(unsigned)TS_UP;
 	if (!t->strip_all)
 		s->set &= ~(unsigned)TS_META;
 }
@@ -963,6 +978,8 @@ void tspec_overlay(struct tspec *base, const struct tspec *over)
 		t->quality = o->quality;
 	if (set & TS_DPR)
 		t->dpr = o->dpr;
+	if (set & TS_UP)
+		t->up = o->up;
 	if (set & TS_BLUR)
 		t->blur = o->blur;
 	if (set & TS_SHARPEN)

@@ -9,6 +9,8 @@
  *   w_N h_N            box width/height, 1..16384
  *   fit_contain|cover|fill|inside
  *   crop_smart|focal|center|n|ne|e|se|s|sw|w|nw   (needs fit_cover)
+ *   up_1..8            largest enlargement (decimal; default 1 = never enlarge;
+ *                      transform.h gives the rule of each fit)
  *   rot_0|90|180|270   flip_h|v|hv
  *   bg_RRGGBB | bg_RRGGBBAA (hex)
  *   pad_N | pad_T:R:B:L  (0..2000 each)
@@ -46,7 +48,7 @@ enum tspec_opt {
 	TS_FLIP = 1u << 5, TS_BG = 1u << 6, TS_PAD = 1u << 7, TS_FMT = 1u << 8, TS_Q = 1u << 9,
 	TS_DPR = 1u << 10, TS_BLUR = 1u << 11, TS_SHARPEN = 1u << 12, TS_TRIM = 1u << 13,
 	TS_WM = 1u << 14, TS_BUDGET = 1u << 15, TS_META = 1u << 16, TS_PRESET = 1u << 17,
-	TS_VERSION = 1u << 18, TS_EXP = 1u << 19, TS_DL = 1u << 20,
+	TS_VERSION = 1u << 18, TS_EXP = 1u << 19, TS_DL = 1u << 20, TS_UP = 1u << 21,
 };
 
 struct tspec {
@@ -94,7 +96,7 @@ int tspec_parse(const char *text, size_t len, const struct tspec_limits *lim, st
 
 /*
  * Canonical text of s: the options in s->set in a fixed order (p w h fit
- * crop dpr rot flip trim pad bg blur sharpen wm f q budget meta v exp dl),
+ * crop up dpr rot flip trim pad bg blur sharpen wm f q budget meta v exp dl),
  * numbers in shortest form, "jpg" printed as "jpeg"; "_" when nothing is
  * set. tspec_parse(tspec_format(s)) gives back an equal spec (all but
  * nops). Appends to sb. Returns 0, DAM_ENOMEM, or DAM_ELIMIT when sb->max

@@ -7,6 +7,7 @@
 
 #include "core/asset.h"
 #include "core/delivery.h"
+#include "deliver/deliver.h"
 #include "http/handlers.h"
 #include "util/timeutil.h"
 
@@ -344,21 +345,31 @@ HANDLER(h_version_get)
 	json_decref(a);
 }
 
+/* The current version's renditions, and the delivery warnings of its
+ * master (deliver_warnings: too small for a channel, enlarged, refused). */
 HANDLER(h_renditions_list)
 {
-	json_t *a = load_asset(dam, req, res, AUTH_ASSET_READ), *v;
+	json_t *a = load_asset(dam, req, res, AUTH_ASSET_READ), *v, *warn = NULL;
+	struct dam_err err;
 	const char *cur;
 	size_t i;
 
 	if (!a)
 		return;
+	if (deliver_warnings(dam, json_string_value(json_object_get(a, "id")), NULL, &warn, &err) < 0) {
+		http_res_dam_error(res, &err);
+		goto out;
+	}
 	cur = json_string_value(json_object_get(a, "current_version_id"));
 	json_array_foreach(json_object_get(a, "versions"), i, v)
-		if (!strcmp(json_string_value(json_object_get(v, "id")), cur)) {
-			http_res_json(res, 200, json_pack("{s:O}", "items", json_object_get(v, "renditions")));
+		if (cur && !strcmp(json_string_value(json_object_get(v, "id")), cur)) {
+			http_res_json(res, 200, json_pack("{s:O,s:O}", "items", json_object_get(v, "renditions"),
+							  "warnings", warn));
 			break;
 		}
 	if (!res->body.len)
-		http_res_json(res, 200, json_pack("{s:[]}", "items"));
+		http_res_json(res, 200, json_pack("{s:[],s:O}", "items", "warnings", warn));
+out:
+	json_decref(warn);
 	json_decref(a);
 }

@@ -225,6 +225,7 @@ HANDLER(h_asset_links)
 	char *url = NULL, origin[300];
 	int64_t exp_at = 0;
 	long long version = link_expiry(req, res, &exp_at) ? http_query_int(req, res, "version", 0, 1, 1000000) : -1;
+	json_t *warn = NULL;
 
 	if (version < 0)
 		goto out;
@@ -252,8 +253,14 @@ HANDLER(h_asset_links)
 		http_res_dam_error(res, &err);
 		goto out;
 	}
-	http_res_json(res, 200, json_pack("{s:s,s:o}", "url", url, "expires_at",
-					  exp_at ? time_json((uint64_t)exp_at * 1000) : json_null()));
+	/* a preset link says what the preset falls short of for this asset */
+	if (deliver_warnings(dam, id, preset ? preset : "", &warn, &err) < 0) {
+		http_res_dam_error(res, &err);
+		goto out;
+	}
+	http_res_json(res, 200, json_pack("{s:s,s:o,s:o}", "url", url, "expires_at",
+					  exp_at ? time_json((uint64_t)exp_at * 1000) : json_null(), "warnings",
+					  warn));
 out:
 	free(url);
 	free(preset);

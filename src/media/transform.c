@@ -211,7 +211,11 @@ struct tx {
 	struct dam_err *err;
 };
 
-/* Room for n new images owned by the transform. */
+/* Room for n new images owned by the transform. Each slot is unreffed once
+ * when the scope dies, so an image goes into exactly one slot: the stage
+ * helpers below hand back through VipsImage **out a pointer borrowed from
+ * their own slots, which the caller keeps in a plain local (`&im`), never in
+ * a slot of its own array. */
 static VipsImage **tmp(struct tx *x, int n)
 {
 	return (VipsImage **)vips_object_local_array(x->scope, n);
@@ -434,6 +438,7 @@ struct plan {
 	int pad[4];         /* top, right, bottom, left, device pixels */
 	int fw, fh;         /* final size */
 	bool down;          /* scaled down on either axis */
+	double enlarged;    /* largest scale factor above 1 (1 = not enlarged) */
 };
 
 static int clamp_int(double v, int lo, int hi)
@@ -451,15 +456,19 @@ static bool odd_rotation(const struct media_transform *t)
 	return t->rotate == 90 || t->rotate == 270;
 }
 
-/* Fits rw x rh inside bw x bh (0 = unbounded), with the constrained side
- * landing on the box exactly. */
-static void fit_inside(int rw, int rh, double bw, double bh, bool up, int *sw, int *sh)
+/* Fits rw x rh inside bw x bh (0 = unbounded), enlarging at most `up`
+ * times, with the constrained side landing on the box exactly. */
+static void fit_inside(int rw, int rh, double bw, double bh, double up, int *sw, int *sh)
 {
 	double sx = bw > 0 ? bw / rw : INFINITY, sy = bh > 0 ? bh / rh : INFINITY;
+	double s = sx < sy ? sx : sy;
 
-	if ((sx == INFINITY && sy == INFINITY) || (!up && sx >= 1 && sy >= 1)) {
+	if (s == INFINITY || (s >= 1 && up <= 1)) {
 		*sw = rw;
 		*sh = rh;
+	} else if (s > up) {
+		*sw = side(rw * up);
+		*sh = side(rh * up);
 	} else if (sx <= sy) {
 		*sw = side(bw);
 		*sh = side(rh * sx);
@@ -469,12 +478,31 @@ static void fit_inside(int rw, int rh, double bw, double bh, bool up, int *sw, i
 	}
 }
 
+/* Rounding of a box side may ask for a hair more than `up` allows. */
+#define UP_SLACK 0.002
+
+/* Cover and fill promise exactly the box: a source that would need more
+ * enlargement than allowed is refused, saying by how much. */
+static int too_small(struct tx *x, const struct plan *p, const char *fit, double bw, double bh,
+		     double need, double up)
+{
+	if (up <= 1)
+		return dam_err_set(x->err, DAM_ECONFLICT, "up",
+				   "the image is %dx%d, too small for fit %s %dx%d: it would have to be "
+				   "enlarged %.2fx and this transform never enlarges (up_N allows it)",
+				   p->rw, p->rh, fit, side(bw), side(bh), need);
+	return dam_err_set(x->err, DAM_ECONFLICT, "up",
+			   "the image is %dx%d, too small for fit %s %dx%d: it would have to be "
+			   "enlarged %.2fx, more than the %gx allowed (up_%g)",
+			   p->rw, p->rh, fit, side(bw), side(bh), need, up, up);
+}
+
 /* Sizes for p->tw x p->th; fills everything except cx, cy. */
 static int plan_size(struct tx *x, struct plan *p)
 {
 	const struct media_transform *t = x->t;
 	double dpr = t->dpr > 0 ? t->dpr : 1;
-	double bw = t->width * dpr, bh = t->height * dpr;
+	double bw = t->width * dpr, bh = t->height * dpr, up = t->up >= 1 ? t->up : 1;
 	enum media_fit fit = bw > 0 && bh > 0 ? t->fit : MEDIA_FIT_INSIDE;
 	uint64_t px;
 	int i;
@@ -484,38 +512,33 @@ static int plan_size(struct tx *x, struct plan *p)
 	switch (fit) {
 	case MEDIA_FIT_INSIDE:
 	case MEDIA_FIT_CONTAIN:
-		fit_inside(p->rw, p->rh, bw, bh, fit == MEDIA_FIT_CONTAIN, &p->sw, &p->sh);
+		fit_inside(p->rw, p->rh, bw, bh, up, &p->sw, &p->sh);
 		p->cw = p->sw;
 		p->ch = p->sh;
 		break;
 	case MEDIA_FIT_COVER: {
 		double sx = bw / p->rw, sy = bh / p->rh, s = sx > sy ? sx : sy;
 
-		if (s > 1) {
-			/* never upscale: the box shrinks (keeping its shape)
-			 * until the image fills it unscaled */
-			p->sw = p->rw;
-			p->sh = p->rh;
-			p->cw = clamp_int(lround(bw / s), 1, p->rw);
-			p->ch = clamp_int(lround(bh / s), 1, p->rh);
-		} else {
-			p->sw = sx >= sy ? side(bw) : side(p->rw * s);
-			p->sh = sx >= sy ? side(p->rh * s) : side(bh);
-			p->cw = clamp_int(lround(bw), 1, p->sw);
-			p->ch = clamp_int(lround(bh), 1, p->sh);
-		}
+		if (s > up * (1 + UP_SLACK))
+			return too_small(x, p, "cover", bw, bh, s, up);
+		p->sw = sx >= sy ? side(bw) : side(p->rw * s);
+		p->sh = sx >= sy ? side(p->rh * s) : side(bh);
+		p->cw = clamp_int(lround(bw), 1, p->sw);
+		p->ch = clamp_int(lround(bh), 1, p->sh);
 		break;
 	}
 	case MEDIA_FIT_FILL: {
 		double m = fmax(bw / p->rw, bh / p->rh);
 
-		m = m > 1 ? m : 1; /* never upscale: the box shrinks instead */
-		p->sw = p->cw = side(bw / m);
-		p->sh = p->ch = side(bh / m);
+		if (m > up * (1 + UP_SLACK))
+			return too_small(x, p, "fill", bw, bh, m, up);
+		p->sw = p->cw = side(bw);
+		p->sh = p->ch = side(bh);
 		break;
 	}
 	}
 	p->down = p->sw < p->rw || p->sh < p->rh;
+	p->enlarged = fmax(1, fmax((double)p->sw / p->rw, (double)p->sh / p->rh));
 	p->bw = fit == MEDIA_FIT_CONTAIN ? side(bw) : p->cw;
 	p->bh = fit == MEDIA_FIT_CONTAIN ? side(bh) : p->ch;
 	for (i = 0; i < 4; i++)
@@ -728,7 +751,7 @@ static int trim(struct tx *x, const struct master *m, struct plan *p)
  * small level (the attention map is 32x32 whatever the input). */
 static int smart_window(struct tx *x, const struct master *m, struct plan *p)
 {
-	VipsImage **t = tmp(x, 3), *lv, *im;
+	VipsImage **t = tmp(x, 1), *lv, *im;
 	int uw, uh, aw, ah, ww, wh, ax = 0, ay = 0, rc;
 	double s, cx, cy;
 
@@ -739,18 +762,18 @@ static int smart_window(struct tx *x, const struct master *m, struct plan *p)
 	lv = master_level(x, m, pick_level(m, p->tw, p->th, aw, ah));
 	if ((rc = load_region(x, m, lv, p->tx, p->ty, p->tw, p->th, aw, ah, &im)) < 0)
 		return rc;
-	if (vips_image_hasalpha(im)) {
-		if ((rc = flatten(x, im, x->t->bg_set ? x->t->bg : (const uint8_t[]){ 255, 255, 255 },
-				  &t[0])) < 0)
-			return rc;
-		im = t[0];
-	}
+	/* flatten() keeps its result in its own slot of the scope: take the
+	 * pointer, never store it in a second array (two owners, two unrefs) */
+	if (vips_image_hasalpha(im) &&
+	    (rc = flatten(x, im, x->t->bg_set ? x->t->bg : (const uint8_t[]){ 255, 255, 255 },
+			  &im)) < 0)
+		return rc;
 	/* the window, in the unrotated frame of the analysis image */
 	unrotated_size(x->t, p, &uw, &uh);
 	ww = clamp_int(lround((double)(odd_rotation(x->t) ? p->ch : p->cw) * aw / uw), 1, aw);
 	wh = clamp_int(lround((double)(odd_rotation(x->t) ? p->cw : p->ch) * ah / uh), 1, ah);
 	watch(x, im);
-	if (vips_smartcrop(im, &t[1], ww, wh, "interesting", VIPS_INTERESTING_ATTENTION,
+	if (vips_smartcrop(im, &t[0], ww, wh, "interesting", VIPS_INTERESTING_ATTENTION,
 			   "attention_x", &ax, "attention_y", &ay, NULL))
 		return vfail(x, DAM_EMEDIA, "cannot find the salient region");
 	map_point(x->t, p, p->tx + (ax + 0.5) * p->tw / aw, p->ty + (ay + 0.5) * p->th / ah, &cx,
@@ -1250,6 +1273,8 @@ static int validate(const struct media_transform *t, struct dam_err *err)
 		BAD("quality", "quality must be 1..100");
 	if (!(t->dpr == 0 || (t->dpr >= 1 && t->dpr <= 4)))
 		BAD("dpr", "dpr must be 1..4");
+	if (!(t->up == 0 || (t->up >= 1 && t->up <= 8)))
+		BAD("up", "up (the largest enlargement) must be 1..8");
 	if (!(t->blur >= 0 && t->blur <= 1000))
 		BAD("blur", "blur must be 0..1000");
 	if (!(t->sharpen <= 100)) /* NaN too */
@@ -1327,6 +1352,7 @@ static int run(struct tx *x, int master_fd, struct media_transform_result *res, 
 	res->width = vips_image_get_width(fin);
 	res->height = vips_image_get_height(fin);
 	res->format = t->format;
+	res->enlarged = p.enlarged;
 out:
 	strbuf_release(&xmp);
 	return rc;
@@ -1552,4 +1578,39 @@ int media_master_write(int in_fd, const struct media_sniff *sniff, const struct 
 out:
 	g_object_unref(scope);
 	return rc;
+}
+
+/* ---- media_transform_plan ---- */
+
+int media_transform_plan(int width, int height, const struct media_transform *t,
+			 struct media_transform_plan *out, struct dam_err *err)
+{
+	struct media_transform_limits lim;
+	struct media_transform c = *t;
+	struct tx x;
+	struct plan p;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (c.format == MEDIA_FMT_AUTO)
+		c.format = MEDIA_FMT_JPEG; /* sizes do not depend on the format */
+	if ((rc = validate(&c, err)) < 0)
+		return rc;
+	if (width < 1 || height < 1)
+		return dam_err_set(err, DAM_EINVAL, "width", "image size must be at least 1x1");
+	media_transform_limits_default(&lim);
+	lim.max_input_pixels = lim.max_output_pixels = 0;
+	memset(&x, 0, sizeof x);
+	x.t = &c;
+	x.lim = &lim;
+	x.err = err;
+	memset(&p, 0, sizeof p);
+	p.tw = width;
+	p.th = height;
+	if ((rc = plan_size(&x, &p)) < 0)
+		return rc;
+	out->width = p.fw;
+	out->height = p.fh;
+	out->enlarged = p.enlarged;
+	return 0;
 }

@@ -27,15 +27,20 @@
 #include "util/err.h"
 
 /*
- * How the image meets the box width x height:
- *   CONTAIN: scaled to fit inside the box, then padded with `bg` to exactly
- *            the box (letterbox); the only fit that can upscale.
- *   COVER:   scaled to fill the box, the overflow cropped (see crop).
- *   FILL:    stretched to exactly the box, aspect ratio not kept.
- *   INSIDE:  scaled to fit inside the box, no padding, never upscaled.
- * COVER and FILL never upscale either: when the image is too small for the
- * box, the box shrinks (keeping its shape) until it is not, so cover of a
- * 1200x800 image into 2000x1000 gives 1200x600.
+ * How the image meets the box width x height, and the one upscaling rule of
+ * each fit. `up` (media_transform.up, up_N in URLs and presets) is the
+ * largest enlargement allowed, 1 (never enlarge) unless given:
+ *   INSIDE:  scaled to fit inside the box, no padding; enlarged at most up
+ *            times, so a small image stays smaller than the box.
+ *   CONTAIN: scaled to fit inside the box (enlarged at most up times), then
+ *            padded with `bg` to exactly the box (letterbox): always the box.
+ *   COVER:   scaled to fill the box, the overflow cropped (see crop): always
+ *            exactly the box. An image that would need more than up times
+ *            enlargement is refused (DAM_ECONFLICT, field "up", saying by
+ *            how much), never delivered smaller than promised.
+ *   FILL:    stretched to exactly the box, aspect ratio not kept; refused
+ *            like COVER when either axis would need more than up times.
+ * The enlargement applied is reported (media_transform_result.enlarged).
  * With only one of width/height set, the other follows the aspect ratio and
  * every fit behaves as INSIDE. With neither set the size is unchanged.
  */
@@ -98,6 +103,7 @@ struct media_transform {
 	int quality;               /* 1..100, 0 = format default (JPEG 85, WebP 80, AVIF 55,
 				      JXL 75; PNG ignores it) */
 	double dpr;                /* 1..4; 0 = 1 */
+	double up;                 /* largest enlargement, 1..8; 0 = 1 (never enlarge) */
 	double blur;               /* Gaussian sigma, 0 = none */
 	double sharpen;            /* sigma (vips_sharpen); 0 = default mild sharpen (3x3) after a
 				      downscale, < 0 = none */
@@ -134,7 +140,23 @@ struct media_transform_result {
 	int width, height;
 	enum media_format format;
 	int quality;     /* the quality finally used (after the byte budget) */
+	double enlarged; /* largest scale factor applied, 1 = not enlarged */
 };
+
+/* What a transform would make of a width x height master, without pixels. */
+struct media_transform_plan {
+	int width, height; /* the result's size (before trim, which needs pixels) */
+	double enlarged;   /* as media_transform_result.enlarged */
+};
+
+/*
+ * Plans t on a width x height master: the sizes and the enlargement, or the
+ * refusal media_transform_fd() would give for a source too small for cover
+ * or fill (DAM_ECONFLICT, field "up", with the message). Format AUTO is
+ * accepted here. Pure arithmetic: no I/O, thread-safe.
+ */
+int media_transform_plan(int width, int height, const struct media_transform *t,
+			 struct media_transform_plan *out, struct dam_err *err);
 
 /*
  * Applies t to the master in master_fd (borrowed, read with pread from 0),

@@ -339,7 +339,8 @@ test('more concurrent transforms than cores all finish (they queue for a transfo
 });
 
 test('presets through the API: create, use, change, delete; bad specs refused', async () => {
-  const spec = 'w_1600,h_900,fit_cover,crop_smart,f_webp,q_80';
+  // the 1200x800 photo needs 1.33x for 1600x900: cover enlarges only with up_N
+  const spec = 'w_1600,h_900,fit_cover,crop_smart,up_1.5,f_webp,q_80';
   assertErrorShape(await s.api('/api/v1/presets', { method: 'POST', as: 'editor', json: { name: 'hero', spec } }), 403);
   const bad = await s.api('/api/v1/presets', { method: 'POST', as: 'admin', json: { name: 'hero', spec: 'w_1600,fit_cover' } });
   assertErrorShape(bad, 400);
@@ -426,8 +427,9 @@ test('the focal point is kept by the asset, audited, and moves preset crops', as
     if (Date.now() > until) throw new Error('instagram-portrait was not re-rendered for the focal point');
     await sleep(200);
   }
-  // cover never upscales: the 800 px high photo gives the largest 4:5 crop
-  assert.deepEqual(header(after.bytes), { width: 640, height: 800, bands: 3 });
+  // cover gives exactly the preset's box: the 800 px high photo is
+  // enlarged 1.69x (instagram-portrait allows up to 2x)
+  assert.deepEqual(header(after.bytes), { width: 1080, height: 1350, bands: 3 });
   const log = cli(s.lib, ['audit', 'log', photo]);
   assert.match(log, /asset\.focal/);
   assert.equal((await s.api(`/api/v1/assets/${photo}`, { method: 'PATCH', as: 'editor', json: { focal: null } })).json.focal, null);

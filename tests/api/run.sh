@@ -11,6 +11,8 @@ command -v node >/dev/null || { echo "Bail out! node is not installed"; exit 2; 
 major=$(node -p 'process.versions.node.split(".")[0]')
 [ "$major" -ge 20 ] || { echo "Bail out! node $major is too old (need 20+)"; exit 2; }
 export DAM=${DAM:-build/dam} FIXTURES=${FIXTURES:-build/fixtures}
+# GLib criticals and warnings abort (scripts/test.sh explains why).
+export G_DEBUG=${G_DEBUG:-fatal-warnings}
 [ -x "$DAM" ] || { echo "Bail out! no dam binary at $DAM (set DAM=)"; exit 2; }
 [ -f "$FIXTURES/photo.jpg" ] || { echo "Bail out! no fixtures in $FIXTURES (run tests/gen-fixtures.sh $FIXTURES)"; exit 2; }
 # Every response is validated against docs/openapi.yaml (lib/openapi.mjs),

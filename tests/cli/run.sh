@@ -25,6 +25,8 @@ TMPROOT=$(mktemp -d "${TMPDIR:-/tmp}/dam-cli.XXXXXX")
 BGPIDS=$TMPROOT/bgpids
 : >"$BGPIDS"
 unset DAM_LIBRARY
+# GLib criticals and warnings abort (scripts/test.sh explains why).
+export G_DEBUG=${G_DEBUG:-fatal-warnings}
 export USER=${USER:-tester}
 
 cleanup() {
@@ -1153,12 +1155,63 @@ test_search_ranges() {
 	assert_contains "$ERR" "licence_expiry wants a date like 2026-01-31, now+30d"
 }
 
+# Images with alpha (8-bit RGBA, 16-bit RGBA, a transparent SVG) through
+# ingest and a smart crop: no GLib critical (G_DEBUG makes one abort the job
+# child), every job done, the crop's pixels right.
+test_ingest_alpha() {
+	new_lib
+	assert_exit 0 dam ingest --json "$FIXTURES/alpha.png" "$FIXTURES/deep16.png" "$FIXTURES/clear.svg"
+	assert_not_contains "$ERR" "CRITICAL" "ingest stderr"
+	local ids
+	ids=$(j '[.results[].asset_id] | join(" ")')
+	assert_exit 0 dam jobs --json
+	assert_eq "6 0" "$(j '"\(.counts.done) \(.counts.failed)"')" "jobs done, failed ($(j '[.jobs[] | select(.state != "done") | "\(.filename): \(.error)"] | join("; ")'))"
+	local id
+	for id in $ids; do
+		assert_exit 0 dam show --json "$id"
+		assert_eq "1 1" "$(j '[.versions[0].renditions[] | .name] | "\(map(select(.=="preset:tmall")) | length) \(map(select(.=="preset:amazon")) | length)"')" \
+			"$(j .name): tmall and amazon renditions"
+		assert_exit 0 dam render "$id" 'w_60,h_120,fit_cover,crop_smart,f_png' -o "$T/$id.png"
+		assert_not_contains "$ERR" "CRITICAL" "render stderr"
+		assert_eq "60x120x4" "$(vipsheader -f width "$T/$id.png")x$(vipsheader -f height "$T/$id.png")x$(vipsheader -f bands "$T/$id.png")" "smart crop size and alpha"
+	done
+	# alpha.png: transparent corners, an opaque disc (220,80,40) in the middle
+	id=${ids%% *}
+	assert_eq "0" "$(vips getpoint "$T/$id.png" 30 2 | awk '{print $4}')" "alpha.png top stays transparent"
+	local px
+	px=$(vips getpoint "$T/$id.png" 30 60)
+	assert_eq 1 "$(awk '{ d = ($1-220)^2 + ($2-80)^2 + ($3-40)^2; print (d <= 27 && $4 == 255) }' <<<"$px")" \
+		"alpha.png disc colour (220 80 40 255 +-3): $px"
+}
+
+# dam show says what the channel presets fall short of, and how much a
+# preset rendition was enlarged.
+test_show_warnings() {
+	new_lib
+	assert_exit 0 dam ingest --json "$FIXTURES/image.tif" "$FIXTURES/photo.jpg"
+	local small photo
+	small=$(id_of image.tif)
+	photo=$(id_of photo.jpg)
+	assert_exit 0 dam show "$small"
+	assert_contains "$OUT" "warning  amazon: Amazon enables zoom only for images of at least 1000 px on the longest side"
+	assert_contains "$OUT" "warning  tiktok: the image is 300x200, too small for fit cover 1080x1920: it would have to be enlarged 9.60x"
+	assert_exit 0 dam show --json "$small"
+	assert_eq "too_small 1000" "$(j '.delivery_warnings[] | select(.preset=="amazon") | "\(.kind) \(.min_long)"')" "amazon warning in JSON"
+	assert_eq 0 "$(j '[.versions[0].renditions[] | select(.name=="preset:tiktok")] | length')" "no refused rendition"
+	assert_exit 0 dam show "$photo"
+	assert_contains "$OUT" "1080x1080"
+	assert_contains "$(grep 'preset:instagram-square' <<<"$OUT")" "enlarged 1.35x"
+	assert_not_contains "$OUT" "warning  amazon:" "1200 px meets Amazon's rule"
+	assert_exit 0 dam show --json "$photo"
+	assert_eq "1" "$(j '.versions[0].renditions[] | select(.name=="preset:amazon") | .enlarged')" "amazon not enlarged"
+}
+
 # ------------------------------------------------------------------ runner
 
 TESTS=(
 	init_and_find ingest_fixtures dedup_and_dry_run ingest_tags_meta new_version globs
 	tag_meta_rm_restore corrupt_retry decompression_bomb crash_kill9 fsck_damage_gc audit_chain audit_log_filters
-	bad_input names_and_types watch watch_burst ls_filters help_usage delivery cli_actor url_expires private_library search_ranges
+	bad_input names_and_types watch watch_burst ls_filters help_usage delivery cli_actor url_expires private_library search_ranges ingest_alpha show_warnings
 )
 if [ $# -gt 0 ]; then
 	sel=()

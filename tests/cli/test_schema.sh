@@ -4,6 +4,8 @@
 # on `dam ingest` and `dam meta`.
 # Usage: DAM=path/to/dam tests/cli/test_schema.sh   (exits non-zero on failure)
 set -u
+# GLib criticals and warnings abort (scripts/test.sh explains why).
+export G_DEBUG=${G_DEBUG:-fatal-warnings}
 
 DAM=${DAM:-build/dam}
 case $DAM in /*) ;; *) DAM=$PWD/$DAM ;; esac

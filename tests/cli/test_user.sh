@@ -2,6 +2,8 @@
 # test_user.sh - black-box tests of `dam user` and `dam token`.
 # Usage: DAM=path/to/dam tests/cli/test_user.sh   (exits non-zero on failure)
 set -u
+# GLib criticals and warnings abort (scripts/test.sh explains why).
+export G_DEBUG=${G_DEBUG:-fatal-warnings}
 
 DAM=${DAM:-build/dam}
 case $DAM in /*) ;; *) DAM=$PWD/$DAM ;; esac

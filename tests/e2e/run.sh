@@ -9,6 +9,8 @@ set -eu
 cd "$(dirname "$0")/../.."
 command -v node >/dev/null || { echo "Bail out! node is not installed"; exit 2; }
 export DAM=${DAM:-build/dam} FIXTURES=${FIXTURES:-build/fixtures}
+# GLib criticals and warnings abort (scripts/test.sh explains why).
+export G_DEBUG=${G_DEBUG:-fatal-warnings}
 [ -x "$DAM" ] || { echo "Bail out! no dam binary at $DAM (set DAM=)"; exit 2; }
 [ -f "$FIXTURES/photo.jpg" ] || { echo "Bail out! no fixtures in $FIXTURES"; exit 2; }
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || { echo "Bail out! no Chromium at ${CHROMIUM:-/usr/bin/chromium} (apt-get install chromium)"; exit 2; }

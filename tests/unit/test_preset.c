@@ -204,14 +204,29 @@ static void test_config_change_queues_purges(void **state)
 	assert_int_equal(db_query_int(f->a->db, &n, &err, "SELECT count(*) FROM purge_outbox", ""), 0);
 	assert_int_equal(n, 0);
 
+	/* a new dam.conf preset: only it is named, not the unchanged built-ins */
 	snprintf(f->a->cfg.presets[0].name, sizeof f->a->cfg.presets[0].name, "hero");
 	snprintf(f->a->cfg.presets[0].spec, sizeof f->a->cfg.presets[0].spec, "w_1600,f_jpeg");
 	f->a->cfg.npresets = 1;
 	assert_int_equal(preset_sync(f->a, NULL, &err), 0);
+	assert_int_equal(db_query_int(f->a->db, &n, &err, "SELECT count(*) FROM purge_outbox", ""), 0);
+	assert_int_equal(n, 1);
 	assert_int_equal(db_query_int(f->a->db, &n, &err,
-				      "SELECT count(*) FROM purge_outbox WHERE surrogate_key IN ('preset-hero', 'preset-tmall')", ""),
+				      "SELECT count(*) FROM purge_outbox WHERE surrogate_key = 'preset-hero'", ""),
 			 0);
-	assert_int_equal(n, 2);
+	assert_int_equal(n, 1);
+
+	/* its definition changed: named again; then removed: named again */
+	snprintf(f->a->cfg.presets[0].spec, sizeof f->a->cfg.presets[0].spec, "w_1200,f_jpeg");
+	assert_int_equal(preset_sync(f->a, NULL, &err), 0);
+	f->a->cfg.npresets = 0;
+	assert_int_equal(preset_sync(f->a, NULL, &err), 0);
+	assert_int_equal(db_query_int(f->a->db, &n, &err,
+				      "SELECT count(*) FROM purge_outbox WHERE surrogate_key = 'preset-hero'", ""),
+			 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(db_query_int(f->a->db, &n, &err, "SELECT count(*) FROM purge_outbox", ""), 0);
+	assert_int_equal(n, 3);
 }
 
 int main(void)

@@ -293,6 +293,10 @@ static void make_inputs(void)
 		rect(im, opaque, 100, 50, 100, 100);
 		save(im, "alpha.png");
 	}
+	/* alpha16.png: the same, 16 bits a sample */
+	sh("vips cast %s/alpha.png %s/a16.v ushort --shift && "
+	   "vips copy %s/a16.v %s/alpha16.png --interpretation rgb16",
+	   d, d, d, d);
 
 	/* a CMYK JPEG of (90, 120, 160), a colour CMYK can hold, through
 	 * libvips's CMYK profile, with the profile and without; and a 16-bit
@@ -342,6 +346,9 @@ static int setup(void **state)
 	media_transform_limits_default(&tlim);
 	if (media_init("test_transform", &lim, NULL) < 0)
 		return -1;
+	/* a GLib critical or warning (a double unref, a loader complaint)
+	 * fails the run even without G_DEBUG=fatal-warnings */
+	g_log_set_always_fatal(G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
 	make_inputs();
 	return 0;
 }
@@ -524,6 +531,70 @@ static void test_master_refuses(void **state)
 
 /* ---- sizes ---- */
 
+/* t with up = `up` on m is refused: DAM_ECONFLICT, field "up", the message
+ * holding `msg`; media_transform_plan says the same without pixels. */
+static void too_small(const char *m, struct media_transform *t, double up, const char *msg)
+{
+	struct media_transform_result r;
+	struct media_transform_plan plan;
+	struct dam_err err = { 0 };
+	double keep = t->up;
+
+	t->up = up;
+	assert_int_equal(xform(m, t, &r, &err), DAM_ECONFLICT);
+	assert_string_equal(err.field, "up");
+	if (!strstr(err.msg, msg))
+		fail_msg("\"%s\" does not say \"%s\"", err.msg, msg);
+	assert_int_equal(media_transform_plan(1200, 800, t, &plan, &err), DAM_ECONFLICT);
+	t->up = keep;
+}
+
+/* The enlargement applied is reported, by the transform and its plan. */
+static void test_enlarged(void **state)
+{
+	struct media_transform_result r;
+	struct media_transform_plan plan;
+	struct media_transform t;
+	struct dam_err err = { 0 };
+	VipsImage *im;
+
+	media_transform_init(&t);
+	t.width = t.height = 1080;
+	t.fit = MEDIA_FIT_COVER;
+	t.crop = MEDIA_CROP_SMART;
+	t.up = 2;
+	im = render("photo.tif", &t, &r); /* 1200x800: 1.35x */
+	assert_int_equal(r.width, 1080);
+	assert_int_equal(r.height, 1080);
+	assert_true(fabs(r.enlarged - 1.35) < 0.01);
+	g_object_unref(im);
+	free(r.data);
+	OK(media_transform_plan(1200, 800, &t, &plan, &err));
+	assert_int_equal(plan.width, 1080);
+	assert_true(fabs(plan.enlarged - 1.35) < 0.01);
+	/* contain never enlarges unless up says so: the image stays 1200x800
+	 * in the middle of the 2000x2000 canvas */
+	t.fit = MEDIA_FIT_CONTAIN;
+	t.crop = MEDIA_CROP_CENTER;
+	t.width = t.height = 2000;
+	t.up = 0;
+	t.format = MEDIA_FMT_PNG;
+	im = render("photo.tif", &t, &r);
+	assert_int_equal(r.width, 2000);
+	assert_int_equal(r.height, 2000);
+	assert_true(r.enlarged == 1);
+	assert_rgb(im, 1000, 350, 255, 255, 255, 0); /* padding above the photo (y 600..1400) */
+	assert_rgb(im, 700, 800, 230, 20, 20, 10);   /* the red top-left quadrant, unscaled */
+	g_object_unref(im);
+	free(r.data);
+	/* downscaling is not enlarging */
+	t.width = t.height = 400;
+	im = render("photo.tif", &t, &r);
+	assert_true(r.enlarged == 1);
+	g_object_unref(im);
+	free(r.data);
+}
+
 static void test_fits(void **state)
 {
 	struct media_transform t;
@@ -534,23 +605,37 @@ static void test_fits(void **state)
 	t.height = 400;
 	dims("photo.tif", &t, 400, 267); /* inside */
 	t.width = t.height = 2000;
-	dims("photo.tif", &t, 1200, 800); /* inside never upscales */
+	dims("photo.tif", &t, 1200, 800); /* inside never upscales by default */
+	t.up = 1.5;
+	dims("photo.tif", &t, 1800, 1200); /* ... and at most up times with it */
+	t.up = 0;
 	t.fit = MEDIA_FIT_CONTAIN;
-	dims("photo.tif", &t, 2000, 2000); /* contain does */
+	dims("photo.tif", &t, 2000, 2000); /* contain: always the box */
 	t.width = t.height = 400;
 	dims("photo.tif", &t, 400, 400);
 	t.fit = MEDIA_FIT_COVER;
 	dims("photo.tif", &t, 400, 400);
-	t.width = 2000;
-	t.height = 1000;
-	dims("photo.tif", &t, 1200, 600); /* box shrinks to 2:1, no upscale */
 	t.fit = MEDIA_FIT_FILL;
 	t.width = 400;
 	t.height = 100;
 	dims("photo.tif", &t, 400, 100);
+	/* cover and fill of a source too small: exactly the box within up,
+	 * refused beyond it (cover 2000x1000 needs 1.67x, fill 2400x600 2x) */
 	t.width = 2400;
 	t.height = 600;
-	dims("photo.tif", &t, 1200, 300); /* fill shrinks its box too */
+	t.up = 2;
+	dims("photo.tif", &t, 2400, 600);
+	t.fit = MEDIA_FIT_COVER;
+	t.width = 2000;
+	t.height = 1000;
+	dims("photo.tif", &t, 2000, 1000);
+	too_small("photo.tif", &t, 0, "enlarged 1.67x and this transform never enlarges");
+	too_small("photo.tif", &t, 1.5, "enlarged 1.67x, more than the 1.5x allowed (up_1.5)");
+	t.fit = MEDIA_FIT_FILL;
+	t.width = 2400;
+	t.height = 600;
+	too_small("photo.tif", &t, 1.9, "fill 2400x600");
+	t.up = 0;
 	/* one side: the other follows, every fit is inside */
 	t.fit = MEDIA_FIT_COVER;
 	t.width = 300;
@@ -1031,6 +1116,52 @@ static void test_alpha(void **state)
 	free(r.data);
 }
 
+/*
+ * A smart crop of an image with alpha flattens a small copy for the
+ * attention search. That copy used to be stored in two scope arrays and
+ * unreffed twice: a GLib critical (fatal here, see setup) on every RGBA,
+ * 16-bit or transparent SVG master. The window must still find the
+ * opaque block: alpha.png is 300x200, clear but for a blue block at
+ * x 100..200, y 50..150.
+ */
+static void test_smart_alpha(void **state)
+{
+	static const char *const masters[] = { "alpha.tif", "alpha16.tif" };
+	struct media_transform_result r;
+	struct media_transform t;
+	VipsImage *im;
+	double px[4];
+
+	master("alpha16.png", "alpha16.tif", NULL, NULL);
+	for (size_t i = 0; i < sizeof masters / sizeof masters[0]; i++) {
+		media_transform_init(&t);
+		t.width = 100;
+		t.height = 200;
+		t.fit = MEDIA_FIT_COVER;
+		t.crop = MEDIA_CROP_SMART;
+		t.format = MEDIA_FMT_JPEG;
+		t.quality = 95;
+		im = render(masters[i], &t, &r);
+		assert_int_equal(r.width, 100);
+		assert_int_equal(r.height, 200);
+		assert_int_equal(vips_image_get_bands(im), 3);
+		assert_rgb(im, 50, 100, 30, 60, 200, 14); /* the block, centred */
+		assert_rgb(im, 50, 10, 255, 255, 255, 8); /* clear: flattened on white */
+		g_object_unref(im);
+		free(r.data);
+		/* PNG keeps the alpha of the same window */
+		t.format = MEDIA_FMT_PNG;
+		im = render(masters[i], &t, &r);
+		assert_int_equal(vips_image_get_bands(im), 4);
+		pixel(im, 50, 10, px);
+		assert_true(px[3] == 0);
+		pixel(im, 50, 100, px);
+		assert_true(px[3] == 255 && fabs(px[2] - 200) <= 2);
+		g_object_unref(im);
+		free(r.data);
+	}
+}
+
 /* ---- limits, budget, errors ---- */
 
 static void test_budget(void **state)
@@ -1231,6 +1362,7 @@ int main(void)
 		cmocka_unit_test(test_trim),	       cmocka_unit_test(test_rotate_flip),
 		cmocka_unit_test(test_watermark),      cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_metadata),       cmocka_unit_test(test_alpha),
+		cmocka_unit_test(test_smart_alpha),    cmocka_unit_test(test_enlarged),
 		cmocka_unit_test(test_budget),	       cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_timeout),	       cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_concurrent),

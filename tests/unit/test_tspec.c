@@ -343,7 +343,7 @@ struct bad_case {
 static const struct bad_case bad_cases[] = {
 	{ "", "at 1: no options; use _ for none" },
 	{ "fit_square", "at 1: fit must be one of contain, cover, fill, inside" },
-	{ "w_800,zz_1", "at 7: unknown option \"zz\"; options are p, w, h, fit, crop, dpr, rot, flip, "
+	{ "w_800,zz_1", "at 7: unknown option \"zz\"; options are p, w, h, fit, crop, up, dpr, rot, flip, "
 			"trim, pad, bg, blur, sharpen, wm, f, q, budget, meta, v, exp, dl" },
 	{ "W_800", "at 1: unknown option \"W\"~" },
 	{ "w_1,\xe8\xbf\x90_1", "at 5: unknown option \"\\xe8\\xbf\\x90\"~" },
@@ -513,6 +513,10 @@ static const struct canon_case canon_cases[] = {
 	{ "rot_0,flip_h,w_5", "w_5,flip_h" },
 	{ "meta_none,trim_12,rot_180", "rot_180,trim_12,meta_none" },
 	{ "dpr_3.14159265358979", "dpr_3.14159265358979" },
+	{ "up_2.50,fit_cover,h_9,w_9", "w_9,h_9,fit_cover,up_2.5" },
+	{ "w_9,up_1", "w_9" }, /* up_1 is the default: no canonical text */
+	{ "w_9,up_9", NULL },  /* at most 8 */
+	{ "w_9,up_0.5", NULL }, /* never below 1 */
 	{ "blur_0.30000000000000", "blur_0.3" },
 	{ "wm_" WM_ID ":n:0.01:0.000000000000001", "wm_" WM_ID ":n:0.01:0.000000000000001" },
 	{ "sharpen_9.99999999999999", "sharpen_9.99999999999999" },

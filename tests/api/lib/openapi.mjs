@@ -120,6 +120,9 @@ export function matchRoute(method, p) {
     if (r.method === m || r.method === method) return { route: r };
     allow.push(r.method);
   }
+  // The router's one trailing-slash rule (router.c, router_match): a path
+  // ending in a single '/' that no route takes is tried without it.
+  if (!allow.length && p.length > 1 && p.endsWith('/') && !p.endsWith('//')) return matchRoute(method, p.slice(0, -1));
   return { status: allow.length ? 405 : 404, allow };
 }
 

@@ -17,6 +17,11 @@ import { validateResponse, loadSpec, specOperations, sourceRoutes } from './open
 
 export { sourceRoutes };
 
+// Every dam these tests start (and its job children) aborts on a GLib
+// critical or warning, so a double unref or a loader's complaint fails the
+// test that caused it (scripts/test.sh sets the same).
+process.env.G_DEBUG ??= 'fatal-warnings';
+
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const SLOW = Number(process.env.DAM_TEST_SLOW || 1) || 1;
 const DAM_SRC = path.resolve(ROOT, process.env.DAM || 'build/dam');
@@ -98,7 +103,9 @@ function lines(stream, onLine) {
 /**
  * Starts `dam serve` on 127.0.0.1:0 with a fresh library.
  * opts.args: extra serve arguments; opts.users: false to skip creating users;
- * opts.conf: text appended to the library's dam.conf before the start.
+ * opts.conf: text appended to the library's dam.conf before the start;
+ * opts.prepare(lib): called after `dam init`, before the start (e.g. a CLI ingest);
+ * opts.reuse: the library of an earlier server to start again (no init, no users made).
  * Returns { url, lib, proc, adminPassword, users: {role: {name, password, token}},
  *           tokens: {role: secret}, accessLog: [], stdout: [], stderr: [],
  *           api(), stop(), exited }.
@@ -106,8 +113,9 @@ function lines(stream, onLine) {
 export async function startServer(opts = {}) {
   const dam = damBinary();
   const dir = tmpDir();
-  const lib = path.join(dir, 'lib');
-  execFileSync(dam, ['init', lib], { stdio: 'ignore', timeout: T(30000) });
+  const lib = opts.reuse || path.join(dir, 'lib');
+  if (!opts.reuse) execFileSync(dam, ['init', lib], { stdio: 'ignore', timeout: T(30000) });
+  if (opts.prepare) opts.prepare(lib);
   if (opts.conf) fs.appendFileSync(path.join(lib, 'dam.conf'), '\n' + opts.conf + '\n');
   // A short stop deadline by default: job workers do not stop on SIGTERM
   // (see server.test.mjs), and each stop would otherwise take 20 s.
@@ -142,10 +150,13 @@ export async function startServer(opts = {}) {
   });
   s.url = await listening;
   s.port = Number(new URL(s.url).port);
-  assert.ok(s.adminPassword, 'first start prints the admin password');
-  s.users.admin = { name: 'admin', password: s.adminPassword };
+  // opts.reuse: a library started before, whose users already exist
+  if (!opts.reuse) {
+    assert.ok(s.adminPassword, 'first start prints the admin password');
+    s.users.admin = { name: 'admin', password: s.adminPassword };
+  }
 
-  if (opts.users !== false) {
+  if (opts.users !== false && !opts.reuse) {
     for (const role of ['viewer', 'contributor', 'editor']) {
       const name = `${role}1`;
       const password = `pw-${role}-${crypto.randomBytes(6).toString('hex')}`;
@@ -227,6 +238,7 @@ export async function startServer(opts = {}) {
       assert.equal(signal, null, `dam serve was killed by ${signal}; stderr:\n${s.stderr.join('\n')}`);
       assert.equal(code, 0, `dam serve exit code; stderr:\n${s.stderr.join('\n')}`);
       assertNo5xx(s);
+      assertNoGlibWarnings(s.stderr);
     }
   };
   return s;
@@ -266,6 +278,15 @@ export function checkRaw(method, p, r) {
   checkResponse(res, method, p);
   validateResponse(method, p, res, r.body);
   return r;
+}
+
+/** Fails when stderr lines (of dam or its job children) hold a GLib
+ * critical ("GLib-GObject-CRITICAL **") or warning. libvips's warnings
+ * about a damaged or unusual input file ("VIPS-WARNING **") are not ours:
+ * media/init.c explains them. */
+export function assertNoGlibWarnings(lines) {
+  const bad = lines.filter((l) => /-CRITICAL \*\*|-WARNING \*\*/.test(l) && !/VIPS-WARNING \*\*/.test(l));
+  assert.deepEqual(bad, [], 'GLib criticals/warnings on stderr');
 }
 
 /** Fails when any access-log line reports a status >= 500. */
