@@ -83,7 +83,9 @@ test('the response check refuses undocumented routes, statuses, types and bodies
   assert.equal(matchRoute('POST', '/api/v1/assets/bulk').route.path, '/api/v1/assets/bulk');
   assert.equal(matchRoute('GET', '/ui/static/app.js').route.path, '/ui/{path}');
   assert.equal(matchRoute('GET', '/ui/').route.path, '/ui/{path}');
-  assert.equal(matchRoute('GET', '/api/v1/assets/').status, 404);
+  // the router's trailing-slash rule: one '/' more is tried without it; two are not
+  assert.equal(matchRoute('GET', '/api/v1/assets/').route.path, '/api/v1/assets');
+  assert.equal(matchRoute('GET', '/api/v1/assets//').status, 404);
   assert.equal(matchRoute('HEAD', '/api/v1/uploads/abc').route.method, 'HEAD');
   assert.equal(matchRoute('HEAD', '/api/v1/assets').route.method, 'GET');
 });

@@ -12,6 +12,7 @@ build=$(dirname "$DAM")
 tmp=$(mktemp -d /tmp/dam-cli-demo-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 export USER=${USER:-tester}
+export G_DEBUG=${G_DEBUG:-fatal-warnings}   # a GLib critical or warning aborts (scripts/test.sh)
 n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; [ -n "${2:-}" ] && sed 's/^/# /' <<<"$2"; }
