@@ -37,8 +37,9 @@ test('the extension-mismatch notice names the detected type and the file name', 
 test('the bulk bar downloads a zip of a preset: renditions at its size, the rest in SKIPPED.txt', async () => {
   const { context, page } = await newPage(browser, s);
   await login(page, s.users.viewer, { to: '/ui/library?sort=name' });
-  await page.getByRole('option', { name: '运动鞋.jpg' }).click();
-  await page.getByRole('option', { name: 'notes-as.jpg' }).click({ modifiers: ['Control'] });
+  // a tile's check box selects (a click on the tile opens the asset)
+  await page.locator('.cell[data-name="运动鞋.jpg"] .cell-check').click();
+  await page.locator('.cell[data-name="notes-as.jpg"] .cell-check').click();
   const bar = page.getByRole('toolbar', { name: 'Actions on the selection' });
   const pick = bar.getByRole('combobox', { name: 'Zip contents' });
   await pick.locator('option[value=tmall]').waitFor({ state: 'attached' });

@@ -153,7 +153,7 @@ test('"Find similar" on an asset shows its similar assets in the grid', async ()
   const got = await names(page);
   assert.deepEqual(got, ['photo.jpg']);
   // open one and come back: the same similar list
-  await page.getByRole('option', { name: 'photo.jpg' }).dblclick();
+  await page.locator('.cell[data-name="photo.jpg"]').click();
   await waitPath(page, new RegExp(`^/ui/asset/${photo}`));
   // documents get no "Find similar"
   await page.goto(`/ui/asset/${first}`);

@@ -35,7 +35,9 @@ export class SimilarResults {
     this.source = similarSource(value);
     this.onChange = onChange;
     this.total = null;
-    this.facets = null; // no facets for a similarity list
+    this.facets = null; // no facets, ranges or synonyms for a similarity list
+    this.ranges = null;
+    this.synonyms = [];
     this.error = null;
     this.pages = new Map();
     this.closed = false;
