@@ -4,6 +4,7 @@
 #
 #   bench/soak/run.sh                       # 600 s, 8 concurrent clients
 #   DURATION_S=120 USERS=4 bench/soak/run.sh  # a quick check
+#   UPLOADS=0 bench/soak/run.sh             # no uploads: the library keeps its size
 #
 # Library: `make run`'s demo library (scripts/run-demo.sh, real photographs),
 # built fresh in bench/out/soak. Traffic (bench/soak/soak.mjs, weights in
@@ -52,7 +53,7 @@ LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 T_START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 log "soak: ${DURATION_S}s, $USERS clients, $(wc -l <"$OUT/ids.txt") images"
 BASE="http://127.0.0.1:$PORT" TOKEN=$TOKEN PID=$DAM_PID IDS=$OUT/ids.txt SEED=$OUT/seed.jpg \
-	DURATION_S=$DURATION_S USERS=$USERS SAMPLE_S=$SAMPLE_S OUT=$OUT/soak.json \
+	DURATION_S=$DURATION_S USERS=$USERS SAMPLE_S=$SAMPLE_S UPLOADS=${UPLOADS:-1} OUT=$OUT/soak.json \
 	node "$ROOT/bench/soak/soak.mjs"
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 kill -0 "$DAM_PID" 2>/dev/null || die "dam serve died during the soak (see $OUT/serve.log)"
@@ -84,7 +85,7 @@ if [ -z "${NO_RESULTS:-}" ]; then
 		echo
 		echo "## bench/soak — $T_START"
 		echo
-		echo "Command: \`DURATION_S=$DURATION_S USERS=$USERS bench/soak/run.sh\`"
+		echo "Command: \`${UPLOADS:+UPLOADS=$UPLOADS }DURATION_S=$DURATION_S USERS=$USERS bench/soak/run.sh\`"
 		echo
 		echo "Machine: $(machine_info); dam $(dam_rev). Load average before: $LOAD0; after: $LOAD1."
 		echo

@@ -1,7 +1,7 @@
 // soak.mjs - mixed traffic against one running `dam serve` for DURATION_S
 // seconds (bench/soak/run.sh starts the server and passes the environment):
 //   BASE, TOKEN, PID (the server's), IDS (file: one image asset id a line),
-//   SEED (a JPEG whose bytes are varied per upload), DURATION_S, USERS,
+//   SEED (a JPEG whose bytes are varied per upload), DURATION_S, USERS, UPLOADS,
 //   SAMPLE_S (RSS / fd sampling interval), OUT (JSON result).
 // Each of USERS loops picks a kind by weight, sends it, and records status and
 // latency. An error is a network failure or a status other than the kind's
@@ -87,6 +87,9 @@ const kinds = {
     w: 2, run: async () => fetch(`${BASE}/api/v1/downloads/zip?ids=${[pick(ids), pick(ids), pick(ids)].join(',')}`, { headers: auth }),
   },
 };
+// UPLOADS=0 leaves uploads out: the library then keeps its size, so what
+// the server's memory does is not the caches following a growing library.
+if (env.UPLOADS === '0') kinds.upload_multipart.w = kinds.upload_tus.w = 0;
 const table = Object.entries(kinds).flatMap(([k, v]) => Array(v.w).fill(k));
 const stats = Object.fromEntries(Object.keys(kinds).map((k) => [k, { n: 0, errors: 0, lat: [], statuses: {} }]));
 const samples = [];
