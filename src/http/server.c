@@ -1099,8 +1099,13 @@ int server_run(const struct server_opts *opts, struct dam_err *err)
 	 * response) were fresh pages every time, because glibc gave the top of
 	 * the thread's heap back to the kernel on free; page faults and zeroing
 	 * were 13 % of the server's CPU on GET /api/v1/assets/{id} under wrk
-	 * (bench/RESULTS.md). RSS stays at its high-water mark instead. */
-	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	 * (bench/RESULTS.md). RSS stays at its high-water mark instead, per
+	 * arena: glibc gives each thread that contends an arena of its own (up
+	 * to 8 per core), and with libvips's pipeline threads each kept up to
+	 * the threshold: with 16 arenas and 64 MB the soak (bench/soak) ended
+	 * at 230 MB, with 2 per core and 16 MB at 143 MB. */
+	mallopt(M_ARENA_MAX, ncpu > 1 ? 2 * ncpu : 2);
+	mallopt(M_TRIM_THRESHOLD, 16 << 20);
 	mallopt(M_TOP_PAD, 1 << 20);
 	mallopt(M_MMAP_THRESHOLD, 4 << 20);
 	/* One access-log line per request, even when stdout is a file. */
