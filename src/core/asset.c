@@ -174,8 +174,8 @@ int asset_get(struct dam *dam, const char *ref, json_t **out, struct dam_err *er
 	if ((rc = asset_resolve(dam, ref, id, err)) < 0)
 		return rc;
 	if ((rc = db_query(dam->db, &st, err,
-			   "SELECT id, name, kind, ifnull(current_version_id,''), ifnull(source_path,''),"
-			   " created_at, updated_at, deleted_at, ifnull(created_by,''), focal_x, focal_y"
+			   "SELECT id, name, kind, coalesce(current_version_id,''), coalesce(source_path,''),"
+			   " created_at, updated_at, deleted_at, coalesce(created_by,''), focal_x, focal_y"
 			   " FROM assets WHERE id=?", "s", id)) < 0)
 		return rc;
 	if ((rc = db_step(st, err)) == DB_ROW) {
@@ -208,7 +208,7 @@ int asset_list(struct dam *dam, const struct asset_filter *f, json_t **out, stru
 
 	rc = db_query(dam->db, &st, err,
 		      "SELECT a.id, a.name, a.kind, v.size, v.status, a.created_at, v.mime,"
-		      " (SELECT group_concat(tag, ', ') FROM (SELECT tag FROM tags WHERE asset_id=a.id ORDER BY tag)),"
+		      " (SELECT {{str_agg(tag, tag, ', ')}} FROM (SELECT tag FROM tags WHERE asset_id=a.id ORDER BY tag)),"
 		      " a.updated_at"
 		      " FROM assets a JOIN versions v ON v.id = a.current_version_id"
 		      " WHERE (a.deleted_at IS NOT NULL) = ? AND (? IS NULL OR a.kind = ?)"
@@ -262,8 +262,9 @@ static int tag_apply(struct dam *dam, const char *id, const char *tag, bool add,
 			      "ssi", id, tag, now);
 	}
 	if ((rc = db_run(dam->db, err,
-			 "INSERT OR IGNORE INTO tag_removals(asset_id, tag)"
-			 " SELECT asset_id, tag FROM tags WHERE asset_id=? AND tag=? AND source!='user'",
+			 "INSERT INTO tag_removals(asset_id, tag)"
+			 " SELECT asset_id, tag FROM tags WHERE asset_id=? AND tag=? AND source!='user'"
+			 " ON CONFLICT (asset_id, tag) DO NOTHING",
 			 "ss", id, tag)) < 0)
 		return rc;
 	return db_run(dam->db, err, "DELETE FROM tags WHERE asset_id=? AND tag=?", "ss", id, tag);

@@ -348,7 +348,7 @@ int user_list(struct dam *dam, json_t **out, struct dam_err *err)
 	*out = NULL;
 	if ((rc = db_query(dam->db, &st, err,
 			   "SELECT id, username, role, disabled, created_at, last_login_at FROM users"
-			   " ORDER BY username COLLATE NOCASE", "")) < 0)
+			   " ORDER BY lower(username)", "")) < 0)
 		goto out;
 	while ((rc = db_step(st, err)) == DB_ROW)
 		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:b,s:o,s:o}", "id", db_col_text(st, 0),

@@ -220,7 +220,7 @@ static int address_wait(struct dam *dam, const struct auth_limits *l, const char
 	*wait = 0;
 	if (!*key)
 		return 0;
-	if ((rc = db_query(dam->db, &st, err, "SELECT count(*), ifnull(max(at), 0) FROM login_failures WHERE key=? AND at>?",
+	if ((rc = db_query(dam->db, &st, err, "SELECT count(*), coalesce(max(at), 0) FROM login_failures WHERE key=? AND at>?",
 			   "si", key, now - (int64_t)l->window_s * 1000)) < 0)
 		return rc;
 	if ((rc = db_step(st, err)) == DB_ROW) {

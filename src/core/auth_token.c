@@ -269,8 +269,8 @@ int auth_token_check(struct dam *dam, const char *secret, struct actor *actor, s
 		return 0;
 	}
 	if ((rc = db_query(dam->db, &st, err,
-			   "SELECT t.id, t.role, t.user_id, u.username, u.role, ifnull(t.last_used_at, 0),"
-			   " ifnull(t.expires_at, 0)"
+			   "SELECT t.id, t.role, t.user_id, u.username, u.role, coalesce(t.last_used_at, 0),"
+			   " coalesce(t.expires_at, 0)"
 			   " FROM tokens t JOIN users u ON u.id = t.user_id"
 			   " WHERE t.hash=? AND t.revoked_at IS NULL AND u.disabled=0"
 			   " AND (t.expires_at IS NULL OR t.expires_at > ?)", "si", hash, now)) < 0)

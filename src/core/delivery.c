@@ -34,8 +34,8 @@ int delivery_load_with(struct dam *dam, const char *id, int version, const char 
 	if ((rc = db_query(dam->db, &st, err,
 			   "SELECT v.id, v.number, v.id = a.current_version_id, v.kind, v.mime, v.filename,"
 			   " v.blob_hash, v.size, v.status, v.created_at, a.focal_x, a.focal_y,"
-			   " r.blob_hash, r.width, r.height, ifnull(json_extract(v.metadata, '$.alpha'), 0),"
-			   " json_extract(v.metadata, '$.master_error'),"
+			   " r.blob_hash, r.width, r.height, coalesce({{json_int(v.metadata, alpha)}}, 0),"
+			   " {{json_text(v.metadata, master_error)}},"
 			   " (SELECT value FROM fields WHERE asset_id = a.id AND key = 'copyright'),"
 			   " (SELECT value FROM fields WHERE asset_id = a.id AND key = 'creator'),"
 			   " p.blob_hash, p.mime, p.size, p.spec"

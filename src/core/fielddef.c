@@ -442,7 +442,7 @@ static int def_lookup(struct dam *dam, const char *key, enum field_type *type, c
 	struct db_stmt *st;
 	int rc;
 
-	if ((rc = db_query(dam->db, &st, err, "SELECT type, ifnull(vocab,''), multilang FROM field_defs WHERE key=?",
+	if ((rc = db_query(dam->db, &st, err, "SELECT type, coalesce(vocab,''), multilang FROM field_defs WHERE key=?",
 			   "s", key)) < 0)
 		return rc;
 	if ((rc = db_step(st, err)) == DB_ROW) {

@@ -93,7 +93,7 @@ int job_claim(struct dam *dam, const char *worker, struct job *job, struct dam_e
 		      "UPDATE jobs SET state='running', worker=?, attempts=attempts+1, updated_at=?"
 		      " WHERE id = (SELECT id FROM jobs WHERE state='queued' AND run_after <= ?"
 		      "             ORDER BY priority DESC, id LIMIT 1)"
-		      " RETURNING id, kind, ifnull(version_id,''), attempts, max_attempts",
+		      " RETURNING id, kind, coalesce(version_id,''), attempts, max_attempts",
 		      "sii", worker, now, now);
 	if (rc < 0)
 		goto fail;
@@ -137,7 +137,7 @@ int job_fail(struct dam *dam, const char *job_id, const char *error, bool retrya
 	if ((rc = db_begin(dam->db, err)) < 0)
 		return rc;
 	if ((rc = db_query(dam->db, &st, err,
-			   "SELECT attempts, max_attempts, ifnull(version_id,''), kind FROM jobs WHERE id=?", "s",
+			   "SELECT attempts, max_attempts, coalesce(version_id,''), kind FROM jobs WHERE id=?", "s",
 			   job_id)) < 0)
 		goto fail;
 	if ((rc = db_step(st, err)) != DB_ROW) {
@@ -245,8 +245,8 @@ int job_list(struct dam *dam, const char *state, int limit, json_t **out, struct
 	int rc;
 
 	rc = db_query(dam->db, &st, err,
-		      "SELECT j.id, j.kind, ifnull(j.version_id,''), j.state, j.priority, j.attempts,"
-		      " j.max_attempts, ifnull(j.error,''), j.updated_at, ifnull(v.asset_id,''), ifnull(v.filename,'')"
+		      "SELECT j.id, j.kind, coalesce(j.version_id,''), j.state, j.priority, j.attempts,"
+		      " j.max_attempts, coalesce(j.error,''), j.updated_at, coalesce(v.asset_id,''), coalesce(v.filename,'')"
 		      " FROM jobs j LEFT JOIN versions v ON v.id = j.version_id"
 		      " WHERE (? IS NULL OR j.state = ?) ORDER BY j.id DESC LIMIT ?",
 		      "ssi", state, state, (int64_t)(limit > 0 ? limit : -1));

@@ -253,8 +253,8 @@ static void near_duplicate(struct work *w)
 	char best_id[DAM_ID_LEN + 1] = "";
 
 	if (db_query(w->dam->db, &st, NULL,
-		     "SELECT s.phash, a.id FROM similarity s JOIN assets a ON a.rowid = s.asset_rowid"
-		     " JOIN versions v ON v.rowid = s.version_rowid AND v.id = a.current_version_id"
+		     "SELECT s.phash, a.id FROM similarity s JOIN assets a ON a.num = s.asset_rowid"
+		     " JOIN versions v ON v.num = s.version_rowid AND v.id = a.current_version_id"
 		     " WHERE a.id != ? AND a.deleted_at IS NULL", "s", w->asset_id) < 0)
 		return;
 	while (db_step(st, NULL) == DB_ROW) {
@@ -272,8 +272,10 @@ static void near_duplicate(struct work *w)
 static int save_similarity(struct work *w, struct dam_err *err)
 {
 	return db_run(w->dam->db, err,
-		      "INSERT OR REPLACE INTO similarity(version_rowid, asset_rowid, phash, hist)"
-		      " SELECT v.rowid, a.rowid, ?, ? FROM versions v JOIN assets a ON a.id = v.asset_id WHERE v.id=?",
+		      "INSERT INTO similarity(version_rowid, asset_rowid, phash, hist)"
+		      " SELECT v.num, a.num, ?, ? FROM versions v JOIN assets a ON a.id = v.asset_id WHERE v.id=?"
+		      " ON CONFLICT (version_rowid) DO UPDATE SET asset_rowid = excluded.asset_rowid,"
+		      " phash = excluded.phash, hist = excluded.hist",
 		      "ibs", (int64_t)w->an.phash, w->an.hist, sizeof w->an.hist, w->version_id);
 }
 
@@ -303,7 +305,8 @@ static int commit(struct work *w, const char *job_id, struct dam_err *err)
 		rc = save_embedded(w, err);
 	if (rc >= 0 && w->text)
 		rc = db_run(w->dam->db, err,
-			    "INSERT OR REPLACE INTO version_text(version_rowid, text) SELECT rowid, ? FROM versions WHERE id=?",
+			    "INSERT INTO version_text(version_rowid, text) SELECT num, ? FROM versions WHERE id=?"
+			    " ON CONFLICT (version_rowid) DO UPDATE SET text = excluded.text",
 			    "ss", w->text, w->version_id);
 	/* Automatic tags describe the asset's current content: a job for a
 	 * version that is no longer current (a newer upload or a restore came

@@ -24,7 +24,7 @@ static int load_source(struct dam *dam, const char *asset_id, int number, struct
 	int rc;
 
 	if ((rc = db_query(dam->db, &st, err,
-			   "SELECT v.id, v.blob_hash, v.size, ifnull(a.current_version_id,''), a.deleted_at IS NOT NULL"
+			   "SELECT v.id, v.blob_hash, v.size, coalesce(a.current_version_id,''), a.deleted_at IS NOT NULL"
 			   " FROM versions v JOIN assets a ON a.id = v.asset_id WHERE v.asset_id=? AND v.number=?",
 			   "si", asset_id, (int64_t)number)) < 0)
 		return rc;
@@ -88,8 +88,8 @@ static int copy_renditions(struct dam *dam, const struct source *s, const struct
 		return rc;
 	return db_run(dam->db, err,
 		      "INSERT INTO similarity(version_rowid, asset_rowid, phash, hist)"
-		      " SELECT (SELECT rowid FROM versions WHERE id=?), asset_rowid, phash, hist FROM similarity"
-		      " WHERE version_rowid = (SELECT rowid FROM versions WHERE id=?)",
+		      " SELECT (SELECT num FROM versions WHERE id=?), asset_rowid, phash, hist FROM similarity"
+		      " WHERE version_rowid = (SELECT num FROM versions WHERE id=?)",
 		      "ss", r->version_id, s->version_id);
 }
 

@@ -121,7 +121,7 @@ int vocab_allowed(struct dam *dam, const char *vocab, size_t max, struct strbuf 
 	struct db_stmt *st;
 	int rc;
 
-	if ((rc = db_query(dam->db, &st, err, "SELECT term FROM vocab_terms WHERE vocab=? ORDER BY rowid", "s", vocab)) < 0)
+	if ((rc = db_query(dam->db, &st, err, "SELECT term FROM vocab_terms WHERE vocab=? ORDER BY num", "s", vocab)) < 0)
 		return rc;
 	while ((rc = db_step(st, err)) == DB_ROW) {
 		const char *t = db_col_text(st, 0);
@@ -144,9 +144,9 @@ static int term_json(struct dam *dam, const char *vocab, const char *term, json_
 
 	*out = NULL;
 	if ((rc = db_query(dam->db, &st, err,
-			   "SELECT t.term, t.parent, t.labels, (SELECT json_group_array(synonym) FROM"
-			   "  (SELECT synonym FROM vocab_synonyms s WHERE s.vocab=t.vocab AND s.term=t.term ORDER BY rowid))"
-			   " FROM vocab_terms t WHERE t.vocab=?1 AND (?2 IS NULL OR t.term=?2) ORDER BY t.rowid",
+			   "SELECT t.term, t.parent, t.labels, (SELECT {{json_agg(synonym, num)}} FROM"
+			   "  (SELECT synonym, num FROM vocab_synonyms s WHERE s.vocab=t.vocab AND s.term=t.term ORDER BY num))"
+			   " FROM vocab_terms t WHERE t.vocab=?1 AND (?2 IS NULL OR t.term=?2) ORDER BY t.num",
 			   "ss", vocab, term)) < 0)
 		return rc;
 	*out = json_array();
@@ -236,7 +236,7 @@ static int parent_check(struct dam *dam, const char *vocab, const char *term, co
 			       "WITH RECURSIVE up(term, depth) AS (SELECT ?2, 0 UNION"
 			       "  SELECT t.parent, up.depth + 1 FROM vocab_terms t JOIN up ON t.term = up.term"
 			       "  WHERE t.vocab=?1 AND t.parent IS NOT NULL AND up.depth < 64)"
-			       " SELECT count(*) FROM up WHERE term = ?3 COLLATE NOCASE", "sss", vocab, canon, term)) < 0)
+			       " SELECT count(*) FROM up WHERE lower(term) = lower(?3)", "sss", vocab, canon, term)) < 0)
 		return rc;
 	if (cyc)
 		return dam_err_set(err, DAM_EINVAL, "parent", "\"%.60s\" under \"%.60s\" would make a cycle", term, canon);
@@ -292,7 +292,7 @@ static int term_upsert(struct dam *dam, const char *vocab, const char *term, con
 	json_decref(labels);
 	rc = db_run(dam->db, err,
 		    "INSERT INTO vocab_terms(vocab, term, parent, labels, created_at) VALUES (?,?,?,?,?)"
-		    " ON CONFLICT(vocab, term) DO UPDATE SET parent=ifnull(excluded.parent, parent), labels=excluded.labels",
+		    " ON CONFLICT(vocab, term) DO UPDATE SET parent=coalesce(excluded.parent, vocab_terms.parent), labels=excluded.labels",
 		    "ssssi", vocab, canon, parent, s ? s : "{}", (int64_t)time_now_ms());
 	free(s);
 	return rc < 0 ? rc : 0;

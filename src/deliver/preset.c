@@ -529,7 +529,7 @@ static int stale_end(struct stale *st, const char *id, int w, int h, const struc
  * renditions' hashes (one row per rendition, or one with NULLs), sorted by
  * version; those with a renditions job still to run are left out. */
 static const char STALE_SQL[] =
-	"SELECT v.id, r.name, json_extract(r.spec, '$.preset_hash'), m.width, m.height"
+	"SELECT v.id, r.name, {{json_text(r.spec, preset_hash)}}, m.width, m.height"
 	" FROM assets a JOIN versions v ON v.id = a.current_version_id"
 	" JOIN renditions m ON m.version_id = v.id AND m.name = 'master'"
 	" LEFT JOIN renditions r ON r.version_id = v.id AND r.name LIKE 'preset:%'"
