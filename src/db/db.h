@@ -23,8 +23,9 @@
  * e.g. citext on PostgreSQL), the explicit integer keys `assets.num`,
  * `versions.num`, `vocab_terms.num`, `vocab_synonyms.num` (never rowid), and
  * the time as a bound parameter from the C clock (never an SQL time
- * function). `?` placeholders may be numbered (`?3`) to use a value twice;
- * a backend whose engine spells them otherwise rewrites them.
+ * function). `?` placeholders may be numbered (`?3`) to use a value twice,
+ * and a plain `?` after `?N` is number N+1 (SQLite's rule); a backend whose
+ * engine spells them otherwise ($1 on PostgreSQL) rewrites them by that rule.
  *
  * Dialect pieces. What no portable spelling exists for is written as a named
  * piece `{{name(arg, ...)}}` inside the SQL text; db_prepare() and db_exec()
