@@ -174,8 +174,8 @@ int asset_get(struct dam *dam, const char *ref, json_t **out, struct dam_err *er
 	if ((rc = asset_resolve(dam, ref, id, err)) < 0)
 		return rc;
 	if ((rc = db_query(dam->db, &st, err,
-			   "SELECT id, name, kind, ifnull(current_version_id,''), ifnull(source_path,''),"
-			   " created_at, updated_at, deleted_at, ifnull(created_by,''), focal_x, focal_y"
+			   "SELECT id, name, kind, coalesce(current_version_id,''), coalesce(source_path,''),"
+			   " created_at, updated_at, deleted_at, coalesce(created_by,''), focal_x, focal_y"
 			   " FROM assets WHERE id=?", "s", id)) < 0)
 		return rc;
 	if ((rc = db_step(st, err)) == DB_ROW) {
@@ -208,7 +208,7 @@ int asset_list(struct dam *dam, const struct asset_filter *f, json_t **out, stru
 
 	rc = db_query(dam->db, &st, err,
 		      "SELECT a.id, a.name, a.kind, v.size, v.status, a.created_at, v.mime,"
-		      " (SELECT group_concat(tag, ', ') FROM (SELECT tag FROM tags WHERE asset_id=a.id ORDER BY tag)),"
+		      " (SELECT {{str_agg(tag, tag, ', ')}} FROM (SELECT tag FROM tags WHERE asset_id=a.id ORDER BY tag)),"
 		      " a.updated_at"
 		      " FROM assets a JOIN versions v ON v.id = a.current_version_id"
 		      " WHERE (a.deleted_at IS NOT NULL) = ? AND (? IS NULL OR a.kind = ?)"
@@ -262,8 +262,9 @@ static int tag_apply(struct dam *dam, const char *id, const char *tag, bool add,
 			      "ssi", id, tag, now);
 	}
 	if ((rc = db_run(dam->db, err,
-			 "INSERT OR IGNORE INTO tag_removals(asset_id, tag)"
-			 " SELECT asset_id, tag FROM tags WHERE asset_id=? AND tag=? AND source!='user'",
+			 "INSERT INTO tag_removals(asset_id, tag)"
+			 " SELECT asset_id, tag FROM tags WHERE asset_id=? AND tag=? AND source!='user'"
+			 " ON CONFLICT (asset_id, tag) DO NOTHING",
 			 "ss", id, tag)) < 0)
 		return rc;
 	return db_run(dam->db, err, "DELETE FROM tags WHERE asset_id=? AND tag=?", "ss", id, tag);
@@ -502,46 +503,56 @@ int asset_doc_get(struct dam *dam, const char *ref, struct asset_doc *out, struc
 	return 0;
 }
 
-int asset_patch(struct dam *dam, const char *ref, const struct asset_change *c, const char *if_match,
-		struct dam_err *err)
+struct patch {
+	const struct asset_change *c;
+	const char *if_match;
+};
+
+/* audit_tx change of asset_patch; the record holds the fields before and
+ * the fields and tags changed. */
+static int patch_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err)
 {
-	char id[DAM_ID_LEN + 1], etag[ASSET_ETAG_LEN + 1];
+	const struct patch *p = ctx;
+	const struct asset_change *c = p->c;
+	const char *id = rec->object_id;
+	char etag[ASSET_ETAG_LEN + 1];
 	json_t *before = json_object(), *after = json_object(), *added = json_array(), *removed = json_array();
-	json_t *diff = NULL, *wrapped = NULL;
 	int rc;
 
-	if ((rc = check_tags(c->add, c->nadd, err)) < 0 || (rc = check_tags(c->remove, c->nremove, err)) < 0 ||
-	    (rc = check_fields(c->keys, c->values, c->nfields, err)) < 0 ||
-	    (rc = asset_resolve(dam, ref, id, err)) < 0 || (rc = db_begin(dam->db, err)) < 0)
-		goto out;
 	/* The precondition is read inside the write transaction, so no other
 	 * change can slip in between the check and the write. */
-	if (if_match && ((rc = etag_of(dam, id, etag, err)) < 0 ||
-			 (strcmp(if_match, "*") && strcmp(if_match, etag) &&
-			  (rc = dam_err_set(err, DAM_ECONFLICT, "If-Match",
-					    "the asset changed since you read it (ETag is now \"%s\"); reload and retry", etag)) < 0)))
-		goto fail;
+	if (p->if_match && ((rc = etag_of(dam, id, etag, err)) < 0 ||
+			    (strcmp(p->if_match, "*") && strcmp(p->if_match, etag) &&
+			     (rc = dam_err_set(err, DAM_ECONFLICT, "If-Match",
+					       "the asset changed since you read it (ETag is now \"%s\"); reload and retry", etag)) < 0)))
+		goto out;
 	if ((rc = fielddef_validate_all(dam, c->keys, c->values, c->nfields, err)) < 0 ||
 	    (rc = fields_apply(dam, id, c->keys, c->values, c->nfields, before, after, err)) < 0 ||
 	    (rc = tags_apply(dam, id, c->add, c->nadd, c->remove, c->nremove, added, removed, err)) < 0 ||
 	    (rc = touch(dam, id, err)) < 0)
-		goto fail;
-	diff = json_pack("{s:O,s:O,s:O}", "fields", after, "tags_added", added, "tags_removed", removed);
-	wrapped = json_pack("{s:O}", "fields", before);
-	if ((rc = audit_append(dam, "asset.update", "asset", id, wrapped, diff, err)) < 0)
-		goto fail;
-	rc = db_commit(dam->db, err);
-	goto out;
-fail:
-	db_rollback(dam->db);
+		goto out;
+	rec->after = json_pack("{s:O,s:O,s:O}", "fields", after, "tags_added", added, "tags_removed", removed);
+	rec->before = json_pack("{s:O}", "fields", before);
 out:
-	json_decref(diff);
-	json_decref(wrapped);
 	json_decref(before);
 	json_decref(after);
 	json_decref(added);
 	json_decref(removed);
 	return rc < 0 ? rc : 0;
+}
+
+int asset_patch(struct dam *dam, const char *ref, const struct asset_change *c, const char *if_match,
+		struct dam_err *err)
+{
+	char id[DAM_ID_LEN + 1];
+	struct patch p = { c, if_match };
+	int rc;
+
+	if ((rc = check_tags(c->add, c->nadd, err)) < 0 || (rc = check_tags(c->remove, c->nremove, err)) < 0 ||
+	    (rc = check_fields(c->keys, c->values, c->nfields, err)) < 0 ||
+	    (rc = asset_resolve(dam, ref, id, err)) < 0)
+		return rc;
+	return audit_tx(dam, "asset.update", "asset", id, patch_rows, &p, err);
 }
 
 int asset_tag(struct dam *dam, const char *ref, const char *const *add, int nadd,
@@ -560,26 +571,28 @@ int asset_set_fields(struct dam *dam, const char *ref, const char *const *keys,
 	return asset_patch(dam, ref, &c, NULL, err);
 }
 
+static int deleted_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err)
+{
+	bool del = *(const bool *)ctx;
+	int rc = db_run(dam->db, err,
+			del ? "UPDATE assets SET deleted_at=?, updated_at=?1 WHERE id=? AND deleted_at IS NULL"
+			    : "UPDATE assets SET deleted_at=NULL, updated_at=? WHERE id=? AND deleted_at IS NOT NULL",
+			"is", (int64_t)time_now_ms(), rec->object_id);
+
+	if (rc == 0)
+		return dam_err_set(err, DAM_ECONFLICT, "id", "asset %s is %s", rec->object_id,
+				   del ? "already deleted" : "not deleted");
+	return rc < 0 ? rc : 0;
+}
+
 static int set_deleted(struct dam *dam, const char *ref, bool del, struct dam_err *err)
 {
 	char id[DAM_ID_LEN + 1];
 	int rc;
 
-	if ((rc = asset_resolve(dam, ref, id, err)) < 0 || (rc = db_begin(dam->db, err)) < 0)
+	if ((rc = asset_resolve(dam, ref, id, err)) < 0)
 		return rc;
-	rc = db_run(dam->db, err,
-		    del ? "UPDATE assets SET deleted_at=?, updated_at=?1 WHERE id=? AND deleted_at IS NULL"
-			: "UPDATE assets SET deleted_at=NULL, updated_at=? WHERE id=? AND deleted_at IS NOT NULL",
-		    "is", (int64_t)time_now_ms(), id);
-	if (rc == 0)
-		rc = dam_err_set(err, DAM_ECONFLICT, "id", "asset %s is %s", id, del ? "already deleted" : "not deleted");
-	if (rc > 0)
-		rc = audit_append(dam, del ? "asset.delete" : "asset.restore", "asset", id, NULL, NULL, err);
-	if (rc < 0) {
-		db_rollback(dam->db);
-		return rc;
-	}
-	return db_commit(dam->db, err);
+	return audit_tx(dam, del ? "asset.delete" : "asset.restore", "asset", id, deleted_rows, &del, err);
 }
 
 int asset_delete(struct dam *dam, const char *id, struct dam_err *err)

@@ -111,6 +111,27 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
+int audit_tx(struct dam *dam, const char *action, const char *object_type, const char *object_id,
+	     audit_change_fn change, void *ctx, struct dam_err *err)
+{
+	struct audit_rec rec = { .action = action, .object_type = object_type, .object_id = object_id };
+	int rc, value;
+
+	if ((rc = db_begin(dam->db, err)) < 0)
+		return rc;
+	if ((rc = value = change(dam, ctx, &rec, err)) >= 0 && rec.action)
+		rc = audit_append(dam, rec.action, rec.object_type, rec.object_id, rec.before, rec.after, err);
+	json_decref(rec.before);
+	json_decref(rec.after);
+	if (rc < 0) {
+		db_rollback(dam->db);
+		return rc;
+	}
+	if ((rc = db_commit(dam->db, err)) < 0) /* db_commit rolled back */
+		return rc;
+	return value;
+}
+
 static int damaged(struct audit_problem *p, struct dam_err *err, int64_t seq, const char *what)
 {
 	if (p) {

@@ -22,6 +22,29 @@ int audit_append(struct dam *dam, const char *action, const char *object_type,
 		 const char *object_id, const json_t *before, const json_t *after,
 		 struct dam_err *err);
 
+/* The row audit_tx() appends after a change. The change may fill or alter
+ * any member. */
+struct audit_rec {
+	const char *action;      /* NULL: append no row (the change changed nothing) */
+	const char *object_type; /* borrowed until audit_tx() returns */
+	const char *object_id;   /* borrowed until audit_tx() returns */
+	json_t *before, *after;  /* owned by the record (audit_tx() frees them):
+				  * give it a new reference */
+};
+
+/* Does the change of one audited transaction; returns >= 0 (passed on by
+ * audit_tx) or a negative DAM_E* code. */
+typedef int (*audit_change_fn)(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err);
+
+/* One audited change, the way every state change is made: opens a write
+ * transaction, runs change, appends the record's audit row (rec starts as
+ * action, object_type, object_id with no before/after) and commits. Any
+ * error - from change, the audit row or the commit - rolls back both the
+ * change and the row. Returns change's value, or a negative DAM_E* code.
+ * Must not be called inside an open transaction. */
+int audit_tx(struct dam *dam, const char *action, const char *object_type, const char *object_id,
+	     audit_change_fn change, void *ctx, struct dam_err *err);
+
 struct audit_problem {
 	int64_t seq;          /* the row at fault (or the last good one) */
 	char what[256];

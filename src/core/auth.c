@@ -184,12 +184,30 @@ void auth_password_generate(char out[32])
 
 /* ---- users ---- */
 
+struct user_insert {
+	const char *id, *username, *hash;
+	enum role role;
+};
+
+static int user_insert_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err)
+{
+	const struct user_insert *c = ctx;
+	int64_t now = (int64_t)time_now_ms();
+	int rc = db_run(dam->db, err,
+			"INSERT INTO users(id, username, password_hash, role, created_at, updated_at) VALUES (?,?,?,?,?,?)",
+			"ssssii", c->id, c->username, c->hash, role_name(c->role), now, now);
+
+	if (rc == DAM_ECONFLICT)
+		return dam_err_set(err, DAM_EEXIST, "username", "user %s already exists", c->username);
+	rec->after = json_pack("{s:s,s:s}", "username", c->username, "role", role_name(c->role));
+	return rc < 0 ? rc : 0;
+}
+
 int user_add(struct dam *dam, const char *username, const char *password, enum role role,
 	     char id_out[DAM_ID_LEN + 1], char *generated_out, struct dam_err *err)
 {
 	char hash[128], gen[32] = "", id[DAM_ID_LEN + 1];
-	json_t *after = NULL;
-	int64_t now = (int64_t)time_now_ms();
+	struct user_insert ins;
 	int rc;
 
 	if (!username_valid(username)) {
@@ -211,23 +229,11 @@ int user_add(struct dam *dam, const char *username, const char *password, enum r
 	} else if ((rc = password_check(password, err)) < 0) {
 		goto out;
 	}
-	if ((rc = password_hash(password, hash, err)) < 0 || (rc = db_begin(dam->db, err)) < 0)
+	if ((rc = password_hash(password, hash, err)) < 0)
 		goto out;
 	id_new(id);
-	rc = db_run(dam->db, err,
-		    "INSERT INTO users(id, username, password_hash, role, created_at, updated_at) VALUES (?,?,?,?,?,?)",
-		    "ssssii", id, username, hash, role_name(role), now, now);
-	if (rc == DAM_ECONFLICT)
-		rc = dam_err_set(err, DAM_EEXIST, "username", "user %s already exists", username);
-	if (rc >= 0) {
-		after = json_pack("{s:s,s:s}", "username", username, "role", role_name(role));
-		rc = audit_append(dam, "user.add", "user", id, NULL, after, err);
-	}
-	if (rc < 0) {
-		db_rollback(dam->db);
-		goto out;
-	}
-	if ((rc = db_commit(dam->db, err)) < 0)
+	ins = (struct user_insert){ id, username, hash, role };
+	if ((rc = audit_tx(dam, "user.add", "user", id, user_insert_rows, &ins, err)) < 0)
 		goto out;
 	if (id_out)
 		memcpy(id_out, id, sizeof id);
@@ -236,7 +242,25 @@ int user_add(struct dam *dam, const char *username, const char *password, enum r
 out:
 	sodium_memzero(gen, sizeof gen);
 	sodium_memzero(hash, sizeof hash);
-	json_decref(after);
+	return rc < 0 ? rc : 0;
+}
+
+struct user_update {
+	const struct auth__user *u;
+	const char *sql, *value;
+	bool end_sessions;
+	const json_t *before, *after; /* borrowed */
+};
+
+static int user_update_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err)
+{
+	const struct user_update *c = ctx;
+	int rc = db_run(dam->db, err, c->sql, "sis", c->value, (int64_t)time_now_ms(), c->u->id);
+
+	if (rc >= 0 && c->end_sessions)
+		rc = db_run(dam->db, err, "DELETE FROM sessions WHERE user_id=?", "s", c->u->id);
+	rec->before = json_incref((json_t *)c->before);
+	rec->after = json_incref((json_t *)c->after);
 	return rc < 0 ? rc : 0;
 }
 
@@ -246,20 +270,9 @@ static int user_change(struct dam *dam, const struct auth__user *u, const char *
 		       const char *value, bool end_sessions, const json_t *before, const json_t *after,
 		       struct dam_err *err)
 {
-	int rc;
+	struct user_update c = { u, sql, value, end_sessions, before, after };
 
-	if ((rc = db_begin(dam->db, err)) < 0)
-		return rc;
-	rc = db_run(dam->db, err, sql, "sis", value, (int64_t)time_now_ms(), u->id);
-	if (rc >= 0 && end_sessions)
-		rc = db_run(dam->db, err, "DELETE FROM sessions WHERE user_id=?", "s", u->id);
-	if (rc >= 0)
-		rc = audit_append(dam, action, "user", u->id, before, after, err);
-	if (rc < 0) {
-		db_rollback(dam->db);
-		return rc;
-	}
-	return db_commit(dam->db, err);
+	return audit_tx(dam, action, "user", u->id, user_update_rows, &c, err);
 }
 
 /* Refuses to take away the last enabled admin, which would leave nobody
@@ -348,7 +361,7 @@ int user_list(struct dam *dam, json_t **out, struct dam_err *err)
 	*out = NULL;
 	if ((rc = db_query(dam->db, &st, err,
 			   "SELECT id, username, role, disabled, created_at, last_login_at FROM users"
-			   " ORDER BY username COLLATE NOCASE", "")) < 0)
+			   " ORDER BY lower(username)", "")) < 0)
 		goto out;
 	while ((rc = db_step(st, err)) == DB_ROW)
 		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:b,s:o,s:o}", "id", db_col_text(st, 0),

@@ -220,7 +220,7 @@ static int address_wait(struct dam *dam, const struct auth_limits *l, const char
 	*wait = 0;
 	if (!*key)
 		return 0;
-	if ((rc = db_query(dam->db, &st, err, "SELECT count(*), ifnull(max(at), 0) FROM login_failures WHERE key=? AND at>?",
+	if ((rc = db_query(dam->db, &st, err, "SELECT count(*), coalesce(max(at), 0) FROM login_failures WHERE key=? AND at>?",
 			   "si", key, now - (int64_t)l->window_s * 1000)) < 0)
 		return rc;
 	if ((rc = db_step(st, err)) == DB_ROW) {
@@ -334,6 +334,32 @@ static void actor_swap(struct dam *dam, const char *username, char saved[128])
 	library_set_actor(dam, who);
 }
 
+struct session_insert {
+	const char *id, *user_id, *hash, *csrf, *newhash, *pair_key;
+	int64_t now, expires_at;
+};
+
+/* The session's row and the login's side effects: last login, a rehashed
+ * password, the pair's failures forgiven, expired sessions gone. */
+static int session_insert_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err)
+{
+	const struct session_insert *c = ctx;
+	int rc = db_run(dam->db, err,
+			"INSERT INTO sessions(id, user_id, hash, csrf, created_at, last_seen_at, expires_at)"
+			" VALUES (?,?,?,?,?,?,?)", "ssssiii", c->id, c->user_id, c->hash, c->csrf, c->now, c->now,
+			c->expires_at);
+
+	if (rc >= 0)
+		rc = db_run(dam->db, err, "UPDATE users SET last_login_at=? WHERE id=?", "is", c->now, c->user_id);
+	if (rc >= 0 && c->newhash[0])
+		rc = db_run(dam->db, err, "UPDATE users SET password_hash=? WHERE id=?", "ss", c->newhash, c->user_id);
+	if (rc >= 0)
+		rc = db_run(dam->db, err, "DELETE FROM login_failures WHERE key=?", "s", c->pair_key);
+	if (rc >= 0)
+		rc = db_run(dam->db, err, "DELETE FROM sessions WHERE expires_at<=?", "i", c->now);
+	return rc < 0 ? rc : 0;
+}
+
 static int session_create(struct dam *dam, const struct auth_limits *l, const struct auth__user *u,
 			  const char *pair_key, bool rehash, const char *password, char session_out[65],
 			  struct actor *actor, struct dam_err *err)
@@ -341,6 +367,7 @@ static int session_create(struct dam *dam, const struct auth_limits *l, const st
 	unsigned char raw[32], csrf_raw[32];
 	char secret[65], csrf[65], hash[65], id[DAM_ID_LEN + 1], saved[128], newhash[128] = "";
 	int64_t now = (int64_t)time_now_ms();
+	struct session_insert ins;
 	int rc;
 
 	if (rehash && crypto_pwhash_str(newhash, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
@@ -353,27 +380,9 @@ static int session_create(struct dam *dam, const struct auth_limits *l, const st
 	auth__sha256_hex(raw, sizeof raw, hash);
 	id_new(id);
 	actor_swap(dam, u->username, saved);
-	if ((rc = db_begin(dam->db, err)) < 0)
-		goto out;
-	rc = db_run(dam->db, err,
-		    "INSERT INTO sessions(id, user_id, hash, csrf, created_at, last_seen_at, expires_at)"
-		    " VALUES (?,?,?,?,?,?,?)", "ssssiii", id, u->id, hash, csrf, now, now,
-		    now + (int64_t)l->absolute_s * 1000);
-	if (rc >= 0)
-		rc = db_run(dam->db, err, "UPDATE users SET last_login_at=? WHERE id=?", "is", now, u->id);
-	if (rc >= 0 && newhash[0])
-		rc = db_run(dam->db, err, "UPDATE users SET password_hash=? WHERE id=?", "ss", newhash, u->id);
-	if (rc >= 0)
-		rc = db_run(dam->db, err, "DELETE FROM login_failures WHERE key=?", "s", pair_key);
-	if (rc >= 0)
-		rc = db_run(dam->db, err, "DELETE FROM sessions WHERE expires_at<=?", "i", now);
-	if (rc >= 0)
-		rc = audit_append(dam, "session.login", "session", id, NULL, NULL, err);
-	if (rc < 0)
-		db_rollback(dam->db);
-	else
-		rc = db_commit(dam->db, err);
-	if (rc < 0)
+	ins = (struct session_insert){ id, u->id, hash, csrf, newhash, pair_key, now,
+				       now + (int64_t)l->absolute_s * 1000 };
+	if ((rc = audit_tx(dam, "session.login", "session", id, session_insert_rows, &ins, err)) < 0)
 		goto out;
 	memcpy(session_out, secret, sizeof secret);
 	if (actor) {
@@ -500,6 +509,13 @@ int auth_session_check(struct dam *dam, const struct auth_limits *lim, const cha
 	return 0;
 }
 
+static int session_delete_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err)
+{
+	int rc = db_run(dam->db, err, "DELETE FROM sessions WHERE id=?", "s", rec->object_id);
+
+	return rc < 0 ? rc : 0;
+}
+
 int auth_logout(struct dam *dam, const char *secret, struct dam_err *err)
 {
 	struct db_stmt *st;
@@ -522,16 +538,7 @@ int auth_logout(struct dam *dam, const char *secret, struct dam_err *err)
 	if (!id[0])
 		return dam_err_set(err, DAM_ENOTFOUND, NULL, "no such session");
 	actor_swap(dam, username, saved);
-	if ((rc = db_begin(dam->db, err)) < 0)
-		goto out;
-	rc = db_run(dam->db, err, "DELETE FROM sessions WHERE id=?", "s", id);
-	if (rc >= 0)
-		rc = audit_append(dam, "session.logout", "session", id, NULL, NULL, err);
-	if (rc < 0)
-		db_rollback(dam->db);
-	else
-		rc = db_commit(dam->db, err);
-out:
+	rc = audit_tx(dam, "session.logout", "session", id, session_delete_rows, NULL, err);
 	library_set_actor(dam, saved);
 	return rc < 0 ? rc : 0;
 }

@@ -24,6 +24,30 @@
 
 static const char bad_token[] = "invalid or expired token";
 
+struct token_insert {
+	const char *id;
+	const struct auth__user *u;
+	const char *label, *hash;
+	enum role role;
+	int64_t now;
+	uint64_t expires_at_ms;
+};
+
+static int token_insert_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err)
+{
+	const struct token_insert *c = ctx;
+	int rc = db_run(dam->db, err,
+			"INSERT INTO tokens(id, user_id, label, hash, role, created_at, expires_at) VALUES (?,?,?,?,?,?,?)",
+			c->expires_at_ms ? "sssssii" : "sssssin", /* 'n': NULL, never expires */
+			c->id, c->u->id, c->label, c->hash, role_name(c->role), c->now, (int64_t)c->expires_at_ms);
+
+	if (rc < 0)
+		return rc;
+	rec->after = json_pack("{s:s,s:s,s:s,s:I}", "user", c->u->username, "label", c->label, "role",
+			       role_name(c->role), "expires_at", (json_int_t)c->expires_at_ms);
+	return 0;
+}
+
 int token_create(struct dam *dam, const char *username, const char *label, enum role role,
 		 uint64_t expires_at_ms, char id_out[DAM_ID_LEN + 1], char secret_out[64],
 		 struct dam_err *err)
@@ -32,7 +56,7 @@ int token_create(struct dam *dam, const char *username, const char *label, enum 
 	unsigned char raw[32];
 	char secret[64] = "", hash[65], id[DAM_ID_LEN + 1];
 	uint64_t now = time_now_ms();
-	json_t *after = NULL;
+	struct token_insert ins;
 	int rc;
 
 	if (!label)
@@ -68,22 +92,8 @@ int token_create(struct dam *dam, const char *username, const char *label, enum 
 	sodium_bin2base64(secret + 4, sizeof secret - 4, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	auth__sha256_hex(secret, strlen(secret), hash);
 	id_new(id);
-	if ((rc = db_begin(dam->db, err)) < 0)
-		goto out;
-	rc = db_run(dam->db, err,
-		    "INSERT INTO tokens(id, user_id, label, hash, role, created_at, expires_at) VALUES (?,?,?,?,?,?,?)",
-		    expires_at_ms ? "sssssii" : "sssssin", /* 'n': NULL, never expires */
-		    id, u.id, label, hash, role_name(role), (int64_t)now, (int64_t)expires_at_ms);
-	if (rc >= 0) {
-		after = json_pack("{s:s,s:s,s:s,s:I}", "user", u.username, "label", label, "role", role_name(role),
-				  "expires_at", (json_int_t)expires_at_ms);
-		rc = audit_append(dam, "token.create", "token", id, NULL, after, err);
-	}
-	if (rc < 0) {
-		db_rollback(dam->db);
-		goto out;
-	}
-	if ((rc = db_commit(dam->db, err)) < 0)
+	ins = (struct token_insert){ id, &u, label, hash, role, (int64_t)now, expires_at_ms };
+	if ((rc = audit_tx(dam, "token.create", "token", id, token_insert_rows, &ins, err)) < 0)
 		goto out;
 	if (id_out)
 		memcpy(id_out, id, sizeof id);
@@ -91,7 +101,6 @@ int token_create(struct dam *dam, const char *username, const char *label, enum 
 out:
 	sodium_memzero(raw, sizeof raw);
 	sodium_memzero(secret, sizeof secret);
-	json_decref(after);
 	return rc < 0 ? rc : 0;
 }
 
@@ -145,28 +154,26 @@ int token_owner(struct dam *dam, const char *token_id, char user_id_out[DAM_ID_L
 	return rc < 0 ? rc : 0;
 }
 
+/* audit_tx change of token_revoke: ctx is the owner's id. */
+static int revoke_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err)
+{
+	int rc = db_run(dam->db, err, "UPDATE tokens SET revoked_at=? WHERE id=? AND revoked_at IS NULL", "is",
+			(int64_t)time_now_ms(), rec->object_id);
+
+	if (rc == 0)
+		return dam_err_set(err, DAM_ECONFLICT, "id", "token %s is already revoked", rec->object_id);
+	rec->before = json_pack("{s:s}", "user_id", (const char *)ctx);
+	return rc < 0 ? rc : 0;
+}
+
 int token_revoke(struct dam *dam, const char *token_id, struct dam_err *err)
 {
 	char owner[DAM_ID_LEN + 1];
-	json_t *before;
 	int rc;
 
-	if ((rc = token_owner(dam, token_id, owner, err)) < 0 || (rc = db_begin(dam->db, err)) < 0)
+	if ((rc = token_owner(dam, token_id, owner, err)) < 0)
 		return rc;
-	rc = db_run(dam->db, err, "UPDATE tokens SET revoked_at=? WHERE id=? AND revoked_at IS NULL", "is",
-		    (int64_t)time_now_ms(), token_id);
-	if (rc == 0)
-		rc = dam_err_set(err, DAM_ECONFLICT, "id", "token %s is already revoked", token_id);
-	if (rc >= 0) {
-		before = json_pack("{s:s}", "user_id", owner);
-		rc = audit_append(dam, "token.revoke", "token", token_id, before, NULL, err);
-		json_decref(before);
-	}
-	if (rc < 0) {
-		db_rollback(dam->db);
-		return rc;
-	}
-	return db_commit(dam->db, err);
+	return audit_tx(dam, "token.revoke", "token", token_id, revoke_rows, owner, err);
 }
 
 /*
@@ -269,8 +276,8 @@ int auth_token_check(struct dam *dam, const char *secret, struct actor *actor, s
 		return 0;
 	}
 	if ((rc = db_query(dam->db, &st, err,
-			   "SELECT t.id, t.role, t.user_id, u.username, u.role, ifnull(t.last_used_at, 0),"
-			   " ifnull(t.expires_at, 0)"
+			   "SELECT t.id, t.role, t.user_id, u.username, u.role, coalesce(t.last_used_at, 0),"
+			   " coalesce(t.expires_at, 0)"
 			   " FROM tokens t JOIN users u ON u.id = t.user_id"
 			   " WHERE t.hash=? AND t.revoked_at IS NULL AND u.disabled=0"
 			   " AND (t.expires_at IS NULL OR t.expires_at > ?)", "si", hash, now)) < 0)

@@ -34,8 +34,8 @@ int delivery_load_with(struct dam *dam, const char *id, int version, const char 
 	if ((rc = db_query(dam->db, &st, err,
 			   "SELECT v.id, v.number, v.id = a.current_version_id, v.kind, v.mime, v.filename,"
 			   " v.blob_hash, v.size, v.status, v.created_at, a.focal_x, a.focal_y,"
-			   " r.blob_hash, r.width, r.height, ifnull(json_extract(v.metadata, '$.alpha'), 0),"
-			   " json_extract(v.metadata, '$.master_error'),"
+			   " r.blob_hash, r.width, r.height, coalesce({{json_int(v.metadata, alpha)}}, 0),"
+			   " {{json_text(v.metadata, master_error)}},"
 			   " (SELECT value FROM fields WHERE asset_id = a.id AND key = 'copyright'),"
 			   " (SELECT value FROM fields WHERE asset_id = a.id AND key = 'creator'),"
 			   " p.blob_hash, p.mime, p.size, p.spec"
@@ -109,33 +109,36 @@ int delivery_queue_renditions(struct dam *dam, const char *id, struct dam_err *e
 	return job_enqueue(dam, "renditions", version, RENDITIONS_PRIORITY, NULL, err);
 }
 
-int delivery_set_focal(struct dam *dam, const char *id, double x, double y, struct dam_err *err)
+struct focal {
+	double x, y; /* x < 0: none */
+};
+
+static int focal_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err)
 {
-	json_t *after;
+	const struct focal *f = ctx;
+	const char *id = rec->object_id;
 	int rc;
 
-	if (x >= 0 && (x > 1 || y < 0 || y > 1))
-		return dam_err_set(err, DAM_EINVAL, "focal", "focal point x and y must be between 0 and 1");
-	if ((rc = db_begin(dam->db, err)) < 0)
-		return rc;
-	if (x >= 0)
+	if (f->x >= 0)
 		rc = db_run(dam->db, err, "UPDATE assets SET focal_x=?, focal_y=? WHERE id=? AND deleted_at IS NULL",
-			    "dds", x, y, id);
+			    "dds", f->x, f->y, id);
 	else
 		rc = db_run(dam->db, err, "UPDATE assets SET focal_x=NULL, focal_y=NULL WHERE id=? AND deleted_at IS NULL",
 			    "s", id);
 	if (rc >= 0 && db_changes(dam->db) == 0)
 		rc = dam_err_set(err, DAM_ENOTFOUND, "asset", "no asset %s", id);
-	after = x >= 0 ? json_pack("{s:{s:f,s:f}}", "focal", "x", x, "y", y) : json_pack("{s:n}", "focal");
-	if (rc >= 0)
-		rc = audit_append(dam, "asset.focal", "asset", id, NULL, after, err);
-	json_decref(after);
+	rec->after = f->x >= 0 ? json_pack("{s:{s:f,s:f}}", "focal", "x", f->x, "y", f->y) : json_pack("{s:n}", "focal");
 	/* Preset renditions that crop must follow the new point. */
 	if (rc >= 0)
 		rc = delivery_queue_renditions(dam, id, err);
-	if (rc < 0) {
-		db_rollback(dam->db);
-		return rc;
-	}
-	return db_commit(dam->db, err);
+	return rc < 0 ? rc : 0;
+}
+
+int delivery_set_focal(struct dam *dam, const char *id, double x, double y, struct dam_err *err)
+{
+	struct focal f = { x, y };
+
+	if (x >= 0 && (x > 1 || y < 0 || y > 1))
+		return dam_err_set(err, DAM_EINVAL, "focal", "focal point x and y must be between 0 and 1");
+	return audit_tx(dam, "asset.focal", "asset", id, focal_rows, &f, err);
 }

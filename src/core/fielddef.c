@@ -305,31 +305,31 @@ static int languages_normalise(const char *in, struct strbuf *out, struct dam_er
 	return 0;
 }
 
-int fielddef_languages_set(struct dam *dam, const char *csv, struct dam_err *err)
+static int languages_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err)
 {
-	struct strbuf norm = STRBUF_INIT, old = STRBUF_INIT;
-	json_t *before = NULL, *after = NULL;
+	const char *norm = ctx;
+	struct strbuf old = STRBUF_INIT;
 	int rc;
 
-	if ((rc = languages_normalise(csv, &norm, err)) < 0 || (rc = db_begin(dam->db, err)) < 0)
-		goto out;
 	if ((rc = languages_csv(dam, &old, err)) < 0 ||
 	    (rc = db_run(dam->db, err, "INSERT INTO library(key, value) VALUES ('languages', ?)"
-				       " ON CONFLICT(key) DO UPDATE SET value=excluded.value", "s", norm.buf)) < 0)
-		goto fail;
-	before = json_pack("{s:o}", "languages", csv_array(old.buf));
-	after = json_pack("{s:o}", "languages", csv_array(norm.buf));
-	if ((rc = audit_append(dam, "library.languages", "library", "languages", before, after, err)) < 0)
-		goto fail;
-	rc = db_commit(dam->db, err);
-	goto out;
-fail:
-	db_rollback(dam->db);
+				       " ON CONFLICT(key) DO UPDATE SET value=excluded.value", "s", norm)) < 0)
+		goto out;
+	rec->before = json_pack("{s:o}", "languages", csv_array(old.buf));
+	rec->after = json_pack("{s:o}", "languages", csv_array(norm));
 out:
-	json_decref(before);
-	json_decref(after);
-	strbuf_release(&norm);
 	strbuf_release(&old);
+	return rc < 0 ? rc : 0;
+}
+
+int fielddef_languages_set(struct dam *dam, const char *csv, struct dam_err *err)
+{
+	struct strbuf norm = STRBUF_INIT;
+	int rc;
+
+	if ((rc = languages_normalise(csv, &norm, err)) >= 0)
+		rc = audit_tx(dam, "library.languages", "library", "languages", languages_rows, norm.buf, err);
+	strbuf_release(&norm);
 	return rc < 0 ? rc : 0;
 }
 
@@ -442,7 +442,7 @@ static int def_lookup(struct dam *dam, const char *key, enum field_type *type, c
 	struct db_stmt *st;
 	int rc;
 
-	if ((rc = db_query(dam->db, &st, err, "SELECT type, ifnull(vocab,''), multilang FROM field_defs WHERE key=?",
+	if ((rc = db_query(dam->db, &st, err, "SELECT type, coalesce(vocab,''), multilang FROM field_defs WHERE key=?",
 			   "s", key)) < 0)
 		return rc;
 	if ((rc = db_step(st, err)) == DB_ROW) {
@@ -568,32 +568,34 @@ static int def_check(const struct fielddef *d, struct dam_err *err)
 	return 0;
 }
 
-/* Adds (replace false) or replaces (true) a definition: the same checks,
- * one INSERT or UPDATE, and the audit row (field.add, or field.change with
- * the definition before) in one transaction. */
-static int def_write(struct dam *dam, const struct fielddef *d, bool replace, struct dam_err *err)
+struct def_change {
+	const struct fielddef *d;
+	bool replace;
+	const json_t *labels;
+};
+
+/* audit_tx change of def_write: the checks that read the database, the
+ * INSERT or UPDATE, and the record (the definition before and after). */
+static int def_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err)
 {
-	json_t *labels = NULL, *after = NULL, *before = NULL;
+	const struct def_change *c = ctx;
+	const struct fielddef *d = c->d;
 	char *ljson = NULL;
 	int64_t now = (int64_t)time_now_ms();
 	bool choice = d->type == FIELD_CHOICE || d->type == FIELD_MULTICHOICE;
 	int rc;
 
-	if ((rc = def_check(d, err)) < 0 || (rc = labels_json(d, &labels, err)) < 0 ||
-	    (rc = db_begin(dam->db, err)) < 0)
-		goto out;
-	if (replace && (rc = fielddef_get(dam, d->key, &before, err)) < 0)
-		goto fail;
-	if (choice && (rc = vocab_exists(dam, d->vocab, err)) <= 0) {
-		if (rc == 0)
-			rc = dam_err_set(err, DAM_ENOTFOUND, "vocab", "no vocabulary %.64s (create it with dam vocab add)", d->vocab);
-		goto fail;
-	}
+	if (c->replace && (rc = fielddef_get(dam, d->key, &rec->before, err)) < 0)
+		return rc;
+	if (choice && (rc = vocab_exists(dam, d->vocab, err)) <= 0)
+		return rc < 0 ? rc
+			      : dam_err_set(err, DAM_ENOTFOUND, "vocab", "no vocabulary %.64s (create it with dam vocab add)",
+					    d->vocab);
 	if (d->default_value && *d->default_value &&
 	    (rc = value_check(dam, "default", d->type, choice ? d->vocab : NULL, d->default_value, NULL, err)) < 0)
-		goto fail;
-	ljson = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
-	if (replace)
+		return rc;
+	ljson = json_dumps(c->labels, JSON_COMPACT | JSON_SORT_KEYS);
+	if (c->replace)
 		rc = db_run(dam->db, err,
 			    "UPDATE field_defs SET type=?2, labels=?3, help=?4, required=?5, default_value=?6, vocab=?7,"
 			    " searchable=?8, facetable=?9, multilang=?10, updated_at=?11 WHERE key=?1",
@@ -607,30 +609,38 @@ static int def_write(struct dam *dam, const struct fielddef *d, bool replace, st
 			    "ssssissiiii", d->key, field_type_name(d->type), ljson ? ljson : "{}", d->help ? d->help : "",
 			    (int64_t)d->required, d->default_value && *d->default_value ? d->default_value : NULL,
 			    choice ? d->vocab : NULL, (int64_t)d->searchable, (int64_t)d->facetable, (int64_t)d->multilang, now);
-	if (rc == DAM_ECONFLICT)
-		rc = dam_err_set(err, DAM_EEXIST, "key", "field %s is already defined (change or remove it instead)", d->key);
-	if (rc < 0)
-		goto fail;
-	after = json_pack("{s:s,s:s,s:O,s:b,s:b,s:b,s:b}", "key", d->key, "type", field_type_name(d->type),
-			  "labels", labels, "required", d->required, "searchable", d->searchable,
-			  "facetable", d->facetable, "multilang", d->multilang);
-	if (choice)
-		json_object_set_new(after, "vocab", json_string(d->vocab));
-	if (d->default_value && *d->default_value)
-		json_object_set_new(after, "default", json_string(d->default_value));
-	if (d->help && *d->help)
-		json_object_set_new(after, "help", json_string(d->help));
-	if ((rc = audit_append(dam, replace ? "field.change" : "field.add", "field", d->key, before, after, err)) < 0)
-		goto fail;
-	rc = db_commit(dam->db, err);
-	goto out;
-fail:
-	db_rollback(dam->db);
-out:
 	free(ljson);
+	if (rc == DAM_ECONFLICT)
+		return dam_err_set(err, DAM_EEXIST, "key", "field %s is already defined (change or remove it instead)", d->key);
+	if (rc < 0)
+		return rc;
+	rec->after = json_pack("{s:s,s:s,s:O,s:b,s:b,s:b,s:b}", "key", d->key, "type", field_type_name(d->type),
+			       "labels", c->labels, "required", d->required, "searchable", d->searchable,
+			       "facetable", d->facetable, "multilang", d->multilang);
+	if (choice)
+		json_object_set_new(rec->after, "vocab", json_string(d->vocab));
+	if (d->default_value && *d->default_value)
+		json_object_set_new(rec->after, "default", json_string(d->default_value));
+	if (d->help && *d->help)
+		json_object_set_new(rec->after, "help", json_string(d->help));
+	return 0;
+}
+
+/* Adds (replace false) or replaces (true) a definition: the same checks,
+ * one INSERT or UPDATE, and the audit row (field.add, or field.change with
+ * the definition before) in one transaction. */
+static int def_write(struct dam *dam, const struct fielddef *d, bool replace, struct dam_err *err)
+{
+	json_t *labels = NULL;
+	struct def_change c = { d, replace, NULL };
+	int rc;
+
+	if ((rc = def_check(d, err)) < 0 || (rc = labels_json(d, &labels, err)) < 0)
+		goto out;
+	c.labels = labels;
+	rc = audit_tx(dam, replace ? "field.change" : "field.add", "field", d->key, def_rows, &c, err);
+out:
 	json_decref(labels);
-	json_decref(before);
-	json_decref(after);
 	return rc < 0 ? rc : 0;
 }
 
@@ -644,22 +654,19 @@ int fielddef_set(struct dam *dam, const struct fielddef *d, struct dam_err *err)
 	return def_write(dam, d, true, err);
 }
 
-int fielddef_remove(struct dam *dam, const char *key, struct dam_err *err)
+static int remove_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err)
 {
-	json_t *before = NULL;
 	int rc;
 
-	if ((rc = db_begin(dam->db, err)) < 0)
+	if ((rc = fielddef_get(dam, rec->object_id, &rec->before, err)) < 0 ||
+	    (rc = db_run(dam->db, err, "DELETE FROM field_defs WHERE key=?", "s", rec->object_id)) < 0)
 		return rc;
-	if ((rc = fielddef_get(dam, key, &before, err)) < 0 ||
-	    (rc = db_run(dam->db, err, "DELETE FROM field_defs WHERE key=?", "s", key)) < 0 ||
-	    (rc = audit_append(dam, "field.remove", "field", key, before, NULL, err)) < 0) {
-		db_rollback(dam->db);
-		json_decref(before);
-		return rc;
-	}
-	json_decref(before);
-	return db_commit(dam->db, err);
+	return 0;
+}
+
+int fielddef_remove(struct dam *dam, const char *key, struct dam_err *err)
+{
+	return audit_tx(dam, "field.remove", "field", key, remove_rows, NULL, err);
 }
 
 int fielddef_defaults(struct dam *dam, json_t **out, struct dam_err *err)

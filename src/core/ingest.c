@@ -206,7 +206,7 @@ static int record(struct dam *dam, const struct ingest_opts *o, const struct nam
 	if (target) {
 		snprintf(r->asset_id, sizeof r->asset_id, "%s", target);
 		if ((rc = db_query_int(dam->db, &number, err,
-				       "SELECT ifnull(max(number),0)+1 FROM versions WHERE asset_id=?", "s", target)) < 0)
+				       "SELECT coalesce(max(number),0)+1 FROM versions WHERE asset_id=?", "s", target)) < 0)
 			goto fail;
 	} else {
 		id_new(r->asset_id);
@@ -236,7 +236,7 @@ static int record(struct dam *dam, const struct ingest_opts *o, const struct nam
 		goto fail;
 	rc = db_run(dam->db, err,
 		    "UPDATE assets SET current_version_id=?, kind=?, updated_at=?,"
-		    " source_path=ifnull(?, source_path) WHERE id=?",
+		    " source_path=coalesce(?, source_path) WHERE id=?",
 		    "ssiss", r->version_id, kind, now, n->source.len ? n->source.buf : NULL, r->asset_id);
 	if (rc < 0 || (rc = job_enqueue(dam, "process", r->version_id, o->priority, NULL, err)) < 0)
 		goto fail;
@@ -382,7 +382,7 @@ int ingest_unfinished(struct dam *dam, const char *const *ids, int n, json_t **o
 	for (int i = 0; i < n && rc >= 0; i++) {
 		struct db_stmt *st;
 		if ((rc = db_query(dam->db, &st, err,
-				   "SELECT filename, asset_id, status, ifnull(error,'') FROM versions WHERE id=? AND status != 'ready'",
+				   "SELECT filename, asset_id, status, coalesce(error,'') FROM versions WHERE id=? AND status != 'ready'",
 				   "s", ids[i])) < 0)
 			break;
 		if ((rc = db_step(st, err)) == DB_ROW)

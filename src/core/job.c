@@ -93,7 +93,7 @@ int job_claim(struct dam *dam, const char *worker, struct job *job, struct dam_e
 		      "UPDATE jobs SET state='running', worker=?, attempts=attempts+1, updated_at=?"
 		      " WHERE id = (SELECT id FROM jobs WHERE state='queued' AND run_after <= ?"
 		      "             ORDER BY priority DESC, id LIMIT 1)"
-		      " RETURNING id, kind, ifnull(version_id,''), attempts, max_attempts",
+		      " RETURNING id, kind, coalesce(version_id,''), attempts, max_attempts",
 		      "sii", worker, now, now);
 	if (rc < 0)
 		goto fail;
@@ -125,57 +125,62 @@ int job_done(struct dam *dam, const char *job_id, struct dam_err *err)
 		      (int64_t)time_now_ms(), job_id);
 }
 
-int job_fail(struct dam *dam, const char *job_id, const char *error, bool retryable,
-	     struct dam_err *err)
+struct job_failure {
+	const char *job_id, *error;
+	bool retryable;
+	char version[DAM_ID_LEN + 1];
+};
+
+/* audit_tx change of job_fail: queued again (no audit row), or failed for
+ * good with its version (a process job's) and a job.failed row. */
+static int fail_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err)
 {
+	struct job_failure *c = ctx;
 	struct db_stmt *st = NULL;
 	int64_t now = (int64_t)time_now_ms(), attempts = 0, max = 0;
-	char version[DAM_ID_LEN + 1] = "";
 	bool process_job = false;
 	int rc;
 
-	if ((rc = db_begin(dam->db, err)) < 0)
-		return rc;
 	if ((rc = db_query(dam->db, &st, err,
-			   "SELECT attempts, max_attempts, ifnull(version_id,''), kind FROM jobs WHERE id=?", "s",
-			   job_id)) < 0)
-		goto fail;
+			   "SELECT attempts, max_attempts, coalesce(version_id,''), kind FROM jobs WHERE id=?", "s",
+			   c->job_id)) < 0)
+		return rc;
 	if ((rc = db_step(st, err)) != DB_ROW) {
 		db_finalize(st);
-		rc = rc < 0 ? rc : dam_err_set(err, DAM_ENOTFOUND, NULL, "no job %s", job_id);
-		goto fail;
+		return rc < 0 ? rc : dam_err_set(err, DAM_ENOTFOUND, NULL, "no job %s", c->job_id);
 	}
 	attempts = db_col_int(st, 0);
 	max = db_col_int(st, 1);
-	snprintf(version, sizeof version, "%s", db_col_text(st, 2));
+	snprintf(c->version, sizeof c->version, "%s", db_col_text(st, 2));
 	/* Only processing decides whether a version is usable; a failed
 	 * side job (channel renditions) leaves the version ready. */
 	process_job = !strcmp(db_col_text(st, 3), "process");
 	db_finalize(st);
-	if (retryable && attempts < max) {
+	if (c->retryable && attempts < max) {
+		rec->action = NULL;
 		/* Back off 2^attempts seconds, so a flapping job does not spin. */
 		rc = db_run(dam->db, err,
 			    "UPDATE jobs SET state='queued', worker=NULL, error=?, run_after=?, updated_at=? WHERE id=?",
-			    "siis", error, now + (1000LL << (attempts < 10 ? attempts : 10)), now, job_id);
-	} else {
-		rc = db_run(dam->db, err,
-			    "UPDATE jobs SET state='failed', worker=NULL, error=?, updated_at=? WHERE id=?",
-			    "sis", error, now, job_id);
-		if (rc >= 0 && *version && process_job)
-			rc = db_run(dam->db, err, "UPDATE versions SET status='failed', error=? WHERE id=?",
-				    "ss", error, version);
-		if (rc >= 0) {
-			json_t *after = json_pack("{s:s,s:s}", "job", job_id, "error", error);
-			rc = audit_append(dam, "job.failed", "version", *version ? version : job_id, NULL, after, err);
-			json_decref(after);
-		}
+			    "siis", c->error, now + (1000LL << (attempts < 10 ? attempts : 10)), now, c->job_id);
+		return rc < 0 ? rc : 0;
 	}
-	if (rc < 0)
-		goto fail;
-	return db_commit(dam->db, err);
-fail:
-	db_rollback(dam->db);
-	return rc;
+	rc = db_run(dam->db, err, "UPDATE jobs SET state='failed', worker=NULL, error=?, updated_at=? WHERE id=?",
+		    "sis", c->error, now, c->job_id);
+	if (rc >= 0 && *c->version && process_job)
+		rc = db_run(dam->db, err, "UPDATE versions SET status='failed', error=? WHERE id=?", "ss", c->error,
+			    c->version);
+	if (*c->version)
+		rec->object_id = c->version;
+	rec->after = json_pack("{s:s,s:s}", "job", c->job_id, "error", c->error);
+	return rc < 0 ? rc : 0;
+}
+
+int job_fail(struct dam *dam, const char *job_id, const char *error, bool retryable,
+	     struct dam_err *err)
+{
+	struct job_failure c = { .job_id = job_id, .error = error, .retryable = retryable };
+
+	return audit_tx(dam, "job.failed", "version", job_id, fail_rows, &c, err);
 }
 
 int job_retry(struct dam *dam, const char *job_id, struct dam_err *err)
@@ -245,8 +250,8 @@ int job_list(struct dam *dam, const char *state, int limit, json_t **out, struct
 	int rc;
 
 	rc = db_query(dam->db, &st, err,
-		      "SELECT j.id, j.kind, ifnull(j.version_id,''), j.state, j.priority, j.attempts,"
-		      " j.max_attempts, ifnull(j.error,''), j.updated_at, ifnull(v.asset_id,''), ifnull(v.filename,'')"
+		      "SELECT j.id, j.kind, coalesce(j.version_id,''), j.state, j.priority, j.attempts,"
+		      " j.max_attempts, coalesce(j.error,''), j.updated_at, coalesce(v.asset_id,''), coalesce(v.filename,'')"
 		      " FROM jobs j LEFT JOIN versions v ON v.id = j.version_id"
 		      " WHERE (? IS NULL OR j.state = ?) ORDER BY j.id DESC LIMIT ?",
 		      "ssi", state, state, (int64_t)(limit > 0 ? limit : -1));

@@ -10,7 +10,6 @@
 
 #include "core/asset.h"
 #include "core/auth.h"
-#include "core/schema.h"
 #include "util/fsutil.h"
 #include "util/id.h"
 #include "util/strbuf.h"
@@ -51,10 +50,7 @@ out:
 
 static int migrate(struct db *db, struct dam_err *err)
 {
-	int n;
-	const char *const *m = schema_migrations(&n);
-
-	return db_migrate(db, m, n, err);
+	return db_migrate_latest(db, err);
 }
 
 int library_init(const char *dir, struct dam_err *err)
@@ -87,7 +83,7 @@ int library_init(const char *dir, struct dam_err *err)
 	if ((rc = db_open(dbp, &db, err)) < 0 || (rc = migrate(db, err)) < 0)
 		goto out;
 	id_new(id);
-	if ((rc = db_run(db, err, "INSERT OR IGNORE INTO library(key, value) VALUES ('id', ?)",
+	if ((rc = db_run(db, err, "INSERT INTO library(key, value) VALUES ('id', ?) ON CONFLICT (key) DO NOTHING",
 			 "s", id)) < 0)
 		goto out;
 	/* dam.conf last: its presence is what marks a finished library. */
@@ -241,7 +237,7 @@ int library_stats(struct dam *dam, json_t **out, struct dam_err *err)
 	int rc;
 
 	*out = NULL;
-	if ((rc = db_query_int(dam->db, &bytes, err, "SELECT ifnull(sum(size),0) FROM blobs", "")) < 0 ||
+	if ((rc = db_query_int(dam->db, &bytes, err, "SELECT coalesce(sum(size),0) FROM blobs", "")) < 0 ||
 	    (rc = db_query_int(dam->db, &blobs, err, "SELECT count(*) FROM blobs", "")) < 0 ||
 	    (rc = db_query_int(dam->db, &assets, err, "SELECT count(*) FROM assets WHERE deleted_at IS NULL", "")) < 0 ||
 	    (rc = db_query_int(dam->db, &versions, err, "SELECT count(*) FROM versions", "")) < 0 ||

@@ -165,31 +165,38 @@ int namepattern_apply(struct dam *dam, const char *filename, struct namepattern_
 	return rc < 0 ? rc : found;
 }
 
-static int change(struct dam *dam, const char *pattern, bool add, struct dam_err *err)
+struct pattern_change {
+	const char *pattern;
+	bool add;
+};
+
+static int change_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err)
 {
-	json_t *j = json_pack("{s:s}", "pattern", pattern);
+	const struct pattern_change *c = ctx;
+	json_t *j = json_pack("{s:s}", "pattern", c->pattern);
 	int rc;
 
-	if ((rc = db_begin(dam->db, err)) < 0)
-		goto out;
-	if (add)
-		rc = db_run(dam->db, err, "INSERT INTO name_patterns(pattern, created_at) VALUES (?,?)", "si", pattern,
-			    (int64_t)time_now_ms());
+	if (c->add)
+		rc = db_run(dam->db, err, "INSERT INTO name_patterns(pattern, created_at) VALUES (?,?)", "si",
+			    c->pattern, (int64_t)time_now_ms());
 	else
-		rc = db_run(dam->db, err, "DELETE FROM name_patterns WHERE pattern=?", "s", pattern);
+		rc = db_run(dam->db, err, "DELETE FROM name_patterns WHERE pattern=?", "s", c->pattern);
 	if (rc == DAM_ECONFLICT)
-		rc = dam_err_set(err, DAM_EEXIST, "pattern", "pattern %s is already in the list", pattern);
+		rc = dam_err_set(err, DAM_EEXIST, "pattern", "pattern %s is already in the list", c->pattern);
 	else if (rc == 0)
-		rc = dam_err_set(err, DAM_ENOTFOUND, "pattern", "no pattern %.255s", pattern);
-	if (rc < 0 || (rc = audit_append(dam, add ? "pattern.add" : "pattern.remove", "pattern", pattern,
-					 add ? NULL : j, add ? j : NULL, err)) < 0) {
-		db_rollback(dam->db);
-		goto out;
-	}
-	rc = db_commit(dam->db, err);
-out:
-	json_decref(j);
-	return rc;
+		rc = dam_err_set(err, DAM_ENOTFOUND, "pattern", "no pattern %.255s", c->pattern);
+	if (c->add)
+		rec->after = j;
+	else
+		rec->before = j;
+	return rc < 0 ? rc : 0;
+}
+
+static int change(struct dam *dam, const char *pattern, bool add, struct dam_err *err)
+{
+	struct pattern_change c = { pattern, add };
+
+	return audit_tx(dam, add ? "pattern.add" : "pattern.remove", "pattern", pattern, change_rows, &c, err);
 }
 
 int namepattern_add(struct dam *dam, const char *pattern, struct dam_err *err)

@@ -253,8 +253,8 @@ static void near_duplicate(struct work *w)
 	char best_id[DAM_ID_LEN + 1] = "";
 
 	if (db_query(w->dam->db, &st, NULL,
-		     "SELECT s.phash, a.id FROM similarity s JOIN assets a ON a.rowid = s.asset_rowid"
-		     " JOIN versions v ON v.rowid = s.version_rowid AND v.id = a.current_version_id"
+		     "SELECT s.phash, a.id FROM similarity s JOIN assets a ON a.num = s.asset_rowid"
+		     " JOIN versions v ON v.num = s.version_rowid AND v.id = a.current_version_id"
 		     " WHERE a.id != ? AND a.deleted_at IS NULL", "s", w->asset_id) < 0)
 		return;
 	while (db_step(st, NULL) == DB_ROW) {
@@ -272,45 +272,45 @@ static void near_duplicate(struct work *w)
 static int save_similarity(struct work *w, struct dam_err *err)
 {
 	return db_run(w->dam->db, err,
-		      "INSERT OR REPLACE INTO similarity(version_rowid, asset_rowid, phash, hist)"
-		      " SELECT v.rowid, a.rowid, ?, ? FROM versions v JOIN assets a ON a.id = v.asset_id WHERE v.id=?",
+		      "INSERT INTO similarity(version_rowid, asset_rowid, phash, hist)"
+		      " SELECT v.num, a.num, ?, ? FROM versions v JOIN assets a ON a.id = v.asset_id WHERE v.id=?"
+		      " ON CONFLICT (version_rowid) DO UPDATE SET asset_rowid = excluded.asset_rowid,"
+		      " phash = excluded.phash, hist = excluded.hist",
 		      "ibs", (int64_t)w->an.phash, w->an.hist, sizeof w->an.hist, w->version_id);
 }
 
-static int commit(struct work *w, const char *job_id, struct dam_err *err)
-{
-	char *meta = NULL;
-	json_t *after;
-	int rc;
+struct commit_ctx {
+	struct work *w;
+	const char *job_id, *meta;
+};
 
-	if (w->an.valid) {
-		json_object_set_new(w->meta, "analysis", analysis_json(&w->an));
-		near_duplicate(w);
-	}
-	if (*w->master_error)
-		json_object_set_new(w->meta, "master_error", json_string(w->master_error));
-	meta = json_dumps(w->meta, JSON_COMPACT);
-	if ((rc = db_begin(w->dam->db, err)) < 0)
-		goto out;
-	rc = db_run(w->dam->db, err, "UPDATE versions SET metadata=?, status='ready', error=NULL WHERE id=?",
-		    "ss", meta, w->version_id);
+/* audit_tx change of commit: the version ready with its metadata,
+ * renditions, embedded and automatic tags, similarity data and text, the
+ * next job queued and this one done. */
+static int commit_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err)
+{
+	const struct commit_ctx *c = ctx;
+	struct work *w = c->w;
+	int rc = db_run(dam->db, err, "UPDATE versions SET metadata=?, status='ready', error=NULL WHERE id=?",
+			"ss", c->meta, w->version_id);
 
 	for (int i = 0; i < w->nr && rc >= 0; i++)
-		rc = rendition_save(w->dam, w->version_id, &w->r[i], err);
+		rc = rendition_save(dam, w->version_id, &w->r[i], err);
 	/* Embedded keywords first: the file's own words win over the
 	 * automatic tags' guesses when both name the same tag. */
 	if (rc >= 0)
 		rc = save_embedded(w, err);
 	if (rc >= 0 && w->text)
-		rc = db_run(w->dam->db, err,
-			    "INSERT OR REPLACE INTO version_text(version_rowid, text) SELECT rowid, ? FROM versions WHERE id=?",
+		rc = db_run(dam->db, err,
+			    "INSERT INTO version_text(version_rowid, text) SELECT num, ? FROM versions WHERE id=?"
+			    " ON CONFLICT (version_rowid) DO UPDATE SET text = excluded.text",
 			    "ss", w->text, w->version_id);
 	/* Automatic tags describe the asset's current content: a job for a
 	 * version that is no longer current (a newer upload or a restore came
 	 * first) leaves them alone. */
 	if (rc >= 0 && w->an.valid) {
 		int64_t current = 0;
-		rc = db_query_int(w->dam->db, &current, err,
+		rc = db_query_int(dam->db, &current, err,
 				  "SELECT count(*) FROM assets WHERE id=? AND current_version_id=?", "ss", w->asset_id,
 				  w->version_id);
 		if (rc >= 0 && current)
@@ -321,18 +321,27 @@ static int commit(struct work *w, const char *job_id, struct dam_err *err)
 	/* Channel renditions come from the master in their own, lower
 	 * priority job, so a new upload's previews are never kept waiting. */
 	if (rc >= 0 && w->has_master)
-		rc = job_enqueue(w->dam, "renditions", w->version_id, RENDITIONS_PRIORITY, NULL, err);
+		rc = job_enqueue(dam, "renditions", w->version_id, RENDITIONS_PRIORITY, NULL, err);
 	if (rc >= 0)
-		rc = job_done(w->dam, job_id, err);
-	after = json_pack("{s:s,s:i}", "version_id", w->version_id, "renditions", w->nr);
-	if (rc >= 0)
-		rc = audit_append(w->dam, "version.processed", "asset", w->asset_id, NULL, after, err);
-	json_decref(after);
-	if (rc < 0)
-		db_rollback(w->dam->db);
-	else
-		rc = db_commit(w->dam->db, err);
-out:
+		rc = job_done(dam, c->job_id, err);
+	rec->after = json_pack("{s:s,s:i}", "version_id", w->version_id, "renditions", w->nr);
+	return rc < 0 ? rc : 0;
+}
+
+static int commit(struct work *w, const char *job_id, struct dam_err *err)
+{
+	struct commit_ctx c = { w, job_id, NULL };
+	char *meta = NULL;
+	int rc;
+
+	if (w->an.valid) {
+		json_object_set_new(w->meta, "analysis", analysis_json(&w->an));
+		near_duplicate(w);
+	}
+	if (*w->master_error)
+		json_object_set_new(w->meta, "master_error", json_string(w->master_error));
+	c.meta = meta = json_dumps(w->meta, JSON_COMPACT);
+	rc = audit_tx(w->dam, "version.processed", "asset", w->asset_id, commit_rows, &c, err);
 	free(meta);
 	return rc;
 }

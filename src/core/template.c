@@ -155,57 +155,54 @@ int template_get(struct dam *dam, const char *name, json_t **out, struct dam_err
 	return *out ? 0 : dam_err_set(err, DAM_ENOTFOUND, "template", "no template %.64s", name);
 }
 
-int template_add(struct dam *dam, const struct template_def *d, struct dam_err *err)
+/* audit_tx change of template_add: ctx is the definition. */
+static int add_change(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err)
 {
-	json_t *after = NULL, *before = NULL;
+	const struct template_def *d = ctx;
 	char *fields = NULL, *tags = NULL;
-	int64_t now = (int64_t)time_now_ms();
 	int rc;
 
-	if ((rc = def_check(d, err)) < 0 || (rc = db_begin(dam->db, err)) < 0)
-		return rc;
 	if ((rc = fielddef_validate_all(dam, d->keys, d->values, d->nfields, err)) < 0)
-		goto fail;
-	after = def_json(d);
-	fields = json_dumps(json_object_get(after, "fields"), JSON_COMPACT | JSON_SORT_KEYS);
-	tags = json_dumps(json_object_get(after, "tags"), JSON_COMPACT);
-	if ((rc = template_get(dam, d->name, &before, NULL)) < 0 && rc != DAM_ENOTFOUND)
-		goto fail;
+		return rc;
+	rec->after = def_json(d);
+	fields = json_dumps(json_object_get(rec->after, "fields"), JSON_COMPACT | JSON_SORT_KEYS);
+	tags = json_dumps(json_object_get(rec->after, "tags"), JSON_COMPACT);
+	if ((rc = template_get(dam, d->name, &rec->before, NULL)) < 0 && rc != DAM_ENOTFOUND)
+		goto out;
 	rc = db_run(dam->db, err,
 		    "INSERT INTO templates(name, match, fields, tags, created_at, updated_at) VALUES (?,?,?,?,?,?5)"
 		    " ON CONFLICT(name) DO UPDATE SET match=excluded.match, fields=excluded.fields,"
 		    " tags=excluded.tags, updated_at=excluded.updated_at",
-		    "ssssi", d->name, d->match ? d->match : "", fields ? fields : "{}", tags ? tags : "[]", now);
-	if (rc < 0 || (rc = audit_append(dam, "template.add", "template", d->name, before, after, err)) < 0)
-		goto fail;
-	rc = db_commit(dam->db, err);
-	goto out;
-fail:
-	db_rollback(dam->db);
+		    "ssssi", d->name, d->match ? d->match : "", fields ? fields : "{}", tags ? tags : "[]",
+		    (int64_t)time_now_ms());
 out:
 	free(fields);
 	free(tags);
-	json_decref(before);
-	json_decref(after);
+	return rc < 0 ? rc : 0;
+}
+
+int template_add(struct dam *dam, const struct template_def *d, struct dam_err *err)
+{
+	int rc;
+
+	if ((rc = def_check(d, err)) < 0)
+		return rc;
+	return audit_tx(dam, "template.add", "template", d->name, add_change, (void *)d, err);
+}
+
+static int remove_change(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err)
+{
+	int rc;
+
+	if ((rc = template_get(dam, ctx, &rec->before, err)) < 0)
+		return rc;
+	rc = db_run(dam->db, err, "DELETE FROM templates WHERE name=?", "s", (const char *)ctx);
 	return rc < 0 ? rc : 0;
 }
 
 int template_remove(struct dam *dam, const char *name, struct dam_err *err)
 {
-	json_t *before = NULL;
-	int rc;
-
-	if ((rc = db_begin(dam->db, err)) < 0)
-		return rc;
-	if ((rc = template_get(dam, name, &before, err)) < 0 ||
-	    (rc = db_run(dam->db, err, "DELETE FROM templates WHERE name=?", "s", name)) < 0 ||
-	    (rc = audit_append(dam, "template.remove", "template", name, before, NULL, err)) < 0) {
-		db_rollback(dam->db);
-		json_decref(before);
-		return rc;
-	}
-	json_decref(before);
-	return db_commit(dam->db, err);
+	return audit_tx(dam, "template.remove", "template", name, remove_change, (void *)name, err);
 }
 
 bool template_glob_matches(const char *glob, const char *name, const char *source)

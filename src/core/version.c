@@ -24,7 +24,7 @@ static int load_source(struct dam *dam, const char *asset_id, int number, struct
 	int rc;
 
 	if ((rc = db_query(dam->db, &st, err,
-			   "SELECT v.id, v.blob_hash, v.size, ifnull(a.current_version_id,''), a.deleted_at IS NOT NULL"
+			   "SELECT v.id, v.blob_hash, v.size, coalesce(a.current_version_id,''), a.deleted_at IS NOT NULL"
 			   " FROM versions v JOIN assets a ON a.id = v.asset_id WHERE v.asset_id=? AND v.number=?",
 			   "si", asset_id, (int64_t)number)) < 0)
 		return rc;
@@ -88,46 +88,53 @@ static int copy_renditions(struct dam *dam, const struct source *s, const struct
 		return rc;
 	return db_run(dam->db, err,
 		      "INSERT INTO similarity(version_rowid, asset_rowid, phash, hist)"
-		      " SELECT (SELECT rowid FROM versions WHERE id=?), asset_rowid, phash, hist FROM similarity"
-		      " WHERE version_rowid = (SELECT rowid FROM versions WHERE id=?)",
+		      " SELECT (SELECT num FROM versions WHERE id=?), asset_rowid, phash, hist FROM similarity"
+		      " WHERE version_rowid = (SELECT num FROM versions WHERE id=?)",
 		      "ss", r->version_id, s->version_id);
 }
 
-int version_restore(struct dam *dam, const char *ref, int number, struct version_restored *out,
-		    struct dam_err *err)
+struct restore {
+	int number;
+	struct version_restored *out;
+};
+
+/* audit_tx change of version_restore: a new version with the old one's
+ * blob and renditions becomes current, and is processed again. */
+static int restore_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err)
 {
+	const struct restore *c = ctx;
+	struct version_restored *out = c->out;
 	int64_t now = (int64_t)time_now_ms(), next = 0;
 	struct source src;
-	json_t *after = NULL;
 	int rc;
 
-	memset(out, 0, sizeof *out);
 	memset(&src, 0, sizeof src);
-	if ((rc = asset_resolve(dam, ref, out->asset_id, err)) < 0)
-		return rc;
-	if ((rc = db_begin(dam->db, err)) < 0)
-		return rc;
-	if ((rc = load_source(dam, out->asset_id, number, &src, err)) < 0 ||
+	if ((rc = load_source(dam, out->asset_id, c->number, &src, err)) < 0 ||
 	    (rc = db_query_int(dam->db, &next, err, "SELECT max(number)+1 FROM versions WHERE asset_id=?", "s",
 			       out->asset_id)) < 0)
-		goto fail;
+		return rc;
 	id_new(out->version_id);
 	out->number = (int)next;
-	out->from = number;
+	out->from = c->number;
 	if ((rc = refs_add(dam, src.hash, (uint64_t)src.size, err)) < 0 ||
 	    (rc = copy_version(dam, &src, out, now, err)) < 0 || (rc = copy_renditions(dam, &src, out, now, err)) < 0 ||
 	    (rc = db_run(dam->db, err, "UPDATE assets SET current_version_id=?, updated_at=? WHERE id=?", "sis",
 			 out->version_id, now, out->asset_id)) < 0 ||
 	    (rc = job_enqueue(dam, "process", out->version_id, JOB_PRIO_INTERACTIVE, NULL, err)) < 0)
-		goto fail;
-	after = json_pack("{s:s,s:i,s:i,s:s}", "version_id", out->version_id, "number", out->number, "restored_from",
-			  number, "hash", src.hash);
-	rc = audit_append(dam, "version.restore", "asset", out->asset_id, NULL, after, err);
-	json_decref(after);
-	if (rc < 0)
-		goto fail;
-	return db_commit(dam->db, err);
-fail:
-	db_rollback(dam->db);
-	return rc;
+		return rc;
+	rec->after = json_pack("{s:s,s:i,s:i,s:s}", "version_id", out->version_id, "number", out->number,
+			       "restored_from", c->number, "hash", src.hash);
+	return 0;
+}
+
+int version_restore(struct dam *dam, const char *ref, int number, struct version_restored *out,
+		    struct dam_err *err)
+{
+	struct restore c = { number, out };
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = asset_resolve(dam, ref, out->asset_id, err)) < 0)
+		return rc;
+	return audit_tx(dam, "version.restore", "asset", out->asset_id, restore_rows, &c, err);
 }

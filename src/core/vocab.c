@@ -28,28 +28,23 @@ int vocab_exists(struct dam *dam, const char *vocab, struct dam_err *err)
 	return rc < 0 ? rc : n > 0;
 }
 
+static int add_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err)
+{
+	const char *name = ctx;
+	int rc = db_run(dam->db, err, "INSERT INTO vocabs(name, created_at) VALUES (?,?)", "si", name,
+			(int64_t)time_now_ms());
+
+	if (rc == DAM_ECONFLICT)
+		return dam_err_set(err, DAM_EEXIST, "name", "vocabulary %s already exists", name);
+	rec->after = json_pack("{s:s}", "name", name);
+	return rc < 0 ? rc : 0;
+}
+
 int vocab_add(struct dam *dam, const char *name, struct dam_err *err)
 {
-	json_t *after;
-	int rc;
-
 	if (!asset_field_key_valid(name) || strchr(name, '@'))
 		return dam_err_set(err, DAM_EINVAL, "name", "invalid vocabulary name \"%.64s\": use 1-64 of a-z 0-9 _ . -", name);
-	if ((rc = db_begin(dam->db, err)) < 0)
-		return rc;
-	rc = db_run(dam->db, err, "INSERT INTO vocabs(name, created_at) VALUES (?,?)", "si", name,
-		    (int64_t)time_now_ms());
-	if (rc == DAM_ECONFLICT)
-		rc = dam_err_set(err, DAM_EEXIST, "name", "vocabulary %s already exists", name);
-	after = json_pack("{s:s}", "name", name);
-	if (rc >= 0)
-		rc = audit_append(dam, "vocab.add", "vocab", name, NULL, after, err);
-	json_decref(after);
-	if (rc < 0) {
-		db_rollback(dam->db);
-		return rc;
-	}
-	return db_commit(dam->db, err);
+	return audit_tx(dam, "vocab.add", "vocab", name, add_rows, (void *)name, err);
 }
 
 /* Canonical term and vocabulary of word: 1 found, 0 not. */
@@ -121,7 +116,7 @@ int vocab_allowed(struct dam *dam, const char *vocab, size_t max, struct strbuf 
 	struct db_stmt *st;
 	int rc;
 
-	if ((rc = db_query(dam->db, &st, err, "SELECT term FROM vocab_terms WHERE vocab=? ORDER BY rowid", "s", vocab)) < 0)
+	if ((rc = db_query(dam->db, &st, err, "SELECT term FROM vocab_terms WHERE vocab=? ORDER BY num", "s", vocab)) < 0)
 		return rc;
 	while ((rc = db_step(st, err)) == DB_ROW) {
 		const char *t = db_col_text(st, 0);
@@ -144,9 +139,9 @@ static int term_json(struct dam *dam, const char *vocab, const char *term, json_
 
 	*out = NULL;
 	if ((rc = db_query(dam->db, &st, err,
-			   "SELECT t.term, t.parent, t.labels, (SELECT json_group_array(synonym) FROM"
-			   "  (SELECT synonym FROM vocab_synonyms s WHERE s.vocab=t.vocab AND s.term=t.term ORDER BY rowid))"
-			   " FROM vocab_terms t WHERE t.vocab=?1 AND (?2 IS NULL OR t.term=?2) ORDER BY t.rowid",
+			   "SELECT t.term, t.parent, t.labels, (SELECT {{json_agg(synonym, num)}} FROM"
+			   "  (SELECT synonym, num FROM vocab_synonyms s WHERE s.vocab=t.vocab AND s.term=t.term ORDER BY num))"
+			   " FROM vocab_terms t WHERE t.vocab=?1 AND (?2 IS NULL OR t.term=?2) ORDER BY t.num",
 			   "ss", vocab, term)) < 0)
 		return rc;
 	*out = json_array();
@@ -236,7 +231,7 @@ static int parent_check(struct dam *dam, const char *vocab, const char *term, co
 			       "WITH RECURSIVE up(term, depth) AS (SELECT ?2, 0 UNION"
 			       "  SELECT t.parent, up.depth + 1 FROM vocab_terms t JOIN up ON t.term = up.term"
 			       "  WHERE t.vocab=?1 AND t.parent IS NOT NULL AND up.depth < 64)"
-			       " SELECT count(*) FROM up WHERE term = ?3 COLLATE NOCASE", "sss", vocab, canon, term)) < 0)
+			       " SELECT count(*) FROM up WHERE lower(term) = lower(?3)", "sss", vocab, canon, term)) < 0)
 		return rc;
 	if (cyc)
 		return dam_err_set(err, DAM_EINVAL, "parent", "\"%.60s\" under \"%.60s\" would make a cycle", term, canon);
@@ -292,7 +287,7 @@ static int term_upsert(struct dam *dam, const char *vocab, const char *term, con
 	json_decref(labels);
 	rc = db_run(dam->db, err,
 		    "INSERT INTO vocab_terms(vocab, term, parent, labels, created_at) VALUES (?,?,?,?,?)"
-		    " ON CONFLICT(vocab, term) DO UPDATE SET parent=ifnull(excluded.parent, parent), labels=excluded.labels",
+		    " ON CONFLICT(vocab, term) DO UPDATE SET parent=coalesce(excluded.parent, vocab_terms.parent), labels=excluded.labels",
 		    "ssssi", vocab, canon, parent, s ? s : "{}", (int64_t)time_now_ms());
 	free(s);
 	return rc < 0 ? rc : 0;
@@ -363,9 +358,24 @@ static int edit_fill(const struct vocab_term *t, const json_t *cur, struct vocab
 			   out->nlabels, err);
 }
 
-int vocab_term_edit(struct dam *dam, const char *vocab, const char *term, const struct vocab_term *edit,
-		    struct dam_err *err)
+struct term_edit {
+	const char *vocab, *term;
+	const struct vocab_term *edit;
+};
+
+/* The first term of a term_json() array, as a new reference (or NULL). */
+static json_t *first_term(json_t *arr)
 {
+	json_t *t = json_incref(json_array_get(arr, 0));
+
+	json_decref(arr);
+	return t;
+}
+
+static int term_edit_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err)
+{
+	const struct term_edit *c = ctx;
+	const char *vocab = c->vocab, *term = c->term;
 	char pcanon[VOCAB_TERM_MAX + 1];
 	const char *syn[VOCAB_EDIT_MAX], *lk[64], *lv[64];
 	struct vocab_term t;
@@ -373,18 +383,17 @@ int vocab_term_edit(struct dam *dam, const char *vocab, const char *term, const 
 	char *ljson = NULL;
 	int rc;
 
-	if ((rc = db_begin(dam->db, err)) < 0)
-		goto out;
 	if ((rc = term_json(dam, vocab, term, &before, err)) < 0)
-		goto fail;
+		goto out;
 	if (!json_array_size(before)) {
 		rc = dam_err_set(err, DAM_ENOTFOUND, "term", "no term \"%.60s\" in vocabulary %.64s", term, vocab);
-		goto fail;
+		goto out;
 	}
+	rec->before = first_term(before);
 	/* from here on the stored spelling of the term */
-	term = json_string_value(json_object_get(json_array_get(before, 0), "term"));
-	if ((rc = edit_fill(edit, json_array_get(before, 0), &t, syn, lk, lv, err)) < 0)
-		goto fail;
+	term = json_string_value(json_object_get(rec->before, "term"));
+	if ((rc = edit_fill(c->edit, rec->before, &t, syn, lk, lv, err)) < 0)
+		goto out;
 	for (int i = 0; i < t.nlabels; i++)
 		json_object_set_new(labels, t.label_langs[i], json_string(t.label_texts[i]));
 	ljson = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
@@ -394,64 +403,68 @@ int vocab_term_edit(struct dam *dam, const char *vocab, const char *term, const 
 	    (t.parent && (rc = parent_check(dam, vocab, t.term, t.parent, pcanon, err)) < 0) ||
 	    (rc = db_run(dam->db, err, "UPDATE vocab_terms SET parent=?3, labels=?4 WHERE vocab=?1 AND term=?2", "ssss",
 			 vocab, t.term, t.parent ? pcanon : NULL, ljson ? ljson : "{}")) < 0)
-		goto fail;
+		goto out;
 	for (int i = 0; i < t.nsyn && rc >= 0; i++)
 		rc = synonym_add(dam, vocab, t.term, t.synonyms[i], err);
-	if (rc < 0 || (rc = term_json(dam, vocab, t.term, &after, err)) < 0 ||
-	    (rc = audit_append(dam, "vocab.term", "vocab", vocab, json_array_get(before, 0), json_array_get(after, 0),
-			       err)) < 0)
-		goto fail;
-	rc = db_commit(dam->db, err);
-	goto out;
-fail:
-	db_rollback(dam->db);
+	if (rc >= 0 && (rc = term_json(dam, vocab, t.term, &after, err)) >= 0)
+		rec->after = first_term(after);
 out:
 	free(ljson);
 	json_decref(labels);
-	json_decref(before);
-	json_decref(after);
 	return rc < 0 ? rc : 0;
+}
+
+int vocab_term_edit(struct dam *dam, const char *vocab, const char *term, const struct vocab_term *edit,
+		    struct dam_err *err)
+{
+	struct term_edit c = { vocab, term, edit };
+
+	return audit_tx(dam, "vocab.term", "vocab", vocab, term_edit_rows, &c, err);
+}
+
+struct term_set {
+	const char *vocab, *term, *parent;
+	const char *const *syn, *const *langs, *const *texts;
+	int nsyn, nlabels;
+};
+
+static int term_set_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err)
+{
+	const struct term_set *c = ctx;
+	const char *vocab = c->vocab, *term = c->term;
+	char canon[VOCAB_TERM_MAX + 1], pcanon[VOCAB_TERM_MAX + 1], owner[VOCAB_TERM_MAX + 1];
+	json_t *before = NULL, *after = NULL;
+	int rc;
+
+	if ((rc = vocab_exists(dam, vocab, err)) <= 0)
+		return rc < 0 ? rc : dam_err_set(err, DAM_ENOTFOUND, "vocab", "no vocabulary %.64s", vocab);
+	/* A word that is a synonym of another term cannot become a term. */
+	if ((rc = resolve_in(dam, vocab, term, owner, NULL, err)) < 0)
+		return rc;
+	if (rc == 1 && strcasecmp(owner, term))
+		return dam_err_set(err, DAM_ECONFLICT, "term", "\"%.60s\" is a synonym of \"%.60s\" in %s", term, owner, vocab);
+	if ((rc = term_json(dam, vocab, term, &before, err)) < 0)
+		return rc;
+	rec->before = first_term(before);
+	if ((c->parent && (rc = parent_check(dam, vocab, term, c->parent, pcanon, err)) < 0) ||
+	    (rc = term_upsert(dam, vocab, term, c->parent ? pcanon : NULL, c->langs, c->texts, c->nlabels, canon, err)) < 0)
+		return rc;
+	for (int i = 0; i < c->nsyn && rc >= 0; i++)
+		rc = synonym_add(dam, vocab, canon, c->syn[i], err);
+	if (rc < 0 || (rc = term_json(dam, vocab, canon, &after, err)) < 0)
+		return rc;
+	rec->after = first_term(after);
+	return 0;
 }
 
 int vocab_term_set(struct dam *dam, const char *vocab, const char *term, const char *parent,
 		   const char *const *syn, int nsyn, const char *const *langs, const char *const *texts,
 		   int nlabels, struct dam_err *err)
 {
-	char canon[VOCAB_TERM_MAX + 1], pcanon[VOCAB_TERM_MAX + 1], owner[VOCAB_TERM_MAX + 1];
-	json_t *before = NULL, *after = NULL;
+	struct term_set c = { vocab, term, parent, syn, langs, texts, nsyn, nlabels };
 	int rc;
 
-	if ((rc = words_check(term, parent, syn, nsyn, langs, texts, nlabels, err)) < 0 ||
-	    (rc = db_begin(dam->db, err)) < 0)
+	if ((rc = words_check(term, parent, syn, nsyn, langs, texts, nlabels, err)) < 0)
 		return rc;
-	if ((rc = vocab_exists(dam, vocab, err)) <= 0) {
-		if (rc == 0)
-			rc = dam_err_set(err, DAM_ENOTFOUND, "vocab", "no vocabulary %.64s", vocab);
-		goto fail;
-	}
-	/* A word that is a synonym of another term cannot become a term. */
-	if ((rc = resolve_in(dam, vocab, term, owner, NULL, err)) < 0)
-		goto fail;
-	if (rc == 1 && strcasecmp(owner, term)) {
-		rc = dam_err_set(err, DAM_ECONFLICT, "term", "\"%.60s\" is a synonym of \"%.60s\" in %s", term, owner, vocab);
-		goto fail;
-	}
-	if ((rc = term_json(dam, vocab, term, &before, err)) < 0 ||
-	    (parent && (rc = parent_check(dam, vocab, term, parent, pcanon, err)) < 0) ||
-	    (rc = term_upsert(dam, vocab, term, parent ? pcanon : NULL, langs, texts, nlabels, canon, err)) < 0)
-		goto fail;
-	for (int i = 0; i < nsyn && rc >= 0; i++)
-		rc = synonym_add(dam, vocab, canon, syn[i], err);
-	if (rc < 0 || (rc = term_json(dam, vocab, canon, &after, err)) < 0 ||
-	    (rc = audit_append(dam, "vocab.term", "vocab", vocab, json_array_size(before) ? json_array_get(before, 0) : NULL,
-			       json_array_get(after, 0), err)) < 0)
-		goto fail;
-	json_decref(before);
-	json_decref(after);
-	return db_commit(dam->db, err);
-fail:
-	db_rollback(dam->db);
-	json_decref(before);
-	json_decref(after);
-	return rc;
+	return audit_tx(dam, "vocab.term", "vocab", vocab, term_set_rows, &c, err);
 }

@@ -68,7 +68,7 @@ static int plan_one(struct dam *dam, const char *ref, struct zip_item *it, struc
 	if ((rc = asset_resolve(dam, ref, id, err)) < 0)
 		return rc == DAM_ENOTFOUND ? dam_err_set(err, DAM_ENOTFOUND, "ids", "no asset %.40s", ref) : rc;
 	if ((rc = db_query(dam->db, &st, err,
-			   "SELECT a.id, ifnull(a.created_by,''), a.name, v.blob_hash, v.size, v.created_at, a.deleted_at IS NOT NULL"
+			   "SELECT a.id, coalesce(a.created_by,''), a.name, v.blob_hash, v.size, v.created_at, a.deleted_at IS NOT NULL"
 			   " FROM assets a JOIN versions v ON v.id = a.current_version_id WHERE a.id=?", "s", id)) < 0)
 		return rc;
 	if ((rc = db_step(st, err)) == DB_ROW && !db_col_int(st, 6)) {

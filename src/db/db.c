@@ -36,6 +36,7 @@ struct db {
 	const struct db_backend *be;
 	void *conn;
 	int in_tx;
+	bool fk_off; /* inside db_migrate's run of a DB_MIGRATION_NO_FK step */
 	struct db_stmt *cache[STMT_CACHE];
 	int ncache;
 	uint64_t tick;
@@ -100,6 +101,182 @@ static void cache_put(struct db *db, struct db_stmt *st, const char *sql, uint32
 	db->cache[slot] = st;
 }
 
+/*
+ * Dialect pieces: "{{name(arg, ...)}}" in SQL text becomes the backend's
+ * template for name with %1..%9 replaced by the arguments as written. Done
+ * before the engine parses the text, and only then: a cached statement is
+ * found by the text as written, so a hit costs nothing here.
+ */
+static const char *const piece_names[DB_PIECE_COUNT] = {
+	[DB_PIECE_JSON_TEXT] = "json_text",
+	[DB_PIECE_JSON_INT] = "json_int",
+	[DB_PIECE_JSON_AGG] = "json_agg",
+	[DB_PIECE_STR_AGG] = "str_agg",
+};
+static const int piece_nargs[DB_PIECE_COUNT] = { 2, 2, 2, 3 };
+
+#define PIECE_ARGS_MAX 9
+
+struct piece_call {
+	int piece;
+	const char *arg[PIECE_ARGS_MAX];
+	size_t len[PIECE_ARGS_MAX];
+	int nargs;
+	const char *end; /* just past the closing "}}" */
+};
+
+static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/* Adds the argument [a, b) to c, trimmed of spaces. */
+static int arg_add(struct piece_call *c, const char *a, const char *b)
+{
+	while (a < b && is_space(*a))
+		a++;
+	while (b > a && is_space(b[-1]))
+		b--;
+	if (c->nargs == PIECE_ARGS_MAX)
+		return -1;
+	c->arg[c->nargs] = a;
+	c->len[c->nargs++] = (size_t)(b - a);
+	return 0;
+}
+
+/* Splits "(a, b, ...)}}" at p (just past the opening parenthesis) into
+ * arguments: commas inside quotes or parentheses do not split. */
+static int piece_args(const char *p, struct piece_call *c)
+{
+	const char *a = p;
+	int depth = 0;
+	char quote = 0;
+
+	for (; *p; p++) {
+		if (quote) {
+			quote = *p == quote ? 0 : quote; /* '' re-enters at once */
+		} else if (*p == '\'' || *p == '"') {
+			quote = *p;
+		} else if (*p == '(') {
+			depth++;
+		} else if (*p == ')' && depth) {
+			depth--;
+		} else if (*p == ',' && !depth) {
+			if (arg_add(c, a, p) < 0)
+				return -1;
+			a = p + 1;
+		} else if (*p == ')') {
+			if (arg_add(c, a, p) < 0 || strncmp(p + 1, "}}", 2))
+				return -1;
+			c->end = p + 3;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Parses the piece starting at "{{" at p. */
+static int piece_parse(const char *p, struct piece_call *c)
+{
+	const char *name = p + 2, *open = strchr(name, '(');
+
+	memset(c, 0, sizeof *c);
+	c->piece = -1;
+	if (!open)
+		return -1;
+	for (int i = 0; i < DB_PIECE_COUNT; i++)
+		if (strlen(piece_names[i]) == (size_t)(open - name) && !strncmp(name, piece_names[i], (size_t)(open - name)))
+			c->piece = i;
+	if (c->piece < 0 || piece_args(open + 1, c) < 0 || c->nargs != piece_nargs[c->piece])
+		return -1;
+	return 0;
+}
+
+/* Appends n bytes of s to the growing *buf (length *len); -1 when out of memory. */
+static int buf_add(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		size_t ncap = (*len + n + 1) * 2;
+		char *nb = realloc(*buf, ncap);
+		if (!nb)
+			return -1;
+		*buf = nb;
+		*cap = ncap;
+	}
+	memcpy(*buf + *len, s, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+/* Appends the backend's template for c with its arguments filled in. */
+static int piece_emit(const struct db_backend *be, const struct piece_call *c, char **buf, size_t *len, size_t *cap)
+{
+	for (const char *t = be->pieces[c->piece]; *t; t++) {
+		int rc;
+		if (t[0] == '%' && t[1] >= '1' && t[1] <= '9' && t[1] - '1' < c->nargs) {
+			t++;
+			rc = buf_add(buf, len, cap, c->arg[*t - '1'], c->len[*t - '1']);
+		} else {
+			rc = buf_add(buf, len, cap, t, 1);
+		}
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* One pass of dialect_expand: the pieces of sql, not those in arguments. */
+static int expand_once(const struct db_backend *be, const char *sql, char **out, struct dam_err *err)
+{
+	const char *p = strstr(sql, "{{"), *from = sql;
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	struct piece_call c;
+
+	*out = NULL;
+	if (!p)
+		return 0;
+	for (; p; from = c.end, p = strstr(from, "{{")) {
+		if (piece_parse(p, &c) < 0) {
+			free(buf);
+			return dam_err_set(err, DAM_EINVAL, NULL, "database: bad dialect piece at \"%.40s\"", p);
+		}
+		if (buf_add(&buf, &len, &cap, from, (size_t)(p - from)) < 0 || piece_emit(be, &c, &buf, &len, &cap) < 0)
+			goto nomem;
+	}
+	if (buf_add(&buf, &len, &cap, from, strlen(from)) < 0)
+		goto nomem;
+	*out = buf;
+	return 0;
+nomem:
+	free(buf);
+	return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+}
+
+#define PIECE_NESTING_MAX 4
+
+/* *out: sql with its pieces expanded (caller frees), or NULL when sql has
+ * none (use it as it is). A piece in another's argument is expanded by the
+ * next pass. */
+static int dialect_expand(const struct db_backend *be, const char *sql, char **out, struct dam_err *err)
+{
+	char *cur = NULL, *next;
+	int rc = 0;
+
+	for (int pass = 0; pass < PIECE_NESTING_MAX; pass++) {
+		if ((rc = expand_once(be, cur ? cur : sql, &next, err)) < 0 || !next)
+			break;
+		free(cur);
+		cur = next;
+	}
+	if (rc == 0 && cur && strstr(cur, "{{"))
+		rc = dam_err_set(err, DAM_EINVAL, NULL, "database: dialect pieces nested too deep");
+	if (rc < 0) {
+		free(cur);
+		cur = NULL;
+	}
+	*out = cur;
+	return rc;
+}
+
 int db_open(const char *path, struct db **out, struct dam_err *err)
 {
 	struct db *db = calloc(1, sizeof *db);
@@ -129,21 +306,35 @@ void db_close(struct db *db)
 
 int db_exec(struct db *db, const char *sql, struct dam_err *err)
 {
-	return db->be->exec(db->conn, sql, err);
+	char *expanded;
+	int rc;
+
+	if ((rc = dialect_expand(db->be, sql, &expanded, err)) < 0)
+		return rc;
+	rc = db->be->exec(db->conn, expanded ? expanded : sql, err);
+	free(expanded);
+	return rc;
 }
 
 int db_prepare(struct db *db, const char *sql, struct db_stmt **out, struct dam_err *err)
 {
 	uint32_t h = sql_hash(sql);
 	struct db_stmt *st;
+	char *expanded = NULL;
 	int rc;
 
 	if ((*out = cache_get(db, sql, h)))
 		return 0;
-	if (!(st = calloc(1, sizeof *st)))
+	if ((rc = dialect_expand(db->be, sql, &expanded, err)) < 0)
+		return rc;
+	if (!(st = calloc(1, sizeof *st))) {
+		free(expanded);
 		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	}
 	st->db = db;
-	if ((rc = db->be->prepare(db->conn, sql, 1, &st->st, err)) < 0) {
+	rc = db->be->prepare(db->conn, expanded ? expanded : sql, 1, &st->st, err);
+	free(expanded);
+	if (rc < 0) {
 		free(st);
 		return rc;
 	}
@@ -355,14 +546,57 @@ int db_schema_version(struct db *db, int *out, struct dam_err *err)
 	return db->be->get_version(db->conn, out, err);
 }
 
-int db_migrate(struct db *db, const char *const *migrations, int n, struct dam_err *err)
+/* Switches foreign keys for a DB_MIGRATION_NO_FK step (no transaction
+ * may be open). */
+static int fk_switch(struct db *db, bool off, struct dam_err *err)
+{
+	const char *sql = db->be->fk_sql[off ? 0 : 1];
+	int rc = sql ? db->be->exec(db->conn, sql, err) : 0;
+
+	if (rc == 0)
+		db->fk_off = off;
+	return rc;
+}
+
+/* A row from the backend's foreign-key check is a reference the step broke. */
+static int fk_verify(struct db *db, int step, struct dam_err *err)
+{
+	struct db_stmt *st;
+	int rc;
+
+	if (!db->be->check_fk_sql)
+		return 0;
+	if ((rc = db_prepare(db, db->be->check_fk_sql, &st, err)) < 0)
+		return rc;
+	rc = db_step(st, err);
+	db_finalize(st);
+	if (rc == DB_ROW)
+		return dam_err_set(err, DAM_EDB, NULL, "migration %d broke a foreign key", step);
+	return rc;
+}
+
+static int step_apply(struct db *db, const struct db_migration *m, int v, struct dam_err *err)
+{
+	int rc;
+
+	if ((rc = db_exec(db, m[v].sql, err)) < 0) {
+		char msg[DAM_ERR_MSG_MAX];
+		snprintf(msg, sizeof msg, "%s", err ? err->msg : "");
+		return dam_err_set(err, DAM_EDB, NULL, "migration %d failed: %s", v + 1, msg);
+	}
+	return (m[v].flags & DB_MIGRATION_NO_FK) ? fk_verify(db, v + 1, err) : 0;
+}
+
+/* One transaction of db_migrate: the steps from the current version up to
+ * the next change of foreign-key need. *done when nothing is left; *again
+ * when foreign keys had to be switched first. */
+static int migrate_run(struct db *db, const struct db_migration *m, int n, bool *done, struct dam_err *err)
 {
 	int v, rc;
+	bool nofk;
 
 	if ((rc = db_begin(db, err)) < 0)
 		return rc;
-	/* Read the version inside the write transaction: two processes opening
-	 * a fresh library at once must not both apply migration 1. */
 	if ((rc = db_schema_version(db, &v, err)) < 0)
 		goto fail;
 	if (v > n) {
@@ -371,18 +605,47 @@ int db_migrate(struct db *db, const char *const *migrations, int n, struct dam_e
 				 v, n);
 		goto fail;
 	}
-	for (; v < n; v++) {
-		if ((rc = db_exec(db, migrations[v], err)) < 0) {
-			char m[DAM_ERR_MSG_MAX];
-			snprintf(m, sizeof m, "%s", err ? err->msg : "");
-			rc = dam_err_set(err, DAM_EDB, NULL, "migration %d failed: %s", v + 1, m);
-			goto fail;
-		}
+	if ((*done = v == n))
+		return db_commit(db, err);
+	nofk = (m[v].flags & DB_MIGRATION_NO_FK) != 0;
+	if (nofk != db->fk_off) { /* switch first, then come back */
+		db_rollback(db);
+		return fk_switch(db, nofk, err);
 	}
-	if ((rc = db->be->set_version(db->conn, n, err)) < 0)
+	do {
+		if ((rc = step_apply(db, m, v, err)) < 0)
+			goto fail;
+	} while (++v < n && !nofk && !(m[v].flags & DB_MIGRATION_NO_FK));
+	if ((rc = db->be->set_version(db->conn, v, err)) < 0)
 		goto fail;
 	return db_commit(db, err);
 fail:
 	db_rollback(db);
 	return rc;
+}
+
+int db_migrate(struct db *db, const struct db_migration *migrations, int n, struct dam_err *err)
+{
+	bool done = false;
+	int rc;
+
+	while ((rc = migrate_run(db, migrations, n, &done, err)) == 0 && !done)
+		;
+	if (db->fk_off) {
+		int rc2 = fk_switch(db, false, rc < 0 ? NULL : err);
+		if (rc == 0)
+			rc = rc2;
+	}
+	return rc;
+}
+
+const struct db_migration *db_migrations(struct db *db, int *n)
+{
+	*n = *db->be->nmigrations;
+	return db->be->migrations;
+}
+
+int db_migrate_latest(struct db *db, struct dam_err *err)
+{
+	return db_migrate(db, db->be->migrations, *db->be->nmigrations, err);
 }

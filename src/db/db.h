@@ -14,6 +14,36 @@
  * db_close().
  * Thread-safety: one connection per thread; connections to one database may
  * be used from many threads and processes at once.
+ *
+ * Portable SQL. Code outside src/db writes SQL that SQLite 3.40 and
+ * PostgreSQL 15 both run: coalesce (not ifnull), INSERT ... ON CONFLICT
+ * (cols) DO NOTHING / DO UPDATE SET c = excluded.c (not INSERT OR ...),
+ * RETURNING, lower(a) = lower(b) for a case-insensitive compare (both fold
+ * ASCII alike; SQLite's NOCASE columns are the engine's own schema business,
+ * e.g. citext on PostgreSQL), the explicit integer keys `assets.num`,
+ * `versions.num`, `vocab_terms.num`, `vocab_synonyms.num` (never rowid), and
+ * the time as a bound parameter from the C clock (never an SQL time
+ * function). `?` placeholders may be numbered (`?3`) to use a value twice,
+ * and a plain `?` after `?N` is number N+1 (SQLite's rule); a backend whose
+ * engine spells them otherwise ($1 on PostgreSQL) rewrites them by that rule.
+ *
+ * Dialect pieces. What no portable spelling exists for is written as a named
+ * piece `{{name(arg, ...)}}` inside the SQL text; db_prepare() and db_exec()
+ * expand it with the backend's template before the engine sees the text
+ * (once per prepared statement: the statement cache is keyed by the text as
+ * written). Arguments are SQL as written (split at top-level commas, quotes
+ * and parentheses respected), at most 9. The pieces:
+ *   json_text(doc, key)  the text at top-level key of the JSON text doc, or
+ *                        NULL (key: a bare name, not quoted)
+ *   json_int(doc, key)   the same as an integer (true 1, false 0), or NULL
+ *   json_agg(v, order)   aggregate: a JSON array of v ('[]' for no rows); on
+ *                        SQLite in the order of the rows fed in (write a
+ *                        subquery ordered by `order`), elsewhere by `order`
+ *   str_agg(v, order, 'sep')  aggregate: the v joined by sep, NULL for no
+ *                        rows; ordered as json_agg
+ * An unknown name, a wrong argument count or an unclosed piece is DAM_EINVAL.
+ * The test tests/unit/dialect_guard.sh fails when an SQLite-only form
+ * appears in a .c file outside src/db.
  */
 #ifndef DAM_DB_DB_H
 #define DAM_DB_DB_H
@@ -101,9 +131,31 @@ int db_commit(struct db *db, struct dam_err *err);
 /* Safe to call when no transaction is open. */
 void db_rollback(struct db *db);
 
-/* Applies migrations[user_version .. n-1] in one transaction each and sets
- * the schema version. DAM_EVERSION when the database is newer than n. */
-int db_migrate(struct db *db, const char *const *migrations, int n, struct dam_err *err);
+/* One numbered schema migration (SQL for db_exec, pieces allowed). */
+enum {
+	/* Run with foreign keys off (SQLite's 12-step table rebuild: a DROP
+	 * of a referenced table would otherwise fail or cascade); the
+	 * backend's foreign-key check must find no violation before it
+	 * commits. */
+	DB_MIGRATION_NO_FK = 1,
+};
+struct db_migration {
+	const char *sql;
+	unsigned flags;
+};
+
+/* Applies migrations[version .. n-1] and sets the schema version, in one
+ * write transaction, except that a DB_MIGRATION_NO_FK migration gets a
+ * transaction of its own (foreign keys cannot be switched inside one): the
+ * steps before it commit first. The version is read inside each
+ * transaction, so two processes opening a fresh database never both apply
+ * a step. A failure rolls back the transaction it happened in.
+ * DAM_EVERSION when the database is newer than n. */
+int db_migrate(struct db *db, const struct db_migration *migrations, int n, struct dam_err *err);
+/* This backend's own migration list (static storage, never freed). */
+const struct db_migration *db_migrations(struct db *db, int *n);
+/* db_migrate() with the backend's whole list. */
+int db_migrate_latest(struct db *db, struct dam_err *err);
 int db_schema_version(struct db *db, int *out, struct dam_err *err);
 
 #endif

@@ -4,6 +4,26 @@
 
 #include "db/db.h"
 
+/*
+ * The dialect pieces (db.h, "Dialect pieces"), by number; db.c maps the
+ * names to these. Each backend gives a template per piece in which %1..%9
+ * stand for the piece's arguments as the caller wrote them. SQLite's are in
+ * db_sqlite.c. PostgreSQL's (db_pg.c) must be:
+ *   DB_PIECE_JSON_TEXT  "(%1::jsonb ->> '%2')"
+ *   DB_PIECE_JSON_INT   "(CASE jsonb_typeof(%1::jsonb -> '%2')"
+ *                       " WHEN 'boolean' THEN ((%1::jsonb ->> '%2')::boolean)::int"
+ *                       " WHEN 'number' THEN (%1::jsonb ->> '%2')::numeric::bigint END)"
+ *   DB_PIECE_JSON_AGG   "coalesce(json_agg(%1 ORDER BY %2), '[]')"
+ *   DB_PIECE_STR_AGG    "string_agg(%1, %3 ORDER BY %2)"
+ */
+enum db_piece {
+	DB_PIECE_JSON_TEXT, /* {{json_text(doc, key)}} */
+	DB_PIECE_JSON_INT,  /* {{json_int(doc, key)}} */
+	DB_PIECE_JSON_AGG,  /* {{json_agg(value, order)}} */
+	DB_PIECE_STR_AGG,   /* {{str_agg(value, order, 'separator')}} */
+	DB_PIECE_COUNT
+};
+
 struct db_backend {
 	const char *name;
 	int (*open)(const char *path, void **conn, struct dam_err *err);
@@ -32,8 +52,25 @@ struct db_backend {
 	const char *data_version_sql;           /* one integer: changes by others */
 	const char *begin_sql;
 	const char *durable_sql[2]; /* [0] off (the default), [1] on */
+	/* Around a migration flagged DB_MIGRATION_NO_FK, outside any
+	 * transaction: [0] turns foreign-key enforcement off, [1] back on.
+	 * check_fk_sql returns a row per violation (none: the rebuild kept
+	 * every reference) and runs inside the migration's transaction. NULL
+	 * entries: nothing to do (an engine that rebuilds with them on). */
+	const char *fk_sql[2];
+	const char *check_fk_sql;
+	/* One template per enum db_piece; every entry must be set. */
+	const char *pieces[DB_PIECE_COUNT];
+	/* This engine's numbered schema migrations: migration N makes the
+	 * same tables on every backend, each in its engine's SQL. */
+	const struct db_migration *migrations;
+	const int *nmigrations;
 };
 
 extern const struct db_backend db_sqlite_backend;
+
+/* SQLite's migration list (migrations_sqlite.c). Static storage. */
+extern const struct db_migration db_sqlite_migrations[];
+extern const int db_sqlite_nmigrations;
 
 #endif

@@ -199,4 +199,20 @@ const struct db_backend db_sqlite_backend = {
 	.data_version_sql = "PRAGMA data_version",
 	.begin_sql = "BEGIN IMMEDIATE",
 	.durable_sql = { "PRAGMA synchronous=NORMAL", "PRAGMA synchronous=FULL" },
+	/* SQLite's 12-step table rebuild (sqlite.org/lang_altertable.html):
+	 * foreign keys off outside the transaction, foreign_key_check inside
+	 * it before the commit. */
+	.fk_sql = { "PRAGMA foreign_keys=OFF", "PRAGMA foreign_keys=ON" },
+	.check_fk_sql = "PRAGMA foreign_key_check",
+	.pieces = {
+		/* JSON true/false come back as 1/0, numbers as numbers */
+		[DB_PIECE_JSON_TEXT] = "json_extract(%1, '$.%2')",
+		[DB_PIECE_JSON_INT] = "json_extract(%1, '$.%2')",
+		/* SQLite 3.40 has no ORDER BY inside an aggregate: the rows come
+		 * in the order the caller's subquery gives them */
+		[DB_PIECE_JSON_AGG] = "json_group_array(%1)",
+		[DB_PIECE_STR_AGG] = "group_concat(%1, %3)",
+	},
+	.migrations = db_sqlite_migrations,
+	.nmigrations = &db_sqlite_nmigrations,
 };

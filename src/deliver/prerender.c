@@ -189,30 +189,38 @@ static int render_all(struct job_ctx *c, const struct preset *v, int n, struct d
 	return rc;
 }
 
-static int save(struct job_ctx *c, const char *job_id, struct dam_err *err)
-{
-	json_t *after;
-	int rc;
+struct save_ctx {
+	struct job_ctx *c;
+	const char *job_id;
+};
 
-	if ((rc = db_begin(c->dam->db, err)) < 0)
-		return rc;
+/* audit_tx change of save: the renditions made and dropped, the job done;
+ * a row only when renditions changed. */
+static int save_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err)
+{
+	const struct save_ctx *s = ctx;
+	struct job_ctx *c = s->c;
+	int rc = 0;
+
 	for (int i = 0; i < c->nmade && rc >= 0; i++)
-		rc = rendition_save(c->dam, c->info.version_id, &c->made[i].row, err);
+		rc = rendition_save(dam, c->info.version_id, &c->made[i].row, err);
 	/* one made by an earlier rule would otherwise be listed as current */
 	for (int i = 0; i < c->ndrop && rc >= 0; i++)
-		rc = rendition_drop(c->dam, c->info.version_id, c->drop[i], err);
+		rc = rendition_drop(dam, c->info.version_id, c->drop[i], err);
 	if (rc >= 0)
-		rc = job_done(c->dam, job_id, err);
-	after = json_pack("{s:s,s:i,s:i}", "version_id", c->info.version_id, "renditions", c->nmade,
-			  "removed", c->ndrop);
-	if (rc >= 0 && (c->nmade || c->ndrop))
-		rc = audit_append(c->dam, "version.renditions", "asset", c->info.asset_id, NULL, after, err);
-	json_decref(after);
-	if (rc < 0) {
-		db_rollback(c->dam->db);
-		return rc;
-	}
-	return db_commit(c->dam->db, err);
+		rc = job_done(dam, s->job_id, err);
+	if (!c->nmade && !c->ndrop)
+		rec->action = NULL;
+	rec->after = json_pack("{s:s,s:i,s:i}", "version_id", c->info.version_id, "renditions", c->nmade,
+			       "removed", c->ndrop);
+	return rc < 0 ? rc : 0;
+}
+
+static int save(struct job_ctx *c, const char *job_id, struct dam_err *err)
+{
+	struct save_ctx s = { c, job_id };
+
+	return audit_tx(c->dam, "version.renditions", "asset", c->info.asset_id, save_rows, &s, err);
 }
 
 int prerender_run(struct dam *dam, const char *job_id, struct dam_err *err)

@@ -529,7 +529,7 @@ static int stale_end(struct stale *st, const char *id, int w, int h, const struc
  * renditions' hashes (one row per rendition, or one with NULLs), sorted by
  * version; those with a renditions job still to run are left out. */
 static const char STALE_SQL[] =
-	"SELECT v.id, r.name, json_extract(r.spec, '$.preset_hash'), m.width, m.height"
+	"SELECT v.id, r.name, {{json_text(r.spec, preset_hash)}}, m.width, m.height"
 	" FROM assets a JOIN versions v ON v.id = a.current_version_id"
 	" JOIN renditions m ON m.version_id = v.id AND m.name = 'master'"
 	" LEFT JOIN renditions r ON r.version_id = v.id AND r.name LIKE 'preset:%'"
@@ -691,19 +691,24 @@ int preset_sync(struct dam *dam, int *queued, struct dam_err *err)
 	return db_commit(dam->db, err);
 }
 
-/* Ends a preset change's transaction: the versions it makes stale are
- * queued for re-rendering with the change, or nothing is. */
+/* Ends a preset change inside its transaction: the versions it makes stale
+ * are queued for re-rendering with the change, or nothing is. */
 static int finish_change(struct dam *dam, int rc, struct dam_err *err)
 {
 	if (rc >= 0)
 		rc = queue_stale(dam, NULL, err);
 	if (rc >= 0)
 		rc = bump_version(dam, err);
-	if (rc < 0) {
-		db_rollback(dam->db);
-		return rc;
-	}
-	if ((rc = db_commit(dam->db, err)) == 0)
+	return rc < 0 ? rc : 0;
+}
+
+/* Runs a preset change with its audit row; counts it when it committed. */
+static int preset_change(struct dam *dam, const char *action, const char *name, audit_change_fn change, void *ctx,
+			 struct dam_err *err)
+{
+	int rc = audit_tx(dam, action, "preset", name, change, ctx, err);
+
+	if (rc == 0)
 		atomic_fetch_add(&changes_here, 1);
 	return rc;
 }
@@ -719,12 +724,35 @@ static bool builtin_or_config(const struct dam *dam, const char *name)
 	return false;
 }
 
+struct preset_write {
+	const struct preset *p;
+	bool ahead;
+	int64_t existed;
+};
+
+static int put_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err)
+{
+	struct preset_write *c = ctx;
+	const char *name = rec->object_id;
+	int rc = db_query_int(dam->db, &c->existed, err, "SELECT count(*) FROM presets WHERE name=?", "s", name);
+
+	if (rc >= 0)
+		rc = db_run(dam->db, err,
+			    "INSERT INTO presets(name, spec, description, ahead, updated_at) VALUES (?,?,?,?,?)"
+			    " ON CONFLICT(name) DO UPDATE SET spec=excluded.spec, description=excluded.description,"
+			    " ahead=excluded.ahead, updated_at=excluded.updated_at",
+			    "sssii", name, c->p->spec, c->p->description, (int64_t)c->ahead,
+			    (int64_t)(time_now_ms() / 1000));
+	rec->action = c->existed ? "preset.changed" : "preset.created";
+	rec->after = preset_json(c->p);
+	return finish_change(dam, rc, err);
+}
+
 int preset_put(struct dam *dam, const char *name, const char *spec, const char *description,
 	       bool ahead, bool *created, struct dam_err *err)
 {
 	struct preset p;
-	json_t *after = NULL;
-	int64_t n = 0;
+	struct preset_write c = { &p, ahead, 0 };
 	int rc;
 
 	if (!preset_name_valid(name))
@@ -734,37 +762,26 @@ int preset_put(struct dam *dam, const char *name, const char *spec, const char *
 		return dam_err_set(err, DAM_EINVAL, "spec", "spec is required (transform options, docs/delivery.md)");
 	if ((rc = preset_fill(dam, &p, name, spec, description, "api", ahead, err)) < 0)
 		return rc;
-	if ((rc = db_begin(dam->db, err)) < 0)
-		return rc;
-	rc = db_query_int(dam->db, &n, err, "SELECT count(*) FROM presets WHERE name=?", "s", name);
-	if (rc >= 0)
-		rc = db_run(dam->db, err,
-			    "INSERT INTO presets(name, spec, description, ahead, updated_at) VALUES (?,?,?,?,?)"
-			    " ON CONFLICT(name) DO UPDATE SET spec=excluded.spec, description=excluded.description,"
-			    " ahead=excluded.ahead, updated_at=excluded.updated_at",
-			    "sssii", name, p.spec, p.description, (int64_t)ahead, (int64_t)(time_now_ms() / 1000));
-	after = preset_json(&p);
-	if (rc >= 0)
-		rc = audit_append(dam, n ? "preset.changed" : "preset.created", "preset", name, NULL, after, err);
-	json_decref(after);
+	rc = preset_change(dam, "preset.created", name, put_rows, &c, err);
 	if (created)
-		*created = n == 0 && !builtin_or_config(dam, name);
-	return finish_change(dam, rc, err);
+		*created = c.existed == 0 && !builtin_or_config(dam, name);
+	return rc;
 }
 
-int preset_delete(struct dam *dam, const char *name, struct dam_err *err)
+static int delete_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err)
 {
-	int rc;
+	const char *name = rec->object_id;
+	int rc = db_run(dam->db, err, "DELETE FROM presets WHERE name=?", "s", name);
 
-	if ((rc = db_begin(dam->db, err)) < 0)
-		return rc;
-	rc = db_run(dam->db, err, "DELETE FROM presets WHERE name=?", "s", name);
 	if (rc >= 0 && db_changes(dam->db) == 0) {
 		rc = builtin_or_config(dam, name) ? dam_err_set(err, DAM_EINVAL, "name",
 					 "preset \"%s\" is built in or set in dam.conf; change it instead of deleting it", name)
 			   : dam_err_set(err, DAM_ENOTFOUND, "name", "no preset named \"%s\"", name);
 	}
-	if (rc >= 0)
-		rc = audit_append(dam, "preset.deleted", "preset", name, NULL, NULL, err);
 	return finish_change(dam, rc, err);
+}
+
+int preset_delete(struct dam *dam, const char *name, struct dam_err *err)
+{
+	return preset_change(dam, "preset.deleted", name, delete_rows, NULL, err);
 }

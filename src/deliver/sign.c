@@ -167,69 +167,64 @@ void sign_keys_free(struct sign_keys *k)
 
 /* Key changes are audited in the same transaction: who could sign links,
  * and when links stopped working, must be provable later. */
-static int audit_key(struct dam *dam, const char *action, const char *id, struct dam_err *err)
+static int rotate_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err)
 {
-	return audit_append(dam, action, "delivery_key", id, NULL, NULL, err);
+	return key_insert(dam->db, ctx, err);
 }
 
 int sign_key_rotate(struct dam *dam, char *id_out, size_t id_len, struct dam_err *err)
 {
-	char id[DAM_ID_LEN + 1];
+	char id[DAM_ID_LEN + 1] = "";
 	int rc;
 
 	if (id_out && id_len < sizeof id)
 		return dam_err_set(err, DAM_EINVAL, NULL, "the key id needs %zu bytes", sizeof id);
-	if ((rc = sodium_ready(err)) < 0 || (rc = db_begin(dam->db, err)) < 0)
-		return rc;
-	if ((rc = key_insert(dam->db, id, err)) == 0)
-		rc = audit_key(dam, "delivery_key.created", id, err);
-	if (rc < 0) {
-		db_rollback(dam->db);
-		return rc;
-	}
-	if ((rc = db_commit(dam->db, err)) < 0)
+	/* the row names the key that key_insert makes into id */
+	if ((rc = sodium_ready(err)) < 0 ||
+	    (rc = audit_tx(dam, "delivery_key.created", "delivery_key", id, rotate_rows, id, err)) < 0)
 		return rc;
 	if (id_out)
 		memcpy(id_out, id, sizeof id);
 	return 0;
 }
 
-int sign_key_retire(struct dam *dam, const char *id, struct dam_err *err)
+static int retire_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err)
 {
 	struct db *db = dam->db;
+	const char *id = rec->object_id;
 	struct db_stmt *st = NULL;
 	bool retired = false;
 	int64_t active = 0;
 	int rc;
 
-	if (!id || !id_valid(id))
-		return dam_err_set(err, DAM_ENOTFOUND, "id", "no delivery key %.40s", id ? id : "");
-	if ((rc = db_begin(db, err)) < 0)
-		return rc;
 	if ((rc = db_query(db, &st, err, "SELECT retired_at IS NOT NULL FROM delivery_keys WHERE id = ?",
 			   "s", id)) < 0)
-		goto out;
+		return rc;
 	if ((rc = db_step(st, err)) == DB_DONE)
 		rc = dam_err_set(err, DAM_ENOTFOUND, "id", "no delivery key %s", id);
 	else if (rc == DB_ROW)
 		retired = db_col_int(st, 0) != 0;
 	db_finalize(st);
-	if (rc < 0 || retired) /* retiring twice changes nothing */
-		goto out;
+	if (rc < 0)
+		return rc;
+	if (retired) { /* retiring twice changes nothing */
+		rec->action = NULL;
+		return 0;
+	}
 	rc = db_query_int(db, &active, err, "SELECT count(*) FROM delivery_keys WHERE retired_at IS NULL", "");
 	if (rc == 0 && active <= 1)
 		rc = dam_err_set(err, DAM_EINVAL, "id",
 				 "key %s is the last active delivery key; rotate first, then retire it", id);
 	if (rc == 0)
 		rc = db_run(db, err, "UPDATE delivery_keys SET retired_at = ? WHERE id = ?", "is", now_s(), id);
-	if (rc >= 0)
-		rc = audit_key(dam, "delivery_key.retired", id, err);
-out:
-	if (rc < 0) {
-		db_rollback(db);
-		return rc;
-	}
-	return db_commit(db, err);
+	return rc < 0 ? rc : 0;
+}
+
+int sign_key_retire(struct dam *dam, const char *id, struct dam_err *err)
+{
+	if (!id || !id_valid(id))
+		return dam_err_set(err, DAM_ENOTFOUND, "id", "no delivery key %.40s", id ? id : "");
+	return audit_tx(dam, "delivery_key.retired", "delivery_key", id, retire_rows, NULL, err);
 }
 
 static json_t *time_s_json(struct db_stmt *st, int col)

@@ -196,6 +196,84 @@ static void append_mixed(struct fx *f)
 	assert_int_equal(db_run(f->dam->db, NULL, "UPDATE audit SET at = seq * 1000", ""), 6);
 }
 
+/* audit_tx's change: stores ctx's value under key "tx", then fails or
+ * records as told. */
+struct tx_case {
+	const char *value;
+	int fail;           /* returned by the change when negative */
+	bool no_row;        /* the change decides nothing happened */
+	bool bad_row;       /* the audit row itself cannot be written */
+};
+
+static int tx_change(struct dam *dam, void *ctx, struct audit_rec *rec, struct dam_err *err)
+{
+	struct tx_case *c = ctx;
+	int rc;
+
+	if ((rc = db_run(dam->db, err, "INSERT INTO library(key, value) VALUES ('tx', ?)"
+				       " ON CONFLICT (key) DO UPDATE SET value = excluded.value", "s", c->value)) < 0)
+		return rc;
+	rec->after = json_pack("{s:s}", "value", c->value);
+	if (c->no_row)
+		rec->action = NULL;
+	if (c->bad_row)
+		rec->object_type = NULL; /* NOT NULL column */
+	return c->fail < 0 ? dam_err_set(err, c->fail, NULL, "change failed") : 7;
+}
+
+static void expect_tx_value(struct fx *f, const char *want)
+{
+	struct db_stmt *st;
+
+	assert_int_equal(db_query(f->dam->db, &st, NULL, "SELECT value FROM library WHERE key = 'tx'", ""), 0);
+	if (want) {
+		assert_int_equal(db_step(st, NULL), DB_ROW);
+		assert_string_equal(db_col_text(st, 0), want);
+	} else {
+		assert_int_equal(db_step(st, NULL), DB_DONE);
+	}
+	db_finalize(st);
+}
+
+/* The change and its audit row commit together or not at all. */
+static void test_audit_tx(void **state)
+{
+	struct fx *f = *state;
+	struct tx_case ok = { .value = "one" }, failing = { .value = "two", .fail = DAM_EINVAL },
+		       quiet = { .value = "three", .no_row = true }, bad = { .value = "four", .bad_row = true };
+	struct collect c = { json_array() };
+	struct audit_filter all = { 0 };
+	json_t *row;
+	struct dam_err err;
+
+	append_rows(f, 1);
+	assert_int_equal(audit_tx(f->dam, "test.tx", "thing", "t1", tx_change, &failing, &err), DAM_EINVAL);
+	expect_tx_value(f, NULL);
+	assert_int_equal(audit_verify(f->dam, NULL, NULL), 1);
+
+	assert_int_equal(audit_tx(f->dam, "test.tx", "thing", "t1", tx_change, &ok, &err), 7);
+	expect_tx_value(f, "one");
+	assert_int_equal(audit_verify(f->dam, NULL, NULL), 2);
+	assert_int_equal(audit_query(f->dam, &all, collect_row, &c, NULL, &err), 2);
+	row = json_array_get(c.rows, 0); /* newest first */
+	assert_string_equal(json_string_value(json_object_get(row, "action")), "test.tx");
+	assert_string_equal(json_string_value(json_object_get(row, "object_id")), "t1");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(row, "after"), "value")), "one");
+	json_decref(c.rows);
+
+	/* a failing audit row takes the change with it */
+	assert_true(audit_tx(f->dam, "test.tx", "thing", "t1", tx_change, &bad, &err) < 0);
+	expect_tx_value(f, "one");
+	assert_int_equal(audit_verify(f->dam, NULL, NULL), 2);
+
+	assert_int_equal(audit_tx(f->dam, "test.tx", "thing", "t1", tx_change, &quiet, &err), 7);
+	expect_tx_value(f, "three");
+	assert_int_equal(audit_verify(f->dam, NULL, NULL), 2);
+	/* no transaction is left open */
+	assert_int_equal(db_begin(f->dam->db, &err), 0);
+	db_rollback(f->dam->db);
+}
+
 static void test_query_filters(void **state)
 {
 	struct fx *f = *state;
@@ -354,6 +432,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_empty_chain_ok, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intact_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_leaves_no_row, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_tx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edit_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_removed_middle_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_removed_last_detected, setup, teardown),

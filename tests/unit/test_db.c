@@ -30,9 +30,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-static const char *const migs[] = {
-	"CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE, score REAL, data BLOB);",
-	"ALTER TABLE t ADD COLUMN extra TEXT;",
+static const struct db_migration migs[] = {
+	{ "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE, score REAL, data BLOB);", 0 },
+	{ "ALTER TABLE t ADD COLUMN extra TEXT;", 0 },
 };
 
 static void test_migrate_and_version(void **state)
@@ -63,7 +63,7 @@ static void test_newer_schema_refused(void **state)
 static void test_failed_migration_rolls_back(void **state)
 {
 	struct fx *f = *state;
-	const char *const bad[] = { migs[0], "CREATE TABLE u (x); THIS IS NOT SQL;" };
+	const struct db_migration bad[] = { migs[0], { "CREATE TABLE u (x); THIS IS NOT SQL;", 0 } };
 	struct dam_err err;
 	int64_t n;
 	int v;
@@ -274,10 +274,151 @@ static void test_stmt_cache_eviction(void **state)
 	db_finalize(live);
 }
 
+/* Pieces expand per backend; on SQLite to json_extract, json_group_array
+ * and group_concat, with arguments holding commas and parentheses. */
+static void test_dialect_pieces(void **state)
+{
+	struct fx *f = *state;
+	struct db_stmt *st;
+	struct dam_err err;
+
+	assert_int_equal(db_exec(f->db, "CREATE TABLE j (k INTEGER, doc TEXT);"
+				 "INSERT INTO j VALUES (2, '{\"a\":\"x,y\",\"b\":true,\"n\":7}'), (1, '{\"a\":\"z\"}')", NULL), 0);
+	assert_int_equal(db_query(f->db, &st, &err,
+				  "SELECT {{json_text(doc, a)}}, coalesce({{json_int(doc, b)}}, -1), {{json_int(doc, n)}}"
+				  " FROM j ORDER BY k DESC", ""), 0);
+	assert_int_equal(db_step(st, &err), DB_ROW);
+	assert_string_equal(db_col_text(st, 0), "x,y");
+	assert_int_equal(db_col_int(st, 1), 1);
+	assert_int_equal(db_col_int(st, 2), 7);
+	assert_int_equal(db_step(st, &err), DB_ROW);
+	assert_string_equal(db_col_text(st, 0), "z");
+	assert_int_equal(db_col_int(st, 1), -1);
+	assert_true(db_col_is_null(st, 2));
+	db_finalize(st);
+	assert_int_equal(db_query(f->db, &st, &err,
+				  "SELECT (SELECT {{json_agg({{json_text(doc, a)}}, k)}} FROM (SELECT doc, k FROM j ORDER BY k)),"
+				  " (SELECT {{str_agg(coalesce(substr(doc, 1, 2), ''), k, ', ')}} FROM (SELECT doc, k FROM j ORDER BY k)),"
+				  " (SELECT {{json_agg(k, k)}} FROM j WHERE k > 5)", ""), 0);
+	assert_int_equal(db_step(st, &err), DB_ROW);
+	assert_string_equal(db_col_text(st, 0), "[\"z\",\"x,y\"]");
+	assert_string_equal(db_col_text(st, 1), "{\", {\"");
+	assert_string_equal(db_col_text(st, 2), "[]");
+	db_finalize(st);
+	/* unknown piece, wrong count, unclosed */
+	assert_int_equal(db_prepare(f->db, "SELECT {{nope(1)}}", &st, &err), DAM_EINVAL);
+	assert_int_equal(db_prepare(f->db, "SELECT {{json_text(doc)}} FROM j", &st, &err), DAM_EINVAL);
+	assert_int_equal(db_prepare(f->db, "SELECT {{json_text(doc, a) FROM j", &st, &err), DAM_EINVAL);
+	assert_non_null(strstr(err.msg, "dialect piece"));
+}
+
+/* A DB_MIGRATION_NO_FK step can drop and rebuild a referenced table; the
+ * steps around it keep foreign keys on, and a step that leaves a dangling
+ * reference is refused. */
+static void test_migration_without_foreign_keys(void **state)
+{
+	struct fx *f = *state;
+	static const struct db_migration m[] = {
+		{ "CREATE TABLE p (id TEXT PRIMARY KEY); CREATE TABLE c (p TEXT REFERENCES p(id));"
+		  "INSERT INTO p VALUES ('a'); INSERT INTO c VALUES ('a');", 0 },
+		{ "CREATE TABLE p2 (num INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);"
+		  "INSERT INTO p2(num, id) SELECT rowid, id FROM p; DROP TABLE p; ALTER TABLE p2 RENAME TO p;",
+		  DB_MIGRATION_NO_FK },
+		{ "CREATE TABLE after (x);", 0 },
+		{ "DELETE FROM p;", DB_MIGRATION_NO_FK },
+	};
+	struct dam_err err;
+	int64_t n = 0;
+	int v;
+
+	assert_int_equal(db_migrate(f->db, m, 3, &err), 0);
+	assert_int_equal(db_schema_version(f->db, &v, NULL), 0);
+	assert_int_equal(v, 3);
+	assert_int_equal(db_query_int(f->db, &n, NULL, "SELECT num FROM p WHERE id='a'", ""), 0);
+	assert_int_equal(n, 1);
+	/* foreign keys are on again */
+	assert_int_equal(db_run(f->db, &err, "INSERT INTO c VALUES ('nobody')", ""), DAM_ECONFLICT);
+	assert_int_equal(db_migrate(f->db, m, 4, &err), DAM_EDB);
+	assert_non_null(strstr(err.msg, "foreign key"));
+	assert_int_equal(db_schema_version(f->db, &v, NULL), 0);
+	assert_int_equal(v, 3);
+	assert_int_equal(db_query_int(f->db, &n, NULL, "SELECT count(*) FROM p", ""), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(db_run(f->db, &err, "INSERT INTO c VALUES ('nobody')", ""), DAM_ECONFLICT);
+}
+
+static void expect_rows(struct db *db, const char *sql, const char *want)
+{
+	char got[512] = "";
+	struct db_stmt *st;
+	struct dam_err err;
+	int rc;
+
+	assert_int_equal(db_query(db, &st, &err, sql, ""), 0);
+	while ((rc = db_step(st, &err)) == DB_ROW)
+		snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s|%s", *got ? " " : "",
+			 db_col_text(st, 0), db_col_text(st, 1));
+	db_finalize(st);
+	assert_int_equal(rc, DB_DONE);
+	assert_string_equal(got, want);
+}
+
+/* A library at the schema before the stable keys (12) keeps its rows, and
+ * every rowid stored elsewhere still names the same asset, version, term
+ * and synonym as its num; new rows number on from there. */
+static void test_migration_13_keeps_rows_as_nums(void **state)
+{
+	struct fx *f = *state;
+	const struct db_migration *m;
+	struct dam_err err;
+	int n, v;
+
+	m = db_migrations(f->db, &n);
+	assert_true(n >= 13);
+	assert_int_equal(db_migrate(f->db, m, 12, &err), 0);
+	assert_int_equal(db_exec(f->db,
+		"INSERT INTO blobs VALUES ('h1', 3, 2, 1);"
+		"INSERT INTO assets(rowid, id, name, kind, current_version_id, created_at, updated_at, created_by)"
+		"  VALUES (5, 'A5', 'five', 'image', 'V9', 1, 2, 'u'), (9, 'A9', 'nine', 'image', 'V4', 3, 4, NULL);"
+		"INSERT INTO versions(rowid, id, asset_id, number, blob_hash, size, filename, mime, kind, created_at, created_by)"
+		"  VALUES (9, 'V9', 'A5', 1, 'h1', 3, 'a.jpg', 'image/jpeg', 'image', 1, 'u'),"
+		"         (4, 'V4', 'A9', 1, 'h1', 3, 'b.jpg', 'image/jpeg', 'image', 3, 'u');"
+		"INSERT INTO search_docs VALUES (9, 5, 1), (4, 9, 1);"
+		"INSERT INTO vocabs VALUES ('c', 1);"
+		"INSERT INTO vocab_terms(rowid, vocab, term, created_at) VALUES (7, 'c', 'red', 1), (3, 'c', 'blue', 1);"
+		"INSERT INTO vocab_synonyms(rowid, vocab, synonym, term) VALUES (8, 'c', 'rot', 'red'), (2, 'c', 'blau', 'blue');",
+		&err), 0);
+	assert_int_equal(db_migrate_latest(f->db, &err), 0);
+	assert_int_equal(db_schema_version(f->db, &v, NULL), 0);
+	assert_int_equal(v, n);
+	expect_rows(f->db, "SELECT a.num, a.id || '/' || a.name || '/' || coalesce(a.created_by, '-') FROM assets a ORDER BY num",
+		    "5|A5/five/u 9|A9/nine/-");
+	expect_rows(f->db, "SELECT v.num, v.id || '/' || a.id FROM versions v JOIN assets a ON a.id = v.asset_id ORDER BY v.num",
+		    "4|V4/A9 9|V9/A5");
+	expect_rows(f->db, "SELECT d.version_rowid, a.id || '/' || v.id FROM search_docs d JOIN assets a ON a.num = d.asset_rowid"
+			   " JOIN versions v ON v.num = d.version_rowid ORDER BY 1", "4|A9/V4 9|A5/V9");
+	expect_rows(f->db, "SELECT num, term FROM vocab_terms ORDER BY num", "3|blue 7|red");
+	expect_rows(f->db, "SELECT num, synonym || '=' || term FROM vocab_synonyms ORDER BY num", "2|blau=blue 8|rot=red");
+	/* new rows number on; the old keys stay unique and referenced */
+	assert_int_equal(db_run(f->db, &err, "INSERT INTO assets(id, name, kind, created_at, updated_at) VALUES ('A10', 't', 'image', 5, 5)", ""), 1);
+	expect_rows(f->db, "SELECT num, id FROM assets WHERE id = 'A10'", "10|A10");
+	assert_int_equal(db_run(f->db, &err, "INSERT INTO assets(id, name, kind, created_at, updated_at) VALUES ('A5', 'x', 'image', 5, 5)", ""), DAM_ECONFLICT);
+	assert_int_equal(db_run(f->db, &err, "INSERT INTO vocab_synonyms(vocab, synonym, term) VALUES ('c', 'x', 'green')", ""), DAM_ECONFLICT);
+	assert_int_equal(db_run(f->db, &err, "INSERT INTO vocab_terms(vocab, term, created_at) VALUES ('c', 'RED', 1)", ""), DAM_ECONFLICT);
+	/* the triggers came back: an update marks the asset dirty and purges */
+	assert_true(db_run(f->db, &err, "DELETE FROM search_dirty", "") >= 0);
+	assert_int_equal(db_run(f->db, &err, "UPDATE assets SET deleted_at = 7 WHERE id = 'A9'", ""), 1);
+	expect_rows(f->db, "SELECT asset_id, count(*) FROM search_dirty GROUP BY asset_id", "A9|1");
+	expect_rows(f->db, "SELECT surrogate_key, reason FROM purge_outbox", "asset-A9|deleted");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_migrate_and_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dialect_pieces, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_without_foreign_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_13_keeps_rows_as_nums, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_migration_rolls_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_types_and_columns, setup, teardown),

@@ -1,13 +1,14 @@
 /*
- * schema.c - the library's schema as numbered migrations, embedded in the
- * binary. Append only: a migration that shipped is never edited; change the
- * schema by adding the next one.
+ * migrations_sqlite.c - the library's schema on SQLite as numbered
+ * migrations, embedded in the binary (db_migrate_latest). Append only: a
+ * migration that shipped is never edited; change the schema by adding the
+ * next one, here and in every other backend's list under the same number.
  */
-#include "core/schema.h"
+#include "db/db_backend.h"
 
-static const char *const migrations[] = {
+const struct db_migration db_sqlite_migrations[] = {
 	/* 1: foundation */
-	"CREATE TABLE library (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	{ "CREATE TABLE library (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 	"CREATE TABLE blobs ("
 	"  hash TEXT PRIMARY KEY, size INTEGER NOT NULL,"
 	"  refcount INTEGER NOT NULL DEFAULT 0 CHECK (refcount >= 0),"
@@ -66,9 +67,9 @@ static const char *const migrations[] = {
 	"CREATE TABLE events ("
 	"  id TEXT PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL,"
 	"  kind TEXT NOT NULL, object_id TEXT, data TEXT);"
-	"CREATE INDEX events_kind ON events(kind, at);",
+	"CREATE INDEX events_kind ON events(kind, at);", 0 },
 	/* 2: accounts, API tokens, browser sessions, login throttling */
-	"CREATE TABLE users ("
+	{ "CREATE TABLE users ("
 	"  id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE COLLATE NOCASE,"
 	"  password_hash TEXT NOT NULL,"
 	"  role TEXT NOT NULL CHECK (role IN ('viewer','contributor','editor','admin')),"
@@ -89,19 +90,19 @@ static const char *const migrations[] = {
 	"CREATE TABLE login_failures (key TEXT NOT NULL, at INTEGER NOT NULL);"
 	"CREATE INDEX login_failures_key ON login_failures(key, at);"
 	"CREATE INDEX login_failures_at ON login_failures(at);"
-	"ALTER TABLE assets ADD COLUMN created_by TEXT;",
+	"ALTER TABLE assets ADD COLUMN created_by TEXT;", 0 },
 	/* 3: resumable uploads (tus) */
-	"CREATE TABLE uploads ("
+	{ "CREATE TABLE uploads ("
 	"  id TEXT PRIMARY KEY, user_id TEXT, filename TEXT NOT NULL,"
 	"  length INTEGER NOT NULL, offset INTEGER NOT NULL DEFAULT 0,"
 	"  hash_state BLOB NOT NULL, options TEXT NOT NULL DEFAULT '{}',"
 	"  created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
 	"  result TEXT);"
-	"CREATE INDEX uploads_expiry ON uploads(expires_at);",
+	"CREATE INDEX uploads_expiry ON uploads(expires_at);", 0 },
 	/* 4: metadata schema: field definitions, vocabularies, templates,
 	 * file-name patterns, library languages. Multi-language values stay in
 	 * `fields` as key "title@zh" (see docs/architecture.md). */
-	"CREATE TABLE vocabs (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL);"
+	{ "CREATE TABLE vocabs (name TEXT PRIMARY KEY, created_at INTEGER NOT NULL);"
 	"CREATE TABLE vocab_terms ("
 	"  vocab TEXT NOT NULL REFERENCES vocabs(name), term TEXT NOT NULL COLLATE NOCASE,"
 	"  parent TEXT COLLATE NOCASE, labels TEXT NOT NULL DEFAULT '{}',"
@@ -127,11 +128,11 @@ static const char *const migrations[] = {
 	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
 	"CREATE TABLE name_patterns ("
 	"  id INTEGER PRIMARY KEY, pattern TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL);"
-	"INSERT OR IGNORE INTO library(key, value) VALUES ('languages', 'en');",
+	"INSERT OR IGNORE INTO library(key, value) VALUES ('languages', 'en');", 0 },
 	/* 5: search: FTS5 documents, facet values, numbers, change log, saved
 	 * searches. Triggers mark an asset dirty in the same transaction as any
 	 * change to it, whoever makes it; search_sync() reindexes dirty assets. */
-	"CREATE TABLE search_dirty (asset_id TEXT PRIMARY KEY);"
+	{ "CREATE TABLE search_dirty (asset_id TEXT PRIMARY KEY);"
 	"CREATE VIRTUAL TABLE search_fts USING fts5(title, tags, description, filename, other,"
 	"  tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');"
 	"CREATE TABLE search_docs (version_rowid INTEGER PRIMARY KEY, asset_rowid INTEGER NOT NULL,"
@@ -167,13 +168,13 @@ static const char *const migrations[] = {
 	"  INSERT OR IGNORE INTO search_dirty VALUES (NEW.asset_id); END;"
 	"CREATE TRIGGER search_fields_d AFTER DELETE ON fields BEGIN"
 	"  INSERT OR IGNORE INTO search_dirty VALUES (OLD.asset_id); END;"
-	"INSERT INTO search_dirty SELECT id FROM assets;",
+	"INSERT INTO search_dirty SELECT id FROM assets;", 0 },
 	/* 6: search_dirty without a unique key. A trigger's OR IGNORE is
 	 * overridden by the conflict policy of the statement that fired it (an
 	 * UPSERT's ABORT), so marking an asset dirty twice failed; duplicates
 	 * are now allowed and collapsed by search_sync(). Pending marks are
 	 * kept. Also an index for filters on fields that are not facets. */
-	"DROP TRIGGER search_assets_i; DROP TRIGGER search_assets_u;"
+	{ "DROP TRIGGER search_assets_i; DROP TRIGGER search_assets_u;"
 	"DROP TRIGGER search_versions_i; DROP TRIGGER search_versions_u;"
 	"DROP TRIGGER search_tags_i; DROP TRIGGER search_tags_u; DROP TRIGGER search_tags_d;"
 	"DROP TRIGGER search_fields_i; DROP TRIGGER search_fields_u; DROP TRIGGER search_fields_d;"
@@ -202,11 +203,11 @@ static const char *const migrations[] = {
 	"CREATE TRIGGER search_fields_u AFTER UPDATE ON fields BEGIN"
 	"  INSERT INTO search_dirty VALUES (NEW.asset_id); END;"
 	"CREATE TRIGGER search_fields_d AFTER DELETE ON fields BEGIN"
-	"  INSERT INTO search_dirty VALUES (OLD.asset_id); END;",
+	"  INSERT INTO search_dirty VALUES (OLD.asset_id); END;", 0 },
 	/* 7: delivery: signing keys, channel presets, focal points, and the
 	 * purge outbox that triggers fill in the same transaction as any change
 	 * of what an asset delivers (see deliver/purge.h). */
-	"CREATE TABLE delivery_keys (id TEXT PRIMARY KEY, secret BLOB NOT NULL,"
+	{ "CREATE TABLE delivery_keys (id TEXT PRIMARY KEY, secret BLOB NOT NULL,"
 	"  created_at INTEGER NOT NULL, retired_at INTEGER);"
 	"CREATE TABLE presets (name TEXT PRIMARY KEY, spec TEXT NOT NULL,"
 	"  description TEXT NOT NULL DEFAULT '', ahead INTEGER NOT NULL DEFAULT 1,"
@@ -233,10 +234,10 @@ static const char *const migrations[] = {
 	"  WHEN OLD.blob_hash IS NOT NEW.blob_hash BEGIN"
 	"  INSERT INTO purge_outbox(asset_id, reason, created_at)"
 	"    SELECT asset_id, 'rendition', CAST(strftime('%s','now') AS INTEGER)"
-	"    FROM versions WHERE id = NEW.version_id; END;",
+	"    FROM versions WHERE id = NEW.version_id; END;", 0 },
 	/* 8: audit trail readers (GET /api/v1/audit, an asset's history, `dam audit
 	 * log`): an object's rows without a walk of the whole trail. */
-	"CREATE INDEX audit_object ON audit(object_id);",
+	{ "CREATE INDEX audit_object ON audit(object_id);", 0 },
 	/* 9: the purge outbox names surrogate keys, not only assets: every
 	 * delivery answer carries "asset-<id> key-<signing key id>
 	 * [preset-<name>]" (deliver.h), and a row purges whatever carries its
@@ -245,7 +246,7 @@ static const char *const migrations[] = {
 	 * later change that must purge (rights, states) adds a trigger or a row
 	 * here, naming the narrowest key that covers it. sent_at: when the first
 	 * send was accepted; the row then waits for its second send. */
-	"DROP TRIGGER purge_assets_u;"
+	{ "DROP TRIGGER purge_assets_u;"
 	"DROP TRIGGER purge_versions_ready;"
 	"DROP TRIGGER purge_renditions_u;"
 	"ALTER TABLE purge_outbox RENAME COLUMN asset_id TO surrogate_key;"
@@ -290,7 +291,7 @@ static const char *const migrations[] = {
 	"    WHERE NEW.name IS NOT OLD.name; END;"
 	"CREATE TRIGGER purge_presets_d AFTER DELETE ON presets BEGIN"
 	"  INSERT INTO purge_outbox(surrogate_key, reason, created_at)"
-	"    VALUES ('preset-' || OLD.name, 'preset removed', CAST(strftime('%s','now') AS INTEGER)); END;",
+	"    VALUES ('preset-' || OLD.name, 'preset removed', CAST(strftime('%s','now') AS INTEGER)); END;", 0 },
 	/* 10: search hardening: a vocabulary field's synonyms are stored as their
 	 * terms (facets never count one term twice), choice values first, then
 	 * each item of multichoice values; a field definition's change marks
@@ -299,7 +300,7 @@ static const char *const migrations[] = {
 	 * processing job) for the full-text index; and every asset is
 	 * reindexed once, for the ranges and the camera, lens, creator and
 	 * copyright now in the full-text index. */
-	"UPDATE fields SET value = (SELECT s.term FROM vocab_synonyms s JOIN field_defs d ON d.vocab = s.vocab"
+	{ "UPDATE fields SET value = (SELECT s.term FROM vocab_synonyms s JOIN field_defs d ON d.vocab = s.vocab"
 	"    WHERE d.key = fields.key AND s.synonym = fields.value)"
 	"  WHERE EXISTS (SELECT 1 FROM vocab_synonyms s JOIN field_defs d ON d.vocab = s.vocab"
 	"    WHERE d.key = fields.key AND d.type = 'choice' AND s.synonym = fields.value);"
@@ -323,21 +324,106 @@ static const char *const migrations[] = {
 	"  INSERT INTO search_dirty SELECT DISTINCT asset_id FROM fields"
 	"    WHERE key = OLD.key OR key LIKE OLD.key || '@%'; END;"
 	"CREATE TABLE version_text (version_rowid INTEGER PRIMARY KEY, text TEXT NOT NULL);"
-	"INSERT INTO search_dirty SELECT id FROM assets;",
+	"INSERT INTO search_dirty SELECT id FROM assets;", 0 },
 	/* 11: the "autotag" facet: automatic tags apart from people's (the
 	 * indexer writes it from now on; here for assets already indexed) */
-	"INSERT OR IGNORE INTO facet_values(asset_rowid, facet, value)"
+	{ "INSERT OR IGNORE INTO facet_values(asset_rowid, facet, value)"
 	"  SELECT fv.asset_rowid, 'autotag', fv.value FROM facet_values fv"
 	"  JOIN assets a ON a.rowid = fv.asset_rowid"
 	"  JOIN tags t ON t.asset_id = a.id AND t.tag = fv.value AND t.source = 'automatic'"
-	"  WHERE fv.facet = 'tag';",
+	"  WHERE fv.facet = 'tag';", 0 },
 	/* 12: how much a preset rendition enlarged its master (1 = not at all;
 	 * NULL for renditions that are not presets) */
-	"ALTER TABLE renditions ADD COLUMN enlarged REAL;",
+	{ "ALTER TABLE renditions ADD COLUMN enlarged REAL;", 0 },
+	/* 13: stable integer keys. Search keeps bitmaps of assets and versions
+	 * by number, and the vocabularies list terms and synonyms in the order
+	 * they were added; that was the implicit rowid, which VACUUM may
+	 * renumber in a table without an INTEGER PRIMARY KEY and which other
+	 * engines do not have. Each table is rebuilt (sqlite.org's 12 steps,
+	 * foreign keys off) with `num INTEGER PRIMARY KEY` taking the old rowid,
+	 * so every number already stored elsewhere still names its row; the
+	 * old primary key becomes NOT NULL UNIQUE (foreign keys and ON
+	 * CONFLICT need only the unique index). Indexes and triggers of the
+	 * tables are made again as migrations 1, 4, 6 and 9 left them;
+	 * purge_renditions_u reads versions, so it goes and comes back too. */
+	{ "DROP TRIGGER purge_renditions_u;"
+	"CREATE TABLE assets_new ("
+	"  num INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, name TEXT NOT NULL, kind TEXT NOT NULL,"
+	"  current_version_id TEXT, source_path TEXT,"
+	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, deleted_at INTEGER, created_by TEXT,"
+	"  focal_x REAL, focal_y REAL);"
+	"INSERT INTO assets_new(num, id, name, kind, current_version_id, source_path, created_at, updated_at,"
+	"  deleted_at, created_by, focal_x, focal_y)"
+	"  SELECT rowid, id, name, kind, current_version_id, source_path, created_at, updated_at,"
+	"  deleted_at, created_by, focal_x, focal_y FROM assets;"
+	"DROP TABLE assets;"
+	"ALTER TABLE assets_new RENAME TO assets;"
+	"CREATE INDEX assets_created ON assets(created_at, id);"
+	"CREATE INDEX assets_kind ON assets(kind, created_at);"
+	"CREATE INDEX assets_source ON assets(source_path);"
+	"CREATE TABLE versions_new ("
+	"  num INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, asset_id TEXT NOT NULL REFERENCES assets(id),"
+	"  number INTEGER NOT NULL, blob_hash TEXT NOT NULL REFERENCES blobs(hash),"
+	"  size INTEGER NOT NULL, filename TEXT NOT NULL, mime TEXT NOT NULL,"
+	"  kind TEXT NOT NULL, format TEXT NOT NULL DEFAULT '',"
+	"  ext_mismatch INTEGER NOT NULL DEFAULT 0, expected_ext TEXT NOT NULL DEFAULT '',"
+	"  metadata TEXT, status TEXT NOT NULL DEFAULT 'pending'"
+	"    CHECK (status IN ('pending','ready','failed')),"
+	"  error TEXT, created_at INTEGER NOT NULL, created_by TEXT NOT NULL,"
+	"  UNIQUE (asset_id, number));"
+	"INSERT INTO versions_new(num, id, asset_id, number, blob_hash, size, filename, mime, kind, format,"
+	"  ext_mismatch, expected_ext, metadata, status, error, created_at, created_by)"
+	"  SELECT rowid, id, asset_id, number, blob_hash, size, filename, mime, kind, format,"
+	"  ext_mismatch, expected_ext, metadata, status, error, created_at, created_by FROM versions;"
+	"DROP TABLE versions;"
+	"ALTER TABLE versions_new RENAME TO versions;"
+	"CREATE INDEX versions_blob ON versions(blob_hash);"
+	"CREATE TABLE vocab_terms_new ("
+	"  num INTEGER PRIMARY KEY, vocab TEXT NOT NULL REFERENCES vocabs(name),"
+	"  term TEXT NOT NULL COLLATE NOCASE, parent TEXT COLLATE NOCASE,"
+	"  labels TEXT NOT NULL DEFAULT '{}', created_at INTEGER NOT NULL, UNIQUE (vocab, term));"
+	"INSERT INTO vocab_terms_new(num, vocab, term, parent, labels, created_at)"
+	"  SELECT rowid, vocab, term, parent, labels, created_at FROM vocab_terms;"
+	"DROP TABLE vocab_terms;"
+	"ALTER TABLE vocab_terms_new RENAME TO vocab_terms;"
+	"CREATE INDEX vocab_terms_parent ON vocab_terms(vocab, parent);"
+	"CREATE TABLE vocab_synonyms_new ("
+	"  num INTEGER PRIMARY KEY, vocab TEXT NOT NULL, synonym TEXT NOT NULL COLLATE NOCASE,"
+	"  term TEXT NOT NULL COLLATE NOCASE, UNIQUE (vocab, synonym),"
+	"  FOREIGN KEY (vocab, term) REFERENCES vocab_terms(vocab, term));"
+	"INSERT INTO vocab_synonyms_new(num, vocab, synonym, term)"
+	"  SELECT rowid, vocab, synonym, term FROM vocab_synonyms;"
+	"DROP TABLE vocab_synonyms;"
+	"ALTER TABLE vocab_synonyms_new RENAME TO vocab_synonyms;"
+	"CREATE TRIGGER search_assets_i AFTER INSERT ON assets BEGIN"
+	"  INSERT INTO search_dirty VALUES (NEW.id); END;"
+	"CREATE TRIGGER search_assets_u AFTER UPDATE ON assets BEGIN"
+	"  INSERT INTO search_dirty VALUES (NEW.id); END;"
+	"CREATE TRIGGER search_versions_i AFTER INSERT ON versions BEGIN"
+	"  INSERT INTO search_dirty VALUES (NEW.asset_id); END;"
+	"CREATE TRIGGER search_versions_u AFTER UPDATE ON versions BEGIN"
+	"  INSERT INTO search_dirty VALUES (NEW.asset_id); END;"
+	"CREATE TRIGGER purge_assets_u AFTER UPDATE ON assets"
+	"  WHEN OLD.current_version_id IS NOT NEW.current_version_id"
+	"    OR OLD.deleted_at IS NOT NEW.deleted_at"
+	"    OR OLD.focal_x IS NOT NEW.focal_x OR OLD.focal_y IS NOT NEW.focal_y BEGIN"
+	"  INSERT INTO purge_outbox(surrogate_key, reason, created_at) VALUES ('asset-' || NEW.id,"
+	"    CASE WHEN OLD.deleted_at IS NOT NEW.deleted_at THEN 'deleted'"
+	"         WHEN OLD.current_version_id IS NOT NEW.current_version_id THEN 'version'"
+	"         ELSE 'focal' END, CAST(strftime('%s','now') AS INTEGER)); END;"
+	"CREATE TRIGGER purge_assets_d AFTER DELETE ON assets BEGIN"
+	"  INSERT INTO purge_outbox(surrogate_key, reason, created_at)"
+	"    VALUES ('asset-' || OLD.id, 'deleted', CAST(strftime('%s','now') AS INTEGER)); END;"
+	"CREATE TRIGGER purge_versions_ready AFTER UPDATE OF status ON versions"
+	"  WHEN NEW.status = 'ready' AND OLD.status IS NOT 'ready' BEGIN"
+	"  INSERT INTO purge_outbox(surrogate_key, reason, created_at)"
+	"    VALUES ('asset-' || NEW.asset_id, 'ready', CAST(strftime('%s','now') AS INTEGER)); END;"
+	"CREATE TRIGGER purge_renditions_u AFTER UPDATE OF blob_hash ON renditions"
+	"  WHEN OLD.blob_hash IS NOT NEW.blob_hash BEGIN"
+	"  INSERT INTO purge_outbox(surrogate_key, reason, created_at)"
+	"    SELECT 'asset-' || asset_id, 'rendition', CAST(strftime('%s','now') AS INTEGER)"
+	"    FROM versions WHERE id = NEW.version_id; END;",
+	  DB_MIGRATION_NO_FK },
 };
 
-const char *const *schema_migrations(int *n)
-{
-	*n = (int)(sizeof migrations / sizeof migrations[0]);
-	return migrations;
-}
+const int db_sqlite_nmigrations = (int)(sizeof db_sqlite_migrations / sizeof db_sqlite_migrations[0]);
