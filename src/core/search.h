@@ -2,14 +2,23 @@
  * search.h - the search engine: the query language (core/query.h) over the
  * full-text index and compressed facet bitmaps (CRoaring).
  *
- * Every asset has a bitmap id (its rowid). Each process keeps, per library,
- * an in-memory map facet value -> bitmap of assets (type, format, tag,
- * color, orientation, aspect, resolution, status, facetable fields), loaded
- * once and caught up from search_log on every search; so filters and facet
- * counts are bitmap intersections, fast on millions of assets. Free text
- * goes to FTS5 (bm25 with weights title 10 > tags 5 > description 3 > file
- * name 2 > other 1). Numbers and dates (width, height, size, duration,
- * pages, created, updated) are range scans on an index.
+ * Every asset has a bitmap id (its rowid). Each library handle holds a
+ * search cache (core/search_cache.h; shared by the handles
+ * library_open_shared() opens from it): facet value -> bitmap of assets
+ * (type, format, tag, color, orientation, aspect, resolution, status,
+ * facetable fields), loaded once and caught up from search_log on every
+ * search; so filters and facet counts are bitmap intersections, fast on
+ * millions of assets. Free text goes to the library's full-text backend
+ * (db/search_backend.h; FTS5 on SQLite: bm25 with weights title 10 > tags
+ * 5 > description 3 > file name 2 > other 1). Numbers and dates (width,
+ * height, size, duration, pages, created, updated) are range scans on an
+ * index.
+ *
+ * The modules: search.c runs a search; search_eval.c evaluates the query,
+ * search_facets.c counts facets, search_ranges.c range facets,
+ * search_order.c sorts and pages, search_saved.c, search_similar.c and
+ * search_values.c hold saved searches, similar images and facet values
+ * for autocompletion; search_index.c keeps the index in step.
  *
  * Thread-safety: search_run() may be called from many threads (the cache
  * has its own lock); each thread passes its own struct dam.
@@ -91,10 +100,11 @@ int search_similar(struct dam *dam, uint64_t phash, const float *hist, uint32_t 
 int search_similar_to_asset(struct dam *dam, const char *asset_id, int limit, int max_distance, json_t **out,
 			    struct dam_err *err);
 
-/* Brings the process's search cache (facet bitmaps, perceptual hashes) up
+/* Brings the library's search cache (facet bitmaps, perceptual hashes) up
  * to date, loading it if this is the first time: `dam serve` calls it from
- * a thread at start so the first search does not pay the load (searches
- * meanwhile wait for it rather than load a second copy). */
+ * a thread at start, on a handle sharing the cache of its request threads
+ * (library_open_shared), so the first search does not pay the load
+ * (searches meanwhile wait for it rather than load a second copy). */
 int search_warm(struct dam *dam, struct dam_err *err);
 
 /* Saved searches: per user, optionally shared with everyone. */
