@@ -1128,6 +1128,25 @@ static void test_fts5_ddl(void **state)
 	db_finalize(st);
 }
 
+/* sort=relevance with no query: every asset, newest first (all relevance
+ * keys equal). It crashed before the split: the ranking expression was
+ * built from a NULL query tree. */
+static void test_relevance_without_query(void **state)
+{
+	struct fx *f = *state;
+	struct search_request r = { .q = "", .sort = "relevance", .limit = 1000 };
+	struct dam_err err;
+	json_t *o = NULL, *items;
+
+	dam_err_clear(&err);
+	assert_int_equal(search_run(f->dam, &r, &o, &err), 0);
+	items = json_object_get(o, "items");
+	assert_int_equal(json_array_size(items), NA);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "id")), f->ids[NA - 1]);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(items, NA - 1), "id")), f->ids[0]);
+	json_decref(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1154,6 +1173,7 @@ int main(void)
 		cmocka_unit_test(test_name_order_empty),
 		cmocka_unit_test_setup_teardown(test_cache_per_library, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fts5_ddl, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relevance_without_query, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
