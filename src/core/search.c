@@ -26,8 +26,7 @@
 bool search_field_known(struct dam *dam, const char *name)
 {
 	(void)dam;
-	return search__in_list(search__number_fields, name) || search__in_list(search__builtin_facets, name) ||
-	       !strcmp(name, "versions");
+	return search__field_builtin(name);
 }
 
 const char *const *search_builtin_facets(void)
@@ -135,7 +134,9 @@ static int run_unlocked(struct search_ctx *x, const struct search_request *r, co
 	json_t *ranges = NULL;
 	int rc;
 
-	if ((rc = search__page(x, result, r, root, o)) < 0)
+	struct search_page pg = { r->sort, r->cursor, r->offset, r->limit };
+
+	if ((rc = search__page(x, result, &pg, root, o)) < 0)
 		return rc;
 	if (r->facets) {
 		if ((rc = search_ranges(x->dam, result, search__range_base, &rx, &ranges, x->err)) < 0)

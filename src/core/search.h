@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "core/library.h"
+#include "core/search_date.h"
 
 struct search_request {
 	const char *q;          /* the query text ("" = everything) */
@@ -47,17 +48,6 @@ struct search_request {
 	uint64_t now_ms;        /* "now" of relative dates (now-7d, 30d); 0 =
 				   search_clock_ms() */
 };
-
-/* The clock of relative dates in queries: DAM_SEARCH_NOW from the
- * environment when it holds a date time_parse() reads (tests set it to
- * make now+30d fixed), else the real time. Thread-safe. */
-uint64_t search_clock_ms(void);
-
-/* A date value of the query language into unix ms: 2026-01-31 (midnight
- * UTC), 2026-01-31T10:00:00Z, "7d"/"12h"/"30m"/"45s"/"2w" (that long before now),
- * "now", "now-7d", "now+30d". *day is set when the value names a whole day
- * (a bare YYYY-MM-DD). Returns 0, or DAM_EINVAL. */
-int search_date_value(const char *s, uint64_t now_ms, uint64_t *out, bool *day);
 
 /*
  * Runs a search. *out (caller owns) is

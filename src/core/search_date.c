@@ -2,11 +2,12 @@
  * search_date.c - the clock and the date values of the query language
  * (see search.h: search_clock_ms, search_date_value).
  */
-#include "core/search.h"
+#include "core/search_date.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/err.h"
 #include "util/timeutil.h"
 
 uint64_t search_clock_ms(void)

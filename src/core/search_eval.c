@@ -11,7 +11,7 @@
 #include <strings.h>
 
 #include "core/fielddef.h"
-#include "core/search.h"
+#include "core/search_date.h"
 #include "core/vocab.h"
 #include "util/grow.h"
 
@@ -51,6 +51,12 @@ bool search__in_list(const char *const *l, const char *s)
 		if (!strcmp(l[i], s))
 			return true;
 	return false;
+}
+
+bool search__field_builtin(const char *name)
+{
+	return search__in_list(search__number_fields, name) || search__in_list(search__builtin_facets, name) ||
+	       !strcmp(name, "versions");
 }
 
 int search__col_of(const char *q, int pos)
@@ -567,7 +573,7 @@ static int check_field(const struct qnode *f, void *arg)
 	}
 	if (!strcmp(f->name, "status"))
 		ck->status = true;
-	if (search_field_known(ck->x->dam, f->name) || search_cache_facet_exists(ck->x->c, f->name) ||
+	if (search__field_builtin(f->name) || search_cache_facet_exists(ck->x->c, f->name) ||
 	    field_in_use(ck->x->dam, f->name))
 		return 0;
 	return dam_err_set(ck->x->err, DAM_EINVAL, "q",

@@ -80,6 +80,8 @@ void search_ctx_release(struct search_ctx *x);
 extern const char *const search__builtin_facets[];
 extern const char *const search__number_fields[];
 bool search__in_list(const char *const *l, const char *s);
+/* A built-in field: a number, a facet or "versions" (search_field_known). */
+bool search__field_builtin(const char *name);
 
 /* The 1-based character column of byte pos of q, for messages. */
 int search__col_of(const char *q, int pos);

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "core/fielddef.h"
-#include "core/search.h"
+#include "core/search_date.h"
 #include "db/search_backend.h"
 #include "util/grow.h"
 #include "util/id.h"

@@ -405,7 +405,7 @@ static int read_cursor(struct search_ctx *x, const char *cursor, bool asc, struc
 	return 0;
 }
 
-int search__page(struct search_ctx *x, const roaring_bitmap_t *result, const struct search_request *r,
+int search__page(struct search_ctx *x, const roaring_bitmap_t *result, const struct search_page *r,
 		 const struct qnode *root, json_t *out)
 {
 	const char *sort = r->sort && *r->sort ? r->sort : search__has_text(root) ? "relevance" : "created";

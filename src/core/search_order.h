@@ -17,7 +17,6 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "core/search.h"
 #include "core/search_eval.h"
 
 /* True for relevance, created, updated, name, size (without the "-"). */
@@ -29,10 +28,18 @@ bool search__sort_valid(const char *sort);
  * from the order (names are then read from the database). */
 int search__name_prepare(struct search_ctx *x, const roaring_bitmap_t *result, const char *cursor);
 
-/* Orders result as r asks and sets "items", "next_cursor" and "sort" in
+/* What a page asks for (as struct search_request has them). */
+struct search_page {
+	const char *sort;   /* NULL or "": relevance with text, else created */
+	const char *cursor; /* NULL or "": from offset */
+	uint64_t offset;
+	int limit;          /* 0 = 50 */
+};
+
+/* Orders result as p asks and sets "items", "next_cursor" and "sort" in
  * out. root is the parsed query (NULL: none). DAM_EINVAL for a bad sort
  * or cursor (x->err names the parameter). */
-int search__page(struct search_ctx *x, const roaring_bitmap_t *result, const struct search_request *r,
+int search__page(struct search_ctx *x, const roaring_bitmap_t *result, const struct search_page *r,
 		 const struct qnode *root, json_t *out);
 
 #endif
