@@ -10,6 +10,8 @@
 
 #include "core/asset.h"
 #include "core/auth.h"
+#include "core/search_cache.h"
+#include "db/search_backend.h"
 #include "util/fsutil.h"
 #include "util/id.h"
 #include "util/strbuf.h"
@@ -98,7 +100,8 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
-int library_open(const char *dir, struct dam **out, struct dam_err *err)
+/* Opens dir with the given search cache (a new one when NULL). */
+static int open_with(const char *dir, struct search_cache *cache, struct dam **out, struct dam_err *err)
 {
 	struct dam *dam = calloc(1, sizeof *dam);
 	char *conf = NULL, *dbp = NULL;
@@ -123,6 +126,11 @@ int library_open(const char *dir, struct dam **out, struct dam_err *err)
 		goto out;
 	if ((rc = blob_store_open(dam->root, dam->cfg.store_backend, &dam->store, err)) < 0)
 		goto out;
+	dam->search_be = search_backend_for(dam->db);
+	if (!(dam->search_cache = cache ? search_cache_ref(cache) : search_cache_new())) {
+		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+		goto out;
+	}
 	library_set_actor(dam, "system");
 out:
 	free(conf);
@@ -135,10 +143,21 @@ out:
 	return 0;
 }
 
+int library_open(const char *dir, struct dam **out, struct dam_err *err)
+{
+	return open_with(dir, NULL, out, err);
+}
+
+int library_open_shared(struct dam *with, struct dam **out, struct dam_err *err)
+{
+	return open_with(with->root, with->search_cache, out, err);
+}
+
 void library_close(struct dam *dam)
 {
 	if (!dam)
 		return;
+	search_cache_unref(dam->search_cache);
 	auth__token_cache_free(dam->token_cache);
 	asset__doc_cache_free(dam->doc_cache);
 	db_close(dam->db);

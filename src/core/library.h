@@ -26,6 +26,8 @@
 
 struct auth__token_cache;
 struct asset__doc_cache;
+struct search_cache;
+struct search_backend;
 
 struct dam {
 	char *root;             /* absolute path of the library folder */
@@ -35,6 +37,11 @@ struct dam {
 	char actor[128];        /* who is acting, for the audit trail */
 	struct auth__token_cache *token_cache; /* verified tokens (auth_token.c); NULL until used */
 	struct asset__doc_cache *doc_cache;    /* asset documents (asset.c); NULL until used */
+	/* Facet bitmaps and the rest of search's memory (core/search_cache.h):
+	 * this handle's reference, shared with the handles library_open_shared()
+	 * opened from it. Never NULL in an open handle. */
+	struct search_cache *search_cache;
+	const struct search_backend *search_be; /* the full-text engine of db (static) */
 	/* Between library_request_begin and _end: the other connections' part
 	 * of the database version, read once per request. */
 	bool in_request, have_version;
@@ -45,8 +52,13 @@ struct dam {
  * must be empty of a library). DAM_EEXIST when dir already holds one. */
 int library_init(const char *dir, struct dam_err *err);
 
-/* Opens the library at dir. */
+/* Opens the library at dir, with a search cache of its own. */
 int library_open(const char *dir, struct dam **out, struct dam_err *err);
+/* Opens another handle on the library `with` has open, for another thread,
+ * sharing with's search cache (refcounted: it lives until the last handle
+ * sharing it is closed), so a server's threads load the facet bitmaps
+ * once. Only with->root and its cache are touched (thread-safe). */
+int library_open_shared(struct dam *with, struct dam **out, struct dam_err *err);
 void library_close(struct dam *dam);
 
 /* Finds the library to use: explicit (may be NULL), else $DAM_LIBRARY, else

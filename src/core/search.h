@@ -2,14 +2,23 @@
  * search.h - the search engine: the query language (core/query.h) over the
  * full-text index and compressed facet bitmaps (CRoaring).
  *
- * Every asset has a bitmap id (its rowid). Each process keeps, per library,
- * an in-memory map facet value -> bitmap of assets (type, format, tag,
- * color, orientation, aspect, resolution, status, facetable fields), loaded
- * once and caught up from search_log on every search; so filters and facet
- * counts are bitmap intersections, fast on millions of assets. Free text
- * goes to FTS5 (bm25 with weights title 10 > tags 5 > description 3 > file
- * name 2 > other 1). Numbers and dates (width, height, size, duration,
- * pages, created, updated) are range scans on an index.
+ * Every asset has a bitmap id (its rowid). Each library handle holds a
+ * search cache (core/search_cache.h; shared by the handles
+ * library_open_shared() opens from it): facet value -> bitmap of assets
+ * (type, format, tag, color, orientation, aspect, resolution, status,
+ * facetable fields), loaded once and caught up from search_log on every
+ * search; so filters and facet counts are bitmap intersections, fast on
+ * millions of assets. Free text goes to the library's full-text backend
+ * (db/search_backend.h; FTS5 on SQLite: bm25 with weights title 10 > tags
+ * 5 > description 3 > file name 2 > other 1). Numbers and dates (width,
+ * height, size, duration, pages, created, updated) are range scans on an
+ * index.
+ *
+ * The modules: search.c runs a search; search_eval.c evaluates the query,
+ * search_facets.c counts facets, search_ranges.c range facets,
+ * search_order.c sorts and pages, search_saved.c, search_similar.c and
+ * search_values.c hold saved searches, similar images and facet values
+ * for autocompletion; search_index.c keeps the index in step.
  *
  * Thread-safety: search_run() may be called from many threads (the cache
  * has its own lock); each thread passes its own struct dam.
@@ -22,6 +31,7 @@
 #include <stdint.h>
 
 #include "core/library.h"
+#include "core/search_date.h"
 
 struct search_request {
 	const char *q;          /* the query text ("" = everything) */
@@ -38,17 +48,6 @@ struct search_request {
 	uint64_t now_ms;        /* "now" of relative dates (now-7d, 30d); 0 =
 				   search_clock_ms() */
 };
-
-/* The clock of relative dates in queries: DAM_SEARCH_NOW from the
- * environment when it holds a date time_parse() reads (tests set it to
- * make now+30d fixed), else the real time. Thread-safe. */
-uint64_t search_clock_ms(void);
-
-/* A date value of the query language into unix ms: 2026-01-31 (midnight
- * UTC), 2026-01-31T10:00:00Z, "7d"/"12h"/"30m"/"45s"/"2w" (that long before now),
- * "now", "now-7d", "now+30d". *day is set when the value names a whole day
- * (a bare YYYY-MM-DD). Returns 0, or DAM_EINVAL. */
-int search_date_value(const char *s, uint64_t now_ms, uint64_t *out, bool *day);
 
 /*
  * Runs a search. *out (caller owns) is
@@ -91,10 +90,11 @@ int search_similar(struct dam *dam, uint64_t phash, const float *hist, uint32_t 
 int search_similar_to_asset(struct dam *dam, const char *asset_id, int limit, int max_distance, json_t **out,
 			    struct dam_err *err);
 
-/* Brings the process's search cache (facet bitmaps, perceptual hashes) up
+/* Brings the library's search cache (facet bitmaps, perceptual hashes) up
  * to date, loading it if this is the first time: `dam serve` calls it from
- * a thread at start so the first search does not pay the load (searches
- * meanwhile wait for it rather than load a second copy). */
+ * a thread at start, on a handle sharing the cache of its request threads
+ * (library_open_shared), so the first search does not pay the load
+ * (searches meanwhile wait for it rather than load a second copy). */
 int search_warm(struct dam *dam, struct dam_err *err);
 
 /* Saved searches: per user, optionally shared with everyone. */

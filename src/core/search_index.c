@@ -1,3 +1,8 @@
+/*
+ * search_index.c - rebuilding dirty assets' search rows: facet values and
+ * numbers here (engine-neutral tables), each version's text through the
+ * library's full-text backend (db/search_backend.h).
+ */
 #include "core/search_index.h"
 
 #include <math.h>
@@ -6,36 +11,23 @@
 #include <string.h>
 
 #include "core/fielddef.h"
-#include "core/search.h"
-#include "core/search_text.h"
+#include "core/search_date.h"
+#include "db/search_backend.h"
+#include "util/grow.h"
 #include "util/id.h"
 #include "util/strbuf.h"
 
 #define BATCH 256
 
+/* The asset's text as the backend builds it, and the backend. */
 struct doc {
-	struct strbuf title, tags, desc, name, other;
-	struct strbuf uni; /* single CJK characters of every column, indexed under "other" */
+	const struct search_backend *be;
+	struct search_doc *d;
 };
 
-static void doc_init(struct doc *d)
+static void add(struct doc *d, enum search_col col, const char *text)
 {
-	strbuf_init(&d->title, 0);
-	strbuf_init(&d->tags, 0);
-	strbuf_init(&d->desc, 0);
-	strbuf_init(&d->name, 0);
-	strbuf_init(&d->other, 0);
-	strbuf_init(&d->uni, 0);
-}
-
-static void doc_release(struct doc *d)
-{
-	strbuf_release(&d->title);
-	strbuf_release(&d->tags);
-	strbuf_release(&d->desc);
-	strbuf_release(&d->name);
-	strbuf_release(&d->other);
-	strbuf_release(&d->uni);
+	d->be->doc_add(d->d, col, text);
 }
 
 static bool key_is(const char *key, const char *base)
@@ -45,18 +37,23 @@ static bool key_is(const char *key, const char *base)
 	return !strncmp(key, base, n) && (key[n] == '\0' || key[n] == '@');
 }
 
+/* A value twice (a multichoice "a, a", two colours' names alike) is one
+ * row. */
 static int facet(struct dam *dam, int64_t arow, const char *f, const char *v, struct dam_err *err)
 {
 	if (!v || !*v)
 		return 0;
-	return db_run(dam->db, err, "INSERT OR IGNORE INTO facet_values(asset_rowid, facet, value) VALUES (?,?,?)",
-		      "iss", arow, f, v);
+	return db_run(dam->db, err,
+		      "INSERT INTO facet_values(asset_rowid, facet, value) VALUES (?,?,?)"
+		      " ON CONFLICT (asset_rowid, facet, value) DO NOTHING", "iss", arow, f, v);
 }
 
+/* The last value of a key wins (a field in two languages). */
 static int number(struct dam *dam, int64_t arow, const char *k, double v, struct dam_err *err)
 {
-	return db_run(dam->db, err, "INSERT OR REPLACE INTO search_numbers(asset_rowid, key, num) VALUES (?,?,?)",
-		      "isd", arow, k, v);
+	return db_run(dam->db, err,
+		      "INSERT INTO search_numbers(asset_rowid, key, num) VALUES (?,?,?)"
+		      " ON CONFLICT (asset_rowid, key) DO UPDATE SET num = excluded.num", "isd", arow, k, v);
 }
 
 /* A defined number or date field's value into search_numbers (dates as
@@ -103,17 +100,21 @@ static int fields_of(struct dam *dam, const char *id, int64_t arow, const json_t
 		if (def && json_is_false(json_object_get(def, "searchable")))
 			;
 		else if (key_is(k, "title"))
-			search_text_index(v, &d->title, &d->uni);
+			add(d, SEARCH_COL_TITLE, v);
 		else if (key_is(k, "description"))
-			search_text_index(v, &d->desc, &d->uni);
+			add(d, SEARCH_COL_DESCRIPTION, v);
 		else
-			search_text_index(v, &d->other, &d->uni);
+			add(d, SEARCH_COL_OTHER, v);
 		if (def && (rc = scalar_of(dam, arow, base, def, v, err)) < 0)
 			break;
 		if (def && json_is_true(json_object_get(def, "facetable")) && strlen(v) <= 200) {
 			if (json_is_string(json_object_get(def, "type")) &&
 			    !strcmp(json_string_value(json_object_get(def, "type")), field_type_name(FIELD_MULTICHOICE))) {
 				char *copy = strdup(v);
+				if (!copy) {
+					rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+					break;
+				}
 				for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 					while (*t == ' ')
 						t++;
@@ -140,7 +141,7 @@ static int tags_of(struct dam *dam, const char *id, int64_t arow, struct doc *d,
 	if ((rc = db_query(dam->db, &st, err, "SELECT tag, source FROM tags WHERE asset_id=?", "s", id)) < 0)
 		return rc;
 	while ((rc = db_step(st, err)) == DB_ROW) {
-		search_text_index(db_col_text(st, 0), &d->tags, &d->uni);
+		add(d, SEARCH_COL_TAGS, db_col_text(st, 0));
 		/* "tag" holds every tag (tag:x matches whoever set it); "autotag"
 		 * the automatic ones too, so facets can show them apart */
 		if ((rc = facet(dam, arow, "tag", db_col_text(st, 0), err)) < 0 ||
@@ -163,10 +164,10 @@ static void meta_words(const json_t *m, struct doc *d)
 
 	for (size_t i = 0; i < sizeof exif / sizeof exif[0]; i++)
 		if ((v = json_string_value(json_object_get(e, exif[i]))))
-			search_text_index(v, &d->other, &d->uni);
+			add(d, SEARCH_COL_OTHER, v);
 	for (size_t i = 0; i < sizeof emb / sizeof emb[0]; i++)
 		if ((v = json_string_value(json_object_get(b, emb[i]))))
-			search_text_index(v, &d->other, &d->uni);
+			add(d, SEARCH_COL_OTHER, v);
 }
 
 /* Facets, numbers and words read from the current version's metadata. */
@@ -207,6 +208,8 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
+/* Every version into the full-text index (with its file name and its own
+ * text, a PDF's pages) and into search_docs, the version -> asset map. */
 static int put_docs(struct dam *dam, const char *id, int64_t arow, const char *current, struct doc *d,
 		    struct dam_err *err)
 {
@@ -214,38 +217,43 @@ static int put_docs(struct dam *dam, const char *id, int64_t arow, const char *c
 	int rc;
 
 	if ((rc = db_query(dam->db, &st, err,
-			   "SELECT v.rowid, v.id, v.filename, t.text FROM versions v"
-			   " LEFT JOIN version_text t ON t.version_rowid = v.rowid WHERE v.asset_id=?", "s", id)) < 0)
+			   "SELECT v.num, v.id, v.filename, t.text FROM versions v"
+			   " LEFT JOIN version_text t ON t.version_rowid = v.num WHERE v.asset_id=?", "s", id)) < 0)
 		return rc;
 	while ((rc = db_step(st, err)) == DB_ROW) {
-		struct strbuf fname = STRBUF_INIT;
 		int64_t vrow = db_col_int(st, 0);
 		bool cur = !strcmp(db_col_text(st, 1), current);
-		struct strbuf other = STRBUF_INIT, uni = STRBUF_INIT;
-		search_text_index(db_col_text(st, 2), &fname, &uni);
-		strbuf_add(&fname, d->name.buf, d->name.len);
-		/* other: the fields, this version's text (a PDF's pages), then the
-		 * single CJK characters of everything (after, so phrases within the
-		 * fields keep their order). */
-		strbuf_add(&other, d->other.buf, d->other.len);
-		if (!db_col_is_null(st, 3))
-			search_text_index(db_col_text(st, 3), &other, &uni);
-		strbuf_addch(&other, ' ');
-		strbuf_add(&other, uni.buf, uni.len);
-		strbuf_addch(&other, ' ');
-		strbuf_add(&other, d->uni.buf, d->uni.len);
-		strbuf_release(&uni);
-		rc = db_run(dam->db, err,
-			    "INSERT INTO search_fts(rowid, title, tags, description, filename, other) VALUES (?,?,?,?,?,?)",
-			    "isssss", vrow, d->title.buf, d->tags.buf, d->desc.buf, fname.buf, other.buf);
-		strbuf_release(&other);
-		strbuf_release(&fname);
-		if (rc < 0 || (rc = db_run(dam->db, err,
-					   "INSERT INTO search_docs(version_rowid, asset_rowid, is_current) VALUES (?,?,?)",
-					   "iii", vrow, arow, (int64_t)cur)) < 0)
+		const char *body = db_col_is_null(st, 3) ? NULL : db_col_text(st, 3);
+		if ((rc = d->be->index(dam->db, vrow, d->d, db_col_text(st, 2), body, err)) < 0 ||
+		    (rc = db_run(dam->db, err, "INSERT INTO search_docs(version_rowid, asset_rowid, is_current) VALUES (?,?,?)",
+				 "iii", vrow, arow, (int64_t)cur)) < 0)
 			break;
 	}
 	db_finalize(st);
+	return rc < 0 ? rc : 0;
+}
+
+/* The versions search_docs lists for an asset, out of the full-text index. */
+static int unindex_versions(struct dam *dam, int64_t arow, struct dam_err *err)
+{
+	struct db_stmt *st;
+	int64_t *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	if ((rc = db_query(dam->db, &st, err, "SELECT version_rowid FROM search_docs WHERE asset_rowid=?", "i", arow)) < 0)
+		return rc;
+	while ((rc = db_step(st, err)) == DB_ROW) {
+		if (GROW(&v, &cap, n + 1, 8) < 0) {
+			rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+			break;
+		}
+		v[n++] = db_col_int(st, 0);
+	}
+	db_finalize(st);
+	for (size_t i = 0; i < n && rc >= 0; i++)
+		rc = dam->search_be->unindex(dam->db, v[i], err);
+	free(v);
 	return rc < 0 ? rc : 0;
 }
 
@@ -253,9 +261,7 @@ static int clear_asset(struct dam *dam, int64_t arow, struct dam_err *err)
 {
 	int rc;
 
-	if ((rc = db_run(dam->db, err,
-			 "DELETE FROM search_fts WHERE rowid IN (SELECT version_rowid FROM search_docs WHERE asset_rowid=?)",
-			 "i", arow)) < 0 ||
+	if ((rc = unindex_versions(dam, arow, err)) < 0 ||
 	    (rc = db_run(dam->db, err, "DELETE FROM search_docs WHERE asset_rowid=?", "i", arow)) < 0 ||
 	    (rc = db_run(dam->db, err, "DELETE FROM facet_values WHERE asset_rowid=?", "i", arow)) < 0 ||
 	    (rc = db_run(dam->db, err, "DELETE FROM search_numbers WHERE asset_rowid=?", "i", arow)) < 0)
@@ -266,7 +272,7 @@ static int clear_asset(struct dam *dam, int64_t arow, struct dam_err *err)
 static int index_asset(struct dam *dam, const char *id, const json_t *defs, struct dam_err *err)
 {
 	struct db_stmt *st;
-	struct doc d;
+	struct doc d = { dam->search_be, NULL };
 	int64_t arow = 0, created = 0, updated = 0, size = 0;
 	char kind[32] = "", format[32] = "", status[16] = "", current[DAM_ID_LEN + 1] = "";
 	char *meta = NULL;
@@ -274,13 +280,16 @@ static int index_asset(struct dam *dam, const char *id, const json_t *defs, stru
 	int rc;
 
 	rc = db_query(dam->db, &st, err,
-		      "SELECT a.rowid, a.kind, ifnull(v.format,''), ifnull(v.status,''), a.deleted_at IS NOT NULL,"
-		      " a.created_at, a.updated_at, ifnull(v.size,0), ifnull(v.metadata,'{}'), a.name,"
-		      " ifnull(a.current_version_id,'') FROM assets a LEFT JOIN versions v ON v.id = a.current_version_id"
+		      "SELECT a.num, a.kind, coalesce(v.format,''), coalesce(v.status,''), a.deleted_at IS NOT NULL,"
+		      " a.created_at, a.updated_at, coalesce(v.size,0), coalesce(v.metadata,'{}'), a.name,"
+		      " coalesce(a.current_version_id,'') FROM assets a LEFT JOIN versions v ON v.id = a.current_version_id"
 		      " WHERE a.id=?", "s", id);
 	if (rc < 0)
 		return rc;
-	doc_init(&d);
+	if (!(d.d = d.be->doc_new())) {
+		db_finalize(st);
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	}
 	if ((rc = db_step(st, err)) == DB_ROW) {
 		found = true;
 		arow = db_col_int(st, 0);
@@ -291,8 +300,9 @@ static int index_asset(struct dam *dam, const char *id, const json_t *defs, stru
 		created = db_col_int(st, 5);
 		updated = db_col_int(st, 6);
 		size = db_col_int(st, 7);
-		meta = strdup(db_col_text(st, 8));
-		search_text_index(db_col_text(st, 9), &d.name, &d.uni);
+		if (!(meta = strdup(db_col_text(st, 8))))
+			rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+		add(&d, SEARCH_COL_FILENAME, db_col_text(st, 9));
 		snprintf(current, sizeof current, "%s", db_col_text(st, 10));
 	}
 	db_finalize(st);
@@ -310,7 +320,7 @@ static int index_asset(struct dam *dam, const char *id, const json_t *defs, stru
 	rc = db_run(dam->db, err, "INSERT INTO search_log(asset_rowid) VALUES (?)", "i", arow);
 out:
 	free(meta);
-	doc_release(&d);
+	d.be->doc_free(d.d);
 	return rc < 0 ? rc : 0;
 }
 

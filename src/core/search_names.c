@@ -11,7 +11,7 @@
  * rebuild it on the next name sort, rather than patch asset by asset. */
 #define PATCH_MAX 512
 
-/* The order a name sort shows (search.c's cmp_hit): case-insensitive,
+/* The order a name sort shows (search_order.c's cmp_hit): case-insensitive,
  * then bytewise. */
 static int name_cmp(const char *a, const char *b)
 {
@@ -86,14 +86,14 @@ static int reserve(struct search_names *sn, uint32_t n, struct dam_err *err)
 	return 0;
 }
 
-static int read_all(struct dam *dam, struct named **out, size_t *nout, struct dam_err *err)
+static int read_all(struct db *db, struct named **out, size_t *nout, struct dam_err *err)
 {
 	struct db_stmt *st;
 	struct named *v = NULL;
 	size_t n = 0, cap = 0;
 	int rc;
 
-	if ((rc = db_query(dam->db, &st, err, "SELECT rowid, name FROM assets", "")) < 0)
+	if ((rc = db_query(db, &st, err, "SELECT num, name FROM assets", "")) < 0)
 		return rc;
 	while ((rc = db_step(st, err)) == DB_ROW) {
 		if (n == cap) {
@@ -117,14 +117,14 @@ static int read_all(struct dam *dam, struct named **out, size_t *nout, struct da
 	return rc < 0 ? rc : 0;
 }
 
-int search_names_build(struct search_names *sn, struct dam *dam, struct dam_err *err)
+int search_names_build(struct search_names *sn, struct db *db, struct dam_err *err)
 {
 	struct named *v = NULL;
 	size_t n = 0;
 	int rc;
 
 	search_names_release(sn);
-	if ((rc = read_all(dam, &v, &n, err)) < 0 || (rc = reserve(sn, (uint32_t)n, err)) < 0)
+	if ((rc = read_all(db, &v, &n, err)) < 0 || (rc = reserve(sn, (uint32_t)n, err)) < 0)
 		goto out;
 	if (n)
 		qsort(v, n, sizeof *v, named_cmp);
@@ -147,13 +147,13 @@ out:
 
 /* The current name of an asset; *out NULL when there is no such asset.
  * Caller frees *out. */
-static int name_of(struct dam *dam, uint32_t row, char **out, struct dam_err *err)
+static int name_of(struct db *db, uint32_t row, char **out, struct dam_err *err)
 {
 	struct db_stmt *st;
 	int rc;
 
 	*out = NULL;
-	if ((rc = db_query(dam->db, &st, err, "SELECT name FROM assets WHERE rowid=?", "i", (int64_t)row)) < 0)
+	if ((rc = db_query(db, &st, err, "SELECT name FROM assets WHERE num=?", "i", (int64_t)row)) < 0)
 		return rc;
 	if ((rc = db_step(st, err)) == DB_ROW && !(*out = strdup(db_col_text(st, 0))))
 		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
@@ -163,7 +163,7 @@ static int name_of(struct dam *dam, uint32_t row, char **out, struct dam_err *er
 
 /* First position whose (name, row) comes at or after the given one in the
  * order (row 0: before every asset of that name). */
-static int lower_bound(const struct search_names *sn, struct dam *dam, const char *name, uint32_t row, uint32_t *out,
+static int lower_bound(const struct search_names *sn, struct db *db, const char *name, uint32_t row, uint32_t *out,
 		       struct dam_err *err)
 {
 	uint32_t lo = 0, hi = sn->n;
@@ -173,7 +173,7 @@ static int lower_bound(const struct search_names *sn, struct dam *dam, const cha
 		uint32_t mid = lo + (hi - lo) / 2;
 		char *m = NULL;
 		int c;
-		if ((rc = name_of(dam, sn->rows[mid], &m, err)) < 0)
+		if ((rc = name_of(db, sn->rows[mid], &m, err)) < 0)
 			break;
 		c = m ? name_cmp(m, name) : -1;
 		if (!c && row)
@@ -212,17 +212,17 @@ static void drop_marked(struct search_names *sn)
 /* Inserts one asset with its current name. Sets *broken when its new
  * neighbours are not in order around it: a rename that raced with this
  * catch-up; the caller then rebuilds. */
-static int insert(struct search_names *sn, struct dam *dam, uint32_t row, const char *name, bool *broken,
+static int insert(struct search_names *sn, struct db *db, uint32_t row, const char *name, bool *broken,
 		  struct dam_err *err)
 {
 	char *prev = NULL, *next = NULL;
 	uint32_t p;
 	int rc;
 
-	if ((rc = lower_bound(sn, dam, name, row, &p, err)) < 0 || (rc = reserve(sn, sn->n + 1, err)) < 0)
+	if ((rc = lower_bound(sn, db, name, row, &p, err)) < 0 || (rc = reserve(sn, sn->n + 1, err)) < 0)
 		return rc;
-	if ((p > 0 && (rc = name_of(dam, sn->rows[p - 1], &prev, err)) < 0) ||
-	    (p < sn->n && (rc = name_of(dam, sn->rows[p], &next, err)) < 0))
+	if ((p > 0 && (rc = name_of(db, sn->rows[p - 1], &prev, err)) < 0) ||
+	    (p < sn->n && (rc = name_of(db, sn->rows[p], &next, err)) < 0))
 		goto out;
 	if ((p > 0 && (!prev || name_cmp(prev, name) > 0)) || (p < sn->n && (!next || name_cmp(name, next) > 0)))
 		*broken = true;
@@ -239,7 +239,7 @@ out:
 	return rc;
 }
 
-int search_names_patch(struct search_names *sn, struct dam *dam, const int64_t *rows, size_t n, struct dam_err *err)
+int search_names_patch(struct search_names *sn, struct db *db, const int64_t *rows, size_t n, struct dam_err *err)
 {
 	bool broken = false;
 	int rc = 0;
@@ -256,10 +256,10 @@ int search_names_patch(struct search_names *sn, struct dam *dam, const int64_t *
 	drop_marked(sn);
 	for (size_t i = 0; i < n && rc == 0 && !broken; i++) {
 		char *name = NULL;
-		if (rows[i] < 0 || rows[i] >= UINT32_MAX || (rc = name_of(dam, (uint32_t)rows[i], &name, err)) < 0)
+		if (rows[i] < 0 || rows[i] >= UINT32_MAX || (rc = name_of(db, (uint32_t)rows[i], &name, err)) < 0)
 			continue;
 		if (name)
-			rc = insert(sn, dam, (uint32_t)rows[i], name, &broken, err);
+			rc = insert(sn, db, (uint32_t)rows[i], name, &broken, err);
 		free(name);
 	}
 	if (rc == 0 && !broken)
@@ -269,16 +269,16 @@ int search_names_patch(struct search_names *sn, struct dam *dam, const int64_t *
 	return rc;
 }
 
-int search_names_locate(const struct search_names *sn, struct dam *dam, const char *name, double *out,
+int search_names_locate(const struct search_names *sn, struct db *db, const char *name, double *out,
 			struct dam_err *err)
 {
 	uint32_t p;
 	char *at = NULL;
 	int rc;
 
-	if ((rc = lower_bound(sn, dam, name, 0, &p, err)) < 0)
+	if ((rc = lower_bound(sn, db, name, 0, &p, err)) < 0)
 		return rc;
-	if (p < sn->n && (rc = name_of(dam, sn->rows[p], &at, err)) < 0)
+	if (p < sn->n && (rc = name_of(db, sn->rows[p], &at, err)) < 0)
 		return rc;
 	*out = at && !strcmp(at, name) ? (double)p : (double)p - 0.5;
 	free(at);

@@ -24,7 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/library.h"
+#include "db/db.h"
+#include "util/err.h"
 
 struct search_names {
 	bool built;
@@ -39,11 +40,11 @@ struct search_names {
 void search_names_release(struct search_names *sn);
 
 /* Builds the order from every asset's name. 0 or a negative DAM_E*. */
-int search_names_build(struct search_names *sn, struct dam *dam, struct dam_err *err);
+int search_names_build(struct search_names *sn, struct db *db, struct dam_err *err);
 
 /* Moves the given assets (changed, added or deleted) to where their
  * current names belong. Does nothing when the order is not built. */
-int search_names_patch(struct search_names *sn, struct dam *dam, const int64_t *rows, size_t n, struct dam_err *err);
+int search_names_patch(struct search_names *sn, struct db *db, const int64_t *rows, size_t n, struct dam_err *err);
 
 /* The sort key of an asset (first position of its name), or -1 when the
  * asset is not in the order. */
@@ -58,7 +59,7 @@ static inline int64_t search_names_key(const struct search_names *sn, uint32_t r
  * it, else the position it would take minus one half (between its
  * neighbours). For keyset cursors, which carry the name. *out set on 0.
  */
-int search_names_locate(const struct search_names *sn, struct dam *dam, const char *name, double *out,
+int search_names_locate(const struct search_names *sn, struct db *db, const char *name, double *out,
 			struct dam_err *err);
 
 #endif

@@ -90,11 +90,20 @@ static int terms(struct dam *dam, const char *vocab, const struct suggest_reques
 	int rc;
 
 	like_prefix(r->prefix, &like);
-	rc = db_query(dam->db, &st, err,
-		      "SELECT vocab, term, NULL FROM vocab_terms WHERE term LIKE ?1 ESCAPE '\\' AND (?2 IS NULL OR vocab=?2)"
-		      " UNION ALL SELECT vocab, term, synonym FROM vocab_synonyms WHERE synonym LIKE ?1 ESCAPE '\\'"
-		      " AND (?2 IS NULL OR vocab=?2) ORDER BY 2 LIMIT ?3",
-		      "ssi", like.buf, vocab, (int64_t)r->limit);
+	/* lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's
+	 * does not; folded, both match what SQLite matched. */
+	if (vocab)
+		rc = db_query(dam->db, &st, err,
+			      "SELECT vocab, term, NULL FROM vocab_terms WHERE lower(term) LIKE lower(?) ESCAPE '\\' AND vocab=?"
+			      " UNION ALL SELECT vocab, term, synonym FROM vocab_synonyms WHERE lower(synonym) LIKE lower(?)"
+			      " ESCAPE '\\' AND vocab=? ORDER BY 2 LIMIT ?",
+			      "ssssi", like.buf, vocab, like.buf, vocab, (int64_t)r->limit);
+	else
+		rc = db_query(dam->db, &st, err,
+			      "SELECT vocab, term, NULL FROM vocab_terms WHERE lower(term) LIKE lower(?) ESCAPE '\\'"
+			      " UNION ALL SELECT vocab, term, synonym FROM vocab_synonyms WHERE lower(synonym) LIKE lower(?)"
+			      " ESCAPE '\\' ORDER BY 2 LIMIT ?",
+			      "ssi", like.buf, like.buf, (int64_t)r->limit);
 	strbuf_release(&like);
 	if (rc < 0)
 		return rc;
@@ -120,9 +129,9 @@ static int stored_values(struct dam *dam, const char *key, const struct suggest_
 	like_prefix(r->prefix, &like);
 	strbuf_addf(&lang, "%s@", key);
 	rc = db_query(dam->db, &st, err,
-		      "SELECT value, count(*) FROM fields WHERE (key=?1 OR (key > ?2 AND key < ?2 || 'A'))"
-		      " AND value LIKE ?3 ESCAPE '\\' GROUP BY value ORDER BY 2 DESC, 1 LIMIT ?4",
-		      "sssi", key, lang.buf, like.buf, (int64_t)r->limit);
+		      "SELECT value, count(*) FROM fields WHERE (key=? OR (key > ? AND key < ? || 'A'))"
+		      " AND lower(value) LIKE lower(?) ESCAPE '\\' GROUP BY value ORDER BY 2 DESC, 1 LIMIT ?",
+		      "ssssi", key, lang.buf, lang.buf, like.buf, (int64_t)r->limit);
 	strbuf_release(&like);
 	strbuf_release(&lang);
 	if (rc < 0)

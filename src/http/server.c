@@ -197,7 +197,7 @@ static void *pool_main(void *arg)
 	struct task *t;
 	int seen = -1;
 
-	if (library_open(pt->srv->root, &dam, &err) < 0) {
+	if (library_open_shared(pt->srv->search_lib, &dam, &err) < 0) {
 		fprintf(stderr, "dam serve: pool thread cannot open the library: %s\n", err.msg);
 		return NULL;
 	}
@@ -1011,7 +1011,7 @@ static void *search_warm_main(void *arg)
 	struct dam *dam = NULL;
 	struct dam_err err;
 
-	if (library_open(srv->root, &dam, &err) < 0 || search_warm(dam, &err) < 0)
+	if (library_open_shared(srv->search_lib, &dam, &err) < 0 || search_warm(dam, &err) < 0)
 		fprintf(stderr, "dam serve: loading the search cache: %s\n", err.msg);
 	library_close(dam);
 	return NULL;
@@ -1125,14 +1125,18 @@ int server_run(const struct server_opts *opts, struct dam_err *err)
 	parse_trusted(srv, opts->trusted_proxies);
 	srv->started_ms = time_now_ms();
 	if ((rc = load_config(srv, err)) < 0 || (rc = bootstrap(srv, err)) < 0 ||
-	    (rc = start_delivery(srv, err)) < 0)
+	    (rc = library_open(srv->root, &srv->search_lib, err)) < 0 || (rc = start_delivery(srv, err)) < 0) {
+		library_close(srv->search_lib);
 		return rc;
+	}
 	if (opts->tls_cert && !(ssl = tls_context(opts->tls_cert, opts->tls_key, err))) {
 		deliver_close(srv->deliver);
+		library_close(srv->search_lib);
 		return DAM_EINVAL;
 	}
 	if ((fd = open_listener(opts->listen ? opts->listen : "127.0.0.1:8080", url, sizeof url, ssl, err)) < 0) {
 		deliver_close(srv->deliver);
+		library_close(srv->search_lib);
 		if (ssl)
 			SSL_CTX_free(ssl);
 		return fd;
@@ -1212,6 +1216,7 @@ int server_run(const struct server_opts *opts, struct dam_err *err)
 	pthread_join(purger, NULL);
 	if (warming)
 		pthread_join(warm, NULL);
+	library_close(srv->search_lib);
 	deliver_close(srv->deliver);
 	for (int i = 0; i < nloops; i++)
 		while (loops[i].nspare)

@@ -55,6 +55,10 @@ struct server_ctx {
 	int ntrusted;
 	uint64_t started_ms;
 	struct deliver *deliver;   /* signed delivery: keys and rendition cache (shared) */
+	/* The handle whose search cache (facet bitmaps) the request threads
+	 * and the warm-up thread share (library_open_shared): opened before
+	 * they start, closed after they stop, used by no thread itself. */
+	struct dam *search_lib;
 	int nloops;
 };
 

@@ -2,7 +2,7 @@
 // set and every facet count is computed in JS from the catalogue as the API
 // itself reports it (GET /api/v1/assets/{id}), then compared with
 // GET /api/v1/search. The text model mirrors docs/search.md and
-// src/core/search_text.h: words case-folded with diacritics removed, CJK as
+// src/db/search_fts5_text.h: words case-folded with diacritics removed, CJK as
 // substrings of one value, phrases within one column (title, tags,
 // description, file name, other fields), prefixes on word starts.
 import { test, before, after } from 'node:test';

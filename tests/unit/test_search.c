@@ -9,8 +9,10 @@
 #include "core/ingest.h"
 #include "core/library.h"
 #include "core/search.h"
+#include "core/search_cache.h"
 #include "core/search_index.h"
 #include "core/vocab.h"
+#include "db/search_backend.h"
 
 #define NA 12
 
@@ -1062,6 +1064,88 @@ static void test_similar(void **state)
 	json_decref(o);
 }
 
+/* Each library handle owns its search cache: two libraries in one process
+ * never share (or reset) one, and a handle opened with
+ * library_open_shared() uses its first handle's cache, which lives on
+ * after that handle closes. */
+static void test_cache_per_library(void **state)
+{
+	struct fx *f = *state;
+	struct ingest_opts o = { 0 };
+	struct ingest_result r;
+	struct dam *b = NULL, *a2 = NULL;
+	char lib[4200], file[4200];
+	int64_t seq_a;
+	uint32_t nv_a;
+
+	snprintf(lib, sizeof lib, "%s/lib-b", f->dir);
+	snprintf(file, sizeof file, "%s/zebra.txt", f->dir);
+	assert_int_equal(library_init(lib, NULL), 0);
+	assert_int_equal(library_open(lib, &b, NULL), 0);
+	tu_sh("printf 'zebra crossing' > '%s'", file);
+	assert_int_equal(ingest_file(b, file, &o, &r), 0);
+	assert_int_equal(r.status, INGEST_ADDED);
+	assert_ptr_not_equal(f->dam->search_cache, b->search_cache);
+
+	assert_int_equal(total(f, ""), NA);
+	seq_a = f->dam->search_cache->seq;
+	nv_a = f->dam->search_cache->nv;
+	assert_true(seq_a > 0);
+	{
+		struct fx fb = { .dam = b };
+		assert_int_equal(total(&fb, ""), 1);
+		assert_int_equal(total(&fb, "zebra"), 1);
+		assert_int_equal(total(&fb, "sneaker"), 0);
+	}
+	/* A's cache was neither reset nor reloaded by B's searches */
+	assert_true(f->dam->search_cache->seq == seq_a && f->dam->search_cache->nv == nv_a);
+	assert_int_equal(total(f, "zebra"), 0);
+	assert_int_equal(total(f, "sneaker"), 2);
+
+	/* a shared handle: the same cache, alive after the first handle closes */
+	assert_int_equal(library_open_shared(f->dam, &a2, NULL), 0);
+	assert_ptr_equal(a2->search_cache, f->dam->search_cache);
+	library_close(f->dam);
+	f->dam = a2;
+	assert_true(a2->search_cache->seq == seq_a);
+	assert_int_equal(total(f, "sneaker"), 2);
+	patch(f, 5, "title", "zebra print", NULL, NULL);
+	assert_int_equal(total(f, "zebra"), 1);
+	library_close(b);
+}
+
+/* The FTS5 backend's DDL is what the migrations made. */
+static void test_fts5_ddl(void **state)
+{
+	struct fx *f = *state;
+	struct db_stmt *st;
+
+	assert_string_equal(f->dam->search_be->name, "fts5");
+	assert_int_equal(db_query(f->dam->db, &st, NULL, "SELECT sql FROM sqlite_master WHERE name='search_fts'", ""), 0);
+	assert_int_equal(db_step(st, NULL), DB_ROW);
+	assert_string_equal(db_col_text(st, 0), f->dam->search_be->ddl);
+	db_finalize(st);
+}
+
+/* sort=relevance with no query: every asset, newest first (all relevance
+ * keys equal). It crashed before the split: the ranking expression was
+ * built from a NULL query tree. */
+static void test_relevance_without_query(void **state)
+{
+	struct fx *f = *state;
+	struct search_request r = { .q = "", .sort = "relevance", .limit = 1000 };
+	struct dam_err err;
+	json_t *o = NULL, *items;
+
+	dam_err_clear(&err);
+	assert_int_equal(search_run(f->dam, &r, &o, &err), 0);
+	items = json_object_get(o, "items");
+	assert_int_equal(json_array_size(items), NA);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(items, 0), "id")), f->ids[NA - 1]);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(items, NA - 1), "id")), f->ids[0]);
+	json_decref(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1086,6 +1170,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pages_match_full_sort, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_name_order, setup, teardown),
 		cmocka_unit_test(test_name_order_empty),
+		cmocka_unit_test_setup_teardown(test_cache_per_library, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fts5_ddl, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relevance_without_query, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

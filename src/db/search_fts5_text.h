@@ -1,5 +1,6 @@
 /*
- * search_text.h - how text meets the full-text index.
+ * search_fts5_text.h - how text meets the FTS5 index (private to the FTS5
+ * search backend, search_fts5.c).
  *
  * The FTS5 index uses the unicode61 tokenizer with diacritics removed, so
  * "Café" and "cafe" meet. Chinese and Japanese have no spaces between
@@ -10,8 +11,8 @@
  * CJK search engines), and "Nike 运动鞋" stays a phrase in order. A single
  * character matches its unigram.
  */
-#ifndef DAM_CORE_SEARCH_TEXT_H
-#define DAM_CORE_SEARCH_TEXT_H
+#ifndef DAM_DB_SEARCH_FTS5_TEXT_H
+#define DAM_DB_SEARCH_FTS5_TEXT_H
 
 #include <stdbool.h>
 
@@ -19,14 +20,14 @@
 
 /* Appends the indexable form of s (valid UTF-8) to out, then a space; the
  * single characters of CJK runs go to unigrams (may be NULL). */
-int search_text_index(const char *s, struct strbuf *out, struct strbuf *unigrams);
+int fts5_text_index(const char *s, struct strbuf *out, struct strbuf *unigrams);
 
 /* Appends an FTS5 expression matching the literal value: "word",
  * "word"* (prefix), "a phrase", a CJK pair phrase. Quotes are doubled, so
  * no FTS5 syntax can come through. */
-int search_text_match(const char *value, bool prefix, struct strbuf *out);
+int fts5_text_match(const char *value, bool prefix, struct strbuf *out);
 
 /* True when the code point is CJK (Han, Hiragana, Katakana, Hangul). */
-bool search_text_is_cjk(unsigned cp);
+bool fts5_text_is_cjk(unsigned cp);
 
 #endif

@@ -1,8 +1,9 @@
-#include "core/search_text.h"
+/* search_fts5_text.c - CJK bigrams and FTS5 strings (see search_fts5_text.h). */
+#include "db/search_fts5_text.h"
 
 #include <string.h>
 
-bool search_text_is_cjk(unsigned cp)
+bool fts5_text_is_cjk(unsigned cp)
 {
 	return (cp >= 0x3040 && cp <= 0x30ff) ||  /* Hiragana, Katakana */
 	       (cp >= 0x3400 && cp <= 0x4dbf) ||  /* CJK ext A */
@@ -60,7 +61,7 @@ static void expand(const char *s, struct strbuf *out, struct strbuf *unigrams)
 	while (*s) {
 		unsigned cp;
 		int l = next_cp(s, &cp);
-		if (search_text_is_cjk(cp) && r.n < 256) {
+		if (fts5_text_is_cjk(cp) && r.n < 256) {
 			r.at[r.n] = s;
 			r.len[r.n++] = l;
 		} else {
@@ -80,13 +81,13 @@ static void expand(const char *s, struct strbuf *out, struct strbuf *unigrams)
 		emit_run(&r, out, unigrams);
 }
 
-int search_text_index(const char *s, struct strbuf *out, struct strbuf *unigrams)
+int fts5_text_index(const char *s, struct strbuf *out, struct strbuf *unigrams)
 {
 	expand(s, out, unigrams);
 	return strbuf_addch(out, ' ');
 }
 
-int search_text_match(const char *value, bool prefix, struct strbuf *out)
+int fts5_text_match(const char *value, bool prefix, struct strbuf *out)
 {
 	size_t start;
 
