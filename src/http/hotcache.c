@@ -14,14 +14,6 @@ struct hotcache {
 	struct hot_entry *lru_tail;
 };
 
-void hot_offer_free(struct hot_offer *o)
-{
-	if (o) {
-		free(o->body);
-		free(o);
-	}
-}
-
 static uint64_t hash_str(const char *s)
 {
 	uint64_t h = 1469598103934665603ull; /* FNV-1a */
