@@ -161,6 +161,17 @@ void library_request_end(struct dam *dam)
 	dam->have_version = false;
 }
 
+int library_change_counter(struct dam *dam, int64_t *out, struct dam_err *err)
+{
+	struct db_version v;
+	int rc;
+
+	if ((rc = db_data_version(dam->db, &v, err)) < 0)
+		return rc;
+	*out = v.others;
+	return 0;
+}
+
 int library__data_version(struct dam *dam, struct db_version *out, struct dam_err *err)
 {
 	int rc;

@@ -80,6 +80,12 @@ void library_request_end(struct dam *dam);
 /* db_data_version for the caches, honouring the above. */
 int library__data_version(struct dam *dam, struct db_version *out, struct dam_err *err);
 
+/* A number that moves whenever another connection, in this process or any
+ * other, commits (SQLite's PRAGMA data_version). Read afresh, whatever
+ * library_request_begin said: an event loop's hot delivery cache compares
+ * it to tell that anything at all changed. */
+int library_change_counter(struct dam *dam, int64_t *out, struct dam_err *err);
+
 /* The handle's cache of `kind`, made with kind->create() on first use.
  * Borrowed: the handle owns it until library_close(). NULL when out of
  * memory or when all LIBRARY_CACHES_MAX slots hold other kinds (callers
