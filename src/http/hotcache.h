@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "http/http.h"
+#include "util/lru.h"
 
 /* Larger bodies are not worth a place in memory: the file path serves them
  * at the cost of the copy anyway, and they would push out many small ones. */
@@ -52,7 +53,7 @@ struct hot_entry {
 	int cfg_gen;
 	/* private */
 	int refs;
-	struct hot_entry *next_in_bucket, *lru_prev, *lru_next;
+	struct lru_node lru;         /* in the cache's map; lru.key = key */
 };
 
 struct hotcache;
