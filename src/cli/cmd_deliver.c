@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,11 +103,17 @@ int cmd_url(struct cli *cli, int argc, char **argv)
 			if (expires_ms / 1000 <= now_ms / 1000)
 				return cli_usage("url", "--expires %s is not in the future", optarg);
 			break;
-		case 'v':
-			version = atoi(optarg);
-			if (version < 1)
+		case 'v': {
+			char *end;
+			long v;
+
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < 1 || v > INT_MAX)
 				return cli_usage("url", "--version wants a version number, got \"%s\"", optarg);
+			version = (int)v;
 			break;
+		}
 		case 'b': base = optarg; break;
 		default: return cli_usage("url", "unknown option");
 		}

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
-#include "http/server.h"
+#include "http/server_run.h"
 
 int cmd_serve(struct cli *cli, int argc, char **argv)
 {

@@ -12,31 +12,6 @@
 #include "util/utf8.h"
 
 #define FIELD_VALUE_MAX (64 * 1024)
-#define TAG_MAX 200
-
-bool asset_field_key_valid(const char *key)
-{
-	const char *at = strchr(key, '@'); /* "title@zh": one value per language */
-	size_t n = at ? (size_t)(at - key) : strlen(key);
-
-	if (n == 0 || n > 64)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = key[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
-			return false;
-	}
-	return !at || fielddef_lang_valid(at + 1);
-}
-
-bool asset_tag_valid(const char *tag)
-{
-	size_t n = strlen(tag);
-
-	return n > 0 && n <= TAG_MAX && tag[0] != ' ' && tag[n - 1] != ' ' && utf8_valid(tag, n) &&
-	       !utf8_has_control(tag, n);
-}
-
 int asset_resolve(struct dam *dam, const char *ref, char out[DAM_ID_LEN + 1], struct dam_err *err)
 {
 	struct db_stmt *st;
@@ -394,7 +369,7 @@ int asset_etag(struct dam *dam, const char *ref, char out[ASSET_ETAG_LEN + 1], s
 #define ASSET_DOC_CACHE 32
 #define ASSET_DOC_MAX (64 * 1024) /* larger documents are made each time: at most 2 MiB a handle */
 
-struct asset__doc_cache {
+struct doc_cache {
 	struct doc_entry {
 		char ref[DAM_ID_LEN + 1]; /* as asked: an id or a prefix ("" = free) */
 		struct asset_doc doc;     /* doc.json points at text */
@@ -406,17 +381,27 @@ struct asset__doc_cache {
 	char *uncached; /* the last document too large to keep */
 };
 
-void asset__doc_cache_free(struct asset__doc_cache *c)
+static void *doc_cache_create(void)
 {
-	if (!c)
-		return;
+	return calloc(1, sizeof(struct doc_cache));
+}
+
+static void doc_cache_destroy(void *cache)
+{
+	struct doc_cache *c = cache;
+
 	for (int i = 0; i < ASSET_DOC_CACHE; i++)
 		free(c->e[i].text);
 	free(c->uncached);
 	free(c);
 }
 
-static struct doc_entry *doc_find(struct asset__doc_cache *c, const char *ref, const struct db_version *v)
+/* The handle frees it (library_close); see struct library_cache_kind. */
+static const struct library_cache_kind doc_cache_kind = {
+	"asset documents", doc_cache_create, doc_cache_destroy,
+};
+
+static struct doc_entry *doc_find(struct doc_cache *c, const char *ref, const struct db_version *v)
 {
 	for (int i = 0; i < ASSET_DOC_CACHE; i++) {
 		struct doc_entry *e = &c->e[i];
@@ -430,7 +415,7 @@ static struct doc_entry *doc_find(struct asset__doc_cache *c, const char *ref, c
 	return NULL;
 }
 
-static struct doc_entry *doc_slot(struct asset__doc_cache *c, const char *ref)
+static struct doc_entry *doc_slot(struct doc_cache *c, const char *ref)
 {
 	struct doc_entry *lru = &c->e[0];
 
@@ -468,7 +453,7 @@ static int doc_build(struct dam *dam, const char *ref, struct asset_doc *doc, ch
 
 int asset_doc_get(struct dam *dam, const char *ref, struct asset_doc *out, struct dam_err *err)
 {
-	struct asset__doc_cache *c = dam->doc_cache;
+	struct doc_cache *c;
 	struct db_version v;
 	struct doc_entry *e;
 	char *text = NULL;
@@ -476,7 +461,7 @@ int asset_doc_get(struct dam *dam, const char *ref, struct asset_doc *out, struc
 
 	if (strlen(ref) > DAM_ID_LEN)
 		return dam_err_set(err, DAM_EINVAL, "id", "\"%.80s\" is not an asset id", ref);
-	if (!c && !(c = dam->doc_cache = calloc(1, sizeof *c)))
+	if (!(c = library__cache(dam, &doc_cache_kind)))
 		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 	/* Read before building, so a commit racing with the build changes
 	 * the version the entry is checked against. */

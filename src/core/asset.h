@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "core/library.h"
+#include "core/names.h"
 #include "util/id.h"
 
 /* Resolves an id or unique prefix (deleted assets included) into out. */
@@ -89,8 +90,6 @@ struct asset_doc {
 	size_t len;
 };
 int asset_doc_get(struct dam *dam, const char *ref, struct asset_doc *out, struct dam_err *err);
-/* Frees a handle's document cache (library_close). NULL is a no-op. */
-void asset__doc_cache_free(struct asset__doc_cache *c);
 
 /* Applies c. With if_match (an ETag, or "*"), refuses with DAM_ECONFLICT
  * (field "If-Match") when the asset changed since that ETag. */
@@ -106,9 +105,7 @@ int asset_restore(struct dam *dam, const char *id, struct dam_err *err);
 int asset_blob_of(struct dam *dam, const char *id, int version, const char *rendition,
 		  char key[65], char mime[128], char filename[256], struct dam_err *err);
 
-/* Validation helpers shared by CLI and API. */
-bool asset_field_key_valid(const char *key);
-/* Tags: 1..200 bytes of valid UTF-8 without control characters, trimmed. */
-bool asset_tag_valid(const char *tag);
+/* Validation helpers shared by CLI and API: asset_field_key_valid() and
+ * asset_tag_valid() are in core/names.h. */
 
 #endif

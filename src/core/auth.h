@@ -200,8 +200,6 @@ struct auth__user {
 int auth__user_get(struct dam *dam, const char *username, struct auth__user *u, struct dam_err *err);
 /* Lower-case hex SHA-256 of (p, n). */
 void auth__sha256_hex(const void *p, size_t n, char out[65]);
-/* Frees a library handle's cache of verified tokens (NULL is a no-op). */
-void auth__token_cache_free(struct auth__token_cache *c);
 /* Fills *a for an authenticated user (other fields zeroed). */
 void auth__actor_user(struct actor *a, const char *user_id, const char *username, enum role role);
 

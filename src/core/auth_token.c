@@ -188,7 +188,7 @@ int token_revoke(struct dam *dam, const char *token_id, struct dam_err *err)
  */
 #define TOKEN_CACHE_N 8
 
-struct auth__token_cache {
+struct token_cache {
 	struct tc_entry {
 		char hash[65];
 		struct actor actor;
@@ -200,17 +200,26 @@ struct auth__token_cache {
 	uint64_t tick;
 };
 
-void auth__token_cache_free(struct auth__token_cache *c)
+static void *token_cache_create(void)
 {
-	if (c) {
-		sodium_memzero(c, sizeof *c);
-		free(c);
-	}
+	return calloc(1, sizeof(struct token_cache));
 }
+
+/* Wiped first: the entries name who may act with which token hash. */
+static void token_cache_destroy(void *cache)
+{
+	sodium_memzero(cache, sizeof(struct token_cache));
+	free(cache);
+}
+
+/* The handle frees it (library_close); see struct library_cache_kind. */
+static const struct library_cache_kind token_cache_kind = {
+	"verified tokens", token_cache_create, token_cache_destroy,
+};
 
 static struct tc_entry *cache_find(struct dam *dam, const char *hash, const struct db_version *v, int64_t now)
 {
-	struct auth__token_cache *c = dam->token_cache;
+	struct token_cache *c = library__cache(dam, &token_cache_kind);
 
 	for (int i = 0; c && i < TOKEN_CACHE_N; i++) {
 		struct tc_entry *e = &c->e[i];
@@ -228,10 +237,10 @@ static struct tc_entry *cache_find(struct dam *dam, const char *hash, const stru
 static void cache_store(struct dam *dam, const char *hash, const struct actor *a, const struct db_version *v,
 			int64_t expires_at, int64_t last_used)
 {
-	struct auth__token_cache *c = dam->token_cache;
+	struct token_cache *c = library__cache(dam, &token_cache_kind);
 	struct tc_entry *e = NULL;
 
-	if (!c && !(c = dam->token_cache = calloc(1, sizeof *c)))
+	if (!c)
 		return;
 	for (int i = 0; i < TOKEN_CACHE_N && !e; i++)
 		if (!memcmp(c->e[i].hash, hash, 64))

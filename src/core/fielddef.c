@@ -7,8 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/asset.h"
 #include "core/audit.h"
+#include "core/names.h"
 #include "core/vocab.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
@@ -60,23 +60,6 @@ int field_type_parse(const char *s, enum field_type *out, struct dam_err *err)
 	return dam_err_set(err, DAM_EINVAL, "type",
 			   "unknown field type \"%.40s\": use text, longtext, number, date, boolean, choice,"
 			   " multichoice, url or person", s);
-}
-
-bool fielddef_lang_valid(const char *lang)
-{
-	size_t i = 0, j;
-
-	while (lang[i] >= 'a' && lang[i] <= 'z')
-		i++;
-	if (i < 2 || i > 3)
-		return false;
-	if (!lang[i])
-		return true;
-	if (lang[i] != '-')
-		return false;
-	for (j = i + 1; (lang[j] >= 'a' && lang[j] <= 'z') || (lang[j] >= '0' && lang[j] <= '9'); j++)
-		;
-	return !lang[j] && j - i - 1 >= 2 && j - i - 1 <= 8;
 }
 
 /* ---- type checks ---- */

@@ -34,6 +34,7 @@
 #include <stdbool.h>
 
 #include "core/library.h"
+#include "core/names.h"
 
 enum field_type {
 	FIELD_TEXT,
@@ -120,8 +121,7 @@ int fielddef_defaults(struct dam *dam, json_t **out, struct dam_err *err);
 
 /* ---- languages of the library ---- */
 
-/* A language tag: [a-z]{2,3} optionally followed by -[a-z0-9]{2,8}. */
-bool fielddef_lang_valid(const char *lang);
+/* fielddef_lang_valid() (a language tag) is in core/names.h. */
 
 /* The library's languages as a JSON array of strings (default ["en"]). */
 int fielddef_languages(struct dam *dam, json_t **out, struct dam_err *err);

@@ -16,23 +16,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/ingest_opts.h"
 #include "core/library.h"
 #include "media/media.h"
 #include "util/id.h"
-
-struct ingest_opts {
-	const char *const *tags;        /* user tags for new assets */
-	int ntags;
-	const char *const *meta_keys;   /* fields for new assets */
-	const char *const *meta_values;
-	int nmeta;
-	const char *new_version_of;     /* asset id: add a version instead of an asset */
-	bool dry_run;                   /* hash and sniff only; change nothing */
-	bool versions_by_name;          /* a known source path with new bytes becomes a new version */
-	int priority;                   /* of the processing job (enum job_priority) */
-	const char *user_id;            /* creator recorded on new assets, or NULL */
-	const char *template_name;      /* metadata template for new assets (core/template.h), or NULL */
-};
 
 enum ingest_status {
 	INGEST_ADDED,       /* new asset */

@@ -8,8 +8,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/asset.h"
-#include "core/auth.h"
 #include "core/search_cache.h"
 #include "db/search_backend.h"
 #include "util/fsutil.h"
@@ -158,8 +156,8 @@ void library_close(struct dam *dam)
 	if (!dam)
 		return;
 	search_cache_unref(dam->search_cache);
-	auth__token_cache_free(dam->token_cache);
-	asset__doc_cache_free(dam->doc_cache);
+	for (int i = 0; i < LIBRARY_CACHES_MAX && dam->caches[i].kind; i++)
+		dam->caches[i].kind->destroy(dam->caches[i].cache);
 	db_close(dam->db);
 	blob_store_free(dam->store);
 	free(dam->root);
@@ -178,6 +176,17 @@ void library_request_end(struct dam *dam)
 	dam->have_version = false;
 }
 
+int library_change_counter(struct dam *dam, int64_t *out, struct dam_err *err)
+{
+	struct db_version v;
+	int rc;
+
+	if ((rc = db_data_version(dam->db, &v, err)) < 0)
+		return rc;
+	*out = v.others;
+	return 0;
+}
+
 int library__data_version(struct dam *dam, struct db_version *out, struct dam_err *err)
 {
 	int rc;
@@ -192,6 +201,26 @@ int library__data_version(struct dam *dam, struct db_version *out, struct dam_er
 	dam->version = *out;
 	dam->have_version = dam->in_request;
 	return 0;
+}
+
+void *library__cache(struct dam *dam, const struct library_cache_kind *kind)
+{
+	struct library_cache *slot;
+
+	/* Slots fill from the front and are never freed before close, so the
+	 * first free slot ends the search. */
+	for (int i = 0; i < LIBRARY_CACHES_MAX; i++) {
+		slot = &dam->caches[i];
+		if (slot->kind == kind)
+			return slot->cache;
+		if (!slot->kind) {
+			if (!(slot->cache = kind->create()))
+				return NULL;
+			slot->kind = kind;
+			return slot->cache;
+		}
+	}
+	return NULL;
 }
 
 void library_set_actor(struct dam *dam, const char *actor)

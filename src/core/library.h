@@ -24,10 +24,24 @@
 #include "util/config.h"
 #include "util/err.h"
 
-struct auth__token_cache;
-struct asset__doc_cache;
 struct search_cache;
 struct search_backend;
+
+/*
+ * A cache another core module keeps on a handle (verified tokens in
+ * auth_token.c, asset documents in asset.c). The module owns one static
+ * kind, compared by address, that says how to make and free its cache;
+ * library_close() frees every cache through its kind. This way the
+ * library never names the modules above it (library.c used to include
+ * asset.h and auth.h only to free their caches, which tied library, asset,
+ * auth, fielddef and vocab into one include circle).
+ */
+struct library_cache_kind {
+	const char *name;           /* for a reader of a core dump */
+	void *(*create)(void);      /* a new, empty cache; NULL when out of memory */
+	void (*destroy)(void *c);   /* frees what create() made (never NULL) */
+};
+#define LIBRARY_CACHES_MAX 8 /* kinds a handle can hold; two are used today */
 
 struct dam {
 	char *root;             /* absolute path of the library folder */
@@ -35,13 +49,15 @@ struct dam {
 	struct db *db;
 	struct blob_store *store;
 	char actor[128];        /* who is acting, for the audit trail */
-	struct auth__token_cache *token_cache; /* verified tokens (auth_token.c); NULL until used */
-	struct asset__doc_cache *doc_cache;    /* asset documents (asset.c); NULL until used */
 	/* Facet bitmaps and the rest of search's memory (core/search_cache.h):
 	 * this handle's reference, shared with the handles library_open_shared()
 	 * opened from it. Never NULL in an open handle. */
 	struct search_cache *search_cache;
 	const struct search_backend *search_be; /* the full-text engine of db (static) */
+	struct library_cache {                 /* see struct library_cache_kind */
+		const struct library_cache_kind *kind; /* NULL: free slot */
+		void *cache;                           /* owned, freed by kind->destroy */
+	} caches[LIBRARY_CACHES_MAX];
 	/* Between library_request_begin and _end: the other connections' part
 	 * of the database version, read once per request. */
 	bool in_request, have_version;
@@ -66,7 +82,6 @@ void library_close(struct dam *dam);
  * *out is an absolute path the caller frees. */
 int library_find(const char *explicit_dir, char **out, struct dam_err *err);
 
-/* Sets the actor recorded in audit rows ("cli:alice", "user:<id>"). */
 /* One request served by this handle (the HTTP server's pool threads) runs
  * between these two. Inside, the caches that must never be stale (verified
  * tokens, asset documents) read the database version once for the request:
@@ -78,6 +93,19 @@ void library_request_end(struct dam *dam);
 /* db_data_version for the caches, honouring the above. */
 int library__data_version(struct dam *dam, struct db_version *out, struct dam_err *err);
 
+/* A number that moves whenever another connection, in this process or any
+ * other, commits (SQLite's PRAGMA data_version). Read afresh, whatever
+ * library_request_begin said: an event loop's hot delivery cache compares
+ * it to tell that anything at all changed. */
+int library_change_counter(struct dam *dam, int64_t *out, struct dam_err *err);
+
+/* The handle's cache of `kind`, made with kind->create() on first use.
+ * Borrowed: the handle owns it until library_close(). NULL when out of
+ * memory or when all LIBRARY_CACHES_MAX slots hold other kinds (callers
+ * then work without a cache). Same thread rule as the handle. */
+void *library__cache(struct dam *dam, const struct library_cache_kind *kind);
+
+/* Sets the actor recorded in audit rows ("cli:alice", "user:<id>"). */
 void library_set_actor(struct dam *dam, const char *actor);
 
 /* 0 when the database answers and the store can be listed; else < 0 with

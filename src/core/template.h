@@ -26,7 +26,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "core/ingest.h"
+#include "core/ingest_opts.h"
 #include "core/library.h"
 
 struct template_def {

@@ -5,9 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/asset.h"
 #include "core/audit.h"
-#include "core/fielddef.h"
+#include "core/names.h"
 #include "util/timeutil.h"
 #include "util/utf8.h"
 

@@ -5,11 +5,10 @@
  * written are <dir>/<ab>/.tmp-XXXXXX; any found at open are leftovers of a
  * run that stopped mid-write and are removed. One process owns a folder.
  *
- * In memory: a chained hash table of entries keyed by the 64-hex key, the
- * same entries on a doubly linked list from most (head) to least (tail)
- * recently used, and a short list of makes in flight, each with its own
- * condition variable. One mutex guards all of it; make() and the file
- * writing run without it.
+ * In memory: the entries in a map keyed by the 64-hex key that keeps them
+ * in order of use (util/lru.h), and a short list of makes in flight, each
+ * with its own condition variable. One mutex guards all of it; make() and
+ * the file writing run without it.
  *
  * Statistics: hits = gets served from an entry; misses = gets that found
  * none (makes + coalesced, plus failed makes' waiters); makes = make()
@@ -37,6 +36,7 @@
 #include <unistd.h>
 
 #include "util/fsutil.h"
+#include "util/lru.h"
 
 #define KEY_LEN 64
 #define TOUCH_EVERY_S 60
@@ -48,8 +48,7 @@ struct entry {
 	uint64_t size;
 	time_t touched;      /* last mtime we wrote (or found at open) */
 	int pins;            /* waiters yet to open it: not evictable */
-	struct entry *hnext; /* hash chain */
-	struct entry *prev, *next; /* LRU list, head = most recent */
+	struct lru_node lru; /* in the index; lru.key = key */
 };
 
 /* One make() in flight; freed when the maker and every waiter let go. */
@@ -70,9 +69,7 @@ struct rcache {
 	char dir[PATH_MAX - KEY_LEN - 16];
 	uint64_t max_bytes;
 	pthread_mutex_t mu;
-	struct entry **buckets;
-	size_t nbuckets;
-	struct entry *head, *tail;
+	struct lru index;    /* entries by key, in order of use */
 	struct pending *pending;
 	struct rcache_stats st;
 };
@@ -87,17 +84,6 @@ static bool key_ok(const char *key)
 	return true;
 }
 
-/* FNV-1a over the whole key: callers choose keys, so do not trust them to
- * be uniformly distributed in any one part. */
-static size_t key_hash(const char *key)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < KEY_LEN; i++)
-		h = (h ^ (unsigned char)key[i]) * 1099511628211ULL;
-	return (size_t)h;
-}
-
 static void entry_path(const struct rcache *c, const char *key, char *out, size_t n)
 {
 	snprintf(out, n, "%s/%.2s/%s", c->dir, key, key);
@@ -105,83 +91,28 @@ static void entry_path(const struct rcache *c, const char *key, char *out, size_
 
 /* ---- index: hash table + LRU list; all called with c->mu held ---- */
 
+static struct entry *entry_of(struct lru_node *n)
+{
+	return n ? LRU_ENTRY(n, struct entry, lru) : NULL;
+}
+
 static struct entry *lookup(struct rcache *c, const char *key)
 {
-	struct entry *e = c->buckets[key_hash(key) % c->nbuckets];
-
-	while (e && memcmp(e->key, key, KEY_LEN))
-		e = e->hnext;
-	return e;
-}
-
-static void lru_unlink(struct rcache *c, struct entry *e)
-{
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		c->head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		c->tail = e->prev;
-	e->prev = e->next = NULL;
-}
-
-static void lru_push_front(struct rcache *c, struct entry *e)
-{
-	e->prev = NULL;
-	e->next = c->head;
-	if (c->head)
-		c->head->prev = e;
-	c->head = e;
-	if (!c->tail)
-		c->tail = e;
-}
-
-/* Doubles the table when it holds more entries than buckets. A failed
- * allocation keeps the old table: slower chains, still correct. */
-static void maybe_grow(struct rcache *c)
-{
-	size_t n = c->nbuckets * 2;
-	struct entry **b;
-
-	if (c->st.entries <= c->nbuckets || !(b = calloc(n, sizeof *b)))
-		return;
-	for (size_t i = 0; i < c->nbuckets; i++) {
-		struct entry *e = c->buckets[i], *next;
-		for (; e; e = next) {
-			size_t h = key_hash(e->key) % n;
-			next = e->hnext;
-			e->hnext = b[h];
-			b[h] = e;
-		}
-	}
-	free(c->buckets);
-	c->buckets = b;
-	c->nbuckets = n;
+	return entry_of(lru_find(&c->index, key));
 }
 
 static void index_add(struct rcache *c, struct entry *e)
 {
-	size_t h = key_hash(e->key) % c->nbuckets;
-
-	e->hnext = c->buckets[h];
-	c->buckets[h] = e;
-	lru_push_front(c, e);
+	e->lru.key = e->key;
+	lru_add(&c->index, &e->lru);
 	c->st.entries++;
 	c->st.bytes += e->size;
-	maybe_grow(c);
 }
 
 /* Removes e from the index and frees it (the file is the caller's). */
 static void index_del(struct rcache *c, struct entry *e)
 {
-	struct entry **pp = &c->buckets[key_hash(e->key) % c->nbuckets];
-
-	while (*pp != e)
-		pp = &(*pp)->hnext;
-	*pp = e->hnext;
-	lru_unlink(c, e);
+	lru_remove(&c->index, &e->lru);
 	c->st.entries--;
 	c->st.bytes -= e->size;
 	free(e);
@@ -194,11 +125,11 @@ static void index_del(struct rcache *c, struct entry *e)
  * eviction runs again when the last pin goes. */
 static void evict(struct rcache *c)
 {
-	struct entry *e = c->tail, *prev;
+	struct entry *e = entry_of(lru_oldest(&c->index)), *prev;
 	char path[PATH_MAX];
 
 	while (c->st.bytes > c->max_bytes && e) {
-		prev = e->prev;
+		prev = entry_of(lru_newer(&e->lru));
 		if (e->pins == 0) {
 			entry_path(c, e->key, path, sizeof path);
 			unlink(path);
@@ -334,12 +265,11 @@ int rcache_open(const char *dir, uint64_t max_bytes, struct rcache **out, struct
 	*out = NULL;
 	if (!dir || !*dir || strlen(dir) >= sizeof c->dir)
 		return dam_err_set(err, DAM_EINVAL, "dir", "rendition cache folder missing or too long");
-	if (!(c = calloc(1, sizeof *c)) || !(c->buckets = calloc(BUCKETS_MIN, sizeof *c->buckets))) {
+	if (!(c = calloc(1, sizeof *c)) || lru_init(&c->index, BUCKETS_MIN) < 0) {
 		free(c);
 		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 	}
 	snprintf(c->dir, sizeof c->dir, "%s", dir);
-	c->nbuckets = BUCKETS_MIN;
 	c->max_bytes = c->st.max_bytes = max_bytes;
 	pthread_mutex_init(&c->mu, NULL);
 	if ((rc = fs_mkdir_p(dir, err)) < 0 || (rc = scan(c, &l, err)) < 0 || (rc = rebuild(c, &l, err)) < 0) {
@@ -357,11 +287,11 @@ void rcache_close(struct rcache *c)
 
 	if (!c)
 		return;
-	for (e = c->head; e; e = next) {
-		next = e->next;
+	for (e = entry_of(lru_newest(&c->index)); e; e = next) {
+		next = entry_of(lru_older(&e->lru));
 		free(e);
 	}
-	free(c->buckets);
+	lru_release(&c->index);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
 }
@@ -479,8 +409,7 @@ static int serve_hit(struct rcache *c, struct entry *e, int *fd, uint64_t *size,
 		}
 		return dam_err_errno(err, DAM_EIO, errno, "cannot open cached rendition %s", path);
 	}
-	lru_unlink(c, e);
-	lru_push_front(c, e);
+	lru_use(&c->index, &e->lru);
 	c->st.hits++;
 	*size = e->size;
 	*touch = now - e->touched >= TOUCH_EVERY_S;

@@ -52,7 +52,7 @@ static struct entry *slot(const char *addr)
 			break;
 	}
 	if (free_slot)
-		strcpy(free_slot->addr, addr);
+		snprintf(free_slot->addr, sizeof free_slot->addr, "%s", addr);
 	return free_slot;
 }
 

@@ -12,7 +12,7 @@
 #include "deliver/deliver.h"
 #include "deliver/preset.h"
 #include "http/handlers.h"
-#include "http/server.h"
+#include "http/server_ctx.h"
 
 static void send_zip(struct server_ctx *srv, struct dam *dam, struct http_req *req, struct http_res *res,
 		     const char *const *ids, int n, const char *preset)

@@ -6,7 +6,7 @@
 #define DAM_HTTP_HANDLERS_H
 
 #include "http/router.h"
-#include "http/server.h"
+#include "http/server_ctx.h"
 
 /* Parses the JSON object body; on failure fills res (400) and returns < 0.
  * allowed: NULL-terminated list of keys; any other key is refused. */

@@ -7,28 +7,13 @@
 #define ENTRY_OVERHEAD (sizeof(struct hot_entry) + 64)
 
 struct hotcache {
-	struct hot_entry **buckets;
-	size_t nbuckets;             /* a power of two */
+	struct lru map;              /* entries by key, in order of use */
 	size_t entries, bytes, max_bytes;
-	struct hot_entry *lru_head;  /* most recently used */
-	struct hot_entry *lru_tail;
 };
 
-void hot_offer_free(struct hot_offer *o)
+static struct hot_entry *entry_of(struct lru_node *n)
 {
-	if (o) {
-		free(o->body);
-		free(o);
-	}
-}
-
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
+	return n ? LRU_ENTRY(n, struct hot_entry, lru) : NULL;
 }
 
 static size_t entry_cost(const struct hot_entry *e)
@@ -69,55 +54,19 @@ struct hotcache *hotcache_new(size_t max_bytes)
 
 	if (!c)
 		return NULL;
-	c->nbuckets = 256;
 	c->max_bytes = max_bytes;
-	if (!(c->buckets = calloc(c->nbuckets, sizeof *c->buckets))) {
+	if (lru_init(&c->map, 256) < 0) {
 		free(c);
 		return NULL;
 	}
 	return c;
 }
 
-static void lru_unlink(struct hotcache *c, struct hot_entry *e)
-{
-	if (e->lru_prev)
-		e->lru_prev->lru_next = e->lru_next;
-	else
-		c->lru_head = e->lru_next;
-	if (e->lru_next)
-		e->lru_next->lru_prev = e->lru_prev;
-	else
-		c->lru_tail = e->lru_prev;
-	e->lru_prev = e->lru_next = NULL;
-}
-
-static void lru_push_front(struct hotcache *c, struct hot_entry *e)
-{
-	e->lru_prev = NULL;
-	e->lru_next = c->lru_head;
-	if (c->lru_head)
-		c->lru_head->lru_prev = e;
-	c->lru_head = e;
-	if (!c->lru_tail)
-		c->lru_tail = e;
-}
-
-static struct hot_entry **bucket_of(struct hotcache *c, const char *key)
-{
-	return &c->buckets[hash_str(key) & (c->nbuckets - 1)];
-}
-
 /* Takes e out of the map and the LRU list; its bytes go when the last
  * response sending them is done. */
 static void drop(struct hotcache *c, struct hot_entry *e)
 {
-	struct hot_entry **p = bucket_of(c, e->key);
-
-	while (*p && *p != e)
-		p = &(*p)->next_in_bucket;
-	if (*p)
-		*p = e->next_in_bucket;
-	lru_unlink(c, e);
+	lru_remove(&c->map, &e->lru);
 	c->entries--;
 	c->bytes -= entry_cost(e);
 	hot_entry_unref(e);
@@ -127,18 +76,15 @@ void hotcache_free(struct hotcache *c)
 {
 	if (!c)
 		return;
-	while (c->lru_head)
-		drop(c, c->lru_head);
-	free(c->buckets);
+	while (lru_newest(&c->map))
+		drop(c, entry_of(lru_newest(&c->map)));
+	lru_release(&c->map);
 	free(c);
 }
 
 static struct hot_entry *lookup(struct hotcache *c, const char *key)
 {
-	for (struct hot_entry *e = *bucket_of(c, key); e; e = e->next_in_bucket)
-		if (!strcmp(e->key, key))
-			return e;
-	return NULL;
+	return entry_of(lru_find(&c->map, key));
 }
 
 static bool usable(const struct hot_entry *e, uint64_t epoch, int cfg_gen, int64_t now)
@@ -171,8 +117,7 @@ static struct hot_entry *find_key(struct hotcache *c, const char *key, uint64_t 
 		drop(c, e);
 		return NULL;
 	}
-	lru_unlink(c, e);
-	lru_push_front(c, e);
+	lru_use(&c->map, &e->lru);
 	return e;
 }
 
@@ -189,25 +134,6 @@ struct hot_entry *hotcache_find(struct hotcache *c, const char *path, const char
 	e = find_key(c, k, epoch, cfg_gen, now);
 	free(k);
 	return e;
-}
-
-static void grow(struct hotcache *c)
-{
-	size_t n = c->nbuckets * 2;
-	struct hot_entry **b = calloc(n, sizeof *b);
-
-	if (!b)
-		return; /* longer chains, still correct */
-	for (size_t i = 0; i < c->nbuckets; i++)
-		for (struct hot_entry *e = c->buckets[i], *next; e; e = next) {
-			struct hot_entry **slot = &b[hash_str(e->key) & (n - 1)];
-			next = e->next_in_bucket;
-			e->next_in_bucket = *slot;
-			*slot = e;
-		}
-	free(c->buckets);
-	c->buckets = b;
-	c->nbuckets = n;
 }
 
 static bool copy_headers(struct hot_entry *e, const struct http_header *headers, size_t n)
@@ -272,16 +198,10 @@ struct hot_entry *hotcache_put(struct hotcache *c, const char *path, const char 
 	offer->body = NULL;
 	if ((old = lookup(c, e->key)))
 		drop(c, old);
-	while (c->bytes + cost > c->max_bytes && c->lru_tail)
-		drop(c, c->lru_tail);
-	if (c->entries >= c->nbuckets)
-		grow(c);
-	{
-		struct hot_entry **slot = bucket_of(c, e->key);
-		e->next_in_bucket = *slot;
-		*slot = e;
-	}
-	lru_push_front(c, e);
+	while (c->bytes + cost > c->max_bytes && lru_oldest(&c->map))
+		drop(c, entry_of(lru_oldest(&c->map)));
+	e->lru.key = e->key;
+	lru_add(&c->map, &e->lru);
 	c->entries++;
 	c->bytes += cost;
 	return e;

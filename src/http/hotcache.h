@@ -30,25 +30,14 @@
 #include <stdint.h>
 
 #include "http/http.h"
+#include "util/lru.h"
 
 /* Larger bodies are not worth a place in memory: the file path serves them
  * at the cost of the copy anyway, and they would push out many small ones. */
 #define HOT_ENTRY_MAX (1u << 20)
 
-/* What a handler offers the loop along with its 200 response: a copy of
- * the whole body and what decides how long the answer holds. */
-struct hot_offer {
-	void *body;           /* malloc'd; owned by the offer until put */
-	size_t len;
-	bool vary_accept;     /* the bytes depend on the Accept header */
-	long long max_age;    /* Cache-Control max-age before the exp_ cap */
-	bool immutable;       /* a version-pinned URL: "immutable" */
-	int64_t expires;      /* unix seconds of the link's exp_, 0 = none */
-	uint64_t state_ms;    /* deliver_result.state_ms: the answer may rest on
-				 state read this long ago (time_mono_ms) */
-};
-
-void hot_offer_free(struct hot_offer *o);
+/* struct hot_offer, what a handler offers the loop, is in http/http.h:
+ * it travels in struct http_res, which frees it. */
 
 struct hot_entry {
 	char *key;                   /* the request path, plus "\n" Accept when it varies */
@@ -64,7 +53,7 @@ struct hot_entry {
 	int cfg_gen;
 	/* private */
 	int refs;
-	struct hot_entry *next_in_bucket, *lru_prev, *lru_next;
+	struct lru_node lru;         /* in the cache's map; lru.key = key */
 };
 
 struct hotcache;

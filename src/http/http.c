@@ -7,7 +7,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "http/hotcache.h"
 
 const char *http_req_header(const struct http_req *req, const char *name)
 {
@@ -139,6 +138,14 @@ void http_res_init(struct http_res *res)
 	res->status = 200;
 	res->fd = -1;
 	strbuf_init(&res->body, 0);
+}
+
+void hot_offer_free(struct hot_offer *o)
+{
+	if (o) {
+		free(o->body);
+		free(o);
+	}
 }
 
 void http_res_release(struct http_res *res)

@@ -23,8 +23,6 @@
 #include "core/library.h"
 #include "util/strbuf.h"
 
-struct hot_offer;
-
 #define HTTP_MAX_PARAMS 4
 
 struct http_header {
@@ -56,6 +54,24 @@ struct http_req {
 struct http_range {
 	uint64_t start, end; /* inclusive */
 };
+
+/* What a handler offers the event loop's hot cache (http/hotcache.h) along
+ * with its 200 response: a copy of the whole body and what decides how long
+ * the answer holds. Declared here, not in hotcache.h, because it travels in
+ * struct http_res and http_res_release() frees it. */
+struct hot_offer {
+	void *body;           /* malloc'd; owned by the offer until put */
+	size_t len;
+	bool vary_accept;     /* the bytes depend on the Accept header */
+	long long max_age;    /* Cache-Control max-age before the exp_ cap */
+	bool immutable;       /* a version-pinned URL: "immutable" */
+	int64_t expires;      /* unix seconds of the link's exp_, 0 = none */
+	uint64_t state_ms;    /* deliver_result.state_ms: the answer may rest on
+				 state read this long ago (time_mono_ms) */
+};
+
+/* Frees the offer and its body; NULL is a no-op. */
+void hot_offer_free(struct hot_offer *o);
 
 /* A response: JSON/text in `body`, or a blob streamed from `fd`. */
 struct http_res {

@@ -65,9 +65,8 @@ static const struct route *match_table(const char *method, const char *path, str
 			return r;
 		}
 		if (allow && strlen(allow) + strlen(r->method) + 3 < allow_len) {
-			if (*allow)
-				strcat(allow, ", ");
-			strcat(allow, r->method);
+			size_t used = strlen(allow);
+			snprintf(allow + used, allow_len - used, "%s%s", used ? ", " : "", r->method);
 		}
 	}
 	*status = path_found ? 405 : 404;

@@ -8,7 +8,7 @@
 #include <h2o.h>
 
 #include "http/http.h"
-#include "http/server.h"
+#include "http/server_ctx.h"
 
 /* On the loop: copies req into *out (caller frees with http_req_free) and
  * routes it. Returns 0 when the request should run, < 0 when res already

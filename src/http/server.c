@@ -1,23 +1,15 @@
 /*
  * server.c - h2o glue. Loops parse and route; pool threads authenticate and
  * run handlers; responses come back through per-loop multithread queues.
+ * Start-up, signals, job workers and background threads: server_run.c.
  */
 #include "http/server.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <h2o.h>
@@ -26,20 +18,13 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "core/job.h"
-#include "db/db.h"
-#include "core/search.h"
 #include "deliver/deliver.h"
-#include "deliver/preset.h"
-#include "deliver/purge.h"
 #include "http/conn_limit.h"
 #include "http/hotcache.h"
 #include "http/router.h"
 #include "http/serve_req.h"
 #include "util/id.h"
 #include "util/timeutil.h"
-
-extern char **environ;
 
 #define TASK_MAGIC 0x7a5c0de1u
 
@@ -142,13 +127,6 @@ static struct pool_queue pool_q[NPOOLS] = { POOL_QUEUE_INIT, POOL_QUEUE_INIT };
 
 static h2o_globalconf_t h2o_config;
 
-void server_auth_limits(struct server_ctx *srv, struct auth_limits *out)
-{
-	pthread_mutex_lock(&srv->cfg_lock);
-	*out = srv->auth_limits;
-	pthread_mutex_unlock(&srv->cfg_lock);
-}
-
 /* ---- pool ---- */
 
 static void pool_push(struct pool_queue *q, struct task *t)
@@ -187,8 +165,6 @@ struct pool_thread {
 	pthread_t thread;
 };
 
-static void refresh_config(struct server_ctx *srv, struct dam *dam, int *seen);
-
 static void *pool_main(void *arg)
 {
 	struct pool_thread *pt = arg;
@@ -204,7 +180,7 @@ static void *pool_main(void *arg)
 	while ((t = pool_pop(pt->queue))) {
 		if (t->magic != TASK_MAGIC)
 			abort();
-		refresh_config(pt->srv, dam, &seen);
+		server_config_refresh(pt->srv, dam, &seen);
 		serve_request(pt->srv, dam, t->hreq, &t->res);
 		h2o_multithread_send_message(&t->loop->done, &t->msg);
 	}
@@ -425,12 +401,12 @@ static void emit(struct server_ctx *srv, h2o_req_t *req, struct http_req *hreq, 
  * read: then nothing is answered from the cache or kept in it. */
 static bool hot_epoch(struct loop *lp)
 {
-	struct db_version v;
+	int64_t v;
 
-	if (db_data_version(lp->hot_dam->db, &v, NULL) < 0)
+	if (library_change_counter(lp->hot_dam, &v, NULL) < 0)
 		return false;
-	if (v.others != lp->data_version || lp->epoch == 0) {
-		lp->data_version = v.others;
+	if (v != lp->data_version || lp->epoch == 0) {
+		lp->data_version = v;
 		lp->epoch++;
 		lp->epoch_ms = time_mono_ms();
 	}
@@ -724,335 +700,7 @@ static void *loop_main(void *arg)
 	return NULL;
 }
 
-/* ---- listening ---- */
-
-static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len, struct dam_err *err)
-{
-	char host[256] = "", port[16] = "";
-	const char *colon = strrchr(spec, ':');
-	struct addrinfo hints, *res = NULL;
-	int rc;
-
-	if (!colon || strlen(colon + 1) >= sizeof port || (size_t)(colon - spec) >= sizeof host)
-		return dam_err_set(err, DAM_EINVAL, "listen", "--listen wants HOST:PORT, got \"%s\"", spec);
-	memcpy(host, spec, (size_t)(colon - spec));
-	host[colon - spec] = '\0';
-	snprintf(port, sizeof port, "%s", colon + 1);
-	if (host[0] == '[') {
-		memmove(host, host + 1, strlen(host));
-		host[strcspn(host, "]")] = '\0';
-	}
-	memset(&hints, 0, sizeof hints);
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res)) != 0)
-		return dam_err_set(err, DAM_EINVAL, "listen", "cannot listen on \"%s\": %s", spec, gai_strerror(rc));
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*len = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
-}
-
-static int open_listener(const char *spec, char *url, size_t urllen, bool tls, struct dam_err *err)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int fd, one = 1, rc;
-	char host[INET6_ADDRSTRLEN] = "";
-	int port = 0;
-
-	if ((rc = parse_listen(spec, &ss, &len, err)) < 0)
-		return rc;
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-	    bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, SOMAXCONN) < 0) {
-		rc = dam_err_errno(err, DAM_EIO, errno, "cannot listen on %s", spec);
-		if (fd >= 0)
-			close(fd);
-		return rc;
-	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	len = sizeof ss;
-	getsockname(fd, (struct sockaddr *)&ss, &len);
-	if (ss.ss_family == AF_INET) {
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, host, sizeof host);
-		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-		snprintf(url, urllen, "%s://%s:%d", tls ? "https" : "http", host, port);
-	} else {
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof host);
-		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-		snprintf(url, urllen, "%s://[%s]:%d", tls ? "https" : "http", host, port);
-	}
-	return fd;
-}
-
-static SSL_CTX *tls_context(const char *cert, const char *key, struct dam_err *err)
-{
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-
-	if (!ctx)
-		return NULL;
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-		dam_err_set(err, DAM_EINVAL, "tls", "cannot load the TLS certificate %s or key %s", cert, key);
-		SSL_CTX_free(ctx);
-		return NULL;
-	}
-	h2o_ssl_register_alpn_protocols(ctx, h2o_http2_alpn_protocols);
-	return ctx;
-}
-
-/* ---- job worker supervision ---- */
-
-struct worker_proc {
-	pid_t pid;
-	double restart_at;
-	int crashes;
-};
-
-static pid_t spawn_worker(struct server_ctx *srv)
-{
-	char *argv[] = { "dam", "--library", srv->root, "worker", "--supervised", NULL };
-	posix_spawnattr_t attr;
-	sigset_t none;
-	pid_t pid;
-	int rc;
-
-	/* The server blocks its signals for sigtimedwait; a worker must get
-	 * SIGTERM to stop gracefully, so it starts with an empty mask. */
-	sigemptyset(&none);
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-	rc = posix_spawn(&pid, srv->exe, NULL, &attr, argv, environ);
-	posix_spawnattr_destroy(&attr);
-	return rc == 0 ? pid : -1;
-}
-
-static void supervise(struct server_ctx *srv, struct worker_proc *w, int n)
-{
-	double now = time_mono();
-	int status;
-	pid_t pid;
-
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		for (int i = 0; i < n; i++)
-			if (w[i].pid == pid) {
-				w[i].pid = 0;
-				if (!atomic_load(&srv->stopping)) {
-					/* Back off 1, 2, 4 ... 60 s so a crash loop does not spin. */
-					double delay = (double)(1 << (w[i].crashes < 6 ? w[i].crashes : 6));
-					w[i].crashes++;
-					w[i].restart_at = now + (delay > 60 ? 60 : delay);
-					fprintf(stderr, "dam serve: job worker %d exited (%s %d); restarting in %.0f s\n",
-						(int)pid, WIFSIGNALED(status) ? "signal" : "status",
-						WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), w[i].restart_at - now);
-				}
-			}
-	if (atomic_load(&srv->stopping))
-		return;
-	for (int i = 0; i < n; i++)
-		if (!w[i].pid && now >= w[i].restart_at && (w[i].pid = spawn_worker(srv)) < 0) {
-			fprintf(stderr, "dam serve: cannot start a job worker; retrying in 5 s\n");
-			w[i].pid = 0;
-			w[i].restart_at = now + 5;
-		}
-}
-
-static void stop_workers(struct worker_proc *w, int n, int deadline_s)
-{
-	double until = time_mono() + deadline_s;
-	int status, alive;
-
-	for (int i = 0; i < n; i++)
-		if (w[i].pid > 0)
-			kill(w[i].pid, SIGTERM);
-	do {
-		alive = 0;
-		for (int i = 0; i < n; i++) {
-			if (w[i].pid > 0 && waitpid(w[i].pid, &status, WNOHANG) == w[i].pid)
-				w[i].pid = 0;
-			alive += w[i].pid > 0;
-		}
-		if (alive)
-			usleep(20000);
-	} while (alive && time_mono() < until);
-	for (int i = 0; i < n; i++)
-		if (w[i].pid > 0) {
-			kill(w[i].pid, SIGKILL);
-			waitpid(w[i].pid, &status, 0);
-		}
-}
-
-/* ---- configuration ---- */
-
-static int load_config(struct server_ctx *srv, struct dam_err *err)
-{
-	struct dam_config cfg;
-	char path[4200];
-	int rc;
-
-	config_defaults(&cfg);
-	snprintf(path, sizeof path, "%s/dam.conf", srv->root);
-	if ((rc = config_load(path, &cfg, err)) < 0)
-		return rc;
-	pthread_mutex_lock(&srv->cfg_lock);
-	srv->cfg = cfg;
-	auth_limits_default(&srv->auth_limits);
-	pthread_mutex_unlock(&srv->cfg_lock);
-	atomic_fetch_add(&srv->cfg_generation, 1);
-	return 0;
-}
-
-/* A pool thread's library handle takes a reloaded dam.conf before its next
- * request (presets, delivery limits and the rest of the configuration). */
-static void refresh_config(struct server_ctx *srv, struct dam *dam, int *seen)
-{
-	int gen = atomic_load(&srv->cfg_generation);
-
-	if (gen == *seen)
-		return;
-	pthread_mutex_lock(&srv->cfg_lock);
-	dam->cfg = srv->cfg;
-	pthread_mutex_unlock(&srv->cfg_lock);
-	*seen = gen;
-}
-
-static void parse_trusted(struct server_ctx *srv, const char *list)
-{
-	const char *p = list;
-
-	while (p && *p && srv->ntrusted < 16) {
-		size_t n = strcspn(p, ", ");
-		if (n && n < sizeof srv->trusted[0]) {
-			memcpy(srv->trusted[srv->ntrusted], p, n);
-			srv->trusted[srv->ntrusted++][n] = '\0';
-		}
-		p += n;
-		p += strspn(p, ", ");
-	}
-}
-
-/* ---- delivery: keys and cache, presets, CDN purges ---- */
-
-static int start_delivery(struct server_ctx *srv, struct dam_err *err)
-{
-	struct dam *dam;
-	int queued = 0, rc;
-
-	if ((rc = library_open(srv->root, &dam, err)) < 0)
-		return rc;
-	library_set_actor(dam, "system:serve");
-	rc = deliver_open(dam, &srv->deliver, err);
-	/* Presets changed in dam.conf since the last run re-render now. */
-	if (rc == 0 && (rc = preset_sync(dam, &queued, err)) == 0 && queued)
-		fprintf(stderr, "dam serve: presets changed, re-rendering %d versions\n", queued);
-	library_close(dam);
-	return rc;
-}
-
-static void purge_config_of(const struct dam_config *cfg, struct purge_config *pc)
-{
-	char list[sizeof cfg->purge_edges], *save = NULL;
-
-	memset(pc, 0, sizeof *pc);
-	snprintf(list, sizeof list, "%s", cfg->purge_edges);
-	for (char *t = strtok_r(list, ", ", &save); t && pc->nedges < PURGE_EDGES_MAX; t = strtok_r(NULL, ", ", &save))
-		snprintf(pc->edges[pc->nedges++], sizeof pc->edges[0], "%s", t);
-	snprintf(pc->method, sizeof pc->method, "%s", cfg->purge_method);
-	snprintf(pc->http_url, sizeof pc->http_url, "%s", cfg->purge_http_url);
-	snprintf(pc->http_method, sizeof pc->http_method, "%s", cfg->purge_http_method);
-	snprintf(pc->http_body, sizeof pc->http_body, "%s", cfg->purge_http_body);
-	snprintf(pc->http_header, sizeof pc->http_header, "%s", cfg->purge_http_header);
-	pc->timeout_ms = 5000;
-	/* Every server re-reads keys and presets within a second of a change
-	 * (deliver.c, preset.c): purging before that could let the edge
-	 * re-cache an answer made from the old ones. */
-	pc->settle_s = 2;
-	/* An answer being made when the change happened ends within the
-	 * transform timeout: the second send drops it if the edge cached it. */
-	pc->resend_s = cfg->transform_timeout_ms / 1000 + 2;
-}
-
-/* Drains the purge outbox that core fills in the same transactions as
- * the changes; a slow or dead edge delays only this thread. */
-static void *purge_main(void *arg)
-{
-	struct server_ctx *srv = arg;
-	struct purge_config pc;
-	struct dam *dam = NULL;
-	struct dam_err err;
-	int sent;
-
-	if (library_open(srv->root, &dam, &err) < 0) {
-		fprintf(stderr, "dam serve: purge thread cannot open the library: %s\n", err.msg);
-		return NULL;
-	}
-	while (atomic_load(&srv->stopping) == 0) {
-		pthread_mutex_lock(&srv->cfg_lock);
-		purge_config_of(&srv->cfg, &pc);
-		pthread_mutex_unlock(&srv->cfg_lock);
-		if (purge_drain(dam->db, &pc, 100, &sent, &err) < 0)
-			fprintf(stderr, "dam serve: purge: %s\n", err.msg);
-		for (int i = 0; i < 5 && atomic_load(&srv->stopping) == 0; i++)
-			usleep(100 * 1000);
-	}
-	library_close(dam);
-	return NULL;
-}
-
-/* Loads the search cache (facet bitmaps, perceptual hashes) in the
- * background at start: at 1M assets that takes seconds, which the first
- * search would otherwise pay. */
-static void *search_warm_main(void *arg)
-{
-	struct server_ctx *srv = arg;
-	struct dam *dam = NULL;
-	struct dam_err err;
-
-	if (library_open_shared(srv->search_lib, &dam, &err) < 0 || search_warm(dam, &err) < 0)
-		fprintf(stderr, "dam serve: loading the search cache: %s\n", err.msg);
-	library_close(dam);
-	return NULL;
-}
-
-static void resync_presets(struct server_ctx *srv)
-{
-	struct dam *dam;
-	struct dam_err err;
-	int queued = 0;
-
-	if (library_open(srv->root, &dam, &err) == 0) {
-		if (preset_sync(dam, &queued, &err) < 0)
-			fprintf(stderr, "dam serve: presets: %s\n", err.msg);
-		else if (queued)
-			fprintf(stderr, "dam serve: presets changed, re-rendering %d versions\n", queued);
-		library_close(dam);
-	}
-}
-
-/* ---- main ---- */
-
-static int bootstrap(struct server_ctx *srv, struct dam_err *err)
-{
-	struct dam *dam;
-	char user[64], pass[64];
-	bool created = false;
-	int rc;
-
-	if ((rc = library_open(srv->root, &dam, err)) < 0)
-		return rc;
-	library_set_actor(dam, "system:serve");
-	rc = auth_bootstrap_admin(dam, user, pass, &created, err);
-	library_close(dam);
-	if (rc == 0 && created) {
-		printf("first start: created administrator \"%s\" with password %s\n"
-		       "(shown once; change it with: dam user passwd %s)\n", user, pass, user);
-		fflush(stdout);
-	}
-	return rc;
-}
+/* ---- start and stop ---- */
 
 static void init_h2o(struct server_ctx *srv, struct loop *loops, int nloops, SSL_CTX *ssl, int fd)
 {
@@ -1080,151 +728,107 @@ static void init_h2o(struct server_ctx *srv, struct loop *loops, int nloops, SSL
 }
 
 
-int server_run(const struct server_opts *opts, struct dam_err *err)
+static SSL_CTX *tls_context(const char *cert, const char *key, struct dam_err *err)
 {
-	static struct server_ctx srv_storage;
-	struct server_ctx *srv = &srv_storage;
-	int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN), nloops, npool, nworkers, fd, rc = 0;
-	struct loop *loops = NULL;
-	struct pool_thread *pool = NULL;
-	struct worker_proc workers[64];
-	SSL_CTX *ssl = NULL;
-	pthread_t purger, warm;
-	bool warming = false;
-	char url[128];
-	sigset_t set;
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 
-	memset(srv, 0, sizeof *srv);
-	/* Keep freed memory mapped: each answer's buffers (the JSON text, the
-	 * response) were fresh pages every time, because glibc gave the top of
-	 * the thread's heap back to the kernel on free; page faults and zeroing
-	 * were 13 % of the server's CPU on GET /api/v1/assets/{id} under wrk
-	 * (bench/RESULTS.md). RSS stays at its high-water mark instead, per
-	 * arena: glibc gives each thread that contends an arena of its own (up
-	 * to 8 per core), and with libvips's pipeline threads each kept up to
-	 * the threshold: with 16 arenas and 64 MB the soak (bench/soak) ended
-	 * at 230 MB, with 2 per core and 16 MB at 143 MB. */
-	mallopt(M_ARENA_MAX, ncpu > 1 ? 2 * ncpu : 2);
-	mallopt(M_TRIM_THRESHOLD, 16 << 20);
-	mallopt(M_TOP_PAD, 1 << 20);
-	mallopt(M_MMAP_THRESHOLD, 4 << 20);
-	/* One access-log line per request, even when stdout is a file. */
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	srv->opts = *opts;
-	if (!srv->opts.max_upload)
-		srv->opts.max_upload = 256u << 20;
-	if (!srv->opts.tus_chunk_max)
-		srv->opts.tus_chunk_max = 16u << 20;
-	if (!srv->opts.max_conns_per_client)
-		srv->opts.max_conns_per_client = 256;
-	if (!srv->opts.stop_deadline_s)
-		srv->opts.stop_deadline_s = 20;
-	snprintf(srv->root, sizeof srv->root, "%s", opts->root);
-	snprintf(srv->exe, sizeof srv->exe, "%s", opts->exe ? opts->exe : "/proc/self/exe");
-	pthread_mutex_init(&srv->cfg_lock, NULL);
-	parse_trusted(srv, opts->trusted_proxies);
-	srv->started_ms = time_now_ms();
-	if ((rc = load_config(srv, err)) < 0 || (rc = bootstrap(srv, err)) < 0 ||
-	    (rc = library_open(srv->root, &srv->search_lib, err)) < 0 || (rc = start_delivery(srv, err)) < 0) {
-		library_close(srv->search_lib);
-		return rc;
+	if (!ctx)
+		return NULL;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		dam_err_set(err, DAM_EINVAL, "tls", "cannot load the TLS certificate %s or key %s", cert, key);
+		SSL_CTX_free(ctx);
+		return NULL;
 	}
-	if (opts->tls_cert && !(ssl = tls_context(opts->tls_cert, opts->tls_key, err))) {
-		deliver_close(srv->deliver);
-		library_close(srv->search_lib);
+	h2o_ssl_register_alpn_protocols(ctx, h2o_http2_alpn_protocols);
+	return ctx;
+}
+
+/* What server_run() holds of the h2o side between start and stop. */
+struct server_h2o {
+	struct server_ctx *srv;
+	SSL_CTX *ssl;              /* NULL without TLS */
+	struct loop *loops;
+	int nloops;
+	struct pool_thread *pool;
+	int npool;
+};
+
+int server_h2o_new(struct server_ctx *srv, struct server_h2o **out, struct dam_err *err)
+{
+	struct server_h2o *h = calloc(1, sizeof *h);
+
+	*out = NULL;
+	if (!h)
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	h->srv = srv;
+	if (srv->opts.tls_cert && !(h->ssl = tls_context(srv->opts.tls_cert, srv->opts.tls_key, err))) {
+		free(h);
 		return DAM_EINVAL;
 	}
-	if ((fd = open_listener(opts->listen ? opts->listen : "127.0.0.1:8080", url, sizeof url, ssl, err)) < 0) {
-		deliver_close(srv->deliver);
-		library_close(srv->search_lib);
-		if (ssl)
-			SSL_CTX_free(ssl);
-		return fd;
+	*out = h;
+	return 0;
+}
+
+bool server_h2o_tls(const struct server_h2o *h)
+{
+	return h->ssl != NULL;
+}
+
+int server_h2o_start(struct server_h2o *h, int fd, int nloops, int nquick, int nmain, struct dam_err *err)
+{
+	struct server_ctx *srv = h->srv;
+	int npool = nquick + nmain;
+
+	h->loops = calloc((size_t)nloops, sizeof *h->loops);
+	h->pool = calloc((size_t)npool, sizeof *h->pool);
+	if (!h->loops || !h->pool) {
+		free(h->loops);
+		free(h->pool);
+		h->loops = NULL;
+		h->pool = NULL;
+		close(fd);
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 	}
-
-	/* Signals go to the main thread only (sigtimedwait below). */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGCHLD);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	nloops = opts->loops > 0 ? opts->loops : ncpu;
-	npool = (opts->pool > 0 ? opts->pool : 4 * ncpu) + ncpu; /* main + quick */
-	nworkers = opts->workers < 0 ? 0 : opts->workers > 0 ? opts->workers : ncpu;
-	if (nworkers > 64)
-		nworkers = 64;
-	loops = calloc((size_t)nloops, sizeof *loops);
-	pool = calloc((size_t)npool, sizeof *pool);
-	srv->nloops = nloops;
-	init_h2o(srv, loops, nloops, ssl, fd);
+	h->nloops = srv->nloops = nloops;
+	h->npool = npool;
+	init_h2o(srv, h->loops, nloops, h->ssl, fd);
 	conn_limit_init(srv->opts.max_conns_per_client);
 	for (int i = 0; i < npool; i++) {
-		pool[i].srv = srv;
-		pool[i].queue = &pool_q[i < ncpu ? POOL_QUICK : POOL_MAIN];
-		pthread_create(&pool[i].thread, NULL, pool_main, &pool[i]);
+		h->pool[i].srv = srv;
+		h->pool[i].queue = &pool_q[i < nquick ? POOL_QUICK : POOL_MAIN];
+		pthread_create(&h->pool[i].thread, NULL, pool_main, &h->pool[i]);
 	}
 	for (int i = 0; i < nloops; i++)
-		pthread_create(&loops[i].thread, NULL, loop_main, &loops[i]);
-	pthread_create(&purger, NULL, purge_main, srv);
-	warming = pthread_create(&warm, NULL, search_warm_main, srv) == 0;
-	memset(workers, 0, sizeof workers);
-	printf("dam serve: listening on %s (library %s)\n", url, srv->root);
-	fflush(stdout);
+		pthread_create(&h->loops[i].thread, NULL, loop_main, &h->loops[i]);
+	return 0;
+}
 
-	for (;;) {
-		struct timespec ts = { 0, 250 * 1000000L };
-		int sig = sigtimedwait(&set, NULL, &ts);
-		if (sig == SIGTERM || sig == SIGINT)
-			break;
-		if (sig == SIGHUP) {
-			struct dam_err e;
-			if (load_config(srv, &e) < 0)
-				fprintf(stderr, "dam serve: reload failed, keeping the old configuration: %s\n", e.msg);
-			else
-				fprintf(stderr, "dam serve: configuration reloaded\n");
-			resync_presets(srv);
-		}
-		supervise(srv, workers, nworkers);
-	}
-
-	/* Graceful stop: no new connections, in-flight requests and jobs finish
-	 * within the deadline. */
-	fprintf(stderr, "dam serve: stopping\n");
-	atomic_store(&srv->stopping, 1);
-	{
-		double until = time_mono() + srv->opts.stop_deadline_s;
-		stop_workers(workers, nworkers, srv->opts.stop_deadline_s);
-		/* Requests still receiving their body have not reached a handler
-		 * yet, so open connections count too. */
-		while ((atomic_load(&srv->in_flight) > 0 || conn_limit_open() > 0) && time_mono() < until)
-			usleep(10000);
-	}
-	atomic_store(&srv->stopping, 2);
-	for (int i = 0; i < nloops; i++)
-		pthread_join(loops[i].thread, NULL);
+void server_h2o_stop(struct server_h2o *h)
+{
+	for (int i = 0; i < h->nloops; i++)
+		pthread_join(h->loops[i].thread, NULL);
 	for (int i = 0; i < NPOOLS; i++) {
 		pthread_mutex_lock(&pool_q[i].lock);
 		pool_q[i].quit = true;
 		pthread_cond_broadcast(&pool_q[i].cond);
 		pthread_mutex_unlock(&pool_q[i].lock);
 	}
-	for (int i = 0; i < npool; i++)
-		pthread_join(pool[i].thread, NULL);
-	pthread_join(purger, NULL);
-	if (warming)
-		pthread_join(warm, NULL);
-	library_close(srv->search_lib);
-	deliver_close(srv->deliver);
-	for (int i = 0; i < nloops; i++)
-		while (loops[i].nspare)
-			free(loops[i].spare[--loops[i].nspare]);
-	free(loops);
-	free(pool);
-	if (ssl)
-		SSL_CTX_free(ssl);
-	fprintf(stderr, "dam serve: stopped\n");
-	return 0;
+	for (int i = 0; i < h->npool; i++)
+		pthread_join(h->pool[i].thread, NULL);
+}
+
+void server_h2o_free(struct server_h2o *h)
+{
+	if (!h)
+		return;
+	for (int i = 0; i < h->nloops; i++)
+		while (h->loops[i].nspare)
+			free(h->loops[i].spare[--h->loops[i].nspare]);
+	free(h->loops);
+	free(h->pool);
+	if (h->ssl)
+		SSL_CTX_free(h->ssl);
+	free(h);
 }

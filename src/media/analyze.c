@@ -17,7 +17,8 @@
  * rule works with few prototypes. Near-neutral and very dark pixels are
  * settled by lightness first, so greys never take a hue.
  */
-#include "media/media_int.h"
+#include "media/analyze.h"
+#include "media/init.h"
 
 #include <math.h>
 #include <stdlib.h>

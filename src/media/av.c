@@ -9,7 +9,9 @@
  * Frames are converted to RGB24 at their display size by libswscale and
  * handed to libvips for rotation, resizing and WebP.
  */
-#include "media/media_int.h"
+#include "media/av.h"
+#include "media/imgio.h"
+#include "media/init.h"
 
 #include <errno.h>
 #include <libavcodec/avcodec.h>

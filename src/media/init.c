@@ -13,7 +13,7 @@
  * encodes pixels we made (delivery transforms), so it is allowed too.
  * The loaders trusted by libvips (jpeg, png, webp, gif, tiff, heif) stay on.
  */
-#include "media/media_int.h"
+#include "media/init.h"
 
 #include <libavutil/log.h>
 #include <string.h>

@@ -25,7 +25,9 @@
  * (UTF-8, XML scanning), av.c (FFmpeg), derive.c (WebP derivatives),
  * analyze.c (automatic tags, perceptual hash, colour histogram),
  * transform.c (normalised masters and delivery transforms, see
- * transform.h); media_int.h holds their shared media__ helpers.
+ * transform.h), imgio.c (the libvips helpers several of them share).
+ * Their media__ helpers are declared one internal header per file
+ * (init.h, text.h, meta.h, av.h, imgio.h, analyze.h).
  */
 #ifndef DAM_MEDIA_MEDIA_H
 #define DAM_MEDIA_MEDIA_H

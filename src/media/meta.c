@@ -6,7 +6,8 @@
  * bytes it was given and gives up quietly on anything malformed, since
  * missing metadata is not an error of the file.
  */
-#include "media/media_int.h"
+#include "media/meta.h"
+#include "media/text.h"
 
 #include <ctype.h>
 #include <math.h>

@@ -5,7 +5,8 @@
  * pages with); runs in the worker's child process like every other reader
  * of untrusted files.
  */
-#include "media/media_int.h"
+#include "media/media.h"
+#include "media/text.h"
 
 #include <errno.h>
 #include <poppler.h>

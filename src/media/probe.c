@@ -5,58 +5,18 @@
  * libvips loaders are lazy: vips_image_new_from_source() reads the header
  * and no pixels, so the size limits are checked before any decode.
  */
-#include "media/media_int.h"
+#include "media/media.h"
+#include "media/av.h"
+#include "media/imgio.h"
+#include "media/init.h"
+#include "media/meta.h"
+#include "media/text.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-int media__check_size(int64_t w, int64_t h, const struct media_limits *lim, struct dam_err *err)
-{
-	uint64_t px;
-
-	if (w <= 0 || h <= 0)
-		return dam_err_set(err, DAM_EMEDIA, NULL, "image has no pixels (%lldx%lld)",
-				   (long long)w, (long long)h);
-	px = (uint64_t)w * (uint64_t)h;
-	if (lim->max_pixels && px > lim->max_pixels)
-		return dam_err_set(err, DAM_ELIMIT, NULL,
-				   "image is %lldx%lld = %llu megapixels, limit is %llu", (long long)w,
-				   (long long)h, (unsigned long long)((px + 500000) / 1000000),
-				   (unsigned long long)(lim->max_pixels / 1000000));
-	if (lim->max_dimension > 0 && (w > lim->max_dimension || h > lim->max_dimension))
-		return dam_err_set(err, DAM_ELIMIT, NULL,
-				   "image is %lldx%lld, limit is %d px on either side", (long long)w,
-				   (long long)h, lim->max_dimension);
-	return 0;
-}
-
-int media__open_image(int fd, const char *opts, VipsImage **out, struct dam_err *err)
-{
-	VipsSource *src = NULL;
-	char path[64];
-	int rc = 0;
-
-	*out = NULL;
-	if (lseek(fd, 0, SEEK_SET) < 0)
-		return dam_err_errno(err, DAM_EIO, errno, "cannot seek file");
-	src = vips_source_new_from_descriptor(fd);
-	if (!src)
-		return media__vips_err(err, DAM_EIO, "cannot read file");
-	*out = vips_image_new_from_source(src, opts, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
-	if (!*out && media__magick_allowed()) {
-		/* the magick loader has no source variant in 8.14 */
-		vips_error_clear();
-		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-		*out = vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
-	}
-	if (!*out)
-		rc = media__vips_err(err, DAM_EMEDIA, "cannot decode image");
-	g_object_unref(src);
-	return rc;
-}
 
 static bool get_string(VipsImage *im, const char *field, const char **s)
 {
@@ -195,6 +155,9 @@ static void probe_pdf_fields(VipsImage *im, json_t *obj)
 	else
 		json_decref(emb);
 }
+
+/* Upper bound of bytes of an SVG file we scan for its root element. */
+#define MEDIA_SVG_SCAN_MAX (1024 * 1024)
 
 /* Reads up to MEDIA_SVG_SCAN_MAX bytes; *buf is malloc'ed. */
 static int read_svg_head(int fd, char **buf, size_t *len, struct dam_err *err)

@@ -6,12 +6,14 @@
  * We read the head of the file with pread() (position untouched) and ask
  * magic_buffer(), so libmagic never reads the descriptor itself.
  */
-#include "media/media_int.h"
+#include "media/media.h"
+#include "media/text.h"
 
 #include <errno.h>
 #include <magic.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 #include <unistd.h>
 

@@ -5,7 +5,7 @@
  * These are not XML parsers: they only look for the few things the module
  * needs and every loop is bounded by the given length.
  */
-#include "media/media_int.h"
+#include "media/text.h"
 
 #include <ctype.h>
 #include <stdlib.h>

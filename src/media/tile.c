@@ -5,7 +5,6 @@
 #include <string.h>
 #include <vips/vips.h>
 
-#include "media/media_int.h"
 
 int media_tile_max_level(int width, int height)
 {

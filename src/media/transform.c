@@ -38,7 +38,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "media/media_int.h"
+#include "media/imgio.h"
+#include "media/init.h"
 #include "util/strbuf.h"
 #include "util/utf8.h"
 

@@ -7,7 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "media/media_int.h"
+#include "media/meta.h"
+#include "media/text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

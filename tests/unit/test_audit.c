@@ -2,6 +2,7 @@
 
 #include "core/audit.h"
 #include "core/library.h"
+#include "util/strbuf.h"
 
 struct fx {
 	char *dir;
@@ -311,19 +312,20 @@ static void test_query_pages(void **state)
 {
 	struct fx *f = *state;
 	struct audit_filter flt = { .limit = 2 };
-	char got[128], all[128] = "";
+	char got[128];
+	struct strbuf all = STRBUF_INIT;
 	int64_t next = -1;
 
 	append_mixed(f);
 	/* keyset pages of 2 cover every row once, then say there is no more */
 	for (int page = 0; page < 3; page++) {
 		assert_int_equal(query_seqs(f, &flt, &next, got, sizeof got), 2);
-		strcat(all, got);
-		strcat(all, ";");
+		strbuf_addf(&all, "%s;", got);
 		assert_int_equal(next, page < 2 ? 5 - 2 * page : 0);
 		flt.before_seq = next;
 	}
-	assert_string_equal(all, "6,5;4,3;2,1;");
+	assert_string_equal(all.buf, "6,5;4,3;2,1;");
+	strbuf_release(&all);
 	/* a row appended meanwhile does not shift the next page */
 	flt.before_seq = 5;
 	library_set_actor(f->dam, "test:unit");

@@ -130,7 +130,7 @@ static void test_dead_worker_jobs_return(void **state)
 	job_worker_name(dead, sizeof dead);
 	/* Same host, a pid that cannot exist. */
 	*strrchr(dead, ':') = '\0';
-	strcat(dead, ":2147483646");
+	snprintf(dead + strlen(dead), sizeof dead - strlen(dead), ":2147483646");
 	assert_int_equal(db_run(f->dam->db, NULL, "UPDATE jobs SET state='running', worker=?", "s", dead), 3);
 	assert_int_equal(job_claim(f->dam, "test:1", &j, NULL), 1);
 	assert_int_equal(count_state(f, "queued"), 2);

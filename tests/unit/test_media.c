@@ -29,7 +29,8 @@
 #include <vips/vips.h>
 
 #include "media/media.h"
-#include "media/media_int.h" /* the internal parsers, for hostile blobs */
+#include "media/meta.h" /* the internal parsers, for hostile blobs */
+#include "media/text.h"
 
 static char tmpdir[256];
 static struct media_limits lim;

@@ -30,7 +30,7 @@
 #include <vips/vips.h>
 
 #include "media/media.h"
-#include "media/media_int.h" /* media__xmp_parse, to read XMP back */
+#include "media/meta.h" /* media__xmp_parse, to read XMP back */
 #include "media/transform.h"
 
 static char tmpdir[256];
