@@ -50,13 +50,15 @@ free_port() {
 # is the daemon's own. A pid is killed only while its command line still
 # names this DIR's ceph.conf: a stale pid file never hits a reused pid.
 ours() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$CEPH_CONF"; }
+# (A killed daemon's zombie has an empty command line: no longer ours.)
+alive() { [ -e "/proc/$1" ] && ours "$1"; }
 
 stop() {
 	local f pid pids=()
 	for f in "$DIR"/run/*.pid; do
 		[ -e "$f" ] || continue
 		pid=$(cat "$f")
-		if [[ $pid =~ ^[0-9]+$ ]] && ours "$pid"; then
+		if [[ $pid =~ ^[0-9]+$ ]] && alive "$pid"; then
 			# The data is thrown away, so there is nothing to flush:
 			# SIGKILL also spares memstore dumping its RAM to disk.
 			kill -KILL "$pid" 2>/dev/null || true
@@ -66,10 +68,10 @@ stop() {
 	done
 	for pid in "${pids[@]}"; do
 		for _ in $(seq 1 50); do
-			[ -e "/proc/$pid" ] && ours "$pid" || break
+			alive "$pid" || break
 			sleep 0.1
 		done
-		! { [ -e "/proc/$pid" ] && ours "$pid"; } || die "process $pid did not stop"
+		! alive "$pid" || die "process $pid did not stop"
 	done
 	rm -rf "$DIR/mon" "$DIR/osd" "$DIR/run" "$DIR/keyring" "$DIR/monmap" "$DIR/s3.env" \
 		"$DIR/ceph.conf"

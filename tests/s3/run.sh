@@ -17,6 +17,7 @@ export G_DEBUG=fatal-warnings
 
 [ -x "$bin" ] || { echo "FAIL: $bin is not built (ninja -C $build)" >&2; exit 1; }
 dir=$(mktemp -d /tmp/dam-rgw-XXXXXX)
+# shellcheck disable=SC2317 # run by the trap
 cleanup() {
 	scripts/rgw.sh stop "$dir" || true
 	rm -rf "$dir"
