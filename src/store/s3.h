@@ -24,8 +24,8 @@
  * (s3_config.trace), and wiped when the client is freed.
  *
  * Errors: S3's XML error (Code, Message) becomes a dam_err message
- * "s3: VERB key: HTTP 403 SignatureDoesNotMatch: ... " with a hint for the
- * codes that are about configuration. HTTP 404 -> DAM_ENOTFOUND, 403 ->
+ * "s3: VERB bucket/key: HTTP 403 SignatureDoesNotMatch[: Message] - hint",
+ * the hint for the codes that are about configuration. HTTP 404 -> DAM_ENOTFOUND, 403 ->
  * DAM_EPERM, 400/416 -> DAM_EINVAL, 409/412 -> DAM_ECONFLICT, anything else
  * and transport failures -> DAM_EIO. err->field is "s3".
  *
@@ -37,7 +37,7 @@
  *     "objects/ab/cd/<hex>" (S3 makes a PUT visible only whole);
  *   - a larger object goes out as a multipart upload to a temporary key
  *     "tmp/<random hex>" while it streams (memory bounded by one part); at
- *     commit, once the hash is known, it is completed, copied server-side to
+ *     commit, once the hash is known, it is completed, copied to
  *     "objects/ab/cd/<hex>" (s3_copy: server-side up to 5 GiB, through the
  *     client above), and the temporary object deleted. An object that already
  *     exists under its final key (s3_head) needs no copy, only the delete.
