@@ -35,8 +35,13 @@ static void env_value(const char *line, const char *name, char *out, size_t cap)
 	size_t n = strlen(name);
 
 	if (!strncmp(line, name, n) && line[n] == '=') {
-		snprintf(out, cap, "%s", line + n + 1);
-		out[strcspn(out, "\r\n")] = '\0';
+		const char *v = line + n + 1;
+		size_t len = strcspn(v, "\r\n");
+
+		if (len >= cap)
+			len = cap - 1;
+		memcpy(out, v, len);
+		out[len] = '\0';
 	}
 }
 
