@@ -979,6 +979,13 @@ int s3_head(struct s3_client *c, const char *key, uint64_t *size, struct dam_err
 	return rc;
 }
 
+/* A 404 that means "already gone" (no such key or upload), not a missing
+ * bucket, which is a configuration fault to report. */
+static bool req_gone(const struct req *r)
+{
+	return r->status == 404 && !memmem(r->ebody.buf, r->ebody.len, "NoSuchBucket", 12);
+}
+
 int s3_delete(struct s3_client *c, const char *key, struct dam_err *err)
 {
 	struct req r;
@@ -986,7 +993,7 @@ int s3_delete(struct s3_client *c, const char *key, struct dam_err *err)
 
 	req_init(&r, c, "DELETE", key);
 	if ((rc = req_url(&r, key, NULL, 0, err)) == 0 && (rc = req_perform(&r, err)) == 0 &&
-	    r.status != 404 && (r.status < 200 || r.status > 299))
+	    !req_gone(&r) && (r.status < 200 || r.status > 299))
 		rc = req_fail(&r, err);
 	req_release(&r);
 	return rc;
@@ -1166,7 +1173,7 @@ int s3_multipart_abort(struct s3_client *c, const char *key, const char *upload_
 
 	req_init(&r, c, "DELETE", key);
 	if ((rc = req_url(&r, key, q, 1, err)) == 0 && (rc = req_perform(&r, err)) == 0 &&
-	    r.status != 404 && (r.status < 200 || r.status > 299))
+	    !req_gone(&r) && (r.status < 200 || r.status > 299))
 		rc = req_fail(&r, err);
 	req_release(&r);
 	return rc;

@@ -127,7 +127,8 @@ int s3_get_range(struct s3_client *c, const char *key, uint64_t offset, void *bu
 /* HEAD: *size (may be NULL) gets the object's size. DAM_ENOTFOUND when
  * there is no such object. */
 int s3_head(struct s3_client *c, const char *key, uint64_t *size, struct dam_err *err);
-/* DELETE; an absent object is not an error. */
+/* DELETE; an absent object is not an error, a missing bucket is
+ * (DAM_ENOTFOUND). */
 int s3_delete(struct s3_client *c, const char *key, struct dam_err *err);
 
 /* One listed object; the strings are borrowed for the callback's duration. */

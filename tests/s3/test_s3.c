@@ -753,6 +753,17 @@ static void test_bucket_create(void **state)
 	OK(s3_head(c, "k", NULL, &err_));
 	OK(s3_delete(c, "k", &err_));
 	s3_client_free(c);
+
+	/* A bucket that is not there is reported, also where a missing key
+	 * would not be. */
+	cfg.bucket = "dam-no-such-bucket";
+	c = client_with(&cfg);
+	struct dam_err err = { 0 };
+	assert_int_equal(s3_delete(c, "k", &err), DAM_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "NoSuchBucket"));
+	assert_non_null(strstr(err.msg, "the bucket does not exist"));
+	assert_int_equal(s3_put(c, "k", "v", 1, &err), DAM_ENOTFOUND);
+	s3_client_free(c);
 }
 
 /* The trace shows headers but never the secret or the Authorization. */
