@@ -12,6 +12,8 @@ PKGS=(
   libcmocka-dev libimage-exiftool-perl imagemagick poppler-utils valgrind jq
   wrk nginx varnish chromium
   mate-backgrounds plasma-workspace-wallpapers librsvg2-bin espeak-ng
+  # S3 tests (tests/s3, scripts/rgw.sh): a throwaway Ceph cluster with the RADOS Gateway
+  ceph-mon ceph-osd radosgw ceph-common
 )
 
 missing=()

@@ -28,6 +28,9 @@ DAM="$build/dam" ./tests/cli/test_demo.sh || status=1
 step "HTTP API tests"
 DAM="$build/dam" FIXTURES="$fixtures" ./tests/api/run.sh || status=1
 
+step "S3 client against a real RADOS Gateway (throwaway Ceph cluster)"
+BUILD="$build" ./tests/s3/run.sh || status=1
+
 step "browser tests (web UI, Chromium)"
 DAM="$build/dam" FIXTURES="$fixtures" ./tests/e2e/run.sh || status=1
 

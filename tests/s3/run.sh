@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# S3 client tests (tests/s3/test_s3.c) against a real RADOS Gateway.
+#
+#   tests/s3/run.sh            BUILD=build by default; S3_VALGRIND=0 skips
+#                              the valgrind pass
+#
+# Starts a throwaway Ceph cluster (scripts/rgw.sh) under a temporary folder,
+# runs test_s3 with every client's header trace on, runs it again under
+# valgrind, then proves the secret appears in no output: the tests', the
+# trace's, nor any Ceph daemon's log. A cluster that cannot start fails the
+# run; nothing is skipped. The cluster is stopped and removed on exit.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+build=${BUILD:-build}
+bin="$build/tests/s3/test_s3"
+export G_DEBUG=fatal-warnings
+
+[ -x "$bin" ] || { echo "FAIL: $bin is not built (ninja -C $build)" >&2; exit 1; }
+dir=$(mktemp -d /tmp/dam-rgw-XXXXXX)
+# shellcheck disable=SC2317 # run by the trap
+cleanup() {
+	scripts/rgw.sh stop "$dir" || true
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+
+if ! scripts/rgw.sh start "$dir"; then
+	echo "FAIL: the RADOS Gateway did not start (scripts/rgw.sh start)" >&2
+	exit 1
+fi
+out="$dir/log/test_s3.out"
+status=0
+DAM_S3_ENV="$dir/s3.env" DAM_S3_TRACE=1 "$bin" >"$out" 2>&1 || status=1
+if [ "${S3_VALGRIND:-1}" != 0 ]; then
+	DAM_S3_ENV="$dir/s3.env" DAM_TEST_VALGRIND=1 valgrind -q --error-exitcode=9 \
+		--leak-check=full --errors-for-leak-kinds=definite "$bin" >>"$out" 2>&1 ||
+		{ status=1; echo "FAIL: test_s3 under valgrind" >>"$out"; }
+fi
+
+# The secret, read here without ever being printed, must be in no log.
+secret=$(sed -n 's/^S3_SECRET=//p' "$dir/s3.env")
+[ -n "$secret" ] || { echo "FAIL: no secret in s3.env" >&2; exit 1; }
+if grep -rlF -- "$secret" "$dir/log" >"$dir/leaks"; then
+	echo "FAIL: the secret appears in: $(tr '\n' ' ' <"$dir/leaks")" >&2
+	exit 1
+fi
+grep -q '> Authorization: \[redacted\]' "$out" ||
+	{ echo "FAIL: no trace in the test output (DAM_S3_TRACE)" >&2; status=1; }
+
+# The trace is long; show the test lines, or everything on failure.
+if [ $status -eq 0 ]; then
+	grep -vE '^[*<>] ' "$out"
+	echo "s3 tests: passed (secret in no log: checked $(find "$dir/log" -type f | wc -l) files)"
+else
+	cat "$out"
+	echo "s3 tests: FAILED" >&2
+fi
+exit $status
