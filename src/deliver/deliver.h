@@ -98,6 +98,16 @@ int deliver_warnings(struct dam *dam, const char *asset, const char *only, json_
 
 void deliver_cache_control(char *out, size_t n, long long max_age, bool immutable, int64_t expires, int64_t now);
 
+/*
+ * JPEG Deep Zoom tile (col, row) of `level` cut from the delivery master
+ * master_key (media/tile.h; ranged reads of the master only). *data is
+ * malloc'd (caller frees), *len its size. DAM_ENOTFOUND for a tile outside
+ * the image or a missing master, DAM_EMEDIA when it does not decode.
+ * Thread-safe. The caller checks access first.
+ */
+int deliver_tile(struct dam *dam, const char *master_key, int level, int col, int row, void **data,
+		 size_t *len, struct dam_err *err);
+
 /* Cache statistics for /metrics. */
 void deliver_cache_stats(struct deliver *d, struct rcache_stats *out);
 

@@ -11,9 +11,17 @@
 #include <vips/vips.h>
 
 #include "media/media.h"
+#include "store/blob.h"
 
 /* Upper bound of bytes of an SVG file we scan for its root element. */
 #define MEDIA_SVG_SCAN_MAX (1024 * 1024)
+
+/* ---- source.c ---- */
+
+/* A libvips source reading r (borrowed: it must outlive the source and
+ * every image loaded from it) with blob_reader_pread() only. Caller
+ * unrefs. NULL when libvips cannot make one. */
+VipsSource *media__reader_source(struct blob_reader *r);
 
 /* ---- init.c ---- */
 
