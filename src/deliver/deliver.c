@@ -274,6 +274,11 @@ static int cache_key(const struct delivery_info *info, const struct delivery_inf
 	return 0;
 }
 
+int deliver_blob(struct dam *dam, const char *key, int *fd, uint64_t *size, struct dam_err *err)
+{
+	return blob_local_file(dam->store, key, fd, size, err);
+}
+
 int deliver_tile(struct dam *dam, const char *master_key, int level, int col, int row, void **data,
 		 size_t *len, struct dam_err *err)
 {
@@ -298,7 +303,7 @@ static int send_original(struct dam *dam, const struct delivery_info *info, stru
 {
 	int rc;
 
-	if ((rc = blob_open(dam->store, info->original_key, &out->fd, &out->size, err)) < 0)
+	if ((rc = deliver_blob(dam, info->original_key, &out->fd, &out->size, err)) < 0)
 		return rc;
 	snprintf(out->mime, sizeof out->mime, "%s", info->mime);
 	snprintf(out->etag, sizeof out->etag, "\"%s\"", info->original_key);
@@ -324,7 +329,7 @@ static int try_prerendered(struct dam *dam, const struct preset *p, const struct
 	free(want);
 	if (!rc)
 		return 0;
-	if ((rc = blob_open(dam->store, row->key, &out->fd, &out->size, err)) < 0)
+	if ((rc = deliver_blob(dam, row->key, &out->fd, &out->size, err)) < 0)
 		return rc == DAM_ENOTFOUND ? 0 : rc;
 	snprintf(out->mime, sizeof out->mime, "%s", row->mime);
 	snprintf(out->etag, sizeof out->etag, "\"%s\"", row->key);

@@ -428,26 +428,6 @@ void blob_reader_free(struct blob_reader *r)
 	free(r);
 }
 
-int blob_open(struct blob_store *bs, const char *key, int *fd, uint64_t *size,
-	      struct dam_err *err)
-{
-	return blob_local_file(bs, key, fd, size, err);
-}
-
-int blob_partial_open(struct blob_store *bs, const char *name, int *fd, uint64_t *size,
-		      struct dam_err *err)
-{
-	struct blob_reader *r = NULL;
-	int rc;
-
-	*fd = -1;
-	if ((rc = blob_partial_reader_open(bs, name, &r, err)) == 0 &&
-	    (rc = blob_reader_local_file(r, fd, err)) == 0 && size)
-		*size = blob_reader_size(r);
-	blob_reader_free(r);
-	return rc;
-}
-
 /* SHA-256 of all of r's bytes. */
 static int reader_hash(struct blob_reader *r, char key_out[BLOB_KEY_LEN + 1], struct dam_err *err)
 {

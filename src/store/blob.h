@@ -121,14 +121,6 @@ int blob_local_file(struct blob_store *bs, const char *key, int *fd, uint64_t *s
 /* NULL is a no-op. */
 void blob_reader_free(struct blob_reader *r);
 
-/* Transitional, for callers not yet moved to readers (removed with the
- * last of them): blob key, or partial object name, as a local file *fd
- * (caller closes) - blob_local_file() under its old names. */
-int blob_open(struct blob_store *bs, const char *key, int *fd, uint64_t *size,
-	      struct dam_err *err);
-int blob_partial_open(struct blob_store *bs, const char *name, int *fd, uint64_t *size,
-		      struct dam_err *err);
-
 /* Size of a blob, or DAM_ENOTFOUND. */
 int blob_stat(struct blob_store *bs, const char *key, uint64_t *size, struct dam_err *err);
 /* Removes a blob; absent is not an error. */
