@@ -11,8 +11,10 @@
  *
  * Backends sit behind struct blob_backend (blob_backend.h): "fs"
  * (objects/ab/cd/<hex> under the library) now, S3 later. Callers hold
- * handles - writers, readers, partial objects - never a blob's path or fd
- * (the fs reader's local fd, a borrowed fast path, is the one exception).
+ * handles - writers, readers, partial objects - never a blob's path. The
+ * only fds that leave the store are the fs reader's borrowed fast path and
+ * local-file copies for consumers that need a file (blob_reader_local_file:
+ * a dup of that fd, or a spooled scratch copy).
  *
  * Thread-safety: a store may be used from many threads; a writer by one.
  */
