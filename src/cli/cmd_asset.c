@@ -184,29 +184,29 @@ static int copy_out(struct dam *dam, const char *key, const char *out, struct da
 {
 	char buf[65536];
 	char tmp[4096];
-	uint64_t size;
-	int in, fd, rc = 0;
+	struct blob_reader *in;
+	int fd, rc = 0;
 	ssize_t n;
 
-	if ((rc = blob_open(dam->store, key, &in, &size, err)) < 0)
+	if ((rc = blob_reader_open(dam->store, key, &in, err)) < 0)
 		return rc;
 	if (!strcmp(out, "-")) {
 		fd = STDOUT_FILENO;
 	} else {
 		snprintf(tmp, sizeof tmp, "%s.dam-tmp-%d", out, (int)getpid());
 		if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
-			close(in);
+			blob_reader_free(in);
 			return dam_err_errno(err, DAM_EIO, errno, "cannot write %s", out);
 		}
 	}
-	while ((n = read(in, buf, sizeof buf)) > 0)
+	while ((n = blob_reader_read(in, buf, sizeof buf, err)) > 0)
 		if ((rc = fs_write_full(fd, buf, (size_t)n)) < 0) {
 			rc = dam_err_errno(err, DAM_EIO, -rc, "cannot write %s", out);
 			break;
 		}
 	if (n < 0)
-		rc = dam_err_errno(err, DAM_EIO, errno, "cannot read blob %s", key);
-	close(in);
+		rc = (int)n;
+	blob_reader_free(in);
 	if (fd != STDOUT_FILENO) {
 		if (rc == 0 && (fsync(fd) < 0 || rename(tmp, out) < 0))
 			rc = dam_err_errno(err, DAM_EIO, errno, "cannot write %s", out);

@@ -333,14 +333,17 @@ int ingest_partial(struct dam *dam, const char *partial, const char *hash, const
 {
 	char target[DAM_ID_LEN + 1];
 	struct names n;
+	struct blob_reader *bytes = NULL;
 	bool existed;
-	int fd = -1, rc, has_target = 0, lock = -1;
+	int rc, has_target = 0, lock = -1;
 
 	memset(r, 0, sizeof *r);
 	snprintf(r->hash, sizeof r->hash, "%s", hash);
 	if ((rc = names_set(&n, name, NULL, &r->err)) < 0 ||
-	    (rc = blob_partial_open(dam->store, partial, &fd, &r->size, &r->err)) < 0 ||
-	    (rc = media_sniff_fd(fd, n.name.buf, &r->sniff, &r->err)) < 0)
+	    (rc = blob_partial_reader_open(dam->store, partial, &bytes, &r->err)) < 0)
+		goto out;
+	r->size = blob_reader_size(bytes);
+	if ((rc = media_sniff_reader(bytes, n.name.buf, &r->sniff, &r->err)) < 0)
 		goto out;
 	if ((has_target = rc = choose_target(dam, o, &n, target, &r->err)) < 0)
 		goto out;
@@ -353,8 +356,7 @@ int ingest_partial(struct dam *dam, const char *partial, const char *hash, const
 		r->status = rc == 1 ? INGEST_DUPLICATE : has_target ? INGEST_VERSION : INGEST_ADDED;
 out:
 	library_unlock(lock);
-	if (fd >= 0)
-		close(fd);
+	blob_reader_free(bytes);
 	names_release(&n);
 	return finish(rc < 0 ? rc : 0, r);
 }

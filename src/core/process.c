@@ -153,7 +153,10 @@ static int decode(struct work *w, struct dam_err *err)
 	lim.allow_magick = w->dam->cfg.allow_magick;
 	if ((rc = media_init(NULL, &lim, err)) < 0)
 		return rc;
-	if ((rc = blob_open(w->dam->store, w->hash, &fd, NULL, err)) < 0)
+	/* libvips's loaders of originals, FFmpeg and poppler get a local file:
+	 * the store's own on fs, a spooled copy from an object store (this
+	 * runs in a worker child with its scratch space). */
+	if ((rc = blob_local_file(w->dam->store, w->hash, &fd, NULL, err)) < 0)
 		return rc;
 	rc = media_probe_fd(fd, &w->sniff, &lim, &w->meta, err);
 	if (rc == 0)

@@ -342,7 +342,8 @@ static int original_source(void *ctx, const struct zip_item *it, int *fd, uint64
 	struct dam *dam = ctx;
 
 	(void)name;
-	return blob_open(dam->store, it->key, fd, size, err);
+	/* write_entry preads a local file: the store's own (fs) or a spool */
+	return blob_local_file(dam->store, it->key, fd, size, err);
 }
 
 /* One asset: its bytes from the source, under a unique name. 0, ZIP_SKIP

@@ -12,6 +12,7 @@
 #include "deliver/sign.h"
 #include "deliver/tspec.h"
 #include "media/media.h"
+#include "media/tile.h"
 #include "media/transform.h"
 #include "store/blob.h"
 #include "util/fsutil.h"
@@ -217,28 +218,29 @@ static int make_rendition(void *arg, void **data, size_t *len, struct dam_err *e
 	struct make_ctx *m = arg;
 	struct media_transform_limits lim;
 	struct media_transform_result res = { 0 };
-	int fd = -1, wm = -1, rc;
+	struct blob_reader *master = NULL, *wm = NULL;
+	int rc;
 
 	media_transform_limits_default(&lim);
 	lim.max_input_pixels = (uint64_t)m->dam->cfg.max_input_mp * 1000000u;
 	lim.max_output_pixels = (uint64_t)m->dam->cfg.max_output_mp * 1000000u;
 	lim.timeout_ms = m->dam->cfg.transform_timeout_ms;
-	if ((rc = blob_open(m->dam->store, m->info->master_key, &fd, NULL, err)) < 0)
+	if ((rc = blob_reader_open(m->dam->store, m->info->master_key, &master, err)) < 0)
 		return rc;
-	if (m->wm && (rc = blob_open(m->dam->store, m->wm->master_key, &wm, NULL, err)) < 0)
+	if (m->wm && (rc = blob_reader_open(m->dam->store, m->wm->master_key, &wm, err)) < 0)
 		goto out;
-	m->t.wm_fd = wm;
+	m->t.wm = wm;
 	slot_take(m->d);
-	rc = media_transform_fd(fd, &m->t, &lim, &res, err);
+	rc = media_transform_reader(master, &m->t, &lim, &res, err);
 	slot_give(m->d);
 	if (rc == 0) {
 		*data = res.data;
 		*len = res.len;
 	}
 out:
-	if (wm >= 0)
-		close(wm);
-	close(fd);
+	m->t.wm = NULL;
+	blob_reader_free(wm);
+	blob_reader_free(master);
 	return rc;
 }
 
@@ -272,13 +274,36 @@ static int cache_key(const struct delivery_info *info, const struct delivery_inf
 	return 0;
 }
 
+int deliver_blob(struct dam *dam, const char *key, int *fd, uint64_t *size, struct dam_err *err)
+{
+	return blob_local_file(dam->store, key, fd, size, err);
+}
+
+int deliver_tile(struct dam *dam, const char *master_key, int level, int col, int row, void **data,
+		 size_t *len, struct dam_err *err)
+{
+	struct media_transform_result t = { 0 };
+	struct blob_reader *r = NULL;
+	int rc;
+
+	*data = NULL;
+	*len = 0;
+	if ((rc = blob_reader_open(dam->store, master_key, &r, err)) == 0 &&
+	    (rc = media_tile_reader(r, level, col, row, &t, err)) == 0) {
+		*data = t.data;
+		*len = t.len;
+	}
+	blob_reader_free(r);
+	return rc;
+}
+
 /* Video and audio have no master: an identity URL streams the original. */
 static int send_original(struct dam *dam, const struct delivery_info *info, struct deliver_result *out,
 			 struct dam_err *err)
 {
 	int rc;
 
-	if ((rc = blob_open(dam->store, info->original_key, &out->fd, &out->size, err)) < 0)
+	if ((rc = deliver_blob(dam, info->original_key, &out->fd, &out->size, err)) < 0)
 		return rc;
 	snprintf(out->mime, sizeof out->mime, "%s", info->mime);
 	snprintf(out->etag, sizeof out->etag, "\"%s\"", info->original_key);
@@ -304,7 +329,7 @@ static int try_prerendered(struct dam *dam, const struct preset *p, const struct
 	free(want);
 	if (!rc)
 		return 0;
-	if ((rc = blob_open(dam->store, row->key, &out->fd, &out->size, err)) < 0)
+	if ((rc = deliver_blob(dam, row->key, &out->fd, &out->size, err)) < 0)
 		return rc == DAM_ENOTFOUND ? 0 : rc;
 	snprintf(out->mime, sizeof out->mime, "%s", row->mime);
 	snprintf(out->etag, sizeof out->etag, "\"%s\"", row->key);

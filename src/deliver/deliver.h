@@ -8,7 +8,9 @@
  *
  * Ownership: deliver_open() gives a struct freed by deliver_close(); it is
  * shared by all request threads (internally locked). A deliver_result's fd
- * belongs to the caller (close it).
+ * belongs to the caller (close it): a file of the rendition cache, or for
+ * stored bytes the store's local file (blob_reader_local_file: the fs
+ * fast path, a spooled copy on a store without local files).
  */
 #ifndef DAM_DELIVER_DELIVER_H
 #define DAM_DELIVER_DELIVER_H
@@ -97,6 +99,24 @@ int deliver_warnings(struct dam *dam, const char *asset, const char *only, json_
 		     struct dam_err *err);
 
 void deliver_cache_control(char *out, size_t n, long long max_age, bool immutable, int64_t expires, int64_t now);
+
+/*
+ * The stored blob key as a local file for a sender (http/ streams files
+ * from its event loop, which must never wait on a network store): *fd
+ * (caller closes; read it with pread) and *size. DAM_ENOTFOUND when the
+ * blob is missing. Thread-safe.
+ */
+int deliver_blob(struct dam *dam, const char *key, int *fd, uint64_t *size, struct dam_err *err);
+
+/*
+ * JPEG Deep Zoom tile (col, row) of `level` cut from the delivery master
+ * master_key (media/tile.h; ranged reads of the master only). *data is
+ * malloc'd (caller frees), *len its size. DAM_ENOTFOUND for a tile outside
+ * the image or a missing master, DAM_EMEDIA when it does not decode.
+ * Thread-safe. The caller checks access first.
+ */
+int deliver_tile(struct dam *dam, const char *master_key, int level, int col, int row, void **data,
+		 size_t *len, struct dam_err *err);
 
 /* Cache statistics for /metrics. */
 void deliver_cache_stats(struct deliver *d, struct rcache_stats *out);

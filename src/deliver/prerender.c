@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/audit.h"
 #include "core/process.h"
@@ -22,7 +21,7 @@ void prerender_transform_of(const struct tspec *s, const struct delivery_info *a
 			    struct media_transform *t)
 {
 	*t = s->t;
-	t->wm_fd = -1;
+	t->wm = NULL;
 	if (a->has_focal && t->fit == MEDIA_FIT_COVER &&
 	    (t->crop == MEDIA_CROP_SMART || t->crop == MEDIA_CROP_CENTER || t->crop == MEDIA_CROP_FOCAL)) {
 		t->crop = MEDIA_CROP_FOCAL;
@@ -63,7 +62,7 @@ struct job_ctx {
 	struct delivery_info info;
 	struct made *made;
 	int nmade;
-	int master_fd;
+	struct blob_reader *master;
 	char (*drop)[48]; /* renditions of presets that now refuse the source */
 	int ndrop;
 };
@@ -134,7 +133,7 @@ static int render_one(struct job_ctx *c, const struct preset *p, char *spec, str
 	lim.timeout_ms = c->dam->cfg.transform_timeout_ms;
 	prerender_transform_of(&p->parsed, &c->info, &t);
 	struct dam_err why = { 0 };
-	if ((rc = media_transform_fd(c->master_fd, &t, &lim, &res, &why)) < 0) {
+	if ((rc = media_transform_reader(c->master, &t, &lim, &res, &why)) < 0) {
 		free(spec);
 		/* a source too small for the preset's size rule: no rendition,
 		 * the others are still made; the asset's delivery warnings say
@@ -225,7 +224,7 @@ static int save(struct job_ctx *c, const char *job_id, struct dam_err *err)
 
 int prerender_run(struct dam *dam, const char *job_id, struct dam_err *err)
 {
-	struct job_ctx c = { .dam = dam, .master_fd = -1 };
+	struct job_ctx c = { .dam = dam };
 	struct media_limits lim;
 	struct preset *v = NULL;
 	int n = 0, rc;
@@ -244,13 +243,12 @@ int prerender_run(struct dam *dam, const char *job_id, struct dam_err *err)
 		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 		goto out;
 	}
-	if ((rc = blob_open(dam->store, c.info.master_key, &c.master_fd, NULL, err)) < 0)
+	if ((rc = blob_reader_open(dam->store, c.info.master_key, &c.master, err)) < 0)
 		goto out;
 	if ((rc = render_all(&c, v, n, err)) == 0)
 		rc = save(&c, job_id, err);
 out:
-	if (c.master_fd >= 0)
-		close(c.master_fd);
+	blob_reader_free(c.master);
 	for (int i = 0; c.made && i < c.nmade; i++)
 		free(c.made[i].spec);
 	free(c.made);

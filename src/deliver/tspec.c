@@ -796,7 +796,7 @@ static int bit_index(unsigned bit)
 static void tspec_reset(struct tspec *s)
 {
 	memset(s, 0, sizeof *s);
-	s->t.wm_fd = -1;
+	s->t.wm = NULL;
 	s->t.dpr = 1;
 }
 

@@ -52,7 +52,7 @@ enum tspec_opt {
 };
 
 struct tspec {
-	struct media_transform t;     /* wm_fd is always -1 here; the caller opens the
+	struct media_transform t;     /* wm is always NULL here; the caller opens the
 				         watermark's master */
 	unsigned set;                 /* TS_* bits named in the text; without p_, an
 				         option naming the default (fit_inside,

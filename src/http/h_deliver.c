@@ -12,8 +12,6 @@
 #include "deliver/preset.h"
 #include "http/hotcache.h"
 #include "http/handlers.h"
-#include "media/tile.h"
-#include "store/blob.h"
 #include "util/fsutil.h"
 #include "util/timeutil.h"
 
@@ -312,10 +310,11 @@ static bool tile_address(const char *lv, const char *tile, int *level, int *col,
 HANDLER(h_asset_tile)
 {
 	struct delivery_info info;
-	struct media_transform_result t = { 0 };
 	struct dam_err err;
 	char id[DAM_ID_LEN + 1], etag[128];
-	int level, col, row, fd = -1;
+	void *data = NULL;
+	size_t len = 0;
+	int level, col, row;
 
 	if (!tile_address(req->params[1], req->params[2], &level, &col, &row, res))
 		return;
@@ -339,15 +338,12 @@ HANDLER(h_asset_tile)
 		res->status = 304;
 		return;
 	}
-	if (blob_open(dam->store, info.master_key, &fd, NULL, &err) < 0 ||
-	    media_tile_fd(fd, level, col, row, &t, &err) < 0) {
+	if (deliver_tile(dam, info.master_key, level, col, row, &data, &len, &err) < 0) {
 		http_res_dam_error(res, &err);
 	} else {
 		res->status = 200;
-		strbuf_add(&res->body, t.data, t.len);
+		strbuf_add(&res->body, data, len);
 		http_res_header(res, "content-type", "image/jpeg");
 	}
-	if (fd >= 0)
-		close(fd);
-	free(t.data);
+	free(data);
 }

@@ -10,6 +10,7 @@
 
 #include "core/asset.h"
 #include "core/event.h"
+#include "deliver/deliver.h"
 #include "http/handlers.h"
 #include "util/id.h"
 
@@ -110,7 +111,7 @@ void http_send_blob(struct dam *dam, const struct http_req *req, struct http_res
 		http_send_fd(req, res, -1, 0, etag, mime, filename, last_modified_ms, cache_control, true);
 		return;
 	}
-	if (blob_open(dam->store, key, &fd, &size, &err) < 0) {
+	if (deliver_blob(dam, key, &fd, &size, &err) < 0) {
 		http_res_dam_error(res, &err);
 		return;
 	}

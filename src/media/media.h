@@ -37,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/blob.h"
 #include "util/err.h"
 
 enum media_kind {
@@ -88,6 +89,10 @@ void media_shutdown(void);
  * MEDIA_DOCUMENT too. Returns 0, DAM_EIO if fd cannot be read, DAM_ENOMEM.
  * Empty files give mime "application/x-empty", kind MEDIA_OTHER. */
 int media_sniff_fd(int fd, const char *filename, struct media_sniff *out, struct dam_err *err);
+/* The same for bytes behind a blob reader (borrowed; the first 1 MB is
+ * read with blob_reader_pread), e.g. a resumable upload's partial object. */
+int media_sniff_reader(struct blob_reader *r, const char *filename, struct media_sniff *out,
+		       struct dam_err *err);
 
 /* The one wording of an extension mismatch, for the upload response, the
  * CLI and anything else that reports it: "the content is text/plain, but

@@ -199,27 +199,18 @@ static ssize_t read_head(int fd, char *buf, size_t cap)
 	return (ssize_t)got;
 }
 
-int media_sniff_fd(int fd, const char *filename, struct media_sniff *out, struct dam_err *err)
+/* Classifies the first n bytes of a file (buf), named filename. */
+static int sniff_head(const char *buf, ssize_t n, const char *filename, struct media_sniff *out,
+		      struct dam_err *err)
 {
 	const struct mime_info *mi;
 	const char *ext;
-	char *buf = NULL;
-	ssize_t n;
-	int rc = 0;
+	int rc;
 
-	memset(out, 0, sizeof *out);
-	buf = malloc(SNIFF_BYTES);
-	if (!buf)
-		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
-	n = read_head(fd, buf, SNIFF_BYTES);
-	if (n < 0) {
-		rc = dam_err_errno(err, DAM_EIO, (int)-n, "cannot read file");
-		goto out;
-	}
 	if (n == 0) {
 		snprintf(out->mime, sizeof out->mime, "application/x-empty");
 	} else if ((rc = magic_mime(buf, (size_t)n, out->mime, sizeof out->mime, err)) < 0) {
-		goto out;
+		return rc;
 	}
 	/* libmagic names SVG without an XML declaration text/xml or text/plain */
 	if ((!strncmp(out->mime, "text/", 5) || !strcmp(out->mime, "application/xml")) &&
@@ -237,7 +228,43 @@ int media_sniff_fd(int fd, const char *filename, struct media_sniff *out, struct
 		out->ext_mismatch = true;
 		snprintf(out->ext_given, sizeof out->ext_given, "%s", ext); /* known, so short */
 	}
-out:
+	return 0;
+}
+
+int media_sniff_fd(int fd, const char *filename, struct media_sniff *out, struct dam_err *err)
+{
+	char *buf = NULL;
+	ssize_t n;
+	int rc = 0;
+
+	memset(out, 0, sizeof *out);
+	buf = malloc(SNIFF_BYTES);
+	if (!buf)
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	n = read_head(fd, buf, SNIFF_BYTES);
+	if (n < 0)
+		rc = dam_err_errno(err, DAM_EIO, (int)-n, "cannot read file");
+	else
+		rc = sniff_head(buf, n, filename, out, err);
+	free(buf);
+	return rc;
+}
+
+int media_sniff_reader(struct blob_reader *r, const char *filename, struct media_sniff *out,
+		       struct dam_err *err)
+{
+	char *buf = NULL;
+	ssize_t n;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	buf = malloc(SNIFF_BYTES);
+	if (!buf)
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	if ((n = blob_reader_pread(r, buf, SNIFF_BYTES, 0, err)) < 0)
+		rc = (int)n;
+	else
+		rc = sniff_head(buf, n, filename, out, err);
 	free(buf);
 	return rc;
 }

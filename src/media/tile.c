@@ -5,6 +5,7 @@
 #include <string.h>
 #include <vips/vips.h>
 
+#include "media/source.h"
 
 int media_tile_max_level(int width, int height)
 {
@@ -24,15 +25,13 @@ static int tile_err(struct dam_err *err, const char *what)
 	return dam_err_set(err, DAM_EMEDIA, NULL, "%s", what);
 }
 
-static int open_page(int fd, int page, VipsImage **out, struct dam_err *err)
+static int open_page(struct blob_reader *r, int page, VipsImage **out, struct dam_err *err)
 {
-	VipsSource *src = vips_source_new_from_descriptor(fd);
+	VipsSource *src = media__reader_source(r);
 	int rc = 0;
 
 	if (!src)
 		return tile_err(err, "the master does not decode");
-	/* The caller's fd is private to this request, so the descriptor
-	 * source's own file position is safe to use. */
 	if (!(*out = vips_image_new_from_source(src, "", "page", page, "access", VIPS_ACCESS_RANDOM, NULL)))
 		rc = tile_err(err, "the master does not decode");
 	g_object_unref(src);
@@ -83,7 +82,7 @@ out:
 	return rc;
 }
 
-int media_tile_fd(int master_fd, int level, int col, int row, struct media_transform_result *out,
+int media_tile_reader(struct blob_reader *master, int level, int col, int row, struct media_transform_result *out,
 		  struct dam_err *err)
 {
 	VipsImage *base = NULL, *page = NULL;
@@ -91,7 +90,7 @@ int media_tile_fd(int master_fd, int level, int col, int row, struct media_trans
 	double scale, factor;
 
 	memset(out, 0, sizeof *out);
-	if ((rc = open_page(master_fd, 0, &base, err)) < 0)
+	if ((rc = open_page(master, 0, &base, err)) < 0)
 		return rc;
 	W = base->Xsize;
 	H = base->Ysize;
@@ -114,7 +113,7 @@ int media_tile_fd(int master_fd, int level, int col, int row, struct media_trans
 	if (k == 0) {
 		page = base;
 		g_object_ref(page);
-	} else if ((rc = open_page(master_fd, k, &page, err)) < 0) {
+	} else if ((rc = open_page(master, k, &page, err)) < 0) {
 		goto out;
 	}
 	factor = scale * page->Xsize / W;

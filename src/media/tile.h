@@ -5,6 +5,8 @@
  * Each tile is read from the master's pyramid page nearest its scale, so a
  * zoomed-out tile never decodes the full-resolution image.
  *
+ * The master is read through a blob_reader (borrowed) with ranged reads
+ * only: a tile costs the bytes of its pyramid page's tiles, not the file.
  * Ownership: out->data is malloc'd, caller frees. Thread-safe once
  * media_init() ran. Reads only our own masters (see transform.h).
  */
@@ -20,7 +22,7 @@ int media_tile_max_level(int width, int height);
 
 /* JPEG tile (col, row) of `level`. DAM_ENOTFOUND for a level or tile
  * outside the image, DAM_EMEDIA when the master does not decode. */
-int media_tile_fd(int master_fd, int level, int col, int row, struct media_transform_result *out,
-		  struct dam_err *err);
+int media_tile_reader(struct blob_reader *master, int level, int col, int row,
+		      struct media_transform_result *out, struct dam_err *err);
 
 #endif

@@ -40,6 +40,7 @@
 
 #include "media/imgio.h"
 #include "media/init.h"
+#include "media/source.h"
 #include "util/strbuf.h"
 #include "util/utf8.h"
 
@@ -100,7 +101,7 @@ void media_transform_init(struct media_transform *t)
 {
 	memset(t, 0, sizeof *t);
 	t->dpr = 1;
-	t->wm_fd = -1;
+	t->wm = NULL;
 	t->wm_scale = DEFAULT_WM_SCALE;
 	t->wm_opacity = 1;
 }
@@ -270,82 +271,25 @@ static int check_time(struct tx *x)
 	return expired(&x->dl) ? timed_out(x) : 0;
 }
 
-/* ---- reading a master through pread ---- */
+/* ---- reading a master through its blob_reader ---- */
 
-/* Each loaded image gets its own source and position, so several images
- * (and several threads, if the caller shares the fd) read independently. */
-struct psrc {
-	int fd;
-	gint64 pos;
-};
-
-static gint64 psrc_read(VipsSourceCustom *s, void *buf, gint64 len, void *data)
+/* Page `page` of the TIFF in r, header read, pixels on demand (each read
+ * a pread of r, see source.c). */
+static VipsImage *load_page(struct blob_reader *r, int page)
 {
-	struct psrc *p = data;
-	ssize_t n;
-
-	(void)s;
-	do
-		n = pread(p->fd, buf, (size_t)len, (off_t)p->pos);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -1;
-	p->pos += n;
-	return n;
-}
-
-static gint64 psrc_seek(VipsSourceCustom *s, gint64 off, int whence, void *data)
-{
-	struct psrc *p = data;
-	struct stat st;
-	gint64 base;
-
-	(void)s;
-	switch (whence) {
-	case SEEK_SET:
-		base = 0;
-		break;
-	case SEEK_CUR:
-		base = p->pos;
-		break;
-	case SEEK_END:
-		if (fstat(p->fd, &st) < 0)
-			return -1;
-		base = st.st_size;
-		break;
-	default:
-		return -1;
-	}
-	if (base + off < 0)
-		return -1;
-	p->pos = base + off;
-	return p->pos;
-}
-
-static void psrc_free(void *data, GClosure *closure)
-{
-	(void)closure;
-	g_free(data);
-}
-
-/* Page `page` of the TIFF in fd, header read, pixels on demand. */
-static VipsImage *load_page(int fd, int page)
-{
-	VipsSourceCustom *src = vips_source_custom_new();
-	struct psrc *p = g_new0(struct psrc, 1);
+	VipsSource *src = media__reader_source(r);
 	VipsImage *im = NULL;
 
-	p->fd = fd;
-	g_signal_connect_data(src, "read", G_CALLBACK(psrc_read), p, psrc_free, 0);
-	g_signal_connect(src, "seek", G_CALLBACK(psrc_seek), p);
-	if (vips_tiffload_source(VIPS_SOURCE(src), &im, "page", page, NULL))
+	if (!src)
+		return NULL;
+	if (vips_tiffload_source(src, &im, "page", page, NULL))
 		im = NULL;
 	g_object_unref(src);
 	return im;
 }
 
 struct master {
-	int fd;
+	struct blob_reader *r;
 	const char *what; /* "master" or "watermark master", for messages */
 	int w, h, pages;
 	VipsImage *page0; /* borrowed from the transform's scope */
@@ -356,25 +300,22 @@ static double mp(uint64_t px)
 	return (double)px / 1e6;
 }
 
-static int master_open(struct tx *x, int fd, const char *what, struct master *m)
+static int master_open(struct tx *x, struct blob_reader *r, const char *what, struct master *m)
 {
 	unsigned char magic[4];
 	VipsImage **t = tmp(x, 1);
 	uint64_t px;
 	ssize_t n;
 
-	m->fd = fd;
+	m->r = r;
 	m->what = what;
-	do
-		n = pread(fd, magic, sizeof magic, 0);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return dam_err_errno(x->err, DAM_EIO, errno, "cannot read the %s", what);
+	if ((n = blob_reader_pread(r, magic, sizeof magic, 0, x->err)) < 0)
+		return (int)n;
 	if (n < 4 || !((!memcmp(magic, "II", 2) && (magic[2] == 42 || magic[2] == 43) && !magic[3]) ||
 		       (!memcmp(magic, "MM", 2) && !magic[2] && (magic[3] == 42 || magic[3] == 43))))
 		return dam_err_set(x->err, DAM_EMEDIA, NULL, "%s does not decode: %s", what,
 				   n == 0 ? "empty file" : "not a TIFF file");
-	if (!(t[0] = load_page(fd, 0))) {
+	if (!(t[0] = load_page(r, 0))) {
 		char msg[128];
 
 		snprintf(msg, sizeof msg, "%s does not decode: unreadable TIFF header", what);
@@ -419,7 +360,7 @@ static VipsImage *master_level(struct tx *x, const struct master *m, int k)
 
 	if (k == 0)
 		return m->page0;
-	t[0] = load_page(m->fd, k);
+	t[0] = load_page(m->r, k);
 	if (t[0] && vips_image_get_width(t[0]) == m->w >> k &&
 	    vips_image_get_height(t[0]) == m->h >> k)
 		return t[0];
@@ -939,9 +880,9 @@ static int watermark(struct tx *x, VipsImage *in, VipsImage **out)
 	struct plan g;
 
 	*out = in;
-	if (t->wm_fd < 0 || t->wm_opacity <= 0)
+	if (!t->wm || t->wm_opacity <= 0)
 		return 0;
-	if ((rc = master_open(x, t->wm_fd, "watermark master", &m)) < 0)
+	if ((rc = master_open(x, t->wm, "watermark master", &m)) < 0)
 		return rc;
 	ww = side(W * scale);
 	wh = side((double)ww * m.h / m.w);
@@ -1242,7 +1183,7 @@ out:
 	return rc;
 }
 
-/* ---- media_transform_fd ---- */
+/* ---- media_transform_reader ---- */
 
 static int validate(const struct media_transform *t, struct dam_err *err)
 {
@@ -1303,7 +1244,7 @@ static int validate(const struct media_transform *t, struct dam_err *err)
 	return 0;
 }
 
-static int run(struct tx *x, int master_fd, struct media_transform_result *res, struct strbuf *buf)
+static int run(struct tx *x, struct blob_reader *master, struct media_transform_result *res, struct strbuf *buf)
 {
 	const struct media_transform *t = x->t;
 	static const uint8_t white[4] = { 255, 255, 255, 255 };
@@ -1316,7 +1257,7 @@ static int run(struct tx *x, int master_fd, struct media_transform_result *res, 
 
 	/* sizes, trim and the crop window first: limits before pixels */
 	memset(&p, 0, sizeof p);
-	if ((rc = master_open(x, master_fd, "master", &m)) < 0)
+	if ((rc = master_open(x, master, "master", &m)) < 0)
 		goto out;
 	p.tw = m.w;
 	p.th = m.h;
@@ -1359,7 +1300,7 @@ out:
 	return rc;
 }
 
-int media_transform_fd(int master_fd, const struct media_transform *t,
+int media_transform_reader(struct blob_reader *master, const struct media_transform *t,
 		       const struct media_transform_limits *lim, struct media_transform_result *out,
 		       struct dam_err *err)
 {
@@ -1383,7 +1324,7 @@ int media_transform_fd(int master_fd, const struct media_transform *t,
 	if (lim->timeout_ms > 0)
 		x.dl.end = g_get_monotonic_time() + (gint64)lim->timeout_ms * 1000;
 	x.scope = VIPS_OBJECT(vips_image_new());
-	rc = run(&x, master_fd, out, &buf);
+	rc = run(&x, master, out, &buf);
 	/* frees the whole pipeline (and the eval handlers pointing at x) */
 	g_object_unref(x.scope);
 	if (rc == 0) {

@@ -3,15 +3,15 @@
  *
  * The master is our own file: a tiled pyramidal TIFF in sRGB, upright (EXIF
  * orientation applied), made once per version by media_master_write() in a
- * sandboxed worker child from the untrusted original. media_transform_fd()
+ * sandboxed worker child from the untrusted original. media_transform_reader()
  * reads only masters, so it may run in the server process; it still bounds
  * pixels and time because the options come from URLs.
  *
  * Ownership: every pointer argument is borrowed; *out of
- * media_transform_fd() is malloc'd and owned by the caller (free()).
- * Thread-safety: media_transform_fd() is re-entrant (libvips is
- * thread-safe) once media_init() ran in the process, also on one fd shared
- * by several threads (it reads with pread only). It never reads libvips's
+ * media_transform_reader() is malloc'd and owned by the caller (free()).
+ * Thread-safety: media_transform_reader() is re-entrant (libvips is
+ * thread-safe) once media_init() ran in the process, also on one reader
+ * shared by several threads (it reads with blob_reader_pread only). It never reads libvips's
  * process-wide error buffer (its messages are its own) and clears that
  * buffer after a libvips failure, so nothing else in the same process
  * should rely on reading it.
@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "media/media.h"
+#include "store/blob.h"
 #include "util/err.h"
 
 /*
@@ -55,7 +56,7 @@ enum media_gravity {
 	MEDIA_GRAV_S, MEDIA_GRAV_SW, MEDIA_GRAV_W, MEDIA_GRAV_NW,
 };
 
-/* Output formats; AUTO never reaches media_transform_fd() (the delivery
+/* Output formats; AUTO never reaches media_transform_reader() (the delivery
  * layer resolves it from the Accept header first). */
 enum media_format {
 	MEDIA_FMT_JPEG = 0, MEDIA_FMT_PNG, MEDIA_FMT_WEBP, MEDIA_FMT_AVIF, MEDIA_FMT_JXL, MEDIA_FMT_AUTO,
@@ -114,14 +115,15 @@ struct media_transform {
 				      (below) written as EXIF/XMP when given */
 	const char *copyright;     /* may be NULL */
 	const char *creator;       /* may be NULL */
-	int wm_fd;                 /* watermark master (another asset's master), -1 = none */
+	struct blob_reader *wm;    /* watermark master (another asset's master; borrowed),
+				      NULL = none */
 	enum media_gravity wm_gravity; /* placed flush with that edge or corner */
 	double wm_scale;           /* watermark width as a fraction of the output width, 0..1;
 				      0 = 0.25 (height follows, at most the output's) */
 	double wm_opacity;         /* 0..1; 0 draws nothing */
 };
 
-/* Fills t with the defaults described above (wm_fd = -1, dpr 1,
+/* Fills t with the defaults described above (wm = NULL, dpr 1,
  * wm_scale 0.25, wm_opacity 1). */
 void media_transform_init(struct media_transform *t);
 
@@ -151,7 +153,7 @@ struct media_transform_plan {
 
 /*
  * Plans t on a width x height master: the sizes and the enlargement, or the
- * refusal media_transform_fd() would give for a source too small for cover
+ * refusal media_transform_reader() would give for a source too small for cover
  * or fill (DAM_ECONFLICT, field "up", with the message). Format AUTO is
  * accepted here. Pure arithmetic: no I/O, thread-safe.
  */
@@ -159,8 +161,10 @@ int media_transform_plan(int width, int height, const struct media_transform *t,
 			 struct media_transform_plan *out, struct dam_err *err);
 
 /*
- * Applies t to the master in master_fd (borrowed, read with pread from 0),
- * reading the pyramid level nearest the needed size. On success fills *out.
+ * Applies t to the master read through `master` (borrowed; read with
+ * ranged blob_reader_pread calls only, so from an object store only the
+ * bytes of the pyramid level and region needed are fetched), reading the
+ * pyramid level nearest the needed size. On success fills *out.
  * lim may be NULL (the defaults). Errors: DAM_EINVAL for options out of
  * range or contradicting each other ("crop needs fit cover", format AUTO),
  * DAM_ELIMIT for pixel limits, byte budget or timeout (message says which:
@@ -168,7 +172,7 @@ int media_transform_plan(int width, int height, const struct media_transform *t,
  * watermark master does not decode ("watermark master does not decode:
  * ..."), DAM_EIO, DAM_ENOMEM. On error out->data is NULL.
  */
-int media_transform_fd(int master_fd, const struct media_transform *t,
+int media_transform_reader(struct blob_reader *master, const struct media_transform *t,
 		       const struct media_transform_limits *lim, struct media_transform_result *out,
 		       struct dam_err *err);
 

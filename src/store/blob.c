@@ -37,12 +37,19 @@ struct blob_store {
 	void *state;
 };
 
+/* The hash is computed here, as the bytes pass; the backend only stores. */
 struct blob_writer {
 	struct blob_store *bs;
 	SHA256_CTX sha;
-	int fd;
-	char *temp;
+	void *w; /* the backend's writer */
 	uint64_t size;
+};
+
+struct blob_reader {
+	const struct blob_backend *be;
+	struct blob_store *bs; /* for spooling; NULL for blob_reader_from_fd() */
+	void *rd;              /* the backend's reader */
+	uint64_t size, pos;
 };
 
 int blob_store_open(const char *root, const char *backend, struct blob_store **out,
@@ -100,7 +107,7 @@ int blob_writer_new(struct blob_store *bs, struct blob_writer **out, struct dam_
 		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 	w->bs = bs;
 	SHA256_Init(&w->sha);
-	if ((rc = bs->be->temp_new(bs->state, &w->fd, &w->temp, err)) < 0) {
+	if ((rc = bs->be->writer_open(bs->state, &w->w, err)) < 0) {
 		free(w);
 		return rc;
 	}
@@ -110,10 +117,10 @@ int blob_writer_new(struct blob_store *bs, struct blob_writer **out, struct dam_
 
 int blob_writer_write(struct blob_writer *w, const void *data, size_t len, struct dam_err *err)
 {
-	int e = fs_write_full(w->fd, data, len);
+	int rc = w->bs->be->writer_write(w->w, data, len, err);
 
-	if (e < 0)
-		return dam_err_errno(err, DAM_EIO, -e, "cannot write to the store");
+	if (rc < 0)
+		return rc;
 	SHA256_Update(&w->sha, data, len);
 	w->size += len;
 	return 0;
@@ -122,14 +129,6 @@ int blob_writer_write(struct blob_writer *w, const void *data, size_t len, struc
 uint64_t blob_writer_size(const struct blob_writer *w)
 {
 	return w->size;
-}
-
-static void writer_free(struct blob_writer *w)
-{
-	if (w->fd >= 0)
-		close(w->fd);
-	free(w->temp);
-	free(w);
 }
 
 int blob_writer_commit(struct blob_writer *w, char key_out[BLOB_KEY_LEN + 1], bool *existed,
@@ -141,12 +140,10 @@ int blob_writer_commit(struct blob_writer *w, char key_out[BLOB_KEY_LEN + 1], bo
 
 	SHA256_Final(d, &w->sha);
 	hex(d, key_out);
-	rc = w->bs->be->publish(w->bs->state, w->fd, w->temp, key_out, &ex, err);
-	if (rc < 0)
-		w->bs->be->discard(w->bs->state, w->temp);
+	rc = w->bs->be->writer_commit(w->w, key_out, &ex, err);
 	if (existed)
 		*existed = ex;
-	writer_free(w);
+	free(w);
 	return rc;
 }
 
@@ -154,8 +151,8 @@ void blob_writer_abort(struct blob_writer *w)
 {
 	if (!w)
 		return;
-	w->bs->be->discard(w->bs->state, w->temp);
-	writer_free(w);
+	w->bs->be->writer_abort(w->w);
+	free(w);
 }
 
 int blob_put_fd(struct blob_store *bs, int fd, char key_out[BLOB_KEY_LEN + 1], uint64_t *size,
@@ -241,12 +238,218 @@ int blob_hash_fd(int fd, char key_out[BLOB_KEY_LEN + 1], uint64_t *size, struct 
 	return 0;
 }
 
-int blob_open(struct blob_store *bs, const char *key, int *fd, uint64_t *size,
-	      struct dam_err *err)
+/* ---- readers ---- */
+
+/* Opens a reader of blob key, or (key NULL) of partial object name. */
+static int reader_new(struct blob_store *bs, const char *key, const char *name,
+		      struct blob_reader **out, struct dam_err *err)
 {
+	struct blob_reader *r = calloc(1, sizeof *r);
+	int rc;
+
+	*out = NULL;
+	if (!r)
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	r->be = bs->be;
+	r->bs = bs;
+	rc = key ? bs->be->reader_open(bs->state, key, &r->rd, &r->size, err)
+		 : bs->be->partial_reader_open(bs->state, name, &r->rd, &r->size, err);
+	if (rc < 0) {
+		free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+int blob_reader_open(struct blob_store *bs, const char *key, struct blob_reader **out,
+		     struct dam_err *err)
+{
+	*out = NULL;
 	if (!blob_key_valid(key))
 		return dam_err_set(err, DAM_EINVAL, "key", "not a blob key: \"%.80s\"", key);
-	return bs->be->open_read(bs->state, key, fd, size, err);
+	return reader_new(bs, key, NULL, out, err);
+}
+
+/* blob_reader_from_fd(): a reader whose "backend" is a borrowed local fd. */
+struct fd_reader {
+	int fd;
+};
+
+static ssize_t fdr_pread(void *rd, void *buf, size_t len, uint64_t off, struct dam_err *err)
+{
+	ssize_t n = fs_pread_full(((struct fd_reader *)rd)->fd, buf, len, (off_t)off);
+
+	return n < 0 ? dam_err_errno(err, DAM_EIO, (int)-n, "cannot read") : n;
+}
+
+static int fdr_local_fd(void *rd)
+{
+	return ((struct fd_reader *)rd)->fd;
+}
+
+static void fdr_close(void *rd)
+{
+	free(rd); /* the fd is the caller's */
+}
+
+static const struct blob_backend fd_reader_ops = {
+	.name = "fd",
+	.reader_pread = fdr_pread,
+	.reader_local_fd = fdr_local_fd,
+	.reader_close = fdr_close,
+};
+
+int blob_reader_from_fd(int fd, struct blob_reader **out, struct dam_err *err)
+{
+	struct blob_reader *r = calloc(1, sizeof *r);
+	struct fd_reader *f = malloc(sizeof *f);
+	struct stat st;
+
+	*out = NULL;
+	if (!r || !f) {
+		free(r);
+		free(f);
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	}
+	if (fstat(fd, &st) < 0) {
+		free(r);
+		free(f);
+		return dam_err_errno(err, DAM_EIO, errno, "cannot read");
+	}
+	f->fd = fd;
+	r->be = &fd_reader_ops;
+	r->rd = f;
+	r->size = (uint64_t)st.st_size;
+	*out = r;
+	return 0;
+}
+
+uint64_t blob_reader_size(const struct blob_reader *r)
+{
+	return r->size;
+}
+
+ssize_t blob_reader_pread(struct blob_reader *r, void *buf, size_t len, uint64_t off,
+			  struct dam_err *err)
+{
+	if (off >= r->size || len == 0)
+		return 0;
+	if (len > r->size - off)
+		len = (size_t)(r->size - off);
+	return r->be->reader_pread(r->rd, buf, len, off, err);
+}
+
+ssize_t blob_reader_read(struct blob_reader *r, void *buf, size_t len, struct dam_err *err)
+{
+	ssize_t n = blob_reader_pread(r, buf, len, r->pos, err);
+
+	if (n > 0)
+		r->pos += (uint64_t)n;
+	return n;
+}
+
+int blob_reader_local_fd(const struct blob_reader *r)
+{
+	return r->be->reader_local_fd(r->rd);
+}
+
+/* Copies all of r into fd (at its current position). */
+static int reader_copy(struct blob_reader *r, int fd, struct dam_err *err)
+{
+	char *buf = malloc(COPY_CHUNK);
+	uint64_t off = 0;
+	ssize_t n;
+	int rc = 0, e;
+
+	if (!buf)
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	while (rc == 0 && (n = blob_reader_pread(r, buf, COPY_CHUNK, off, err)) != 0) {
+		if (n < 0)
+			rc = (int)n;
+		else if ((e = fs_write_full(fd, buf, (size_t)n)) < 0)
+			rc = dam_err_errno(err, DAM_EIO, -e, "cannot write a scratch file");
+		else
+			off += (uint64_t)n;
+	}
+	if (rc == 0 && off != r->size)
+		rc = dam_err_set(err, DAM_EIO, NULL, "the blob ended early (%llu of %llu bytes)",
+				 (unsigned long long)off, (unsigned long long)r->size);
+	free(buf);
+	return rc;
+}
+
+int blob_reader_local_file(struct blob_reader *r, int *fd, struct dam_err *err)
+{
+	char *path = NULL;
+	int local = blob_reader_local_fd(r), rc;
+
+	*fd = -1;
+	if (local >= 0) {
+		if ((*fd = fcntl(local, F_DUPFD_CLOEXEC, 0)) < 0)
+			return dam_err_errno(err, DAM_EIO, errno, "cannot read from the store");
+		return 0;
+	}
+	/* No local file (an object store): spool the bytes into an unlinked
+	 * scratch file, so nothing is left behind whatever happens next. */
+	if ((rc = blob_scratch_new(r->bs, &path, err)) < 0)
+		return rc;
+	if ((*fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
+		rc = dam_err_errno(err, DAM_EIO, errno, "cannot open a scratch file");
+	blob_scratch_discard(r->bs, path);
+	if (rc == 0 && (rc = reader_copy(r, *fd, err)) == 0 && lseek(*fd, 0, SEEK_SET) < 0)
+		rc = dam_err_errno(err, DAM_EIO, errno, "cannot rewind a scratch file");
+	if (rc < 0 && *fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	return rc;
+}
+
+int blob_local_file(struct blob_store *bs, const char *key, int *fd, uint64_t *size,
+		    struct dam_err *err)
+{
+	struct blob_reader *r = NULL;
+	int rc;
+
+	*fd = -1;
+	if ((rc = blob_reader_open(bs, key, &r, err)) == 0 && (rc = blob_reader_local_file(r, fd, err)) == 0 &&
+	    size)
+		*size = blob_reader_size(r);
+	blob_reader_free(r);
+	return rc;
+}
+
+void blob_reader_free(struct blob_reader *r)
+{
+	if (!r)
+		return;
+	r->be->reader_close(r->rd);
+	free(r);
+}
+
+/* SHA-256 of all of r's bytes. */
+static int reader_hash(struct blob_reader *r, char key_out[BLOB_KEY_LEN + 1], struct dam_err *err)
+{
+	SHA256_CTX sha;
+	unsigned char d[SHA256_DIGEST_LENGTH];
+	char *buf = malloc(COPY_CHUNK);
+	uint64_t off = 0;
+	ssize_t n;
+
+	if (!buf)
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	SHA256_Init(&sha);
+	while ((n = blob_reader_pread(r, buf, COPY_CHUNK, off, err)) > 0) {
+		SHA256_Update(&sha, buf, (size_t)n);
+		off += (uint64_t)n;
+	}
+	free(buf);
+	if (n < 0)
+		return (int)n;
+	SHA256_Final(d, &sha);
+	hex(d, key_out);
+	return 0;
 }
 
 int blob_stat(struct blob_store *bs, const char *key, uint64_t *size, struct dam_err *err)
@@ -266,12 +469,13 @@ int blob_delete(struct blob_store *bs, const char *key, struct dam_err *err)
 int blob_verify(struct blob_store *bs, const char *key, struct dam_err *err)
 {
 	char actual[BLOB_KEY_LEN + 1];
-	int fd, rc;
+	struct blob_reader *r;
+	int rc;
 
-	if ((rc = blob_open(bs, key, &fd, NULL, err)) < 0)
+	if ((rc = blob_reader_open(bs, key, &r, err)) < 0)
 		return rc;
-	rc = blob_hash_fd(fd, actual, NULL, err);
-	close(fd);
+	rc = reader_hash(r, actual, err);
+	blob_reader_free(r);
 	if (rc < 0)
 		return rc;
 	if (strcmp(actual, key))
@@ -287,20 +491,15 @@ int blob_each(struct blob_store *bs, blob_each_fn fn, void *ctx, struct dam_err 
 
 int blob_scratch_new(struct blob_store *bs, char **path, struct dam_err *err)
 {
-	int fd, rc;
-
 	*path = NULL;
-	if ((rc = bs->be->temp_new(bs->state, &fd, path, err)) < 0)
-		return rc;
-	close(fd);
-	return 0;
+	return bs->be->scratch_new(bs->state, path, err);
 }
 
 void blob_scratch_discard(struct blob_store *bs, char *path)
 {
 	if (!path)
 		return;
-	bs->be->discard(bs->state, path);
+	bs->be->scratch_discard(bs->state, path);
 	free(path);
 }
 
@@ -329,42 +528,30 @@ static bool partial_name_valid(const char *name)
 
 int blob_partial_create(struct blob_store *bs, const char *name, struct dam_err *err)
 {
-	int fd, rc;
-
 	CHECK_PARTIAL(name, err);
-	if ((rc = bs->be->partial_path_fd(bs->state, name, O_WRONLY | O_CREAT | O_EXCL, &fd, err)) < 0)
-		return rc;
-	close(fd);
-	return 0;
+	return bs->be->partial_create(bs->state, name, err);
 }
 
 struct blob_partial {
-	int fd;
+	const struct blob_backend *be;
+	void *p; /* the backend's handle, holding the lock */
 };
 
 int blob_partial_open_append(struct blob_store *bs, const char *name, struct blob_partial **out,
 			     struct dam_err *err)
 {
 	struct blob_partial *p;
-	int fd, rc;
+	int rc;
 
 	*out = NULL;
 	CHECK_PARTIAL(name, err);
-	if ((rc = bs->be->partial_path_fd(bs->state, name, O_WRONLY, &fd, err)) < 0)
-		return rc;
-	/* Blocking is fine: this runs on a pool thread, and the holder only
-	 * writes one bounded chunk. */
-	while (flock(fd, LOCK_EX) < 0)
-		if (errno != EINTR) {
-			rc = dam_err_errno(err, DAM_EIO, errno, "cannot lock the upload");
-			close(fd);
-			return rc;
-		}
-	if (!(p = malloc(sizeof *p))) {
-		close(fd);
+	if (!(p = malloc(sizeof *p)))
 		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	p->be = bs->be;
+	if ((rc = bs->be->partial_open_append(bs->state, name, &p->p, err)) < 0) {
+		free(p);
+		return rc;
 	}
-	p->fd = fd;
 	*out = p;
 	return 0;
 }
@@ -373,14 +560,12 @@ void blob_partial_close(struct blob_partial *p)
 {
 	if (!p)
 		return;
-	close(p->fd); /* also releases the flock */
+	p->be->partial_close(p->p);
 	free(p);
 }
 
-/* Writes go in pieces so writeback can start early (see below). */
-#define APPEND_PIECE (1u << 20)
-/* From this size a chunk is hashed on a helper thread while this one
- * writes it: the two take about as long as each other (SHA-NI hashes at
+/* From this size a chunk is hashed on a helper thread while the backend
+ * stores it: the two take about as long as each other (SHA-NI hashes at
  * about 1.8 GB/s, write() copies into the page cache at about the same),
  * and during a PATCH nothing else needs the second core. */
 #define APPEND_PARALLEL (4u << 20)
@@ -402,63 +587,27 @@ static void *hash_main(void *arg)
 int blob_partial_append_at(struct blob_partial *p, uint64_t offset, const void *data, size_t len,
 			   unsigned char *state, struct dam_err *err)
 {
-	const unsigned char *d = data;
 	struct hash_job job = { state, data, len };
 	pthread_t hasher;
 	bool parallel = false;
-	struct stat st;
-	int e = 0;
-
-	if (fstat(p->fd, &st) < 0)
-		return dam_err_errno(err, DAM_EIO, errno, "cannot read the upload");
-	if ((uint64_t)st.st_size < offset)
-		return dam_err_set(err, DAM_EDAMAGED, "upload",
-				   "the upload's stored bytes (%lld) are fewer than its recorded offset %llu",
-				   (long long)st.st_size, (unsigned long long)offset);
-	/* Bytes past the recorded offset come from an append that was cut off
-	 * (crash, kill, full disk) before its offset was recorded: the client
-	 * was never told they arrived and will send them again. */
-	if ((uint64_t)st.st_size > offset && ftruncate(p->fd, (off_t)offset) < 0)
-		return dam_err_errno(err, DAM_EIO, errno, "cannot cut back the upload");
-	if (len >= APPEND_PARALLEL)
-		parallel = pthread_create(&hasher, NULL, hash_main, &job) == 0;
-	for (size_t done = 0, n; done < len && e == 0; done += n) {
-		n = len - done < APPEND_PIECE ? len - done : APPEND_PIECE;
-		if ((e = fs_pwrite_full(p->fd, d + done, n, (off_t)(offset + done))) < 0)
-			break;
-		/* Start writeback of this piece now, so the disk works while the
-		 * next pieces are copied, and the fdatasync below only waits for
-		 * the tail. A hint: failure changes nothing. */
-		sync_file_range(p->fd, (off_t)(offset + done), (off_t)n, SYNC_FILE_RANGE_WRITE);
-	}
-	if (e == 0 && fdatasync(p->fd) < 0)
-		e = -errno;
-	if (parallel)
-		pthread_join(hasher, NULL);
-	else
-		hash_main(&job);
-	if (e < 0) {
-		/* Cut back a partial append, so size and the recorded offset agree. */
-		if (ftruncate(p->fd, (off_t)offset) < 0) { /* the next append cuts it */ }
-		return dam_err_errno(err, DAM_EIO, -e, "cannot store the upload chunk");
-	}
-	return 0;
-}
-
-int blob_partial_open(struct blob_store *bs, const char *name, int *fd, uint64_t *size,
-		      struct dam_err *err)
-{
-	struct stat st;
 	int rc;
 
+	if (len >= APPEND_PARALLEL)
+		parallel = pthread_create(&hasher, NULL, hash_main, &job) == 0;
+	rc = p->be->partial_append_at(p->p, offset, data, len, err);
+	if (parallel)
+		pthread_join(hasher, NULL);
+	else if (rc == 0)
+		hash_main(&job);
+	return rc;
+}
+
+int blob_partial_reader_open(struct blob_store *bs, const char *name, struct blob_reader **out,
+			     struct dam_err *err)
+{
+	*out = NULL;
 	CHECK_PARTIAL(name, err);
-	if ((rc = bs->be->partial_path_fd(bs->state, name, O_RDONLY, fd, err)) < 0)
-		return rc;
-	if (size) {
-		fstat(*fd, &st);
-		*size = (uint64_t)st.st_size;
-	}
-	return 0;
+	return reader_new(bs, NULL, name, out, err);
 }
 
 int blob_partial_commit(struct blob_store *bs, const char *name, const char *key, bool *existed,

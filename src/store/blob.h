@@ -9,8 +9,12 @@
  * temp object that blob_clean_temp() removes). Identical bytes are stored
  * once; reference counting lives in the database (core/), not here.
  *
- * Backends sit behind struct blob_backend: "fs" (objects/ab/cd/<hex> under
- * the library) now, S3 later. Nothing outside src/store knows a blob's path.
+ * Backends sit behind struct blob_backend (blob_backend.h): "fs"
+ * (objects/ab/cd/<hex> under the library) now, S3 later. Callers hold
+ * handles - writers, readers, partial objects - never a blob's path. The
+ * only fds that leave the store are the fs reader's borrowed fast path and
+ * local-file copies for consumers that need a file (blob_reader_local_file:
+ * a dup of that fd, or a spooled scratch copy).
  *
  * Thread-safety: a store may be used from many threads; a writer by one.
  */
@@ -20,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "util/err.h"
 
@@ -50,10 +55,11 @@ int blob_writer_commit(struct blob_writer *w, char key_out[BLOB_KEY_LEN + 1], bo
 /* Discards everything written. NULL is a no-op. */
 void blob_writer_abort(struct blob_writer *w);
 
-/* A scratch file on the store's own filesystem, for a writer that needs a
- * path (e.g. libvips's TIFF saver): *path is malloc'd; write it, put it with
- * blob_put_fd(), then blob_scratch_discard() (which also frees path). One
- * left behind by a crash is swept like any temp object (blob_clean_temp). */
+/* A scratch file: a local file for a writer that needs a path (libvips's
+ * TIFF saver), on every backend (fs: beside the store's temp objects, so
+ * one left by a crash is swept like them by blob_clean_temp()). *path is
+ * malloc'd; write it, stream it in with blob_put_fd(), then
+ * blob_scratch_discard() (which removes the file and frees path). */
 int blob_scratch_new(struct blob_store *bs, char **path, struct dam_err *err);
 void blob_scratch_discard(struct blob_store *bs, char *path);
 
@@ -66,10 +72,57 @@ int blob_put_mem(struct blob_store *bs, const void *data, size_t len,
 /* SHA-256 of fd's bytes from its current position, without storing. */
 int blob_hash_fd(int fd, char key_out[BLOB_KEY_LEN + 1], uint64_t *size, struct dam_err *err);
 
-/* Opens a blob for reading: *fd is read-only, caller closes it.
- * DAM_ENOTFOUND when absent. */
-int blob_open(struct blob_store *bs, const char *key, int *fd, uint64_t *size,
-	      struct dam_err *err);
+/*
+ * Readers: the one way to read a stored blob. A reader knows its size,
+ * reads sequentially (blob_reader_read) or at any offset
+ * (blob_reader_pread: an object store answers it with a ranged GET, so a
+ * tile of a pyramidal master costs only its bytes). No file descriptor
+ * leaves the store except the fs backend's fast path,
+ * blob_reader_local_fd(), for callers that sendfile/mmap/pread a local
+ * file and must fall back to reading when it is -1.
+ *
+ * Thread-safety: blob_reader_pread() may run on several threads at once on
+ * one reader; blob_reader_read() moves the reader's own position and is
+ * for one thread.
+ */
+struct blob_reader;
+/* Opens blob key. *out: caller frees with blob_reader_free(). DAM_ENOTFOUND
+ * when absent, DAM_EINVAL when key is not a blob key. */
+int blob_reader_open(struct blob_store *bs, const char *key, struct blob_reader **out,
+		     struct dam_err *err);
+/* A reader over a local file that is not a stored blob (a fixture, a
+ * spool file), for code that takes readers. fd is borrowed: it must stay
+ * open until blob_reader_free(), which does not close it. Its size is
+ * fd's size now. */
+int blob_reader_from_fd(int fd, struct blob_reader **out, struct dam_err *err);
+uint64_t blob_reader_size(const struct blob_reader *r);
+/* Reads up to len bytes at the reader's position (0 at first) and moves
+ * it on. Returns the count (short only at the end, 0 there) or < 0. */
+ssize_t blob_reader_read(struct blob_reader *r, void *buf, size_t len, struct dam_err *err);
+/* Reads up to len bytes at off without moving the position. Returns the
+ * count (short only at the end; 0 at or past it) or < 0. */
+ssize_t blob_reader_pread(struct blob_reader *r, void *buf, size_t len, uint64_t off,
+			  struct dam_err *err);
+/* The fast path: an fd of a local file holding exactly the blob's bytes,
+ * for pread/sendfile/mmap; borrowed (do not close; valid until
+ * blob_reader_free()), its file position is not the reader's - use
+ * positioned calls. -1 when the backend has no local file (only fs has one;
+ * also -1 on fs when the environment sets DAM_STORE_NO_LOCAL_FD=1, the
+ * test hook that exercises every caller's fallback). */
+int blob_reader_local_fd(const struct blob_reader *r);
+/* An fd of a local file with the blob's bytes for a consumer that needs a
+ * file (h2o's file sender, which must never wait on a network store on its
+ * event loop; libraries without a read callback): a dup() of the local fd
+ * when there is one, else the bytes read through r into an unlinked scratch
+ * file. *fd: caller closes; it is positioned at 0. */
+int blob_reader_local_file(struct blob_reader *r, int *fd, struct dam_err *err);
+/* blob_reader_open() + blob_reader_local_file() + free: blob key as a
+ * local file *fd (caller closes) of *size bytes (size may be NULL). */
+int blob_local_file(struct blob_store *bs, const char *key, int *fd, uint64_t *size,
+		    struct dam_err *err);
+/* NULL is a no-op. */
+void blob_reader_free(struct blob_reader *r);
+
 /* Size of a blob, or DAM_ENOTFOUND. */
 int blob_stat(struct blob_store *bs, const char *key, uint64_t *size, struct dam_err *err);
 /* Removes a blob; absent is not an error. */
@@ -106,9 +159,10 @@ int blob_partial_append_at(struct blob_partial *p, uint64_t offset, const void *
 			   unsigned char *state, struct dam_err *err);
 /* Releases the lock and frees p. NULL is a no-op. */
 void blob_partial_close(struct blob_partial *p);
-/* Opens for reading (sniffing); caller closes *fd. */
-int blob_partial_open(struct blob_store *bs, const char *name, int *fd, uint64_t *size,
-		      struct dam_err *err);
+/* Opens a reader over the partial object's bytes so far (for sniffing);
+ * caller frees *out with blob_reader_free(). DAM_ENOTFOUND when absent. */
+int blob_partial_reader_open(struct blob_store *bs, const char *name, struct blob_reader **out,
+			     struct dam_err *err);
 /* Publishes the partial object under key (its SHA-256, computed by the
  * caller as the bytes arrived); if the key already exists the partial object
  * is dropped and *existed set. */

@@ -27,7 +27,7 @@ static bool same(const struct tspec *a, const struct tspec *b)
 	       !memcmp(x->pad, y->pad, sizeof x->pad) && x->format == y->format &&
 	       x->quality == y->quality && x->dpr == y->dpr && x->blur == y->blur &&
 	       x->sharpen == y->sharpen && x->trim == y->trim && x->max_bytes == y->max_bytes &&
-	       x->strip_all == y->strip_all && x->wm_fd == y->wm_fd && x->wm_gravity == y->wm_gravity &&
+	       x->strip_all == y->strip_all && x->wm == y->wm && x->wm_gravity == y->wm_gravity &&
 	       x->wm_scale == y->wm_scale && x->wm_opacity == y->wm_opacity;
 }
 
@@ -53,7 +53,7 @@ static void one(const uint8_t *data, size_t size, const struct tspec_limits *lim
 		check_error(&err, size);
 		return;
 	}
-	if (a.nops > lim->max_ops || a.t.wm_fd != -1)
+	if (a.nops > lim->max_ops || a.t.wm != NULL)
 		abort();
 	if (tspec_format(&a, &s1) < 0 || tspec_parse(s1.buf, s1.len, lim, &b, &err) < 0) {
 		fprintf(stderr, "canonical form does not parse: %s (%s)\n", s1.buf, err.msg);

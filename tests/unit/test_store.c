@@ -126,9 +126,8 @@ static void test_streaming_writer_and_read_back(void **state)
 {
 	struct fx *f = *state;
 	struct blob_writer *w;
+	struct blob_reader *r;
 	char key[65], buf[16];
-	uint64_t size = 0;
-	int fd;
 
 	assert_int_equal(blob_writer_new(f->bs, &w, NULL), 0);
 	assert_int_equal(blob_writer_write(w, "a", 1, NULL), 0);
@@ -139,11 +138,12 @@ static void test_streaming_writer_and_read_back(void **state)
 	assert_int_equal(blob_count_temp(f->bs, NULL), 1);
 	assert_int_equal(blob_writer_commit(w, key, NULL, NULL), 0);
 	assert_string_equal(key, ABC_SHA256);
-	assert_int_equal(blob_open(f->bs, key, &fd, &size, NULL), 0);
-	assert_int_equal(size, 3);
-	assert_int_equal(read(fd, buf, sizeof buf), 3);
+	assert_int_equal(blob_count_temp(f->bs, NULL), 0);
+	assert_int_equal(blob_reader_open(f->bs, key, &r, NULL), 0);
+	assert_int_equal(blob_reader_size(r), 3);
+	assert_int_equal(blob_reader_read(r, buf, sizeof buf, NULL), 3);
 	assert_memory_equal(buf, "abc", 3);
-	close(fd);
+	blob_reader_free(r);
 	assert_int_equal(blob_verify(f->bs, key, NULL), 0);
 }
 
@@ -212,12 +212,13 @@ static void test_verify_detects_damage_and_missing(void **state)
 static void test_bad_keys_refused(void **state)
 {
 	struct fx *f = *state;
-	int fd;
+	struct blob_reader *r;
 
 	assert_false(blob_key_valid("../../etc/passwd"));
 	assert_false(blob_key_valid(ABC_SHA256 "0"));
 	assert_false(blob_key_valid("BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"));
-	assert_int_equal(blob_open(f->bs, "../../etc/passwd", &fd, NULL, NULL), DAM_EINVAL);
+	assert_int_equal(blob_reader_open(f->bs, "../../etc/passwd", &r, NULL), DAM_EINVAL);
+	assert_null(r);
 }
 
 static void test_clean_temp_removes_stale(void **state)
@@ -342,6 +343,231 @@ static void test_partial_append_at(void **state)
 	free(b);
 }
 
+/* ---- readers ---- */
+
+#define BIG ((1u << 20) + 333) /* more than one copy chunk, not a round size */
+
+/* Stores pattern(BIG) and returns its bytes (caller frees); key filled. */
+static unsigned char *put_big(struct fx *f, char key[65])
+{
+	unsigned char *b = pattern(BIG);
+
+	assert_int_equal(blob_put_mem(f->bs, b, BIG, key, NULL, NULL), 0);
+	return b;
+}
+
+/* Sequential reads in odd-sized steps give back exactly the bytes, then 0. */
+static void test_reader_read_sequential(void **state)
+{
+	struct fx *f = *state;
+	char key[65];
+	unsigned char *b = put_big(f, key), *got = malloc(BIG + 100);
+	struct blob_reader *r;
+	size_t done = 0;
+	ssize_t n;
+
+	assert_int_equal(blob_reader_open(f->bs, key, &r, NULL), 0);
+	assert_int_equal(blob_reader_size(r), BIG);
+	while ((n = blob_reader_read(r, got + done, 70001, NULL)) > 0)
+		done += (size_t)n;
+	assert_int_equal(n, 0);
+	assert_int_equal(done, BIG);
+	assert_memory_equal(got, b, BIG);
+	assert_int_equal(blob_reader_read(r, got, 10, NULL), 0); /* stays at the end */
+	blob_reader_free(r);
+	free(got);
+	free(b);
+}
+
+/* pread: any offset, short only at the end, 0 at or past it, and it does
+ * not move the sequential position. */
+static void test_reader_pread(void **state)
+{
+	struct fx *f = *state;
+	char key[65];
+	unsigned char *b = put_big(f, key), buf[4096];
+	struct blob_reader *r;
+
+	assert_int_equal(blob_reader_open(f->bs, key, &r, NULL), 0);
+	assert_int_equal(blob_reader_pread(r, buf, 4096, 500000, NULL), 4096);
+	assert_memory_equal(buf, b + 500000, 4096);
+	assert_int_equal(blob_reader_pread(r, buf, 4096, BIG - 100, NULL), 100);
+	assert_memory_equal(buf, b + BIG - 100, 100);
+	assert_int_equal(blob_reader_pread(r, buf, 4096, BIG, NULL), 0);
+	assert_int_equal(blob_reader_pread(r, buf, 4096, (uint64_t)BIG * 10, NULL), 0);
+	assert_int_equal(blob_reader_pread(r, buf, 0, 0, NULL), 0);
+	assert_int_equal(blob_reader_read(r, buf, 16, NULL), 16);
+	assert_memory_equal(buf, b, 16);
+	blob_reader_free(r);
+	free(b);
+}
+
+static void test_reader_empty_and_missing(void **state)
+{
+	struct fx *f = *state;
+	struct blob_reader *r = NULL;
+	struct dam_err err = { 0 };
+	char key[65], buf[8];
+
+	assert_int_equal(blob_put_mem(f->bs, "", 0, key, NULL, NULL), 0);
+	assert_int_equal(blob_reader_open(f->bs, key, &r, NULL), 0);
+	assert_int_equal(blob_reader_size(r), 0);
+	assert_int_equal(blob_reader_read(r, buf, sizeof buf, NULL), 0);
+	blob_reader_free(r);
+	assert_int_equal(blob_reader_open(f->bs, ABC_SHA256, &r, &err), DAM_ENOTFOUND);
+	assert_null(r);
+	assert_non_null(strstr(err.msg, "missing"));
+	blob_reader_free(NULL);
+}
+
+/* The fs fast path: a borrowed fd of the object itself, and a dup of it. */
+static void test_reader_local_fd(void **state)
+{
+	struct fx *f = *state;
+	char key[65], *path;
+	unsigned char *b = put_big(f, key), buf[64];
+	struct blob_reader *r;
+	struct stat a, c;
+	int fd;
+
+	assert_int_equal(blob_reader_open(f->bs, key, &r, NULL), 0);
+	fd = blob_reader_local_fd(r);
+	assert_true(fd >= 0);
+	path = object_path(f, key);
+	assert_int_equal(stat(path, &a), 0);
+	assert_int_equal(fstat(fd, &c), 0);
+	assert_int_equal(a.st_ino, c.st_ino);
+	assert_int_equal(blob_reader_local_file(r, &fd, NULL), 0);
+	assert_int_not_equal(fd, blob_reader_local_fd(r));
+	assert_int_equal(fstat(fd, &c), 0);
+	assert_int_equal(a.st_ino, c.st_ino); /* a dup, not a copy */
+	blob_reader_free(r);
+	assert_int_equal(pread(fd, buf, sizeof buf, 1000), (ssize_t)sizeof buf); /* outlives the reader */
+	assert_memory_equal(buf, b + 1000, sizeof buf);
+	close(fd);
+	free(path);
+	free(b);
+}
+
+/* With the fd hidden (as on an object store) callers get -1 and the
+ * fallback: a spooled, unlinked copy with the same bytes, at offset 0,
+ * leaving nothing behind in the store. */
+static void test_reader_hidden_fd_fallback(void **state)
+{
+	struct fx *f = *state;
+	struct blob_store *hidden;
+	struct blob_reader *r;
+	char key[65], *path;
+	unsigned char *b = put_big(f, key), *got = malloc(BIG);
+	uint64_t size = 0;
+	struct stat a, c;
+	int fd;
+
+	setenv("DAM_STORE_NO_LOCAL_FD", "1", 1);
+	assert_int_equal(blob_store_open(f->dir, "fs", &hidden, NULL), 0);
+	unsetenv("DAM_STORE_NO_LOCAL_FD");
+	assert_int_equal(blob_reader_open(hidden, key, &r, NULL), 0);
+	assert_int_equal(blob_reader_local_fd(r), -1);
+	assert_int_equal(blob_reader_local_file(r, &fd, NULL), 0);
+	blob_reader_free(r);
+	path = object_path(f, key);
+	assert_int_equal(stat(path, &a), 0);
+	assert_int_equal(fstat(fd, &c), 0);
+	assert_int_not_equal(a.st_ino, c.st_ino); /* a copy */
+	assert_int_equal(c.st_nlink, 0);          /* already unlinked */
+	assert_int_equal(read(fd, got, BIG), (ssize_t)BIG);
+	assert_memory_equal(got, b, BIG);
+	close(fd);
+	assert_int_equal(blob_local_file(hidden, key, &fd, &size, NULL), 0);
+	assert_int_equal(size, BIG);
+	assert_int_equal(pread(fd, got, BIG, 0), (ssize_t)BIG);
+	assert_memory_equal(got, b, BIG);
+	close(fd);
+	assert_int_equal(blob_count_temp(hidden, NULL), 0);
+	assert_int_equal(blob_local_file(hidden, ABC_SHA256, &fd, NULL, NULL), DAM_ENOTFOUND);
+	assert_int_equal(fd, -1);
+	/* the store opened without the variable still offers its fd */
+	assert_int_equal(blob_reader_open(f->bs, key, &r, NULL), 0);
+	assert_true(blob_reader_local_fd(r) >= 0);
+	blob_reader_free(r);
+	blob_store_free(hidden);
+	free(path);
+	free(got);
+	free(b);
+}
+
+/* A reader over a caller's own file borrows its fd. */
+static void test_reader_from_fd(void **state)
+{
+	struct fx *f = *state;
+	struct blob_reader *r;
+	char path[4200], buf[8];
+	int fd;
+
+	snprintf(path, sizeof path, "%s/plain", f->dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_int_equal(write(fd, "0123456789", 10), 10);
+	assert_int_equal(blob_reader_from_fd(fd, &r, NULL), 0);
+	assert_int_equal(blob_reader_size(r), 10);
+	assert_int_equal(blob_reader_local_fd(r), fd);
+	assert_int_equal(blob_reader_pread(r, buf, 8, 6, NULL), 4);
+	assert_memory_equal(buf, "6789", 4);
+	blob_reader_free(r);
+	assert_true(fcntl(fd, F_GETFD) >= 0); /* still open */
+	close(fd);
+}
+
+/* Scratch files are local files the caller writes by path; one left
+ * behind is a temp object that blob_clean_temp sweeps. */
+static void test_scratch(void **state)
+{
+	struct fx *f = *state;
+	char *path = NULL, key[65];
+	uint64_t size = 0;
+	int fd;
+
+	assert_int_equal(blob_scratch_new(f->bs, &path, NULL), 0);
+	assert_non_null(path);
+	assert_int_equal(blob_count_temp(f->bs, NULL), 1);
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "abc", 3), 3);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(blob_put_fd(f->bs, fd, key, &size, NULL, NULL), 0);
+	assert_string_equal(key, ABC_SHA256);
+	assert_int_equal(size, 3);
+	close(fd);
+	blob_scratch_discard(f->bs, path);
+	assert_int_equal(blob_count_temp(f->bs, NULL), 0);
+	blob_scratch_discard(f->bs, NULL);
+}
+
+/* A partial object's bytes so far can be read (sniffed) before commit. */
+static void test_partial_reader(void **state)
+{
+	struct fx *f = *state;
+	struct blob_partial *p;
+	struct blob_reader *r = NULL;
+	unsigned char st[BLOB_HASH_STATE_SIZE];
+	char buf[16];
+
+	assert_int_equal(blob_partial_create(f->bs, "up-2", NULL), 0);
+	assert_int_equal(blob_partial_create(f->bs, "up-2", NULL), DAM_EEXIST);
+	blob_hash_state_init(st);
+	assert_int_equal(blob_partial_open_append(f->bs, "up-2", &p, NULL), 0);
+	assert_int_equal(blob_partial_append_at(p, 0, "hello", 5, st, NULL), 0);
+	blob_partial_close(p);
+	assert_int_equal(blob_partial_reader_open(f->bs, "up-2", &r, NULL), 0);
+	assert_int_equal(blob_reader_size(r), 5);
+	assert_int_equal(blob_reader_read(r, buf, sizeof buf, NULL), 5);
+	assert_memory_equal(buf, "hello", 5);
+	blob_reader_free(r);
+	assert_int_equal(blob_partial_reader_open(f->bs, "nope", &r, NULL), DAM_ENOTFOUND);
+	assert_int_equal(blob_partial_reader_open(f->bs, "../x", &r, NULL), DAM_EINVAL);
+	assert_int_equal(blob_partial_delete(f->bs, "up-2", NULL), 0);
+	assert_int_equal(blob_partial_reader_open(f->bs, "up-2", &r, NULL), DAM_ENOTFOUND);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +583,14 @@ int main(void)
 		cmocka_unit_test(test_hash_state_resumes),
 		cmocka_unit_test(test_hash_state_v1_converts),
 		cmocka_unit_test_setup_teardown(test_partial_append_at, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reader_read_sequential, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reader_pread, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reader_empty_and_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reader_local_fd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reader_hidden_fd_fallback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reader_from_fd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scratch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_partial_reader, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

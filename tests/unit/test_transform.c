@@ -1,7 +1,7 @@
 /*
  * test_transform.c - unit tests of src/media/transform.c: normalised
  * masters (media_master_write) and delivery transforms
- * (media_transform_fd).
+ * (media_transform_reader, here over readers of local files).
  *
  * Inputs are drawn with libvips in a temporary folder (plus exiftool for
  * camera metadata), turned into masters, and every assertion checks an
@@ -119,9 +119,12 @@ static void master(const char *in, const char *out, int *w, int *h)
 static int xform(const char *m, const struct media_transform *t, struct media_transform_result *r,
 		 struct dam_err *err)
 {
+	struct blob_reader *rd;
 	int fd = open_in(m), rc;
 
-	rc = media_transform_fd(fd, t, &tlim, r, err);
+	assert_int_equal(blob_reader_from_fd(fd, &rd, NULL), 0);
+	rc = media_transform_reader(rd, t, &tlim, r, err);
+	blob_reader_free(rd);
 	close(fd);
 	if (rc < 0)
 		assert_null(r->data);
@@ -859,13 +862,15 @@ static void test_watermark(void **state)
 	struct media_transform_result r;
 	struct media_transform t;
 	VipsImage *im;
+	struct blob_reader *wr;
 	int wfd = open_in("wm.tif");
 
 	/* white 800x400; black 100x50 mark at a quarter of the width (200x100)
 	 * in the bottom-right corner at half opacity: mid grey there */
 	media_transform_init(&t);
 	t.format = MEDIA_FMT_PNG;
-	t.wm_fd = wfd;
+	assert_int_equal(blob_reader_from_fd(wfd, &wr, NULL), 0);
+	t.wm = wr;
 	t.wm_gravity = MEDIA_GRAV_SE;
 	t.wm_scale = 0.25;
 	t.wm_opacity = 0.5;
@@ -888,6 +893,7 @@ static void test_watermark(void **state)
 	assert_rgb(im, 790, 390, 255, 255, 255, 0);
 	g_object_unref(im);
 	free(r.data);
+	blob_reader_free(wr);
 	close(wfd);
 }
 
@@ -1288,9 +1294,10 @@ static void test_errors(void **state)
 	assert_int_equal(xform("photo.jpg", &t, &r, &err), DAM_EMEDIA);
 	assert_non_null(strstr(err.msg, "master does not decode"));
 	fd = open_in("photo.jpg");
-	t.wm_fd = fd;
+	assert_int_equal(blob_reader_from_fd(fd, &t.wm, NULL), 0);
 	assert_int_equal(xform("photo.tif", &t, &r, &err), DAM_EMEDIA);
 	assert_true(!strncmp(err.msg, "watermark master does not decode: ", 34));
+	blob_reader_free(t.wm);
 	close(fd);
 	/* a truncated master */
 	sh("head -c 3000 %s/photo.tif > %s/cut.tif", tmpdir, tmpdir);
@@ -1298,10 +1305,10 @@ static void test_errors(void **state)
 	assert_int_equal(xform("cut.tif", &t, &r, &err), DAM_EMEDIA);
 }
 
-/* ---- concurrency: one fd shared by threads ---- */
+/* ---- concurrency: one reader shared by threads ---- */
 
 struct job {
-	int fd;
+	struct blob_reader *r;
 	int rc;
 	size_t len;
 	unsigned char head[64];
@@ -1320,7 +1327,7 @@ static void *worker(void *arg)
 	t.fit = MEDIA_FIT_COVER;
 	t.format = MEDIA_FMT_PNG;
 	for (i = 0; i < 4 && j->rc == 0; i++) {
-		j->rc = media_transform_fd(j->fd, &t, &tlim, &r, &err);
+		j->rc = media_transform_reader(j->r, &t, &tlim, &r, &err);
 		if (j->rc == 0) {
 			j->len = r.len;
 			memcpy(j->head, (char *)r.data + r.len - sizeof j->head, sizeof j->head);
@@ -1334,11 +1341,13 @@ static void test_concurrent(void **state)
 {
 	struct job jobs[4];
 	pthread_t th[4];
+	struct blob_reader *rd;
 	int fd = open_in("photo.tif"), i;
 
+	assert_int_equal(blob_reader_from_fd(fd, &rd, NULL), 0);
 	for (i = 0; i < 4; i++) {
 		memset(&jobs[i], 0, sizeof jobs[i]);
-		jobs[i].fd = fd;
+		jobs[i].r = rd;
 		assert_int_equal(pthread_create(&th[i], NULL, worker, &jobs[i]), 0);
 	}
 	for (i = 0; i < 4; i++)
@@ -1348,6 +1357,7 @@ static void test_concurrent(void **state)
 		assert_int_equal(jobs[i].len, jobs[0].len);
 		assert_memory_equal(jobs[i].head, jobs[0].head, sizeof jobs[0].head);
 	}
+	blob_reader_free(rd);
 	close(fd);
 }
 

@@ -41,7 +41,7 @@ static void assert_tspec_equal(const char *what, const struct tspec *a, const st
 		    x->format == y->format && x->quality == y->quality && x->dpr == y->dpr &&
 		    x->blur == y->blur && x->sharpen == y->sharpen && x->trim == y->trim &&
 		    x->max_bytes == y->max_bytes && x->strip_all == y->strip_all &&
-		    x->copyright == y->copyright && x->creator == y->creator && x->wm_fd == y->wm_fd &&
+		    x->copyright == y->copyright && x->creator == y->creator && x->wm == y->wm &&
 		    x->wm_gravity == y->wm_gravity && x->wm_scale == y->wm_scale &&
 		    x->wm_opacity == y->wm_opacity;
 
@@ -69,7 +69,7 @@ static void test_defaults(void **state)
 		assert_int_equal(s.t.quality, 0);
 		assert_true(s.t.dpr == 1);
 		assert_true(s.t.sharpen == 0);
-		assert_int_equal(s.t.wm_fd, -1);
+		assert_null(s.t.wm);
 		assert_false(s.t.bg_set);
 		assert_false(s.t.strip_all);
 		assert_null(s.t.copyright);
@@ -107,7 +107,7 @@ static void test_brief_examples(void **state)
 	assert_int_equal(s.t.wm_gravity, MEDIA_GRAV_SE);
 	assert_true(s.t.wm_scale == 0.2);
 	assert_true(s.t.wm_opacity == 0.5);
-	assert_int_equal(s.t.wm_fd, -1);
+	assert_null(s.t.wm);
 	assert_int_equal(s.set, TS_WM);
 	assert_string_equal(canon(&s), "wm_" WM_ID ":se:0.2:0.5");
 }
@@ -467,7 +467,7 @@ static void check_bad(const char *text, size_t len, const char *want)
 	/* a failed parse leaves a reset spec */
 	assert_int_equal(s.set, 0);
 	assert_int_equal(s.t.width, 0);
-	assert_int_equal(s.t.wm_fd, -1);
+	assert_null(s.t.wm);
 }
 
 static void test_invalid(void **state)
