@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "db/db_backend.h"
+#include "db/db_pg.h"
 
 /*
  * Statement cache. Parsing SQL was the largest single cost of a small
@@ -108,7 +109,7 @@ int db_open(const char *path, struct db **out, struct dam_err *err)
 	*out = NULL;
 	if (!db)
 		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
-	db->be = &db_sqlite_backend;
+	db->be = db_pg_is_url(path) ? &db_pg_backend : &db_sqlite_backend;
 	if ((rc = db->be->open(path, &db->conn, err)) < 0) {
 		free(db);
 		return rc;
@@ -333,7 +334,7 @@ int db_begin(struct db *db, struct dam_err *err)
 
 int db_commit(struct db *db, struct dam_err *err)
 {
-	int rc = db_exec(db, "COMMIT", err);
+	int rc = db->be->commit ? db->be->commit(db->conn, err) : db_exec(db, "COMMIT", err);
 
 	if (rc == 0)
 		db->in_tx = 0;

@@ -29,6 +29,8 @@ struct db_backend {
 	int (*set_version)(void *conn, int v, struct dam_err *err);
 	int64_t (*changes)(void *conn);
 	int64_t (*total_changes)(void *conn);   /* rows changed by this connection, ever */
+	/* Commits the transaction db_begin opened; NULL: exec "COMMIT". */
+	int (*commit)(void *conn, struct dam_err *err);
 	const char *data_version_sql;           /* one integer: changes by others */
 	const char *begin_sql;
 	const char *durable_sql[2]; /* [0] off (the default), [1] on */
