@@ -39,6 +39,7 @@ struct pg_conn {
 	uint64_t next_name; /* prepared statement names: d1, d2, ... */
 	int64_t changes;    /* rows changed by the last INSERT/UPDATE/DELETE */
 	int64_t total;      /* ... by every one of them on this connection */
+	bool tx_wrote;      /* the open transaction wrote: count it at commit */
 };
 
 struct pg_stmt {
@@ -156,14 +157,19 @@ static int run(struct pg_conn *pc, const char *sql, struct dam_err *err, const c
  * db_begin/db_commit, where the bump is atomic with the change. */
 static void after_write(struct pg_conn *pc, const PGresult *res)
 {
+	bool idle = PQtransactionStatus(pc->c) == PQTRANS_IDLE;
+
 	if (is_dml(res)) {
 		const char *n = PQcmdTuples((PGresult *)res);
 		pc->changes = n && *n ? strtoll(n, NULL, 10) : 0;
 		pc->total += pc->changes;
 	}
-	if (is_write(res) && PQtransactionStatus(pc->c) == PQTRANS_IDLE &&
-	    (!is_dml(res) || pc->changes > 0))
+	if (!is_write(res) || (is_dml(res) && pc->changes == 0))
+		return;
+	if (idle)
 		run(pc, PG_BUMP_SQL, NULL, "count change");
+	else
+		pc->tx_wrote = true;
 }
 
 static void ignore_notice(void *arg, const char *msg) {}
@@ -242,6 +248,8 @@ static int p_exec(void *conn, const char *sql, struct dam_err *err)
 	else if (s != PGRES_EMPTY_QUERY)
 		rc = fail(pc->c, res, err, "exec");
 	PQclear(res);
+	if (PQtransactionStatus(pc->c) == PQTRANS_IDLE) /* ROLLBACK, or none open */
+		pc->tx_wrote = false;
 	return rc;
 }
 
@@ -623,18 +631,20 @@ static int set_version(void *conn, int v, struct dam_err *err)
 	return run(conn, sql, err, "set schema version");
 }
 
-/* db_begin() opened the transaction; counting it and committing go in one
- * round trip. If an earlier statement failed, PG has aborted the
- * transaction and COMMIT alone would silently roll back: the bump fails
- * first and the caller hears of it. */
+/* db_begin() opened the transaction; counting it (if it wrote: a read-only
+ * transaction must not retire every cache) and committing go in one round
+ * trip. If an earlier statement failed, PG has aborted the transaction and
+ * COMMIT would silently roll back: say so instead. */
 static int p_commit(void *conn, struct dam_err *err)
 {
 	struct pg_conn *pc = conn;
+	bool wrote = pc->tx_wrote;
 
 	if (PQtransactionStatus(pc->c) == PQTRANS_INERROR)
 		return dam_err_set(err, DAM_EDB, NULL,
 				   "database: commit: the transaction was aborted by an earlier error");
-	return run(pc, PG_BUMP_SQL "; COMMIT", err, "commit");
+	pc->tx_wrote = false;
+	return run(pc, wrote ? PG_BUMP_SQL "; COMMIT" : "COMMIT", err, "commit");
 }
 
 static int64_t p_changes(void *conn) { return ((struct pg_conn *)conn)->changes; }

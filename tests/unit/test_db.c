@@ -356,6 +356,7 @@ static void test_data_version_other_connection(void **state)
 	struct fx *f = *state;
 	struct db_version a, b, c;
 	struct db *other;
+	int64_t n;
 
 	assert_int_equal(db_migrate(f->db, migs, 1, NULL), 0);
 	assert_int_equal(db_open(f->path, &other, NULL), 0);
@@ -371,6 +372,13 @@ static void test_data_version_other_connection(void **state)
 	assert_int_equal(db_run(f->db, NULL, "UPDATE t SET name = 'y'", NULL), 1);
 	assert_int_equal(db_data_version(other, &c, NULL), 0);
 	assert_true(c.others != b.others);
+	/* Neither does a transaction that only read. */
+	assert_int_equal(db_begin(f->db, NULL), 0);
+	assert_int_equal(db_query_int(f->db, &n, NULL, "SELECT count(*) FROM t", NULL), 0);
+	assert_int_equal(db_run(f->db, NULL, "UPDATE t SET name = 'w' WHERE 1 = 0", NULL), 0);
+	assert_int_equal(db_commit(f->db, NULL), 0);
+	assert_int_equal(db_data_version(other, &b, NULL), 0);
+	assert_true(c.others == b.others);
 	/* A rolled back transaction changes nothing anyone can see. */
 	assert_int_equal(db_begin(f->db, NULL), 0);
 	assert_int_equal(db_run(f->db, NULL, "INSERT INTO t(name) VALUES ('z')", NULL), 1);
