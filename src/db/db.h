@@ -88,6 +88,17 @@ struct db_version {
 	int64_t others, own;
 };
 int db_data_version(struct db *db, struct db_version *out, struct dam_err *err);
+/* On PostgreSQL (db_pg.c) the version is a one-row counter, dam_change.n,
+ * that every write transaction increments just before its COMMIT, inside
+ * the transaction: the new number and the data it counts become visible in
+ * the same instant, so a reader that sees the old number never builds a
+ * cache entry from data newer than that entry's version would admit missing
+ * (a sequence would not do: nextval is visible before the commit). Writes
+ * outside db_begin/db_commit bump it right after. The same statement sends
+ * NOTIFY dam_change with the new value, delivered at commit to every
+ * connection that LISTENs, so a node can retire caches without polling;
+ * db_data_version() itself reads the row (one round trip, exact). others
+ * also moves with this connection's own commits; callers only compare. */
 /* Refreshes only v->own (this connection's commits): a counter, no I/O. */
 void db_data_version_own(struct db *db, struct db_version *v);
 
@@ -95,7 +106,9 @@ void db_data_version_own(struct db *db, struct db_version *v);
 int64_t db_changes(struct db *db);
 
 /* Write transactions take the write lock at BEGIN, so two writers never
- * deadlock upgrading a read lock. */
+ * deadlock upgrading a read lock. (PostgreSQL: READ COMMITTED plus one
+ * advisory lock, so writers are serialised as on SQLite and need no retry;
+ * an error inside a transaction aborts it there, and db_commit then fails.) */
 int db_begin(struct db *db, struct dam_err *err);
 int db_commit(struct db *db, struct dam_err *err);
 /* Safe to call when no transaction is open. */
