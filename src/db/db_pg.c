@@ -253,52 +253,84 @@ static int p_exec(void *conn, const char *sql, struct dam_err *err)
 	return rc;
 }
 
-/* Scans sql as PostgreSQL's lexer would for what can hold a '?' that is not
- * a placeholder; returns the end of the token starting at p, or p itself
- * when p starts none. */
+static bool ident_char(char c) { return isalnum((unsigned char)c) || c == '_' || c == '$'; }
+
+static const char *skip_line_comment(const char *p)
+{
+	const char *e = strchr(p, '\n');
+	return e ? e : p + strlen(p);
+}
+
+/* PostgreSQL nests block comments. */
+static const char *skip_block_comment(const char *p)
+{
+	int depth = 0;
+
+	while (*p) {
+		if (p[0] == '/' && p[1] == '*')
+			depth++, p += 2;
+		else if (p[0] == '*' && p[1] == '/' && --depth == 0)
+			return p + 2;
+		else
+			p += p[0] == '*' && p[1] == '/' ? 2 : 1;
+	}
+	return p;
+}
+
+/* '..' and ".." (a doubled quote stays inside); E'..' also takes \' . */
+static const char *skip_quote(const char *p, bool backslash)
+{
+	char q = *p;
+
+	for (p++; *p; p++) {
+		if (backslash && *p == '\\' && p[1])
+			p++;
+		else if (*p == q && p[1] == q)
+			p++;
+		else if (*p == q)
+			return p + 1;
+	}
+	return p;
+}
+
+/* $tag$ .. $tag$ (tag empty or an identifier); p itself when p starts
+ * none ($1 is a parameter). */
+static const char *skip_dollar(const char *p)
+{
+	size_t n = 1;
+
+	if (isdigit((unsigned char)p[1]))
+		return p;
+	while (isalnum((unsigned char)p[n]) || p[n] == '_')
+		n++;
+	if (p[n] != '$')
+		return p;
+	n++;
+	for (const char *e = p + n; (e = strchr(e, '$')); e++)
+		if (!strncmp(e, p, n))
+			return e + n;
+	return p + strlen(p);
+}
+
+/* The end of the comment, quoted string or quoted identifier starting at p
+ * (where a '?' is text, not a placeholder), or p itself when p starts none.
+ * start: the beginning of the SQL, to look at the character before p. */
 static const char *skip_quoted(const char *start, const char *p)
 {
-	if (p[0] == '-' && p[1] == '-') {
-		const char *e = strchr(p, '\n');
-		return e ? e : p + strlen(p);
+	char prev = p > start ? p[-1] : ' ';
+
+	if (p[0] == '-' && p[1] == '-')
+		return skip_line_comment(p);
+	if (p[0] == '/' && p[1] == '*')
+		return skip_block_comment(p);
+	if (*p == '"')
+		return skip_quote(p, false);
+	if (*p == '\'') {
+		bool e = (prev == 'E' || prev == 'e') && (p - start < 2 || !ident_char(p[-2]));
+		return skip_quote(p, e);
 	}
-	if (p[0] == '/' && p[1] == '*') { /* PG nests block comments */
-		int depth = 0;
-		for (; *p; p++) {
-			if (p[0] == '/' && p[1] == '*')
-				depth++, p++;
-			else if (p[0] == '*' && p[1] == '/' && --depth == 0)
-				return p + 2;
-			else if (p[0] == '*' && p[1] == '/')
-				p++;
-		}
-		return p;
-	}
-	if (*p == '\'' || *p == '"') { /* '' and "" escape the quote */
-		char q = *p;
-		bool esc = q == '\'' && p > start && (p[-1] == 'E' || p[-1] == 'e');
-		for (p++; *p; p++) {
-			if (esc && *p == '\\' && p[1])
-				p++;
-			else if (*p == q && p[1] == q)
-				p++;
-			else if (*p == q)
-				return p + 1;
-		}
-		return p;
-	}
-	if (*p == '$') { /* $tag$ ... $tag$ */
-		size_t n = 1;
-		while (isalnum((unsigned char)p[n]) || p[n] == '_')
-			n++;
-		if (p[n] != '$' || isdigit((unsigned char)p[1]))
-			return p;
-		n++;
-		for (const char *e = p + n; (e = strchr(e, '$')); e++)
-			if (!strncmp(e, p, n))
-				return e + n;
-		return p + strlen(p);
-	}
+	if (*p == '$' && !ident_char(prev)) /* foo$bar is one identifier */
+		return skip_dollar(p);
 	return p;
 }
 
@@ -339,7 +371,7 @@ char *pg__rewrite(const char *sql, int *nparams)
 		}
 		next = n > next ? n : next;
 		max = n > max ? n : max;
-		o += sprintf(o, "$%d", n);
+		o += snprintf(o, 8, "$%d", n); /* n <= 32767: at most 6 bytes + NUL */
 	}
 	*o = 0;
 	*nparams = max;

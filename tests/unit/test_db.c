@@ -451,6 +451,9 @@ static void test_pg_rewrite(void **state)
 		{ "WHERE ?1 IS NULL OR name=?1 AND x=?", "WHERE $1 IS NULL OR name=$1 AND x=$2", 2 },
 		{ "VALUES (?,?,?5)", "VALUES ($1,$2,$5)", 5 },
 		{ "SELECT 'unterminated ?", "SELECT 'unterminated ?", 0 },
+		{ "SELECT a$b, ?, $x$?$x$ FROM t$", "SELECT a$b, $1, $x$?$x$ FROM t$", 1 },
+		{ "CASE WHEN ? THEN 'a\\' ELSE'b' END, ?", "CASE WHEN $1 THEN 'a\\' ELSE'b' END, $2", 2 },
+		{ "e'\\'?' || ?", "e'\\'?' || $1", 1 },
 	};
 	int n;
 
