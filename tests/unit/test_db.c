@@ -566,6 +566,42 @@ static void test_pg_notify(void **state)
 	PQfinish(l);
 }
 
+/* The server holds exactly the statements db.c's cache holds: evicted ones
+ * are deallocated, not leaked in the session. */
+static void test_pg_prepared_follow_cache(void **state)
+{
+	struct fx *f = *state;
+	struct db_cache_stats s;
+	char sql[64];
+	int64_t n;
+
+	for (int i = 0; i < 200; i++) {
+		snprintf(sql, sizeof sql, "SELECT %d + ?", i);
+		assert_int_equal(db_query_int(f->db, &n, NULL, sql, "i", (int64_t)1), 0);
+		assert_int_equal(n, i + 1);
+	}
+	assert_int_equal(db_query_int(f->db, &n, NULL, "SELECT count(*) FROM pg_prepared_statements", NULL), 0);
+	db_cache_stats(f->db, &s);
+	assert_true(s.evictions > 0);
+	assert_int_equal(n, s.cached);
+}
+
+/* db_set_durable maps to synchronous_commit; off is the default. */
+static void test_pg_durable(void **state)
+{
+	struct fx *f = *state;
+	struct db_stmt *st;
+
+	for (int on = -1; on <= 1; on++) {
+		if (on >= 0)
+			assert_int_equal(db_set_durable(f->db, on, NULL), 0);
+		assert_int_equal(db_query(f->db, &st, NULL, "SELECT current_setting('synchronous_commit')", NULL), 0);
+		assert_int_equal(db_step(st, NULL), DB_ROW);
+		assert_string_equal(db_col_text(st, 0), on == 1 ? "on" : "off");
+		db_finalize(st);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -589,6 +625,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pg_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_connection_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_notify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_prepared_follow_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_durable, setup, teardown),
 	};
 	const struct CMUnitTest pg_rewrite_test[] = { cmocka_unit_test(test_pg_rewrite) };
 	int rc;
