@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "db/db_backend.h"
 #include "db/db_pg.h"
@@ -37,6 +38,8 @@ struct db {
 	const struct db_backend *be;
 	void *conn;
 	int in_tx;
+	bool watching;            /* db_wait_change was called: watch_version is set */
+	struct db_version watch_version;
 	struct db_stmt *cache[STMT_CACHE];
 	int ncache;
 	uint64_t tick;
@@ -386,4 +389,29 @@ int db_migrate(struct db *db, const char *const *migrations, int n, struct dam_e
 fail:
 	db_rollback(db);
 	return rc;
+}
+
+/* The fallback for backends without notifications: a data_version read
+ * costs no page of the database, so 20 reads a second are cheap. */
+int db_wait_change(struct db *db, int timeout_ms, struct dam_err *err)
+{
+	struct db_version v;
+	int rc, waited = 0;
+
+	if (db->be->wait_change)
+		return db->be->wait_change(db->conn, timeout_ms, err);
+	for (;;) {
+		if ((rc = db_data_version(db, &v, err)) < 0)
+			return rc;
+		if (!db->watching || v.others != db->watch_version.others || v.own != db->watch_version.own) {
+			db->watching = true;
+			db->watch_version = v;
+			return 1;
+		}
+		if (waited >= timeout_ms)
+			return 0;
+		int step = timeout_ms - waited < 50 ? timeout_ms - waited : 50;
+		usleep((useconds_t)step * 1000);
+		waited += step;
+	}
 }

@@ -119,4 +119,15 @@ void db_rollback(struct db *db);
 int db_migrate(struct db *db, const char *const *migrations, int n, struct dam_err *err);
 int db_schema_version(struct db *db, int *out, struct dam_err *err);
 
+/* Waits up to timeout_ms for a commit by any connection to this database,
+ * in any process, on any node. Returns 1 when there may have been one since
+ * the previous call (always on the first call: read db_data_version then),
+ * 0 when timeout_ms passed without one, or < 0. For a thread that retires
+ * caches as soon as another node writes, rather than at its next request.
+ * PostgreSQL: the first call LISTENs on dam_change, the later ones wait on
+ * the connection's socket for the NOTIFY each counted commit sends; give it
+ * a connection of its own (notifications queue up on it until the next
+ * call). SQLite: compares db_data_version every 50 ms. */
+int db_wait_change(struct db *db, int timeout_ms, struct dam_err *err);
+
 #endif

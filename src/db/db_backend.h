@@ -31,6 +31,8 @@ struct db_backend {
 	int64_t (*total_changes)(void *conn);   /* rows changed by this connection, ever */
 	/* Commits the transaction db_begin opened; NULL: exec "COMMIT". */
 	int (*commit)(void *conn, struct dam_err *err);
+	/* db_wait_change; NULL: db.c polls db_data_version. */
+	int (*wait_change)(void *conn, int timeout_ms, struct dam_err *err);
 	const char *data_version_sql;           /* one integer: changes by others */
 	const char *begin_sql;
 	const char *durable_sql[2]; /* [0] off (the default), [1] on */

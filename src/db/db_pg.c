@@ -21,12 +21,15 @@
  *   A lost connection is reported as such; the next db_open() connects anew.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db/db_backend.h"
 #include "db/db_pg.h"
@@ -40,6 +43,7 @@ struct pg_conn {
 	int64_t changes;    /* rows changed by the last INSERT/UPDATE/DELETE */
 	int64_t total;      /* ... by every one of them on this connection */
 	bool tx_wrote;      /* the open transaction wrote: count it at commit */
+	bool listening;     /* LISTEN dam_change was sent (db_wait_change) */
 };
 
 struct pg_stmt {
@@ -679,6 +683,56 @@ static int p_commit(void *conn, struct dam_err *err)
 	return run(pc, wrote ? PG_BUMP_SQL "; COMMIT" : "COMMIT", err, "commit");
 }
 
+/* Drops every queued notification; true if there was one. Only dam_change
+ * is listened to, and its payloads need no reading: the caller reads the
+ * counter itself. */
+static bool drain_notifies(PGconn *c)
+{
+	PGnotify *n;
+	bool any = false;
+
+	while ((n = PQnotifies(c))) {
+		PQfreemem(n);
+		any = true;
+	}
+	return any;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int p_wait_change(void *conn, int timeout_ms, struct dam_err *err)
+{
+	struct pg_conn *pc = conn;
+	int64_t end = mono_ms() + timeout_ms;
+	int rc;
+
+	if (!pc->listening) {
+		if ((rc = run(pc, "LISTEN dam_change", err, "listen")) < 0)
+			return rc;
+		pc->listening = true;
+		drain_notifies(pc->c);
+		return 1; /* what happened before LISTEN was not heard */
+	}
+	for (;;) {
+		if (!PQconsumeInput(pc->c))
+			return fail(pc->c, NULL, err, "wait for changes");
+		if (drain_notifies(pc->c))
+			return 1;
+		int64_t left = end - mono_ms();
+		if (left <= 0)
+			return 0;
+		struct pollfd p = { .fd = PQsocket(pc->c), .events = POLLIN };
+		if (poll(&p, 1, (int)left) < 0 && errno != EINTR)
+			return dam_err_errno(err, DAM_EDB, errno, "database: wait for changes");
+	}
+}
+
 static int64_t p_changes(void *conn) { return ((struct pg_conn *)conn)->changes; }
 static int64_t p_total_changes(void *conn) { return ((struct pg_conn *)conn)->total; }
 
@@ -712,6 +766,7 @@ const struct db_backend db_pg_backend = {
 	.changes = p_changes,
 	.total_changes = p_total_changes,
 	.commit = p_commit,
+	.wait_change = p_wait_change,
 	/* Moves at every commit of a write transaction, by any connection on
 	 * any node (own ones included: the caches only compare). */
 	.data_version_sql = "SELECT n FROM dam_change WHERE id = 1",

@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <time.h>
 
 #include "db/db.h"
 #include "db/db_pg.h"
@@ -437,6 +438,53 @@ static void test_two_threads_two_connections(void **state)
 	assert_int_equal(n, 300);
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *commit_later(void *p)
+{
+	struct fx *f = p;
+
+	usleep(200 * 1000);
+	if (db_begin(f->db, NULL) == 0 && db_run(f->db, NULL, "INSERT INTO t(name) VALUES ('late')", NULL) == 1)
+		db_commit(f->db, NULL);
+	return NULL;
+}
+
+/* A watcher hears another connection's commit well within a second, and
+ * nothing when nothing is committed. */
+static void test_wait_change(void **state)
+{
+	struct fx *f = *state;
+	struct db *w;
+	pthread_t t;
+	int64_t t0, n;
+
+	assert_int_equal(db_migrate(f->db, migs, 1, NULL), 0);
+	assert_int_equal(db_open(f->path, &w, NULL), 0);
+	assert_int_equal(db_wait_change(w, 0, NULL), 1); /* the first call */
+	t0 = now_ms();
+	assert_int_equal(db_wait_change(w, 150, NULL), 0);
+	assert_true(now_ms() - t0 >= 140);
+	/* Reads on other connections are no change. */
+	assert_int_equal(db_query_int(f->db, &n, NULL, "SELECT count(*) FROM t", NULL), 0);
+	assert_int_equal(db_wait_change(w, 50, NULL), 0);
+	assert_int_equal(pthread_create(&t, NULL, commit_later, f), 0);
+	t0 = now_ms();
+	assert_int_equal(db_wait_change(w, 5000, NULL), 1);
+	assert_true(now_ms() - t0 < 1000);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(db_query_int(w, &n, NULL, "SELECT count(*) FROM t WHERE name = 'late'", NULL), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(db_wait_change(w, 50, NULL), 0);
+	db_close(w);
+}
+
 /* ---- PostgreSQL only ---- */
 
 static void test_pg_rewrite(void **state)
@@ -618,6 +666,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_values_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_version_other_connection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_threads_two_connections, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wait_change, setup, teardown),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		cmocka_unit_test(test_pg_rewrite),
