@@ -20,6 +20,7 @@
  *   CONSTRAINT and BUSY; everything else DAM_EDB with the server's message.
  *   A lost connection is reported as such; the next db_open() connects anew.
  */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -84,6 +85,15 @@ static const char bookkeeping_sql[] =
 #define PG_BUMP_SQL                                                              \
 	"WITH c AS (UPDATE dam_change SET n = n + 1 WHERE id = 1 RETURNING n)"  \
 	" SELECT pg_notify('dam_change', n::text) FROM c"
+
+/* db.c hands the connection back as a void *: check it is ours. */
+static struct pg_conn *pgc(void *conn)
+{
+	struct pg_conn *pc = conn;
+
+	assert(pc && pc->magic == PG_CONN_MAGIC);
+	return pc;
+}
 
 static void trim(char *s)
 {
@@ -236,13 +246,14 @@ static void p_close(void *conn)
 
 	if (!pc)
 		return;
+	pgc(pc);
 	PQfinish(pc->c);
 	free(pc);
 }
 
 static int p_exec(void *conn, const char *sql, struct dam_err *err)
 {
-	struct pg_conn *pc = conn;
+	struct pg_conn *pc = pgc(conn);
 	PGresult *res = PQexec(pc->c, sql);
 	ExecStatusType s = PQresultStatus(res);
 	int rc = 0;
@@ -527,7 +538,7 @@ static int p_step(void *conn, void *stp, struct dam_err *err)
 	int rc;
 
 	clear_bin(st);
-	if (!st->res && (rc = execute(conn, st, err)) < 0)
+	if (!st->res && (rc = execute(pgc(conn), st, err)) < 0)
 		return rc;
 	if (st->row < PQntuples(st->res))
 		st->row++;
@@ -592,14 +603,30 @@ static const char *c_text(void *stp, int c)
 	return cell(st, c) ? PQgetvalue(st->res, st->row, c) : "";
 }
 
-/* Text results: booleans arrive as t/f (SQLite has none, so 1/0). */
+/* Text results: booleans arrive as t/f (SQLite has none, so 1/0); a
+ * fraction or an exponent ("7.9", "1e+20" from a float column) converts as
+ * SQLite converts a REAL: toward zero, clamped to int64 (strtoll clamps
+ * too). */
 static int64_t c_int(void *stp, int c)
 {
 	const char *v = c_text(stp, c);
+	char *end;
+	int64_t i;
+	double d;
 
 	if (v[0] == 't' && !v[1])
 		return 1;
-	return strtoll(v, NULL, 10);
+	i = strtoll(v, &end, 10);
+	if (*end != '.' && *end != 'e' && *end != 'E' && *end != 'I' && *end != 'N')
+		return i;
+	d = strtod(v, NULL);
+	if (d != d)
+		return 0; /* NaN */
+	if (d >= 9223372036854775807.0)
+		return INT64_MAX;
+	if (d <= -9223372036854775808.0)
+		return INT64_MIN;
+	return (int64_t)d;
 }
 
 static double c_double(void *stp, int c)
@@ -673,7 +700,7 @@ static int set_version(void *conn, int v, struct dam_err *err)
  * COMMIT would silently roll back: say so instead. */
 static int p_commit(void *conn, struct dam_err *err)
 {
-	struct pg_conn *pc = conn;
+	struct pg_conn *pc = pgc(conn);
 	bool wrote = pc->tx_wrote;
 
 	if (PQtransactionStatus(pc->c) == PQTRANS_INERROR)
@@ -708,7 +735,7 @@ static int64_t mono_ms(void)
 
 static int p_wait_change(void *conn, int timeout_ms, struct dam_err *err)
 {
-	struct pg_conn *pc = conn;
+	struct pg_conn *pc = pgc(conn);
 	int64_t end = mono_ms() + timeout_ms;
 	int rc;
 

@@ -348,6 +348,14 @@ static void test_values_round_trip(void **state)
 	db_finalize(st);
 	assert_int_equal(db_query_int(f->db, &id, NULL, "SELECT count(*) FROM t WHERE id = ?", "i", INT64_MIN), 0);
 	assert_int_equal(id, 1);
+	/* Reals read as integers: toward zero, clamped. */
+	assert_int_equal(db_query(f->db, &st, NULL, "SELECT 7.9, -7.9, 1e20, -1e20, score FROM t WHERE id = ?", "i",
+				  INT64_MIN + 1), 0);
+	assert_int_equal(db_step(st, NULL), DB_ROW);
+	assert_true(db_col_int(st, 0) == 7 && db_col_int(st, 1) == -7);
+	assert_true(db_col_int(st, 2) == INT64_MAX && db_col_int(st, 3) == INT64_MIN);
+	assert_true(db_col_int(st, 4) == INT64_MIN); /* -1e308 in a double column ("-1e+308" on PG) */
+	db_finalize(st);
 }
 
 /* A commit on one connection moves the version another one reads, and
