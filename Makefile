@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 DEMO ?= demo-library
 MESON_FLAGS ?= --werror
 
-.PHONY: all deps web build run test test-unit test-cli test-e2e test-asan clean bench fixtures
+.PHONY: all deps web build run test test-unit test-cli test-pg test-e2e test-asan clean bench fixtures
 
 all: build
 
@@ -46,6 +46,10 @@ test-unit: build fixtures
 
 test-cli: build fixtures
 	DAM=$(BUILD)/dam FIXTURES=$(BUILD)/fixtures ./tests/cli/run.sh
+
+# The db unit tests on a throwaway PostgreSQL cluster (scripts/pg.sh).
+test-pg: build
+	BUILD=$(BUILD) ./tests/pg/run.sh
 
 test-e2e: build fixtures
 	DAM=$(BUILD)/dam FIXTURES=$(BUILD)/fixtures ./tests/e2e/run.sh

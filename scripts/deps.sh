@@ -7,7 +7,7 @@ PKGS=(
   build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
   libvips-dev libvips-tools liblcms2-dev libpoppler-glib-dev
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
-  libh2o-evloop-dev libssl-dev libjansson-dev libsqlite3-dev sqlite3 libpq-dev libroaring-dev
+  libh2o-evloop-dev libssl-dev libjansson-dev libsqlite3-dev sqlite3 libpq-dev postgresql libroaring-dev
   libsodium-dev libmagic-dev libinih-dev libcurl4-openssl-dev libarchive-dev zlib1g-dev
   libcmocka-dev libimage-exiftool-perl imagemagick poppler-utils valgrind jq
   wrk nginx varnish chromium

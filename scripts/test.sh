@@ -31,6 +31,10 @@ DAM="$build/dam" FIXTURES="$fixtures" ./tests/api/run.sh || status=1
 step "S3 client against a real RADOS Gateway (throwaway Ceph cluster)"
 BUILD="$build" ./tests/s3/run.sh || status=1
 
+step "database layer on a real PostgreSQL (throwaway cluster)"
+BUILD="$build" ./tests/pg/run.sh || status=1
+VALGRIND=1 BUILD="$build" ./tests/pg/run.sh >/dev/null || { echo "valgrind: test_db on PostgreSQL has memory errors"; status=1; }
+
 step "browser tests (web UI, Chromium)"
 DAM="$build/dam" FIXTURES="$fixtures" ./tests/e2e/run.sh || status=1
 

@@ -183,7 +183,7 @@ int asset_list(struct dam *dam, const struct asset_filter *f, json_t **out, stru
 
 	rc = db_query(dam->db, &st, err,
 		      "SELECT a.id, a.name, a.kind, v.size, v.status, a.created_at, v.mime,"
-		      " (SELECT {{str_agg(tag, tag, ', ')}} FROM (SELECT tag FROM tags WHERE asset_id=a.id ORDER BY tag)),"
+		      " (SELECT {{str_agg(tag, tag, ', ')}} FROM (SELECT tag FROM tags WHERE asset_id=a.id ORDER BY tag) AS t),"
 		      " a.updated_at"
 		      " FROM assets a JOIN versions v ON v.id = a.current_version_id"
 		      " WHERE (a.deleted_at IS NOT NULL) = ? AND (? IS NULL OR a.kind = ?)"

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "db/db_backend.h"
 
@@ -37,6 +38,8 @@ struct db {
 	void *conn;
 	int in_tx;
 	bool fk_off; /* inside db_migrate's run of a DB_MIGRATION_NO_FK step */
+	bool watching;            /* db_wait_change was called: watch_version is set */
+	struct db_version watch_version;
 	struct db_stmt *cache[STMT_CACHE];
 	int ncache;
 	uint64_t tick;
@@ -277,6 +280,17 @@ static int dialect_expand(const struct db_backend *be, const char *sql, char **o
 	return rc;
 }
 
+/* The engine of path: the first backend that claims it, SQLite last. */
+static const struct db_backend *backend_for(const char *path)
+{
+	static const struct db_backend *const backends[] = { &db_pg_backend, &db_sqlite_backend };
+
+	for (size_t i = 0; i < sizeof backends / sizeof *backends; i++)
+		if (!backends[i]->claims || backends[i]->claims(path))
+			return backends[i];
+	return &db_sqlite_backend;
+}
+
 int db_open(const char *path, struct db **out, struct dam_err *err)
 {
 	struct db *db = calloc(1, sizeof *db);
@@ -285,7 +299,7 @@ int db_open(const char *path, struct db **out, struct dam_err *err)
 	*out = NULL;
 	if (!db)
 		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
-	db->be = &db_sqlite_backend;
+	db->be = backend_for(path);
 	if ((rc = db->be->open(path, &db->conn, err)) < 0) {
 		free(db);
 		return rc;
@@ -524,7 +538,7 @@ int db_begin(struct db *db, struct dam_err *err)
 
 int db_commit(struct db *db, struct dam_err *err)
 {
-	int rc = db_exec(db, "COMMIT", err);
+	int rc = db->be->commit ? db->be->commit(db->conn, err) : db_exec(db, "COMMIT", err);
 
 	if (rc == 0)
 		db->in_tx = 0;
@@ -648,4 +662,29 @@ const struct db_migration *db_migrations(struct db *db, int *n)
 int db_migrate_latest(struct db *db, struct dam_err *err)
 {
 	return db_migrate(db, db->be->migrations, *db->be->nmigrations, err);
+}
+
+/* The fallback for backends without notifications: a data_version read
+ * costs no page of the database, so 20 reads a second are cheap. */
+int db_wait_change(struct db *db, int timeout_ms, struct dam_err *err)
+{
+	struct db_version v;
+	int rc, waited = 0;
+
+	if (db->be->wait_change)
+		return db->be->wait_change(db->conn, timeout_ms, err);
+	for (;;) {
+		if ((rc = db_data_version(db, &v, err)) < 0)
+			return rc;
+		if (!db->watching || v.others != db->watch_version.others || v.own != db->watch_version.own) {
+			db->watching = true;
+			db->watch_version = v;
+			return 1;
+		}
+		if (waited >= timeout_ms)
+			return 0;
+		int step = timeout_ms - waited < 50 ? timeout_ms - waited : 50;
+		usleep((useconds_t)step * 1000);
+		waited += step;
+	}
 }

@@ -118,6 +118,17 @@ struct db_version {
 	int64_t others, own;
 };
 int db_data_version(struct db *db, struct db_version *out, struct dam_err *err);
+/* On PostgreSQL (db_pg.c) the version is a one-row counter, dam_change.n,
+ * that every write transaction increments just before its COMMIT, inside
+ * the transaction: the new number and the data it counts become visible in
+ * the same instant, so a reader that sees the old number never builds a
+ * cache entry from data newer than that entry's version would admit missing
+ * (a sequence would not do: nextval is visible before the commit). Writes
+ * outside db_begin/db_commit bump it right after. The same statement sends
+ * NOTIFY dam_change with the new value, delivered at commit to every
+ * connection that LISTENs, so a node can retire caches without polling;
+ * db_data_version() itself reads the row (one round trip, exact). others
+ * also moves with this connection's own commits; callers only compare. */
 /* Refreshes only v->own (this connection's commits): a counter, no I/O. */
 void db_data_version_own(struct db *db, struct db_version *v);
 
@@ -125,7 +136,9 @@ void db_data_version_own(struct db *db, struct db_version *v);
 int64_t db_changes(struct db *db);
 
 /* Write transactions take the write lock at BEGIN, so two writers never
- * deadlock upgrading a read lock. */
+ * deadlock upgrading a read lock. (PostgreSQL: READ COMMITTED plus one
+ * advisory lock, so writers are serialised as on SQLite and need no retry;
+ * an error inside a transaction aborts it there, and db_commit then fails.) */
 int db_begin(struct db *db, struct dam_err *err);
 int db_commit(struct db *db, struct dam_err *err);
 /* Safe to call when no transaction is open. */
@@ -157,5 +170,16 @@ const struct db_migration *db_migrations(struct db *db, int *n);
 /* db_migrate() with the backend's whole list. */
 int db_migrate_latest(struct db *db, struct dam_err *err);
 int db_schema_version(struct db *db, int *out, struct dam_err *err);
+
+/* Waits up to timeout_ms for a commit by any connection to this database,
+ * in any process, on any node. Returns 1 when there may have been one since
+ * the previous call (always on the first call: read db_data_version then),
+ * 0 when timeout_ms passed without one, or < 0. For a thread that retires
+ * caches as soon as another node writes, rather than at its next request.
+ * PostgreSQL: the first call LISTENs on dam_change, the later ones wait on
+ * the connection's socket for the NOTIFY each counted commit sends; give it
+ * a connection of its own (notifications queue up on it until the next
+ * call). SQLite: compares db_data_version every 50 ms. */
+int db_wait_change(struct db *db, int timeout_ms, struct dam_err *err);
 
 #endif

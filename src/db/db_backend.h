@@ -26,6 +26,9 @@ enum db_piece {
 
 struct db_backend {
 	const char *name;
+	/* True when path names a database of this engine (db_open asks each
+	 * backend in turn); NULL: any path, the last resort (SQLite's files). */
+	int (*claims)(const char *path);
 	int (*open)(const char *path, void **conn, struct dam_err *err);
 	void (*close)(void *conn);
 	int (*exec)(void *conn, const char *sql, struct dam_err *err);
@@ -49,6 +52,10 @@ struct db_backend {
 	int (*set_version)(void *conn, int v, struct dam_err *err);
 	int64_t (*changes)(void *conn);
 	int64_t (*total_changes)(void *conn);   /* rows changed by this connection, ever */
+	/* Commits the transaction db_begin opened; NULL: exec "COMMIT". */
+	int (*commit)(void *conn, struct dam_err *err);
+	/* db_wait_change; NULL: db.c polls db_data_version. */
+	int (*wait_change)(void *conn, int timeout_ms, struct dam_err *err);
 	const char *data_version_sql;           /* one integer: changes by others */
 	const char *begin_sql;
 	const char *durable_sql[2]; /* [0] off (the default), [1] on */
@@ -68,6 +75,7 @@ struct db_backend {
 };
 
 extern const struct db_backend db_sqlite_backend;
+extern const struct db_backend db_pg_backend;
 
 /* SQLite's migration list (migrations_sqlite.c). Static storage. */
 extern const struct db_migration db_sqlite_migrations[];
