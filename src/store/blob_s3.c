@@ -320,16 +320,44 @@ struct segment {
 	uint64_t start, size;
 };
 
+/* Read-ahead: callers read in small steps (libvips asks its source for a
+ * few KiB at a time), and each ranged GET costs a round trip (measured on
+ * RGW here: a 240 KB JPEG's renditions took 70 s at one GET per read, 1 s
+ * with this). A miss fetches at least RA_MIN bytes; reads that carry on
+ * where the window ended double it, up to RA_MAX, so a whole master
+ * streams in few requests while a tile still costs little more than its
+ * bytes. */
+#define RA_MIN ((size_t)128 << 10)
+#define RA_MAX ((size_t)4 << 20)
+
 struct s3_reader {
 	struct s3_state *s;
 	struct segment *seg;
 	size_t n, cap;
+	uint64_t size;
+	pthread_mutex_t mu;      /* guards the window: pread runs on many threads */
+	unsigned char *win;
+	uint64_t win_off;
+	size_t win_len, ra;
 };
+
+static struct s3_reader *reader_new(struct s3_state *s)
+{
+	struct s3_reader *r = calloc(1, sizeof *r);
+
+	if (r) {
+		r->s = s;
+		pthread_mutex_init(&r->mu, NULL);
+	}
+	return r;
+}
 
 static void reader_free(struct s3_reader *r)
 {
 	if (!r)
 		return;
+	pthread_mutex_destroy(&r->mu);
+	free(r->win);
 	free(r->seg);
 	free(r);
 }
@@ -356,14 +384,13 @@ static int s3b_reader_open(void *state, const char *key, void **rd, uint64_t *si
 			   struct dam_err *err)
 {
 	struct s3_state *s = state;
-	struct s3_reader *r = calloc(1, sizeof *r);
+	struct s3_reader *r = reader_new(s);
 	struct s3_client *c = NULL;
 	char obj[OBJ_KEY_MAX];
 	int rc;
 
 	if (!r)
 		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
-	r->s = s;
 	object_key(key, obj);
 	if ((rc = client_get(s, &c, err)) < 0)
 		goto out;
@@ -371,6 +398,7 @@ static int s3b_reader_open(void *state, const char *key, void **rd, uint64_t *si
 		rc = dam_err_set(err, DAM_ENOTFOUND, NULL, "blob %s is missing from the store", key);
 	if (rc == 0 && reader_add(r, obj, 0, *size) < 0)
 		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	r->size = *size;
 out:
 	client_put(s, c);
 	if (rc < 0)
@@ -390,9 +418,10 @@ static int segment_read(struct s3_client *c, const struct segment *g, unsigned c
 	return s3_get_range(c, g->key, in, buf, want, got, err);
 }
 
-static ssize_t s3b_reader_pread(void *rd, void *buf, size_t len, uint64_t off, struct dam_err *err)
+/* Reads [off, off + len) of the segments into buf with one client. */
+static ssize_t read_segments(struct s3_reader *r, unsigned char *buf, size_t len, uint64_t off,
+			     struct dam_err *err)
 {
-	struct s3_reader *r = rd;
 	struct s3_client *c;
 	size_t done = 0, got;
 	int rc;
@@ -405,7 +434,7 @@ static ssize_t s3b_reader_pread(void *rd, void *buf, size_t len, uint64_t off, s
 
 		if (at < g->start || at >= g->start + g->size)
 			continue;
-		if ((rc = segment_read(c, g, (unsigned char *)buf + done, len - done, at, &got, err)) < 0)
+		if ((rc = segment_read(c, g, buf + done, len - done, at, &got, err)) < 0)
 			break;
 		done += got;
 		if (got == 0)
@@ -413,6 +442,52 @@ static ssize_t s3b_reader_pread(void *rd, void *buf, size_t len, uint64_t off, s
 	}
 	client_put(r->s, c);
 	return rc < 0 ? rc : (ssize_t)done;
+}
+
+/* Serves the read from the window when it holds it all. */
+static bool window_hit(struct s3_reader *r, void *buf, size_t len, uint64_t off, size_t *ra)
+{
+	bool hit;
+
+	pthread_mutex_lock(&r->mu);
+	hit = r->win && off >= r->win_off && off + len <= r->win_off + r->win_len;
+	if (hit)
+		memcpy(buf, r->win + (off - r->win_off), len);
+	else if (r->win && off >= r->win_off && off <= r->win_off + r->win_len)
+		*ra = r->ra * 2 < RA_MAX ? r->ra * 2 : RA_MAX; /* reading on: grow */
+	else
+		*ra = RA_MIN;
+	pthread_mutex_unlock(&r->mu);
+	return hit;
+}
+
+static ssize_t s3b_reader_pread(void *rd, void *buf, size_t len, uint64_t off, struct dam_err *err)
+{
+	struct s3_reader *r = rd;
+	size_t ra = RA_MIN, want;
+	unsigned char *win;
+	ssize_t n;
+
+	if (window_hit(r, buf, len, off, &ra))
+		return (ssize_t)len;
+	if (len >= ra) /* big enough to be its own request */
+		return read_segments(r, buf, len, off, err);
+	want = r->size - off < ra ? (size_t)(r->size - off) : ra;
+	if (!(win = malloc(want)))
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	if ((n = read_segments(r, win, want, off, err)) < 0) {
+		free(win);
+		return n;
+	}
+	memcpy(buf, win, (size_t)n < len ? (size_t)n : len);
+	pthread_mutex_lock(&r->mu);
+	free(r->win);
+	r->win = win;
+	r->win_off = off;
+	r->win_len = (size_t)n;
+	r->ra = ra;
+	pthread_mutex_unlock(&r->mu);
+	return (size_t)n < len ? n : (ssize_t)len;
 }
 
 static int s3b_reader_local_fd(void *rd)
@@ -791,16 +866,17 @@ static void reader_keep_contiguous(struct s3_reader *r, uint64_t *size)
 static int s3b_partial_reader_open(void *state, const char *name, void **rd, uint64_t *size,
 				   struct dam_err *err)
 {
-	struct s3_reader *r = calloc(1, sizeof *r);
+	struct s3_reader *r = reader_new(state);
 	struct s3_client *c = NULL;
 	int rc;
 
 	if (!r)
 		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
-	r->s = state;
 	if ((rc = client_get(state, &c, err)) == 0 && (rc = partial_exists(c, name, err)) == 0 &&
-	    (rc = list_parts(c, name, r, NULL, err)) == 0)
+	    (rc = list_parts(c, name, r, NULL, err)) == 0) {
 		reader_keep_contiguous(r, size);
+		r->size = *size;
+	}
 	client_put(state, c);
 	if (rc < 0)
 		reader_free(r);
