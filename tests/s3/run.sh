@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# S3 client tests (tests/s3/test_s3.c) against a real RADOS Gateway.
+# S3 tests against a real RADOS Gateway: the client (tests/s3/test_s3.c),
+# the store's unit tests on the S3 backend (tests/unit/test_store.c with
+# DAM_TEST_S3_ENV) and a library on S3 through the dam binary
+# (tests/s3/test_library_s3.sh).
 #
 #   tests/s3/run.sh            BUILD=build by default; S3_VALGRIND=0 skips
-#                              the valgrind pass
+#                              the valgrind passes; FIXTURES=BUILD/fixtures
 #
 # Starts a throwaway Ceph cluster (scripts/rgw.sh) under a temporary folder,
-# runs test_s3 with every client's header trace on, runs it again under
-# valgrind, then proves the secret appears in no output: the tests', the
-# trace's, nor any Ceph daemon's log. A cluster that cannot start fails the
+# runs test_s3 with every client's header trace on, runs it and test_store
+# again under valgrind, then proves the secret appears in no output: the
+# tests', the trace's, nor any Ceph daemon's log. A cluster that cannot start fails the
 # run; nothing is skipped. The cluster is stopped and removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,7 +18,12 @@ build=${BUILD:-build}
 bin="$build/tests/s3/test_s3"
 export G_DEBUG=fatal-warnings
 
-[ -x "$bin" ] || { echo "FAIL: $bin is not built (ninja -C $build)" >&2; exit 1; }
+store="$build/tests/unit/test_store"
+fixtures=${FIXTURES:-$build/fixtures}
+for b in "$bin" "$store" "$build/dam"; do
+	[ -x "$b" ] || { echo "FAIL: $b is not built (ninja -C $build)" >&2; exit 1; }
+done
+[ -f "$fixtures/photo.jpg" ] || { echo "FAIL: no fixtures in $fixtures (make fixtures)" >&2; exit 1; }
 dir=$(mktemp -d /tmp/dam-rgw-XXXXXX)
 # shellcheck disable=SC2317 # run by the trap
 cleanup() {
@@ -36,6 +44,17 @@ if [ "${S3_VALGRIND:-1}" != 0 ]; then
 		--leak-check=full --errors-for-leak-kinds=definite "$bin" >>"$out" 2>&1 ||
 		{ status=1; echo "FAIL: test_s3 under valgrind" >>"$out"; }
 fi
+# The store's unit tests, on the S3 backend (they empty the bucket between
+# tests, so they run after test_s3 and before the library test).
+DAM_TEST_S3_ENV="$dir/s3.env" "$store" >>"$out" 2>&1 ||
+	{ status=1; echo "FAIL: test_store on S3" >>"$out"; }
+if [ "${S3_VALGRIND:-1}" != 0 ]; then
+	DAM_TEST_S3_ENV="$dir/s3.env" valgrind -q --error-exitcode=9 --leak-check=full \
+		--errors-for-leak-kinds=definite "$store" >>"$out" 2>&1 ||
+		{ status=1; echo "FAIL: test_store on S3 under valgrind" >>"$out"; }
+fi
+tests/s3/test_library_s3.sh "$dir/s3.env" "$build/dam" "$fixtures" >>"$out" 2>&1 ||
+	{ status=1; echo "FAIL: test_library_s3.sh" >>"$out"; }
 
 # The secret, read here without ever being printed, must be in no log.
 secret=$(sed -n 's/^S3_SECRET=//p' "$dir/s3.env")
