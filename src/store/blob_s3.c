@@ -713,23 +713,17 @@ static int list_part(void *ctx, const struct s3_object *o)
 	return reader_add(r, o->key, start, o->size);
 }
 
-/* Lists name's parts (in offset order: the keys are zero-padded) into r;
- * *contig (may be NULL) gets where the run of parts from 0 ends. */
+/* Lists name's parts into r, in offset order (the keys are zero-padded). */
 static int list_parts(struct s3_client *c, const char *name, struct s3_reader *r,
-		      uint64_t *contig, struct dam_err *err)
+		      struct dam_err *err)
 {
 	char prefix[OBJ_KEY_MAX];
-	uint64_t end = 0;
 	int rc;
 
 	partial_key(name, "p/", prefix);
-	if ((rc = s3_list(c, prefix, 0, list_part, r, err)) < 0)
-		return rc == DAM_ENOMEM ? dam_err_set(err, rc, NULL, "out of memory") : rc;
-	for (size_t i = 0; i < r->n && r->seg[i].start == end; i++)
-		end += r->seg[i].size;
-	if (contig)
-		*contig = end;
-	return 0;
+	if ((rc = s3_list(c, prefix, 0, list_part, r, err)) == DAM_ENOMEM)
+		rc = dam_err_set(err, rc, NULL, "out of memory");
+	return rc;
 }
 
 struct s3_partial {
@@ -758,6 +752,7 @@ static bool lock_stale(struct s3_client *c, const char *lock)
 static int partial_lock(struct s3_partial *p, struct dam_err *err)
 {
 	char now[32];
+	bool broke = false; /* break a stale lock once, not in a loop */
 	int waited = 0, rc;
 
 	for (;;) {
@@ -765,7 +760,8 @@ static int partial_lock(struct s3_partial *p, struct dam_err *err)
 		rc = s3_put_if_absent(p->c, p->lock, now, strlen(now), err);
 		if (rc != DAM_ECONFLICT)
 			return rc;
-		if (lock_stale(p->c, p->lock)) {
+		if (!broke && lock_stale(p->c, p->lock)) {
+			broke = true;
 			s3_delete(p->c, p->lock, NULL);
 			continue;
 		}
@@ -820,11 +816,11 @@ static int s3b_partial_append_at(void *pp, uint64_t offset, const void *data, si
 {
 	struct s3_partial *p = pp;
 	struct s3_reader r = { .s = p->s };
-	uint64_t have = 0, below = 0;
+	uint64_t below = 0;
 	char k[OBJ_KEY_MAX];
 	int rc;
 
-	if ((rc = list_parts(p->c, p->name, &r, &have, err)) < 0)
+	if ((rc = list_parts(p->c, p->name, &r, err)) < 0)
 		goto out;
 	for (size_t i = 0; i < r.n && r.seg[i].start < offset && r.seg[i].start == below; i++)
 		below += r.seg[i].size;
@@ -873,7 +869,7 @@ static int s3b_partial_reader_open(void *state, const char *name, void **rd, uin
 	if (!r)
 		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 	if ((rc = client_get(state, &c, err)) == 0 && (rc = partial_exists(c, name, err)) == 0 &&
-	    (rc = list_parts(c, name, r, NULL, err)) == 0) {
+	    (rc = list_parts(c, name, r, err)) == 0) {
 		reader_keep_contiguous(r, size);
 		r->size = *size;
 	}
@@ -919,7 +915,7 @@ static int s3b_partial_publish(void *state, const char *name, const char *key, b
 	int rc;
 
 	if ((rc = client_get(state, &c, err)) < 0 || (rc = partial_exists(c, name, err)) < 0 ||
-	    (rc = list_parts(c, name, &r, NULL, err)) < 0)
+	    (rc = list_parts(c, name, &r, err)) < 0)
 		goto out;
 	reader_keep_contiguous(&r, &size);
 	if ((rc = publish_parts(state, c, &r, key, existed, err)) == 0)

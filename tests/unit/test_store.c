@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #include <sodium.h>
@@ -805,6 +806,28 @@ static void test_s3_partial_lock(void **state)
 	blob_store_free(other);
 }
 
+/* A lock left by an appender that died (older than two minutes) is
+ * broken by the next one; a fresh one is not. */
+static void test_s3_stale_lock(void **state)
+{
+	struct fx *f = *state;
+	struct blob_partial *p = NULL;
+	char old[32];
+
+	assert_int_equal(blob_partial_create(f->bs, "up-4", NULL), 0);
+	snprintf(old, sizeof old, "%lld\n", (long long)time(NULL) - 600);
+	assert_int_equal(s3_put(f->raw, "partial/up-4/lock", old, strlen(old), NULL), 0);
+	assert_int_equal(blob_partial_open_append(f->bs, "up-4", &p, NULL), 0);
+	blob_partial_close(p);
+	snprintf(old, sizeof old, "%lld\n", (long long)time(NULL));
+	assert_int_equal(s3_put(f->raw, "partial/up-4/lock", old, strlen(old), NULL), 0);
+	setenv("DAM_S3_LOCK_WAIT_MS", "200", 1);
+	blob_store_free(f->bs);
+	assert_int_equal(open_store(f, &f->bs), 0);
+	unsetenv("DAM_S3_LOCK_WAIT_MS");
+	assert_int_equal(blob_partial_open_append(f->bs, "up-4", &p, NULL), DAM_ECONFLICT);
+}
+
 /* A wrong secret: the store does not open, and says why. */
 static void test_s3_wrong_secret(void **state)
 {
@@ -851,6 +874,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_s3_large_multipart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_s3_pread_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_s3_partial_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_s3_stale_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_s3_wrong_secret, setup, teardown),
 	};
 	const char *env = getenv("DAM_TEST_S3_ENV");
