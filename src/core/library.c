@@ -122,7 +122,7 @@ static int open_with(const char *dir, struct search_cache *cache, struct dam **o
 		goto out;
 	if ((rc = db_open(dbp, &dam->db, err)) < 0 || (rc = migrate(dam->db, err)) < 0)
 		goto out;
-	if ((rc = blob_store_open(dam->root, dam->cfg.store_backend, &dam->store, err)) < 0)
+	if ((rc = blob_store_open_config(dam->root, &dam->cfg, &dam->store, err)) < 0)
 		goto out;
 	dam->search_be = search_backend_for(dam->db);
 	if (!(dam->search_cache = cache ? search_cache_ref(cache) : search_cache_new())) {

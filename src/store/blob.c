@@ -52,26 +52,46 @@ struct blob_reader {
 	uint64_t size, pos;
 };
 
-int blob_store_open(const char *root, const char *backend, struct blob_store **out,
-		    struct dam_err *err)
+static int store_open(const char *root, const struct blob_backend *be,
+		      const struct dam_config *cfg, struct blob_store **out, struct dam_err *err)
 {
 	struct blob_store *bs;
 	int rc;
 
 	*out = NULL;
-	if (backend && strcmp(backend, "fs"))
-		return dam_err_set(err, DAM_EINVAL, "backend", "unknown store backend \"%s\"", backend);
 	if (sodium_init() < 0)
 		return dam_err_set(err, DAM_EIO, NULL, "libsodium failed to start");
 	if (!(bs = calloc(1, sizeof *bs)))
 		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
-	bs->be = &blob_fs_backend;
-	if ((rc = bs->be->open(root, &bs->state, err)) < 0) {
+	bs->be = be;
+	if ((rc = bs->be->open(root, cfg, &bs->state, err)) < 0) {
 		free(bs);
 		return rc;
 	}
 	*out = bs;
 	return 0;
+}
+
+int blob_store_open(const char *root, const char *backend, struct blob_store **out,
+		    struct dam_err *err)
+{
+	*out = NULL;
+	if (backend && strcmp(backend, "fs"))
+		return dam_err_set(err, DAM_EINVAL, "backend", "unknown store backend \"%s\"", backend);
+	return store_open(root, &blob_fs_backend, NULL, out, err);
+}
+
+int blob_store_open_config(const char *root, const struct dam_config *cfg,
+			   struct blob_store **out, struct dam_err *err)
+{
+	static const struct blob_backend *const backends[] = { &blob_fs_backend, &blob_s3_backend };
+
+	*out = NULL;
+	for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
+		if (!strcmp(cfg->store_backend, backends[i]->name))
+			return store_open(root, backends[i], cfg, out, err);
+	return dam_err_set(err, DAM_EINVAL, "backend", "unknown store backend \"%s\"",
+			   cfg->store_backend);
 }
 
 void blob_store_free(struct blob_store *bs)

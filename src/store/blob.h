@@ -10,7 +10,8 @@
  * once; reference counting lives in the database (core/), not here.
  *
  * Backends sit behind struct blob_backend (blob_backend.h): "fs"
- * (objects/ab/cd/<hex> under the library) now, S3 later. Callers hold
+ * (objects/ab/cd/<hex> under the library) and "s3" (the same keys in an
+ * S3-compatible bucket, blob_s3.c). Callers hold
  * handles - writers, readers, partial objects - never a blob's path. The
  * only fds that leave the store are the fs reader's borrowed fast path and
  * local-file copies for consumers that need a file (blob_reader_local_file:
@@ -33,10 +34,19 @@
 struct blob_store;
 struct blob_writer;
 
-/* Opens the store of the library at root. backend: "fs". Caller frees with
+/* Opens the store of the library at root. backend: "fs" (NULL too); "s3"
+ * needs its settings: use blob_store_open_config(). Caller frees with
  * blob_store_free(). */
 int blob_store_open(const char *root, const char *backend, struct blob_store **out,
 		    struct dam_err *err);
+struct dam_config;
+/* Opens the store cfg's [store] section describes (cfg borrowed for the
+ * call: what the store keeps it copies). "s3" checks the bucket answers
+ * with these credentials before it returns (a wrong secret fails here with
+ * S3's SignatureDoesNotMatch in the message). Caller frees with
+ * blob_store_free(). */
+int blob_store_open_config(const char *root, const struct dam_config *cfg,
+			   struct blob_store **out, struct dam_err *err);
 void blob_store_free(struct blob_store *bs);
 
 /* True when key is 64 lower-case hex digits. */

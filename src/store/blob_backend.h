@@ -18,10 +18,13 @@
 #include <sys/types.h>
 
 #include "store/blob.h"
+#include "util/config.h"
 
 struct blob_backend {
 	const char *name;
-	int (*open)(const char *root, void **state, struct dam_err *err);
+	/* cfg: the library's settings ([store]), borrowed for the call. */
+	int (*open)(const char *root, const struct dam_config *cfg, void **state,
+		    struct dam_err *err);
 	void (*close)(void *state);
 
 	/* Streaming writer. commit publishes the bytes durably and atomically
@@ -70,5 +73,6 @@ struct blob_backend {
 };
 
 extern const struct blob_backend blob_fs_backend;
+extern const struct blob_backend blob_s3_backend;
 
 #endif

@@ -25,7 +25,8 @@ struct fs_state {
 	bool hide_fd;
 };
 
-static int fs_open(const char *root, void **state, struct dam_err *err)
+static int fs_open(const char *root, const struct dam_config *cfg, void **state,
+		   struct dam_err *err)
 {
 	struct fs_state *s = calloc(1, sizeof *s);
 	struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;

@@ -100,6 +100,12 @@ int s3_bucket_create(struct s3_client *c, struct dam_err *err);
 int s3_put(struct s3_client *c, const char *key, const void *data, size_t len,
 	   struct dam_err *err);
 
+/* s3_put, but only when key does not exist yet (If-None-Match: *, which
+ * RGW, MinIO and AWS honour): DAM_ECONFLICT (HTTP 412) when it does. The
+ * one atomic test-and-set S3 offers; blob_s3.c locks partial objects with it. */
+int s3_put_if_absent(struct s3_client *c, const char *key, const void *data, size_t len,
+		     struct dam_err *err);
+
 /* Fills buf with up to cap bytes; returns how many (0 only at the end), or
  * a negative DAM_E* code to abort the transfer. */
 typedef ssize_t (*s3_read_fn)(void *ctx, void *buf, size_t cap);

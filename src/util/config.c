@@ -12,6 +12,7 @@ void config_defaults(struct dam_config *cfg)
 	memset(cfg, 0, sizeof *cfg);
 	snprintf(cfg->name, sizeof cfg->name, "dam library");
 	snprintf(cfg->store_backend, sizeof cfg->store_backend, "fs");
+	snprintf(cfg->s3_region, sizeof cfg->s3_region, "us-east-1");
 	cfg->max_pixels = 250000000ull;
 	cfg->max_dimension = 50000;
 	cfg->job_timeout_s = 300;
@@ -83,6 +84,7 @@ static const struct int_key int_keys[] = {
 	INT_KEY("delivery", "max_operations", max_ops, 1, 64),
 	INT_KEY("delivery", "timeout_ms", transform_timeout_ms, 100, 600000),
 	INT_KEY("delivery", "max_age", max_age_s, 0, 31536000),
+	INT_KEY("store", "part_mb", s3_part_mb, 5, 64),
 };
 
 struct str_key {
@@ -99,6 +101,12 @@ static const struct str_key str_keys[] = {
 	STR_KEY("delivery", "purge_http_url", purge_http_url),
 	STR_KEY("delivery", "purge_http_body", purge_http_body),
 	STR_KEY("delivery", "purge_http_header", purge_http_header),
+	STR_KEY("store", "endpoint", s3_endpoint),
+	STR_KEY("store", "bucket", s3_bucket),
+	STR_KEY("store", "region", s3_region),
+	STR_KEY("store", "key_id", s3_key_id),
+	STR_KEY("store", "secret_env", s3_secret_env),
+	STR_KEY("store", "secret_file", s3_secret_file),
 };
 
 static int set_string(char *dst, size_t size, const char *v)
@@ -168,7 +176,17 @@ static int set_key(struct dam_config *cfg, const char *s, const char *k, const c
 	if (!strcmp(s, "delivery") && !strcmp(k, "purge_http_method"))
 		return set_choice(cfg->purge_http_method, sizeof cfg->purge_http_method, v, "POST", "PUT");
 	if (!strcmp(s, "store") && !strcmp(k, "backend"))
-		return strcmp(v, "fs") ? -1 : (snprintf(cfg->store_backend, sizeof cfg->store_backend, "%s", v), 0);
+		return strcmp(v, "fs") && strcmp(v, "s3") ? -1 : set_string(cfg->store_backend, sizeof cfg->store_backend, v);
+	if (!strcmp(s, "store") && !strcmp(k, "addressing")) {
+		if (strcmp(v, "path") && strcmp(v, "virtual"))
+			return -1;
+		cfg->s3_virtual_host = !strcmp(v, "virtual");
+		return 0;
+	}
+	/* dam.conf is read by anyone who may read the library's settings (and
+	 * ends up in backups and tickets): the secret must live elsewhere. */
+	if (!strcmp(s, "store") && !strcmp(k, "secret"))
+		return -3;
 	if (!strcmp(s, "limits") && !strcmp(k, "max_pixels")) {
 		if (parse_int(v, 1, 1ll << 40, &n) < 0)
 			return -1;
@@ -190,6 +208,10 @@ static int on_entry(void *user, const char *section, const char *key, const char
 	c->bad_line = 1;
 	if (rc == -2)
 		dam_err_set(c->err, DAM_EINVAL, key, "dam.conf: unknown key \"%s\" in section [%s]", key, section);
+	else if (rc == -3)
+		dam_err_set(c->err, DAM_EINVAL, key,
+			    "dam.conf: [store] secret is refused: a secret must not sit in dam.conf in plain "
+			    "text; name an environment variable (secret_env) or a private file (secret_file)");
 	else
 		dam_err_set(c->err, DAM_EINVAL, key, "dam.conf: bad value for [%s] %s: \"%s\"", section, key, value);
 	return 0;
@@ -219,7 +241,9 @@ const char *config_default_text(void)
 	       "name = dam library\n"
 	       "\n"
 	       "[store]\n"
-	       "# fs: content-addressed objects/ folder next to this file\n"
+	       "# fs: content-addressed objects/ folder next to this file; s3: an\n"
+	       "# S3-compatible bucket (endpoint, bucket, region, key_id, secret_env or\n"
+	       "# secret_file, addressing = path|virtual, part_mb; docs/scale-out.md)\n"
 	       "backend = fs\n"
 	       "\n"
 	       "[limits]\n"

@@ -14,7 +14,17 @@
 
 struct dam_config {
 	char name[128];            /* [library] name */
-	char store_backend[16];    /* [store] backend = fs */
+	char store_backend[16];    /* [store] backend = fs | s3 */
+	/* [store] of backend = s3 (docs/configuration.md). The secret itself is
+	 * never here: only where to find it (a variable or a private file). */
+	char s3_endpoint[256];     /* endpoint: http(s)://host[:port] */
+	char s3_bucket[64];        /* bucket */
+	char s3_region[32];        /* region, "us-east-1" by default */
+	char s3_key_id[128];       /* key_id: the access key id */
+	char s3_secret_env[64];    /* secret_env: variable holding the secret */
+	char s3_secret_file[512];  /* secret_file: file holding it, mode 0600/0400 */
+	bool s3_virtual_host;      /* addressing = virtual (else path) */
+	int s3_part_mb;            /* part_mb: multipart part size, 5..64 (0 = 8) */
 	uint64_t max_pixels;       /* [limits] max_pixels */
 	int max_dimension;         /* [limits] max_dimension */
 	bool allow_magick;         /* [limits] allow_magick: PSD and other ImageMagick formats */

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# S3 client tests (tests/s3/test_s3.c) against a real RADOS Gateway.
+# S3 tests against a real RADOS Gateway: the client (tests/s3/test_s3.c),
+# the store's unit tests on the S3 backend (tests/unit/test_store.c with
+# DAM_TEST_S3_ENV), a library on S3 through the dam binary
+# (tests/s3/test_library_s3.sh) and the API files that store and read blobs
+# on libraries configured for S3.
 #
 #   tests/s3/run.sh            BUILD=build by default; S3_VALGRIND=0 skips
-#                              the valgrind pass
+#                              the valgrind passes, S3_API=0 the API files;
+#                              FIXTURES=BUILD/fixtures
 #
 # Starts a throwaway Ceph cluster (scripts/rgw.sh) under a temporary folder,
-# runs test_s3 with every client's header trace on, runs it again under
-# valgrind, then proves the secret appears in no output: the tests', the
-# trace's, nor any Ceph daemon's log. A cluster that cannot start fails the
+# runs test_s3 with every client's header trace on, runs it and test_store
+# again under valgrind, then proves the secret appears in no output: the
+# tests', the trace's, nor any Ceph daemon's log. A cluster that cannot start fails the
 # run; nothing is skipped. The cluster is stopped and removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,7 +20,12 @@ build=${BUILD:-build}
 bin="$build/tests/s3/test_s3"
 export G_DEBUG=fatal-warnings
 
-[ -x "$bin" ] || { echo "FAIL: $bin is not built (ninja -C $build)" >&2; exit 1; }
+store="$build/tests/unit/test_store"
+fixtures=${FIXTURES:-$build/fixtures}
+for b in "$bin" "$store" "$build/dam"; do
+	[ -x "$b" ] || { echo "FAIL: $b is not built (ninja -C $build)" >&2; exit 1; }
+done
+[ -f "$fixtures/photo.jpg" ] || { echo "FAIL: no fixtures in $fixtures (make fixtures)" >&2; exit 1; }
 dir=$(mktemp -d /tmp/dam-rgw-XXXXXX)
 # shellcheck disable=SC2317 # run by the trap
 cleanup() {
@@ -35,6 +45,34 @@ if [ "${S3_VALGRIND:-1}" != 0 ]; then
 	DAM_S3_ENV="$dir/s3.env" DAM_TEST_VALGRIND=1 valgrind -q --error-exitcode=9 \
 		--leak-check=full --errors-for-leak-kinds=definite "$bin" >>"$out" 2>&1 ||
 		{ status=1; echo "FAIL: test_s3 under valgrind" >>"$out"; }
+fi
+# The store's unit tests, on the S3 backend (they empty the bucket between
+# tests, so they run after test_s3 and before the library test).
+DAM_TEST_S3_ENV="$dir/s3.env" "$store" >>"$out" 2>&1 ||
+	{ status=1; echo "FAIL: test_store on S3" >>"$out"; }
+if [ "${S3_VALGRIND:-1}" != 0 ]; then
+	DAM_TEST_S3_ENV="$dir/s3.env" valgrind -q --error-exitcode=9 --leak-check=full \
+		--errors-for-leak-kinds=definite "$store" >>"$out" 2>&1 ||
+		{ status=1; echo "FAIL: test_store on S3 under valgrind" >>"$out"; }
+fi
+tests/s3/test_library_s3.sh "$dir/s3.env" "$build/dam" "$fixtures" >>"$out" 2>&1 ||
+	{ status=1; echo "FAIL: test_library_s3.sh" >>"$out"; }
+# API tests that store and read blobs (tus and multipart uploads, downloads,
+# delivery), on libraries whose dam.conf points at the gateway
+# (tests/api/lib/server.mjs reads DAM_TEST_STORE_CONF). S3_API=0 skips.
+if [ "${S3_API:-1}" != 0 ]; then
+	(
+		umask 077
+		# shellcheck disable=SC1091
+		. "$dir/s3.env"
+		printf '%s\n' "$S3_SECRET" >"$dir/secret"
+		printf '[store]\nbackend = s3\nendpoint = %s\nbucket = %s\nregion = %s\nkey_id = %s\nsecret_file = %s\n' \
+			"$S3_ENDPOINT" "$S3_BUCKET" "$S3_REGION" "$S3_KEY_ID" "$dir/secret" >"$dir/store.conf"
+	)
+	DAM_TEST_STORE_CONF="$dir/store.conf" DAM="$build/dam" FIXTURES="$fixtures" tests/api/run.sh \
+		tests/api/tus.test.mjs tests/api/uploads.test.mjs tests/api/downloads.test.mjs \
+		tests/api/delivery.test.mjs tests/api/store_nofd.test.mjs >>"$out" 2>&1 ||
+		{ status=1; echo "FAIL: API tests on S3" >>"$out"; }
 fi
 
 # The secret, read here without ever being printed, must be in no log.

@@ -1,26 +1,128 @@
 #include "testutil.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #include <sodium.h>
 
 #include "store/blob.h"
+#include "store/s3.h"
+#include "util/config.h"
 
 #define ABC_SHA256 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 
 struct fx {
 	char *dir;
 	struct blob_store *bs;
+	struct s3_client *raw; /* S3 runs: the bucket, behind the store's back */
 };
+
+/*
+ * The tests run on the fs backend, and again on the S3 backend when
+ * DAM_TEST_S3_ENV names the s3.env of a running RADOS Gateway
+ * (scripts/rgw.sh; tests/s3/run.sh starts one and sets it). Tests marked
+ * fs-only look at files (modes, the local fd).
+ */
+static struct s3env {
+	char endpoint[256], region[32], bucket[64], key_id[128], secret[256];
+} S3;
+static bool on_s3;
+
+static void env_value(const char *line, const char *name, char *out, size_t cap)
+{
+	size_t n = strlen(name);
+
+	if (!strncmp(line, name, n) && line[n] == '=')
+		snprintf(out, cap, "%.*s", (int)strcspn(line + n + 1, "\r\n"), line + n + 1);
+}
+
+static void load_s3_env(const char *path)
+{
+	char line[512];
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		fprintf(stderr, "test_store: cannot read DAM_TEST_S3_ENV %s\n", path);
+		exit(1);
+	}
+	while (fgets(line, sizeof line, f)) {
+		env_value(line, "S3_ENDPOINT", S3.endpoint, sizeof S3.endpoint);
+		env_value(line, "S3_REGION", S3.region, sizeof S3.region);
+		env_value(line, "S3_BUCKET", S3.bucket, sizeof S3.bucket);
+		env_value(line, "S3_KEY_ID", S3.key_id, sizeof S3.key_id);
+		env_value(line, "S3_SECRET", S3.secret, sizeof S3.secret);
+	}
+	fclose(f);
+	/* The store reads the secret from a variable, as dam.conf's secret_env. */
+	setenv("DAM_TEST_S3_SECRET", S3.secret, 1);
+}
+
+/* dam.conf's [store] for the test gateway; part_mb 5 so 5 MiB objects
+ * take the multipart path. */
+static void s3_conf(struct dam_config *cfg, const char *secret_env)
+{
+	config_defaults(cfg);
+	snprintf(cfg->store_backend, sizeof cfg->store_backend, "s3");
+	snprintf(cfg->s3_endpoint, sizeof cfg->s3_endpoint, "%s", S3.endpoint);
+	snprintf(cfg->s3_region, sizeof cfg->s3_region, "%s", S3.region);
+	snprintf(cfg->s3_bucket, sizeof cfg->s3_bucket, "%s", S3.bucket);
+	snprintf(cfg->s3_key_id, sizeof cfg->s3_key_id, "%s", S3.key_id);
+	snprintf(cfg->s3_secret_env, sizeof cfg->s3_secret_env, "%s", secret_env);
+	cfg->s3_part_mb = 5;
+}
+
+static int empty_fn(void *ctx, const struct s3_object *o)
+{
+	return s3_delete(ctx, o->key, NULL);
+}
+
+static int abort_fn(void *ctx, const struct s3_pending *up)
+{
+	return s3_multipart_abort(ctx, up->key, up->upload_id, NULL);
+}
+
+/* Every test starts from an empty bucket. */
+static void s3_empty(struct fx *f)
+{
+	struct s3_client *del;
+	struct s3_config c = { .endpoint = S3.endpoint, .region = S3.region, .bucket = S3.bucket,
+			       .key_id = S3.key_id, .secret_env = "DAM_TEST_S3_SECRET" };
+
+	assert_int_equal(s3_client_new(&c, &del, NULL), 0);
+	assert_int_equal(s3_list(f->raw, "", 0, empty_fn, del, NULL), 0);
+	assert_int_equal(s3_multipart_list(f->raw, "", abort_fn, del, NULL), 0);
+	s3_client_free(del);
+}
+
+static int open_store(struct fx *f, struct blob_store **bs)
+{
+	struct dam_config cfg;
+	struct dam_err err;
+	int rc;
+
+	if (!on_s3)
+		return blob_store_open(f->dir, "fs", bs, &err);
+	s3_conf(&cfg, "DAM_TEST_S3_SECRET");
+	if ((rc = blob_store_open_config(f->dir, &cfg, bs, &err)) < 0)
+		fprintf(stderr, "test_store: %s\n", err.msg);
+	return rc;
+}
 
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
-	struct dam_err err;
 
 	f->dir = tu_tempdir();
-	assert_int_equal(blob_store_open(f->dir, "fs", &f->bs, &err), 0);
+	if (on_s3) {
+		struct s3_config c = { .endpoint = S3.endpoint, .region = S3.region,
+				       .bucket = S3.bucket, .key_id = S3.key_id,
+				       .secret_env = "DAM_TEST_S3_SECRET" };
+		assert_int_equal(s3_client_new(&c, &f->raw, NULL), 0);
+		s3_empty(f);
+	}
+	assert_int_equal(open_store(f, &f->bs), 0);
 	*state = f;
 	return 0;
 }
@@ -30,6 +132,10 @@ static int teardown(void **state)
 	struct fx *f = *state;
 
 	blob_store_free(f->bs);
+	if (f->raw) {
+		s3_empty(f);
+		s3_client_free(f->raw);
+	}
 	tu_rmrf(f->dir);
 	free(f->dir);
 	free(f);
@@ -40,8 +146,28 @@ static char *object_path(struct fx *f, const char *key)
 {
 	char *p = malloc(4200);
 
-	snprintf(p, 4200, "%s/objects/%.2s/%.2s/%s", f->dir, key, key + 2, key);
+	if (on_s3)
+		snprintf(p, 4200, "objects/%.2s/%.2s/%s", key, key + 2, key);
+	else
+		snprintf(p, 4200, "%s/objects/%.2s/%.2s/%s", f->dir, key, key + 2, key);
 	return p;
+}
+
+/* Size of the object behind the store's back (file or bucket object). */
+static uint64_t stored_size(struct fx *f, const char *key)
+{
+	char *p = object_path(f, key);
+	uint64_t size = 0;
+	struct stat st;
+
+	if (on_s3) {
+		assert_int_equal(s3_head(f->raw, p, &size, NULL), 0);
+	} else {
+		assert_int_equal(stat(p, &st), 0);
+		size = (uint64_t)st.st_size;
+	}
+	free(p);
+	return size;
 }
 
 static int count_each(void *ctx, const char *key, uint64_t size)
@@ -55,16 +181,11 @@ static void test_put_mem_known_hash_and_layout(void **state)
 	struct fx *f = *state;
 	char key[65];
 	bool existed = true;
-	struct stat st;
-	char *p;
 
 	assert_int_equal(blob_put_mem(f->bs, "abc", 3, key, &existed, NULL), 0);
 	assert_string_equal(key, ABC_SHA256);
 	assert_false(existed);
-	p = object_path(f, key);
-	assert_int_equal(stat(p, &st), 0);
-	assert_int_equal(st.st_size, 3);
-	free(p);
+	assert_int_equal(stored_size(f, key), 3);
 }
 
 static unsigned mode_of(const char *path)
@@ -135,7 +256,9 @@ static void test_streaming_writer_and_read_back(void **state)
 	assert_int_equal(blob_writer_size(w), 3);
 	/* Not visible before commit. */
 	assert_int_equal(blob_stat(f->bs, ABC_SHA256, NULL, NULL), DAM_ENOTFOUND);
-	assert_int_equal(blob_count_temp(f->bs, NULL), 1);
+	/* fs streams into a temp file; S3 holds an object under one part in
+	 * memory and PUTs it at commit. */
+	assert_int_equal(blob_count_temp(f->bs, NULL), on_s3 ? 0 : 1);
 	assert_int_equal(blob_writer_commit(w, key, NULL, NULL), 0);
 	assert_string_equal(key, ABC_SHA256);
 	assert_int_equal(blob_count_temp(f->bs, NULL), 0);
@@ -196,11 +319,15 @@ static void test_verify_detects_damage_and_missing(void **state)
 
 	assert_int_equal(blob_put_mem(f->bs, "precious", 8, key, NULL, NULL), 0);
 	p = object_path(f, key);
-	chmod(p, 0644);
-	fd = open(p, O_WRONLY);
-	assert_true(fd >= 0);
-	assert_int_equal(pwrite(fd, "X", 1, 0), 1);
-	close(fd);
+	if (on_s3) {
+		assert_int_equal(s3_put(f->raw, p, "Xrecious", 8, NULL), 0);
+	} else {
+		chmod(p, 0644);
+		fd = open(p, O_WRONLY);
+		assert_true(fd >= 0);
+		assert_int_equal(pwrite(fd, "X", 1, 0), 1);
+		close(fd);
+	}
 	assert_int_equal(blob_verify(f->bs, key, &err), DAM_EDAMAGED);
 	assert_non_null(strstr(err.msg, "damaged"));
 	assert_int_equal(blob_delete(f->bs, key, NULL), 0);
@@ -226,9 +353,14 @@ static void test_clean_temp_removes_stale(void **state)
 	struct fx *f = *state;
 	struct blob_writer *w;
 
-	/* A writer that never finishes, as after kill -9. */
+	/* A writer that never finishes, as after kill -9 (on S3 one past a
+	 * part, so its multipart upload has started). */
+	size_t n = on_s3 ? (5u << 20) + 1 : 1;
+	unsigned char *b = calloc(1, n);
+
 	assert_int_equal(blob_writer_new(f->bs, &w, NULL), 0);
-	assert_int_equal(blob_writer_write(w, "x", 1, NULL), 0);
+	assert_int_equal(blob_writer_write(w, b, n, NULL), 0);
+	free(b);
 	assert_int_equal(blob_count_temp(f->bs, NULL), 1);
 	assert_int_equal(blob_clean_temp(f->bs, 3600, NULL), 0); /* too young */
 	assert_int_equal(blob_clean_temp(f->bs, 0, NULL), 1);
@@ -324,11 +456,16 @@ static void test_partial_append_at(void **state)
 	assert_int_equal(blob_partial_append_at(p, 0, b, 1500000, st, NULL), 0);
 	blob_partial_close(p);
 	/* A crashed append left junk after the recorded 1500000 bytes. */
-	snprintf(path, sizeof path, "%s/objects/tmp/part-up-1", f->dir);
-	fd = open(path, O_WRONLY | O_APPEND);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "junk", 4), 4);
-	close(fd);
+	if (on_s3) {
+		snprintf(path, sizeof path, "partial/up-1/p/%020d", 1500000);
+		assert_int_equal(s3_put(f->raw, path, "junk", 4, NULL), 0);
+	} else {
+		snprintf(path, sizeof path, "%s/objects/tmp/part-up-1", f->dir);
+		fd = open(path, O_WRONLY | O_APPEND);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, "junk", 4), 4);
+		close(fd);
+	}
 	assert_int_equal(blob_partial_open_append(f->bs, "up-1", &p, NULL), 0);
 	assert_int_equal(blob_partial_append_at(p, 1500000, b + 1500000, (3 << 20) - 1500000, st, NULL), 0);
 	/* Claiming more than is stored is damage, and changes nothing. */
@@ -464,16 +601,18 @@ static void test_reader_hidden_fd_fallback(void **state)
 	int fd;
 
 	setenv("DAM_STORE_NO_LOCAL_FD", "1", 1);
-	assert_int_equal(blob_store_open(f->dir, "fs", &hidden, NULL), 0);
+	assert_int_equal(open_store(f, &hidden), 0);
 	unsetenv("DAM_STORE_NO_LOCAL_FD");
 	assert_int_equal(blob_reader_open(hidden, key, &r, NULL), 0);
 	assert_int_equal(blob_reader_local_fd(r), -1);
 	assert_int_equal(blob_reader_local_file(r, &fd, NULL), 0);
 	blob_reader_free(r);
 	path = object_path(f, key);
-	assert_int_equal(stat(path, &a), 0);
 	assert_int_equal(fstat(fd, &c), 0);
-	assert_int_not_equal(a.st_ino, c.st_ino); /* a copy */
+	if (!on_s3) {
+		assert_int_equal(stat(path, &a), 0);
+		assert_int_not_equal(a.st_ino, c.st_ino); /* a copy */
+	}
 	assert_int_equal(c.st_nlink, 0);          /* already unlinked */
 	assert_int_equal(read(fd, got, BIG), (ssize_t)BIG);
 	assert_memory_equal(got, b, BIG);
@@ -486,9 +625,9 @@ static void test_reader_hidden_fd_fallback(void **state)
 	assert_int_equal(blob_count_temp(hidden, NULL), 0);
 	assert_int_equal(blob_local_file(hidden, ABC_SHA256, &fd, NULL, NULL), DAM_ENOTFOUND);
 	assert_int_equal(fd, -1);
-	/* the store opened without the variable still offers its fd */
+	/* the store opened without the variable still offers its fd (fs) */
 	assert_int_equal(blob_reader_open(f->bs, key, &r, NULL), 0);
-	assert_true(blob_reader_local_fd(r) >= 0);
+	assert_true(on_s3 ? blob_reader_local_fd(r) == -1 : blob_reader_local_fd(r) >= 0);
 	blob_reader_free(r);
 	blob_store_free(hidden);
 	free(path);
@@ -568,29 +707,185 @@ static void test_partial_reader(void **state)
 	assert_int_equal(blob_partial_reader_open(f->bs, "up-2", &r, NULL), DAM_ENOTFOUND);
 }
 
+/* ---- S3 only ---- */
+
+/* Above one part the writer streams a multipart upload to tmp/, copies it
+ * under its key at commit and drops the temp; the bytes come back whole,
+ * and a second copy of them is found by HEAD and stores nothing. */
+static void test_s3_large_multipart(void **state)
+{
+	struct fx *f = *state;
+	size_t n = (11u << 20) + 5;
+	unsigned char *b = pattern(n), *got = malloc(n);
+	char key[65], want[65];
+	struct blob_writer *w;
+	struct blob_reader *r;
+	bool existed = true;
+
+	whole_hash(b, n, want);
+	assert_int_equal(blob_writer_new(f->bs, &w, NULL), 0);
+	for (size_t off = 0; off < n; off += 1000003)
+		assert_int_equal(blob_writer_write(w, b + off, n - off < 1000003 ? n - off : 1000003, NULL), 0);
+	assert_int_equal(blob_count_temp(f->bs, NULL), 1); /* the upload in flight */
+	assert_int_equal(blob_writer_commit(w, key, &existed, NULL), 0);
+	assert_false(existed);
+	assert_string_equal(key, want);
+	assert_int_equal(blob_count_temp(f->bs, NULL), 0);
+	assert_int_equal(stored_size(f, key), n);
+	assert_int_equal(blob_reader_open(f->bs, key, &r, NULL), 0);
+	assert_int_equal(blob_reader_pread(r, got, n, 0, NULL), (ssize_t)n);
+	assert_memory_equal(got, b, n);
+	blob_reader_free(r);
+	assert_int_equal(blob_put_mem(f->bs, b, n, key, &existed, NULL), 0);
+	assert_true(existed);
+	assert_int_equal(blob_count_temp(f->bs, NULL), 0);
+	free(got);
+	free(b);
+}
+
+struct pread_job {
+	struct blob_reader *r;
+	const unsigned char *b;
+	int bad;
+};
+
+static void *pread_main(void *arg)
+{
+	struct pread_job *j = arg;
+	unsigned char buf[8192];
+
+	for (uint64_t off = 0; off + sizeof buf < BIG; off += 99991)
+		if (blob_reader_pread(j->r, buf, sizeof buf, off, NULL) != (ssize_t)sizeof buf ||
+		    memcmp(buf, j->b + off, sizeof buf))
+			j->bad++;
+	return NULL;
+}
+
+/* One reader, preads on four threads at once (each borrows a client). */
+static void test_s3_pread_threads(void **state)
+{
+	struct fx *f = *state;
+	char key[65];
+	unsigned char *b = put_big(f, key);
+	struct pread_job j[4];
+	pthread_t t[4];
+	struct blob_reader *r;
+
+	assert_int_equal(blob_reader_open(f->bs, key, &r, NULL), 0);
+	for (int i = 0; i < 4; i++) {
+		j[i] = (struct pread_job){ r, b, 0 };
+		assert_int_equal(pthread_create(&t[i], NULL, pread_main, &j[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(j[i].bad, 0);
+	}
+	blob_reader_free(r);
+	free(b);
+}
+
+/* A second appender (another node) waits for the lock, then is refused;
+ * after close it gets in. */
+static void test_s3_partial_lock(void **state)
+{
+	struct fx *f = *state;
+	struct blob_store *other;
+	struct blob_partial *p, *q = NULL;
+	struct dam_err err = { 0 };
+
+	assert_int_equal(blob_partial_create(f->bs, "up-3", NULL), 0);
+	setenv("DAM_S3_LOCK_WAIT_MS", "300", 1);
+	assert_int_equal(open_store(f, &other), 0);
+	unsetenv("DAM_S3_LOCK_WAIT_MS");
+	assert_int_equal(blob_partial_open_append(f->bs, "up-3", &p, NULL), 0);
+	assert_int_equal(blob_partial_open_append(other, "up-3", &q, &err), DAM_ECONFLICT);
+	assert_null(q);
+	blob_partial_close(p);
+	assert_int_equal(blob_partial_open_append(other, "up-3", &q, NULL), 0);
+	blob_partial_close(q);
+	blob_store_free(other);
+}
+
+/* A lock left by an appender that died (older than two minutes) is
+ * broken by the next one; a fresh one is not. */
+static void test_s3_stale_lock(void **state)
+{
+	struct fx *f = *state;
+	struct blob_partial *p = NULL;
+	char old[32];
+
+	assert_int_equal(blob_partial_create(f->bs, "up-4", NULL), 0);
+	snprintf(old, sizeof old, "%lld\n", (long long)time(NULL) - 600);
+	assert_int_equal(s3_put(f->raw, "partial/up-4/lock", old, strlen(old), NULL), 0);
+	assert_int_equal(blob_partial_open_append(f->bs, "up-4", &p, NULL), 0);
+	blob_partial_close(p);
+	snprintf(old, sizeof old, "%lld\n", (long long)time(NULL));
+	assert_int_equal(s3_put(f->raw, "partial/up-4/lock", old, strlen(old), NULL), 0);
+	setenv("DAM_S3_LOCK_WAIT_MS", "200", 1);
+	blob_store_free(f->bs);
+	assert_int_equal(open_store(f, &f->bs), 0);
+	unsetenv("DAM_S3_LOCK_WAIT_MS");
+	assert_int_equal(blob_partial_open_append(f->bs, "up-4", &p, NULL), DAM_ECONFLICT);
+}
+
+/* A wrong secret: the store does not open, and says why. */
+static void test_s3_wrong_secret(void **state)
+{
+	struct fx *f = *state;
+	struct blob_store *bs = NULL;
+	struct dam_config cfg;
+	struct dam_err err = { 0 };
+
+	setenv("DAM_TEST_S3_WRONG", "not-the-secret", 1);
+	s3_conf(&cfg, "DAM_TEST_S3_WRONG");
+	assert_int_equal(blob_store_open_config(f->dir, &cfg, &bs, &err), DAM_EPERM);
+	assert_null(bs);
+	assert_non_null(strstr(err.msg, "SignatureDoesNotMatch"));
+	assert_null(strstr(err.msg, "not-the-secret"));
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	const struct CMUnitTest both[] = {
 		cmocka_unit_test_setup_teardown(test_put_mem_known_hash_and_layout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dedup, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_private_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_streaming_writer_and_read_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_fd_large_and_hash_fd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_detects_damage_and_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_keys_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_clean_temp_removes_stale, setup, teardown),
-		cmocka_unit_test(test_hash_state_resumes),
-		cmocka_unit_test(test_hash_state_v1_converts),
 		cmocka_unit_test_setup_teardown(test_partial_append_at, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_read_sequential, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_pread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_empty_and_missing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reader_local_fd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_hidden_fd_fallback, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reader_from_fd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scratch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partial_reader, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	const struct CMUnitTest fs_only[] = {
+		cmocka_unit_test_setup_teardown(test_private_modes, setup, teardown),
+		cmocka_unit_test(test_hash_state_resumes),
+		cmocka_unit_test(test_hash_state_v1_converts),
+		cmocka_unit_test_setup_teardown(test_reader_local_fd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reader_from_fd, setup, teardown),
+	};
+	const struct CMUnitTest s3_only[] = {
+		cmocka_unit_test_setup_teardown(test_s3_large_multipart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_s3_pread_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_s3_partial_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_s3_stale_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_s3_wrong_secret, setup, teardown),
+	};
+	const char *env = getenv("DAM_TEST_S3_ENV");
+	int failed;
+
+	if (!env || !*env)
+		return cmocka_run_group_tests_name("fs", both, NULL, NULL) |
+		       cmocka_run_group_tests_name("fs only", fs_only, NULL, NULL);
+	load_s3_env(env);
+	on_s3 = true;
+	failed = cmocka_run_group_tests_name("s3", both, NULL, NULL);
+	failed |= cmocka_run_group_tests_name("s3 only", s3_only, NULL, NULL);
+	return failed;
 }

@@ -115,6 +115,12 @@ export async function startServer(opts = {}) {
   const dir = tmpDir();
   const lib = opts.reuse || path.join(dir, 'lib');
   if (!opts.reuse) execFileSync(dam, ['init', lib], { stdio: 'ignore', timeout: T(30000) });
+  // DAM_TEST_STORE_CONF: a file with [store] settings appended to every new
+  // library's dam.conf (the later section wins), so API tests run on
+  // another store: tests/s3/run.sh points it at its RADOS Gateway.
+  if (!opts.reuse && process.env.DAM_TEST_STORE_CONF) {
+    fs.appendFileSync(path.join(lib, 'dam.conf'), '\n' + fs.readFileSync(process.env.DAM_TEST_STORE_CONF, 'utf8') + '\n');
+  }
   if (opts.prepare) opts.prepare(lib);
   if (opts.conf) fs.appendFileSync(path.join(lib, 'dam.conf'), '\n' + opts.conf + '\n');
   // A short stop deadline by default: job workers do not stop on SIGTERM
