@@ -8,7 +8,7 @@ out=${FUZZ_OUT:-build-fuzz}
 fixtures=${FIXTURES:-build/fixtures}
 mkdir -p "$out"
 
-pkgs="vips poppler-glib lcms2 libavformat libavcodec libswscale libavutil jansson sqlite3 libsodium libmagic inih libh2o-evloop openssl"
+pkgs="vips poppler-glib lcms2 libavformat libavcodec libswscale libavutil jansson sqlite3 libsodium libmagic inih libh2o-evloop openssl libcurl"
 cflags="-g -O1 -std=c17 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -Isrc -include src/util/banned.h -fsanitize=fuzzer,address,undefined $(pkg-config --cflags $pkgs)"
 libs="$(pkg-config --libs $pkgs) -lm -lpthread"
 lib_src="src/util/*.c src/store/*.c src/media/*.c src/http/multipart.c src/http/http.c src/http/hotcache.c src/core/query.c src/deliver/tspec.c"

@@ -12,7 +12,7 @@ import { startServer, cli, FIXTURES, sleep, T } from './lib/server.mjs';
 let s;
 const files = ['photo.jpg', 'alpha.png', 'image.webp'];
 
-const sql = (q) => execFileSync('sqlite3', ['-readonly', path.join(s.lib, 'dam.db'), q], { encoding: 'utf8' }).trim();
+const sql = (q) => execFileSync('sqlite3', ['-readonly', '-cmd', '.timeout 10000', path.join(s.lib, 'dam.db'), q], { encoding: 'utf8' }).trim();
 const count = (q) => Number(sql(q));
 /** { "version|preset:name": created_at } of every preset rendition. */
 function renditions() {

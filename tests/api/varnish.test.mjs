@@ -83,7 +83,7 @@ async function linkPath(id, q) {
 async function purgesSent() {
   const until = Date.now() + T(30000);
   for (;;) {
-    const n = execFileSync('sqlite3', [path.join(s.lib, 'dam.db'), 'SELECT count(*) FROM purge_outbox'], { encoding: 'utf8' }).trim();
+    const n = execFileSync('sqlite3', ['-readonly', '-cmd', '.timeout 10000', path.join(s.lib, 'dam.db'), 'SELECT count(*) FROM purge_outbox'], { encoding: 'utf8' }).trim();
     if (n === '0') return;
     if (Date.now() > until) throw new Error(`purges still queued: ${n}`);
     await sleep(100);
