@@ -203,9 +203,11 @@ run_dam() {
 }
 
 T_START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 run_limit
 if [ "$IM_SAMPLE" -gt 0 ]; then run_im; fi
 run_dam
+LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- report
 fmt() { printf '%.*f' "$1" "$2"; }
@@ -256,7 +258,8 @@ if [ -z "${NO_RESULTS:-}" ]; then
 		echo "Command: \`${IM_SAMPLE:+IM_SAMPLE=$IM_SAMPLE }${WORKERS:+WORKERS=$WORKERS }bench/ingest/run.sh $N\`"
 		echo
 		echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(uname -sr);" \
-			"$(vips --version); $($CONVERT --version | head -1 | sed 's/ https.*//'); dam $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet -- src || echo ' + uncommitted src changes')."
+			"$(vips --version); $($CONVERT --version | head -1 | sed 's/ https.*//'); dam $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet -- src || echo ' + uncommitted src changes')." \
+			"Load average before: $LOAD0; after: $LOAD1."
 		echo
 		echo "Input: $NFILES files, $(fmt 0 "$(echo "$BYTES/1000000" | bc -l)") MB: $NJPEG JPEGs 12–24 MP (20 bases, each file with its own colour gain and offset: distinct pixels), 5 RGBA PNGs 3000×2000, 3 H.264 1080p 5 s videos." \
 			"Page cache: $CACHE before each contender. -P$PAR with VIPS_CONCURRENCY=1 / MAGICK_THREAD_LIMIT=1 (one thread per process, like dam's job children)."
