@@ -840,8 +840,10 @@ out:
 	return rc;
 }
 
-int s3_put(struct s3_client *c, const char *key, const void *data, size_t len,
-	   struct dam_err *err)
+/* One PUT from memory; if_absent adds If-None-Match: * (412 when the key
+ * exists). */
+static int put_mem(struct s3_client *c, const char *key, const void *data, size_t len, bool if_absent,
+		   struct dam_err *err)
 {
 	struct req r;
 	int rc;
@@ -850,28 +852,24 @@ int s3_put(struct s3_client *c, const char *key, const void *data, size_t len,
 	r.body = BODY_MEM;
 	r.mem = data;
 	r.mem_len = len;
-	if ((rc = req_url(&r, key, NULL, 0, err)) == 0)
-		rc = req_run(&r, err);
-	req_release(&r);
-	return rc;
-}
-
-int s3_put_if_absent(struct s3_client *c, const char *key, const void *data, size_t len,
-		     struct dam_err *err)
-{
-	struct req r;
-	int rc;
-
-	req_init(&r, c, "PUT", key);
-	r.body = BODY_MEM;
-	r.mem = data;
-	r.mem_len = len;
-	if ((rc = req_header(&r, "If-None-Match", "*")) < 0)
+	if (if_absent && (rc = req_header(&r, "If-None-Match", "*")) < 0)
 		rc = dam_err_set(err, rc, NULL, "s3: cannot build the request headers");
 	else if ((rc = req_url(&r, key, NULL, 0, err)) == 0)
 		rc = req_run(&r, err);
 	req_release(&r);
 	return rc;
+}
+
+int s3_put(struct s3_client *c, const char *key, const void *data, size_t len,
+	   struct dam_err *err)
+{
+	return put_mem(c, key, data, len, false, err);
+}
+
+int s3_put_if_absent(struct s3_client *c, const char *key, const void *data, size_t len,
+		     struct dam_err *err)
+{
+	return put_mem(c, key, data, len, true, err);
 }
 
 int s3_put_stream(struct s3_client *c, const char *key, uint64_t len, s3_read_fn fn, void *ctx,
