@@ -80,5 +80,8 @@ extern const struct db_backend db_pg_backend;
 /* SQLite's migration list (migrations_sqlite.c). Static storage. */
 extern const struct db_migration db_sqlite_migrations[];
 extern const int db_sqlite_nmigrations;
+/* PostgreSQL's (migrations_pg.c), under the same numbers. */
+extern const struct db_migration db_pg_migrations[];
+extern const int db_pg_nmigrations;
 
 #endif

@@ -768,9 +768,6 @@ int db_pg_is_url(const char *path)
 	return !strncmp(path, "postgres://", 11) || !strncmp(path, "postgresql://", 13);
 }
 
-static const struct db_migration pg_migrations[] = { { NULL, 0 } };
-static const int pg_nmigrations = 0;
-
 const struct db_backend db_pg_backend = {
 	.name = "postgresql",
 	.claims = db_pg_is_url,
@@ -824,9 +821,6 @@ const struct db_backend db_pg_backend = {
 		[DB_PIECE_JSON_AGG] = "coalesce(json_agg(%1 ORDER BY %2), '[]')",
 		[DB_PIECE_STR_AGG] = "string_agg(%1, %3 ORDER BY %2)",
 	},
-	/* The domain's schema on PostgreSQL is not written yet (issue 12):
-	 * until it is, a library cannot be created here, only the db layer's
-	 * own tests run. */
-	.migrations = pg_migrations,
-	.nmigrations = &pg_nmigrations,
+	.migrations = db_pg_migrations,
+	.nmigrations = &db_pg_nmigrations,
 };
