@@ -207,12 +207,13 @@ static int set_up(struct pg_conn *pc, struct dam_err *err)
 	return rc;
 }
 
-static int p_open(const char *url, void **conn, struct dam_err *err)
+static int p_open(const char *url, const char *password, void **conn, struct dam_err *err)
 {
 	/* expand_dbname: the URL fills every keyword; the ones after it
-	 * override (application_name) or default (encoding) the rest. */
-	const char *const keys[] = { "dbname", "application_name", "client_encoding", NULL };
-	const char *const vals[] = { url, "dam", "UTF8", NULL };
+	 * override (application_name, password) or default (encoding) the
+	 * rest. The password never goes into a string that could be shown. */
+	const char *const keys[] = { "dbname", "application_name", "client_encoding", "password", NULL };
+	const char *const vals[] = { url, "dam", "UTF8", password, NULL };
 	struct pg_conn *pc = calloc(1, sizeof *pc);
 	char m[DAM_ERR_MSG_MAX];
 	int rc;
