@@ -62,6 +62,9 @@ enum { DB_DONE = 0, DB_ROW = 1 };
 /* Opens (creating if needed) the database at path. */
 int db_open(const char *path, struct db **out, struct dam_err *err);
 void db_close(struct db *db);
+/* The engine behind db: "sqlite" or "postgresql" (static storage). For the
+ * few engine-specific parts outside the backend table (the search engine). */
+const char *db_engine(struct db *db);
 
 /* Runs one or more statements without parameters. */
 int db_exec(struct db *db, const char *sql, struct dam_err *err);
