@@ -7,14 +7,14 @@
  * name and other, and follow each other with a one-position gap so a
  * phrase never spans two of them. A query is a tsquery of quoted lexemes:
  * a term is the phrase of its words ('a' <-> 'b', the last one ':*' when a
- * prefix), terms are ORed ('|'). Relevance is -ts_rank (lower is more
- * relevant) with the weights 1.0 / 0.5 / 0.3 / 0.1 for A..D, as bm25's
- * 10 / 5 / 3 / 1-2, normalised by the document's length as bm25 is.
+ * prefix), terms are ORed ('|'). Relevance is FTS5's bm25 with the same
+ * weights, computed in SQL (RANK_WITH below): the same scores as FTS5 for
+ * the same documents (test_search_engine checks them to 1e-5).
  *
- * Matching uses the GIN index on doc: with 1M versions,
+ * Matching uses the GIN index on doc:
  *   EXPLAIN SELECT version_num FROM search_text WHERE doc @@ $1::tsquery
  * is a Bitmap Heap Scan on search_text over a Bitmap Index Scan on
- * search_text_doc (the unit test test_search_pg checks the plan).
+ * search_text_doc (test_search_engine checks the plan).
  */
 #include "db/search_backend.h"
 
@@ -33,8 +33,34 @@
 #define POS_MAX 16383
 #define VEC_BUDGET 900000
 
-/* ts_rank's weights are {D, C, B, A}; flag 1 divides by 1 + log(length). */
-#define RANK_SQL "-ts_rank('{0.1,0.3,0.5,1.0}', doc, CAST(?1 AS tsquery), 1)"
+/*
+ * Relevance is FTS5's bm25, computed from what PostgreSQL offers: for each
+ * term t of the OR (the expression's top-level " | " parts; a word holds
+ * no space), only where t itself matches,
+ *   idf(t) * f * (k1 + 1) / (f + k1 * (1 - b + b * len / avgdl))
+ * with k1 = 1.2, b = 0.75, idf(t) = ln((N - hits(t) + 0.5) / (hits(t) +
+ * 0.5)), at least 1e-6, and f the weighted count of t's occurrences
+ * (title 10, tags 5, description 3, file name 2, other 1): ts_rank_cd
+ * without normalisation sums, over the covers of a term, its weight when
+ * the weights are {D, C, B, A} = {0.1, 0.3, 0.5, 1.0}, so f is 10 times
+ * it; the file name counts 2 by being in the tsvector twice (pg_vec).
+ * hits(t) is counted through the GIN index; N and avgdl come from the
+ * one-row search_text_stats the engine keeps with its rows. (ts_rank has
+ * neither document frequencies nor bm25's saturation: with it "sneaker OR
+ * jacket" put the common word's short documents first.) Negated: lower
+ * is more relevant.
+ */
+#define RANK_WITH                                                                                                    \
+	"WITH st AS (SELECT greatest(docs, 1) AS n, greatest(words, 1)::float8 / greatest(docs, 1) AS avgdl"            \
+	"  FROM search_text_stats),"                                                                                      \
+	" w AS (SELECT tq.q, greatest(ln((st.n - h.hits + 0.5) / (h.hits + 0.5)), 1e-6) AS idf"                       \
+	"  FROM st, (SELECT CAST(t AS tsquery) AS q FROM unnest(string_to_array(?1, ' | ')) AS t) AS tq,"               \
+	"  LATERAL (SELECT count(*) AS hits FROM search_text WHERE doc @@ tq.q) AS h) "
+#define RANK_SELECT                                                                                                  \
+	"SELECT s.version_num, -(SELECT sum(w.idf * f * 2.2 / (f + 1.2 * (0.25 + 0.75 * s.len / st.avgdl)))"           \
+	"  FROM (SELECT w.idf, 10 * ts_rank_cd('{0.1,0.3,0.5,1.0}', s.doc, w.q, 0) AS f FROM w"                          \
+	"   WHERE s.doc @@ w.q) AS w)"                                                                                  \
+	" FROM search_text s, st WHERE s.doc @@ CAST(?1 AS tsquery)"
 
 struct search_doc {
 	struct strbuf col[NCOLS]; /* by enum search_col: words, each followed by a space */
@@ -93,10 +119,12 @@ struct vec {
 	struct strbuf text;
 	int pos;      /* the next word's position */
 	size_t bytes; /* the budget spent */
+	int64_t len;  /* words indexed (bm25's document length) */
 };
 
-/* Appends the space-separated words with weight w. */
-static int vec_add(struct vec *v, const char *words, char w)
+/* Appends the space-separated words with weight w (counted in the
+ * document's length unless a copy). */
+static int vec_add(struct vec *v, const char *words, char w, bool copy)
 {
 	int rc = 0;
 
@@ -105,6 +133,7 @@ static int vec_add(struct vec *v, const char *words, char w)
 		size_t len = e ? (size_t)(e - p) : strlen(p);
 		if (len && v->bytes + len + 6 <= VEC_BUDGET) {
 			v->bytes += len + 6;
+			v->len += !copy;
 			if ((rc = pg_text_quote(p, len, &v->text)) >= 0)
 				rc = strbuf_addf(&v->text, ":%d%c ", v->pos < POS_MAX ? v->pos : POS_MAX, w);
 			v->pos++;
@@ -134,8 +163,12 @@ static int pg_vec(struct vec *v, const struct search_doc *d, const char *filenam
 		goto out;
 	for (int c = 0; c < NCOLS && rc >= 0; c++) {
 		const struct strbuf *words = c == SEARCH_COL_FILENAME ? &fname : c == SEARCH_COL_OTHER ? &other : &d->col[c];
-		rc = vec_add(v, words->buf, weight[c]);
+		rc = vec_add(v, words->buf, weight[c], false);
 		v->pos++; /* the gap between columns */
+		if (c == SEARCH_COL_FILENAME && rc >= 0) { /* twice: weight 2 (RANK_WITH) */
+			rc = vec_add(v, words->buf, weight[c], true);
+			v->pos++;
+		}
 	}
 out:
 	strbuf_release(&uni);
@@ -153,15 +186,21 @@ static int pg_index(struct db *db, int64_t version, const struct search_doc *d, 
 	if ((rc = pg_vec(&v, d, filename, body)) < 0)
 		rc = dam_err_set(err, rc, NULL, "out of memory");
 	else
-		rc = db_run(db, err, "INSERT INTO search_text(version_num, doc) VALUES (?, CAST(? AS tsvector))", "is",
-			    version, v.text.buf);
+		rc = db_run(db, err,
+			    "WITH i AS (INSERT INTO search_text(version_num, len, doc) VALUES (?, ?, CAST(? AS tsvector))"
+			    " RETURNING len) UPDATE search_text_stats SET docs = docs + 1, words = words + (SELECT len FROM i)",
+			    "iis", version, v.len, v.text.buf);
 	strbuf_release(&v.text);
 	return rc < 0 ? rc : 0;
 }
 
 static int pg_unindex(struct db *db, int64_t version, struct dam_err *err)
 {
-	int rc = db_run(db, err, "DELETE FROM search_text WHERE version_num = ?", "i", version);
+	int rc = db_run(db, err,
+			"WITH d AS (DELETE FROM search_text WHERE version_num = ? RETURNING len)"
+			" UPDATE search_text_stats SET docs = docs - (SELECT count(*) FROM d),"
+			" words = words - (SELECT coalesce(sum(len), 0) FROM d) WHERE EXISTS (SELECT 1 FROM d)",
+			"i", version);
 
 	return rc < 0 ? rc : 0;
 }
@@ -229,16 +268,14 @@ static int pg_match(struct db *db, const char *expr, bool ranked, search_match_f
 
 	if (!*expr)
 		return 0;
-	rc = ranked ? db_query(db, &st, err,
-			       "SELECT version_num, " RANK_SQL " FROM search_text WHERE doc @@ CAST(?1 AS tsquery)", "s",
-			       expr)
+	rc = ranked ? db_query(db, &st, err, RANK_WITH RANK_SELECT, "s", expr)
 		    : db_query(db, &st, err, "SELECT version_num FROM search_text WHERE doc @@ CAST(? AS tsquery)", "s",
 			       expr);
 	return rc < 0 ? rc : each_row(st, ranked, fn, arg, err);
 }
 
-/* ts_rank reads the row alone (no statistics of the table), so the scores
- * of the asked versions are those of a full pass by construction; the
+/* The statistics (N, avgdl, each term's hits) are the table's whatever
+ * versions are asked for, so the scores are those of a full pass; the
  * versions are found by primary key. When most matches are asked for, the
  * plain ranked pass does as well with one statement fewer to plan. */
 static int pg_rank(struct db *db, const char *expr, const uint32_t *versions, size_t n, size_t nmatched,
@@ -260,8 +297,7 @@ static int pg_rank(struct db *db, const char *expr, const uint32_t *versions, si
 		return dam_err_set(err, rc, NULL, "out of memory");
 	}
 	rc = db_query(db, &st, err,
-		      "SELECT version_num, " RANK_SQL " FROM search_text"
-		      " WHERE version_num = ANY(CAST(?2 AS bigint[])) AND doc @@ CAST(?1 AS tsquery)",
+		      RANK_WITH RANK_SELECT " AND s.version_num = ANY(CAST(?2 AS bigint[]))",
 		      "ss", expr, ids.buf);
 	strbuf_release(&ids);
 	return rc < 0 ? rc : each_row(st, true, fn, arg, err);

@@ -10,6 +10,8 @@
  */
 #include "testutil.h"
 
+#include <math.h>
+
 #include "db/db.h"
 #include "db/search_backend.h"
 
@@ -216,6 +218,50 @@ static void test_weights(void **state)
 	strbuf_release(&e);
 }
 
+/* "quay" in one column of each of five versions of equal length: title
+ * before tags before description before file name before other, with
+ * FTS5's bm25 scores (printed from FTS5) on both engines. */
+static void test_weight_order(void **state)
+{
+	struct fx *f = *state;
+	const struct ver v[] = {
+		{ 20, "quay", "fa", "fb", "fc.jpg", "fd" }, { 21, "fe", "quay", "ff", "fg.jpg", "fh" },
+		{ 22, "fi", "fj", "quay", "fk.jpg", "fl" }, { 23, "fm", "fn", "fo", "quay.jpg", "fp" },
+		{ 24, "fq", "fr", "fs", "ft.jpg", "quay" },
+	};
+	static const double bm25[] = { -0.336791, -0.310805, -0.281813, -0.252385, -0.192180 };
+	struct search_term t = { "quay", false };
+	struct seen s;
+	char got[256];
+
+	for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+		index_one(f, &v[i]);
+	match_terms(f, &t, 1, true, &s, got, sizeof got);
+	assert_string_equal(got, "20 21 22 23 24");
+	for (int i = 0; i + 1 < s.n; i++)
+		if (!(s.rank[i] < s.rank[i + 1]))
+			fail_msg("version %lld ranks %g, not before %lld's %g", (long long)s.v[i], s.rank[i],
+				 (long long)s.v[i + 1], s.rank[i + 1]);
+	for (int i = 0; i < s.n; i++)
+		if (fabs(s.rank[i] - bm25[i]) > 1e-5)
+			fail_msg("version %lld ranks %.6f, bm25 %.6f", (long long)s.v[i], s.rank[i], bm25[i]);
+}
+
+/* A rare word weighs more than a common one (bm25's idf): "creme" (one
+ * version) in a title outranks "sneaker" (two) in a title. */
+static void test_rare_word(void **state)
+{
+	struct fx *f = *state;
+	const struct search_term t[] = { { "sneaker", false }, { "creme", false } };
+	struct seen s;
+	char got[256];
+
+	match_terms(f, t, 2, true, &s, got, sizeof got);
+	assert_string_equal(got, "1 2 4");
+	if (!(s.rank[0] < s.rank[1]))
+		fail_msg("creme's title %g, sneaker's title %g", s.rank[0], s.rank[1]);
+}
+
 /* Every character of the engines' query syntaxes, alone and in words:
  * never an error, and matched as the words they hold. */
 static void test_hostile_terms(void **state)
@@ -264,6 +310,13 @@ static void test_or_and_unindex(void **state)
 	assert_int_equal(f->be->unindex(f->db, 2, &err), 0);
 	assert_int_equal(f->be->unindex(f->db, 2, &err), 0); /* not there: no error */
 	expect(f, "sneaker", false, "4");
+	if (pg_url) { /* bm25's N and total length follow the rows */
+		int64_t n;
+		assert_int_equal(db_query_int(f->db, &n, NULL,
+					      "SELECT count(*) FROM search_text_stats st WHERE docs = (SELECT count(*) FROM search_text)"
+					      " AND words = (SELECT sum(len) FROM search_text)", ""), 0);
+		assert_int_equal(n, 1);
+	}
 }
 
 /* A word longer than PostgreSQL takes as a lexeme (2047 bytes) is indexed
@@ -317,6 +370,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_phrase_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cjk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_weights, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_weight_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rare_word, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_terms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_or_and_unindex, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_word, setup, teardown),
