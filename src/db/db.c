@@ -313,8 +313,6 @@ int db_open_auth(const char *path, const char *password, struct db **out, struct
 	return 0;
 }
 
-const char *db_engine(const struct db *db) { return db->be->name; }
-
 void db_close(struct db *db)
 {
 	if (!db)
@@ -323,6 +321,11 @@ void db_close(struct db *db)
 		stmt_free(db->cache[i]);
 	db->be->close(db->conn);
 	free(db);
+}
+
+const char *db_engine(struct db *db)
+{
+	return db->be->name;
 }
 
 int db_exec(struct db *db, const char *sql, struct dam_err *err)

@@ -70,11 +70,10 @@ int db_open(const char *path, struct db **out, struct dam_err *err);
  * own PGPASSFILE, service file or PGPASSWORD). Borrowed for the call; it
  * appears in no message. SQLite ignores it. */
 int db_open_auth(const char *path, const char *password, struct db **out, struct dam_err *err);
-/* The engine behind db: "sqlite" or "postgresql" (static). For the choice
- * of what must differ per engine above the db layer (the full-text engine,
- * search_backend_for); SQL itself never branches on it. */
-const char *db_engine(const struct db *db);
 void db_close(struct db *db);
+/* The engine behind db: "sqlite" or "postgresql" (static storage). For the
+ * few engine-specific parts outside the backend table (the search engine). */
+const char *db_engine(struct db *db);
 
 /* Runs one or more statements without parameters. */
 int db_exec(struct db *db, const char *sql, struct dam_err *err);
