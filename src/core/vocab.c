@@ -141,7 +141,7 @@ static int term_json(struct dam *dam, const char *vocab, const char *term, json_
 	 * use, and only the column's type keeps the compare case-insensitive. */
 	if ((rc = db_query(dam->db, &st, err,
 			   "SELECT t.term, t.parent, t.labels, (SELECT {{json_agg(synonym, num)}} FROM"
-			   "  (SELECT synonym, num FROM vocab_synonyms s WHERE s.vocab=t.vocab AND s.term=t.term ORDER BY num))"
+			   "  (SELECT synonym, num FROM vocab_synonyms s WHERE s.vocab=t.vocab AND s.term=t.term ORDER BY num) AS syn)"
 			   " FROM vocab_terms t WHERE t.vocab=?1 AND (t.term=?2 OR ?2 IS NULL) ORDER BY t.num",
 			   "ss", vocab, term)) < 0)
 		return rc;
