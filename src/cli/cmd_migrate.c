@@ -39,7 +39,7 @@ static int conf_without_location(const char *text, struct strbuf *out)
 
 /* Makes dir a new library whose dam.conf is the source's, located at the
  * target's database and store (store_conf: a file with a [store] section,
- * or NULL for the folder). */
+ * or NULL for the library's folder). */
 static int make_target(struct dam *from, const char *dir, const char *store_conf, struct dam_err *err)
 {
 	struct strbuf conf = STRBUF_INIT, path = STRBUF_INIT;
@@ -56,8 +56,8 @@ static int make_target(struct dam *from, const char *dir, const char *store_conf
 	if ((rc = fs_read_all(path.buf, CONF_MAX, &text, &len, err)) < 0 ||
 	    (store_conf && (rc = fs_read_all(store_conf, CONF_MAX, &store, &len, err)) < 0))
 		goto out;
-	if (conf_without_location(text, &conf) < 0 ||
-	    (store && (strbuf_adds(&conf, "\n") < 0 || strbuf_adds(&conf, store) < 0 || strbuf_adds(&conf, "\n") < 0))) {
+	if (conf_without_location(text, &conf) < 0 || strbuf_adds(&conf, "\n") < 0 ||
+	    strbuf_adds(&conf, store ? store : "[store]\nbackend = fs\n") < 0 || strbuf_adds(&conf, "\n") < 0) {
 		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 		goto out;
 	}
