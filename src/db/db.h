@@ -59,12 +59,18 @@ struct db_stmt;
 
 enum { DB_DONE = 0, DB_ROW = 1 };
 
-/* Opens (creating if needed) the database at path. */
+/* Opens (creating if needed) the database at path: a file for SQLite, or
+ * a postgres:// / postgresql:// URL for PostgreSQL. */
 int db_open(const char *path, struct db **out, struct dam_err *err);
+/* The same with the server's password (PostgreSQL; NULL: none, or libpq's
+ * own PGPASSFILE, service file or PGPASSWORD). Borrowed for the call; it
+ * appears in no message. SQLite ignores it. */
+int db_open_auth(const char *path, const char *password, struct db **out, struct dam_err *err);
+/* The engine behind db: "sqlite" or "postgresql" (static). For the choice
+ * of what must differ per engine above the db layer (the full-text engine,
+ * search_backend_for); SQL itself never branches on it. */
+const char *db_engine(const struct db *db);
 void db_close(struct db *db);
-/* The engine behind db: "sqlite" or "postgresql" (static storage). For the
- * few engine-specific parts outside the backend table (the search engine). */
-const char *db_engine(struct db *db);
 
 /* Runs one or more statements without parameters. */
 int db_exec(struct db *db, const char *sql, struct dam_err *err);
