@@ -341,7 +341,7 @@ static int defs_query(struct dam *dam, const char *key, json_t **out, struct dam
 	json_t *arr = json_array();
 	int rc;
 
-	snprintf(sql, sizeof sql, "%s WHERE ? IS NULL OR key=? ORDER BY key", def_columns);
+	snprintf(sql, sizeof sql, "%s WHERE CAST(? AS TEXT) IS NULL OR key=? ORDER BY key", def_columns);
 	if ((rc = db_query(dam->db, &st, err, sql, "ss", key, key)) < 0) {
 		json_decref(arr);
 		return rc;

@@ -75,7 +75,7 @@ static int load(struct dam *dam, const char *id, const char *user_id, struct upl
 		return dam_err_set(err, DAM_ENOTFOUND, "upload", "no such upload");
 	rc = db_query(dam->db, &st, err,
 		      "SELECT id, coalesce(user_id,''), filename, length, \"offset\", hash_state, options, expires_at,"
-		      " result FROM uploads WHERE id=? AND (? IS NULL OR user_id=?) AND (expires_at>? OR result IS NOT NULL)",
+		      " result FROM uploads WHERE id=? AND (CAST(? AS TEXT) IS NULL OR user_id=?) AND (expires_at>? OR result IS NOT NULL)",
 		      "sssi", id, user_id, user_id, (int64_t)time_now_ms());
 	if (rc < 0)
 		return rc;

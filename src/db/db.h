@@ -23,7 +23,11 @@
  * e.g. citext on PostgreSQL), the explicit integer keys `assets.num`,
  * `versions.num`, `vocab_terms.num`, `vocab_synonyms.num` (never rowid), and
  * the time as a bound parameter from the C clock (never an SQL time
- * function). `?` placeholders may be numbered (`?3`) to use a value twice,
+ * function), LIMIT with a count (no LIMIT -1: bind INT64_MAX), and
+ * CAST(? AS TEXT) IS NULL for a parameter only tested for NULL (PostgreSQL
+ * must be able to tell every parameter's type, and takes it from the
+ * parameter's first use: compare a reused ?N with its column first).
+ * `?` placeholders may be numbered (`?3`) to use a value twice,
  * and a plain `?` after `?N` is number N+1 (SQLite's rule); a backend whose
  * engine spells them otherwise ($1 on PostgreSQL) rewrites them by that rule.
  *
