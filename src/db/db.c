@@ -313,8 +313,6 @@ int db_open_auth(const char *path, const char *password, struct db **out, struct
 	return 0;
 }
 
-const char *db_engine(const struct db *db) { return db->be->name; }
-
 void db_close(struct db *db)
 {
 	if (!db)

@@ -23,10 +23,12 @@
  * e.g. citext on PostgreSQL), the explicit integer keys `assets.num`,
  * `versions.num`, `vocab_terms.num`, `vocab_synonyms.num` (never rowid), and
  * the time as a bound parameter from the C clock (never an SQL time
- * function), LIMIT with a count (no LIMIT -1: bind INT64_MAX), and
- * CAST(? AS TEXT) IS NULL for a parameter only tested for NULL (PostgreSQL
- * must be able to tell every parameter's type, and takes it from the
- * parameter's first use: compare a reused ?N with its column first).
+ * function), LIMIT with a count (no LIMIT -1: bind INT64_MAX), and a
+ * parameter whose type no column gives cast to it: CAST(? AS TEXT) IS NULL,
+ * CAST(? AS BIGINT) = 0 (PostgreSQL must tell every parameter's type, and
+ * takes it from the parameter's first use: `? = 0` would be a 32-bit
+ * integer, too small for a time in ms; compare a reused ?N with its
+ * column first).
  * `?` placeholders may be numbered (`?3`) to use a value twice,
  * and a plain `?` after `?N` is number N+1 (SQLite's rule); a backend whose
  * engine spells them otherwise ($1 on PostgreSQL) rewrites them by that rule.
@@ -70,10 +72,6 @@ int db_open(const char *path, struct db **out, struct dam_err *err);
  * own PGPASSFILE, service file or PGPASSWORD). Borrowed for the call; it
  * appears in no message. SQLite ignores it. */
 int db_open_auth(const char *path, const char *password, struct db **out, struct dam_err *err);
-/* The engine behind db: "sqlite" or "postgresql" (static). For the choice
- * of what must differ per engine above the db layer (the full-text engine,
- * search_backend_for); SQL itself never branches on it. */
-const char *db_engine(const struct db *db);
 void db_close(struct db *db);
 
 /* Runs one or more statements without parameters. */

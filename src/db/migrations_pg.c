@@ -49,8 +49,18 @@
 	body "; RETURN NULL; END$$;"
 
 const struct db_migration db_pg_migrations[] = {
-	/* 1: foundation */
-	{ "CREATE TABLE library (key text PRIMARY KEY, value text NOT NULL);"
+	/* 1: foundation. First a guard: the code compares and orders text as
+	 * SQLite's BINARY does (ranges of keys like "title@zh", ORDER BY of
+	 * ids and names); a database whose collation follows a language
+	 * ("en_US.UTF-8": 'a' < 'B', dashes ignored) would answer differently,
+	 * so it is refused with the way to make a right one. */
+	{ "DO $$DECLARE d jsonb := (SELECT to_jsonb(p) FROM pg_database p WHERE datname = current_database());"
+	" BEGIN IF d->>'datcollate' NOT IN ('C', 'POSIX', 'C.UTF-8', 'C.utf8')"
+	"  OR d->>'datlocprovider' IS NOT DISTINCT FROM 'i' THEN RAISE EXCEPTION"
+	"  'the database sorts text by the language rules of %, and dam needs byte order as in SQLite:"
+	" make it with CREATE DATABASE name TEMPLATE template0 LOCALE_PROVIDER libc LC_COLLATE ''C''',"
+	"  coalesce(d->>'daticulocale', d->>'datcollate'); END IF; END$$;"
+	"CREATE TABLE library (key text PRIMARY KEY, value text NOT NULL);"
 	"CREATE TABLE blobs ("
 	"  hash text PRIMARY KEY, size bigint NOT NULL,"
 	"  refcount bigint NOT NULL DEFAULT 0 CHECK (refcount >= 0),"

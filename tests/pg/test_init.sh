@@ -94,5 +94,19 @@ elif [[ $out == *"[database] password is refused"* ]]; then
 else
 	no "[database] password in dam.conf is refused with a clear message" "$out"
 fi
+# A database that orders text by a language's rules is refused (the code
+# relies on byte order, as SQLite's BINARY): ICU's en-US here, the only
+# non-C collation a minimal system certainly has.
+if psql -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE dam_init_icu_$$ TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'" "$url" >/dev/null 2>&1; then
+	if out=$("$DAM" init "$T/icu" --database "$(db_url dam_init_icu_$$)" 2>&1); then
+		no "a database with a language collation is refused"
+	elif [[ $out == *"needs byte order"*"LC_COLLATE 'C'"* ]]; then
+		ok "a database with a language collation is refused, saying how to make one"
+	else
+		no "a database with a language collation is refused with a clear message" "$out"
+	fi
+else
+	no "cannot create an ICU database to check the collation guard"
+fi
 echo "1..$n"
 exit $bad
