@@ -323,6 +323,11 @@ void db_close(struct db *db)
 	free(db);
 }
 
+const char *db_engine(struct db *db)
+{
+	return db->be->name;
+}
+
 int db_exec(struct db *db, const char *sql, struct dam_err *err)
 {
 	char *expanded;

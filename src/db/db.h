@@ -73,6 +73,9 @@ int db_open(const char *path, struct db **out, struct dam_err *err);
  * appears in no message. SQLite ignores it. */
 int db_open_auth(const char *path, const char *password, struct db **out, struct dam_err *err);
 void db_close(struct db *db);
+/* The engine behind db: "sqlite" or "postgresql" (static storage). For the
+ * few engine-specific parts outside the backend table (the search engine). */
+const char *db_engine(struct db *db);
 
 /* Runs one or more statements without parameters. */
 int db_exec(struct db *db, const char *sql, struct dam_err *err);
