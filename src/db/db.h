@@ -106,6 +106,18 @@ const char *db_col_text(struct db_stmt *st, int col); /* "" for NULL */
 int64_t db_col_int(struct db_stmt *st, int col);
 double db_col_double(struct db_stmt *st, int col);
 const void *db_col_blob(struct db_stmt *st, int col, size_t *len);
+/* The name of result column col (borrowed, valid until finalize). */
+const char *db_col_name(struct db_stmt *st, int col);
+/* The type of the value in column col of the current row, for code that
+ * copies rows it does not know (dam migrate): SQLite's type of the stored
+ * value; PostgreSQL's column type (integers and booleans DB_INT, floats and
+ * numeric DB_FLOAT, bytea DB_BLOB, everything else DB_TEXT). */
+enum db_type { DB_NULL, DB_INT, DB_FLOAT, DB_TEXT, DB_BLOB };
+enum db_type db_col_type(struct db_stmt *st, int col);
+/* Binds parameter param (from 1) of to with the value in column col of
+ * from's current row, as its type (from and to may be on different
+ * engines). */
+int db_bind_col(struct db_stmt *to, int param, struct db_stmt *from, int col, struct dam_err *err);
 
 /* Prepare, bind, step to the end, finalize. Returns rows changed or < 0. */
 int db_run(struct db *db, struct dam_err *err, const char *sql, const char *types, ...);
@@ -145,6 +157,13 @@ int db_data_version(struct db *db, struct db_version *out, struct dam_err *err);
  * also moves with this connection's own commits; callers only compare. */
 /* Refreshes only v->own (this connection's commits): a counter, no I/O. */
 void db_data_version_own(struct db *db, struct db_version *v);
+
+/* After rows were inserted with their keys given (dam migrate copies
+ * assets.num, audit.seq ...), makes the engine's key generators continue
+ * above the highest key of every table, so the next insert without a key
+ * does not collide. SQLite's rowid keys follow by themselves; PostgreSQL's
+ * identity and serial sequences are set. Inside or outside a transaction. */
+int db_keys_follow_rows(struct db *db, struct dam_err *err);
 
 /* Rows changed by the last INSERT/UPDATE/DELETE on this connection. */
 int64_t db_changes(struct db *db);
