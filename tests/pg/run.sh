@@ -34,5 +34,5 @@ echo "pg: test_search_cases (DAM_SEARCH_CASES_BACKEND=pg)" >&2
 DAM_SEARCH_CASES_BACKEND=pg DAM_SEARCH_CASES="$ROOT/tests/unit/search_cases.txt" \
   "${run[@]}" "$BUILD/tests/unit/test_search_cases" || rc=1
 echo "pg: test_init.sh" >&2
-"$ROOT/tests/pg/test_init.sh" "$url" "$BUILD/dam" || rc=1
+"$ROOT/tests/pg/test_init.sh" "$url" "$BUILD/dam" "$dir" || rc=1
 exit $rc
