@@ -55,27 +55,58 @@ static bool worker_dead(const char *worker)
 	return pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }
 
-/* Returns jobs of dead local workers to the queue. Inside a transaction. */
-static int reap_dead(struct dam *dam, struct dam_err *err)
+static int64_t lease_ms(const struct dam *dam)
 {
+	return (int64_t)dam->cfg.job_lease_s * 1000;
+}
+
+static int claim_lost(struct dam_err *err, const char *job_id)
+{
+	return dam_err_set(err, DAM_ECONFLICT, NULL,
+			   "job %s is no longer this worker's: its lease ran out and it was queued again"
+			   " (or taken by another worker)", job_id);
+}
+
+#define REAP_MAX 64
+
+struct stale_job {
+	char id[DAM_ID_LEN + 1], claim[DAM_ID_LEN + 1];
+	bool dead; /* the same-host fast path, rather than an expired lease */
+};
+
+/* Treats as crashed attempts the running jobs whose lease ran out or whose
+ * worker is gone from this host. Another claimer may requeue one first:
+ * then its claim no longer matches and job_fail leaves it be. */
+static int reap_stale(struct dam *dam, int64_t now, struct dam_err *err)
+{
+	struct stale_job s[REAP_MAX];
 	struct db_stmt *st;
-	char ids[64][DAM_ID_LEN + 1];
 	int n = 0, rc;
 
-	if ((rc = db_query(dam->db, &st, err, "SELECT id, worker FROM jobs WHERE state='running'", "")) < 0)
+	if ((rc = db_query(dam->db, &st, err,
+			   "SELECT id, coalesce(claim,''), coalesce(worker,''), lease_until FROM jobs WHERE state='running'",
+			   "")) < 0)
 		return rc;
-	while (n < 64 && (rc = db_step(st, err)) == DB_ROW)
-		if (worker_dead(db_col_text(st, 1)))
-			snprintf(ids[n++], DAM_ID_LEN + 1, "%s", db_col_text(st, 0));
+	while (n < REAP_MAX && (rc = db_step(st, err)) == DB_ROW) {
+		bool expired = db_col_int(st, 3) < now;
+		bool dead = !expired && worker_dead(db_col_text(st, 2));
+		if (!expired && !dead)
+			continue;
+		snprintf(s[n].id, sizeof s[n].id, "%s", db_col_text(st, 0));
+		snprintf(s[n].claim, sizeof s[n].claim, "%s", db_col_text(st, 1));
+		s[n++].dead = dead;
+	}
 	db_finalize(st);
 	if (rc < 0)
 		return rc;
-	for (int i = 0; i < n; i++)
-		if ((rc = db_run(dam->db, err,
-				 "UPDATE jobs SET state='queued', worker=NULL, updated_at=?,"
-				 " error='its worker stopped before finishing; requeued' WHERE id=? AND state='running'",
-				 "is", (int64_t)time_now_ms(), ids[i])) < 0)
+	for (int i = 0; i < n; i++) {
+		rc = job_fail(dam, s[i].id, s[i].claim,
+			      s[i].dead ? "its worker process ended before finishing"
+					: "its worker stopped renewing the lease (stopped, killed or cut off) before finishing",
+			      true, err);
+		if (rc < 0 && rc != DAM_ECONFLICT)
 			return rc;
+	}
 	return 0;
 }
 
@@ -83,20 +114,23 @@ int job_claim(struct dam *dam, const char *worker, struct job *job, struct dam_e
 {
 	struct db_stmt *st = NULL;
 	int64_t now = (int64_t)time_now_ms();
+	char claim[DAM_ID_LEN + 1];
 	int rc;
 
-	if ((rc = db_begin(dam->db, err)) < 0)
+	if ((rc = reap_stale(dam, now, err)) < 0)
 		return rc;
-	if ((rc = reap_dead(dam, err)) < 0)
-		goto fail;
+	id_new(claim);
+	/* One statement, atomic on its own: SQLite holds the write lock from
+	 * its start; PostgreSQL locks the row the subquery picks and other
+	 * claimers pass over it rather than wait. */
 	rc = db_query(dam->db, &st, err,
-		      "UPDATE jobs SET state='running', worker=?, attempts=attempts+1, updated_at=?"
-		      " WHERE id = (SELECT id FROM jobs WHERE state='queued' AND run_after <= ?"
-		      "             ORDER BY priority DESC, id LIMIT 1)"
+		      "UPDATE jobs SET state='running', worker=?, claim=?, lease_until=?, attempts=attempts+1, updated_at=?"
+		      " WHERE state='queued' AND id = (SELECT id FROM jobs WHERE state='queued' AND run_after <= ?"
+		      "             ORDER BY priority DESC, id LIMIT 1{{skip_locked}})"
 		      " RETURNING id, kind, coalesce(version_id,''), attempts, max_attempts",
-		      "sii", worker, now, now);
+		      "ssiii", worker, claim, now + lease_ms(dam), now, now);
 	if (rc < 0)
-		goto fail;
+		return rc;
 	rc = db_step(st, err);
 	if (rc == DB_ROW) {
 		snprintf(job->id, sizeof job->id, "%s", db_col_text(st, 0));
@@ -104,29 +138,41 @@ int job_claim(struct dam *dam, const char *worker, struct job *job, struct dam_e
 		snprintf(job->version_id, sizeof job->version_id, "%s", db_col_text(st, 2));
 		job->attempts = (int)db_col_int(st, 3);
 		job->max_attempts = (int)db_col_int(st, 4);
+		memcpy(job->claim, claim, sizeof claim);
 		while (db_step(st, err) == DB_ROW)
 			;
 	}
 	db_finalize(st);
 	if (rc < 0)
-		goto fail;
-	if ((rc = db_commit(dam->db, err) < 0 ? -1 : rc) < 0)
-		return DAM_EDB;
+		return rc;
 	return rc == DB_ROW ? 1 : 0;
-fail:
-	db_rollback(dam->db);
-	return rc;
 }
 
-int job_done(struct dam *dam, const char *job_id, struct dam_err *err)
+int job_renew(struct dam *dam, const char *job_id, const char *claim, struct dam_err *err)
 {
-	return db_run(dam->db, err,
-		      "UPDATE jobs SET state='done', error=NULL, updated_at=? WHERE id=?", "is",
-		      (int64_t)time_now_ms(), job_id);
+	int64_t now = (int64_t)time_now_ms();
+	int n = db_run(dam->db, err, "UPDATE jobs SET lease_until=? WHERE id=? AND state='running' AND claim=?", "iss",
+		       now + lease_ms(dam), job_id, claim);
+
+	if (n == 0)
+		return claim_lost(err, job_id);
+	return n < 0 ? n : 0;
+}
+
+int job_done(struct dam *dam, const char *job_id, const char *claim, struct dam_err *err)
+{
+	int n = db_run(dam->db, err,
+		       "UPDATE jobs SET state='done', error=NULL, lease_until=0, updated_at=?"
+		       " WHERE id=? AND state='running' AND claim=?",
+		       "iss", (int64_t)time_now_ms(), job_id, claim);
+
+	if (n == 0)
+		return claim_lost(err, job_id);
+	return n < 0 ? n : 0;
 }
 
 struct job_failure {
-	const char *job_id, *error;
+	const char *job_id, *claim, *error;
 	bool retryable;
 	char version[DAM_ID_LEN + 1];
 };
@@ -141,13 +187,15 @@ static int fail_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct d
 	bool process_job = false;
 	int rc;
 
+	/* A claim from before leases existed is NULL: reap_stale passes "". */
 	if ((rc = db_query(dam->db, &st, err,
-			   "SELECT attempts, max_attempts, coalesce(version_id,''), kind FROM jobs WHERE id=?", "s",
-			   c->job_id)) < 0)
+			   "SELECT attempts, max_attempts, coalesce(version_id,''), kind FROM jobs"
+			   " WHERE id=? AND state='running' AND coalesce(claim,'')=?",
+			   "ss", c->job_id, c->claim)) < 0)
 		return rc;
 	if ((rc = db_step(st, err)) != DB_ROW) {
 		db_finalize(st);
-		return rc < 0 ? rc : dam_err_set(err, DAM_ENOTFOUND, NULL, "no job %s", c->job_id);
+		return rc < 0 ? rc : claim_lost(err, c->job_id);
 	}
 	attempts = db_col_int(st, 0);
 	max = db_col_int(st, 1);
@@ -160,11 +208,13 @@ static int fail_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct d
 		rec->action = NULL;
 		/* Back off 2^attempts seconds, so a flapping job does not spin. */
 		rc = db_run(dam->db, err,
-			    "UPDATE jobs SET state='queued', worker=NULL, error=?, run_after=?, updated_at=? WHERE id=?",
+			    "UPDATE jobs SET state='queued', worker=NULL, claim=NULL, lease_until=0, error=?, run_after=?,"
+			    " updated_at=? WHERE id=?",
 			    "siis", c->error, now + (1000LL << (attempts < 10 ? attempts : 10)), now, c->job_id);
 		return rc < 0 ? rc : 0;
 	}
-	rc = db_run(dam->db, err, "UPDATE jobs SET state='failed', worker=NULL, error=?, updated_at=? WHERE id=?",
+	rc = db_run(dam->db, err,
+		    "UPDATE jobs SET state='failed', worker=NULL, claim=NULL, lease_until=0, error=?, updated_at=? WHERE id=?",
 		    "sis", c->error, now, c->job_id);
 	if (rc >= 0 && *c->version && process_job)
 		rc = db_run(dam->db, err, "UPDATE versions SET status='failed', error=? WHERE id=?", "ss", c->error,
@@ -175,10 +225,11 @@ static int fail_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct d
 	return rc < 0 ? rc : 0;
 }
 
-int job_fail(struct dam *dam, const char *job_id, const char *error, bool retryable,
+int job_fail(struct dam *dam, const char *job_id, const char *claim, const char *error, bool retryable,
 	     struct dam_err *err)
 {
-	struct job_failure c = { .job_id = job_id, .error = error, .retryable = retryable };
+	struct job_failure c = { .job_id = job_id, .claim = claim ? claim : "", .error = error,
+				 .retryable = retryable };
 
 	return audit_tx(dam, "job.failed", "version", job_id, fail_rows, &c, err);
 }

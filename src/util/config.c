@@ -20,6 +20,7 @@ void config_defaults(struct dam_config *cfg)
 	cfg->job_memory_mb = 2048;
 	cfg->job_file_mb = 4096;
 	cfg->job_attempts = 3;
+	cfg->job_lease_s = 30;
 	cfg->cache_mb = 1024;
 	cfg->hot_cache_mb = 64;
 	cfg->max_input_mp = 100;
@@ -76,6 +77,7 @@ static const struct int_key int_keys[] = {
 	INT_KEY("worker", "memory", job_memory_mb, 64, 1 << 20),
 	INT_KEY("worker", "file_size", job_file_mb, 1, 1 << 24),
 	INT_KEY("worker", "attempts", job_attempts, 1, 100),
+	INT_KEY("worker", "lease", job_lease_s, 1, 3600),
 	INT_KEY("worker", "processes", workers, 0, 256),
 	INT_KEY("delivery", "cache_mb", cache_mb, 0, 1 << 24),
 	INT_KEY("delivery", "hot_cache_mb", hot_cache_mb, 0, 1 << 20),
