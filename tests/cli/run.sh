@@ -1206,12 +1206,83 @@ test_show_warnings() {
 	assert_eq "1" "$(j '.versions[0].renditions[] | select(.name=="preset:amazon") | .enlarged')" "amazon not enlarged"
 }
 
+# Job state of the one process job, for wait_for: job_state STATE [ERROR-WORD]
+job_state() {
+	local out
+	out=$("$DAM" jobs --json --state "$1" 2>/dev/null) || return 1
+	jq -e --arg w "${2:-}" '[.jobs[] | select(.kind=="process" and (.error | contains($w)))] | length == 1' \
+		<<<"$out" >/dev/null
+}
+
+# Leases (issue 12): a dam worker killed with SIGKILL mid-job holds its job
+# until the lease (2 s here) runs out; then a second worker queues it again
+# as a crashed attempt and runs it. The first worker is named as if on
+# another machine, so the same-host fast path (its pid is gone) cannot
+# shortcut the lease. The job's results commit once.
+test_worker_lease() {
+	new_lib
+	printf '\n[worker]\nlease = 2\n' >>"$LIB/dam.conf"
+	# Noise does not compress: ~3 s of processing on one core.
+	vips gaussnoise "$T/noise.v" 5000 5000 --mean 128 --sigma 60 && vips cast "$T/noise.v" "$T/big.png" uchar ||
+		{ fail "vips could not make the test image"; return; }
+	rm -f "$T/noise.v"
+	assert_exit 0 dam ingest --no-process --json "$T/big.png" || return
+	local id version w1 w2 kids k t0 waited
+	id=$(j '.results[0].asset_id')
+
+	bg "$DAM" worker --processes 1 --name "other-node:1" 2>"$T/w1.err"
+	w1=$BG
+	wait_for 30 job_state running || { fail "the first worker did not claim the job"; return; }
+	sleep 0.5
+	# Its zygote (or a spawned job-run) and the zygote's job child.
+	kids=$(pgrep -P "$w1")
+	for k in $kids; do kids="$kids $(pgrep -P "$k")"; done
+	[ -n "$kids" ] || fail "the first worker has no child running the job"
+	kill -9 "$w1"
+	wait "$w1" 2>/dev/null
+	t0=$(date +%s%N)
+	# They die with it (PR_SET_PDEATHSIG).
+	for k in $kids; do
+		wait_for 30 sh -c "! kill -0 $k 2>/dev/null" || fail "child $k of the killed worker still runs"
+	done
+	assert_true "the killed worker's job is still running (leased) at once" job_state running
+
+	bg "$DAM" worker --processes 1 2>"$T/w2.err"
+	w2=$BG
+	# Requeued by the second worker once the lease ran out, with the reason.
+	wait_for 30 job_state queued lease || fail "the job was not requeued for its lease"
+	waited=$((($(date +%s%N) - t0) / 1000000))
+	[ "$waited" -ge 1000 ] || fail "requeued ${waited} ms after the kill: before the 2 s lease could run out"
+	wait_for 60 job_state done || fail "the second worker did not finish the job"
+	wait_for 60 sh -c "[ \$('$DAM' jobs --json | jq '.counts.queued + .counts.running') = 0 ]" ||
+		fail "jobs left after the second worker"
+	kill "$w2"
+	wait "$w2" 2>/dev/null
+	echo "# requeued ${waited} ms after SIGKILL (lease 2 s)"
+
+	assert_exit 0 dam jobs --json --state done
+	assert_eq 2 "$(j '.jobs[] | select(.kind=="process") | .attempts')" "attempts of the process job"
+	assert_eq 1 "$(j '[.jobs[] | select(.kind=="renditions")] | length')" "renditions jobs queued (once per completion)"
+	assert_exit 0 dam show --json "$id"
+	version=$(j '.versions[0].id')
+	assert_eq ready "$(j '.versions[0].status')" "version status"
+	assert_true "the version has its thumbnail" test "$(j '[.versions[0].renditions[] | select(.name=="thumbnail")] | length')" = 1
+	# One completion: one processing audit row, one row per rendition.
+	assert_eq 1 "$(sqlite3 "$LIB/dam.db" "SELECT count(*) FROM audit WHERE action='version.processed' AND object_id='$id'")" \
+		"version.processed audit rows"
+	assert_eq 0 "$(sqlite3 "$LIB/dam.db" "SELECT count(*) FROM (SELECT name FROM renditions WHERE version_id='$version' GROUP BY name HAVING count(*) > 1)")" \
+		"renditions stored twice"
+	assert_exit 0 dam fsck
+	assert_contains "$OUT" "library is clean" "fsck after the lease takeover"
+}
+
 # ------------------------------------------------------------------ runner
 
 TESTS=(
 	init_and_find ingest_fixtures dedup_and_dry_run ingest_tags_meta new_version globs
 	tag_meta_rm_restore corrupt_retry decompression_bomb crash_kill9 fsck_damage_gc audit_chain audit_log_filters
 	bad_input names_and_types watch watch_burst ls_filters help_usage delivery cli_actor url_expires private_library search_ranges ingest_alpha show_warnings
+	worker_lease
 )
 if [ $# -gt 0 ]; then
 	sel=()
