@@ -82,8 +82,11 @@ static const struct cli_command commands[] = {
 	{ "key", cmd_key, "signing keys of delivery URLs: list, rotate, retire",
 	  "dam key list\n       dam key rotate\n       dam key retire ID" },
 	{ "serve", cmd_serve, "run the HTTP API server (and job workers)",
-	  "dam serve [--listen HOST:PORT] [--workers N] [--threads N] [--tls-cert FILE --tls-key FILE]\n"
-	  "          [--trusted-proxies ADDR,...] [--max-upload MB] [--max-conns-per-client N] [--stop-deadline S] [--quiet]" },
+	  "dam serve [--listen HOST:PORT] [--workers N | --no-workers] [--threads N] [--tls-cert FILE --tls-key FILE]\n"
+	  "          [--trusted-proxies ADDR,...] [--max-upload MB] [--max-conns-per-client N] [--stop-deadline S] [--quiet]\n"
+	  "--workers N: job worker processes (0 = one per core, the default); --no-workers (= --workers -1):\n"
+	  "an API and delivery node only: uploads queue their jobs for `dam worker` processes, here or on\n"
+	  "other machines sharing the library's database" },
 	{ "job-zygote", cmd_job_zygote, NULL, "dam job-zygote --library DIR (internal)" },
 	{ "analyze-fd", cmd_analyze_fd, NULL, "dam analyze-fd --library DIR (internal: analyses fd 3)" },
 	{ "job-run", cmd_job_run, NULL, "dam job-run --library DIR --parent PID --claim TOKEN JOB (internal)" },
