@@ -1206,6 +1206,17 @@ test_show_warnings() {
 	assert_eq "1" "$(j '.versions[0].renditions[] | select(.name=="preset:amazon") | .enlarged')" "amazon not enlarged"
 }
 
+# $TMPROOT/slow.png, made once: 5000x5000 noise, which does not compress,
+# so its processing job takes seconds (~3 s on one core).
+slow_image() {
+	[ -s "$TMPROOT/slow.png" ] && return 0
+	vips gaussnoise "$TMPROOT/noise.v" 5000 5000 --mean 128 --sigma 60 &&
+		vips cast "$TMPROOT/noise.v" "$TMPROOT/slow.tmp.png" uchar && mv "$TMPROOT/slow.tmp.png" "$TMPROOT/slow.png"
+	local rc=$?
+	rm -f "$TMPROOT/noise.v"
+	return $rc
+}
+
 # Job state of the one process job, for wait_for: job_state STATE [ERROR-WORD]
 job_state() {
 	local out
@@ -1222,11 +1233,8 @@ job_state() {
 test_worker_lease() {
 	new_lib
 	printf '\n[worker]\nlease = 2\n' >>"$LIB/dam.conf"
-	# Noise does not compress: ~3 s of processing on one core.
-	vips gaussnoise "$T/noise.v" 5000 5000 --mean 128 --sigma 60 && vips cast "$T/noise.v" "$T/big.png" uchar ||
-		{ fail "vips could not make the test image"; return; }
-	rm -f "$T/noise.v"
-	assert_exit 0 dam ingest --no-process --json "$T/big.png" || return
+	slow_image || { fail "vips could not make the test image"; return; }
+	assert_exit 0 dam ingest --no-process --json "$TMPROOT/slow.png" || return
 	local id version w1 w2 kids k t0 waited
 	id=$(j '.results[0].asset_id')
 
@@ -1276,13 +1284,53 @@ test_worker_lease() {
 	assert_contains "$OUT" "library is clean" "fsck after the lease takeover"
 }
 
+# No job completes twice: a worker frozen (SIGSTOP) mid-job stops renewing
+# its lease (1 s); a second worker requeues the job and runs it while the
+# frozen worker's child goes on decoding. When that child tries to commit,
+# its claim is gone: its transaction rolls back, and the first worker, once
+# thawed, says on stderr that it dropped the results.
+test_worker_lease_late() {
+	new_lib
+	printf '\n[worker]\nlease = 1\n' >>"$LIB/dam.conf"
+	slow_image || { fail "vips could not make the test image"; return; }
+	assert_exit 0 dam ingest --no-process --json "$TMPROOT/slow.png" || return
+	local id w1 w2
+	id=$(j '.results[0].asset_id')
+
+	bg "$DAM" worker --processes 1 --name "other-node:1" 2>"$T/w1.err"
+	w1=$BG
+	wait_for 30 job_state running || { fail "the first worker did not claim the job"; return; }
+	kill -STOP "$w1"
+	bg "$DAM" worker --processes 1 2>"$T/w2.err"
+	w2=$BG
+	wait_for 60 job_state done || fail "the second worker did not finish the job"
+	kill -CONT "$w1"
+	wait_for 30 grep -q "results were dropped" "$T/w1.err" ||
+		fail "the thawed worker did not drop its results: $(cat "$T/w1.err")"
+	wait_for 60 sh -c "[ \$('$DAM' jobs --json | jq '.counts.queued + .counts.running') = 0 ]" ||
+		fail "jobs left after the second worker"
+	kill "$w1" "$w2"
+	wait "$w1" "$w2" 2>/dev/null
+	echo "# $(cat "$T/w1.err")"
+
+	assert_exit 0 dam jobs --json --state done
+	assert_eq 2 "$(j '.jobs[] | select(.kind=="process") | .attempts')" "attempts of the process job"
+	assert_eq 1 "$(j '[.jobs[] | select(.kind=="renditions")] | length')" "renditions jobs queued (once per completion)"
+	assert_eq 1 "$(sqlite3 "$LIB/dam.db" "SELECT count(*) FROM audit WHERE action='version.processed' AND object_id='$id'")" \
+		"version.processed audit rows"
+	assert_exit 0 dam show --json "$id"
+	assert_eq ready "$(j '.versions[0].status')" "version status"
+	assert_exit 0 dam fsck
+	assert_contains "$OUT" "library is clean" "fsck after the late worker"
+}
+
 # ------------------------------------------------------------------ runner
 
 TESTS=(
 	init_and_find ingest_fixtures dedup_and_dry_run ingest_tags_meta new_version globs
 	tag_meta_rm_restore corrupt_retry decompression_bomb crash_kill9 fsck_damage_gc audit_chain audit_log_filters
 	bad_input names_and_types watch watch_burst ls_filters help_usage delivery cli_actor url_expires private_library search_ranges ingest_alpha show_warnings
-	worker_lease
+	worker_lease worker_lease_late
 )
 if [ $# -gt 0 ]; then
 	sel=()
