@@ -17,15 +17,35 @@
 
 int cmd_init(struct cli *cli, int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "database", required_argument, NULL, 'd' },
+		{ "password-env", required_argument, NULL, 'e' },
+		{ "password-file", required_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct library_init_opts o = { 0 };
 	struct dam_err err;
-	const char *dir = argc == 2 ? argv[1] : cli->library;
+	const char *dir;
+	int c;
 
-	if (argc > 2 || !dir)
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': o.db_url = optarg; break;
+		case 'e': o.password_env = optarg; break;
+		case 'f': o.password_file = optarg; break;
+		default: return cli_usage("init", "unknown option");
+		}
+	}
+	dir = optind < argc ? argv[optind] : cli->library;
+	if (argc - optind > 1 || !dir)
 		return cli_usage("init", "give exactly one folder");
+	if ((o.password_env || o.password_file) && !o.db_url)
+		return cli_usage("init", "--password-env and --password-file go with --database");
 	dam_err_clear(&err);
-	if (library_init(dir, &err) < 0)
+	if (library_init_with(dir, &o, &err) < 0)
 		return cli_fail(&err);
-	printf("created dam library in %s\n", dir);
+	printf("created dam library in %s%s\n", dir, o.db_url ? " (database: PostgreSQL)" : "");
 	return EXIT_OK;
 }
 

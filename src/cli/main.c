@@ -11,7 +11,8 @@
 #include "util/utf8.h"
 
 static const struct cli_command commands[] = {
-	{ "init", cmd_init, "create a library", "dam init DIR" },
+	{ "init", cmd_init, "create a library",
+	  "dam init DIR [--database postgres://USER@HOST/DB [--password-env VAR | --password-file FILE]]" },
 	{ "ingest", cmd_ingest, "add files, folders or globs to the library",
 	  "dam ingest [--tag T]... [--meta KEY=VALUE]... [--template NAME] [--new-version-of ID] [--versions-by-name]\n"
 	  "           [--dry-run] [--json] [--no-process] [--workers N] [--watch] PATH..." },

@@ -186,12 +186,12 @@ int asset_list(struct dam *dam, const struct asset_filter *f, json_t **out, stru
 		      " (SELECT {{str_agg(tag, tag, ', ')}} FROM (SELECT tag FROM tags WHERE asset_id=a.id ORDER BY tag) AS t),"
 		      " a.updated_at"
 		      " FROM assets a JOIN versions v ON v.id = a.current_version_id"
-		      " WHERE (a.deleted_at IS NOT NULL) = ? AND (? IS NULL OR a.kind = ?)"
-		      " AND (? IS NULL OR EXISTS (SELECT 1 FROM tags t WHERE t.asset_id=a.id AND t.tag=?))"
-		      " AND (? IS NULL OR EXISTS (SELECT 1 FROM fields f WHERE f.asset_id=a.id AND f.key=? AND f.value=?))"
+		      " WHERE (a.deleted_at IS NOT NULL) = ? AND (CAST(? AS TEXT) IS NULL OR a.kind = ?)"
+		      " AND (CAST(? AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM tags t WHERE t.asset_id=a.id AND t.tag=?))"
+		      " AND (CAST(? AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM fields f WHERE f.asset_id=a.id AND f.key=? AND f.value=?))"
 		      " AND a.created_at >= ? AND (? = 0 OR a.created_at < ?)"
 		      " AND a.updated_at >= ? AND (? = 0 OR a.updated_at < ?)"
-		      " AND (? IS NULL OR a.id < ?)"
+		      " AND (CAST(? AS TEXT) IS NULL OR a.id < ?)"
 		      " ORDER BY a.id DESC LIMIT ?",
 		      "isssssssiiiiiissi", (int64_t)f->deleted, f->kind, f->kind, f->tag, f->tag,
 		      f->field_key, f->field_key, f->field_value, (int64_t)f->since_ms, (int64_t)f->before_ms,

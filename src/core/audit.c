@@ -288,7 +288,7 @@ static int check_filter(const struct audit_filter *f, struct dam_err *err)
 
 #define AUDIT_COLS "SELECT seq, at, actor, action, object_type, object_id, before, after, hash FROM audit"
 #define AUDIT_REST                                                                                      \
-	" seq < ? AND (? IS NULL OR actor = ?) AND (? IS NULL OR substr(action, 1, length(?)) = ?)"    \
+	" seq < ? AND (CAST(? AS TEXT) IS NULL OR actor = ?) AND (CAST(? AS TEXT) IS NULL OR substr(action, 1, length(?)) = ?)"    \
 	" AND at >= ? AND at < ? ORDER BY seq DESC LIMIT ?"
 
 int audit_query(struct dam *dam, const struct audit_filter *f, audit_row_fn fn, void *ctx, int64_t *next_seq,

@@ -119,7 +119,7 @@ int token_list(struct dam *dam, const char *username, json_t **out, struct dam_e
 			   "SELECT t.id, u.username, t.label, t.role, t.created_at, t.expires_at, t.last_used_at,"
 			   " t.revoked_at IS NOT NULL, t.expires_at IS NOT NULL AND t.expires_at <= ?, t.user_id, u.disabled"
 			   " FROM tokens t JOIN users u ON u.id = t.user_id"
-			   " WHERE ? IS NULL OR t.user_id = ? ORDER BY t.id",
+			   " WHERE CAST(? AS TEXT) IS NULL OR t.user_id = ? ORDER BY t.id",
 			   "iss", now, username ? u.id : NULL, username ? u.id : NULL)) < 0)
 		return rc;
 	arr = json_array();

@@ -341,7 +341,7 @@ static int defs_query(struct dam *dam, const char *key, json_t **out, struct dam
 	json_t *arr = json_array();
 	int rc;
 
-	snprintf(sql, sizeof sql, "%s WHERE ? IS NULL OR key=? ORDER BY key", def_columns);
+	snprintf(sql, sizeof sql, "%s WHERE CAST(? AS TEXT) IS NULL OR key=? ORDER BY key", def_columns);
 	if ((rc = db_query(dam->db, &st, err, sql, "ss", key, key)) < 0) {
 		json_decref(arr);
 		return rc;
@@ -683,9 +683,9 @@ int fielddef_incomplete(struct dam *dam, json_t **out, struct dam_err *err)
 	/* key@lang rows sort between key||'@' and key||'A' ('A' follows '@'). */
 	rc = db_query(dam->db, &st, err,
 		      "SELECT a.id, a.name, d.key FROM assets a CROSS JOIN field_defs d"
-		      " WHERE a.deleted_at IS NULL AND d.required"
+		      " WHERE a.deleted_at IS NULL AND d.required <> 0"
 		      " AND NOT EXISTS (SELECT 1 FROM fields f WHERE f.asset_id = a.id AND f.value != ''"
-		      "   AND (f.key = d.key OR (d.multilang AND f.key > d.key || '@' AND f.key < d.key || 'A')))"
+		      "   AND (f.key = d.key OR (d.multilang <> 0 AND f.key > d.key || '@' AND f.key < d.key || 'A')))"
 		      " ORDER BY a.id, d.key", "");
 	if (rc < 0) {
 		json_decref(assets);

@@ -242,7 +242,7 @@ int job_retry(struct dam *dam, const char *job_id, struct dam_err *err)
 		return rc;
 	n = db_run(dam->db, err,
 		   "UPDATE jobs SET state='queued', attempts=0, run_after=0, updated_at=?"
-		   " WHERE state='failed' AND (? IS NULL OR id=?)",
+		   " WHERE state='failed' AND (CAST(? AS TEXT) IS NULL OR id=?)",
 		   "iss", (int64_t)time_now_ms(), job_id, job_id);
 	if (n < 0 || (rc = db_run(dam->db, err,
 				  "UPDATE versions SET status='pending', error=NULL WHERE status='failed' AND id IN"
@@ -304,8 +304,8 @@ int job_list(struct dam *dam, const char *state, int limit, json_t **out, struct
 		      "SELECT j.id, j.kind, coalesce(j.version_id,''), j.state, j.priority, j.attempts,"
 		      " j.max_attempts, coalesce(j.error,''), j.updated_at, coalesce(v.asset_id,''), coalesce(v.filename,'')"
 		      " FROM jobs j LEFT JOIN versions v ON v.id = j.version_id"
-		      " WHERE (? IS NULL OR j.state = ?) ORDER BY j.id DESC LIMIT ?",
-		      "ssi", state, state, (int64_t)(limit > 0 ? limit : -1));
+		      " WHERE (CAST(? AS TEXT) IS NULL OR j.state = ?) ORDER BY j.id DESC LIMIT ?",
+		      "ssi", state, state, (int64_t)(limit > 0 ? limit : INT64_MAX)); /* no LIMIT -1 on PostgreSQL */
 	if (rc < 0) {
 		json_decref(a);
 		return rc;

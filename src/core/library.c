@@ -12,6 +12,7 @@
 #include "db/search_backend.h"
 #include "util/fsutil.h"
 #include "util/id.h"
+#include "util/secret.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
 
@@ -53,23 +54,126 @@ static int migrate(struct db *db, struct dam_err *err)
 	return db_migrate_latest(db, err);
 }
 
+/* The password [database] names (password_env or password_file), or NULL
+ * in *out when it names none (libpq's PGPASSFILE, service file or
+ * PGPASSWORD, or no password at all). Caller frees with secret_free. */
+static int db_password(const char *env, const char *file, char **out, struct dam_err *err)
+{
+	*out = NULL;
+	if (env && *env && file && *file)
+		return dam_err_set(err, DAM_EINVAL, "database",
+				   "[database]: give the password in one way, password_env or password_file, not both");
+	if (file && *file)
+		return secret_from_file(file, "database", out, err);
+	if (env && *env)
+		return secret_from_env(env, "database", out, err);
+	return 0;
+}
+
+/* Opens the library's database: [database] url when set, else dir/dam.db. */
+static int db_open_config(const char *dir, const struct dam_config *cfg, struct db **out, struct dam_err *err)
+{
+	char *pw = NULL, *path = NULL;
+	int rc;
+
+	if (!cfg->db_url[0]) {
+		if (!(path = join(dir, "dam.db")))
+			return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+		rc = db_open(path, out, err);
+		free(path);
+		return rc;
+	}
+	if ((rc = db_password(cfg->db_password_env, cfg->db_password_file, &pw, err)) < 0)
+		return rc;
+	rc = db_open_auth(cfg->db_url, pw, out, err);
+	secret_free(pw);
+	return rc;
+}
+
+/* A shared database (PostgreSQL) may already hold another library: refuse
+ * it, unless it is this folder's own unfinished init (the folder it was
+ * made from is recorded beside the id). */
+static int refuse_other_library(struct db *db, const char *dir, struct dam_err *err)
+{
+	struct db_stmt *st = NULL;
+	char id[128] = "", from[4096] = "";
+	int v = 0, rc;
+
+	if ((rc = db_schema_version(db, &v, err)) < 0 || v == 0)
+		return rc;
+	if ((rc = db_query(db, &st, err, "SELECT key, value FROM library WHERE key IN ('id', 'init_dir')", "")) < 0)
+		return rc;
+	while ((rc = db_step(st, err)) == DB_ROW) {
+		if (!strcmp(db_col_text(st, 0), "id"))
+			snprintf(id, sizeof id, "%s", db_col_text(st, 1));
+		else
+			snprintf(from, sizeof from, "%s", db_col_text(st, 1));
+	}
+	db_finalize(st);
+	if (rc < 0)
+		return rc;
+	if (id[0] && strcmp(from, dir))
+		return dam_err_set(err, DAM_EEXIST, "database",
+				   "the database already holds a dam library (id %s%s%s); give an empty database, "
+				   "or point [database] url of an existing library folder at it",
+				   id, from[0] ? ", made from " : "", from);
+	return 0;
+}
+
 int library_init(const char *dir, struct dam_err *err)
 {
-	char *abs = fs_abspath(dir), *conf = NULL, *dbp = NULL, *cache = NULL;
+	return library_init_with(dir, NULL, err);
+}
+
+/* Writes the library's id (and, on a shared database, the folder it was
+ * made from), keeping those of an unfinished init of this folder. */
+static int init_rows(struct db *db, const char *dir, bool shared, struct dam_err *err)
+{
+	char id[DAM_ID_LEN + 1];
+	int rc;
+
+	id_new(id);
+	if ((rc = db_begin(db, err)) < 0)
+		return rc;
+	rc = db_run(db, err, "INSERT INTO library(key, value) VALUES ('id', ?) ON CONFLICT (key) DO NOTHING", "s", id);
+	if (rc >= 0 && shared)
+		rc = db_run(db, err, "INSERT INTO library(key, value) VALUES ('init_dir', ?) ON CONFLICT (key) DO NOTHING",
+			    "s", dir);
+	if (rc < 0) {
+		db_rollback(db);
+		return rc;
+	}
+	return db_commit(db, err);
+}
+
+int library_init_with(const char *dir, const struct library_init_opts *o, struct dam_err *err)
+{
+	char *abs = fs_abspath(dir), *conf = NULL, *cache = NULL, *text = NULL;
+	struct dam_config cfg;
 	struct db *db = NULL;
 	struct blob_store *bs = NULL;
-	char id[DAM_ID_LEN + 1];
+	const char *url = o && o->db_url && *o->db_url ? o->db_url : NULL;
 	int rc;
 
 	if (!abs)
 		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	config_defaults(&cfg);
+	if (url && ((rc = config_check_db_url(url, err)) < 0))
+		goto out;
+	if (url) {
+		snprintf(cfg.db_url, sizeof cfg.db_url, "%s", url);
+		snprintf(cfg.db_password_env, sizeof cfg.db_password_env, "%s", o->password_env ? o->password_env : "");
+		snprintf(cfg.db_password_file, sizeof cfg.db_password_file, "%s", o->password_file ? o->password_file : "");
+	}
 	conf = join(abs, "dam.conf");
-	dbp = join(abs, "dam.db");
 	cache = join(abs, "cache");
 	if (access(conf, F_OK) == 0) {
 		rc = dam_err_set(err, DAM_EEXIST, NULL, "%s already holds a dam library", abs);
 		goto out;
 	}
+	/* A shared database is checked before anything is made in dir. */
+	if (url && ((rc = db_open_config(abs, &cfg, &db, err)) < 0 || (rc = refuse_other_library(db, abs, err)) < 0))
+		goto out;
 	if ((rc = fs_mkdir_p(cache, err)) < 0)
 		goto out;
 	/* The folder may have existed (made by the user with their umask):
@@ -80,21 +184,23 @@ int library_init(const char *dir, struct dam_err *err)
 	}
 	if ((rc = blob_store_open(abs, "fs", &bs, err)) < 0)
 		goto out;
-	if ((rc = db_open(dbp, &db, err)) < 0 || (rc = migrate(db, err)) < 0)
+	if (!db && (rc = db_open_config(abs, &cfg, &db, err)) < 0)
 		goto out;
-	id_new(id);
-	if ((rc = db_run(db, err, "INSERT INTO library(key, value) VALUES ('id', ?) ON CONFLICT (key) DO NOTHING",
-			 "s", id)) < 0)
+	if ((rc = migrate(db, err)) < 0 || (rc = init_rows(db, abs, url != NULL, err)) < 0)
 		goto out;
+	if (!(text = config_text_with_database(url, cfg.db_password_env, cfg.db_password_file))) {
+		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+		goto out;
+	}
 	/* dam.conf last: its presence is what marks a finished library. */
-	rc = fs_write_atomic(conf, config_default_text(), strlen(config_default_text()), 1, err);
+	rc = fs_write_atomic(conf, text, strlen(text), 1, err);
 out:
 	db_close(db);
 	blob_store_free(bs);
 	free(abs);
 	free(conf);
-	free(dbp);
 	free(cache);
+	free(text);
 	return rc < 0 ? rc : 0;
 }
 
@@ -102,7 +208,7 @@ out:
 static int open_with(const char *dir, struct search_cache *cache, struct dam **out, struct dam_err *err)
 {
 	struct dam *dam = calloc(1, sizeof *dam);
-	char *conf = NULL, *dbp = NULL;
+	char *conf = NULL;
 	int rc;
 
 	*out = NULL;
@@ -111,7 +217,6 @@ static int open_with(const char *dir, struct search_cache *cache, struct dam **o
 		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 	}
 	conf = join(dam->root, "dam.conf");
-	dbp = join(dam->root, "dam.db");
 	config_defaults(&dam->cfg);
 	if (access(conf, F_OK) < 0) {
 		rc = dam_err_set(err, DAM_ENOTFOUND, NULL, "%s is not a dam library (no dam.conf); create one with: dam init %s",
@@ -120,7 +225,7 @@ static int open_with(const char *dir, struct search_cache *cache, struct dam **o
 	}
 	if ((rc = config_load(conf, &dam->cfg, err)) < 0)
 		goto out;
-	if ((rc = db_open(dbp, &dam->db, err)) < 0 || (rc = migrate(dam->db, err)) < 0)
+	if ((rc = db_open_config(dam->root, &dam->cfg, &dam->db, err)) < 0 || (rc = migrate(dam->db, err)) < 0)
 		goto out;
 	if ((rc = blob_store_open_config(dam->root, &dam->cfg, &dam->store, err)) < 0)
 		goto out;
@@ -132,7 +237,6 @@ static int open_with(const char *dir, struct search_cache *cache, struct dam **o
 	library_set_actor(dam, "system");
 out:
 	free(conf);
-	free(dbp);
 	if (rc < 0) {
 		library_close(dam);
 		return rc;

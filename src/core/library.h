@@ -2,7 +2,9 @@
  * library.h - a dam library: dam.conf, the database and the blob store.
  *
  * A library is a folder holding dam.conf, dam.db (SQLite, WAL), objects/
- * (blobs) and cache/. Opening it applies pending schema migrations and
+ * (blobs) and cache/; with [database] url in dam.conf its database is that
+ * PostgreSQL database instead of dam.db (each handle one connection: a
+ * server's threads each open a handle, which is its pool). Opening it applies pending schema migrations and
  * refuses a library made by a newer dam.
  *
  * Everything in it is its owner's alone, whatever the umask: the folder
@@ -65,8 +67,24 @@ struct dam {
 };
 
 /* Creates a library at dir (made if missing, and made 0700 if it existed;
- * must be empty of a library). DAM_EEXIST when dir already holds one. */
+ * must be empty of a library) with its database dam.db in it.
+ * DAM_EEXIST when dir already holds one. */
 int library_init(const char *dir, struct dam_err *err);
+
+/* How library_init_with() makes the library; strings borrowed for the call. */
+struct library_init_opts {
+	/* PostgreSQL instead of dam.db: a postgres:// URL without a password
+	 * (refused, DAM_EINVAL); NULL or "": dam.db. dam.conf gets [database]
+	 * url and the two keys below. */
+	const char *db_url;
+	const char *password_env;  /* the variable holding its password, or NULL */
+	const char *password_file; /* the private file holding it, or NULL */
+};
+/* library_init with options (o NULL: as library_init). The database must
+ * hold no other dam library: DAM_EEXIST names the id it holds. An init of
+ * dir that stopped before dam.conf was written may be run again (the
+ * database remembers the folder it was made from). */
+int library_init_with(const char *dir, const struct library_init_opts *o, struct dam_err *err);
 
 /* Opens the library at dir, with a search cache of its own. */
 int library_open(const char *dir, struct dam **out, struct dam_err *err);

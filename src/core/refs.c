@@ -6,7 +6,7 @@ int refs_add(struct dam *dam, const char *key, uint64_t size, struct dam_err *er
 {
 	return db_run(dam->db, err,
 		      "INSERT INTO blobs(hash, size, refcount, created_at) VALUES (?,?,1,?)"
-		      " ON CONFLICT(hash) DO UPDATE SET refcount = refcount + 1",
+		      " ON CONFLICT(hash) DO UPDATE SET refcount = blobs.refcount + 1",
 		      "sii", key, (int64_t)size, (int64_t)time_now_ms());
 }
 

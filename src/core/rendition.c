@@ -23,7 +23,7 @@ int rendition_save(struct dam *dam, const char *version_id, const struct renditi
 	id_new(id);
 	return db_run(dam->db, err,
 		      "INSERT INTO renditions(id, version_id, name, blob_hash, mime, size, width, height, spec, created_at,"
-		      " enlarged) VALUES (?,?,?,?,?,?,?,?,?,?,nullif(?, 0)) ON CONFLICT(version_id, name) DO UPDATE SET"
+		      " enlarged) VALUES (?,?,?,?,?,?,?,?,?,?,nullif(?, 0.0)) ON CONFLICT(version_id, name) DO UPDATE SET"
 		      " blob_hash=excluded.blob_hash, mime=excluded.mime, size=excluded.size,"
 		      " width=excluded.width, height=excluded.height, spec=excluded.spec, created_at=excluded.created_at,"
 		      " enlarged=excluded.enlarged",

@@ -42,7 +42,7 @@ int search_saved_list(struct dam *dam, const char *user_id, json_t **out, struct
 
 	rc = db_query(dam->db, &st, err,
 		      "SELECT id, name, query, coalesce(sort,''), shared, user_id = ? FROM saved_searches"
-		      " WHERE user_id = ? OR shared ORDER BY name", "ss", user_id, user_id);
+		      " WHERE user_id = ? OR shared <> 0 ORDER BY name", "ss", user_id, user_id);
 	if (rc < 0) {
 		json_decref(a);
 		return rc;

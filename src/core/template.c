@@ -120,7 +120,7 @@ static int templates_query(struct dam *dam, const char *name, json_t **out, stru
 	int rc;
 
 	if ((rc = db_query(dam->db, &st, err,
-			   "SELECT name, match, fields, tags FROM templates WHERE ?1 IS NULL OR name=?1 ORDER BY name",
+			   "SELECT name, match, fields, tags FROM templates WHERE CAST(?1 AS TEXT) IS NULL OR name=?1 ORDER BY name",
 			   "s", name)) < 0)
 		return rc;
 	*out = json_array();

@@ -74,8 +74,8 @@ static int load(struct dam *dam, const char *id, const char *user_id, struct upl
 	if (!id_valid(id))
 		return dam_err_set(err, DAM_ENOTFOUND, "upload", "no such upload");
 	rc = db_query(dam->db, &st, err,
-		      "SELECT id, coalesce(user_id,''), filename, length, offset, hash_state, options, expires_at,"
-		      " result FROM uploads WHERE id=? AND (? IS NULL OR user_id=?) AND (expires_at>? OR result IS NOT NULL)",
+		      "SELECT id, coalesce(user_id,''), filename, length, \"offset\", hash_state, options, expires_at,"
+		      " result FROM uploads WHERE id=? AND (CAST(? AS TEXT) IS NULL OR user_id=?) AND (expires_at>? OR result IS NOT NULL)",
 		      "sssi", id, user_id, user_id, (int64_t)time_now_ms());
 	if (rc < 0)
 		return rc;
@@ -246,7 +246,7 @@ int upload_append(struct dam *dam, const char *id, const char *user_id, uint64_t
 		goto out;
 	if ((rc = db_set_durable(dam->db, 1, err)) < 0)
 		goto out;
-	rc = db_run(dam->db, err, "UPDATE uploads SET offset=?, hash_state=? WHERE id=? AND offset=?", "ibsi",
+	rc = db_run(dam->db, err, "UPDATE uploads SET \"offset\"=?, hash_state=? WHERE id=? AND \"offset\"=?", "ibsi",
 		    (int64_t)(offset + len), state, (size_t)sizeof state, id, (int64_t)offset);
 	db_set_durable(dam->db, 0, NULL);
 	if (rc == 0)

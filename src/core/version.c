@@ -77,7 +77,7 @@ static int copy_renditions(struct dam *dam, const struct source *s, const struct
 		if ((rc = refs_add(dam, db_col_text(st, 1), (uint64_t)db_col_int(st, 3), err)) < 0 ||
 		    (rc = db_run(dam->db, err,
 				 "INSERT INTO renditions(id, version_id, name, blob_hash, mime, size, width, height, spec,"
-				 " created_at, enlarged) VALUES (?,?,?,?,?,?,?,?,?,?,nullif(?, 0))",
+				 " created_at, enlarged) VALUES (?,?,?,?,?,?,?,?,?,?,nullif(?, 0.0))",
 				 "sssssiiisid", id, r->version_id, db_col_text(st, 0), db_col_text(st, 1), db_col_text(st, 2),
 				 db_col_int(st, 3), db_col_int(st, 4), db_col_int(st, 5), db_col_text(st, 6), now,
 				 db_col_is_null(st, 7) ? 0.0 : db_col_double(st, 7))) < 0)

@@ -54,8 +54,8 @@ static int resolve_in(struct dam *dam, const char *vocab, const char *word, char
 	int rc;
 
 	if ((rc = db_query(dam->db, &st, err,
-			   "SELECT term, vocab, 0 FROM vocab_terms WHERE (?1 IS NULL OR vocab=?1) AND term=?2"
-			   " UNION ALL SELECT term, vocab, 1 FROM vocab_synonyms WHERE (?1 IS NULL OR vocab=?1) AND synonym=?2"
+			   "SELECT term, vocab, 0 FROM vocab_terms WHERE (CAST(?1 AS TEXT) IS NULL OR vocab=?1) AND term=?2"
+			   " UNION ALL SELECT term, vocab, 1 FROM vocab_synonyms WHERE (CAST(?1 AS TEXT) IS NULL OR vocab=?1) AND synonym=?2"
 			   " ORDER BY 2, 3 LIMIT 1", "ss", vocab, word)) < 0)
 		return rc;
 	if ((rc = db_step(st, err)) == DB_ROW) {
@@ -137,10 +137,12 @@ static int term_json(struct dam *dam, const char *vocab, const char *term, json_
 	int rc;
 
 	*out = NULL;
+	/* term compared before the IS NULL: PostgreSQL types ?2 by its first
+	 * use, and only the column's type keeps the compare case-insensitive. */
 	if ((rc = db_query(dam->db, &st, err,
 			   "SELECT t.term, t.parent, t.labels, (SELECT {{json_agg(synonym, num)}} FROM"
 			   "  (SELECT synonym, num FROM vocab_synonyms s WHERE s.vocab=t.vocab AND s.term=t.term ORDER BY num))"
-			   " FROM vocab_terms t WHERE t.vocab=?1 AND (?2 IS NULL OR t.term=?2) ORDER BY t.num",
+			   " FROM vocab_terms t WHERE t.vocab=?1 AND (t.term=?2 OR ?2 IS NULL) ORDER BY t.num",
 			   "ss", vocab, term)) < 0)
 		return rc;
 	*out = json_array();

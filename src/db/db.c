@@ -313,6 +313,11 @@ static const struct db_backend *backend_for(const char *path)
 
 int db_open(const char *path, struct db **out, struct dam_err *err)
 {
+	return db_open_auth(path, NULL, out, err);
+}
+
+int db_open_auth(const char *path, const char *password, struct db **out, struct dam_err *err)
+{
 	struct db *db = calloc(1, sizeof *db);
 	int rc;
 
@@ -320,7 +325,7 @@ int db_open(const char *path, struct db **out, struct dam_err *err)
 	if (!db)
 		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 	db->be = backend_for(path);
-	if ((rc = db->be->open(path, &db->conn, err)) < 0) {
+	if ((rc = db->be->open(path, password, &db->conn, err)) < 0) {
 		free(db);
 		return rc;
 	}
@@ -336,6 +341,11 @@ void db_close(struct db *db)
 		stmt_free(db->cache[i]);
 	db->be->close(db->conn);
 	free(db);
+}
+
+const char *db_engine(struct db *db)
+{
+	return db->be->name;
 }
 
 int db_exec(struct db *db, const char *sql, struct dam_err *err)

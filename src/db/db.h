@@ -23,7 +23,11 @@
  * e.g. citext on PostgreSQL), the explicit integer keys `assets.num`,
  * `versions.num`, `vocab_terms.num`, `vocab_synonyms.num` (never rowid), and
  * the time as a bound parameter from the C clock (never an SQL time
- * function). `?` placeholders may be numbered (`?3`) to use a value twice,
+ * function), LIMIT with a count (no LIMIT -1: bind INT64_MAX), and
+ * CAST(? AS TEXT) IS NULL for a parameter only tested for NULL (PostgreSQL
+ * must be able to tell every parameter's type, and takes it from the
+ * parameter's first use: compare a reused ?N with its column first).
+ * `?` placeholders may be numbered (`?3`) to use a value twice,
  * and a plain `?` after `?N` is number N+1 (SQLite's rule); a backend whose
  * engine spells them otherwise ($1 on PostgreSQL) rewrites them by that rule.
  *
@@ -66,9 +70,17 @@ struct db_stmt;
 
 enum { DB_DONE = 0, DB_ROW = 1 };
 
-/* Opens (creating if needed) the database at path. */
+/* Opens (creating if needed) the database at path: a file for SQLite, or
+ * a postgres:// / postgresql:// URL for PostgreSQL. */
 int db_open(const char *path, struct db **out, struct dam_err *err);
+/* The same with the server's password (PostgreSQL; NULL: none, or libpq's
+ * own PGPASSFILE, service file or PGPASSWORD). Borrowed for the call; it
+ * appears in no message. SQLite ignores it. */
+int db_open_auth(const char *path, const char *password, struct db **out, struct dam_err *err);
 void db_close(struct db *db);
+/* The engine behind db: "sqlite" or "postgresql" (static storage). For the
+ * few engine-specific parts outside the backend table (the search engine). */
+const char *db_engine(struct db *db);
 
 /* Runs one or more statements without parameters. */
 int db_exec(struct db *db, const char *sql, struct dam_err *err);

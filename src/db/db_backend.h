@@ -31,7 +31,9 @@ struct db_backend {
 	/* True when path names a database of this engine (db_open asks each
 	 * backend in turn); NULL: any path, the last resort (SQLite's files). */
 	int (*claims)(const char *path);
-	int (*open)(const char *path, void **conn, struct dam_err *err);
+	/* password: for the server (NULL: none given); an engine without
+	 * one ignores it. */
+	int (*open)(const char *path, const char *password, void **conn, struct dam_err *err);
 	void (*close)(void *conn);
 	int (*exec)(void *conn, const char *sql, struct dam_err *err);
 	/* persistent: the statement will be kept and reused (a hint). */
@@ -82,5 +84,8 @@ extern const struct db_backend db_pg_backend;
 /* SQLite's migration list (migrations_sqlite.c). Static storage. */
 extern const struct db_migration db_sqlite_migrations[];
 extern const int db_sqlite_nmigrations;
+/* PostgreSQL's (migrations_pg.c), under the same numbers. */
+extern const struct db_migration db_pg_migrations[];
+extern const int db_pg_nmigrations;
 
 #endif

@@ -207,12 +207,13 @@ static int set_up(struct pg_conn *pc, struct dam_err *err)
 	return rc;
 }
 
-static int p_open(const char *url, void **conn, struct dam_err *err)
+static int p_open(const char *url, const char *password, void **conn, struct dam_err *err)
 {
 	/* expand_dbname: the URL fills every keyword; the ones after it
-	 * override (application_name) or default (encoding) the rest. */
-	const char *const keys[] = { "dbname", "application_name", "client_encoding", NULL };
-	const char *const vals[] = { url, "dam", "UTF8", NULL };
+	 * override (application_name, password) or default (encoding) the
+	 * rest. The password never goes into a string that could be shown. */
+	const char *const keys[] = { "dbname", "application_name", "client_encoding", "password", NULL };
+	const char *const vals[] = { url, "dam", "UTF8", password, NULL };
 	struct pg_conn *pc = calloc(1, sizeof *pc);
 	char m[DAM_ERR_MSG_MAX];
 	int rc;
@@ -768,9 +769,6 @@ int db_pg_is_url(const char *path)
 	return !strncmp(path, "postgres://", 11) || !strncmp(path, "postgresql://", 13);
 }
 
-static const struct db_migration pg_migrations[] = { { NULL, 0 } };
-static const int pg_nmigrations = 0;
-
 const struct db_backend db_pg_backend = {
 	.name = "postgresql",
 	.claims = db_pg_is_url,
@@ -825,9 +823,6 @@ const struct db_backend db_pg_backend = {
 		[DB_PIECE_STR_AGG] = "string_agg(%1, %3 ORDER BY %2)",
 		[DB_PIECE_SKIP_LOCKED] = " FOR UPDATE SKIP LOCKED",
 	},
-	/* The domain's schema on PostgreSQL is not written yet (issue 12):
-	 * until it is, a library cannot be created here, only the db layer's
-	 * own tests run. */
-	.migrations = pg_migrations,
-	.nmigrations = &pg_nmigrations,
+	.migrations = db_pg_migrations,
+	.nmigrations = &db_pg_nmigrations,
 };

@@ -50,8 +50,9 @@ static int create_private(const char *path, struct dam_err *err)
 	return 0;
 }
 
-static int s_open(const char *path, void **conn, struct dam_err *err)
+static int s_open(const char *path, const char *password, void **conn, struct dam_err *err)
 {
+	(void)password; /* a file: the folder's mode guards it */
 	sqlite3 *c = NULL;
 	int rc;
 

@@ -1,7 +1,7 @@
 /*
  * search_backend.h - the full-text engine behind search, as a table of
- * functions: FTS5 on SQLite (search_fts5.c) now, PostgreSQL full text
- * (tsvector 'simple' + pg_trgm) later. Everything engine-specific lives
+ * functions: FTS5 on SQLite (search_fts5.c), PostgreSQL full text
+ * (tsvector of FTS5's words, search_pg.c). Everything engine-specific lives
  * behind it - the index's DDL and tokenizer, how a document is laid out,
  * the match syntax, the ranking function - so the evaluation in core/
  * never knows which engine it talks to.
@@ -92,9 +92,11 @@ struct search_backend {
 		    search_match_fn fn, void *arg, struct dam_err *err);
 };
 
-/* The engine a database's search uses (SQLite: FTS5). Static; never NULL. */
+/* The engine a database's search uses (SQLite: FTS5; PostgreSQL: its
+ * full-text search, search_pg.c). Static; never NULL. */
 const struct search_backend *search_backend_for(struct db *db);
 
 extern const struct search_backend search_fts5_backend;
+extern const struct search_backend search_pg_backend;
 
 #endif

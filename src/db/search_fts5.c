@@ -166,9 +166,3 @@ const struct search_backend search_fts5_backend = {
 	.match = fts5_match,
 	.rank = fts5_rank,
 };
-
-const struct search_backend *search_backend_for(struct db *db)
-{
-	(void)db; /* db.c opens SQLite only; PostgreSQL will pick its own here */
-	return &search_fts5_backend;
-}

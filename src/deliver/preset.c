@@ -315,7 +315,7 @@ static int bump_version(struct dam *dam, struct dam_err *err)
 {
 	return db_run(dam->db, err,
 		      "INSERT INTO library(key, value) VALUES ('presets_version', '1')"
-		      " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1", "");
+		      " ON CONFLICT(key) DO UPDATE SET value = CAST(library.value AS INTEGER) + 1", "");
 }
 
 static int by_key(const void *key, const void *p)

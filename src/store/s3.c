@@ -19,10 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/secret.h"
 #include "util/strbuf.h"
 
 #define KEY_MAX 1024
-#define SECRET_MAX 1024
 #define ERR_BODY_MAX (64 << 10)  /* an S3 error document is a few hundred bytes */
 #define XML_BODY_MAX (16 << 20)  /* a list page of 1000 keys is ~300 KB */
 #define MAX_PARTS 10000          /* S3's limit per multipart upload */
@@ -62,48 +62,6 @@ static void curl_init(void)
 
 /* ---- configuration and the secret ---- */
 
-static int secret_from_file(const char *path, char **out, struct dam_err *err)
-{
-	char buf[SECRET_MAX + 2];
-	struct stat st;
-	ssize_t n;
-	int fd, rc = 0;
-
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return dam_err_errno(err, DAM_EINVAL, errno, "s3: cannot open secret file %s", path);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		rc = dam_err_set(err, DAM_EINVAL, "s3", "s3: secret file %s is not a regular file",
-				 path);
-		goto out;
-	}
-	/* Refused rather than warned about: a secret others can read is no
-	 * longer one, and saying so at start-up is when it is cheapest to fix. */
-	if (st.st_mode & 077) {
-		rc = dam_err_set(err, DAM_EINVAL, "s3",
-				 "s3: secret file %s is readable or writable by group or others "
-				 "(mode %04o); make it private: chmod 600 %s",
-				 path, (unsigned)(st.st_mode & 07777), path);
-		goto out;
-	}
-	if ((n = read(fd, buf, sizeof buf - 1)) < 0) {
-		rc = dam_err_errno(err, DAM_EIO, errno, "s3: cannot read secret file %s", path);
-		goto out;
-	}
-	if ((size_t)n > SECRET_MAX) {
-		rc = dam_err_set(err, DAM_EINVAL, "s3", "s3: secret file %s is too long", path);
-		goto out;
-	}
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-		n--;
-	buf[n] = '\0';
-	if (!(*out = strdup(buf)))
-		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
-out:
-	sodium_memzero(buf, sizeof buf);
-	close(fd);
-	return rc;
-}
-
 /* Copies the secret from the one source cfg names into *out. */
 static int secret_load(const struct s3_config *cfg, char **out, struct dam_err *err)
 {
@@ -116,16 +74,12 @@ static int secret_load(const struct s3_config *cfg, char **out, struct dam_err *
 		return dam_err_set(err, DAM_EINVAL, "s3",
 				   "s3: give the secret in exactly one way (value, environment "
 				   "variable or file), not %d", n);
-	if (cfg->secret_file) {
-		if ((rc = secret_from_file(cfg->secret_file, out, err)) < 0)
+	if (cfg->secret_file || cfg->secret_env) {
+		rc = cfg->secret_file ? secret_from_file(cfg->secret_file, "s3", out, err)
+				      : secret_from_env(cfg->secret_env, "s3", out, err);
+		if (rc < 0)
 			return rc;
 		v = *out;
-	} else if (cfg->secret_env) {
-		v = getenv(cfg->secret_env);
-		if (!v || !*v)
-			return dam_err_set(err, DAM_EINVAL, "s3",
-					   "s3: environment variable %s (the secret) is not set",
-					   cfg->secret_env);
 	}
 	if (!*v || strlen(v) > SECRET_MAX)
 		return dam_err_set(err, DAM_EINVAL, "s3", "s3: the secret is empty or too long");

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/strbuf.h"
+
 void config_defaults(struct dam_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
@@ -109,6 +111,8 @@ static const struct str_key str_keys[] = {
 	STR_KEY("store", "key_id", s3_key_id),
 	STR_KEY("store", "secret_env", s3_secret_env),
 	STR_KEY("store", "secret_file", s3_secret_file),
+	STR_KEY("database", "password_env", db_password_env),
+	STR_KEY("database", "password_file", db_password_file),
 };
 
 static int set_string(char *dst, size_t size, const char *v)
@@ -189,6 +193,13 @@ static int set_key(struct dam_config *cfg, const char *s, const char *k, const c
 	 * ends up in backups and tickets): the secret must live elsewhere. */
 	if (!strcmp(s, "store") && !strcmp(k, "secret"))
 		return -3;
+	if (!strcmp(s, "database") && !strcmp(k, "password"))
+		return -4;
+	if (!strcmp(s, "database") && !strcmp(k, "url")) {
+		if (config_check_db_url(v, NULL) < 0)
+			return -5;
+		return set_string(cfg->db_url, sizeof cfg->db_url, v);
+	}
 	if (!strcmp(s, "limits") && !strcmp(k, "max_pixels")) {
 		if (parse_int(v, 1, 1ll << 40, &n) < 0)
 			return -1;
@@ -214,9 +225,48 @@ static int on_entry(void *user, const char *section, const char *key, const char
 		dam_err_set(c->err, DAM_EINVAL, key,
 			    "dam.conf: [store] secret is refused: a secret must not sit in dam.conf in plain "
 			    "text; name an environment variable (secret_env) or a private file (secret_file)");
+	else if (rc == -4)
+		dam_err_set(c->err, DAM_EINVAL, key,
+			    "dam.conf: [database] password is refused: a password must not sit in dam.conf "
+			    "in plain text; name an environment variable (password_env), a private file "
+			    "(password_file), or use libpq's PGPASSFILE or service file");
+	else if (rc == -5) {
+		struct dam_err why = { 0 };
+		config_check_db_url(value, &why); /* its message, without the URL */
+		dam_err_set(c->err, DAM_EINVAL, key, "dam.conf: %s", why.msg);
+	}
 	else
 		dam_err_set(c->err, DAM_EINVAL, key, "dam.conf: bad value for [%s] %s: \"%s\"", section, key, value);
 	return 0;
+}
+
+/* The userinfo of a URL ("user:pw@" after the scheme) holds a password
+ * when it has a ':'; a parameter "password=" anywhere in the query does
+ * too (libpq takes both). */
+int config_check_db_url(const char *url, struct dam_err *err)
+{
+	const char *p, *end, *at, *q;
+
+	if (!strncmp(url, "postgres://", 11))
+		p = url + 11;
+	else if (!strncmp(url, "postgresql://", 13))
+		p = url + 13;
+	else
+		return dam_err_set(err, DAM_EINVAL, "url",
+				   "[database] url must start with postgres:// or postgresql://");
+	end = p + strcspn(p, "/?");
+	at = memchr(p, '@', (size_t)(end - p));
+	if (at && memchr(p, ':', (size_t)(at - p)))
+		goto password;
+	for (q = strchr(p, '?'); q; q = strchr(q + 1, '&'))
+		if (!strncasecmp(q + 1, "password=", 9))
+			goto password;
+	return 0;
+password:
+	return dam_err_set(err, DAM_EINVAL, "url",
+			   "[database] url holds a password, which is refused: a password must not sit in "
+			   "dam.conf or on a command line; put it in a private file (password_file), an "
+			   "environment variable (password_env), or libpq's PGPASSFILE or service file");
 }
 
 int config_load(const char *path, struct dam_config *cfg, struct dam_err *err)
@@ -247,6 +297,12 @@ const char *config_default_text(void)
 	       "# S3-compatible bucket (endpoint, bucket, region, key_id, secret_env or\n"
 	       "# secret_file, addressing = path|virtual, part_mb; docs/scale-out.md)\n"
 	       "backend = fs\n"
+	       "\n"
+	       "[database]\n"
+	       "# empty: dam.db (SQLite) in this folder; or PostgreSQL:\n"
+	       "# url = postgres://dam@db.example.com/dam (no password here: give\n"
+	       "# password_env = VAR or password_file = /private/file, or use libpq's\n"
+	       "# PGPASSFILE or service file; docs/scale-out.md)\n"
 	       "\n"
 	       "[limits]\n"
 	       "# images above these are refused before decoding (decompression bombs)\n"
@@ -304,4 +360,27 @@ const char *config_default_text(void)
 	       "# [preset hero]\n"
 	       "# spec = w_1600,h_900,fit_cover,crop_smart,f_auto,q_80\n"
 	       "# description = Home page hero banner\n";
+}
+
+char *config_text_with_database(const char *url, const char *password_env, const char *password_file)
+{
+	const char *text = config_default_text(), *mark = "[database]\n";
+	const char *at = strstr(text, mark) + strlen(mark);
+	struct strbuf sb = STRBUF_INIT;
+	int rc = 0;
+
+	if (!url || !*url)
+		return strdup(text);
+	rc |= strbuf_add(&sb, text, (size_t)(at - text));
+	rc |= strbuf_addf(&sb, "url = %s\n", url);
+	if (password_env && *password_env)
+		rc |= strbuf_addf(&sb, "password_env = %s\n", password_env);
+	if (password_file && *password_file)
+		rc |= strbuf_addf(&sb, "password_file = %s\n", password_file);
+	rc |= strbuf_adds(&sb, at);
+	if (rc) {
+		strbuf_release(&sb);
+		return NULL;
+	}
+	return strbuf_detach(&sb, NULL);
 }

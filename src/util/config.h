@@ -25,6 +25,14 @@ struct dam_config {
 	char s3_secret_file[512];  /* secret_file: file holding it, mode 0600/0400 */
 	bool s3_virtual_host;      /* addressing = virtual (else path) */
 	int s3_part_mb;            /* part_mb: multipart part size, 5..64 (0 = 8) */
+	/* [database]: PostgreSQL instead of the library's dam.db. The URL holds
+	 * no password (refused: dam.conf is no place for a secret); it comes
+	 * from a variable, a private file, or libpq's own PGPASSFILE / service
+	 * file. Loading checks that db_url holds no password, so messages may
+	 * show it. */
+	char db_url[1024];         /* url: postgres://[user@]host[:port]/db[?...]; "" = dam.db */
+	char db_password_env[64];  /* password_env: variable holding the password */
+	char db_password_file[512];/* password_file: file holding it, mode 0600/0400 */
 	uint64_t max_pixels;       /* [limits] max_pixels */
 	int max_dimension;         /* [limits] max_dimension */
 	bool allow_magick;         /* [limits] allow_magick: PSD and other ImageMagick formats */
@@ -75,5 +83,16 @@ int config_load(const char *path, struct dam_config *cfg, struct dam_err *err);
 
 /* The text of a fresh dam.conf with every key and its default, commented. */
 const char *config_default_text(void);
+
+/* 0 when url is a PostgreSQL URL (postgres:// or postgresql://) without a
+ * password in it (user:password@ or a password= parameter); DAM_EINVAL with
+ * a message that never repeats the URL (it may hold the password). */
+int config_check_db_url(const char *url, struct dam_err *err);
+
+/* The text of a fresh dam.conf (config_default_text) whose [database]
+ * section names url (and password_env / password_file when not NULL or
+ * empty); url NULL or "": the default text. Caller frees; NULL when out of
+ * memory. The caller has checked url (config_check_db_url). */
+char *config_text_with_database(const char *url, const char *password_env, const char *password_file);
 
 #endif

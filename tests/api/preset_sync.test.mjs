@@ -2,17 +2,16 @@
 // ingest renders the ahead-of-time presets; the first `dam serve` after it
 // must not queue them all again, and a change of one preset re-makes that
 // preset's renditions only. Rows are read from the library's database with
-// the sqlite3 shell (read-only, beside the running server).
+// libSql (read-only, beside the running server).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { startServer, cli, FIXTURES, sleep, T } from './lib/server.mjs';
+import { startServer, cli, libSql, FIXTURES, sleep, T } from './lib/server.mjs';
 
 let s;
 const files = ['photo.jpg', 'alpha.png', 'image.webp'];
 
-const sql = (q) => execFileSync('sqlite3', ['-readonly', '-cmd', '.timeout 10000', path.join(s.lib, 'dam.db'), q], { encoding: 'utf8' }).trim();
+const sql = (q) => libSql(s.lib, q);
 const count = (q) => Number(sql(q));
 /** { "version|preset:name": created_at } of every preset rendition. */
 function renditions() {

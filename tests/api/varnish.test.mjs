@@ -7,7 +7,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { startServer, checkedFetch, fixture, sha256, tmpDir, sleep, T, damBinary as damPath } from './lib/server.mjs';
+import { startServer, checkedFetch, libSql, fixture, sha256, tmpDir, sleep, T, damBinary as damPath } from './lib/server.mjs';
 
 const VARNISHD = ['/usr/sbin/varnishd', '/usr/bin/varnishd'].find((p) => fs.existsSync(p));
 
@@ -83,7 +83,7 @@ async function linkPath(id, q) {
 async function purgesSent() {
   const until = Date.now() + T(30000);
   for (;;) {
-    const n = execFileSync('sqlite3', ['-readonly', '-cmd', '.timeout 10000', path.join(s.lib, 'dam.db'), 'SELECT count(*) FROM purge_outbox'], { encoding: 'utf8' }).trim();
+    const n = libSql(s.lib, 'SELECT count(*) FROM purge_outbox');
     if (n === '0') return;
     if (Date.now() > until) throw new Error(`purges still queued: ${n}`);
     await sleep(100);

@@ -116,9 +116,24 @@ wait_for() { # SECONDS cmd...
 	return 0
 }
 
+# DAM_TEST_PG_URL (a postgres:// URL naming a database, e.g. from
+# scripts/pg.sh): new_lib makes each library on a fresh database of its own
+# on that server. Tests that read dam.db with sqlite3 do not apply there.
+PG_DBS=0
+new_pg_db() { # prints the URL of a fresh database on DAM_TEST_PG_URL's server
+	PG_DBS=$((PG_DBS + 1))
+	local name=dam_cli_$$_${BASHPID}_$PG_DBS
+	psql -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $name" "$DAM_TEST_PG_URL" >/dev/null || return 1
+	sed -E "s|^(postgres(ql)?://[^/?]*/)[^?]*|\1$name|" <<<"$DAM_TEST_PG_URL"
+}
+
 new_lib() { # creates $T/lib and points DAM_LIBRARY at it
 	LIB=$T/lib
-	"$DAM" init "$LIB" >/dev/null || fail "dam init $LIB failed"
+	local db=()
+	if [ -n "${DAM_TEST_PG_URL:-}" ]; then
+		db=(--database "$(new_pg_db)") || fail "cannot create a database on $DAM_TEST_PG_URL"
+	fi
+	"$DAM" init "$LIB" "${db[@]}" >/dev/null || fail "dam init $LIB failed"
 	export DAM_LIBRARY=$LIB
 }
 

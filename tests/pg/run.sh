@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the database unit tests on a throwaway PostgreSQL cluster:
-# starts it with scripts/pg.sh, runs each test binary with DAM_TEST_PG_URL,
+# starts it with scripts/pg.sh, runs each test binary with DAM_TEST_PG_URL
+# and test_init.sh (dam init --database, [database] in dam.conf),
 # stops the cluster (also on failure or interrupt). Fails when the server
 # cannot start: there is no silent skip.
 #
@@ -10,7 +11,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
-TESTS=(test_db)
+TESTS=(test_db test_pg_schema test_search_engine)
 
 dir=$(mktemp -d /tmp/dam-pg.XXXXXX)
 cleanup() { "$ROOT/scripts/pg.sh" stop "$dir" || true; rm -rf "$dir"; }
@@ -27,4 +28,6 @@ for t in "${TESTS[@]}"; do
   echo "pg: $t" >&2
   "${run[@]}" "$BUILD/tests/unit/$t" || rc=1
 done
+echo "pg: test_init.sh" >&2
+"$ROOT/tests/pg/test_init.sh" "$url" "$BUILD/dam" || rc=1
 exit $rc

@@ -87,6 +87,50 @@ export function cli(lib, args, input) {
   });
 }
 
+// DAM_TEST_PG_URL: every new library gets a fresh PostgreSQL database of
+// its own on that server (tests/pg/api.sh starts one), made with psql
+// through the URL's socket, instead of dam.db.
+const PG_URL = process.env.DAM_TEST_PG_URL || '';
+let pgDatabases = 0;
+
+/** A URL of a fresh, empty database on DAM_TEST_PG_URL's server. */
+export function newPgDatabase() {
+  const m = PG_URL.match(/^(postgres(?:ql)?:\/\/[^/?]*\/)([^?]*)(.*)$/);
+  if (!m) throw new Error(`DAM_TEST_PG_URL is not a postgres:// URL with a database: ${PG_URL}`);
+  const name = `dam_${process.pid}_${++pgDatabases}`;
+  execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', `CREATE DATABASE ${name}`, PG_URL],
+    { stdio: ['ignore', 'ignore', 'pipe'], timeout: T(30000) });
+  return m[1] + name + m[3];
+}
+
+/** `dam init lib`, on a fresh PostgreSQL database when DAM_TEST_PG_URL is set. */
+export function initLibrary(lib) {
+  const db = PG_URL ? ['--database', newPgDatabase()] : [];
+  execFileSync(damBinary(), ['init', lib, ...db], { stdio: ['ignore', 'ignore', 'pipe'], timeout: T(30000) });
+}
+
+/** The database URL of a library made by initLibrary ('' for dam.db). */
+function libraryDbUrl(lib) {
+  const m = fs.readFileSync(path.join(lib, 'dam.conf'), 'utf8').match(/^url = (\S+)$/m);
+  return m ? m[1] : '';
+}
+
+/**
+ * Runs one read-only query on a library's database beside its running
+ * server (sqlite3 on dam.db, waiting for the server's write lock, or psql
+ * on its PostgreSQL database); returns the rows as text, columns joined by
+ * '|', trimmed. Write the query in SQL both engines take.
+ */
+export function libSql(lib, query) {
+  const url = libraryDbUrl(lib);
+  if (url) {
+    return execFileSync('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', query, url],
+      { encoding: 'utf8', timeout: T(30000) }).trim();
+  }
+  return execFileSync('sqlite3', ['-readonly', '-cmd', '.timeout 10000', path.join(lib, 'dam.db'), query],
+    { encoding: 'utf8', timeout: T(30000) }).trim();
+}
+
 function lines(stream, onLine) {
   let buf = '';
   stream.setEncoding('utf8');
@@ -114,7 +158,7 @@ export async function startServer(opts = {}) {
   const dam = damBinary();
   const dir = tmpDir();
   const lib = opts.reuse || path.join(dir, 'lib');
-  if (!opts.reuse) execFileSync(dam, ['init', lib], { stdio: 'ignore', timeout: T(30000) });
+  if (!opts.reuse) initLibrary(lib);
   // DAM_TEST_STORE_CONF: a file with [store] settings appended to every new
   // library's dam.conf (the later section wins), so API tests run on
   // another store: tests/s3/run.sh points it at its RADOS Gateway.
