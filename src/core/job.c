@@ -1,10 +1,12 @@
 #include "core/job.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/audit.h"
@@ -37,19 +39,47 @@ int job_enqueue(struct dam *dam, const char *kind, const char *version_id, int p
 	return 0;
 }
 
-/* A worker name "host:pid" on this host whose process is gone. */
-static bool worker_dead(const char *worker)
+/*
+ * Where pids mean what they mean to us: this boot of this kernel
+ * (/proc/sys/kernel/random/boot_id) and our pid namespace. Host names do
+ * not do: machines left at a default name ("debian", "localhost") share
+ * one, and containers on one machine may share a name but not their pids;
+ * a false match would requeue a live worker's jobs on every claim. "" when
+ * unknown (the fast path is then off).
+ */
+static char node_id[80];
+static pthread_once_t node_once = PTHREAD_ONCE_INIT;
+
+static void node_find(void)
 {
-	char me[160], host[128];
+	char boot[64] = "";
+	struct stat st;
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+	if (f) {
+		if (!fgets(boot, sizeof boot, f))
+			boot[0] = '\0';
+		fclose(f);
+	}
+	boot[strcspn(boot, "\n")] = '\0';
+	if (*boot && stat("/proc/self/ns/pid", &st) == 0)
+		snprintf(node_id, sizeof node_id, "%s/%llu", boot, (unsigned long long)st.st_ino);
+}
+
+static const char *this_node(void)
+{
+	pthread_once(&node_once, node_find);
+	return node_id;
+}
+
+/* A worker of this node (see this_node) whose process, the pid after the
+ * last ':' of its name, is gone. */
+static bool worker_dead(const char *worker, const char *node)
+{
 	const char *colon = strrchr(worker, ':');
 	long pid;
 
-	job_worker_name(me, sizeof me);
-	if (!colon || (size_t)(colon - worker) >= sizeof host)
-		return false;
-	memcpy(host, worker, (size_t)(colon - worker));
-	host[colon - worker] = '\0';
-	if (strncmp(me, host, strlen(host)) || me[strlen(host)] != ':')
+	if (!*node || strcmp(node, this_node()) || !colon)
 		return false;
 	pid = strtol(colon + 1, NULL, 10);
 	return pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
@@ -84,12 +114,13 @@ static int reap_stale(struct dam *dam, int64_t now, struct dam_err *err)
 	int n = 0, rc;
 
 	if ((rc = db_query(dam->db, &st, err,
-			   "SELECT id, coalesce(claim,''), coalesce(worker,''), lease_until FROM jobs WHERE state='running'",
+			   "SELECT id, coalesce(claim,''), coalesce(worker,''), lease_until, coalesce(node,'') FROM jobs"
+			   " WHERE state='running'",
 			   "")) < 0)
 		return rc;
 	while (n < REAP_MAX && (rc = db_step(st, err)) == DB_ROW) {
 		bool expired = db_col_int(st, 3) < now;
-		bool dead = !expired && worker_dead(db_col_text(st, 2));
+		bool dead = !expired && worker_dead(db_col_text(st, 2), db_col_text(st, 4));
 		if (!expired && !dead)
 			continue;
 		snprintf(s[n].id, sizeof s[n].id, "%s", db_col_text(st, 0));
@@ -114,21 +145,27 @@ int job_claim(struct dam *dam, const char *worker, struct job *job, struct dam_e
 {
 	struct db_stmt *st = NULL;
 	int64_t now = (int64_t)time_now_ms();
-	char claim[DAM_ID_LEN + 1];
+	char claim[DAM_ID_LEN + 1], me[160];
+	const char *node = NULL;
 	int rc;
 
 	if ((rc = reap_stale(dam, now, err)) < 0)
 		return rc;
 	id_new(claim);
+	/* Only a worker named by its pid can be found dead by it. */
+	job_worker_name(me, sizeof me);
+	if (!strcmp(worker, me) && *this_node())
+		node = this_node();
 	/* One statement, atomic on its own: SQLite holds the write lock from
 	 * its start; PostgreSQL locks the row the subquery picks and other
 	 * claimers pass over it rather than wait. */
 	rc = db_query(dam->db, &st, err,
-		      "UPDATE jobs SET state='running', worker=?, claim=?, lease_until=?, attempts=attempts+1, updated_at=?"
+		      "UPDATE jobs SET state='running', worker=?, node=?, claim=?, lease_until=?, attempts=attempts+1,"
+		      " updated_at=?"
 		      " WHERE state='queued' AND id = (SELECT id FROM jobs WHERE state='queued' AND run_after <= ?"
 		      "             ORDER BY priority DESC, id LIMIT 1{{skip_locked}})"
 		      " RETURNING id, kind, coalesce(version_id,''), attempts, max_attempts",
-		      "ssiii", worker, claim, now + lease_ms(dam), now, now);
+		      "sssiii", worker, node, claim, now + lease_ms(dam), now, now);
 	if (rc < 0)
 		return rc;
 	rc = db_step(st, err);
@@ -208,13 +245,14 @@ static int fail_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct d
 		rec->action = NULL;
 		/* Back off 2^attempts seconds, so a flapping job does not spin. */
 		rc = db_run(dam->db, err,
-			    "UPDATE jobs SET state='queued', worker=NULL, claim=NULL, lease_until=0, error=?, run_after=?,"
-			    " updated_at=? WHERE id=?",
+			    "UPDATE jobs SET state='queued', worker=NULL, node=NULL, claim=NULL, lease_until=0, error=?,"
+			    " run_after=?, updated_at=? WHERE id=?",
 			    "siis", c->error, now + (1000LL << (attempts < 10 ? attempts : 10)), now, c->job_id);
 		return rc < 0 ? rc : 0;
 	}
 	rc = db_run(dam->db, err,
-		    "UPDATE jobs SET state='failed', worker=NULL, claim=NULL, lease_until=0, error=?, updated_at=? WHERE id=?",
+		    "UPDATE jobs SET state='failed', worker=NULL, node=NULL, claim=NULL, lease_until=0, error=?, updated_at=?"
+		    " WHERE id=?",
 		    "sis", c->error, now, c->job_id);
 	if (rc >= 0 && *c->version && process_job)
 		rc = db_run(dam->db, err, "UPDATE versions SET status='failed', error=? WHERE id=?", "ss", c->error,

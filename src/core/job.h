@@ -11,8 +11,10 @@
  * queue. A claim gives the job a token of its own (job.claim) and a lease
  * of [worker] lease seconds, which the worker renews (job_renew) while the
  * job runs. A job whose lease ran out, or whose worker's process is gone
- * on this host (the same-host fast path: no need to wait out the lease),
- * counts as a crashed attempt: queued again with back-off, or failed after
+ * from this node (the fast path, no need to wait out the lease: a worker
+ * claiming under its job_worker_name() on the same boot of the same kernel,
+ * in the same pid namespace; host names are not trusted for it), counts as
+ * a crashed attempt: queued again with back-off, or failed after
  * max_attempts, by the next job_claim on any node. Only the holder of the
  * current claim may finish a job: job_done, job_fail and job_renew return
  * DAM_ECONFLICT and change nothing once the claim is gone (the lease ran
@@ -48,7 +50,9 @@ int job_enqueue(struct dam *dam, const char *kind, const char *version_id, int p
  * filled (job->claim is the token to finish it with), 0 when the queue has
  * nothing runnable, < 0 on error. First treats as crashed attempts
  * (job_fail, retryable) the running jobs whose lease ran out and those of
- * workers on this host that no longer run. The claim itself is one
+ * workers on this node that no longer run. A worker named other than by
+ * job_worker_name() is never found dead that way: its jobs wait out their
+ * lease. The claim itself is one
  * statement, no transaction: on PostgreSQL claimers skip each other's
  * locked rows rather than queue behind one lock. */
 int job_claim(struct dam *dam, const char *worker, struct job *job, struct dam_err *err);

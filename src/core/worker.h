@@ -34,10 +34,10 @@ struct worker_opts {
 	volatile sig_atomic_t *stop;  /* stop claiming (in-flight jobs finish) */
 	worker_job_fn on_job;
 	void *ctx;
-	/* How jobs name their worker (`dam jobs`); NULL = "host:pid". Only a
-	 * host:pid name of this host lets another worker here requeue this
-	 * one's jobs as soon as its process is gone; otherwise they wait out
-	 * their lease. */
+	/* How jobs name their worker (`dam jobs`); NULL = "host:pid"
+	 * (job_worker_name). Only with that name may another worker on this
+	 * node requeue this one's jobs as soon as its process is gone (job.h,
+	 * "Leases"); otherwise they wait out their lease. */
 	const char *name;
 };
 

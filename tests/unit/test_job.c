@@ -125,31 +125,36 @@ static void test_attempts_exhausted(void **state)
 	assert_int_equal(count_state(f, "failed"), 1);
 }
 
-/* The same-host fast path: a job whose worker's process is gone returns to
- * the queue (a crashed attempt, with back-off) before its lease runs out. */
+/* The same-node fast path: a job whose worker's process is gone from this
+ * node returns to the queue (a crashed attempt, with back-off) before its
+ * lease runs out. */
 static void test_dead_worker_jobs_return(void **state)
 {
 	struct fx *f = *state;
-	char dead[160];
+	char me[160], dead[160];
 	struct job j;
 
 	time_test_freeze(time_now_ms());
-	job_worker_name(dead, sizeof dead);
-	/* Same host, a pid that cannot exist. */
+	job_worker_name(me, sizeof me);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(job_claim(f->dam, me, &j, NULL), 1);
+	/* This node, a pid that cannot exist. */
+	snprintf(dead, sizeof dead, "%s", me);
 	*strrchr(dead, ':') = '\0';
 	snprintf(dead + strlen(dead), sizeof dead - strlen(dead), ":2147483646");
-	assert_int_equal(db_run(f->dam->db, NULL, "UPDATE jobs SET state='running', worker=?, claim='c', lease_until=?",
-				"si", dead, (int64_t)time_now_ms() + 30000), 3);
+	assert_int_equal(db_run(f->dam->db, NULL, "UPDATE jobs SET worker=?", "s", dead), 3);
 	assert_int_equal(job_claim(f->dam, "test:1", &j, NULL), 0); /* requeued, backing off */
 	assert_int_equal(count_state(f, "queued"), 3);
 	assert_int_equal(count_state(f, "running"), 0);
 	time_test_shift_ms(2001);
 	assert_int_equal(job_claim(f->dam, "test:1", &j, NULL), 1);
-	assert_int_equal(j.attempts, 1);
+	assert_int_equal(j.attempts, 2);
 	assert_int_equal(count_state(f, "queued"), 2);
 	assert_int_equal(count_state(f, "running"), 1);
 }
 
+/* Alive here, or gone but named otherwise (another node, or a --name): the
+ * jobs stay running until their lease runs out. */
 static void test_live_worker_jobs_stay(void **state)
 {
 	struct fx *f = *state;
@@ -157,9 +162,15 @@ static void test_live_worker_jobs_stay(void **state)
 	struct job j;
 
 	job_worker_name(me, sizeof me);
-	assert_int_equal(db_run(f->dam->db, NULL, "UPDATE jobs SET state='running', worker=?, claim='c', lease_until=?",
-				"si", me, (int64_t)time_now_ms() + 30000), 3);
-	assert_int_equal(job_claim(f->dam, "test:2", &j, NULL), 0);
+	assert_int_equal(job_claim(f->dam, me, &j, NULL), 1);
+	assert_int_equal(job_claim(f->dam, "other-node:2147483646", &j, NULL), 1);
+	assert_int_equal(job_claim(f->dam, "test:2", &j, NULL), 1);
+	/* This host's name and a dead pid, but not claimed as us (no node):
+	 * a host name alone is not trusted. */
+	*strrchr(me, ':') = '\0';
+	assert_int_equal(db_run(f->dam->db, NULL, "UPDATE jobs SET worker=? || ':2147483646' WHERE worker='test:2'", "s",
+				me), 1);
+	assert_int_equal(job_claim(f->dam, "test:3", &j, NULL), 0);
 	assert_int_equal(count_state(f, "running"), 3);
 }
 
