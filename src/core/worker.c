@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,7 @@ struct pool {
 	pthread_mutex_t mu; /* guards held */
 	struct held held[MAX_THREADS];
 	struct dam *hb_dam; /* the heartbeat thread's connection */
-	volatile sig_atomic_t threads_done;
+	atomic_bool threads_done; /* the pool threads have ended: the heartbeat ends */
 };
 
 struct pool_slot {
@@ -336,7 +337,7 @@ static void *heartbeat_thread(void *arg)
 	struct dam *dam = p->hb_dam;
 	double next = time_mono() + p->lease_s / 3.0;
 
-	while (!p->threads_done) {
+	while (!atomic_load(&p->threads_done)) {
 		if (time_mono() < next) {
 			sleep_ms(50);
 			continue;
@@ -362,6 +363,7 @@ int worker_run(const char *root, const struct worker_opts *opts, struct dam_err 
 	if (n > MAX_THREADS)
 		n = MAX_THREADS;
 	memset(&p, 0, sizeof p);
+	atomic_init(&p.threads_done, false);
 	pthread_mutex_init(&p.mu, NULL);
 	p.root = root;
 	p.opts = opts;
@@ -396,7 +398,7 @@ int worker_run(const char *root, const struct worker_opts *opts, struct dam_err 
 	}
 	for (int i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
-	p.threads_done = 1;
+	atomic_store(&p.threads_done, true);
 	pthread_join(hb, NULL);
 	pthread_mutex_destroy(&p.mu);
 	if (!started)
