@@ -379,18 +379,19 @@ int worker_run(const char *root, const struct worker_opts *opts, struct dam_err 
 		return err ? err->code : DAM_EIO;
 	p.timeout_s = dam->cfg.job_timeout_s;
 	p.lease_s = dam->cfg.job_lease_s;
-	/* dam becomes the heartbeat's own connection. */
-	p.hb_dam = dam;
-	if (pthread_create(&hb, NULL, heartbeat_thread, &p) != 0) {
-		library_close(dam);
-		return dam_err_set(err, DAM_EIO, NULL, "cannot start the worker's heartbeat thread");
-	}
 	/* Parallel jobs already fill the cores; libvips threads inside each
-	 * child would only contend. */
+	 * child would only contend. (Before any thread starts: setenv.) */
 	setenv("VIPS_CONCURRENCY", "1", 0);
 	/* Decoder warnings about odd files would only clutter the terminal;
 	 * failures are recorded on the job with their reason. */
 	setenv("VIPS_WARNING", "0", 0);
+	/* dam becomes the heartbeat's own connection. */
+	p.hb_dam = dam;
+	if (pthread_create(&hb, NULL, heartbeat_thread, &p) != 0) {
+		library_close(dam);
+		pthread_mutex_destroy(&p.mu);
+		return dam_err_set(err, DAM_EIO, NULL, "cannot start the worker's heartbeat thread");
+	}
 	for (int i = 0; i < n; i++) {
 		slots[started] = (struct pool_slot){ &p, started };
 		if (pthread_create(&threads[started], NULL, pool_thread, &slots[started]) == 0)
