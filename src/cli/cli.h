@@ -75,6 +75,7 @@ int cmd_job_zygote(struct cli *, int, char **);
 int cmd_analyze_fd(struct cli *, int, char **);
 int cmd_fsck(struct cli *, int, char **);
 int cmd_gc(struct cli *, int, char **);
+int cmd_migrate(struct cli *cli, int argc, char **argv);
 int cmd_audit(struct cli *, int, char **);
 int cmd_user(struct cli *, int, char **);
 int cmd_token(struct cli *, int, char **);

@@ -189,8 +189,8 @@ int asset_list(struct dam *dam, const struct asset_filter *f, json_t **out, stru
 		      " WHERE (a.deleted_at IS NOT NULL) = ? AND (CAST(? AS TEXT) IS NULL OR a.kind = ?)"
 		      " AND (CAST(? AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM tags t WHERE t.asset_id=a.id AND t.tag=?))"
 		      " AND (CAST(? AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM fields f WHERE f.asset_id=a.id AND f.key=? AND f.value=?))"
-		      " AND a.created_at >= ? AND (? = 0 OR a.created_at < ?)"
-		      " AND a.updated_at >= ? AND (? = 0 OR a.updated_at < ?)"
+		      " AND a.created_at >= ? AND (CAST(? AS BIGINT) = 0 OR a.created_at < ?)"
+		      " AND a.updated_at >= ? AND (CAST(? AS BIGINT) = 0 OR a.updated_at < ?)"
 		      " AND (CAST(? AS TEXT) IS NULL OR a.id < ?)"
 		      " ORDER BY a.id DESC LIMIT ?",
 		      "isssssssiiiiiissi", (int64_t)f->deleted, f->kind, f->kind, f->tag, f->tag,
@@ -604,12 +604,12 @@ int asset_blob_of(struct dam *dam, const char *ref, int version, const char *ren
 			      "SELECT r.blob_hash, r.mime, v.filename FROM versions v"
 			      " JOIN assets a ON a.id = v.asset_id"
 			      " JOIN renditions r ON r.version_id = v.id AND r.name = ?"
-			      " WHERE v.asset_id = ? AND (v.number = ? OR (? = 0 AND v.id = a.current_version_id))",
+			      " WHERE v.asset_id = ? AND (v.number = ? OR (CAST(? AS BIGINT) = 0 AND v.id = a.current_version_id))",
 			      "ssii", rendition, id, (int64_t)version, (int64_t)version);
 	else
 		rc = db_query(dam->db, &st, err,
 			      "SELECT v.blob_hash, v.mime, v.filename FROM versions v JOIN assets a ON a.id = v.asset_id"
-			      " WHERE v.asset_id = ? AND (v.number = ? OR (? = 0 AND v.id = a.current_version_id))",
+			      " WHERE v.asset_id = ? AND (v.number = ? OR (CAST(? AS BIGINT) = 0 AND v.id = a.current_version_id))",
 			      "sii", id, (int64_t)version, (int64_t)version);
 	if (rc < 0)
 		return rc;

@@ -298,7 +298,7 @@ int audit_query(struct dam *dam, const struct audit_filter *f, audit_row_fn fn, 
 	int64_t before = f->before_seq ? f->before_seq : INT64_MAX;
 	int64_t until = f->until_ms ? f->until_ms : INT64_MAX;
 	/* One row more than asked tells whether another page follows. */
-	int64_t lim = f->limit ? (int64_t)f->limit + 1 : -1;
+	int64_t lim = f->limit ? (int64_t)f->limit + 1 : INT64_MAX;
 	struct db_stmt *st = NULL;
 	int64_t last = 0;
 	int rc, n = 0;

@@ -43,7 +43,7 @@ int delivery_load_with(struct dam *dam, const char *id, int version, const char 
 			   " LEFT JOIN renditions r ON r.version_id = v.id AND r.name = 'master'"
 			   " LEFT JOIN renditions p ON p.version_id = v.id AND p.name = ?"
 			   " WHERE a.id = ? AND a.deleted_at IS NULL"
-			   " AND (v.number = ? OR (? = 0 AND v.id = (SELECT nv.id FROM versions nv"
+			   " AND (v.number = ? OR (CAST(? AS BIGINT) = 0 AND v.id = (SELECT nv.id FROM versions nv"
 			   "   WHERE nv.asset_id = a.id AND (nv.status = 'ready' OR nv.id = a.current_version_id)"
 			   "   ORDER BY nv.status = 'ready' DESC, nv.number DESC LIMIT 1)))",
 			   "ssii", rendition, id, (int64_t)version, (int64_t)version)) < 0)

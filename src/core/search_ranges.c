@@ -160,7 +160,7 @@ int search_ranges(struct dam *dam, const roaring_bitmap_t *result, search_range_
 	int rc;
 
 	*out = NULL;
-	if ((rc = db_query(dam->db, &st, err, "SELECT key, type FROM field_defs WHERE facetable AND type IN (?,?) ORDER BY key",
+	if ((rc = db_query(dam->db, &st, err, "SELECT key, type FROM field_defs WHERE facetable <> 0 AND type IN (?,?) ORDER BY key",
 			   "ss", field_type_name(FIELD_NUMBER), field_type_name(FIELD_DATE))) < 0)
 		goto out;
 	while ((rc = db_step(st, err)) == DB_ROW) {

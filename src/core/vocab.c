@@ -141,7 +141,7 @@ static int term_json(struct dam *dam, const char *vocab, const char *term, json_
 	 * use, and only the column's type keeps the compare case-insensitive. */
 	if ((rc = db_query(dam->db, &st, err,
 			   "SELECT t.term, t.parent, t.labels, (SELECT {{json_agg(synonym, num)}} FROM"
-			   "  (SELECT synonym, num FROM vocab_synonyms s WHERE s.vocab=t.vocab AND s.term=t.term ORDER BY num))"
+			   "  (SELECT synonym, num FROM vocab_synonyms s WHERE s.vocab=t.vocab AND s.term=t.term ORDER BY num) AS syn)"
 			   " FROM vocab_terms t WHERE t.vocab=?1 AND (t.term=?2 OR ?2 IS NULL) ORDER BY t.num",
 			   "ss", vocab, term)) < 0)
 		return rc;
@@ -227,10 +227,13 @@ static int parent_check(struct dam *dam, const char *vocab, const char *term, co
 
 	if ((rc = resolve_in(dam, vocab, parent, canon, NULL, err)) <= 0)
 		return rc < 0 ? rc : dam_err_set(err, DAM_ENOTFOUND, "parent", "parent \"%.60s\" is not a term of %s", parent, vocab);
-	/* Walk up from the parent: meeting term would close a cycle. */
+	/* Walk up from the parent: meeting term would close a cycle. Text
+	 * throughout, compared with lower() (PostgreSQL wants one type for a
+	 * recursive column; the terms' own type, citext, is no portable SQL). */
 	if ((rc = db_query_int(dam->db, &cyc, err,
-			       "WITH RECURSIVE up(term, depth) AS (SELECT ?2, 0 UNION"
-			       "  SELECT t.parent, up.depth + 1 FROM vocab_terms t JOIN up ON t.term = up.term"
+			       "WITH RECURSIVE up(term, depth) AS (SELECT CAST(?2 AS TEXT), 0 UNION"
+			       "  SELECT CAST(t.parent AS TEXT), up.depth + 1 FROM vocab_terms t"
+			       "  JOIN up ON lower(t.term) = lower(up.term)"
 			       "  WHERE t.vocab=?1 AND t.parent IS NOT NULL AND up.depth < 64)"
 			       " SELECT count(*) FROM up WHERE lower(term) = lower(?3)", "sss", vocab, canon, term)) < 0)
 		return rc;

@@ -464,6 +464,36 @@ int db_col_is_null(struct db_stmt *st, int c) { return st->db->be->col_is_null(s
 const char *db_col_text(struct db_stmt *st, int c) { return st->db->be->col_text(st->st, c); }
 int64_t db_col_int(struct db_stmt *st, int c) { return st->db->be->col_int(st->st, c); }
 double db_col_double(struct db_stmt *st, int c) { return st->db->be->col_double(st->st, c); }
+const char *db_col_name(struct db_stmt *st, int c) { return st->db->be->col_name(st->st, c); }
+enum db_type db_col_type(struct db_stmt *st, int c) { return st->db->be->col_type(st->st, c); }
+int db_keys_follow_rows(struct db *db, struct dam_err *err)
+{
+	return db->be->keys_follow_rows ? db->be->keys_follow_rows(db->conn, err) : 0;
+}
+
+int db_bind_col(struct db_stmt *to, int param, struct db_stmt *from, int col, struct dam_err *err)
+{
+	const struct db_backend *be = to->db->be;
+	const void *p;
+	size_t n;
+	int rc;
+
+	switch (db_col_type(from, col)) {
+	case DB_INT: rc = be->bind_int(to->st, param, db_col_int(from, col)); break;
+	case DB_FLOAT: rc = be->bind_double(to->st, param, db_col_double(from, col)); break;
+	case DB_TEXT: rc = be->bind_text(to->st, param, db_col_text(from, col)); break;
+	case DB_BLOB:
+		p = db_col_blob(from, col, &n);
+		rc = be->bind_blob(to->st, param, p ? p : "", n);
+		break;
+	default: rc = be->bind_null(to->st, param); break;
+	}
+	if (rc < 0)
+		return dam_err_set(err, DAM_EDB, NULL, "cannot bind parameter %d (column %s)", param,
+				   db_col_name(from, col));
+	return 0;
+}
+
 const void *db_col_blob(struct db_stmt *st, int c, size_t *len)
 {
 	return st->db->be->col_blob(st->st, c, len);

@@ -23,10 +23,12 @@
  * e.g. citext on PostgreSQL), the explicit integer keys `assets.num`,
  * `versions.num`, `vocab_terms.num`, `vocab_synonyms.num` (never rowid), and
  * the time as a bound parameter from the C clock (never an SQL time
- * function), LIMIT with a count (no LIMIT -1: bind INT64_MAX), and
- * CAST(? AS TEXT) IS NULL for a parameter only tested for NULL (PostgreSQL
- * must be able to tell every parameter's type, and takes it from the
- * parameter's first use: compare a reused ?N with its column first).
+ * function), LIMIT with a count (no LIMIT -1: bind INT64_MAX), and a
+ * parameter whose type no column gives cast to it: CAST(? AS TEXT) IS NULL,
+ * CAST(? AS BIGINT) = 0 (PostgreSQL must tell every parameter's type, and
+ * takes it from the parameter's first use: `? = 0` would be a 32-bit
+ * integer, too small for a time in ms; compare a reused ?N with its
+ * column first).
  * `?` placeholders may be numbered (`?3`) to use a value twice,
  * and a plain `?` after `?N` is number N+1 (SQLite's rule); a backend whose
  * engine spells them otherwise ($1 on PostgreSQL) rewrites them by that rule.
@@ -111,6 +113,18 @@ const char *db_col_text(struct db_stmt *st, int col); /* "" for NULL */
 int64_t db_col_int(struct db_stmt *st, int col);
 double db_col_double(struct db_stmt *st, int col);
 const void *db_col_blob(struct db_stmt *st, int col, size_t *len);
+/* The name of result column col (borrowed, valid until finalize). */
+const char *db_col_name(struct db_stmt *st, int col);
+/* The type of the value in column col of the current row, for code that
+ * copies rows it does not know (dam migrate): SQLite's type of the stored
+ * value; PostgreSQL's column type (integers and booleans DB_INT, floats and
+ * numeric DB_FLOAT, bytea DB_BLOB, everything else DB_TEXT). */
+enum db_type { DB_NULL, DB_INT, DB_FLOAT, DB_TEXT, DB_BLOB };
+enum db_type db_col_type(struct db_stmt *st, int col);
+/* Binds parameter param (from 1) of to with the value in column col of
+ * from's current row, as its type (from and to may be on different
+ * engines). */
+int db_bind_col(struct db_stmt *to, int param, struct db_stmt *from, int col, struct dam_err *err);
 
 /* Prepare, bind, step to the end, finalize. Returns rows changed or < 0. */
 int db_run(struct db *db, struct dam_err *err, const char *sql, const char *types, ...);
@@ -150,6 +164,13 @@ int db_data_version(struct db *db, struct db_version *out, struct dam_err *err);
  * also moves with this connection's own commits; callers only compare. */
 /* Refreshes only v->own (this connection's commits): a counter, no I/O. */
 void db_data_version_own(struct db *db, struct db_version *v);
+
+/* After rows were inserted with their keys given (dam migrate copies
+ * assets.num, audit.seq ...), makes the engine's key generators continue
+ * above the highest key of every table, so the next insert without a key
+ * does not collide. SQLite's rowid keys follow by themselves; PostgreSQL's
+ * identity and serial sequences are set. Inside or outside a transaction. */
+int db_keys_follow_rows(struct db *db, struct dam_err *err);
 
 /* Rows changed by the last INSERT/UPDATE/DELETE on this connection. */
 int64_t db_changes(struct db *db);

@@ -52,12 +52,16 @@ struct db_backend {
 	int64_t (*col_int)(void *st, int c);
 	double (*col_double)(void *st, int c);
 	const void *(*col_blob)(void *st, int c, size_t *len);
+	const char *(*col_name)(void *st, int c);
+	enum db_type (*col_type)(void *st, int c); /* DB_NULL for a NULL value */
 	int (*get_version)(void *conn, int *v, struct dam_err *err);
 	int (*set_version)(void *conn, int v, struct dam_err *err);
 	int64_t (*changes)(void *conn);
 	int64_t (*total_changes)(void *conn);   /* rows changed by this connection, ever */
 	/* Commits the transaction db_begin opened; NULL: exec "COMMIT". */
 	int (*commit)(void *conn, struct dam_err *err);
+	/* db_keys_follow_rows; NULL: the engine's keys follow by themselves. */
+	int (*keys_follow_rows)(void *conn, struct dam_err *err);
 	/* db_wait_change; NULL: db.c polls db_data_version. */
 	int (*wait_change)(void *conn, int timeout_ms, struct dam_err *err);
 	const char *data_version_sql;           /* one integer: changes by others */

@@ -269,6 +269,22 @@ static int p_exec(void *conn, const char *sql, struct dam_err *err)
 	return rc;
 }
 
+/* Every identity or serial column of the schema: its sequence restarts
+ * above the column's highest value (setval with is_called false: the next
+ * nextval returns exactly that). */
+static int p_keys_follow_rows(void *conn, struct dam_err *err)
+{
+	return p_exec(conn,
+		      "DO $$DECLARE r record; BEGIN"
+		      " FOR r IN SELECT table_name AS t, column_name AS c FROM information_schema.columns"
+		      "  WHERE table_schema = current_schema()"
+		      "  AND (is_identity = 'YES' OR column_default LIKE 'nextval(%')"
+		      " LOOP EXECUTE format('SELECT setval(pg_get_serial_sequence(%L, %L),"
+		      "  coalesce(max(%I), 0) + 1, false) FROM %I', r.t, r.c, r.c, r.t);"
+		      " END LOOP; END$$",
+		      err);
+}
+
 static bool ident_char(char c) { return isalnum((unsigned char)c) || c == '_' || c == '$'; }
 
 static const char *skip_line_comment(const char *p)
@@ -639,6 +655,36 @@ static double c_double(void *stp, int c)
 	return strtod(v, NULL);
 }
 
+static const char *c_name(void *stp, int c)
+{
+	const char *n = PQfname(shape(stp), c);
+	return n ? n : "";
+}
+
+/* By the column's type OID (pg_type.h's fixed numbers). */
+static enum db_type c_type(void *stp, int c)
+{
+	struct pg_stmt *st = stp;
+
+	if (!cell(st, c) || PQgetisnull(st->res, st->row, c))
+		return DB_NULL;
+	switch (PQftype(st->res, c)) {
+	case 16: /* bool */
+	case 20: /* int8 */
+	case 21: /* int2 */
+	case 23: /* int4 */
+		return DB_INT;
+	case 700: /* float4 */
+	case 701: /* float8 */
+	case 1700: /* numeric */
+		return DB_FLOAT;
+	case 17: /* bytea */
+		return DB_BLOB;
+	default:
+		return DB_TEXT;
+	}
+}
+
 /* bytea arrives hex-encoded ("\x0102"); decoded once per row and column,
  * kept until the next step, reset or finalize (db.h's lifetime). Other
  * types give their text bytes, as SQLite's blob of a text value does. */
@@ -790,6 +836,9 @@ const struct db_backend db_pg_backend = {
 	.col_int = c_int,
 	.col_double = c_double,
 	.col_blob = c_blob,
+	.col_name = c_name,
+	.keys_follow_rows = p_keys_follow_rows,
+	.col_type = c_type,
 	.get_version = get_version,
 	.set_version = set_version,
 	.changes = p_changes,

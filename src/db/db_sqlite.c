@@ -167,6 +167,19 @@ static int set_version(void *conn, int v, struct dam_err *err)
 	return s_exec(conn, sql, err);
 }
 
+static const char *c_name(void *st, int c) { return sqlite3_column_name(st, c); }
+
+static enum db_type c_type(void *st, int c)
+{
+	switch (sqlite3_column_type(st, c)) {
+	case SQLITE_INTEGER: return DB_INT;
+	case SQLITE_FLOAT: return DB_FLOAT;
+	case SQLITE_TEXT: return DB_TEXT;
+	case SQLITE_BLOB: return DB_BLOB;
+	default: return DB_NULL;
+	}
+}
+
 static int64_t s_changes(void *conn) { return sqlite3_changes64(conn); }
 static int64_t s_total_changes(void *conn) { return sqlite3_total_changes64(conn); }
 
@@ -190,6 +203,8 @@ const struct db_backend db_sqlite_backend = {
 	.col_int = c_int,
 	.col_double = c_double,
 	.col_blob = c_blob,
+	.col_name = c_name,
+	.col_type = c_type,
 	.get_version = get_version,
 	.set_version = set_version,
 	.changes = s_changes,

@@ -251,9 +251,12 @@ void http_res_dam_error(struct http_res *res, const struct dam_err *err)
 {
 	int status = http_status_of(err->code);
 
-	/* Internal failures never show their internals (SQL, paths). */
-	if (status == 500)
+	/* Internal failures never show their internals (SQL, paths) to the
+	 * client; the operator's log gets them, as the answer promises. */
+	if (status == 500) {
+		fprintf(stderr, "dam serve: internal error: %s\n", err->msg);
 		http_res_error(res, 500, "internal", "the server could not complete the request; it has been logged", NULL);
+	}
 	else if (status == 507)
 		http_res_error(res, 507, "no_space", "the library's storage is full", NULL);
 	else

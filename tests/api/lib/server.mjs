@@ -181,11 +181,18 @@ export async function startServer(opts = {}) {
     s.signal = signal;
     resolve({ code, signal });
   }));
-  lines(proc.stderr, (l) => s.stderr.push(l));
+  // DAM_TEST_SERVER_LOG=FILE: every server's stderr, and its access log
+  // lines of 5xx answers, are also appended there (the errors behind a 500
+  // "it has been logged", for a run to look back at).
+  lines(proc.stderr, (l) => {
+    s.stderr.push(l);
+    if (process.env.DAM_TEST_SERVER_LOG) fs.appendFileSync(process.env.DAM_TEST_SERVER_LOG, l + '\n');
+  });
   const listening = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('dam serve did not start: ' + s.stderr.join('\n'))), T(30000));
     lines(proc.stdout, (l) => {
       s.stdout.push(l);
+      if (process.env.DAM_TEST_SERVER_LOG && l.includes('"status":5')) fs.appendFileSync(process.env.DAM_TEST_SERVER_LOG, l + '\n');
       let m;
       if ((m = l.match(/created administrator "admin" with password (\S+)/))) s.adminPassword = m[1];
       if ((m = l.match(/listening on (https?:\/\/\S+)/))) {
