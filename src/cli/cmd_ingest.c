@@ -156,8 +156,8 @@ static void on_job(void *ctx, const struct job *job, bool ok, const char *error)
 static void *pool_main(void *arg)
 {
 	struct run *r = arg;
-	struct worker_opts wo = { NULL, r->workers, r->watch ? NULL : &r->producer_done, &stop_flag,
-				  on_job, r };
+	struct worker_opts wo = { .processes = r->workers, .producer_done = r->watch ? NULL : &r->producer_done,
+				  .stop = &stop_flag, .on_job = on_job, .ctx = r };
 	struct dam_err err;
 
 	if (worker_run(r->dam->root, &wo, &err) < 0)

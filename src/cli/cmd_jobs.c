@@ -110,9 +110,20 @@ static void on_signal(int sig)
 	stop_flag = 1;
 }
 
+/* A worker runs unattended: each failed attempt, and each result dropped
+ * because its lease ran out, gets a line on stderr (the job keeps the
+ * reason too, see dam jobs). */
+static void log_job(void *ctx, const struct job *job, bool ok, const char *error)
+{
+	(void)ctx;
+	if (!ok)
+		fprintf(stderr, "dam worker: job %s (%s, attempt %d of %d): %s\n", job->id, job->kind, job->attempts,
+			job->max_attempts, error && *error ? error : "failed");
+}
+
 int cmd_worker(struct cli *cli, int argc, char **argv)
 {
-	struct worker_opts wo = { NULL, 0, NULL, &stop_flag, NULL, NULL };
+	struct worker_opts wo = { .stop = &stop_flag, .on_job = log_job };
 	struct dam_err err;
 	struct dam *dam;
 	bool supervised = false;
@@ -126,6 +137,8 @@ int cmd_worker(struct cli *cli, int argc, char **argv)
 			wo.processes = (int)strtol(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--supervised"))
 			supervised = true;
+		else if (!strcmp(argv[i], "--name") && i + 1 < argc && *argv[i + 1])
+			wo.name = argv[++i];
 		else
 			return cli_usage("worker", "unexpected argument %s", argv[i]);
 	}
@@ -151,19 +164,21 @@ int cmd_worker(struct cli *cli, int argc, char **argv)
 int cmd_job_run(struct cli *cli, int argc, char **argv)
 {
 	long parent = 0;
-	const char *job = NULL;
+	const char *job = NULL, *claim = NULL;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--parent") && i + 1 < argc)
 			parent = strtol(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--claim") && i + 1 < argc)
+			claim = argv[++i];
 		else if (!strcmp(argv[i], "--library") && i + 1 < argc)
 			cli->library = argv[++i];
 		else
 			job = argv[i];
 	}
-	if (!job || !cli->library)
+	if (!job || !claim || !cli->library)
 		return EXIT_USAGE;
-	return worker_child_main(cli->library, job, parent);
+	return worker_child_main(cli->library, job, claim, parent);
 }
 
 int cmd_job_zygote(struct cli *cli, int argc, char **argv)

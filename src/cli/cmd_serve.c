@@ -16,6 +16,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		{ "tls-key", required_argument, NULL, 'k' }, { "trusted-proxies", required_argument, NULL, 'p' },
 		{ "max-upload", required_argument, NULL, 'u' }, { "quiet", no_argument, NULL, 'q' },
 		{ "stop-deadline", required_argument, NULL, 'd' }, { "max-conns-per-client", required_argument, NULL, 'm' },
+		{ "no-workers", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct server_opts so = { 0 };
@@ -36,6 +37,9 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 		case 'k': so.tls_key = optarg; break;
 		case 'p': so.trusted_proxies = optarg; break;
 		case 'q': so.quiet = true; break;
+		/* An API and delivery node: the queue's jobs are for separate
+		 * `dam worker` processes (on this or other machines). */
+		case 'n': so.workers = -1; break;
 		case 'w':
 			if (!num_ok || v > 64)
 				return cli_usage("serve", "--workers wants -1 (none), 0 (one per core) or up to 64");

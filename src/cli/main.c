@@ -27,7 +27,9 @@ static const struct cli_command commands[] = {
 	{ "restore", cmd_restore, "restore a deleted asset", "dam restore ID..." },
 	{ "jobs", cmd_jobs, "show the job queue; retry or cancel jobs",
 	  "dam jobs [list] [--state STATE] [--limit N] [--json]\n       dam jobs retry [JOB]\n       dam jobs cancel JOB" },
-	{ "worker", cmd_worker, "run queued jobs", "dam worker [--processes N] [--until-idle] [--supervised]" },
+	{ "worker", cmd_worker, "run queued jobs", "dam worker [--processes N] [--until-idle] [--name NAME] [--supervised]\n"
+	  "--name: how jobs list this worker (default host:pid); jobs of a worker named\n"
+	  "otherwise wait out their lease ([worker] lease) when it dies, even on this host" },
 	{ "fsck", cmd_fsck, "verify every blob, reference count, the audit chain and file modes",
 	  "dam fsck [--json] [--repair]" },
 	{ "migrate", cmd_migrate, "copy the library to another database and store, and verify the copy",
@@ -83,11 +85,14 @@ static const struct cli_command commands[] = {
 	{ "key", cmd_key, "signing keys of delivery URLs: list, rotate, retire",
 	  "dam key list\n       dam key rotate\n       dam key retire ID" },
 	{ "serve", cmd_serve, "run the HTTP API server (and job workers)",
-	  "dam serve [--listen HOST:PORT] [--workers N] [--threads N] [--tls-cert FILE --tls-key FILE]\n"
-	  "          [--trusted-proxies ADDR,...] [--max-upload MB] [--max-conns-per-client N] [--stop-deadline S] [--quiet]" },
+	  "dam serve [--listen HOST:PORT] [--workers N | --no-workers] [--threads N] [--tls-cert FILE --tls-key FILE]\n"
+	  "          [--trusted-proxies ADDR,...] [--max-upload MB] [--max-conns-per-client N] [--stop-deadline S] [--quiet]\n"
+	  "--workers N: job worker processes (0 = one per core, the default); --no-workers (= --workers -1):\n"
+	  "an API and delivery node only: uploads queue their jobs for `dam worker` processes, here or on\n"
+	  "other machines sharing the library's database" },
 	{ "job-zygote", cmd_job_zygote, NULL, "dam job-zygote --library DIR (internal)" },
 	{ "analyze-fd", cmd_analyze_fd, NULL, "dam analyze-fd --library DIR (internal: analyses fd 3)" },
-	{ "job-run", cmd_job_run, NULL, "dam job-run --library DIR --parent PID JOB (internal)" },
+	{ "job-run", cmd_job_run, NULL, "dam job-run --library DIR --parent PID --claim TOKEN JOB (internal)" },
 };
 
 const struct cli_command *cli_find_command(const char *name)

@@ -1,10 +1,12 @@
 #include "core/job.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/audit.h"
@@ -37,45 +39,105 @@ int job_enqueue(struct dam *dam, const char *kind, const char *version_id, int p
 	return 0;
 }
 
-/* A worker name "host:pid" on this host whose process is gone. */
-static bool worker_dead(const char *worker)
+/*
+ * Where pids mean what they mean to us: this boot of this kernel
+ * (/proc/sys/kernel/random/boot_id) and our pid namespace. Host names do
+ * not do: machines left at a default name ("debian", "localhost") share
+ * one, and containers on one machine may share a name but not their pids;
+ * a false match would requeue a live worker's jobs on every claim. "" when
+ * unknown (the fast path is then off).
+ */
+static char node_id[80];
+static pthread_once_t node_once = PTHREAD_ONCE_INIT;
+
+static void node_find(void)
 {
-	char me[160], host[128];
+	char boot[64] = "";
+	struct stat st;
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+	if (f) {
+		if (!fgets(boot, sizeof boot, f))
+			boot[0] = '\0';
+		fclose(f);
+	}
+	boot[strcspn(boot, "\n")] = '\0';
+	if (*boot && stat("/proc/self/ns/pid", &st) == 0)
+		snprintf(node_id, sizeof node_id, "%s/%llu", boot, (unsigned long long)st.st_ino);
+}
+
+static const char *this_node(void)
+{
+	pthread_once(&node_once, node_find);
+	return node_id;
+}
+
+/* A worker of this node (see this_node) whose process, the pid after the
+ * last ':' of its name, is gone. */
+static bool worker_dead(const char *worker, const char *node)
+{
 	const char *colon = strrchr(worker, ':');
 	long pid;
 
-	job_worker_name(me, sizeof me);
-	if (!colon || (size_t)(colon - worker) >= sizeof host)
-		return false;
-	memcpy(host, worker, (size_t)(colon - worker));
-	host[colon - worker] = '\0';
-	if (strncmp(me, host, strlen(host)) || me[strlen(host)] != ':')
+	if (!*node || strcmp(node, this_node()) || !colon)
 		return false;
 	pid = strtol(colon + 1, NULL, 10);
 	return pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }
 
-/* Returns jobs of dead local workers to the queue. Inside a transaction. */
-static int reap_dead(struct dam *dam, struct dam_err *err)
+static int64_t lease_ms(const struct dam *dam)
 {
+	return (int64_t)dam->cfg.job_lease_s * 1000;
+}
+
+static int claim_lost(struct dam_err *err, const char *job_id)
+{
+	return dam_err_set(err, DAM_ECONFLICT, NULL,
+			   "job %s is no longer this worker's: its lease ran out and it was queued again"
+			   " (or taken by another worker)", job_id);
+}
+
+#define REAP_MAX 64
+
+struct stale_job {
+	char id[DAM_ID_LEN + 1], claim[DAM_ID_LEN + 1];
+	bool dead; /* the same-host fast path, rather than an expired lease */
+};
+
+/* Treats as crashed attempts the running jobs whose lease ran out or whose
+ * worker is gone from this host. Another claimer may requeue one first:
+ * then its claim no longer matches and job_fail leaves it be. */
+static int reap_stale(struct dam *dam, int64_t now, struct dam_err *err)
+{
+	struct stale_job s[REAP_MAX];
 	struct db_stmt *st;
-	char ids[64][DAM_ID_LEN + 1];
 	int n = 0, rc;
 
-	if ((rc = db_query(dam->db, &st, err, "SELECT id, worker FROM jobs WHERE state='running'", "")) < 0)
+	if ((rc = db_query(dam->db, &st, err,
+			   "SELECT id, coalesce(claim,''), coalesce(worker,''), lease_until, coalesce(node,'') FROM jobs"
+			   " WHERE state='running'",
+			   "")) < 0)
 		return rc;
-	while (n < 64 && (rc = db_step(st, err)) == DB_ROW)
-		if (worker_dead(db_col_text(st, 1)))
-			snprintf(ids[n++], DAM_ID_LEN + 1, "%s", db_col_text(st, 0));
+	while (n < REAP_MAX && (rc = db_step(st, err)) == DB_ROW) {
+		bool expired = db_col_int(st, 3) < now;
+		bool dead = !expired && worker_dead(db_col_text(st, 2), db_col_text(st, 4));
+		if (!expired && !dead)
+			continue;
+		snprintf(s[n].id, sizeof s[n].id, "%s", db_col_text(st, 0));
+		snprintf(s[n].claim, sizeof s[n].claim, "%s", db_col_text(st, 1));
+		s[n++].dead = dead;
+	}
 	db_finalize(st);
 	if (rc < 0)
 		return rc;
-	for (int i = 0; i < n; i++)
-		if ((rc = db_run(dam->db, err,
-				 "UPDATE jobs SET state='queued', worker=NULL, updated_at=?,"
-				 " error='its worker stopped before finishing; requeued' WHERE id=? AND state='running'",
-				 "is", (int64_t)time_now_ms(), ids[i])) < 0)
+	for (int i = 0; i < n; i++) {
+		rc = job_fail(dam, s[i].id, s[i].claim,
+			      s[i].dead ? "its worker process ended before finishing"
+					: "its worker stopped renewing the lease (stopped, killed or cut off) before finishing",
+			      true, err);
+		if (rc < 0 && rc != DAM_ECONFLICT)
 			return rc;
+	}
 	return 0;
 }
 
@@ -83,20 +145,29 @@ int job_claim(struct dam *dam, const char *worker, struct job *job, struct dam_e
 {
 	struct db_stmt *st = NULL;
 	int64_t now = (int64_t)time_now_ms();
+	char claim[DAM_ID_LEN + 1], me[160];
+	const char *node = NULL;
 	int rc;
 
-	if ((rc = db_begin(dam->db, err)) < 0)
+	if ((rc = reap_stale(dam, now, err)) < 0)
 		return rc;
-	if ((rc = reap_dead(dam, err)) < 0)
-		goto fail;
+	id_new(claim);
+	/* Only a worker named by its pid can be found dead by it. */
+	job_worker_name(me, sizeof me);
+	if (!strcmp(worker, me) && *this_node())
+		node = this_node();
+	/* One statement, atomic on its own: SQLite holds the write lock from
+	 * its start; PostgreSQL locks the row the subquery picks and other
+	 * claimers pass over it rather than wait. */
 	rc = db_query(dam->db, &st, err,
-		      "UPDATE jobs SET state='running', worker=?, attempts=attempts+1, updated_at=?"
-		      " WHERE id = (SELECT id FROM jobs WHERE state='queued' AND run_after <= ?"
-		      "             ORDER BY priority DESC, id LIMIT 1)"
+		      "UPDATE jobs SET state='running', worker=?, node=?, claim=?, lease_until=?, attempts=attempts+1,"
+		      " updated_at=?"
+		      " WHERE state='queued' AND id = (SELECT id FROM jobs WHERE state='queued' AND run_after <= ?"
+		      "             ORDER BY priority DESC, id LIMIT 1{{skip_locked}})"
 		      " RETURNING id, kind, coalesce(version_id,''), attempts, max_attempts",
-		      "sii", worker, now, now);
+		      "sssiii", worker, node, claim, now + lease_ms(dam), now, now);
 	if (rc < 0)
-		goto fail;
+		return rc;
 	rc = db_step(st, err);
 	if (rc == DB_ROW) {
 		snprintf(job->id, sizeof job->id, "%s", db_col_text(st, 0));
@@ -104,29 +175,41 @@ int job_claim(struct dam *dam, const char *worker, struct job *job, struct dam_e
 		snprintf(job->version_id, sizeof job->version_id, "%s", db_col_text(st, 2));
 		job->attempts = (int)db_col_int(st, 3);
 		job->max_attempts = (int)db_col_int(st, 4);
+		memcpy(job->claim, claim, sizeof claim);
 		while (db_step(st, err) == DB_ROW)
 			;
 	}
 	db_finalize(st);
 	if (rc < 0)
-		goto fail;
-	if ((rc = db_commit(dam->db, err) < 0 ? -1 : rc) < 0)
-		return DAM_EDB;
+		return rc;
 	return rc == DB_ROW ? 1 : 0;
-fail:
-	db_rollback(dam->db);
-	return rc;
 }
 
-int job_done(struct dam *dam, const char *job_id, struct dam_err *err)
+int job_renew(struct dam *dam, const char *job_id, const char *claim, struct dam_err *err)
 {
-	return db_run(dam->db, err,
-		      "UPDATE jobs SET state='done', error=NULL, updated_at=? WHERE id=?", "is",
-		      (int64_t)time_now_ms(), job_id);
+	int64_t now = (int64_t)time_now_ms();
+	int n = db_run(dam->db, err, "UPDATE jobs SET lease_until=? WHERE id=? AND state='running' AND claim=?", "iss",
+		       now + lease_ms(dam), job_id, claim);
+
+	if (n == 0)
+		return claim_lost(err, job_id);
+	return n < 0 ? n : 0;
+}
+
+int job_done(struct dam *dam, const char *job_id, const char *claim, struct dam_err *err)
+{
+	int n = db_run(dam->db, err,
+		       "UPDATE jobs SET state='done', error=NULL, lease_until=0, updated_at=?"
+		       " WHERE id=? AND state='running' AND claim=?",
+		       "iss", (int64_t)time_now_ms(), job_id, claim);
+
+	if (n == 0)
+		return claim_lost(err, job_id);
+	return n < 0 ? n : 0;
 }
 
 struct job_failure {
-	const char *job_id, *error;
+	const char *job_id, *claim, *error;
 	bool retryable;
 	char version[DAM_ID_LEN + 1];
 };
@@ -141,13 +224,15 @@ static int fail_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct d
 	bool process_job = false;
 	int rc;
 
+	/* A claim from before leases existed is NULL: reap_stale passes "". */
 	if ((rc = db_query(dam->db, &st, err,
-			   "SELECT attempts, max_attempts, coalesce(version_id,''), kind FROM jobs WHERE id=?", "s",
-			   c->job_id)) < 0)
+			   "SELECT attempts, max_attempts, coalesce(version_id,''), kind FROM jobs"
+			   " WHERE id=? AND state='running' AND coalesce(claim,'')=?",
+			   "ss", c->job_id, c->claim)) < 0)
 		return rc;
 	if ((rc = db_step(st, err)) != DB_ROW) {
 		db_finalize(st);
-		return rc < 0 ? rc : dam_err_set(err, DAM_ENOTFOUND, NULL, "no job %s", c->job_id);
+		return rc < 0 ? rc : claim_lost(err, c->job_id);
 	}
 	attempts = db_col_int(st, 0);
 	max = db_col_int(st, 1);
@@ -160,11 +245,14 @@ static int fail_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct d
 		rec->action = NULL;
 		/* Back off 2^attempts seconds, so a flapping job does not spin. */
 		rc = db_run(dam->db, err,
-			    "UPDATE jobs SET state='queued', worker=NULL, error=?, run_after=?, updated_at=? WHERE id=?",
+			    "UPDATE jobs SET state='queued', worker=NULL, node=NULL, claim=NULL, lease_until=0, error=?,"
+			    " run_after=?, updated_at=? WHERE id=?",
 			    "siis", c->error, now + (1000LL << (attempts < 10 ? attempts : 10)), now, c->job_id);
 		return rc < 0 ? rc : 0;
 	}
-	rc = db_run(dam->db, err, "UPDATE jobs SET state='failed', worker=NULL, error=?, updated_at=? WHERE id=?",
+	rc = db_run(dam->db, err,
+		    "UPDATE jobs SET state='failed', worker=NULL, node=NULL, claim=NULL, lease_until=0, error=?, updated_at=?"
+		    " WHERE id=?",
 		    "sis", c->error, now, c->job_id);
 	if (rc >= 0 && *c->version && process_job)
 		rc = db_run(dam->db, err, "UPDATE versions SET status='failed', error=? WHERE id=?", "ss", c->error,
@@ -175,10 +263,11 @@ static int fail_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct d
 	return rc < 0 ? rc : 0;
 }
 
-int job_fail(struct dam *dam, const char *job_id, const char *error, bool retryable,
+int job_fail(struct dam *dam, const char *job_id, const char *claim, const char *error, bool retryable,
 	     struct dam_err *err)
 {
-	struct job_failure c = { .job_id = job_id, .error = error, .retryable = retryable };
+	struct job_failure c = { .job_id = job_id, .claim = claim ? claim : "", .error = error,
+				 .retryable = retryable };
 
 	return audit_tx(dam, "job.failed", "version", job_id, fail_rows, &c, err);
 }

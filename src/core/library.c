@@ -369,16 +369,20 @@ int library_find(const char *explicit_dir, char **out, struct dam_err *err)
 			   "no dam library here or in any parent folder; use --library DIR, set DAM_LIBRARY, or create one with: dam init DIR");
 }
 
-int library_ready(struct dam *dam, struct dam_err *err)
+int library_ready(struct dam *dam, struct dam_err *db_err, struct dam_err *store_err)
 {
 	int64_t n = 0;
-	int rc;
+	int rc_db, rc_store;
 
-	if (db_query_int(dam->db, &n, err, "SELECT count(*) FROM library", "") < 0)
-		return dam_err_set(err, DAM_EDB, "database", "the database does not answer");
-	if ((rc = blob_count_temp(dam->store, err)) < 0)
-		return dam_err_set(err, DAM_EIO, "store", "the blob store is not reachable");
-	return 0;
+	dam_err_clear(db_err);
+	dam_err_clear(store_err);
+	/* The engine's message may name the server or the file: the probe is
+	 * public, so it says only that the database does not answer. */
+	if ((rc_db = db_query_int(dam->db, &n, NULL, "SELECT count(*) FROM library", "")) < 0)
+		rc_db = dam_err_set(db_err, DAM_EDB, "database", "the database does not answer");
+	if ((rc_store = blob_store_check(dam->store, store_err)) < 0)
+		snprintf(store_err->field, sizeof store_err->field, "store");
+	return rc_db < 0 ? rc_db : rc_store;
 }
 
 int library_stats(struct dam *dam, json_t **out, struct dam_err *err)

@@ -126,9 +126,10 @@ void *library__cache(struct dam *dam, const struct library_cache_kind *kind);
 /* Sets the actor recorded in audit rows ("cli:alice", "user:<id>"). */
 void library_set_actor(struct dam *dam, const char *actor);
 
-/* 0 when the database answers and the store can be listed; else < 0 with
- * err saying which. */
-int library_ready(struct dam *dam, struct dam_err *err);
+/* Readiness of this node: 0 when the database answers and the store does
+ * (blob_store_check); else < 0. db_err and store_err (both required) are
+ * each cleared or filled with what is wrong with that one. */
+int library_ready(struct dam *dam, struct dam_err *db_err, struct dam_err *store_err);
 
 /* Counts for monitoring: {"stored_bytes","blobs","assets","versions",
  * "jobs":[{"kind","state","count"}]}. Caller decrefs *out. */

@@ -284,7 +284,7 @@ static int save_similarity(struct work *w, struct dam_err *err)
 
 struct commit_ctx {
 	struct work *w;
-	const char *job_id, *meta;
+	const char *job_id, *claim, *meta;
 };
 
 /* audit_tx change of commit: the version ready with its metadata,
@@ -326,14 +326,14 @@ static int commit_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct
 	if (rc >= 0 && w->has_master)
 		rc = job_enqueue(dam, "renditions", w->version_id, RENDITIONS_PRIORITY, NULL, err);
 	if (rc >= 0)
-		rc = job_done(dam, c->job_id, err);
+		rc = job_done(dam, c->job_id, c->claim, err);
 	rec->after = json_pack("{s:s,s:i}", "version_id", w->version_id, "renditions", w->nr);
 	return rc < 0 ? rc : 0;
 }
 
-static int commit(struct work *w, const char *job_id, struct dam_err *err)
+static int commit(struct work *w, const char *job_id, const char *claim, struct dam_err *err)
 {
-	struct commit_ctx c = { w, job_id, NULL };
+	struct commit_ctx c = { w, job_id, claim, NULL };
 	char *meta = NULL;
 	int rc;
 
@@ -364,7 +364,8 @@ void process_register(const char *kind, process_kind_fn fn)
 		}
 }
 
-static int run_other_kind(struct dam *dam, const char *kind, const char *job_id, struct dam_err *err)
+static int run_other_kind(struct dam *dam, const char *kind, const char *job_id, const char *claim,
+			  struct dam_err *err)
 {
 	int lock, rc;
 
@@ -373,14 +374,14 @@ static int run_other_kind(struct dam *dam, const char *kind, const char *job_id,
 			continue;
 		if ((lock = library_lock(dam, false, err)) < 0)
 			return lock;
-		rc = kinds[i].fn(dam, job_id, err);
+		rc = kinds[i].fn(dam, job_id, claim, err);
 		library_unlock(lock);
 		return rc;
 	}
 	return dam_err_set(err, DAM_EINVAL, NULL, "unknown job kind \"%s\"", kind);
 }
 
-int process_run(struct dam *dam, const char *job_id, struct dam_err *err)
+int process_run(struct dam *dam, const char *job_id, const char *claim, struct dam_err *err)
 {
 	struct work w;
 	int rc, lock;
@@ -390,7 +391,7 @@ int process_run(struct dam *dam, const char *job_id, struct dam_err *err)
 	if ((rc = load(&w, job_id, err)) < 0)
 		goto out;
 	if (strcmp(w.job_kind, "process")) {
-		rc = run_other_kind(dam, w.job_kind, job_id, err);
+		rc = run_other_kind(dam, w.job_kind, job_id, claim, err);
 		goto out;
 	}
 	if ((lock = library_lock(dam, false, err)) < 0) {
@@ -398,7 +399,7 @@ int process_run(struct dam *dam, const char *job_id, struct dam_err *err)
 		goto out;
 	}
 	if ((rc = decode(&w, err)) == 0)
-		rc = commit(&w, job_id, err);
+		rc = commit(&w, job_id, claim, err);
 	library_unlock(lock);
 out:
 	for (int i = 0; i < w.nr; i++)

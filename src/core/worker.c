@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,15 @@
 extern char **environ;
 
 #define IDLE_POLL_MS 200
+#define MAX_THREADS 64
+/* worker_child_main's status when the claim was lost before the results
+ * committed: they were dropped, and the job is another attempt's now. */
+#define EXIT_DROPPED 3
+
+/* The job a pool thread runs, for the heartbeat (empty id: none). */
+struct held {
+	char id[DAM_ID_LEN + 1], claim[DAM_ID_LEN + 1];
+};
 
 struct pool {
 	const char *root;
@@ -31,7 +41,16 @@ struct pool {
 	char exe[4096];
 	char parent[32];
 	char worker[160];
-	int timeout_s;
+	int timeout_s, lease_s;
+	pthread_mutex_t mu; /* guards held */
+	struct held held[MAX_THREADS];
+	struct dam *hb_dam; /* the heartbeat thread's connection */
+	atomic_bool threads_done; /* the pool threads have ended: the heartbeat ends */
+};
+
+struct pool_slot {
+	struct pool *p;
+	int i;
 };
 
 static void sleep_ms(int ms)
@@ -180,14 +199,14 @@ static int zygote_line(struct zygote *z, char *line, size_t n, int timeout_ms)
 
 /* Runs job in a zygote child. Returns 0 with *status, or -1 when the
  * zygote failed (the caller restarts it and falls back to spawning). */
-static int zygote_run(struct zygote *z, const char *job_id, int timeout_s, int *status, bool *timed_out)
+static int zygote_run(struct zygote *z, const struct job *job, int timeout_s, int *status, bool *timed_out)
 {
 	char line[128];
 	long pid = 0, xpid;
 	int st, r;
 
 	*timed_out = false;
-	dprintf(z->to, "%s\n", job_id);
+	dprintf(z->to, "%s %s\n", job->id, job->claim);
 	if (zygote_line(z, line, sizeof line, 10000) != 1 || sscanf(line, "P %ld", &pid) != 1 || pid <= 0)
 		return -1;
 	r = zygote_line(z, line, sizeof line, timeout_s * 1000);
@@ -206,20 +225,20 @@ static int run_one(struct pool *p, struct dam *dam, const struct job *job, struc
 		   size_t n)
 {
 	char *argv[] = { "dam", "job-run", "--library", (char *)p->root, "--parent", p->parent,
-			 (char *)job->id, NULL };
+			 "--claim", (char *)job->claim, (char *)job->id, NULL };
 	bool timed_out;
 	pid_t pid;
 	int status, rc;
 
 	if (z->pid <= 0)
 		zygote_start(p, z);
-	if (z->pid > 0 && zygote_run(z, job->id, p->timeout_s, &status, &timed_out) == 0)
+	if (z->pid > 0 && zygote_run(z, job, p->timeout_s, &status, &timed_out) == 0)
 		goto done;
 	zygote_stop(z);
 	rc = posix_spawn(&pid, p->exe, NULL, NULL, argv, environ);
 	if (rc != 0) {
 		snprintf(error, n, "cannot start a worker process: %s", strerror(rc));
-		job_fail(dam, job->id, error, true, NULL);
+		job_fail(dam, job->id, job->claim, error, true, NULL);
 		return -1;
 	}
 	status = wait_child(pid, p->timeout_s, &timed_out);
@@ -230,9 +249,15 @@ done:
 		snprintf(error, n, "processing failed (recorded on the job)");
 		return -1;
 	}
+	if (!timed_out && WIFEXITED(status) && WEXITSTATUS(status) == EXIT_DROPPED) {
+		snprintf(error, n, "the job's lease ran out before its results were saved and the job was queued"
+				   " again; this worker's results were dropped");
+		return -1;
+	}
 	describe_exit(status, timed_out, p->timeout_s, error, n);
-	/* A crash may be chance (memory pressure); a timeout will recur. */
-	job_fail(dam, job->id, error, !timed_out, NULL);
+	/* A crash may be chance (memory pressure); a timeout will recur. A
+	 * claim lost meanwhile makes this a no-op (DAM_ECONFLICT). */
+	job_fail(dam, job->id, job->claim, error, !timed_out, NULL);
 	return -1;
 }
 
@@ -241,9 +266,19 @@ static int queued_count(struct dam *dam, int64_t *n)
 	return db_query_int(dam->db, n, NULL, "SELECT count(*) FROM jobs WHERE state='queued'", "");
 }
 
+/* Shows the heartbeat which job slot i runs (job NULL: none). */
+static void hold(struct pool *p, int i, const struct job *job)
+{
+	pthread_mutex_lock(&p->mu);
+	snprintf(p->held[i].id, sizeof p->held[i].id, "%s", job ? job->id : "");
+	snprintf(p->held[i].claim, sizeof p->held[i].claim, "%s", job ? job->claim : "");
+	pthread_mutex_unlock(&p->mu);
+}
+
 static void *pool_thread(void *arg)
 {
-	struct pool *p = arg;
+	struct pool_slot *slot = arg;
+	struct pool *p = slot->p;
 	const struct worker_opts *o = p->opts;
 	struct dam *dam = NULL;
 	struct dam_err err;
@@ -262,7 +297,9 @@ static void *pool_thread(void *arg)
 		}
 		if (rc == 1) {
 			error[0] = '\0';
+			hold(p, slot->i, &job);
 			bool ok = run_one(p, dam, &job, &z, error, sizeof error) == 0;
+			hold(p, slot->i, NULL);
 			if (o->on_job)
 				o->on_job(o->ctx, &job, ok, error);
 			continue;
@@ -276,41 +313,95 @@ static void *pool_thread(void *arg)
 	return NULL;
 }
 
+/* Renews the lease of every job this process's threads run. */
+static void renew_all(struct pool *p, struct dam *dam)
+{
+	for (int i = 0; i < MAX_THREADS; i++) {
+		struct held h;
+		pthread_mutex_lock(&p->mu);
+		h = p->held[i];
+		pthread_mutex_unlock(&p->mu);
+		/* A lost claim needs nothing here: its child's job_done will be
+		 * refused and its results dropped. */
+		if (*h.id)
+			job_renew(dam, h.id, h.claim, NULL);
+	}
+}
+
+/* The heartbeat: every lease/3, so that two renewals may fail (a busy
+ * database) before a lease runs out. A thread of its own, since the pool
+ * threads block waiting for their children. Closes dam. */
+static void *heartbeat_thread(void *arg)
+{
+	struct pool *p = arg;
+	struct dam *dam = p->hb_dam;
+	double next = time_mono() + p->lease_s / 3.0;
+
+	while (!atomic_load(&p->threads_done)) {
+		if (time_mono() < next) {
+			sleep_ms(50);
+			continue;
+		}
+		next = time_mono() + p->lease_s / 3.0;
+		renew_all(p, dam);
+	}
+	library_close(dam);
+	return NULL;
+}
+
 int worker_run(const char *root, const struct worker_opts *opts, struct dam_err *err)
 {
 	struct pool p;
-	pthread_t threads[64];
+	struct pool_slot slots[MAX_THREADS];
+	pthread_t threads[MAX_THREADS], hb;
 	int n = opts->processes > 0 ? opts->processes : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	int started = 0;
 	struct dam *dam;
 
 	if (n < 1)
 		n = 1;
-	if (n > 64)
-		n = 64;
+	if (n > MAX_THREADS)
+		n = MAX_THREADS;
 	memset(&p, 0, sizeof p);
+	atomic_init(&p.threads_done, false);
+	pthread_mutex_init(&p.mu, NULL);
 	p.root = root;
 	p.opts = opts;
 	/* /proc/self/exe runs this very binary even if the file was replaced
 	 * (an upgrade or rebuild) while we run. */
 	snprintf(p.exe, sizeof p.exe, "%s", opts->exe ? opts->exe : "/proc/self/exe");
 	snprintf(p.parent, sizeof p.parent, "%ld", (long)getpid());
-	job_worker_name(p.worker, sizeof p.worker);
+	if (opts->name)
+		snprintf(p.worker, sizeof p.worker, "%s", opts->name);
+	else
+		job_worker_name(p.worker, sizeof p.worker);
 	if (library_open(root, &dam, err) < 0)
 		return err ? err->code : DAM_EIO;
 	p.timeout_s = dam->cfg.job_timeout_s;
-	library_close(dam);
+	p.lease_s = dam->cfg.job_lease_s;
 	/* Parallel jobs already fill the cores; libvips threads inside each
-	 * child would only contend. */
+	 * child would only contend. (Before any thread starts: setenv.) */
 	setenv("VIPS_CONCURRENCY", "1", 0);
 	/* Decoder warnings about odd files would only clutter the terminal;
 	 * failures are recorded on the job with their reason. */
 	setenv("VIPS_WARNING", "0", 0);
-	for (int i = 0; i < n; i++)
-		if (pthread_create(&threads[started], NULL, pool_thread, &p) == 0)
+	/* dam becomes the heartbeat's own connection. */
+	p.hb_dam = dam;
+	if (pthread_create(&hb, NULL, heartbeat_thread, &p) != 0) {
+		library_close(dam);
+		pthread_mutex_destroy(&p.mu);
+		return dam_err_set(err, DAM_EIO, NULL, "cannot start the worker's heartbeat thread");
+	}
+	for (int i = 0; i < n; i++) {
+		slots[started] = (struct pool_slot){ &p, started };
+		if (pthread_create(&threads[started], NULL, pool_thread, &slots[started]) == 0)
 			started++;
+	}
 	for (int i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
+	atomic_store(&p.threads_done, true);
+	pthread_join(hb, NULL);
+	pthread_mutex_destroy(&p.mu);
 	if (!started)
 		return dam_err_set(err, DAM_EIO, NULL, "cannot start worker threads");
 	return 0;
@@ -335,7 +426,7 @@ static void apply_limits(const struct dam_config *cfg)
 #endif
 }
 
-int worker_child_main(const char *root, const char *job_id, long parent_pid)
+int worker_child_main(const char *root, const char *job_id, const char *claim, long parent_pid)
 {
 	struct dam *dam = NULL;
 	struct dam_err err;
@@ -351,11 +442,16 @@ int worker_child_main(const char *root, const char *job_id, long parent_pid)
 		return 1;
 	apply_limits(&dam->cfg);
 	library_set_actor(dam, "worker");
-	rc = process_run(dam, job_id, &err);
+	rc = process_run(dam, job_id, claim, &err);
 	if (rc < 0) {
 		status = 2;
-		if (job_fail(dam, job_id, err.msg[0] ? err.msg : dam_err_name(rc),
-			     !process_error_is_permanent(rc), NULL) < 0)
+		/* job_fail refuses (DAM_ECONFLICT) when the claim is gone, as
+		 * job_done did if that was the failure: nothing of ours commits. */
+		rc = job_fail(dam, job_id, claim, err.msg[0] ? err.msg : dam_err_name(rc),
+			      !process_error_is_permanent(rc), NULL);
+		if (rc == DAM_ECONFLICT)
+			status = EXIT_DROPPED;
+		else if (rc < 0)
 			status = 1;
 	}
 	library_close(dam);
@@ -383,7 +479,12 @@ int worker_zygote_main(const char *root)
 	while (fgets(line, sizeof line, stdin)) {
 		pid_t pid;
 		int status = 0;
+		char *claim;
 		line[strcspn(line, "\n")] = '\0';
+		/* "JOBID CLAIM" */
+		claim = strchr(line, ' ');
+		if (claim)
+			*claim++ = '\0';
 		fflush(stdout);
 		pid = fork();
 		if (pid == 0) {
@@ -392,7 +493,7 @@ int worker_zygote_main(const char *root)
 			if (null >= 0)
 				dup2(null, STDOUT_FILENO);
 			fclose(stdin);
-			_exit(worker_child_main(root, line, (long)me));
+			_exit(worker_child_main(root, line, claim ? claim : "", (long)me));
 		}
 		printf("P %ld\n", (long)pid);
 		fflush(stdout);

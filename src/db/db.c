@@ -115,8 +115,10 @@ static const char *const piece_names[DB_PIECE_COUNT] = {
 	[DB_PIECE_JSON_INT] = "json_int",
 	[DB_PIECE_JSON_AGG] = "json_agg",
 	[DB_PIECE_STR_AGG] = "str_agg",
+	[DB_PIECE_SKIP_LOCKED] = "skip_locked",
 };
-static const int piece_nargs[DB_PIECE_COUNT] = { 2, 2, 2, 3 };
+/* A piece of no arguments is written bare: {{skip_locked}}. */
+static const int piece_nargs[DB_PIECE_COUNT] = { 2, 2, 2, 3, 0 };
 
 #define PIECE_ARGS_MAX 9
 
@@ -175,6 +177,22 @@ static int piece_args(const char *p, struct piece_call *c)
 	return -1;
 }
 
+/* A bare piece "{{name}}" (no arguments) at p. */
+static int piece_parse_bare(const char *p, struct piece_call *c)
+{
+	const char *name = p + 2;
+
+	for (int i = 0; i < DB_PIECE_COUNT; i++) {
+		size_t n = strlen(piece_names[i]);
+		if (piece_nargs[i] == 0 && !strncmp(name, piece_names[i], n) && !strncmp(name + n, "}}", 2)) {
+			c->piece = i;
+			c->end = name + n + 2;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 /* Parses the piece starting at "{{" at p. */
 static int piece_parse(const char *p, struct piece_call *c)
 {
@@ -182,6 +200,8 @@ static int piece_parse(const char *p, struct piece_call *c)
 
 	memset(c, 0, sizeof *c);
 	c->piece = -1;
+	if (piece_parse_bare(p, c) == 0)
+		return 0;
 	if (!open)
 		return -1;
 	for (int i = 0; i < DB_PIECE_COUNT; i++)

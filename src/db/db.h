@@ -47,6 +47,13 @@
  *                        subquery ordered by `order`), elsewhere by `order`
  *   str_agg(v, order, 'sep')  aggregate: the v joined by sep, NULL for no
  *                        rows; ordered as json_agg
+ *   skip_locked          (bare, no parentheses) after the LIMIT of a
+ *                        subquery that picks rows to change: the rows
+ *                        other transactions hold locked are passed over
+ *                        rather than waited for, so many workers claim
+ *                        queue rows side by side (PostgreSQL: FOR UPDATE
+ *                        SKIP LOCKED). "" on SQLite, where a write
+ *                        statement holds the database's one write lock.
  * An unknown name, a wrong argument count or an unclosed piece is DAM_EINVAL.
  * The test tests/unit/dialect_guard.sh fails when an SQLite-only form
  * appears in a .c file outside src/db.

@@ -15,12 +15,14 @@
  *                       " WHEN 'number' THEN (%1::jsonb ->> '%2')::numeric::bigint END)"
  *   DB_PIECE_JSON_AGG   "coalesce(json_agg(%1 ORDER BY %2), '[]')"
  *   DB_PIECE_STR_AGG    "string_agg(%1, %3 ORDER BY %2)"
+ *   DB_PIECE_SKIP_LOCKED " FOR UPDATE SKIP LOCKED"
  */
 enum db_piece {
 	DB_PIECE_JSON_TEXT, /* {{json_text(doc, key)}} */
 	DB_PIECE_JSON_INT,  /* {{json_int(doc, key)}} */
 	DB_PIECE_JSON_AGG,  /* {{json_agg(value, order)}} */
 	DB_PIECE_STR_AGG,   /* {{str_agg(value, order, 'separator')}} */
+	DB_PIECE_SKIP_LOCKED, /* {{skip_locked}} */
 	DB_PIECE_COUNT
 };
 

@@ -870,6 +870,7 @@ const struct db_backend db_pg_backend = {
 				      " WHEN 'number' THEN (%1::jsonb ->> '%2')::numeric::bigint END)",
 		[DB_PIECE_JSON_AGG] = "coalesce(json_agg(%1 ORDER BY %2), '[]')",
 		[DB_PIECE_STR_AGG] = "string_agg(%1, %3 ORDER BY %2)",
+		[DB_PIECE_SKIP_LOCKED] = " FOR UPDATE SKIP LOCKED",
 	},
 	.migrations = db_pg_migrations,
 	.nmigrations = &db_pg_nmigrations,

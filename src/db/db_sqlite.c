@@ -228,6 +228,9 @@ const struct db_backend db_sqlite_backend = {
 		 * in the order the caller's subquery gives them */
 		[DB_PIECE_JSON_AGG] = "json_group_array(%1)",
 		[DB_PIECE_STR_AGG] = "group_concat(%1, %3)",
+		/* a write statement holds the whole database's write lock from
+		 * its start: no row lock to skip */
+		[DB_PIECE_SKIP_LOCKED] = "",
 	},
 	.migrations = db_sqlite_migrations,
 	.nmigrations = &db_sqlite_nmigrations,

@@ -424,6 +424,16 @@ const struct db_migration db_sqlite_migrations[] = {
 	"    SELECT 'asset-' || asset_id, 'rendition', CAST(strftime('%s','now') AS INTEGER)"
 	"    FROM versions WHERE id = NEW.version_id; END;",
 	  DB_MIGRATION_NO_FK },
+	/* 14: job leases. A claim gets a token of its own (claim) and holds
+	 * the job until lease_until, renewed by its worker's heartbeat; a job
+	 * whose lease ran out is any worker's to requeue, and only the token
+	 * holder may finish it. node: where the worker's pid means something
+	 * (boot id and pid namespace), for the same-node fast path. Jobs
+	 * running before this step have no lease (0): the first claim after
+	 * it requeues them. */
+	{ "ALTER TABLE jobs ADD COLUMN claim TEXT;"
+	  "ALTER TABLE jobs ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;"
+	  "ALTER TABLE jobs ADD COLUMN node TEXT;", 0 },
 };
 
 const int db_sqlite_nmigrations = (int)(sizeof db_sqlite_migrations / sizeof db_sqlite_migrations[0]);

@@ -190,7 +190,7 @@ static int render_all(struct job_ctx *c, const struct preset *v, int n, struct d
 
 struct save_ctx {
 	struct job_ctx *c;
-	const char *job_id;
+	const char *job_id, *claim;
 };
 
 /* audit_tx change of save: the renditions made and dropped, the job done;
@@ -207,7 +207,7 @@ static int save_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct d
 	for (int i = 0; i < c->ndrop && rc >= 0; i++)
 		rc = rendition_drop(dam, c->info.version_id, c->drop[i], err);
 	if (rc >= 0)
-		rc = job_done(dam, s->job_id, err);
+		rc = job_done(dam, s->job_id, s->claim, err);
 	if (!c->nmade && !c->ndrop)
 		rec->action = NULL;
 	rec->after = json_pack("{s:s,s:i,s:i}", "version_id", c->info.version_id, "renditions", c->nmade,
@@ -215,14 +215,14 @@ static int save_rows(struct dam *dam, void *ctx, struct audit_rec *rec, struct d
 	return rc < 0 ? rc : 0;
 }
 
-static int save(struct job_ctx *c, const char *job_id, struct dam_err *err)
+static int save(struct job_ctx *c, const char *job_id, const char *claim, struct dam_err *err)
 {
-	struct save_ctx s = { c, job_id };
+	struct save_ctx s = { c, job_id, claim };
 
 	return audit_tx(c->dam, "version.renditions", "asset", c->info.asset_id, save_rows, &s, err);
 }
 
-int prerender_run(struct dam *dam, const char *job_id, struct dam_err *err)
+int prerender_run(struct dam *dam, const char *job_id, const char *claim, struct dam_err *err)
 {
 	struct job_ctx c = { .dam = dam };
 	struct media_limits lim;
@@ -246,7 +246,7 @@ int prerender_run(struct dam *dam, const char *job_id, struct dam_err *err)
 	if ((rc = blob_reader_open(dam->store, c.info.master_key, &c.master, err)) < 0)
 		goto out;
 	if ((rc = render_all(&c, v, n, err)) == 0)
-		rc = save(&c, job_id, err);
+		rc = save(&c, job_id, claim, err);
 out:
 	blob_reader_free(c.master);
 	for (int i = 0; c.made && i < c.nmade; i++)

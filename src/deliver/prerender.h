@@ -16,7 +16,7 @@
 /* Registers prerender_run() as the "renditions" job kind (core/process.h). */
 void prerender_register(void);
 
-int prerender_run(struct dam *dam, const char *job_id, struct dam_err *err);
+int prerender_run(struct dam *dam, const char *job_id, const char *claim, struct dam_err *err);
 
 /*
  * The transform a spec means for this asset: the spec's options, the

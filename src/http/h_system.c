@@ -13,16 +13,17 @@ HANDLER(h_healthz)
 	http_res_json(res, 200, json_pack("{s:s}", "status", "ok"));
 }
 
-/* Ready when the database answers and the store can be listed. */
+/* Ready when the database and the store answer this node: 200, else 503,
+ * each part "ok" or what is wrong with it, for a load balancer to act on
+ * and a person to read. */
 HANDLER(h_readyz)
 {
-	struct dam_err err;
+	struct dam_err db_err, store_err;
+	int rc = library_ready(dam, &db_err, &store_err);
 
-	if (library_ready(dam, &err) < 0) {
-		http_res_error(res, 503, "not_ready", err.msg, err.field);
-		return;
-	}
-	http_res_json(res, 200, json_pack("{s:s,s:s,s:s}", "status", "ready", "database", "ok", "store", "ok"));
+	http_res_json(res, rc < 0 ? 503 : 200,
+		      json_pack("{s:s,s:s,s:s}", "status", rc < 0 ? "not_ready" : "ready", "database",
+				db_err.code ? db_err.msg : "ok", "store", store_err.code ? store_err.msg : "ok"));
 }
 
 HANDLER(h_metrics)

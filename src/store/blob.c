@@ -533,6 +533,11 @@ int blob_count_temp(struct blob_store *bs, struct dam_err *err)
 	return bs->be->clean_temp(bs->state, 0, 1, err);
 }
 
+int blob_store_check(struct blob_store *bs, struct dam_err *err)
+{
+	return bs->be->check(bs->state, err);
+}
+
 static bool partial_name_valid(const char *name)
 {
 	size_t n = strlen(name);

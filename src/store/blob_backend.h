@@ -68,6 +68,9 @@ struct blob_backend {
 			       struct dam_err *err);
 	int (*partial_delete)(void *state, const char *name, struct dam_err *err);
 
+	/* Whether the store answers, cheaply (blob.h, blob_store_check). */
+	int (*check)(void *state, struct dam_err *err);
+
 	/* Removes (count_only: counts) temp objects older than max_age_s. */
 	int (*clean_temp)(void *state, int max_age_s, int count_only, struct dam_err *err);
 };

@@ -367,6 +367,29 @@ static int fs_each(void *state, blob_each_fn fn, void *ctx, struct dam_err *err)
 	return rc;
 }
 
+/* A folder the store writes into: there, a folder, and ours to search,
+ * list and write (a store mounted read-only or gone fails here). */
+static int usable_dir(const char *path, const char *what, struct dam_err *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return dam_err_errno(err, DAM_EIO, errno, "the store's %s folder is not reachable", what);
+	if (!S_ISDIR(st.st_mode))
+		return dam_err_set(err, DAM_EIO, NULL, "the store's %s folder is not a folder", what);
+	if (access(path, R_OK | W_OK | X_OK) < 0)
+		return dam_err_errno(err, DAM_EIO, errno, "the store's %s folder is not usable", what);
+	return 0;
+}
+
+static int fs_check(void *state, struct dam_err *err)
+{
+	struct fs_state *s = state;
+	int rc = usable_dir(s->objects, "objects", err);
+
+	return rc < 0 ? rc : usable_dir(s->tmp, "objects/tmp", err);
+}
+
 static int fs_clean_temp(void *state, int max_age_s, int count_only, struct dam_err *err)
 {
 	struct fs_state *s = state;
@@ -565,5 +588,6 @@ const struct blob_backend blob_fs_backend = {
 	.partial_reader_open = fs_partial_reader_open,
 	.partial_publish = fs_partial_publish,
 	.partial_delete = fs_partial_delete,
+	.check = fs_check,
 	.clean_temp = fs_clean_temp,
 };

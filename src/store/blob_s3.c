@@ -649,6 +649,23 @@ static int sweep_local(struct s3_state *s, struct sweep *w, struct dam_err *err)
 	return 0;
 }
 
+/* Stops a listing at its first key: one is proof enough. */
+static int first_key(void *ctx, const struct s3_object *obj)
+{
+	(void)ctx;
+	(void)obj;
+	return DAM_EEXIST;
+}
+
+/* One listing request of at most one key: the bucket is there and our
+ * credentials may read it. */
+static int s3b_check(void *state, struct dam_err *err)
+{
+	int rc = WITH_CLIENT((struct s3_state *)state, err, s3_list(c, "objects/", 1, first_key, NULL, err));
+
+	return rc == DAM_EEXIST ? 0 : rc;
+}
+
 static int s3b_clean_temp(void *state, int max_age_s, int count_only, struct dam_err *err)
 {
 	struct s3_state *s = state;
@@ -977,5 +994,6 @@ const struct blob_backend blob_s3_backend = {
 	.partial_reader_open = s3b_partial_reader_open,
 	.partial_publish = s3b_partial_publish,
 	.partial_delete = s3b_partial_delete,
+	.check = s3b_check,
 	.clean_temp = s3b_clean_temp,
 };

@@ -22,6 +22,7 @@ void config_defaults(struct dam_config *cfg)
 	cfg->job_memory_mb = 2048;
 	cfg->job_file_mb = 4096;
 	cfg->job_attempts = 3;
+	cfg->job_lease_s = 30;
 	cfg->cache_mb = 1024;
 	cfg->hot_cache_mb = 64;
 	cfg->max_input_mp = 100;
@@ -78,6 +79,7 @@ static const struct int_key int_keys[] = {
 	INT_KEY("worker", "memory", job_memory_mb, 64, 1 << 20),
 	INT_KEY("worker", "file_size", job_file_mb, 1, 1 << 24),
 	INT_KEY("worker", "attempts", job_attempts, 1, 100),
+	INT_KEY("worker", "lease", job_lease_s, 1, 3600),
 	INT_KEY("worker", "processes", workers, 0, 256),
 	INT_KEY("delivery", "cache_mb", cache_mb, 0, 1 << 24),
 	INT_KEY("delivery", "hot_cache_mb", hot_cache_mb, 0, 1 << 20),
@@ -318,6 +320,9 @@ const char *config_default_text(void)
 	       "memory = 2048\n"
 	       "file_size = 4096\n"
 	       "attempts = 3\n"
+	       "# seconds a claimed job stays its worker's without a heartbeat (renewed\n"
+	       "# every lease/3); then any worker, on any machine, runs it again\n"
+	       "lease = 30\n"
 	       "# worker processes started by ingest and serve; 0 = one per core\n"
 	       "processes = 0\n"
 	       "\n"

@@ -41,6 +41,8 @@ struct dam_config {
 	int job_memory_mb;         /* [worker] memory: address space per job child */
 	int job_file_mb;           /* [worker] file_size: largest file a job may write */
 	int job_attempts;          /* [worker] attempts before a job is failed */
+	int job_lease_s;           /* [worker] lease: seconds a claimed job stays a
+				    * worker's without a heartbeat */
 	int workers;               /* [worker] processes: 0 = one per core */
 
 	/* [delivery]: signed transform URLs, presets, the rendition cache and

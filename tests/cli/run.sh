@@ -1231,6 +1231,152 @@ test_show_warnings() {
 	assert_eq "1" "$(j '.versions[0].renditions[] | select(.name=="preset:amazon") | .enlarged')" "amazon not enlarged"
 }
 
+# $TMPROOT/slow.png, made once: 5000x5000 noise, which does not compress,
+# so its processing job takes seconds (~3 s on one core).
+slow_image() {
+	[ -s "$TMPROOT/slow.png" ] && return 0
+	vips gaussnoise "$TMPROOT/noise.v" 5000 5000 --mean 128 --sigma 60 &&
+		vips cast "$TMPROOT/noise.v" "$TMPROOT/slow.tmp.png" uchar && mv "$TMPROOT/slow.tmp.png" "$TMPROOT/slow.png"
+	local rc=$?
+	rm -f "$TMPROOT/noise.v"
+	return $rc
+}
+
+# version.processed audit rows of asset $1 (on any database engine).
+processed_rows() { "$DAM" audit log --json --action version.processed "$1" | jq -s length; }
+
+# Job state of the one process job, for wait_for: job_state STATE [ERROR-WORD]
+job_state() {
+	local out
+	out=$("$DAM" jobs --json --state "$1" 2>/dev/null) || return 1
+	jq -e --arg w "${2:-}" '[.jobs[] | select(.kind=="process" and (.error | contains($w)))] | length == 1' \
+		<<<"$out" >/dev/null
+}
+
+# Leases (issue 12): a dam worker killed with SIGKILL mid-job holds its job
+# until the lease (2 s here) runs out; then a second worker queues it again
+# as a crashed attempt and runs it. The first worker is named as if on
+# another machine, so the same-host fast path (its pid is gone) cannot
+# shortcut the lease. The job's results commit once.
+test_worker_lease() {
+	new_lib
+	printf '\n[worker]\nlease = 2\n' >>"$LIB/dam.conf"
+	slow_image || { fail "vips could not make the test image"; return; }
+	assert_exit 0 dam ingest --no-process --json "$TMPROOT/slow.png" || return
+	local id w1 w2 kids k t0 waited
+	id=$(j '.results[0].asset_id')
+
+	bg "$DAM" worker --processes 1 --name "other-node:1" 2>"$T/w1.err"
+	w1=$BG
+	wait_for 30 job_state running || { fail "the first worker did not claim the job"; return; }
+	sleep 0.5
+	# Its zygote (or a spawned job-run) and the zygote's job child.
+	kids=$(pgrep -P "$w1")
+	for k in $kids; do kids="$kids $(pgrep -P "$k")"; done
+	[ -n "$kids" ] || fail "the first worker has no child running the job"
+	kill -9 "$w1"
+	wait "$w1" 2>/dev/null
+	t0=$(date +%s%N)
+	# They die with it (PR_SET_PDEATHSIG).
+	for k in $kids; do
+		wait_for 30 sh -c "! kill -0 $k 2>/dev/null" || fail "child $k of the killed worker still runs"
+	done
+	assert_true "the killed worker's job is still running (leased) at once" job_state running
+
+	bg "$DAM" worker --processes 1 2>"$T/w2.err"
+	w2=$BG
+	# Requeued by the second worker once the lease ran out, with the reason.
+	wait_for 30 job_state queued lease || fail "the job was not requeued for its lease"
+	waited=$((($(date +%s%N) - t0) / 1000000))
+	[ "$waited" -ge 1000 ] || fail "requeued ${waited} ms after the kill: before the 2 s lease could run out"
+	wait_for 60 job_state done || fail "the second worker did not finish the job"
+	wait_for 60 sh -c "[ \$('$DAM' jobs --json | jq '.counts.queued + .counts.running') = 0 ]" ||
+		fail "jobs left after the second worker"
+	kill "$w2"
+	wait "$w2" 2>/dev/null
+	echo "# requeued ${waited} ms after SIGKILL (lease 2 s)"
+
+	assert_exit 0 dam jobs --json --state done
+	assert_eq 2 "$(j '.jobs[] | select(.kind=="process") | .attempts')" "attempts of the process job"
+	assert_eq 1 "$(j '[.jobs[] | select(.kind=="renditions")] | length')" "renditions jobs queued (once per completion)"
+	assert_exit 0 dam show --json "$id"
+	assert_eq ready "$(j '.versions[0].status')" "version status"
+	assert_true "the version has its thumbnail" test "$(j '[.versions[0].renditions[] | select(.name=="thumbnail")] | length')" = 1
+	assert_eq 0 "$(j '[.versions[0].renditions[].name] | length - (unique | length)')" "renditions listed twice"
+	# One completion: one processing audit row.
+	assert_eq 1 "$(processed_rows "$id")" "version.processed audit rows"
+	assert_exit 0 dam fsck
+	assert_contains "$OUT" "library is clean" "fsck after the lease takeover"
+}
+
+# No job completes twice: a worker frozen (SIGSTOP) mid-job stops renewing
+# its lease (1 s); a second worker requeues the job and runs it while the
+# frozen worker's child goes on decoding. When that child tries to commit,
+# its claim is gone: its transaction rolls back, and the first worker, once
+# thawed, says on stderr that it dropped the results.
+test_worker_lease_late() {
+	new_lib
+	printf '\n[worker]\nlease = 1\n' >>"$LIB/dam.conf"
+	slow_image || { fail "vips could not make the test image"; return; }
+	assert_exit 0 dam ingest --no-process --json "$TMPROOT/slow.png" || return
+	local id w1 w2
+	id=$(j '.results[0].asset_id')
+
+	bg "$DAM" worker --processes 1 --name "other-node:1" 2>"$T/w1.err"
+	w1=$BG
+	wait_for 30 job_state running || { fail "the first worker did not claim the job"; return; }
+	kill -STOP "$w1"
+	bg "$DAM" worker --processes 1 2>"$T/w2.err"
+	w2=$BG
+	wait_for 60 job_state done || fail "the second worker did not finish the job"
+	kill -CONT "$w1"
+	wait_for 30 grep -q "results were dropped" "$T/w1.err" ||
+		fail "the thawed worker did not drop its results: $(cat "$T/w1.err")"
+	wait_for 60 sh -c "[ \$('$DAM' jobs --json | jq '.counts.queued + .counts.running') = 0 ]" ||
+		fail "jobs left after the second worker"
+	kill "$w1" "$w2"
+	wait "$w1" "$w2" 2>/dev/null
+	echo "# $(cat "$T/w1.err")"
+
+	assert_exit 0 dam jobs --json --state done
+	assert_eq 2 "$(j '.jobs[] | select(.kind=="process") | .attempts')" "attempts of the process job"
+	assert_eq 1 "$(j '[.jobs[] | select(.kind=="renditions")] | length')" "renditions jobs queued (once per completion)"
+	assert_eq 1 "$(processed_rows "$id")" "version.processed audit rows"
+	assert_exit 0 dam show --json "$id"
+	assert_eq ready "$(j '.versions[0].status')" "version status"
+	assert_exit 0 dam fsck
+	assert_contains "$OUT" "library is clean" "fsck after the late worker"
+}
+
+# Many workers on one queue: three dam worker processes started at once
+# claim side by side (on PostgreSQL with FOR UPDATE SKIP LOCKED); every job
+# runs exactly once.
+test_many_workers() {
+	new_lib
+	local src=$T/src i p pids=() n=24
+	mkdir -p "$src"
+	for i in $(seq 1 $n); do
+		{ cat "$FIXTURES/photo2.jpg"; printf 'distinct %d' "$i"; } >"$src/p$i.jpg"
+	done
+	assert_exit 0 dam ingest --no-process "$src" || return
+	for i in 1 2 3; do
+		bg "$DAM" worker --until-idle --processes 2 --name "node-$i:1"
+		pids+=("$BG")
+	done
+	for p in "${pids[@]}"; do
+		wait "$p" || fail "worker $p exited with $?"
+	done
+	# --until-idle stops when nothing is queued: a job another worker still
+	# runs may remain; a last worker waits for them.
+	wait_for 60 sh -c "[ \$('$DAM' jobs --json | jq '.counts.running') = 0 ]" || fail "jobs still running"
+	assert_exit 0 dam worker --until-idle
+	assert_exit 0 dam jobs --json --limit 1000
+	assert_eq "$n" "$(j '[.jobs[] | select(.kind=="process" and .state=="done")] | length')" "process jobs done"
+	assert_eq "" "$(j '.jobs[] | select(.attempts != 1) | .id')" "jobs run more than once"
+	assert_eq "$n" "$("$DAM" audit log --json --action version.processed --limit 1000 | jq -s length)" \
+		"version.processed audit rows (one per job)"
+}
+
 # dam migrate to a new library: a damaged source blob stops the run (after
 # some blobs were copied), the repaired source resumes with those blobs
 # already there; the copy verifies row by row and blob by blob, serves the
@@ -1293,7 +1439,7 @@ TESTS=(
 	init_and_find ingest_fixtures dedup_and_dry_run ingest_tags_meta new_version globs
 	tag_meta_rm_restore corrupt_retry decompression_bomb crash_kill9 fsck_damage_gc audit_chain audit_log_filters
 	bad_input names_and_types watch watch_burst ls_filters help_usage delivery cli_actor url_expires private_library search_ranges ingest_alpha show_warnings
-	migrate
+	worker_lease worker_lease_late many_workers migrate
 )
 if [ $# -gt 0 ]; then
 	sel=()

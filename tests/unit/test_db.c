@@ -336,6 +336,16 @@ static void test_dialect_pieces(void **state)
 	assert_string_equal(db_col_text(st, 1), "{\", {\"");
 	assert_string_equal(db_col_text(st, 2), "[]");
 	db_finalize(st);
+	/* skip_locked: a claim that picks one row (FOR UPDATE SKIP LOCKED on
+	 * PostgreSQL, nothing on SQLite); it takes no arguments */
+	assert_int_equal(db_query(f->db, &st, &err,
+				  "UPDATE j SET k = k + 10 WHERE k = (SELECT k FROM j WHERE k < 10 ORDER BY k LIMIT 1{{skip_locked}})"
+				  " RETURNING k", ""), 0);
+	assert_int_equal(db_step(st, &err), DB_ROW);
+	assert_int_equal(db_col_int(st, 0), 11);
+	assert_int_equal(db_step(st, &err), DB_DONE);
+	db_finalize(st);
+	assert_int_equal(db_prepare(f->db, "SELECT 1 {{skip_locked(1)}}", &st, &err), DAM_EINVAL);
 	/* unknown piece, wrong count, unclosed */
 	assert_int_equal(db_prepare(f->db, "SELECT {{nope(1)}}", &st, &err), DAM_EINVAL);
 	assert_int_equal(db_prepare(f->db, "SELECT {{json_text(doc)}} FROM j", &st, &err), DAM_EINVAL);

@@ -844,9 +844,35 @@ static void test_s3_wrong_secret(void **state)
 	assert_null(strstr(err.msg, "not-the-secret"));
 }
 
+/* The readiness probe's check: answers on an empty store and on one with
+ * objects (S3: a listing that stops at its first key); on fs, a store
+ * whose objects folder is gone fails, naming the folder but not its path,
+ * and answers again once it is back. */
+static void test_store_check(void **state)
+{
+	struct fx *f = *state;
+	char key[BLOB_KEY_LEN + 1], a[4200], b[4200];
+	struct dam_err err = { 0 };
+
+	assert_int_equal(blob_store_check(f->bs, &err), 0);
+	assert_int_equal(blob_put_mem(f->bs, "abc", 3, key, NULL, NULL), 0);
+	assert_int_equal(blob_store_check(f->bs, &err), 0);
+	if (on_s3)
+		return;
+	snprintf(a, sizeof a, "%s/objects", f->dir);
+	snprintf(b, sizeof b, "%s/objects.away", f->dir);
+	assert_int_equal(rename(a, b), 0);
+	assert_true(blob_store_check(f->bs, &err) < 0);
+	assert_non_null(strstr(err.msg, "objects folder is not reachable"));
+	assert_null(strstr(err.msg, f->dir));
+	assert_int_equal(rename(b, a), 0);
+	assert_int_equal(blob_store_check(f->bs, &err), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest both[] = {
+		cmocka_unit_test_setup_teardown(test_store_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_mem_known_hash_and_layout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dedup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_streaming_writer_and_read_back, setup, teardown),
