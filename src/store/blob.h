@@ -199,7 +199,8 @@ void blob_hash_state_update(unsigned char state[BLOB_HASH_STATE_SIZE], const voi
 void blob_hash_state_final(const unsigned char state[BLOB_HASH_STATE_SIZE], char key_out[BLOB_KEY_LEN + 1]);
 
 /* Removes temp objects older than max_age_s left by killed writers; returns
- * how many were removed. */
+ * how many were removed. max_age_s <= 0 removes every one, whatever the
+ * clocks say (a file's mtime can be a second ahead of time(NULL)). */
 int blob_clean_temp(struct blob_store *bs, int max_age_s, struct dam_err *err);
 /* Counts temp objects (in-flight or left by killed writers). */
 int blob_count_temp(struct blob_store *bs, struct dam_err *err);

@@ -408,7 +408,7 @@ static int fs_clean_temp(void *state, int max_age_s, int count_only, struct dam_
 			n++;
 			continue;
 		}
-		if (fstatat(dirfd(d), e->d_name, &st, 0) < 0 || now - st.st_mtime < max_age_s)
+		if (fstatat(dirfd(d), e->d_name, &st, 0) < 0 || (max_age_s > 0 && now - st.st_mtime < max_age_s))
 			continue;
 		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
 			n++;

@@ -606,7 +606,7 @@ static time_t iso_time(const char *iso)
 
 static bool sweep_due(struct sweep *w, const char *when)
 {
-	return w->count_only || w->now - iso_time(when) >= w->max_age_s;
+	return w->count_only || w->max_age_s <= 0 || w->now - iso_time(when) >= w->max_age_s;
 }
 
 static int sweep_obj(void *ctx, const struct s3_object *o)
@@ -642,7 +642,7 @@ static int sweep_local(struct s3_state *s, struct sweep *w, struct dam_err *err)
 			continue;
 		if (w->count_only)
 			w->n++;
-		else if (w->now - st.st_mtime >= w->max_age_s && unlinkat(dirfd(d), e->d_name, 0) == 0)
+		else if ((w->max_age_s <= 0 || w->now - st.st_mtime >= w->max_age_s) && unlinkat(dirfd(d), e->d_name, 0) == 0)
 			w->n++;
 	}
 	closedir(d);
