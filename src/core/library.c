@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/change_watch.h"
 #include "core/search_cache.h"
 #include "db/search_backend.h"
 #include "util/fsutil.h"
@@ -252,7 +253,11 @@ int library_open(const char *dir, struct dam **out, struct dam_err *err)
 
 int library_open_shared(struct dam *with, struct dam **out, struct dam_err *err)
 {
-	return open_with(with->root, with->search_cache, out, err);
+	int rc = open_with(with->root, with->search_cache, out, err);
+
+	if (rc == 0)
+		(*out)->watch = with->watch;
+	return rc;
 }
 
 void library_close(struct dam *dam)
@@ -285,10 +290,17 @@ int library_change_counter(struct dam *dam, int64_t *out, struct dam_err *err)
 	struct db_version v;
 	int rc;
 
+	if (change_watch_counter(dam->watch, out))
+		return 0;
 	if ((rc = db_data_version(dam->db, &v, err)) < 0)
 		return rc;
 	*out = v.others;
 	return 0;
+}
+
+void library_set_change_watch(struct dam *dam, const struct change_watch *w)
+{
+	dam->watch = w;
 }
 
 int library__data_version(struct dam *dam, struct db_version *out, struct dam_err *err)
@@ -300,7 +312,11 @@ int library__data_version(struct dam *dam, struct db_version *out, struct dam_er
 		*out = dam->version;
 		return 0;
 	}
-	if ((rc = db_data_version(dam->db, out, err)) < 0)
+	/* The watcher's number stands for others; own still moves at this
+	 * connection's commits at once, so the handle sees its own writes. */
+	if (change_watch_counter(dam->watch, &out->others))
+		db_data_version_own(dam->db, out);
+	else if ((rc = db_data_version(dam->db, out, err)) < 0)
 		return rc;
 	dam->version = *out;
 	dam->have_version = dam->in_request;

@@ -28,6 +28,7 @@
 
 struct search_cache;
 struct search_backend;
+struct change_watch;
 
 /*
  * A cache another core module keeps on a handle (verified tokens in
@@ -64,6 +65,9 @@ struct dam {
 	 * of the database version, read once per request. */
 	bool in_request, have_version;
 	struct db_version version;
+	/* The process's change watcher (core/change_watch.h), borrowed; NULL:
+	 * none, every check reads the database's counter itself. */
+	const struct change_watch *watch;
 };
 
 /* Creates a library at dir (made if missing, and made 0700 if it existed;
@@ -114,8 +118,15 @@ int library__data_version(struct dam *dam, struct db_version *out, struct dam_er
 /* A number that moves whenever another connection, in this process or any
  * other, commits (SQLite's PRAGMA data_version). Read afresh, whatever
  * library_request_begin said: an event loop's hot delivery cache compares
- * it to tell that anything at all changed. */
+ * it to tell that anything at all changed. With a live change watcher
+ * (library_set_change_watch) its published number, with no round trip. */
 int library_change_counter(struct dam *dam, int64_t *out, struct dam_err *err);
+
+/* Lets the handle read the change counter from w (borrowed: it must
+ * outlive the handle; NULL: none) while w is live, in library__data_version
+ * and library_change_counter. Handles library_open_shared() opens from this
+ * one inherit it. */
+void library_set_change_watch(struct dam *dam, const struct change_watch *w);
 
 /* The handle's cache of `kind`, made with kind->create() on first use.
  * Borrowed: the handle owns it until library_close(). NULL when out of

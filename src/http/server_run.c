@@ -380,8 +380,10 @@ int server_run(const struct server_opts *opts, struct dam_err *err)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	server_ctx_init(srv, opts);
 	if ((rc = server_config_load(srv, err)) < 0 || (rc = bootstrap(srv, err)) < 0 ||
-	    (rc = library_open(srv->root, &srv->search_lib, err)) < 0 || (rc = start_delivery(srv, err)) < 0)
+	    (rc = library_open(srv->root, &srv->search_lib, err)) < 0 || (rc = start_delivery(srv, err)) < 0 ||
+	    (rc = change_watch_start(srv->root, &srv->watch, err)) < 0)
 		goto out;
+	library_set_change_watch(srv->search_lib, srv->watch);
 	if ((rc = server_h2o_new(srv, &h2o, err)) < 0)
 		goto out;
 	if ((fd = open_listener(opts->listen ? opts->listen : "127.0.0.1:8080", url, sizeof url,
@@ -413,6 +415,7 @@ int server_run(const struct server_opts *opts, struct dam_err *err)
 out:
 	deliver_close(srv->deliver);
 	library_close(srv->search_lib);
+	change_watch_stop(srv->watch);
 	server_h2o_free(h2o);
 	return rc;
 }
