@@ -11,7 +11,7 @@ mkdir -p "$out"
 pkgs="vips poppler-glib lcms2 libavformat libavcodec libswscale libavutil jansson sqlite3 libsodium libmagic inih libh2o-evloop openssl libcurl"
 cflags="-g -O1 -std=c17 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -Isrc -include src/util/banned.h -fsanitize=fuzzer,address,undefined $(pkg-config --cflags $pkgs)"
 libs="$(pkg-config --libs $pkgs) -lm -lpthread"
-lib_src="src/util/*.c src/store/*.c src/media/*.c src/http/multipart.c src/http/http.c src/http/hotcache.c src/core/query.c src/deliver/tspec.c"
+lib_src="src/util/*.c src/store/*.c src/media/*.c src/http/multipart.c src/http/http.c src/http/hotcache.c src/core/query.c src/deliver/tspec.c src/db/search_pg_text.c src/db/search_fts5_text.c"
 
 for target in tests/fuzz/fuzz_*.c; do
   name=$(basename "$target" .c)
@@ -46,6 +46,13 @@ printf '"blue sneaker" sneak* NOT (a AND b) \xe8\xbf\x90\xe5\x8a\xa8\xe9\x9e\x8b
 printf 'NEAR(a b) ^x {c} +d col:"e" "unclosed' > "$corpus_query/fts5"
 printf '"AND"\n"OR"\n"NOT"\n"("\n")"\n"\\""\n":"\n".."\n">="\n"<="\n"*"\n"-"\n"\\xe3\\x80\\x80"\n' > "$out/query.dict"
 
+# Words for the PostgreSQL search index: accents, CJK runs, tsquery syntax.
+corpus_words="$out/corpus-words"
+mkdir -p "$corpus_words"
+printf 'Cr\xc3\xa8me Br\xc3\xbbl\xc3\xa9e SKU-001 39.99 sneaker-blue.jpg' > "$corpus_words/latin"
+printf '\xe7\x99\xbd\xe8\x89\xb2\xe8\xbf\x90\xe5\x8a\xa8\xe9\x9e\x8b Nike\xe8\xbf\x90\xe5\x8a\xa8 \xe9\x9e\x8b' > "$corpus_words/cjk"
+printf "it's 'x':* a & b | !(c) <-> d\\\\e \xff\xfe" > "$corpus_words/syntax"
+
 # Transform options: the examples of docs/delivery.md, one of each option.
 corpus_tspec="$out/corpus-tspec"
 mkdir -p "$corpus_tspec"
@@ -65,4 +72,5 @@ export ASAN_OPTIONS="detect_leaks=0"
 # The query parser keeps no state: leaks are bugs here.
 ASAN_OPTIONS="detect_leaks=1" "$out/fuzz_query" -max_total_time="$seconds" -max_len=4200 -dict="$out/query.dict" -print_final_stats=0 "$corpus_query" 2>&1 | tail -2
 ASAN_OPTIONS="detect_leaks=1" "$out/fuzz_tspec" -max_total_time="$seconds" -max_len=1100 -dict="$out/tspec.dict" -print_final_stats=0 "$corpus_tspec" 2>&1 | tail -2
+ASAN_OPTIONS="detect_leaks=1" "$out/fuzz_search_words" -max_total_time="$seconds" -max_len=8192 -print_final_stats=0 "$corpus_words" 2>&1 | tail -2
 rm -f /tmp/dam-fuzz-conf-*

@@ -28,6 +28,11 @@ for t in "${TESTS[@]}"; do
   echo "pg: $t" >&2
   "${run[@]}" "$BUILD/tests/unit/$t" || rc=1
 done
+# The shared table of search queries, on a library in PostgreSQL: the same
+# assets in the same order as on SQLite.
+echo "pg: test_search_cases (DAM_SEARCH_CASES_BACKEND=pg)" >&2
+DAM_SEARCH_CASES_BACKEND=pg DAM_SEARCH_CASES="$ROOT/tests/unit/search_cases.txt" \
+  "${run[@]}" "$BUILD/tests/unit/test_search_cases" || rc=1
 echo "pg: test_init.sh" >&2
-"$ROOT/tests/pg/test_init.sh" "$url" "$BUILD/dam" || rc=1
+"$ROOT/tests/pg/test_init.sh" "$url" "$BUILD/dam" "$dir" || rc=1
 exit $rc

@@ -2,13 +2,16 @@
 # dam init --database and [database] in dam.conf, on a real PostgreSQL
 # server (tests/pg/run.sh runs it with the cluster's URL):
 #
-#   tests/pg/test_init.sh URL DAM
+#   tests/pg/test_init.sh URL DAM [CLUSTER_DIR]
 #
-# URL names a database on the server (its name is replaced by fresh ones).
+# URL names a database on the server (its name is replaced by fresh ones);
+# CLUSTER_DIR, the folder scripts/pg.sh made, adds the password checks (a
+# line in its pg_hba.conf).
 # Prints TAP; fails when any check fails.
 set -u
 url=${1:?usage: test_init.sh URL DAM}
 DAM=${2:?usage: test_init.sh URL DAM}
+cluster=${3:-}
 T=$(mktemp -d /tmp/dam-pginit.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 n=0 bad=0
@@ -107,6 +110,44 @@ if psql -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE dam_init_icu_$$ TEMPLATE te
 	fi
 else
 	no "cannot create an ICU database to check the collation guard"
+fi
+# With the cluster's folder (tests/pg/run.sh gives it): a role whose
+# connections must prove a password (scram-sha-256 on the socket), so the
+# password dam sends is checked - a wrong one, none, the right one from a
+# file and from a variable.
+if [ -n "$cluster" ]; then
+	PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
+	as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u "${PG_USER:-dam-test}" -- "$@"; else "$@"; fi; }
+	role=dam_pw_$$
+	sed -i "1i local $role $role scram-sha-256" "$cluster/data/pg_hba.conf"
+	as_pg "$PG_BIN/pg_ctl" -D "$cluster/data" -s reload
+	psql -X -q -v ON_ERROR_STOP=1 -c "CREATE ROLE $role LOGIN PASSWORD 'pw-$role-right'" \
+		-c "CREATE DATABASE $role OWNER $role TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C.UTF-8'" "$url" >/dev/null
+	P=$(sed -E "s|^(postgres(ql)?://[^/?]*/)([^?]*)(.*)$|\\1$role\\4|; s|user=[^&]*|user=$role|" <<<"$url")
+	printf 'pw-%s-wrong\n' "$role" >"$T/pw-wrong"
+	printf 'pw-%s-right\n' "$role" >"$T/pw-right"
+	chmod 600 "$T/pw-wrong" "$T/pw-right"
+	if out=$("$DAM" init "$T/w" --database "$P" --password-file "$T/pw-wrong" 2>&1); then
+		no "a wrong password is refused by the server"
+	elif [[ $out == *"password authentication failed"* && $out != *"-wrong"* ]]; then
+		ok "a wrong password is refused by the server (and not shown)"
+	else
+		no "a wrong password is refused by the server" "$out"
+	fi
+	if out=$("$DAM" init "$T/w" --database "$P" 2>&1); then no "no password is refused by the server"; else ok "no password is refused by the server"; fi
+	if out=$("$DAM" init "$T/w" --database "$P" --password-file "$T/pw-right" 2>&1) &&
+		"$DAM" -L "$T/w" user list >/dev/null 2>&1; then
+		ok "the right password from password_file opens the library"
+	else
+		no "the right password from password_file opens the library" "$out"
+	fi
+	sed -i 's/^password_file = .*/password_env = DAM_TEST_DB_PW/' "$T/w/dam.conf"
+	if out=$(DAM_TEST_DB_PW=pw-$role-right "$DAM" -L "$T/w" user list 2>&1) &&
+		! DAM_TEST_DB_PW=nope "$DAM" -L "$T/w" user list >/dev/null 2>&1; then
+		ok "password_env gives the password"
+	else
+		no "password_env gives the password" "$out"
+	fi
 fi
 echo "1..$n"
 exit $bad

@@ -5,8 +5,8 @@
  * asset with two versions.
  *
  * The backend is a parameter: DAM_SEARCH_CASES_BACKEND names it ("sqlite",
- * the default and the only one built today; another database's backend
- * adds a branch to corpus_open() that creates the library on it), so the
+ * the default, or "pg": the library on a fresh database of the PostgreSQL
+ * server of DAM_TEST_PG_URL, dropped afterwards; tests/pg/run.sh), so the
  * same table proves the same queries return the same assets on each.
  *
  * DAM_SEARCH_CASES_PRINT=1 prints every case with what the engine returns
@@ -23,6 +23,7 @@
 #include "core/library.h"
 #include "core/search.h"
 #include "core/vocab.h"
+#include "db/db.h"
 
 /* A fixed "now" for relative dates: 2026-06-01T00:00:00Z. */
 #define NOW_MS 1780272000000ull
@@ -73,6 +74,7 @@ struct fx {
 	char *dir;
 	struct dam *dam;
 	bool print;
+	char pgdb[64]; /* the fresh PostgreSQL database, or "" */
 };
 
 static void define(struct dam *dam, const char *key, enum field_type type, bool facetable)
@@ -148,6 +150,53 @@ static void ingest_one(struct fx *f, const struct corpus_asset *a, const char *n
 	memcpy(id, r.asset_id, DAM_ID_LEN + 1);
 }
 
+/* url with its database name replaced by db: postgresql://HOST/DB?PARAMS. */
+static void pg_url_with(const char *url, const char *db, char *out, size_t len)
+{
+	const char *host = strstr(url, "://"), *name = host ? strchr(host + 3, '/') : NULL;
+
+	if (!name)
+		fail_msg("DAM_TEST_PG_URL is not a postgresql://host/database URL: %s", url);
+	snprintf(out, len, "%.*s/%s%s", (int)(name - url), url, db, name + strcspn(name, "?"));
+}
+
+/* Runs sql on DAM_TEST_PG_URL's database (CREATE/DROP DATABASE). */
+static void pg_admin(const char *sql)
+{
+	const char *url = getenv("DAM_TEST_PG_URL");
+	struct dam_err err;
+	struct db *db;
+
+	dam_err_clear(&err);
+	if (!url || !*url)
+		fail_msg("DAM_SEARCH_CASES_BACKEND=pg needs DAM_TEST_PG_URL (tests/pg/run.sh sets it)");
+	if (db_open(url, &db, &err) < 0 || db_exec(db, sql, &err) < 0)
+		fail_msg("%s: %s", sql, err.msg);
+	db_close(db);
+}
+
+/* A library in dir on the named backend. */
+static void library_on(struct fx *f, const char *backend, const char *lib)
+{
+	struct library_init_opts o = { 0 };
+	char sql[128], url[4200];
+	struct dam_err err;
+
+	if (!strcmp(backend, "pg")) {
+		snprintf(f->pgdb, sizeof f->pgdb, "dam_search_cases_%ld", (long)getpid());
+		snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", f->pgdb); /* one statement each: */
+		pg_admin(sql);                                                     /* no transaction */
+		snprintf(sql, sizeof sql, "CREATE DATABASE %s", f->pgdb);
+		pg_admin(sql);
+		pg_url_with(getenv("DAM_TEST_PG_URL"), f->pgdb, url, sizeof url);
+		o.db_url = url;
+	} else if (strcmp(backend, "sqlite"))
+		fail_msg("DAM_SEARCH_CASES_BACKEND=%s: no such backend (sqlite, pg)", backend);
+	dam_err_clear(&err);
+	if (library_init_with(lib, &o, &err) < 0)
+		fail_msg("library_init on %s: %s", backend, err.msg);
+}
+
 /* The corpus in a new library on the named backend. */
 static void corpus_open(struct fx *f, const char *backend)
 {
@@ -155,10 +204,8 @@ static void corpus_open(struct fx *f, const char *backend)
 	char lib[4200], ids[NC][DAM_ID_LEN + 1], ignored[DAM_ID_LEN + 1];
 	struct dam_err err;
 
-	if (strcmp(backend, "sqlite"))
-		fail_msg("DAM_SEARCH_CASES_BACKEND=%s: no such backend in this build (sqlite)", backend);
 	snprintf(lib, sizeof lib, "%s/lib", f->dir);
-	assert_int_equal(library_init(lib, NULL), 0);
+	library_on(f, backend, lib);
 	assert_int_equal(library_open(lib, &f->dam, NULL), 0);
 	define(f->dam, "price", FIELD_NUMBER, true);
 	define(f->dam, "launch", FIELD_DATE, true);
@@ -190,6 +237,11 @@ static int teardown(void **state)
 	struct fx *f = *state;
 
 	library_close(f->dam);
+	if (f->pgdb[0]) {
+		char sql[128];
+		snprintf(sql, sizeof sql, "DROP DATABASE %s", f->pgdb);
+		pg_admin(sql);
+	}
 	tu_rmrf(f->dir);
 	free(f->dir);
 	free(f);
