@@ -7,7 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/library.h"
 #include "util/timeutil.h"
 
 /* How long one wait lasts: the bound on stopping. */
@@ -17,8 +16,7 @@ struct change_watch {
 	char *root;
 	pthread_t thread;
 	atomic_bool stop;
-	atomic_llong counter;      /* the latest dam_change.n read */
-	atomic_ullong fresh_ms;    /* time_mono_ms() of that read; 0: never */
+	struct library_change_feed feed; /* what readers see */
 };
 
 static void sleep_ms(int ms)
@@ -36,8 +34,8 @@ static int publish(struct change_watch *w, struct dam *dam, struct dam_err *err)
 
 	if ((rc = library_change_counter(dam, &n, err)) < 0)
 		return rc;
-	atomic_store(&w->counter, n);
-	atomic_store(&w->fresh_ms, time_mono_ms());
+	atomic_store(&w->feed.counter, n);
+	atomic_store(&w->feed.fresh_ms, time_mono_ms());
 	return 0;
 }
 
@@ -75,7 +73,7 @@ static void *watch_main(void *arg)
 			break;
 		}
 		library_close(dam);
-		/* Readers fall back to their own reads once fresh_ms ages. */
+		/* Readers fall back to their own reads once feed.fresh_ms ages. */
 		if (!told)
 			fprintf(stderr, "dam serve: change watcher: %s (retrying every second)\n", err.msg);
 		told = true;
@@ -126,16 +124,12 @@ void change_watch_stop(struct change_watch *w)
 	free(w);
 }
 
+const struct library_change_feed *change_watch_feed(const struct change_watch *w)
+{
+	return w ? &w->feed : NULL;
+}
+
 bool change_watch_counter(const struct change_watch *w, int64_t *out)
 {
-	uint64_t fresh;
-
-	if (!w)
-		return false;
-	fresh = atomic_load(&w->fresh_ms);
-	/* counter is stored before fresh_ms: a fresh time implies its number. */
-	if (!fresh || time_mono_ms() - fresh > CHANGE_WATCH_STALE_MS)
-		return false;
-	*out = atomic_load(&w->counter);
-	return true;
+	return library_change_feed_read(change_watch_feed(w), out);
 }

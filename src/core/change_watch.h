@@ -14,7 +14,7 @@
  * lost.
  *
  * Liveness: the number is trusted only while the watcher's last successful
- * read is younger than CHANGE_WATCH_STALE_MS. A watcher whose connection
+ * read is younger than LIBRARY_FEED_STALE_MS (library.h, which reads it). A watcher whose connection
  * died (database restart, network) stops being trusted on its own;
  * callers then read the counter themselves, as without a watcher. The
  * thread reconnects once a second until it hears the database again.
@@ -35,10 +35,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/library.h"
 #include "util/err.h"
 
-#define CHANGE_WATCH_BEAT_MS 1000  /* counter re-read at least this often */
-#define CHANGE_WATCH_STALE_MS 2500 /* older than this: not trusted */
+#define CHANGE_WATCH_BEAT_MS 1000 /* counter re-read at least this often */
 
 struct change_watch;
 
@@ -50,6 +50,9 @@ int change_watch_start(const char *root, struct change_watch **out, struct dam_e
  * no-op. No reader may use w afterwards. */
 void change_watch_stop(struct change_watch *w);
 
+/* What the watcher publishes, for library_set_change_feed() (borrowed
+ * until change_watch_stop); NULL when w is NULL. */
+const struct library_change_feed *change_watch_feed(const struct change_watch *w);
 /* The latest change counter, true when the watcher is live; false (out
  * untouched) when w is NULL or the watcher has not heard the database
  * recently: the caller reads the counter itself. */

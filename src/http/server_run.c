@@ -383,7 +383,7 @@ int server_run(const struct server_opts *opts, struct dam_err *err)
 	    (rc = library_open(srv->root, &srv->search_lib, err)) < 0 || (rc = start_delivery(srv, err)) < 0 ||
 	    (rc = change_watch_start(srv->root, &srv->watch, err)) < 0)
 		goto out;
-	library_set_change_watch(srv->search_lib, srv->watch);
+	library_set_change_feed(srv->search_lib, change_watch_feed(srv->watch));
 	if ((rc = server_h2o_new(srv, &h2o, err)) < 0)
 		goto out;
 	if ((fd = open_listener(opts->listen ? opts->listen : "127.0.0.1:8080", url, sizeof url,
