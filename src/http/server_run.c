@@ -380,10 +380,8 @@ int server_run(const struct server_opts *opts, struct dam_err *err)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	server_ctx_init(srv, opts);
 	if ((rc = server_config_load(srv, err)) < 0 || (rc = bootstrap(srv, err)) < 0 ||
-	    (rc = library_open(srv->root, &srv->search_lib, err)) < 0 || (rc = start_delivery(srv, err)) < 0 ||
-	    (rc = change_watch_start(srv->root, &srv->watch, err)) < 0)
+	    (rc = library_open(srv->root, &srv->search_lib, err)) < 0 || (rc = start_delivery(srv, err)) < 0)
 		goto out;
-	library_set_change_feed(srv->search_lib, change_watch_feed(srv->watch));
 	if ((rc = server_h2o_new(srv, &h2o, err)) < 0)
 		goto out;
 	if ((fd = open_listener(opts->listen ? opts->listen : "127.0.0.1:8080", url, sizeof url,
@@ -392,6 +390,12 @@ int server_run(const struct server_opts *opts, struct dam_err *err)
 		goto out;
 	}
 	block_signals(&set);
+	/* After block_signals: a thread made before would take SIGTERM's
+	 * default action (the whole process dies, no graceful stop). Before
+	 * the pool threads, whose handles inherit the feed from search_lib. */
+	if ((rc = change_watch_start(srv->root, &srv->watch, err)) < 0)
+		goto out;
+	library_set_change_feed(srv->search_lib, change_watch_feed(srv->watch));
 	nloops = opts->loops > 0 ? opts->loops : ncpu;
 	nworkers = opts->workers < 0 ? 0 : opts->workers > 0 ? opts->workers : ncpu;
 	if (nworkers > 64)

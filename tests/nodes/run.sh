@@ -79,7 +79,9 @@ serve() {
 	exit 1
 }
 serve "$T/a" "$T/a.log"
+SA=${pids[-1]}
 serve "$T/b" "$T/b.log"
+SB=${pids[-1]}
 NODE_A=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$T/a.log" | head -1)
 NODE_B=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$T/b.log" | head -1)
 TOKEN=$("$DAM" --library "$T/a" token create --user admin | sed -n 's/^secret: //p')
@@ -101,6 +103,14 @@ rm -f "$T/noise.v"
 status=0
 NODE_A=$NODE_A NODE_B=$NODE_B TOKEN=$TOKEN W1=$W1 W2=$W2 LIB_A=$T/a LIB_B=$T/b DB_URL=$url WORK=$T \
 	timeout -k 5 170 node --test --test-reporter=spec tests/nodes/nodes.test.mjs || status=1
+# Both nodes stop gracefully on SIGTERM (exit 0: every thread, the change
+# watcher's too, leaves the signal to the server's own handling).
+for p in "$SA" "$SB"; do
+	kill -TERM "$p"
+	rc=0
+	wait "$p" || rc=$?
+	[ "$rc" = 0 ] || { echo "FAIL: dam serve (pid $p) exited $rc on SIGTERM" >&2; status=1; }
+done
 if [ $status != 0 ]; then
 	for f in a.log.err b.log.err w1.err w2.err; do
 		echo "--- $f" >&2
