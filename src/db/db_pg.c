@@ -192,10 +192,13 @@ static void ignore_notice(void *arg, const char *msg) {}
 /* One round trip when the bookkeeping tables exist (every open but the
  * first on a database). Durability is off by default, as db.h describes:
  * a commit survives a crash of dam (always, on PG) and may be lost only if
- * the server itself stops within ~0.6 s; db_set_durable(1) turns it on. */
+ * the server itself stops within ~0.6 s; db_set_durable(1) turns it on.
+ * JIT is off: dam's queries are short, and a misestimated one (a ranked
+ * search of a very common word) paid ~400 ms of compiling for a few ms of
+ * work. */
 static int set_up(struct pg_conn *pc, struct dam_err *err)
 {
-	PGresult *res = PQexec(pc->c, "SET synchronous_commit = off;"
+	PGresult *res = PQexec(pc->c, "SET synchronous_commit = off; SET jit = off;"
 				      "SELECT to_regclass('dam_schema') IS NOT NULL"
 				      " AND to_regclass('dam_change') IS NOT NULL");
 	int rc = 0;

@@ -297,13 +297,67 @@ int deliver_tile(struct dam *dam, const char *master_key, int level, int col, in
 	return rc;
 }
 
+/* A stored rendition kept in the rendition cache is at most this big: the
+ * cache fills an entry from memory. */
+#define STORED_CACHE_MAX (16u << 20)
+
+struct stored_blob {
+	struct blob_reader *r;
+};
+
+/* rcache_make_fn: the blob's bytes, read through the store. */
+static int read_stored(void *ctx, void **data, size_t *len, struct dam_err *err)
+{
+	struct stored_blob *sb = ctx;
+	uint64_t size = blob_reader_size(sb->r);
+	char *buf = malloc(size ? size : 1);
+	ssize_t n;
+
+	if (!buf)
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	if ((n = blob_reader_pread(sb->r, buf, size, 0, err)) < 0 || (uint64_t)n != size) {
+		free(buf);
+		return n < 0 ? (int)n : dam_err_set(err, DAM_EIO, NULL, "stored blob shorter than its size");
+	}
+	*data = buf;
+	*len = size;
+	return 0;
+}
+
+/*
+ * Stored bytes to send: the store's local file when it has one (the fs
+ * store); on a store without local files (S3), a rendition-sized blob goes
+ * through this node's rendition cache, keyed by the blob's key (a content
+ * hash, as the cache's own keys are), so a warm node serves it from local
+ * disk instead of a GET to the bucket per request; larger blobs (a video's
+ * original) are spooled as before.
+ */
+static int stored_bytes(struct deliver *d, struct dam *dam, const char *key, int *fd, uint64_t *size,
+			struct dam_err *err)
+{
+	struct stored_blob sb = { NULL };
+	int rc;
+
+	if ((rc = blob_reader_open(dam->store, key, &sb.r, err)) < 0)
+		return rc;
+	if (blob_reader_local_fd(sb.r) >= 0 || blob_reader_size(sb.r) > STORED_CACHE_MAX) {
+		rc = blob_reader_local_file(sb.r, fd, err);
+		if (rc == 0)
+			*size = blob_reader_size(sb.r);
+	} else {
+		rc = rcache_get(d->cache, key, read_stored, &sb, fd, size, NULL, err);
+	}
+	blob_reader_free(sb.r);
+	return rc;
+}
+
 /* Video and audio have no master: an identity URL streams the original. */
-static int send_original(struct dam *dam, const struct delivery_info *info, struct deliver_result *out,
-			 struct dam_err *err)
+static int send_original(struct deliver *d, struct dam *dam, const struct delivery_info *info,
+			 struct deliver_result *out, struct dam_err *err)
 {
 	int rc;
 
-	if ((rc = deliver_blob(dam, info->original_key, &out->fd, &out->size, err)) < 0)
+	if ((rc = stored_bytes(d, dam, info->original_key, &out->fd, &out->size, err)) < 0)
 		return rc;
 	snprintf(out->mime, sizeof out->mime, "%s", info->mime);
 	snprintf(out->etag, sizeof out->etag, "\"%s\"", info->original_key);
@@ -314,9 +368,9 @@ static int send_original(struct dam *dam, const struct delivery_info *info, stru
 /* The ahead-of-time rendition row (loaded with the asset), when the URL
  * asks exactly for a preset and the stored one was made from what the
  * asset is now. 1 when used. */
-static int try_prerendered(struct dam *dam, const struct preset *p, const struct delivery_info *info,
-			   const struct delivery_rendition *row, struct deliver_result *out,
-			   struct dam_err *err)
+static int try_prerendered(struct deliver *d, struct dam *dam, const struct preset *p,
+			   const struct delivery_info *info, const struct delivery_rendition *row,
+			   struct deliver_result *out, struct dam_err *err)
 {
 	char *want;
 	int rc;
@@ -329,7 +383,7 @@ static int try_prerendered(struct dam *dam, const struct preset *p, const struct
 	free(want);
 	if (!rc)
 		return 0;
-	if ((rc = deliver_blob(dam, row->key, &out->fd, &out->size, err)) < 0)
+	if ((rc = stored_bytes(d, dam, row->key, &out->fd, &out->size, err)) < 0)
 		return rc == DAM_ENOTFOUND ? 0 : rc;
 	snprintf(out->mime, sizeof out->mime, "%s", row->mime);
 	snprintf(out->etag, sizeof out->etag, "\"%s\"", row->key);
@@ -457,7 +511,7 @@ int deliver_resolve(struct deliver *d, struct dam *dam, const char *sig, const c
 	identity = !(spec.set & ~(unsigned)TS_ADMIN);
 	if (!*info.master_key) {
 		if (identity && (!strcmp(info.kind, "video") || !strcmp(info.kind, "audio")))
-			rc = send_original(dam, &info, out, err);
+			rc = send_original(d, dam, &info, out, err);
 		else if (!strcmp(info.kind, "image"))
 			return dam_err_set(err, DAM_ECONFLICT, "asset", "asset %s has no delivery master%s%s", asset,
 					   *info.master_error ? ": " : "", info.master_error);
@@ -465,7 +519,7 @@ int deliver_resolve(struct deliver *d, struct dam *dam, const char *sig, const c
 			return dam_err_set(err, DAM_EINVAL, "asset",
 					   "asset %s is %s %s; transforms and presets apply to images", asset,
 					   strchr("aeiou", info.kind[0]) ? "an" : "a", info.kind);
-	} else if (exact_preset && (rc = try_prerendered(dam, &preset, &info, &stored, out, err)) != 0) {
+	} else if (exact_preset && (rc = try_prerendered(d, dam, &preset, &info, &stored, out, err)) != 0) {
 		rc = rc < 0 ? rc : 0;
 	} else {
 		rc = transform(d, dam, &spec, &info, accept, out, err);

@@ -76,6 +76,13 @@ test('a stored rendition is delivered with the bytes its content hash names', as
   assert.equal(r.headers.get('x-dam-cache'), 'hit');
   assert.equal(r.headers.get('etag'), `"${sha256(r.bytes)}"`);
   assert.deepEqual(header(r.bytes), { width: 800, height: 800, bands: 3 });
+  // Without a local file the node keeps the stored rendition in its own
+  // rendition cache (filled once from the store), under its content key.
+  const key = sha256(r.bytes);
+  const cached = fs.readdirSync(path.join(s.lib, 'cache'), { recursive: true }).map(String);
+  assert.ok(cached.some((f) => path.basename(f) === key), `no ${key} in the rendition cache: ${cached.join(' ')}`);
+  const again = await checkedFetch(await link(photo, 'preset=tmall'));
+  assert.ok(again.bytes.equals(r.bytes));
   // and a derivative downloaded by name (a WebP preview)
   const list = await s.api(`/api/v1/assets/${photo}/renditions`, { as: 'admin' });
   const webp = (list.json.items || list.json.renditions || list.json).find((x) => x.mime === 'image/webp');
