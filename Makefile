@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 DEMO ?= demo-library
 MESON_FLAGS ?= --werror
 
-.PHONY: all deps web build run test test-unit test-cli test-pg test-e2e test-asan clean bench fixtures
+.PHONY: all deps web build run test test-unit test-cli test-pg test-nodes test-e2e test-asan clean bench fixtures
 
 all: build
 
@@ -50,6 +50,10 @@ test-cli: build fixtures
 # The db unit tests on a throwaway PostgreSQL cluster (scripts/pg.sh).
 test-pg: build
 	BUILD=$(BUILD) ./tests/pg/run.sh
+
+# Two serve nodes and two workers on one PostgreSQL and one RGW bucket.
+test-nodes: build fixtures
+	BUILD=$(BUILD) FIXTURES=$(BUILD)/fixtures ./tests/nodes/run.sh
 
 test-e2e: build fixtures
 	DAM=$(BUILD)/dam FIXTURES=$(BUILD)/fixtures ./tests/e2e/run.sh

@@ -54,6 +54,9 @@ second_lane() {
 
   step "HTTP API suite with every library on PostgreSQL (throwaway cluster)"
   BUILD="$build" FIXTURES="$fixtures" ./tests/pg/api.sh || st=1
+
+  step "two serve nodes and two workers on one PostgreSQL and one RGW bucket"
+  BUILD="$build" FIXTURES="$fixtures" ./tests/nodes/run.sh || st=1
   return $st
 }
 

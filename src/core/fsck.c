@@ -12,11 +12,20 @@
 #include "core/audit.h"
 #include "util/fsutil.h"
 
-int library_lock(struct dam *dam, bool exclusive, struct dam_err *err)
+int library_lock(struct dam *dam, bool exclusive, struct library_lock *out, struct dam_err *err)
 {
-	char *p = library_path(dam, "gc.lock");
-	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	char *p;
+	int fd, rc;
 
+	*out = LIBRARY_LOCK_NONE;
+	out->exclusive = exclusive;
+	if ((rc = db_gc_lock(dam->db, exclusive, err)) != 0) {
+		out->db = rc == 1;
+		return rc < 0 ? rc : 0;
+	}
+	/* SQLite: the library is on this machine, so a file lock is enough. */
+	p = library_path(dam, "gc.lock");
+	fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	free(p);
 	if (fd < 0)
 		return dam_err_errno(err, DAM_EIO, errno, "cannot open the library lock");
@@ -26,13 +35,17 @@ int library_lock(struct dam *dam, bool exclusive, struct dam_err *err)
 			return dam_err_errno(err, DAM_EIO, errno, "cannot lock the library");
 		}
 	}
-	return fd;
+	out->fd = fd;
+	return 0;
 }
 
-void library_unlock(int fd)
+void library_unlock(struct dam *dam, struct library_lock *lock)
 {
-	if (fd >= 0)
-		close(fd);
+	if (lock->db)
+		db_gc_unlock(dam->db, lock->exclusive);
+	if (lock->fd >= 0)
+		close(lock->fd);
+	*lock = LIBRARY_LOCK_NONE;
 }
 
 static void problem(struct fsck_report *rep, const char *kind, const char *object, const char *fmt, ...)
@@ -210,12 +223,13 @@ int library_fsck(struct dam *dam, unsigned flags, struct fsck_report *rep, fsck_
 int library_gc(struct dam *dam, bool dry_run, struct gc_report *rep, struct dam_err *err)
 {
 	struct orphan_ctx oc = { dam, 0, 0, !dry_run };
+	struct library_lock lock;
 	struct db_stmt *st;
-	int lock, rc;
+	int rc;
 
 	memset(rep, 0, sizeof *rep);
-	if ((lock = library_lock(dam, true, err)) < 0)
-		return lock;
+	if ((rc = library_lock(dam, true, &lock, err)) < 0)
+		return rc;
 	/* Rows at zero references: delete the row first; a crash before the
 	 * file goes leaves an orphan file, which the next gc removes. */
 	rc = db_query(dam->db, &st, err, "SELECT hash, size FROM blobs WHERE refcount=0"
@@ -251,6 +265,6 @@ int library_gc(struct dam *dam, bool dry_run, struct gc_report *rep, struct dam_
 	if (rc >= 0)
 		rep->temp_removed = rc, rc = 0;
 out:
-	library_unlock(lock);
+	library_unlock(dam, &lock);
 	return rc;
 }

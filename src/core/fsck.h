@@ -52,9 +52,22 @@ struct gc_report {
 int library_gc(struct dam *dam, bool dry_run, struct gc_report *rep, struct dam_err *err);
 
 /* Shared lock held while a blob is written and until its row commits, so
- * gc never removes a blob that is about to be referenced. Returns an fd to
- * pass to library_unlock(). */
-int library_lock(struct dam *dam, bool exclusive, struct dam_err *err);
-void library_unlock(int fd);
+ * gc (exclusive) never removes a blob that is about to be referenced. On
+ * PostgreSQL the database's lock (db_gc_lock), which every node of the
+ * library shares; on SQLite flock on the folder's gc.lock. Blocks until
+ * granted; take it outside a transaction. Fills *out (release it with
+ * library_unlock on the same handle); returns 0 or < 0 (out then holds
+ * nothing). */
+struct library_lock {
+	int fd;         /* gc.lock, or -1 */
+	bool db;        /* the database's lock is held */
+	bool exclusive;
+};
+int library_lock(struct dam *dam, bool exclusive, struct library_lock *out, struct dam_err *err);
+/* Releases what library_lock() took (nothing held: no-op). */
+void library_unlock(struct dam *dam, struct library_lock *lock);
+/* A lock holding nothing, for a cleanup path that may run before
+ * library_lock. */
+#define LIBRARY_LOCK_NONE ((struct library_lock){ .fd = -1 })
 
 #endif

@@ -274,7 +274,8 @@ static int ingest_open_fd(struct dam *dam, int fd, const struct ingest_opts *o, 
 {
 	char target[DAM_ID_LEN + 1];
 	bool existed = false;
-	int rc, has_target, lock;
+	struct library_lock lock;
+	int rc, has_target;
 
 	if ((rc = media_sniff_fd(fd, n->name.buf, &r->sniff, &r->err)) < 0)
 		return rc;
@@ -289,12 +290,12 @@ static int ingest_open_fd(struct dam *dam, int fd, const struct ingest_opts *o, 
 		r->status = rc ? INGEST_DUPLICATE : INGEST_WOULD_ADD;
 		return 0;
 	}
-	if ((lock = library_lock(dam, false, &r->err)) < 0)
-		return lock;
+	if ((rc = library_lock(dam, false, &lock, &r->err)) < 0)
+		return rc;
 	rc = blob_put_fd(dam->store, fd, r->hash, &r->size, &existed, &r->err);
 	if (rc == 0)
 		rc = record(dam, o, n, has_target ? target : NULL, r, &r->err);
-	library_unlock(lock);
+	library_unlock(dam, &lock);
 	if (rc < 0)
 		return rc;
 	r->status = rc == 1 ? INGEST_DUPLICATE : has_target ? INGEST_VERSION : INGEST_ADDED;
@@ -335,7 +336,8 @@ int ingest_partial(struct dam *dam, const char *partial, const char *hash, const
 	struct names n;
 	struct blob_reader *bytes = NULL;
 	bool existed;
-	int rc, has_target = 0, lock = -1;
+	struct library_lock lock = LIBRARY_LOCK_NONE;
+	int rc, has_target = 0;
 
 	memset(r, 0, sizeof *r);
 	snprintf(r->hash, sizeof r->hash, "%s", hash);
@@ -347,7 +349,7 @@ int ingest_partial(struct dam *dam, const char *partial, const char *hash, const
 		goto out;
 	if ((has_target = rc = choose_target(dam, o, &n, target, &r->err)) < 0)
 		goto out;
-	if ((lock = rc = library_lock(dam, false, &r->err)) < 0)
+	if ((rc = library_lock(dam, false, &lock, &r->err)) < 0)
 		goto out;
 	if ((rc = blob_partial_commit(dam->store, partial, hash, &existed, &r->err)) < 0)
 		goto out;
@@ -355,7 +357,7 @@ int ingest_partial(struct dam *dam, const char *partial, const char *hash, const
 	if (rc >= 0)
 		r->status = rc == 1 ? INGEST_DUPLICATE : has_target ? INGEST_VERSION : INGEST_ADDED;
 out:
-	library_unlock(lock);
+	library_unlock(dam, &lock);
 	blob_reader_free(bytes);
 	names_release(&n);
 	return finish(rc < 0 ? rc : 0, r);

@@ -252,7 +252,11 @@ int library_open(const char *dir, struct dam **out, struct dam_err *err)
 
 int library_open_shared(struct dam *with, struct dam **out, struct dam_err *err)
 {
-	return open_with(with->root, with->search_cache, out, err);
+	int rc = open_with(with->root, with->search_cache, out, err);
+
+	if (rc == 0)
+		(*out)->feed = with->feed;
+	return rc;
 }
 
 void library_close(struct dam *dam)
@@ -285,10 +289,32 @@ int library_change_counter(struct dam *dam, int64_t *out, struct dam_err *err)
 	struct db_version v;
 	int rc;
 
+	if (library_change_feed_read(dam->feed, out))
+		return 0;
 	if ((rc = db_data_version(dam->db, &v, err)) < 0)
 		return rc;
 	*out = v.others;
 	return 0;
+}
+
+void library_set_change_feed(struct dam *dam, const struct library_change_feed *f)
+{
+	dam->feed = f;
+}
+
+bool library_change_feed_read(const struct library_change_feed *f, int64_t *out)
+{
+	uint64_t fresh;
+
+	if (!f)
+		return false;
+	/* counter is stored before fresh_ms: a fresh time implies its number
+	 * or a newer one. */
+	fresh = atomic_load(&f->fresh_ms);
+	if (!fresh || time_mono_ms() - fresh > LIBRARY_FEED_STALE_MS)
+		return false;
+	*out = atomic_load(&f->counter);
+	return true;
 }
 
 int library__data_version(struct dam *dam, struct db_version *out, struct dam_err *err)
@@ -300,7 +326,11 @@ int library__data_version(struct dam *dam, struct db_version *out, struct dam_er
 		*out = dam->version;
 		return 0;
 	}
-	if ((rc = db_data_version(dam->db, out, err)) < 0)
+	/* The watcher's number stands for others; own still moves at this
+	 * connection's commits at once, so the handle sees its own writes. */
+	if (library_change_feed_read(dam->feed, &out->others))
+		db_data_version_own(dam->db, out);
+	else if ((rc = db_data_version(dam->db, out, err)) < 0)
 		return rc;
 	dam->version = *out;
 	dam->have_version = dam->in_request;

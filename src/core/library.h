@@ -20,6 +20,9 @@
 #define DAM_CORE_LIBRARY_H
 
 #include <jansson.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "db/db.h"
 #include "store/blob.h"
@@ -28,6 +31,22 @@
 
 struct search_cache;
 struct search_backend;
+
+/*
+ * The database's change counter as another thread last read it (the change
+ * watcher, core/change_watch.h, fills it; this module only reads it, so
+ * the watcher may build on library handles). fresh_ms is stored after
+ * counter; a reading is trusted while fresh_ms is younger than
+ * LIBRARY_FEED_STALE_MS.
+ */
+struct library_change_feed {
+	atomic_llong counter;   /* the latest counter read */
+	atomic_ullong fresh_ms; /* time_mono_ms() of that read; 0: never */
+};
+#define LIBRARY_FEED_STALE_MS 2500
+/* The feed's counter into *out, true while it is fresh; false (out
+ * untouched) when f is NULL or stale. Thread-safe. */
+bool library_change_feed_read(const struct library_change_feed *f, int64_t *out);
 
 /*
  * A cache another core module keeps on a handle (verified tokens in
@@ -64,6 +83,9 @@ struct dam {
 	 * of the database version, read once per request. */
 	bool in_request, have_version;
 	struct db_version version;
+	/* The process's change feed (core/change_watch.h), borrowed; NULL:
+	 * none, every check reads the database's counter itself. */
+	const struct library_change_feed *feed;
 };
 
 /* Creates a library at dir (made if missing, and made 0700 if it existed;
@@ -114,8 +136,15 @@ int library__data_version(struct dam *dam, struct db_version *out, struct dam_er
 /* A number that moves whenever another connection, in this process or any
  * other, commits (SQLite's PRAGMA data_version). Read afresh, whatever
  * library_request_begin said: an event loop's hot delivery cache compares
- * it to tell that anything at all changed. */
+ * it to tell that anything at all changed. With a live change watcher
+ * (library_set_change_feed) its published number, with no round trip. */
 int library_change_counter(struct dam *dam, int64_t *out, struct dam_err *err);
+
+/* Lets the handle read the change counter from f (borrowed: it must
+ * outlive the handle; NULL: none) while f is fresh, in library__data_version
+ * and library_change_counter. Handles library_open_shared() opens from this
+ * one inherit it. */
+void library_set_change_feed(struct dam *dam, const struct library_change_feed *f);
 
 /* The handle's cache of `kind`, made with kind->create() on first use.
  * Borrowed: the handle owns it until library_close(). NULL when out of

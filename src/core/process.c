@@ -367,15 +367,16 @@ void process_register(const char *kind, process_kind_fn fn)
 static int run_other_kind(struct dam *dam, const char *kind, const char *job_id, const char *claim,
 			  struct dam_err *err)
 {
-	int lock, rc;
+	struct library_lock lock;
+	int rc;
 
 	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0] && kinds[i].kind; i++) {
 		if (strcmp(kinds[i].kind, kind))
 			continue;
-		if ((lock = library_lock(dam, false, err)) < 0)
-			return lock;
+		if ((rc = library_lock(dam, false, &lock, err)) < 0)
+			return rc;
 		rc = kinds[i].fn(dam, job_id, claim, err);
-		library_unlock(lock);
+		library_unlock(dam, &lock);
 		return rc;
 	}
 	return dam_err_set(err, DAM_EINVAL, NULL, "unknown job kind \"%s\"", kind);
@@ -383,8 +384,9 @@ static int run_other_kind(struct dam *dam, const char *kind, const char *job_id,
 
 int process_run(struct dam *dam, const char *job_id, const char *claim, struct dam_err *err)
 {
+	struct library_lock lock;
 	struct work w;
-	int rc, lock;
+	int rc;
 
 	memset(&w, 0, sizeof w);
 	w.dam = dam;
@@ -394,13 +396,11 @@ int process_run(struct dam *dam, const char *job_id, const char *claim, struct d
 		rc = run_other_kind(dam, w.job_kind, job_id, claim, err);
 		goto out;
 	}
-	if ((lock = library_lock(dam, false, err)) < 0) {
-		rc = lock;
+	if ((rc = library_lock(dam, false, &lock, err)) < 0)
 		goto out;
-	}
 	if ((rc = decode(&w, err)) == 0)
 		rc = commit(&w, job_id, claim, err);
-	library_unlock(lock);
+	library_unlock(dam, &lock);
 out:
 	for (int i = 0; i < w.nr; i++)
 		free((char *)w.r[i].spec);

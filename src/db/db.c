@@ -724,6 +724,26 @@ int db_migrate_latest(struct db *db, struct dam_err *err)
 	return db_migrate(db, db->be->migrations, *db->be->nmigrations, err);
 }
 
+int db_gc_lock(struct db *db, bool exclusive, struct dam_err *err)
+{
+	const char *sql = db->be->gc_lock_sql[exclusive][0];
+	int rc;
+
+	if (!sql)
+		return 0;
+	return (rc = db_exec(db, sql, err)) < 0 ? rc : 1;
+}
+
+void db_gc_unlock(struct db *db, bool exclusive)
+{
+	const char *sql = db->be->gc_lock_sql[exclusive][1];
+
+	/* A failure (a broken connection) releases the lock anyway: the
+	 * server drops a session's advisory locks when it ends. */
+	if (sql)
+		db_exec(db, sql, NULL);
+}
+
 /* The fallback for backends without notifications: a data_version read
  * costs no page of the database, so 20 reads a second are cheap. */
 int db_wait_change(struct db *db, int timeout_ms, struct dam_err *err)

@@ -62,6 +62,7 @@
 #define DAM_DB_DB_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -183,6 +184,20 @@ int db_begin(struct db *db, struct dam_err *err);
 int db_commit(struct db *db, struct dam_err *err);
 /* Safe to call when no transaction is open. */
 void db_rollback(struct db *db);
+
+/* The lock that keeps `dam gc` and the writers of blobs apart, held by
+ * every node of the database: writers take it shared from writing a blob
+ * until its row commits, gc exclusive, so gc never removes a blob about to
+ * be referenced. Blocks until granted. Returns 1 when taken, 0 when the
+ * engine has no such lock (SQLite, one machine: the caller locks a file in
+ * the library folder instead), < 0 on error.
+ * PostgreSQL: a session advisory lock on this connection, so commit and
+ * rollback keep it; db_gc_unlock() (with the same exclusive) or the end of
+ * the connection releases it. Take it outside a transaction: a writer that
+ * waited for it while holding the write lock would deadlock with gc. */
+int db_gc_lock(struct db *db, bool exclusive, struct dam_err *err);
+/* Releases what db_gc_lock(db, exclusive) took (nothing on SQLite). */
+void db_gc_unlock(struct db *db, bool exclusive);
 
 /* One numbered schema migration (SQL for db_exec, pieces allowed). */
 enum {

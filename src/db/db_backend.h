@@ -65,6 +65,9 @@ struct db_backend {
 	/* db_wait_change; NULL: db.c polls db_data_version. */
 	int (*wait_change)(void *conn, int timeout_ms, struct dam_err *err);
 	const char *data_version_sql;           /* one integer: changes by others */
+	/* db_gc_lock: [exclusive][0] takes, [exclusive][1] releases; NULL:
+	 * none in the database (the caller locks a file). */
+	const char *gc_lock_sql[2][2];
 	const char *begin_sql;
 	const char *durable_sql[2]; /* [0] off (the default), [1] on */
 	/* Around a migration flagged DB_MIGRATION_NO_FK, outside any

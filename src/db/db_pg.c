@@ -68,6 +68,7 @@ struct pg_stmt {
  * racing on CREATE TABLE IF NOT EXISTS (which is not atomic in PG). */
 #define PG_LOCK_BOOKKEEPING "7236876419387801" /* arbitrary, dam's own */
 #define PG_LOCK_WRITER "7236876419387802"
+#define PG_LOCK_GC "7236876419387803"
 static const char bookkeeping_sql[] =
 	"BEGIN;"
 	"SELECT pg_advisory_xact_lock(" PG_LOCK_BOOKKEEPING ");"
@@ -851,6 +852,13 @@ const struct db_backend db_pg_backend = {
 	/* Moves at every commit of a write transaction, by any connection on
 	 * any node (own ones included: the caches only compare). */
 	.data_version_sql = "SELECT n FROM dam_change WHERE id = 1",
+	/* gc.lock of a folder library, for every node at once: session
+	 * locks, since a writer holds it across its blob write and commit. */
+	.gc_lock_sql = {
+		{ "SELECT pg_advisory_lock_shared(" PG_LOCK_GC ")",
+		  "SELECT pg_advisory_unlock_shared(" PG_LOCK_GC ")" },
+		{ "SELECT pg_advisory_lock(" PG_LOCK_GC ")", "SELECT pg_advisory_unlock(" PG_LOCK_GC ")" },
+	},
 	/* READ COMMITTED plus one advisory lock taken by every write
 	 * transaction: writers are serialised exactly as SQLite's BEGIN
 	 * IMMEDIATE serialises them, so code written against SQLite (read,

@@ -88,4 +88,9 @@ void metrics_render(struct metrics *m, struct strbuf *out)
 			 "dam_delivery_hot_requests_total{outcome=\"hit\"} %llu\n"
 			 "dam_delivery_hot_requests_total{outcome=\"miss\"} %llu\n",
 		    (unsigned long long)atomic_load(&m->hot_hits), (unsigned long long)atomic_load(&m->hot_misses));
+	strbuf_addf(out, "# HELP dam_delivery_hot_counter_reads_total Hot cache lookups that read the database's "
+			 "change counter themselves, for want of a live change watcher (PostgreSQL).\n"
+			 "# TYPE dam_delivery_hot_counter_reads_total counter\n"
+			 "dam_delivery_hot_counter_reads_total %llu\n",
+		    (unsigned long long)atomic_load(&m->hot_counter_reads));
 }

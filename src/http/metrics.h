@@ -27,6 +27,9 @@ struct metrics {
 	struct metrics_route routes[METRICS_MAX_ROUTES];
 	atomic_uint_fast64_t uploads, upload_bytes, duplicates;
 	atomic_uint_fast64_t hot_hits, hot_misses; /* delivery answers from the loops' hot caches */
+	/* hot lookups that read the database's change counter themselves (no
+	 * live change watcher: SQLite, or PostgreSQL unheard for a while) */
+	atomic_uint_fast64_t hot_counter_reads;
 };
 
 /* route_index: index in http_routes, or METRICS_MAX_ROUTES - 1 for

@@ -396,15 +396,20 @@ static void emit(struct server_ctx *srv, h2o_req_t *req, struct http_req *hreq, 
 
 /* ---- delivery's hot cache ---- */
 
-/* Reads the loop's data_version; a change (a commit by anyone) moves the
- * epoch and so retires every entry made before. false when it cannot be
+/* Reads the loop's data_version (on PostgreSQL the change watcher's
+ * number while it is live, else one round trip); a change (a commit by
+ * anyone, on any node) moves the epoch and so retires every entry made
+ * before. false when it cannot be
  * read: then nothing is answered from the cache or kept in it. */
 static bool hot_epoch(struct loop *lp)
 {
 	int64_t v;
 
-	if (library_change_counter(lp->hot_dam, &v, NULL) < 0)
-		return false;
+	if (!change_watch_counter(lp->srv->watch, &v)) {
+		atomic_fetch_add(&lp->srv->metrics.hot_counter_reads, 1);
+		if (library_change_counter(lp->hot_dam, &v, NULL) < 0)
+			return false;
+	}
 	if (v != lp->data_version || lp->epoch == 0) {
 		lp->data_version = v;
 		lp->epoch++;

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "core/auth.h"
+#include "core/change_watch.h"
 #include "core/library.h"
 #include "http/metrics.h"
 #include "util/config.h"
@@ -65,6 +66,10 @@ struct server_ctx {
 	 * and the warm-up thread share (library_open_shared): opened before
 	 * they start, closed after they stop, used by no thread itself. */
 	struct dam *search_lib;
+	/* The process's change watcher (core/change_watch.h), NULL on SQLite:
+	 * started before the loops and pool threads, whose handles borrow it,
+	 * and stopped after they end. */
+	struct change_watch *watch;
 	int nloops;
 };
 

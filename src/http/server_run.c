@@ -390,6 +390,12 @@ int server_run(const struct server_opts *opts, struct dam_err *err)
 		goto out;
 	}
 	block_signals(&set);
+	/* After block_signals: a thread made before would take SIGTERM's
+	 * default action (the whole process dies, no graceful stop). Before
+	 * the pool threads, whose handles inherit the feed from search_lib. */
+	if ((rc = change_watch_start(srv->root, &srv->watch, err)) < 0)
+		goto out;
+	library_set_change_feed(srv->search_lib, change_watch_feed(srv->watch));
 	nloops = opts->loops > 0 ? opts->loops : ncpu;
 	nworkers = opts->workers < 0 ? 0 : opts->workers > 0 ? opts->workers : ncpu;
 	if (nworkers > 64)
@@ -413,6 +419,7 @@ int server_run(const struct server_opts *opts, struct dam_err *err)
 out:
 	deliver_close(srv->deliver);
 	library_close(srv->search_lib);
+	change_watch_stop(srv->watch);
 	server_h2o_free(h2o);
 	return rc;
 }

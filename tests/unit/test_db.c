@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 
 #include "db/db.h"
@@ -647,6 +648,16 @@ static void test_wait_change(void **state)
 	db_close(w);
 }
 
+/* SQLite has no gc lock of its own (the library locks a file); PostgreSQL
+ * does (test_pg_gc_lock). */
+static void test_gc_lock_engine(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(db_gc_lock(f->db, true, NULL), pg_url ? 1 : 0);
+	db_gc_unlock(f->db, true);
+}
+
 /* ---- PostgreSQL only ---- */
 
 static void test_pg_rewrite(void **state)
@@ -797,6 +808,62 @@ static void test_pg_prepared_follow_cache(void **state)
 }
 
 /* db_set_durable maps to synchronous_commit; off is the default. */
+struct gc_taker {
+	const char *path;
+	atomic_int taken;
+};
+
+/* Another node's gc: its own connection, the exclusive lock. */
+static void *take_gc_lock(void *p)
+{
+	struct gc_taker *g = p;
+	struct db *db;
+
+	if (db_open(g->path, &db, NULL) < 0)
+		return NULL;
+	if (db_gc_lock(db, true, NULL) == 1) {
+		atomic_store(&g->taken, 1);
+		db_gc_unlock(db, true);
+	}
+	db_close(db);
+	return NULL;
+}
+
+/* gc's lock lives in the database: writers on two connections (two nodes)
+ * share it, gc waits for both to let go, and a closed connection lets go. */
+static void test_pg_gc_lock(void **state)
+{
+	struct fx *f = *state;
+	struct gc_taker g = { f->path, 0 };
+	struct db *other;
+	pthread_t t;
+
+	assert_int_equal(db_open(f->path, &other, NULL), 0);
+	assert_int_equal(db_gc_lock(f->db, false, NULL), 1);
+	assert_int_equal(db_gc_lock(other, false, NULL), 1); /* shared: at once */
+	assert_int_equal(pthread_create(&t, NULL, take_gc_lock, &g), 0);
+	usleep(300 * 1000);
+	assert_int_equal(atomic_load(&g.taken), 0);
+	db_gc_unlock(f->db, false);
+	usleep(300 * 1000);
+	assert_int_equal(atomic_load(&g.taken), 0); /* other still holds it */
+	db_close(other);                            /* a node that died */
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(atomic_load(&g.taken), 1);
+	/* Commit and rollback keep a held lock: it spans a blob write and the
+	 * transaction that records it. */
+	assert_int_equal(db_gc_lock(f->db, false, NULL), 1);
+	assert_int_equal(db_begin(f->db, NULL), 0);
+	db_rollback(f->db);
+	g.taken = 0;
+	assert_int_equal(pthread_create(&t, NULL, take_gc_lock, &g), 0);
+	usleep(300 * 1000);
+	assert_int_equal(atomic_load(&g.taken), 0);
+	db_gc_unlock(f->db, false);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(atomic_load(&g.taken), 1);
+}
+
 static void test_pg_durable(void **state)
 {
 	struct fx *f = *state;
@@ -832,6 +899,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_data_version_other_connection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_threads_two_connections, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wait_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gc_lock_engine, setup, teardown),
 	};
 	const struct CMUnitTest pg_tests[] = {
 		cmocka_unit_test(test_pg_rewrite),
@@ -841,6 +909,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pg_notify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_prepared_follow_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_durable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_gc_lock, setup, teardown),
 	};
 	const struct CMUnitTest pg_rewrite_test[] = { cmocka_unit_test(test_pg_rewrite) };
 	int rc;

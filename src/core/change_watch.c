@@ -1,0 +1,135 @@
+#include "core/change_watch.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/timeutil.h"
+
+/* How long one wait lasts: the bound on stopping. */
+#define CHANGE_WATCH_POLL_MS 200
+
+struct change_watch {
+	char *root;
+	pthread_t thread;
+	atomic_bool stop;
+	struct library_change_feed feed; /* what readers see */
+};
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Reads the counter and publishes it with the time of the read. */
+static int publish(struct change_watch *w, struct dam *dam, struct dam_err *err)
+{
+	int64_t n;
+	int rc;
+
+	if ((rc = library_change_counter(dam, &n, err)) < 0)
+		return rc;
+	atomic_store(&w->feed.counter, n);
+	atomic_store(&w->feed.fresh_ms, time_mono_ms());
+	return 0;
+}
+
+/* Listens and publishes until stopped or the connection fails. */
+static int watch_connected(struct change_watch *w, struct dam *dam, struct dam_err *err)
+{
+	uint64_t last = 0;
+	int rc;
+
+	while (!atomic_load(&w->stop)) {
+		if ((rc = db_wait_change(dam->db, CHANGE_WATCH_POLL_MS, err)) < 0)
+			return rc;
+		/* A notification, or a beat due: the round trip also proves
+		 * the connection still works. */
+		if (rc == 1 || time_mono_ms() - last >= CHANGE_WATCH_BEAT_MS) {
+			if ((rc = publish(w, dam, err)) < 0)
+				return rc;
+			last = time_mono_ms();
+		}
+	}
+	return 0;
+}
+
+static void *watch_main(void *arg)
+{
+	struct change_watch *w = arg;
+	bool told = false;
+
+	while (!atomic_load(&w->stop)) {
+		struct dam *dam = NULL;
+		struct dam_err err;
+
+		if (library_open(w->root, &dam, &err) == 0 && watch_connected(w, dam, &err) == 0) {
+			library_close(dam);
+			break;
+		}
+		library_close(dam);
+		/* Readers fall back to their own reads once feed.fresh_ms ages. */
+		if (!told)
+			fprintf(stderr, "dam serve: change watcher: %s (retrying every second)\n", err.msg);
+		told = true;
+		for (int i = 0; i < 5 && !atomic_load(&w->stop); i++)
+			sleep_ms(CHANGE_WATCH_POLL_MS);
+	}
+	return NULL;
+}
+
+int change_watch_start(const char *root, struct change_watch **out, struct dam_err *err)
+{
+	struct change_watch *w = NULL;
+	struct dam *probe = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = library_open(root, &probe, err)) < 0)
+		return rc;
+	bool pg = !strcmp(db_engine(probe->db), "postgresql");
+
+	library_close(probe);
+	if (!pg)
+		return 0;
+	if (!(w = calloc(1, sizeof *w)) || !(w->root = strdup(root))) {
+		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+		goto fail;
+	}
+	if (pthread_create(&w->thread, NULL, watch_main, w) != 0) {
+		rc = dam_err_set(err, DAM_EIO, NULL, "cannot start the change watcher thread");
+		goto fail;
+	}
+	*out = w;
+	return 0;
+fail:
+	if (w)
+		free(w->root);
+	free(w);
+	return rc;
+}
+
+void change_watch_stop(struct change_watch *w)
+{
+	if (!w)
+		return;
+	atomic_store(&w->stop, true);
+	pthread_join(w->thread, NULL);
+	free(w->root);
+	free(w);
+}
+
+const struct library_change_feed *change_watch_feed(const struct change_watch *w)
+{
+	return w ? &w->feed : NULL;
+}
+
+bool change_watch_counter(const struct change_watch *w, int64_t *out)
+{
+	return library_change_feed_read(change_watch_feed(w), out);
+}
