@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/search_cache.h"
+#include "core/settings_load.h"
 #include "db/search_backend.h"
 #include "util/fsutil.h"
 #include "util/id.h"
@@ -226,6 +227,9 @@ static int open_with(const char *dir, struct search_cache *cache, struct dam **o
 	if ((rc = config_load(conf, &dam->cfg, err)) < 0)
 		goto out;
 	if ((rc = db_open_config(dam->root, &dam->cfg, &dam->db, err)) < 0 || (rc = migrate(dam->db, err)) < 0)
+		goto out;
+	/* The shared keys the nodes agree on, once pushed, are the database's. */
+	if ((rc = settings_apply(dam->db, conf, &dam->cfg, err)) < 0)
 		goto out;
 	if ((rc = blob_store_open_config(dam->root, &dam->cfg, &dam->store, err)) < 0)
 		goto out;
