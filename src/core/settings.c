@@ -230,12 +230,15 @@ static int diff_one(void *ctx, const char *section, const char *key, const char 
 	if (json_object_get(d->warned, name))
 		return 0;
 	json_object_set_new(d->warned, name, json_true());
+	/* A preset the database lacks: the database's set of presets is
+	 * the library's, so it is the database that has none. */
 	if (config_get(&d->dam->cfg, section, key, theirs, sizeof theirs) < 0)
 		snprintf(theirs, sizeof theirs, "(none)");
 	snprintf(line, sizeof line,
 		 "dam.conf [%s] %s = %s differs from the library's %s (%s); the database's applies — run dam "
 		 "config push to change it",
-		 section, key, mine, theirs, json_object_get(d->db, name) ? "database" : "default");
+		 section, key, mine, theirs,
+		 json_object_get(d->db, name) || !strncmp(section, "preset ", 7) ? "database" : "default");
 	d->fn(d->ctx, line);
 	d->n++;
 	return 0;
