@@ -288,6 +288,7 @@ int config_get(const struct dam_config *cfg, const char *section, const char *ke
 {
 	const struct config_key *ck = find_key(section, key);
 	const char *field;
+	int n;
 
 	if (!strncmp(section, "preset ", 7)) {
 		for (int i = 0; i < cfg->npresets; i++)
@@ -301,21 +302,21 @@ int config_get(const struct dam_config *cfg, const char *section, const char *ke
 	field = (const char *)cfg + ck->offset;
 	switch (ck->type) {
 	case KT_INT:
-		snprintf(buf, size, "%d", *(const int *)field);
+		n = snprintf(buf, size, "%d", *(const int *)field);
 		break;
 	case KT_U64:
-		snprintf(buf, size, "%llu", (unsigned long long)*(const uint64_t *)field);
+		n = snprintf(buf, size, "%llu", (unsigned long long)*(const uint64_t *)field);
 		break;
 	case KT_BOOL:
-		snprintf(buf, size, "%s", *(const bool *)field ? "true" : "false");
+		n = snprintf(buf, size, "%s", *(const bool *)field ? "true" : "false");
 		break;
 	case KT_ADDRESSING:
-		snprintf(buf, size, "%s", *(const bool *)field ? "virtual" : "path");
+		n = snprintf(buf, size, "%s", *(const bool *)field ? "virtual" : "path");
 		break;
 	default:
-		snprintf(buf, size, "%s", field);
+		n = snprintf(buf, size, "%s", field);
 	}
-	return 0;
+	return n >= 0 && (size_t)n < size ? 0 : -1;
 }
 
 int config_each_shared(const struct dam_config *cfg, config_entry_fn fn, void *ctx)
