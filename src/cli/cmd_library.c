@@ -12,22 +12,8 @@
 #include "core/asset.h"
 #include "core/audit.h"
 #include "core/fsck.h"
-#include "core/settings.h"
 #include "util/fsutil.h"
 #include "util/timeutil.h"
-
-static int init_push(const char *dir, struct dam_err *err)
-{
-	struct dam *dam;
-	int rc;
-
-	if ((rc = library_open(dir, &dam, err)) < 0)
-		return rc;
-	library_set_actor(dam, "system:init");
-	rc = settings_push(dam, err);
-	library_close(dam);
-	return rc < 0 ? rc : 0;
-}
 
 int cmd_init(struct cli *cli, int argc, char **argv)
 {
@@ -58,10 +44,6 @@ int cmd_init(struct cli *cli, int argc, char **argv)
 		return cli_usage("init", "--password-env and --password-file go with --database");
 	dam_err_clear(&err);
 	if (library_init_with(dir, &o, &err) < 0)
-		return cli_fail(&err);
-	/* A shared database gets the shared settings at once, so every node
-	 * pointed at it agrees from the start (docs/scale-out.md). */
-	if (o.db_url && init_push(dir, &err) < 0)
 		return cli_fail(&err);
 	printf("created dam library in %s%s\n", dir, o.db_url ? " (database: PostgreSQL)" : "");
 	return EXIT_OK;

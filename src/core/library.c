@@ -127,8 +127,10 @@ int library_init(const char *dir, struct dam_err *err)
 }
 
 /* Writes the library's id (and, on a shared database, the folder it was
- * made from), keeping those of an unfinished init of this folder. */
-static int init_rows(struct db *db, const char *dir, bool shared, struct dam_err *err)
+ * made from, and the shared settings of cfg, so every node pointed at it
+ * agrees from the start: docs/scale-out.md), keeping the id of an
+ * unfinished init of this folder. */
+static int init_rows(struct db *db, const char *dir, const struct dam_config *cfg, bool shared, struct dam_err *err)
 {
 	char id[DAM_ID_LEN + 1];
 	int rc;
@@ -140,6 +142,8 @@ static int init_rows(struct db *db, const char *dir, bool shared, struct dam_err
 	if (rc >= 0 && shared)
 		rc = db_run(db, err, "INSERT INTO library(key, value) VALUES ('init_dir', ?) ON CONFLICT (key) DO NOTHING",
 			    "s", dir);
+	if (rc >= 0 && shared)
+		rc = settings_store_initial(db, cfg, time_now_ms(), err);
 	if (rc < 0) {
 		db_rollback(db);
 		return rc;
@@ -187,7 +191,7 @@ int library_init_with(const char *dir, const struct library_init_opts *o, struct
 		goto out;
 	if (!db && (rc = db_open_config(abs, &cfg, &db, err)) < 0)
 		goto out;
-	if ((rc = migrate(db, err)) < 0 || (rc = init_rows(db, abs, url != NULL, err)) < 0)
+	if ((rc = migrate(db, err)) < 0 || (rc = init_rows(db, abs, &cfg, url != NULL, err)) < 0)
 		goto out;
 	if (!(text = config_text_with_database(url, cfg.db_password_env, cfg.db_password_file))) {
 		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");

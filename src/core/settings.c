@@ -88,8 +88,7 @@ static int push_one(void *ctx, const char *section, const char *key, const char 
 		json_array_append_new(p->changed, json_string(label));
 	}
 	json_object_del(p->old, name);
-	return db_run(p->dam->db, p->err, "INSERT INTO settings(section, key, value, updated_at) VALUES (?, ?, ?, ?)",
-		      "sssi", section, key, value, (int64_t)p->now);
+	return settings_insert(p->dam->db, section, key, value, p->now, p->err);
 }
 
 /* audit_tx change of settings_push. */

@@ -49,3 +49,33 @@ int settings_stamp(struct db *db, int64_t *out, struct dam_err *err)
 {
 	return db_query_int(db, out, err, "SELECT coalesce(max(updated_at), 0) + count(*) FROM settings", "");
 }
+
+int settings_insert(struct db *db, const char *section, const char *key, const char *value, uint64_t now,
+		    struct dam_err *err)
+{
+	return db_run(db, err, "INSERT INTO settings(section, key, value, updated_at) VALUES (?, ?, ?, ?)", "sssi",
+		      section, key, value, (int64_t)now);
+}
+
+struct store_ctx {
+	struct db *db;
+	uint64_t now;
+	struct dam_err *err;
+};
+
+static int store_one(void *ctx, const char *section, const char *key, const char *value)
+{
+	struct store_ctx *c = ctx;
+
+	return settings_insert(c->db, section, key, value, c->now, c->err);
+}
+
+int settings_store_initial(struct db *db, const struct dam_config *cfg, uint64_t now, struct dam_err *err)
+{
+	struct store_ctx c = { db, now, err };
+	int rc;
+
+	if ((rc = db_run(db, err, "DELETE FROM settings", "")) < 0)
+		return rc;
+	return config_each_shared(cfg, store_one, &c);
+}

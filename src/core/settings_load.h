@@ -26,6 +26,15 @@
  * error cfg is left as it was. */
 int settings_apply(struct db *db, const char *conf, struct dam_config *cfg, struct dam_err *err);
 
+/* Writes one row of the settings table (inside the caller's transaction). */
+int settings_insert(struct db *db, const char *section, const char *key, const char *value, uint64_t now,
+		    struct dam_err *err);
+
+/* Replaces the settings table with cfg's shared keys, inside the caller's
+ * transaction and without an audit row: for `dam init --database`, whose
+ * library has no trail yet (as its id row; `dam config push` is audited). */
+int settings_store_initial(struct db *db, const struct dam_config *cfg, uint64_t now, struct dam_err *err);
+
 /* A stamp of the settings table that moves with every push (its newest
  * updated_at plus its row count; 0 when empty), so a running node can
  * tell that it must re-read them. */
