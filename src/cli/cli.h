@@ -47,6 +47,10 @@ bool cli_wants_help(const char *cmd, int argc, char **argv);
  * sets *exit_code. */
 int cli_open(struct cli *cli, struct dam **out, int *exit_code);
 
+/* Prints to stderr one warning line per shared key dam.conf sets to a
+ * value other than the library's (settings_differences), as "dam CMD:". */
+void cli_settings_warn(struct dam *dam, const char *cmd);
+
 /* Prints JSON (pretty) to stdout followed by a newline. */
 void cli_print_json(const json_t *j);
 /* Shell-safe display of a name: control characters shown as '?'. */
@@ -85,6 +89,7 @@ int cmd_template(struct cli *, int, char **);
 int cmd_pattern(struct cli *, int, char **);
 int cmd_languages(struct cli *, int, char **);
 int cmd_incomplete(struct cli *, int, char **);
+int cmd_config(struct cli *, int, char **);
 
 const struct cli_command *cli_find_command(const char *name);
 

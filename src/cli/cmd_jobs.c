@@ -145,6 +145,8 @@ int cmd_worker(struct cli *cli, int argc, char **argv)
 	umask(077); /* as dam serve: its job children inherit it */
 	if (cli_open(cli, &dam, &code) < 0)
 		return code;
+	if (!supervised) /* dam serve, which started it, has warned */
+		cli_settings_warn(dam, "worker");
 	root = strdup(dam->root);
 	library_close(dam);
 	signal(SIGINT, on_signal);

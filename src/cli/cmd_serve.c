@@ -78,6 +78,7 @@ int cmd_serve(struct cli *cli, int argc, char **argv)
 	umask(077);
 	if (cli_open(cli, &dam, &code) < 0)
 		return code;
+	cli_settings_warn(dam, "serve");
 	root = strdup(dam->root);
 	library_close(dam);
 	so.root = root;

@@ -84,6 +84,11 @@ static const struct cli_command commands[] = {
 	  "dam preset list [--json]\n       dam preset set NAME SPEC [--description TEXT] [--on-use]\n       dam preset rm NAME" },
 	{ "key", cmd_key, "signing keys of delivery URLs: list, rotate, retire",
 	  "dam key list\n       dam key rotate\n       dam key retire ID" },
+	{ "config", cmd_config, "store or show the settings every node of the library agrees on",
+	  "dam config push        store dam.conf's shared keys (and [preset] sections) in the database\n"
+	  "       dam config show [--json]   the shared settings in effect and where each comes from\n"
+	  "Once pushed, shared keys come from the database on every node; dam.conf keeps the node's own\n"
+	  "keys (docs/configuration.md, \"where it lives\")." },
 	{ "serve", cmd_serve, "run the HTTP API server (and job workers)",
 	  "dam serve [--listen HOST:PORT] [--workers N | --no-workers] [--threads N] [--tls-cert FILE --tls-key FILE]\n"
 	  "          [--trusted-proxies ADDR,...] [--max-upload MB] [--max-conns-per-client N] [--stop-deadline S] [--quiet]\n"

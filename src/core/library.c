@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/search_cache.h"
+#include "core/settings_load.h"
 #include "db/search_backend.h"
 #include "util/fsutil.h"
 #include "util/id.h"
@@ -126,8 +127,10 @@ int library_init(const char *dir, struct dam_err *err)
 }
 
 /* Writes the library's id (and, on a shared database, the folder it was
- * made from), keeping those of an unfinished init of this folder. */
-static int init_rows(struct db *db, const char *dir, bool shared, struct dam_err *err)
+ * made from, and the shared settings of cfg, so every node pointed at it
+ * agrees from the start: docs/scale-out.md), keeping the id of an
+ * unfinished init of this folder. */
+static int init_rows(struct db *db, const char *dir, const struct dam_config *cfg, bool shared, struct dam_err *err)
 {
 	char id[DAM_ID_LEN + 1];
 	int rc;
@@ -139,6 +142,8 @@ static int init_rows(struct db *db, const char *dir, bool shared, struct dam_err
 	if (rc >= 0 && shared)
 		rc = db_run(db, err, "INSERT INTO library(key, value) VALUES ('init_dir', ?) ON CONFLICT (key) DO NOTHING",
 			    "s", dir);
+	if (rc >= 0 && shared)
+		rc = settings_store_initial(db, cfg, time_now_ms(), err);
 	if (rc < 0) {
 		db_rollback(db);
 		return rc;
@@ -186,7 +191,7 @@ int library_init_with(const char *dir, const struct library_init_opts *o, struct
 		goto out;
 	if (!db && (rc = db_open_config(abs, &cfg, &db, err)) < 0)
 		goto out;
-	if ((rc = migrate(db, err)) < 0 || (rc = init_rows(db, abs, url != NULL, err)) < 0)
+	if ((rc = migrate(db, err)) < 0 || (rc = init_rows(db, abs, &cfg, url != NULL, err)) < 0)
 		goto out;
 	if (!(text = config_text_with_database(url, cfg.db_password_env, cfg.db_password_file))) {
 		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
@@ -226,6 +231,9 @@ static int open_with(const char *dir, struct search_cache *cache, struct dam **o
 	if ((rc = config_load(conf, &dam->cfg, err)) < 0)
 		goto out;
 	if ((rc = db_open_config(dam->root, &dam->cfg, &dam->db, err)) < 0 || (rc = migrate(dam->db, err)) < 0)
+		goto out;
+	/* The shared keys the nodes agree on, once pushed, are the database's. */
+	if ((rc = settings_apply(dam->db, conf, &dam->cfg, err)) < 0)
 		goto out;
 	if ((rc = blob_store_open_config(dam->root, &dam->cfg, &dam->store, err)) < 0)
 		goto out;

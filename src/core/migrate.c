@@ -20,7 +20,7 @@ static const char *const copied[] = {
 	"vocabs", "vocab_terms", "vocab_synonyms", "field_defs", "templates", "name_patterns",
 	"assets", "versions", "renditions", "tags", "tag_removals", "fields",
 	"jobs", "audit", "events", "saved_searches", "similarity", "version_text",
-	"delivery_keys", "presets", "purge_outbox",
+	"delivery_keys", "presets", "purge_outbox", "settings",
 };
 const char *const migrate_tables_skipped[] = {
 	"uploads",        /* tus uploads in progress: partial objects are not blobs */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/process.h"
+#include "core/settings.h"
 #include "util/fsutil.h"
 #include <sys/mman.h>
 #include "media/media.h"
@@ -462,13 +463,11 @@ int worker_zygote_main(const char *root)
 {
 	struct media_limits lim;
 	struct dam_config cfg;
-	char path[4200], line[128];
+	char line[128];
 	pid_t me = getpid();
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	config_defaults(&cfg);
-	snprintf(path, sizeof path, "%s/dam.conf", root);
-	if (config_load(path, &cfg, NULL) < 0)
+	if (settings_load_root(root, &cfg, NULL) < 0)
 		return 1;
 	media_limits_default(&lim);
 	lim.allow_magick = cfg.allow_magick;
@@ -523,14 +522,11 @@ int worker_analyze_child_main(const char *root, int fd)
 	struct media_sniff sn;
 	struct dam_config cfg;
 	struct dam_err err;
-	char path[4200];
 	json_t *out, *hist;
 	int rc;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	config_defaults(&cfg);
-	snprintf(path, sizeof path, "%s/dam.conf", root);
-	if (config_load(path, &cfg, &err) < 0)
+	if (settings_load_root(root, &cfg, &err) < 0)
 		return 1;
 	apply_limits(&cfg);
 	media_limits_default(&lim);

@@ -381,6 +381,9 @@ const struct db_migration db_pg_migrations[] = {
 	{ "ALTER TABLE jobs ADD COLUMN claim text;"
 	  "ALTER TABLE jobs ADD COLUMN lease_until bigint NOT NULL DEFAULT 0;"
 	  "ALTER TABLE jobs ADD COLUMN node text;", 0 },
+	/* 15: the settings every node must agree on (migrations_sqlite.c 15). */
+	{ "CREATE TABLE settings (section text NOT NULL, key text NOT NULL, value text NOT NULL,"
+	  "  updated_at bigint NOT NULL, PRIMARY KEY (section, key));", 0 },
 };
 
 const int db_pg_nmigrations = (int)(sizeof db_pg_migrations / sizeof db_pg_migrations[0]);

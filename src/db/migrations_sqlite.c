@@ -434,6 +434,10 @@ const struct db_migration db_sqlite_migrations[] = {
 	{ "ALTER TABLE jobs ADD COLUMN claim TEXT;"
 	  "ALTER TABLE jobs ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;"
 	  "ALTER TABLE jobs ADD COLUMN node TEXT;", 0 },
+	/* 15: the settings every node must agree on (core/settings.h): the
+	 * shared keys of dam.conf as `dam config push` stored them. */
+	{ "CREATE TABLE settings (section TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+	  "  updated_at INTEGER NOT NULL, PRIMARY KEY (section, key));", 0 },
 };
 
 const int db_sqlite_nmigrations = (int)(sizeof db_sqlite_migrations / sizeof db_sqlite_migrations[0]);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/settings.h"
 #include "util/timeutil.h"
 
 static void parse_trusted(struct server_ctx *srv, const char *list)
@@ -44,9 +45,11 @@ int server_config_load(struct server_ctx *srv, struct dam_err *err)
 	char path[4200];
 	int rc;
 
+	/* dam.conf checked whole first (a bad line is refused even when the
+	 * database's settings would hide it), then the effective settings. */
 	config_defaults(&cfg);
 	snprintf(path, sizeof path, "%s/dam.conf", srv->root);
-	if ((rc = config_load(path, &cfg, err)) < 0)
+	if ((rc = config_load(path, &cfg, err)) < 0 || (rc = settings_load_root(srv->root, &cfg, err)) < 0)
 		return rc;
 	pthread_mutex_lock(&srv->cfg_lock);
 	srv->cfg = cfg;

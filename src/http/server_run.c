@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "core/search.h"
+#include "core/settings.h"
 #include "deliver/deliver.h"
 #include "deliver/preset.h"
 #include "deliver/purge.h"
@@ -292,23 +293,52 @@ static void block_signals(sigset_t *set)
 
 /* The main thread's life: reload on SIGHUP, keep the job workers running,
  * return on SIGTERM/SIGINT. */
+static void reload(struct server_ctx *srv, const char *why)
+{
+	struct dam_err e;
+
+	if (server_config_load(srv, &e) < 0)
+		fprintf(stderr, "dam serve: reload failed, keeping the old configuration: %s\n", e.msg);
+	else
+		fprintf(stderr, "dam serve: configuration reloaded%s\n", why);
+	resync_presets(srv);
+}
+
+/* True when the library's stored settings moved since *stamp (then
+ * updated): another node ran `dam config push`. One cheap query, made by
+ * the main thread about once a second with a handle of its own. */
+static bool settings_moved(struct dam *watch, int64_t *stamp)
+{
+	int64_t now;
+
+	if (!watch || settings_version(watch, &now, NULL) < 0 || now == *stamp)
+		return false;
+	*stamp = now;
+	return true;
+}
+
+/* The main thread's life: reload on SIGHUP or when the library's shared
+ * settings change, keep the job workers running, return on SIGTERM/SIGINT. */
 static void wait_for_stop(struct server_ctx *srv, const sigset_t *set, struct worker_proc *workers, int nworkers)
 {
+	struct dam *watch = NULL;
+	int64_t stamp = 0;
+	unsigned tick = 0;
+
+	if (library_open(srv->root, &watch, NULL) == 0)
+		settings_moved(watch, &stamp);
 	for (;;) {
 		struct timespec ts = { 0, 250 * 1000000L };
 		int sig = sigtimedwait(set, NULL, &ts);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
-		if (sig == SIGHUP) {
-			struct dam_err e;
-			if (server_config_load(srv, &e) < 0)
-				fprintf(stderr, "dam serve: reload failed, keeping the old configuration: %s\n", e.msg);
-			else
-				fprintf(stderr, "dam serve: configuration reloaded\n");
-			resync_presets(srv);
-		}
+		if (sig == SIGHUP)
+			reload(srv, "");
+		else if (++tick % 4 == 0 && settings_moved(watch, &stamp))
+			reload(srv, " (the library's shared settings changed: dam config push)");
 		supervise(srv, workers, nworkers);
 	}
+	library_close(watch);
 }
 
 /* Graceful stop: no new connections, in-flight requests and jobs finish

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <ini.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,8 @@ void config_defaults(struct dam_config *cfg)
 struct load_ctx {
 	struct dam_config *cfg;
 	struct dam_err *err;
+	enum config_load_mode mode;
+	struct dam_config *scratch; /* CONFIG_LOAD_NODE: where shared entries go */
 	int bad_line;
 };
 
@@ -65,55 +68,104 @@ static int parse_bool(const char *v, bool *out)
 	return 0;
 }
 
-struct int_key {
-	const char *section, *key;
-	size_t offset;
-	long long lo, hi;
+/* Every key of dam.conf, with where it lives (docs/configuration.md, "where
+ * it lives"). Shared keys are the library's: every node must apply the same
+ * value, so once `dam config push` stored them they come from the
+ * database's settings table. Node keys describe this machine (how it
+ * reaches the database and the store, how much it caches, how many
+ * processes it runs) and always come from its own dam.conf. [preset NAME]
+ * sections are shared too (set_preset). */
+enum key_type {
+	KT_INT,    /* int in [lo, hi] */
+	KT_U64,    /* uint64_t in [lo, hi] */
+	KT_STR,    /* char[size] */
+	KT_BOOL,   /* bool: true/false, yes/no, on/off, 1/0 */
+	KT_UPPER,  /* char[size]: one of a, b, any case, kept upper-case */
+	KT_BACKEND,/* [store] backend: fs | s3 */
+	KT_ADDRESSING, /* [store] addressing: path | virtual (bool s3_virtual_host) */
+	KT_DBURL,  /* [database] url, checked by config_check_db_url */
+	KT_REFUSED,/* a secret, never accepted in dam.conf */
 };
 
-#define INT_KEY(s, k, f, lo, hi) { s, k, offsetof(struct dam_config, f), lo, hi }
-static const struct int_key int_keys[] = {
-	INT_KEY("limits", "max_dimension", max_dimension, 1, 1000000),
-	INT_KEY("worker", "timeout", job_timeout_s, 1, 86400),
-	INT_KEY("worker", "cpu", job_cpu_s, 1, 86400),
-	INT_KEY("worker", "memory", job_memory_mb, 64, 1 << 20),
-	INT_KEY("worker", "file_size", job_file_mb, 1, 1 << 24),
-	INT_KEY("worker", "attempts", job_attempts, 1, 100),
-	INT_KEY("worker", "lease", job_lease_s, 1, 3600),
-	INT_KEY("worker", "processes", workers, 0, 256),
-	INT_KEY("delivery", "cache_mb", cache_mb, 0, 1 << 24),
-	INT_KEY("delivery", "hot_cache_mb", hot_cache_mb, 0, 1 << 20),
-	INT_KEY("delivery", "max_input_megapixels", max_input_mp, 1, 10000),
-	INT_KEY("delivery", "max_output_megapixels", max_output_mp, 1, 1000),
-	INT_KEY("delivery", "max_operations", max_ops, 1, 64),
-	INT_KEY("delivery", "timeout_ms", transform_timeout_ms, 100, 600000),
-	INT_KEY("delivery", "max_age", max_age_s, 0, 31536000),
-	INT_KEY("store", "part_mb", s3_part_mb, 5, 64),
-};
-
-struct str_key {
+struct config_key {
 	const char *section, *key;
+	enum config_scope scope;
+	enum key_type type;
 	size_t offset, size;
+	long long lo, hi;
+	const char *a, *b;
 };
 
-#define STR_KEY(s, k, f) { s, k, offsetof(struct dam_config, f), sizeof(((struct dam_config *)0)->f) }
-static const struct str_key str_keys[] = {
-	STR_KEY("library", "name", name),
-	STR_KEY("delivery", "base_url", base_url),
-	STR_KEY("delivery", "formats", formats),
-	STR_KEY("delivery", "purge_edges", purge_edges),
-	STR_KEY("delivery", "purge_http_url", purge_http_url),
-	STR_KEY("delivery", "purge_http_body", purge_http_body),
-	STR_KEY("delivery", "purge_http_header", purge_http_header),
-	STR_KEY("store", "endpoint", s3_endpoint),
-	STR_KEY("store", "bucket", s3_bucket),
-	STR_KEY("store", "region", s3_region),
-	STR_KEY("store", "key_id", s3_key_id),
-	STR_KEY("store", "secret_env", s3_secret_env),
-	STR_KEY("store", "secret_file", s3_secret_file),
-	STR_KEY("database", "password_env", db_password_env),
-	STR_KEY("database", "password_file", db_password_file),
+#define F(f) offsetof(struct dam_config, f), sizeof(((struct dam_config *)0)->f)
+#define KI(s, k, sc, f, lo, hi) { s, k, sc, KT_INT, F(f), lo, hi, NULL, NULL }
+#define KS(s, k, sc, f) { s, k, sc, KT_STR, F(f), 0, 0, NULL, NULL }
+#define KB(s, k, sc, f) { s, k, sc, KT_BOOL, F(f), 0, 0, NULL, NULL }
+#define KU(s, k, sc, f, a, b) { s, k, sc, KT_UPPER, F(f), 0, 0, a, b }
+#define SH CONFIG_SHARED
+#define ND CONFIG_NODE
+static const struct config_key keys[] = {
+	KS("library", "name", SH, name),
+	{ "store", "backend", ND, KT_BACKEND, F(store_backend), 0, 0, NULL, NULL },
+	KS("store", "endpoint", ND, s3_endpoint),
+	KS("store", "bucket", ND, s3_bucket),
+	KS("store", "region", ND, s3_region),
+	KS("store", "key_id", ND, s3_key_id),
+	KS("store", "secret_env", ND, s3_secret_env),
+	KS("store", "secret_file", ND, s3_secret_file),
+	{ "store", "addressing", ND, KT_ADDRESSING, F(s3_virtual_host), 0, 0, NULL, NULL },
+	KI("store", "part_mb", ND, s3_part_mb, 5, 64),
+	{ "store", "secret", ND, KT_REFUSED, 0, 0, -3, 0, NULL, NULL },
+	{ "database", "url", ND, KT_DBURL, F(db_url), 0, 0, NULL, NULL },
+	KS("database", "password_env", ND, db_password_env),
+	KS("database", "password_file", ND, db_password_file),
+	{ "database", "password", ND, KT_REFUSED, 0, 0, -4, 0, NULL, NULL },
+	{ "limits", "max_pixels", SH, KT_U64, F(max_pixels), 1, 1ll << 40, NULL, NULL },
+	KI("limits", "max_dimension", SH, max_dimension, 1, 1000000),
+	KB("limits", "allow_magick", SH, allow_magick),
+	KI("worker", "timeout", SH, job_timeout_s, 1, 86400),
+	KI("worker", "cpu", SH, job_cpu_s, 1, 86400),
+	KI("worker", "memory", SH, job_memory_mb, 64, 1 << 20),
+	KI("worker", "file_size", SH, job_file_mb, 1, 1 << 24),
+	KI("worker", "attempts", SH, job_attempts, 1, 100),
+	KI("worker", "lease", SH, job_lease_s, 1, 3600),
+	KI("worker", "processes", ND, workers, 0, 256),
+	KS("delivery", "base_url", SH, base_url),
+	KB("delivery", "presets_only", SH, presets_only),
+	KI("delivery", "cache_mb", ND, cache_mb, 0, 1 << 24),
+	KI("delivery", "hot_cache_mb", ND, hot_cache_mb, 0, 1 << 20),
+	KI("delivery", "max_input_megapixels", SH, max_input_mp, 1, 10000),
+	KI("delivery", "max_output_megapixels", SH, max_output_mp, 1, 1000),
+	KI("delivery", "max_operations", SH, max_ops, 1, 64),
+	KS("delivery", "formats", SH, formats),
+	KI("delivery", "timeout_ms", SH, transform_timeout_ms, 100, 600000),
+	KI("delivery", "max_age", SH, max_age_s, 0, 31536000),
+	KS("delivery", "purge_edges", SH, purge_edges),
+	KU("delivery", "purge_method", SH, purge_method, "BAN", "PURGE"),
+	KS("delivery", "purge_http_url", SH, purge_http_url),
+	KU("delivery", "purge_http_method", SH, purge_http_method, "POST", "PUT"),
+	KS("delivery", "purge_http_body", SH, purge_http_body),
+	KS("delivery", "purge_http_header", SH, purge_http_header),
 };
+#undef SH
+#undef ND
+
+static const struct config_key *find_key(const char *s, const char *k)
+{
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (!strcmp(keys[i].section, s) && !strcmp(keys[i].key, k))
+			return &keys[i];
+	return NULL;
+}
+
+int config_key_scope(const char *section, const char *key)
+{
+	const struct config_key *ck;
+
+	if (!strncmp(section, "preset ", 7))
+		return !strcmp(key, "spec") || !strcmp(key, "description") ? CONFIG_SHARED : -1;
+	ck = find_key(section, key);
+	return ck && ck->type != KT_REFUSED ? (int)ck->scope : -1;
+}
 
 static int set_string(char *dst, size_t size, const char *v)
 {
@@ -128,6 +180,8 @@ static int set_preset(struct dam_config *cfg, const char *name, const char *k, c
 
 	if (n == 0 || n > 32 || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
 		return -1;
+	if (strcmp(k, "spec") && strcmp(k, "description"))
+		return -2;
 	for (int i = 0; i < cfg->npresets; i++)
 		if (!strcmp(cfg->presets[i].name, name))
 			p = &cfg->presets[i];
@@ -140,12 +194,10 @@ static int set_preset(struct dam_config *cfg, const char *name, const char *k, c
 	}
 	if (!strcmp(k, "spec"))
 		return set_string(p->spec, sizeof p->spec, v);
-	if (!strcmp(k, "description"))
-		return set_string(p->description, sizeof p->description, v);
-	return -2;
+	return set_string(p->description, sizeof p->description, v);
 }
 
-static int set_choice(char *dst, size_t size, const char *v, const char *a, const char *b)
+static int set_upper(char *dst, size_t size, const char *v, const char *a, const char *b)
 {
 	if (strcasecmp(v, a) && strcasecmp(v, b))
 		return -1;
@@ -155,88 +207,161 @@ static int set_choice(char *dst, size_t size, const char *v, const char *a, cons
 	return 0;
 }
 
+/* Applies one entry: 0, -1 bad value, -2 unknown key, -3/-4 a refused
+ * secret (its code in lo), -5 a bad database URL. */
 static int set_key(struct dam_config *cfg, const char *s, const char *k, const char *v)
 {
+	const struct config_key *ck;
+	char *field;
 	long long n;
 
-	for (size_t i = 0; i < sizeof int_keys / sizeof int_keys[0]; i++) {
-		const struct int_key *ik = &int_keys[i];
-		if (strcmp(ik->section, s) || strcmp(ik->key, k))
-			continue;
-		if (parse_int(v, ik->lo, ik->hi, &n) < 0)
-			return -1;
-		*(int *)((char *)cfg + ik->offset) = (int)n;
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof str_keys / sizeof str_keys[0]; i++) {
-		const struct str_key *sk = &str_keys[i];
-		if (!strcmp(sk->section, s) && !strcmp(sk->key, k))
-			return set_string((char *)cfg + sk->offset, sk->size, v);
-	}
 	if (!strncmp(s, "preset ", 7))
 		return set_preset(cfg, s + 7, k, v);
-	if (!strcmp(s, "delivery") && !strcmp(k, "presets_only"))
-		return parse_bool(v, &cfg->presets_only);
-	if (!strcmp(s, "delivery") && !strcmp(k, "purge_method"))
-		return set_choice(cfg->purge_method, sizeof cfg->purge_method, v, "BAN", "PURGE");
-	if (!strcmp(s, "delivery") && !strcmp(k, "purge_http_method"))
-		return set_choice(cfg->purge_http_method, sizeof cfg->purge_http_method, v, "POST", "PUT");
-	if (!strcmp(s, "store") && !strcmp(k, "backend"))
-		return strcmp(v, "fs") && strcmp(v, "s3") ? -1 : set_string(cfg->store_backend, sizeof cfg->store_backend, v);
-	if (!strcmp(s, "store") && !strcmp(k, "addressing")) {
+	if (!(ck = find_key(s, k)))
+		return -2;
+	field = (char *)cfg + ck->offset;
+	switch (ck->type) {
+	case KT_INT:
+		if (parse_int(v, ck->lo, ck->hi, &n) < 0)
+			return -1;
+		*(int *)field = (int)n;
+		return 0;
+	case KT_U64:
+		if (parse_int(v, ck->lo, ck->hi, &n) < 0)
+			return -1;
+		*(uint64_t *)field = (uint64_t)n;
+		return 0;
+	case KT_STR:
+		return set_string(field, ck->size, v);
+	case KT_BOOL:
+		return parse_bool(v, (bool *)field);
+	case KT_UPPER:
+		return set_upper(field, ck->size, v, ck->a, ck->b);
+	case KT_BACKEND:
+		return strcmp(v, "fs") && strcmp(v, "s3") ? -1 : set_string(field, ck->size, v);
+	case KT_ADDRESSING:
 		if (strcmp(v, "path") && strcmp(v, "virtual"))
 			return -1;
-		cfg->s3_virtual_host = !strcmp(v, "virtual");
+		*(bool *)field = !strcmp(v, "virtual");
 		return 0;
+	case KT_DBURL:
+		return config_check_db_url(v, NULL) < 0 ? -5 : set_string(field, ck->size, v);
+	case KT_REFUSED:
+		/* dam.conf is read by anyone who may read the library's
+		 * settings (and ends up in backups and tickets): the secret
+		 * must live elsewhere. */
+		return (int)ck->lo;
 	}
-	/* dam.conf is read by anyone who may read the library's settings (and
-	 * ends up in backups and tickets): the secret must live elsewhere. */
-	if (!strcmp(s, "store") && !strcmp(k, "secret"))
-		return -3;
-	if (!strcmp(s, "database") && !strcmp(k, "password"))
-		return -4;
-	if (!strcmp(s, "database") && !strcmp(k, "url")) {
-		if (config_check_db_url(v, NULL) < 0)
-			return -5;
-		return set_string(cfg->db_url, sizeof cfg->db_url, v);
-	}
-	if (!strcmp(s, "limits") && !strcmp(k, "max_pixels")) {
-		if (parse_int(v, 1, 1ll << 40, &n) < 0)
-			return -1;
-		cfg->max_pixels = (uint64_t)n;
-		return 0;
-	}
-	if (!strcmp(s, "limits") && !strcmp(k, "allow_magick"))
-		return parse_bool(v, &cfg->allow_magick);
 	return -2;
+}
+
+/* The message of set_key's code rc for the entry (section, key, value). */
+static int set_error(struct dam_err *err, int rc, const char *section, const char *key, const char *value)
+{
+	if (rc == -2)
+		return dam_err_set(err, DAM_EINVAL, key, "unknown key \"%s\" in section [%s]", key, section);
+	if (rc == -3)
+		return dam_err_set(err, DAM_EINVAL, key,
+				   "[store] secret is refused: a secret must not sit in dam.conf in plain "
+				   "text; name an environment variable (secret_env) or a private file (secret_file)");
+	if (rc == -4)
+		return dam_err_set(err, DAM_EINVAL, key,
+				   "[database] password is refused: a password must not sit in dam.conf "
+				   "in plain text; name an environment variable (password_env), a private file "
+				   "(password_file), or use libpq's PGPASSFILE or service file");
+	if (rc == -5) {
+		struct dam_err why = { 0 };
+		config_check_db_url(value, &why); /* its message, without the URL */
+		return dam_err_set(err, DAM_EINVAL, key, "%s", why.msg);
+	}
+	return dam_err_set(err, DAM_EINVAL, key, "bad value for [%s] %s: \"%s\"", section, key, value);
+}
+
+int config_set(struct dam_config *cfg, const char *section, const char *key, const char *value, struct dam_err *err)
+{
+	int rc = set_key(cfg, section, key, value);
+
+	return rc == 0 ? 0 : set_error(err, rc, section, key, value);
+}
+
+int config_get(const struct dam_config *cfg, const char *section, const char *key, char *buf, size_t size)
+{
+	const struct config_key *ck = find_key(section, key);
+	const char *field;
+	int n;
+
+	if (!strncmp(section, "preset ", 7)) {
+		for (int i = 0; i < cfg->npresets; i++)
+			if (!strcmp(cfg->presets[i].name, section + 7))
+				return snprintf(buf, size, "%s", !strcmp(key, "spec") ? cfg->presets[i].spec
+										: cfg->presets[i].description) < (int)size ? 0 : -1;
+		return -1;
+	}
+	if (!ck || ck->type == KT_REFUSED)
+		return -1;
+	field = (const char *)cfg + ck->offset;
+	switch (ck->type) {
+	case KT_INT:
+		n = snprintf(buf, size, "%d", *(const int *)field);
+		break;
+	case KT_U64:
+		n = snprintf(buf, size, "%llu", (unsigned long long)*(const uint64_t *)field);
+		break;
+	case KT_BOOL:
+		n = snprintf(buf, size, "%s", *(const bool *)field ? "true" : "false");
+		break;
+	case KT_ADDRESSING:
+		n = snprintf(buf, size, "%s", *(const bool *)field ? "virtual" : "path");
+		break;
+	default:
+		n = snprintf(buf, size, "%s", field);
+	}
+	return n >= 0 && (size_t)n < size ? 0 : -1;
+}
+
+int config_each_shared(const struct dam_config *cfg, config_entry_fn fn, void *ctx)
+{
+	char v[1100], section[48];
+	int rc;
+
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		if (keys[i].scope != CONFIG_SHARED)
+			continue;
+		config_get(cfg, keys[i].section, keys[i].key, v, sizeof v);
+		if ((rc = fn(ctx, keys[i].section, keys[i].key, v)) < 0)
+			return rc;
+	}
+	for (int i = 0; i < cfg->npresets; i++) {
+		snprintf(section, sizeof section, "preset %s", cfg->presets[i].name);
+		if ((rc = fn(ctx, section, "spec", cfg->presets[i].spec)) < 0 ||
+		    (rc = fn(ctx, section, "description", cfg->presets[i].description)) < 0)
+			return rc;
+	}
+	return 0;
 }
 
 static int on_entry(void *user, const char *section, const char *key, const char *value)
 {
 	struct load_ctx *c = user;
-	int rc = set_key(c->cfg, section, key, value);
+	/* In node mode a shared entry is still checked (a typo is an error
+	 * either way) but lands in the scratch copy: the database's value
+	 * stands. */
+	bool scratch = c->mode == CONFIG_LOAD_NODE && config_key_scope(section, key) == CONFIG_SHARED;
+	int rc = set_key(scratch ? c->scratch : c->cfg, section, key, value);
 
 	if (rc == 0)
 		return 1;
 	c->bad_line = 1;
-	if (rc == -2)
-		dam_err_set(c->err, DAM_EINVAL, key, "dam.conf: unknown key \"%s\" in section [%s]", key, section);
-	else if (rc == -3)
-		dam_err_set(c->err, DAM_EINVAL, key,
-			    "dam.conf: [store] secret is refused: a secret must not sit in dam.conf in plain "
-			    "text; name an environment variable (secret_env) or a private file (secret_file)");
-	else if (rc == -4)
-		dam_err_set(c->err, DAM_EINVAL, key,
-			    "dam.conf: [database] password is refused: a password must not sit in dam.conf "
-			    "in plain text; name an environment variable (password_env), a private file "
-			    "(password_file), or use libpq's PGPASSFILE or service file");
-	else if (rc == -5) {
-		struct dam_err why = { 0 };
-		config_check_db_url(value, &why); /* its message, without the URL */
-		dam_err_set(c->err, DAM_EINVAL, key, "dam.conf: %s", why.msg);
+	set_error(c->err, rc, section, key, value);
+	if (c->err) {
+		/* Truncating a message that long is fine. */
+		size_t n = strlen(c->err->msg), room = sizeof c->err->msg - 1, pre = 10;
+		if (n > room - pre)
+			n = room - pre;
+		memmove(c->err->msg + pre, c->err->msg, n);
+		memcpy(c->err->msg, "dam.conf: ", pre);
+		c->err->msg[pre + n] = '\0';
 	}
-	else
-		dam_err_set(c->err, DAM_EINVAL, key, "dam.conf: bad value for [%s] %s: \"%s\"", section, key, value);
 	return 0;
 }
 
@@ -271,14 +396,26 @@ password:
 
 int config_load(const char *path, struct dam_config *cfg, struct dam_err *err)
 {
-	struct load_ctx c = { cfg, err, 0 };
+	return config_load_mode(path, cfg, CONFIG_LOAD_ALL, err);
+}
+
+int config_load_mode(const char *path, struct dam_config *cfg, enum config_load_mode mode, struct dam_err *err)
+{
+	struct load_ctx c = { cfg, err, mode, NULL, 0 };
 	FILE *f = fopen(path, "r");
 	int rc;
 
 	if (!f)
 		return dam_err_errno(err, DAM_EIO, errno, "cannot read %s", path);
+	if (mode == CONFIG_LOAD_NODE && !(c.scratch = malloc(sizeof *c.scratch))) {
+		fclose(f);
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	}
+	if (c.scratch)
+		config_defaults(c.scratch);
 	rc = ini_parse_file(f, on_entry, &c);
 	fclose(f);
+	free(c.scratch);
 	if (rc == 0)
 		return 0;
 	if (c.bad_line)
@@ -383,4 +520,35 @@ char *config_text_with_database(const char *url, const char *password_env, const
 		return NULL;
 	}
 	return strbuf_detach(&sb, NULL);
+}
+
+struct each_ctx {
+	config_entry_fn fn;
+	void *ctx;
+	int rc;
+};
+
+static int on_each(void *user, const char *section, const char *key, const char *value)
+{
+	struct each_ctx *c = user;
+
+	/* inih goes on after a handler's error: keep the first. */
+	if (c->rc >= 0)
+		c->rc = c->fn(c->ctx, section, key, value);
+	return c->rc < 0 ? 0 : 1;
+}
+
+int config_each_file_entry(const char *path, config_entry_fn fn, void *ctx, struct dam_err *err)
+{
+	struct each_ctx c = { fn, ctx, 0 };
+	FILE *f = fopen(path, "r");
+	int rc;
+
+	if (!f)
+		return dam_err_errno(err, DAM_EIO, errno, "cannot read %s", path);
+	rc = ini_parse_file(f, on_each, &c);
+	fclose(f);
+	if (c.rc < 0)
+		return c.rc;
+	return rc == 0 ? 0 : dam_err_set(err, DAM_EINVAL, NULL, "dam.conf line %d: not valid INI", rc);
 }

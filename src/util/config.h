@@ -8,6 +8,7 @@
 #define DAM_UTIL_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/err.h"
@@ -74,12 +75,50 @@ struct dam_config {
 	} presets[32];
 };
 
+/* Where a key lives (docs/configuration.md). Shared: the library's, equal
+ * on every node; once `dam config push` stored them, they come from the
+ * database's settings table and dam.conf's are ignored. Node: this
+ * machine's ([database], [store], [worker] processes, [delivery] cache_mb
+ * and hot_cache_mb), always from its dam.conf. */
+enum config_scope { CONFIG_SHARED = 0, CONFIG_NODE = 1 };
+
+/* The scope of [section] key ("preset NAME" sections are shared), or -1
+ * for a key dam.conf does not know (or refuses: the secrets). */
+int config_key_scope(const char *section, const char *key);
+
+/* Applies one entry as dam.conf's line "key = value" in [section] would.
+ * DAM_EINVAL (message names the key; no "dam.conf:" prefix) on an unknown
+ * key or a bad value. */
+int config_set(struct dam_config *cfg, const char *section, const char *key, const char *value,
+	       struct dam_err *err);
+
+/* The text of [section] key in cfg, as config_set takes it back, into buf.
+ * 0, or -1 for an unknown key or preset, or a value longer than size. */
+int config_get(const struct dam_config *cfg, const char *section, const char *key, char *buf, size_t size);
+
+/* Calls fn for every shared key of cfg, in the table's order, then for
+ * spec and description of each [preset NAME]; value is borrowed for the
+ * call. Stops at and returns fn's first negative return; else 0. */
+typedef int (*config_entry_fn)(void *ctx, const char *section, const char *key, const char *value);
+int config_each_shared(const struct dam_config *cfg, config_entry_fn fn, void *ctx);
+
+/* Calls fn for every entry written in the file at path, as written (no
+ * check, no defaults). Stops at fn's first negative return and returns it;
+ * DAM_EIO when the file cannot be read, DAM_EINVAL when it is not INI. */
+int config_each_file_entry(const char *path, config_entry_fn fn, void *ctx, struct dam_err *err);
+
 /* Fills cfg with defaults. */
 void config_defaults(struct dam_config *cfg);
 
 /* Loads path over the defaults. DAM_ENOTFOUND if missing, DAM_EINVAL with the
  * line and key on a bad entry. */
 int config_load(const char *path, struct dam_config *cfg, struct dam_err *err);
+
+/* CONFIG_LOAD_ALL: every key (config_load). CONFIG_LOAD_NODE: only node
+ * keys are applied; shared ones are still checked (a bad one is an error)
+ * but left as cfg had them (the database's). */
+enum config_load_mode { CONFIG_LOAD_ALL, CONFIG_LOAD_NODE };
+int config_load_mode(const char *path, struct dam_config *cfg, enum config_load_mode mode, struct dam_err *err);
 
 /* The text of a fresh dam.conf with every key and its default, commented. */
 const char *config_default_text(void);

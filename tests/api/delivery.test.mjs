@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, checkedFetch, fixture, assertErrorShape, sha256, cli, tmpDir, sleep, T } from './lib/server.mjs';
+import { startServer, checkedFetch, fixture, assertErrorShape, sha256, cli, tmpDir, sleep, T, pushSettingsIfStored } from './lib/server.mjs';
 
 let s, photo, alpha, wav;
 
@@ -369,6 +369,7 @@ test('presets through the API: create, use, change, delete; bad specs refused', 
 
 test('a preset added to dam.conf is served after SIGHUP', async () => {
   fs.appendFileSync(path.join(s.lib, 'dam.conf'), '\n[preset promo]\nspec = w_123,f_png\ndescription = Promo tile\n');
+  pushSettingsIfStored(s.lib); // on PostgreSQL presets are shared settings in the database
   s.proc.kill('SIGHUP');
   const until = Date.now() + T(10000);
   let r;

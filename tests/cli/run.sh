@@ -1261,6 +1261,9 @@ job_state() {
 test_worker_lease() {
 	new_lib
 	printf '\n[worker]\nlease = 2\n' >>"$LIB/dam.conf"
+	# lease is a shared key: the database's applies once pushed (on
+	# PostgreSQL dam init pushed), so push it.
+	"$DAM" config push >/dev/null || fail "dam config push"
 	slow_image || { fail "vips could not make the test image"; return; }
 	assert_exit 0 dam ingest --no-process --json "$TMPROOT/slow.png" || return
 	local id w1 w2 kids k t0 waited
@@ -1317,6 +1320,9 @@ test_worker_lease() {
 test_worker_lease_late() {
 	new_lib
 	printf '\n[worker]\nlease = 1\n' >>"$LIB/dam.conf"
+	# lease is a shared key: the database's applies once pushed (on
+	# PostgreSQL dam init pushed), so push it.
+	"$DAM" config push >/dev/null || fail "dam config push"
 	slow_image || { fail "vips could not make the test image"; return; }
 	assert_exit 0 dam ingest --no-process --json "$TMPROOT/slow.png" || return
 	local id w1 w2
@@ -1433,13 +1439,81 @@ test_migrate() {
 	assert_contains "$ERR" "holds another library"
 }
 
+# The settings the nodes agree on live in the database (docs/scale-out.md):
+# pushed from one node's dam.conf, they override every node's own shared
+# keys, [preset] sections included; serve and worker warn about a dam.conf
+# that differs, and a running server re-reads them after a push.
+test_config_settings() {
+	new_lib
+	local origin=dam.conf
+	# dam init --database pushed already; an SQLite library has nothing stored until a push
+	[ -n "${DAM_TEST_PG_URL:-}" ] && origin=database
+	assert_exit 0 dam config show --json
+	assert_eq "250000000 $origin" "$(j -r '.[] | select(.section=="limits" and .key=="max_pixels") | "\(.value) \(.origin)"')" \
+		"max_pixels before the push"
+	assert_eq "" "$(j -r '.[] | select(.key=="cache_mb" or .section=="database" or .section=="store") | .key')" \
+		"node keys are not shared settings"
+	assert_eq "$(libsql "$LIB" "select count(*) from settings" | tr -d ' ')" \
+		"$([ "$origin" = database ] && libsql "$LIB" "select count(*) from settings" | tr -d ' ' || echo 0)" "rows before the push"
+
+	# this node's dam.conf: a lower pixel limit and a preset, pushed
+	printf '\n[limits]\nmax_pixels = 500000\n\n[preset promo]\nspec = w_123,f_png\ndescription = Promo tile\n' >>"$LIB/dam.conf"
+	assert_exit 0 dam config push
+	assert_contains "$OUT" "changed"
+	assert_exit 0 dam config show --json
+	assert_eq "500000 database" "$(j -r '.[] | select(.section=="limits" and .key=="max_pixels") | "\(.value) \(.origin)"')" \
+		"max_pixels after the push"
+	assert_eq "w_123,f_png database" "$(j -r '.[] | select(.section=="preset promo" and .key=="spec") | "\(.value) \(.origin)"')" \
+		"preset promo after the push"
+	assert_eq "500000" "$(libsql "$LIB" "select value from settings where section='limits' and key='max_pixels'")" "stored row"
+	assert_exit 0 dam config show
+	assert_contains "$OUT" "[limits] max_pixels = 500000   (database)"
+	assert_exit 0 dam audit log --json --action settings.push --limit 1
+	assert_contains "$OUT" '[limits] max_pixels' "audit row names the changed key"
+	assert_not_contains "$OUT" '500000' "audit row holds no values"
+
+	# Now a node whose dam.conf says otherwise and lacks the preset: the
+	# database's limit refuses a 960000-pixel photo, the preset is listed.
+	sed -i -e 's/^max_pixels = 500000$/max_pixels = 250000000/' -e '/^\[preset promo\]/,$d' "$LIB/dam.conf"
+	assert_exit 1 dam ingest --json "$FIXTURES/photo.jpg"
+	assert_eq 1 "$(j .summary.processing_failed)" "the database's max_pixels refused the photo"
+	assert_contains "$(j -r '.results[] | select(.status=="processing_failed") | .error')" "1200x800" "the refusal"
+	assert_exit 0 dam preset list --json
+	assert_eq "w_123,f_png" "$(j -r '.[] | select(.name=="promo") | .spec')" "promo from the database"
+	assert_exit 0 dam worker --until-idle
+	assert_contains "$ERR" "dam worker: warning: dam.conf [limits] max_pixels = 250000000 differs from the library's 500000 (database); the database's applies — run dam config push to change it"
+	assert_eq 1 "$(grep -c 'differs' <<<"$ERR")" "one warning line per differing key"
+
+	# A running server warns at start and re-reads the settings after a push.
+	local log=$T/serve.log
+	bg "$DAM" serve --listen 127.0.0.1:0 --no-workers --stop-deadline 3 >"$log" 2>&1
+	wait_for 30 grep -q 'listening on' "$log" || { fail "serve did not start: $(cat "$log")"; return; }
+	assert_contains "$(cat "$log")" "dam serve: warning: dam.conf [limits] max_pixels = 250000000 differs"
+	assert_exit 0 dam config push
+	wait_for 10 grep -q "shared settings changed" "$log" || fail "serve did not re-read the pushed settings: $(cat "$log")"
+	kill "$BG"
+
+	# pushed back: the node's value is the library's, the photo goes in
+	assert_exit 0 dam config show --json
+	assert_eq "250000000 database" "$(j -r '.[] | select(.section=="limits" and .key=="max_pixels") | "\(.value) \(.origin)"')"
+	assert_eq "" "$(j -r '.[] | select(.section=="preset promo") | .key')" "the push replaced the preset away"
+	assert_exit 0 dam ingest --json "$FIXTURES/photo.jpg"
+	assert_exit 0 dam worker --until-idle
+	assert_not_contains "$ERR" "differs"
+
+	# a bad row in the database is refused with its name, not skipped
+	libsql "$LIB" "update settings set value = 'lots' where section='limits' and key='max_pixels'"
+	assert_exit 4 dam ls
+	assert_contains "$ERR" "the library's settings (database): bad value for [limits] max_pixels"
+}
+
 # ------------------------------------------------------------------ runner
 
 TESTS=(
 	init_and_find ingest_fixtures dedup_and_dry_run ingest_tags_meta new_version globs
 	tag_meta_rm_restore corrupt_retry decompression_bomb crash_kill9 fsck_damage_gc audit_chain audit_log_filters
 	bad_input names_and_types watch watch_burst ls_filters help_usage delivery cli_actor url_expires private_library search_ranges ingest_alpha show_warnings
-	worker_lease worker_lease_late many_workers migrate
+	worker_lease worker_lease_late many_workers migrate config_settings
 )
 if [ $# -gt 0 ]; then
 	sel=()

@@ -62,6 +62,8 @@ secret_file = $T/s3.secret
 lease = 2
 CONF
 )
+# [worker] lease is a shared key: it lives in the database once pushed.
+"$DAM" --library "$T/a" config push >/dev/null
 # --- the second node: the same dam.conf in a folder of its own ---
 mkdir -m 700 "$T/b"
 install -m 600 "$T/a/dam.conf" "$T/b/dam.conf"

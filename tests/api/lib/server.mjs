@@ -109,6 +109,17 @@ export function initLibrary(lib) {
   execFileSync(damBinary(), ['init', lib, ...db], { stdio: ['ignore', 'ignore', 'pipe'], timeout: T(30000) });
 }
 
+/**
+ * `dam config push` when the library's database holds shared settings (a
+ * PostgreSQL library: dam init pushed them), so shared keys a test wrote
+ * into dam.conf apply there as they do on an SQLite library that never
+ * pushed (docs/configuration.md, "where it lives").
+ */
+export function pushSettingsIfStored(lib) {
+  if (libSql(lib, 'SELECT count(*) FROM settings') === '0') return;
+  execFileSync(damBinary(), ['--library', lib, 'config', 'push'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: T(30000) });
+}
+
 /** The database URL of a library made by initLibrary ('' for dam.db). */
 function libraryDbUrl(lib) {
   const m = fs.readFileSync(path.join(lib, 'dam.conf'), 'utf8').match(/^url = (\S+)$/m);
@@ -166,7 +177,10 @@ export async function startServer(opts = {}) {
     fs.appendFileSync(path.join(lib, 'dam.conf'), '\n' + fs.readFileSync(process.env.DAM_TEST_STORE_CONF, 'utf8') + '\n');
   }
   if (opts.prepare) opts.prepare(lib);
-  if (opts.conf) fs.appendFileSync(path.join(lib, 'dam.conf'), '\n' + opts.conf + '\n');
+  if (opts.conf) {
+    fs.appendFileSync(path.join(lib, 'dam.conf'), '\n' + opts.conf + '\n');
+    pushSettingsIfStored(lib);
+  }
   // A short stop deadline by default: job workers do not stop on SIGTERM
   // (see server.test.mjs), and each stop would otherwise take 20 s.
   const deadline = (opts.args || []).includes('--stop-deadline') ? [] : ['--stop-deadline', String(Math.ceil(3 * SLOW))];
