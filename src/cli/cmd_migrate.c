@@ -37,41 +37,67 @@ static int conf_without_location(const char *text, struct strbuf *out)
 	return rc;
 }
 
-/* Makes dir a new library whose dam.conf is the source's, located at the
- * target's database and store (store_conf: a file with a [store] section,
- * or NULL for the library's folder). */
-static int make_target(struct dam *from, const char *dir, const char *store_conf, struct dam_err *err)
+/* Appends the [database] section of text (what library_init_with wrote),
+ * if it has one. */
+static int database_section(const char *text, struct strbuf *out)
 {
-	struct strbuf conf = STRBUF_INIT, path = STRBUF_INIT;
-	char *text = NULL, *store = NULL;
+	bool in = false;
+	int rc = 0;
+
+	for (const char *p = text; *p && rc == 0;) {
+		const char *e = strchr(p, '\n');
+		size_t n = e ? (size_t)(e - p) + 1 : strlen(p);
+		const char *s = p;
+
+		while (s < p + n && (*s == ' ' || *s == '\t'))
+			s++;
+		if (*s == '[')
+			in = !strncmp(s, "[database]", 10);
+		if (in)
+			rc = strbuf_add(out, p, n);
+		p += n;
+	}
+	return rc;
+}
+
+static int read_conf(const char *dir, char **text, struct dam_err *err)
+{
+	char path[4200];
+	size_t len;
+
+	snprintf(path, sizeof path, "%s/dam.conf", dir);
+	return fs_read_all(path, CONF_MAX, text, &len, err);
+}
+
+/* Makes dir a new library whose dam.conf is the source's, located at the
+ * target's database (init: its URL and password keys; dam.db when it has
+ * no URL) and store (store_conf: a file with a [store] section, or NULL
+ * for the library's folder). */
+static int make_target(struct dam *from, const char *dir, const struct library_init_opts *init,
+		       const char *store_conf, struct dam_err *err)
+{
+	struct strbuf conf = STRBUF_INIT;
+	char *text = NULL, *store = NULL, *made = NULL, path[4200];
 	size_t len;
 	int rc;
 
-	if ((rc = library_init(dir, err)) < 0)
-		goto out;
-	if (strbuf_addf(&path, "%s/dam.conf", from->root) < 0) {
-		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
-		goto out;
-	}
-	if ((rc = fs_read_all(path.buf, CONF_MAX, &text, &len, err)) < 0 ||
+	if ((rc = library_init_with(dir, init, err)) < 0 || (rc = read_conf(dir, &made, err)) < 0 ||
+	    (rc = read_conf(from->root, &text, err)) < 0 ||
 	    (store_conf && (rc = fs_read_all(store_conf, CONF_MAX, &store, &len, err)) < 0))
 		goto out;
 	if (conf_without_location(text, &conf) < 0 || strbuf_adds(&conf, "\n") < 0 ||
+	    database_section(made, &conf) < 0 || strbuf_adds(&conf, "\n") < 0 ||
 	    strbuf_adds(&conf, store ? store : "[store]\nbackend = fs\n") < 0 || strbuf_adds(&conf, "\n") < 0) {
 		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 		goto out;
 	}
-	strbuf_reset(&path);
-	if (strbuf_addf(&path, "%s/dam.conf", dir) < 0) {
-		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
-		goto out;
-	}
-	rc = fs_write_atomic(path.buf, conf.buf ? conf.buf : "", conf.len, 0, err);
+	snprintf(path, sizeof path, "%s/dam.conf", dir);
+	rc = fs_write_atomic(path, conf.buf ? conf.buf : "", conf.len, 0, err);
 out:
 	free(text);
 	free(store);
+	free(made);
 	strbuf_release(&conf);
-	strbuf_release(&path);
 	return rc < 0 ? rc : 0;
 }
 
@@ -82,7 +108,8 @@ static void on_progress(void *arg, const char *phase, uint64_t done, uint64_t to
 	progress_update(pg, (int64_t)done, (int64_t)total, 0, phase);
 }
 
-static int migrate_to(struct cli *cli, const char *dir, const char *store_conf, bool verify_only)
+static int migrate_to(struct cli *cli, const char *dir, const struct library_init_opts *init,
+		      const char *store_conf, bool verify_only)
 {
 	struct migrate_report r;
 	struct progress pg;
@@ -100,11 +127,12 @@ static int migrate_to(struct cli *cli, const char *dir, const char *store_conf, 
 			rc = dam_err_set(&err, DAM_ENOTFOUND, NULL, "%s is not a dam library: nothing to verify", dir);
 			goto out;
 		}
-		if ((rc = make_target(from, dir, store_conf, &err)) < 0)
+		if ((rc = make_target(from, dir, init, store_conf, &err)) < 0)
 			goto out;
-	} else if (store_conf) {
-		rc = dam_err_set(&err, DAM_EINVAL, "--to-store-conf",
-				 "%s is a library already: its dam.conf says where its store is (no --to-store-conf)", dir);
+	} else if (store_conf || init->db_url) {
+		rc = dam_err_set(&err, DAM_EINVAL, store_conf ? "--to-store-conf" : "--to-database",
+				 "%s is a library already: its dam.conf says where its database and store are "
+				 "(no --to-database or --to-store-conf)", dir);
 		goto out;
 	}
 	if ((rc = library_open(dir, &to, &err)) < 0)
@@ -136,9 +164,13 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "to", required_argument, NULL, 't' },
 		{ "to-store-conf", required_argument, NULL, 's' },
+		{ "to-database", required_argument, NULL, 'd' },
+		{ "to-password-env", required_argument, NULL, 'e' },
+		{ "to-password-file", required_argument, NULL, 'f' },
 		{ "verify-only", no_argument, NULL, 'v' },
 		{ 0 },
 	};
+	struct library_init_opts init = { 0 };
 	const char *dir = NULL, *store_conf = NULL;
 	bool verify_only = false;
 	int c;
@@ -149,11 +181,14 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 		switch (c) {
 		case 't': dir = optarg; break;
 		case 's': store_conf = optarg; break;
+		case 'd': init.db_url = optarg; break;
+		case 'e': init.password_env = optarg; break;
+		case 'f': init.password_file = optarg; break;
 		case 'v': verify_only = true; break;
 		default: return cli_usage("migrate", "unknown or incomplete option %s", argv[optind - 1]);
 		}
 	}
 	if (!dir || optind != argc)
 		return cli_usage("migrate", "give the target folder with --to DIR");
-	return migrate_to(cli, dir, store_conf, verify_only);
+	return migrate_to(cli, dir, &init, store_conf, verify_only);
 }

@@ -1437,6 +1437,21 @@ test_migrate() {
 	assert_exit 0 dam -L "$T/other" ingest "$FIXTURES/photo2.jpg"
 	assert_exit 4 dam migrate --to "$T/other"
 	assert_contains "$ERR" "holds another library"
+	# On PostgreSQL (DAM_TEST_PG_URL) the source above was a PostgreSQL
+	# library and the copy SQLite: now the SQLite copy (its tags row
+	# restored) back into a fresh PostgreSQL database.
+	[ -n "${DAM_TEST_PG_URL:-}" ] || return 0
+	libsql "$T/copy" "update tags set tag = 'migrated-tag' where tag = 'changed'"
+	local url
+	url=$(new_pg_db) || fail "cannot create a database"
+	assert_exit 0 dam -L "$T/copy" migrate --to "$T/back" --to-database "$url"
+	assert_contains "$OUT" "verified: every row and blob"
+	assert_contains "$(cat "$T/back/dam.conf")" "url = $url"
+	assert_exit 0 dam -L "$T/back" fsck
+	assert_exit 0 dam -L "$T/back" search --json 'tag:migrated-tag'
+	assert_eq "$a" "$(j '.items[0].id')" "search on the PostgreSQL copy"
+	assert_exit 0 dam -L "$T/back" get "$a" -o "$T/b.out"
+	assert_true "same original bytes on PostgreSQL" cmp "$T/b.out" "$T/a.bak"
 }
 
 # The settings the nodes agree on live in the database (docs/scale-out.md):
