@@ -355,7 +355,8 @@ static int table_digest(struct dam *dam, const char *table, unsigned char out[32
 	}
 	if (rc < 0)
 		goto out;
-	qsort(d, nd, sizeof *d, cmp_digest);
+	if (nd) /* qsort's array must not be NULL, even empty (UBSan) */
+		qsort(d, nd, sizeof *d, cmp_digest);
 	crypto_hash_sha256(out, d ? d->h : (const unsigned char *)"", nd * sizeof *d);
 	*rows = nd;
 	rc = 0;
