@@ -80,6 +80,8 @@ addressing = path" '$0 == "backend = fs" { print store; next } { print }' "$dir/
 		chmod 600 "$dir/dam.conf"
 	fi
 	printf '\n%s\n' "$preset_conf" >>"$dir/dam.conf"
+	# the preset is a shared setting: in the database for every node
+	"$DAM" --library "$dir" config push >/dev/null
 }
 
 now() { date +%s.%N; }
