@@ -13,35 +13,21 @@
 
 #define CONF_MAX (1 << 20)
 
-/* Appends text without its [database] and [store] sections: the source's
- * settings (presets, limits, languages ...) move with the library; where
- * its data lives is the target's own. */
-static int conf_without_location(const char *text, struct strbuf *out)
+/* Whether a section (its header line, from the '[') is where a library's
+ * data lives: the target's own, never the source's. */
+static bool is_location(const char *header)
 {
-	bool skip = false;
-	int rc = 0;
-
-	for (const char *p = text; *p && rc == 0;) {
-		const char *e = strchr(p, '\n');
-		size_t n = e ? (size_t)(e - p) + 1 : strlen(p);
-		const char *s = p;
-
-		while (s < p + n && (*s == ' ' || *s == '\t'))
-			s++;
-		if (*s == '[')
-			skip = !strncmp(s, "[database]", 10) || !strncmp(s, "[store]", 7);
-		if (!skip)
-			rc = strbuf_add(out, p, n);
-		p += n;
-	}
-	return rc;
+	return !strncmp(header, "[database]", 10) || !strncmp(header, "[store]", 7);
 }
 
-/* Appends the [database] section of text (what library_init_with wrote),
- * if it has one. */
-static int database_section(const char *text, struct strbuf *out)
+static bool is_not_location(const char *header) { return !is_location(header); }
+static bool is_database(const char *header) { return !strncmp(header, "[database]", 10); }
+
+/* Appends the lines of text that sit in a section want() accepts (lines
+ * before the first header count as want("")). */
+static int sections(const char *text, bool (*want)(const char *header), struct strbuf *out)
 {
-	bool in = false;
+	bool in = want("");
 	int rc = 0;
 
 	for (const char *p = text; *p && rc == 0;) {
@@ -52,7 +38,7 @@ static int database_section(const char *text, struct strbuf *out)
 		while (s < p + n && (*s == ' ' || *s == '\t'))
 			s++;
 		if (*s == '[')
-			in = !strncmp(s, "[database]", 10);
+			in = want(s);
 		if (in)
 			rc = strbuf_add(out, p, n);
 		p += n;
@@ -85,8 +71,11 @@ static int make_target(struct dam *from, const char *dir, const struct library_i
 	    (rc = read_conf(from->root, &text, err)) < 0 ||
 	    (store_conf && (rc = fs_read_all(store_conf, CONF_MAX, &store, &len, err)) < 0))
 		goto out;
-	if (conf_without_location(text, &conf) < 0 || strbuf_adds(&conf, "\n") < 0 ||
-	    database_section(made, &conf) < 0 || strbuf_adds(&conf, "\n") < 0 ||
+	/* The source's settings (presets, limits, languages ...) move with the
+	 * library; where its data lives is the target's own: the [database]
+	 * library_init_with wrote, the [store] given. */
+	if (sections(text, is_not_location, &conf) < 0 || strbuf_adds(&conf, "\n") < 0 ||
+	    sections(made, is_database, &conf) < 0 || strbuf_adds(&conf, "\n") < 0 ||
 	    strbuf_adds(&conf, store ? store : "[store]\nbackend = fs\n") < 0 || strbuf_adds(&conf, "\n") < 0) {
 		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 		goto out;
