@@ -12,14 +12,4 @@
 # DAM and FIXTURES default to BUILD/dam and BUILD/fixtures, as in run.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-build=${BUILD:-build}
-export DAM=${DAM:-$build/dam} FIXTURES=${FIXTURES:-$build/fixtures}
-
-dir=$(mktemp -d /tmp/dam-pgapi.XXXXXX)
-# shellcheck disable=SC2317 # run by the trap
-cleanup() { scripts/pg.sh stop "$dir" || true; rm -rf "$dir"; }
-trap cleanup EXIT INT TERM
-
-url=$(scripts/pg.sh start "$dir") || { echo "FAIL: PostgreSQL did not start (scripts/pg.sh start)" >&2; exit 1; }
-echo "# pg: cluster at $dir" >&2
-DAM_TEST_PG_URL=$url tests/api/run.sh "$@"
+exec tests/pg/with-cluster.sh tests/api/run.sh "$@"
