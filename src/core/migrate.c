@@ -209,26 +209,31 @@ out:
 	return rc;
 }
 
+/* The library's id ("" when it has none yet). */
+static int library_id(struct dam *dam, char out[64], struct dam_err *err)
+{
+	struct db_stmt *st = NULL;
+	int rc;
+
+	out[0] = '\0';
+	if ((rc = db_query(dam->db, &st, err, "SELECT value FROM library WHERE key = 'id'", "")) < 0)
+		return rc;
+	if ((rc = db_step(st, err)) == DB_ROW)
+		snprintf(out, 64, "%s", db_col_text(st, 0));
+	db_finalize(st);
+	return rc < 0 ? rc : 0;
+}
+
 /* The target must hold no other library's assets: it is new (its own
  * fresh id, nothing in it) or an earlier attempt at this same copy. */
 static int check_target(struct dam *from, struct dam *to, struct dam_err *err)
 {
-	struct db_stmt *st = NULL;
-	char src[64] = "", dst[64] = "";
+	char src[64], dst[64];
 	int64_t n = 0;
 	int rc;
 
-	if ((rc = db_query(from->db, &st, err, "SELECT value FROM library WHERE key = 'id'", "")) < 0)
-		return rc;
-	if ((rc = db_step(st, err)) == DB_ROW)
-		snprintf(src, sizeof src, "%s", db_col_text(st, 0));
-	db_finalize(st);
-	if (rc < 0 || (rc = db_query(to->db, &st, err, "SELECT value FROM library WHERE key = 'id'", "")) < 0)
-		return rc;
-	if ((rc = db_step(st, err)) == DB_ROW)
-		snprintf(dst, sizeof dst, "%s", db_col_text(st, 0));
-	db_finalize(st);
-	if (rc < 0 || (rc = db_query_int(to->db, &n, err, "SELECT count(*) FROM assets", "")) < 0)
+	if ((rc = library_id(from, src, err)) < 0 || (rc = library_id(to, dst, err)) < 0 ||
+	    (rc = db_query_int(to->db, &n, err, "SELECT count(*) FROM assets", "")) < 0)
 		return rc;
 	if (n > 0 && strcmp(src, dst))
 		return dam_err_set(err, DAM_EEXIST, NULL,
