@@ -662,7 +662,9 @@ static int first_key(void *ctx, const struct s3_object *obj)
  * message names neither the bucket nor the endpoint (s3.c's do: "s3: GET
  * <bucket>/objects/: HTTP 404 NoSuchBucket - …", or curl's words naming
  * host and port): it keeps S3's status, code and hint, and says only that
- * the service is unreachable for a transport failure. */
+ * the service cannot be reached for anything else (a transport failure;
+ * any dam command on the node opens the store and prints the whole
+ * message). */
 static int s3b_check(void *state, struct dam_err *err)
 {
 	struct dam_err e = { 0 };
@@ -673,8 +675,7 @@ static int s3b_check(void *state, struct dam_err *err)
 		return 0;
 	if ((http = strstr(e.msg, ": HTTP ")))
 		return dam_err_set(err, rc, NULL, "the bucket does not answer: %s", http + 2);
-	return dam_err_set(err, rc, NULL, "the bucket does not answer: the S3 service cannot be reached (%s)",
-			   dam_err_name(rc));
+	return dam_err_set(err, rc, NULL, "the bucket does not answer: the S3 service cannot be reached");
 }
 
 static int s3b_clean_temp(void *state, int max_age_s, int count_only, struct dam_err *err)
