@@ -102,14 +102,15 @@ int delivery_load_with(struct dam *dam, const char *id, int version, const char 
 	struct dam_err e;
 	int rc;
 
-	/* Only inside a request: there the version is read once for the
-	 * request (and with the change watcher costs nothing). Outside, each
-	 * read of it would be a statement of its own (a round trip on
-	 * PostgreSQL), so a cache could only add one. */
-	if (dam->in_request && (c = delivery_cache_of(dam)) && (rc = library__data_version(dam, &v, err)) < 0)
-		return rc;
+	memset(out, 0, sizeof *out);
 	if (r)
 		memset(r, 0, sizeof *r);
+	/* Only inside a request: there the version is read once for the
+	 * request (and with the change watcher costs nothing). Outside, each
+	 * read of it could be a statement of its own (on PostgreSQL without
+	 * the watcher, a round trip), so a cache could only add one. */
+	if (dam->in_request && (c = delivery_cache_of(dam)) && (rc = library__data_version(dam, &v, err)) < 0)
+		return rc;
 	if (c && delivery_cache_get(c, &v, &ask, &rc, out, r, err))
 		return rc;
 	rc = load(dam, id, version, rendition, out, rendition ? &row : NULL, &e);
