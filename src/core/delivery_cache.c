@@ -33,6 +33,8 @@ static const struct text_field err_text[] = {
 };
 #define NTEXT(a) (sizeof(a) / sizeof((a)[0]))
 
+#define KEY_MAX 128 /* ask_key(): 2 + 1 + 36 + 11 + 1 + 64 + NUL fit */
+
 struct entry {
 	struct lru_node node;
 	int rc;
@@ -166,8 +168,6 @@ static bool ask_key(const struct delivery_ask *ask, char *key, size_t size)
 		     ask->rendition ? ask->rendition : "");
 	return n > 0 && (size_t)n < size;
 }
-
-#define KEY_MAX 128
 
 bool delivery_cache_get(struct delivery_cache *c, const struct db_version *v, const struct delivery_ask *ask,
 			int *rc, struct delivery_info *out, struct delivery_rendition *r, struct dam_err *err)
