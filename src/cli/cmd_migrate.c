@@ -1,4 +1,5 @@
 /* cmd_migrate.c - dam migrate: the library to another database and store. */
+#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,21 +56,94 @@ static int read_conf(const char *dir, char **text, struct dam_err *err)
 	return fs_read_all(path, CONF_MAX, text, &len, err);
 }
 
+/* The keys an s3:// URL of --to-store may set: [store]'s own, except
+ * the secret, which a command line would show to every local user. */
+static const char *const s3_url_keys[] = { "endpoint", "region", "key_id", "secret_file", "secret_env",
+					   "addressing", "part_mb", NULL };
+
+/* Appends the %-decoded bytes of s[0..n) to out; a control character (a
+ * newline would start another dam.conf line) or a bad escape fails. */
+static int url_decode(const char *s, size_t n, struct strbuf *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned int c = (unsigned char)s[i];
+
+		if (c == '%') {
+			char hex[3] = { 0 };
+
+			if (i + 2 >= n || !isxdigit((unsigned char)s[i + 1]) || !isxdigit((unsigned char)s[i + 2]))
+				return -1;
+			memcpy(hex, s + i + 1, 2);
+			c = (unsigned int)strtoul(hex, NULL, 16);
+			i += 2;
+		}
+		if (c < 0x20 || c == 0x7f || strbuf_addch(out, (char)c) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* --to-store URL as the [store] section it stands for: "file:" (the
+ * target's objects folder) or s3://BUCKET?endpoint=...&region=...&key_id=
+ * ...&secret_file=... (or secret_env=; addressing=, part_mb= as in
+ * dam.conf). */
+static int store_url_section(const char *url, struct strbuf *out, struct dam_err *err)
+{
+	const char *q, *p;
+	int rc = 0;
+
+	if (!strcmp(url, "file:"))
+		return strbuf_adds(out, "[store]\nbackend = fs\n") < 0 ? dam_err_set(err, DAM_ENOMEM, NULL, "out of memory")
+									: 0;
+	if (strncmp(url, "s3://", 5) || !url[5] || url[5] == '?' || url[5] == '/')
+		return dam_err_set(err, DAM_EINVAL, "--to-store",
+				   "--to-store takes file: or s3://BUCKET?endpoint=URL&region=R&key_id=ID&secret_file=PATH "
+				   "(or secret_env=NAME), not %s", url);
+	q = strchr(url + 5, '?');
+	strbuf_adds(out, "[store]\nbackend = s3\nbucket = ");
+	if (url_decode(url + 5, q ? (size_t)(q - url - 5) : strlen(url + 5), out) < 0)
+		return dam_err_set(err, DAM_EINVAL, "--to-store", "the bucket name in --to-store is not a valid URL part");
+	strbuf_addch(out, '\n');
+	for (p = q ? q + 1 : NULL; p && *p && rc == 0; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
+		size_t len = strcspn(p, "&"), klen = strcspn(p, "=");
+		size_t i;
+
+		if (klen >= len)
+			return dam_err_set(err, DAM_EINVAL, "--to-store", "--to-store: \"%.*s\" has no value (key=value)",
+					   (int)len, p);
+		for (i = 0; s3_url_keys[i] && (strlen(s3_url_keys[i]) != klen || strncmp(p, s3_url_keys[i], klen)); i++)
+			;
+		if (!s3_url_keys[i])
+			return dam_err_set(err, DAM_EINVAL, "--to-store",
+					   !strncmp(p, "secret", 6)
+						   ? "--to-store: a secret on the command line is visible to every local user; "
+						     "give secret_file=PATH or secret_env=NAME"
+						   : "--to-store: unknown key \"%.*s\" (endpoint, region, key_id, secret_file, "
+						     "secret_env, addressing, part_mb)",
+					   (int)klen, p);
+		strbuf_add(out, p, klen);
+		strbuf_adds(out, " = ");
+		if (url_decode(p + klen + 1, len - klen - 1, out) < 0)
+			return dam_err_set(err, DAM_EINVAL, "--to-store", "--to-store: the value of %.*s is not a valid URL part",
+					   (int)klen, p);
+		rc = strbuf_addch(out, '\n');
+	}
+	return rc < 0 || !out->buf ? dam_err_set(err, DAM_ENOMEM, NULL, "out of memory") : 0;
+}
+
 /* Makes dir a new library whose dam.conf is the source's, located at the
  * target's database (init: its URL and password keys; dam.db when it has
- * no URL) and store (store_conf: a file with a [store] section, or NULL
- * for the library's folder). */
+ * no URL) and store (store: its [store] section, or NULL for the
+ * library's folder). */
 static int make_target(struct dam *from, const char *dir, const struct library_init_opts *init,
-		       const char *store_conf, struct dam_err *err)
+		       const char *store, struct dam_err *err)
 {
 	struct strbuf conf = STRBUF_INIT;
-	char *text = NULL, *store = NULL, *made = NULL, path[4200];
-	size_t len;
+	char *text = NULL, *made = NULL, path[4200];
 	int rc;
 
 	if ((rc = library_init_with(dir, init, err)) < 0 || (rc = read_conf(dir, &made, err)) < 0 ||
-	    (rc = read_conf(from->root, &text, err)) < 0 ||
-	    (store_conf && (rc = fs_read_all(store_conf, CONF_MAX, &store, &len, err)) < 0))
+	    (rc = read_conf(from->root, &text, err)) < 0)
 		goto out;
 	/* The source's settings (presets, limits, languages ...) move with the
 	 * library; where its data lives is the target's own: the [database]
@@ -84,7 +158,6 @@ static int make_target(struct dam *from, const char *dir, const struct library_i
 	rc = fs_write_atomic(path, conf.buf ? conf.buf : "", conf.len, 0, err);
 out:
 	free(text);
-	free(store);
 	free(made);
 	strbuf_release(&conf);
 	return rc < 0 ? rc : 0;
@@ -98,7 +171,7 @@ static void on_progress(void *arg, const char *phase, uint64_t done, uint64_t to
 }
 
 static int migrate_to(struct cli *cli, const char *dir, const struct library_init_opts *init,
-		      const char *store_conf, bool verify_only)
+		      const char *store, bool verify_only)
 {
 	struct migrate_report r;
 	struct progress pg;
@@ -116,12 +189,12 @@ static int migrate_to(struct cli *cli, const char *dir, const struct library_ini
 			rc = dam_err_set(&err, DAM_ENOTFOUND, NULL, "%s is not a dam library: nothing to verify", dir);
 			goto out;
 		}
-		if ((rc = make_target(from, dir, init, store_conf, &err)) < 0)
+		if ((rc = make_target(from, dir, init, store, &err)) < 0)
 			goto out;
-	} else if (store_conf || init->db_url) {
-		rc = dam_err_set(&err, DAM_EINVAL, store_conf ? "--to-store-conf" : "--to-database",
+	} else if (store || init->db_url) {
+		rc = dam_err_set(&err, DAM_EINVAL, store ? "--to-store" : "--to-database",
 				 "%s is a library already: its dam.conf says where its database and store are "
-				 "(no --to-database or --to-store-conf)", dir);
+				 "(no --to-database, --to-store or --to-store-conf)", dir);
 		goto out;
 	}
 	if ((rc = library_open(dir, &to, &err)) < 0)
@@ -153,6 +226,7 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "to", required_argument, NULL, 't' },
 		{ "to-store-conf", required_argument, NULL, 's' },
+		{ "to-store", required_argument, NULL, 'S' },
 		{ "to-database", required_argument, NULL, 'd' },
 		{ "to-password-env", required_argument, NULL, 'e' },
 		{ "to-password-file", required_argument, NULL, 'f' },
@@ -160,9 +234,13 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 		{ 0 },
 	};
 	struct library_init_opts init = { 0 };
-	const char *dir = NULL, *store_conf = NULL;
+	const char *dir = NULL, *store_conf = NULL, *store_url = NULL;
+	struct strbuf store = STRBUF_INIT;
+	struct dam_err err;
 	bool verify_only = false;
-	int c;
+	char *text = NULL;
+	size_t len;
+	int c, code;
 
 	optind = 1;
 	opterr = 0;
@@ -170,6 +248,7 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 		switch (c) {
 		case 't': dir = optarg; break;
 		case 's': store_conf = optarg; break;
+		case 'S': store_url = optarg; break;
 		case 'd': init.db_url = optarg; break;
 		case 'e': init.password_env = optarg; break;
 		case 'f': init.password_file = optarg; break;
@@ -179,5 +258,22 @@ int cmd_migrate(struct cli *cli, int argc, char **argv)
 	}
 	if (!dir || optind != argc)
 		return cli_usage("migrate", "give the target folder with --to DIR");
-	return migrate_to(cli, dir, &init, store_conf, verify_only);
+	if (store_conf && store_url)
+		return cli_usage("migrate", "give the target's store once: --to-store URL or --to-store-conf FILE");
+	/* sqlite: is what no --to-database means: DIR/dam.db */
+	if (init.db_url && !strncmp(init.db_url, "sqlite:", 7)) {
+		if (init.db_url[7])
+			return cli_usage("migrate", "--to-database sqlite: takes no path: the database is DIR/dam.db");
+		init.db_url = NULL;
+	}
+	dam_err_clear(&err);
+	if ((store_conf && fs_read_all(store_conf, CONF_MAX, &text, &len, &err) < 0) ||
+	    (store_url && store_url_section(store_url, &store, &err) < 0)) {
+		strbuf_release(&store);
+		return cli_fail(&err);
+	}
+	code = migrate_to(cli, dir, &init, text ? text : store.len ? store.buf : NULL, verify_only);
+	free(text);
+	strbuf_release(&store);
+	return code;
 }

@@ -33,8 +33,9 @@ static const struct cli_command commands[] = {
 	{ "fsck", cmd_fsck, "verify every blob, reference count, the audit chain and file modes",
 	  "dam fsck [--json] [--repair]" },
 	{ "migrate", cmd_migrate, "copy the library to another database and store, and verify the copy",
-	  "dam migrate --to DIR [--to-database URL [--to-password-env VAR | --to-password-file FILE]]\n"
-	  "                   [--to-store-conf FILE] [--verify-only]" },
+	  "dam migrate --to DIR [--to-database URL|sqlite: [--to-password-env VAR | --to-password-file FILE]]\n"
+	  "                   [--to-store s3://BUCKET?endpoint=URL&region=R&key_id=ID&secret_file=PATH | file:\n"
+	  "                    | --to-store-conf FILE] [--verify-only]" },
 	{ "gc", cmd_gc, "remove blobs nothing references", "dam gc [--dry-run]" },
 	{ "audit", cmd_audit, "verify or show the audit trail", "dam audit verify\n       dam audit log [--actor A] [--action PREFIX] [--asset ID] [--since T] [--until T]\n                     [--limit N] [--before SEQ] [--json | --csv] [OBJECT-ID]" },
 	{ "user", cmd_user, "manage user accounts and roles",

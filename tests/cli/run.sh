@@ -1437,6 +1437,21 @@ test_migrate() {
 	assert_exit 0 dam -L "$T/other" ingest "$FIXTURES/photo2.jpg"
 	assert_exit 4 dam migrate --to "$T/other"
 	assert_contains "$ERR" "holds another library"
+	# The defaults by name; targets that cannot be, refused before anything is made.
+	assert_exit 0 dam migrate --to "$T/named" --to-database sqlite: --to-store file:
+	assert_contains "$OUT" "verified: every row and blob"
+	assert_contains "$(sed -n '/^\[store\]/,$p' "$T/named/dam.conf")" "backend = fs"
+	assert_exit 2 dam migrate --to "$T/bad" --to-database sqlite:/tmp/x.db
+	assert_contains "$ERR" "sqlite: takes no path"
+	assert_exit 4 dam migrate --to "$T/bad" --to-store ftp://bucket
+	assert_contains "$ERR" "--to-store takes file: or s3://BUCKET"
+	assert_exit 4 dam migrate --to "$T/bad" --to-store 's3://b?endpoint=http://x&colour=red'
+	assert_contains "$ERR" 'unknown key "colour"'
+	assert_exit 4 dam migrate --to "$T/bad" --to-store 's3://b?endpoint=http://x%0Abackend%3Dfs'
+	assert_contains "$ERR" "not a valid URL part"
+	assert_exit 2 dam migrate --to "$T/bad" --to-store file: --to-store-conf "$T/x.conf"
+	assert_contains "$ERR" "give the target's store once"
+	assert_false "no library made by a refused target" test -e "$T/bad"
 	# On PostgreSQL (DAM_TEST_PG_URL) the source above was a PostgreSQL
 	# library and the copy SQLite: now the SQLite copy (its tags row
 	# restored) back into a fresh PostgreSQL database.

@@ -144,7 +144,25 @@ DAM_LIBRARY=$T/tos3 dam fsck >"$T/fsck2.out" 2>&1 || fail "fsck of the S3 copy: 
 DAM_LIBRARY=$T/tos3 dam get "$fsid" -o "$T/mig-orig.jpg"
 cmp -s "$FIXTURES/photo.jpg" "$T/mig-orig.jpg" || fail "the S3 copy's original differs"
 ok "migrate an fs library to S3: verified, fsck clean, same bytes"
-DAM_LIBRARY=$T/tos3 dam migrate --to "$T/back" >"$T/mig2.out" 2>&1 || fail "migrate back: $(cat "$T/mig2.out")"
+# The same target named by one URL (the endpoint %-encoded, as a shell
+# user may write it): the same [store] section, verified; no secret on
+# the command line.
+enc_endpoint=$(printf '%s' "$S3_ENDPOINT" | sed -e 's/:/%3A/g' -e 's|/|%2F|g')
+url="s3://$S3_BUCKET?endpoint=$enc_endpoint&region=$S3_REGION&key_id=$S3_KEY_ID&secret_file=$T/secret&addressing=path"
+DAM_LIBRARY=$T/fslib dam migrate --to "$T/tos3url" --to-store "$url" >"$T/mig3.out" 2>&1 ||
+	fail "migrate to S3 by URL: $(cat "$T/mig3.out")"
+grep -q 'verified: every row and blob' "$T/mig3.out" || fail "migrate to S3 by URL: $(cat "$T/mig3.out")"
+store_keys() { sed -n '/^\[store\]/,/^\[/p' "$1" | grep ' = ' | sort; }
+[ "$(store_keys "$T/tos3/dam.conf")" = "$(store_keys "$T/tos3url/dam.conf")" ] ||
+	fail "--to-store URL and --to-store-conf made different [store] sections: $(diff <(store_keys "$T/tos3/dam.conf") <(store_keys "$T/tos3url/dam.conf"))"
+if DAM_LIBRARY=$T/fslib dam migrate --to "$T/tos3bad" --to-store "s3://$S3_BUCKET?endpoint=$enc_endpoint&secret=x" >"$T/mig4.out" 2>&1; then
+	fail "a secret in --to-store was accepted"
+fi
+grep -q 'visible to every local user' "$T/mig4.out" || fail "secret in --to-store: $(cat "$T/mig4.out")"
+[ ! -e "$T/tos3bad" ] || fail "a refused --to-store left a library behind"
+ok "migrate to S3 named by --to-store s3://…: the same [store], verified; a secret in the URL refused"
+DAM_LIBRARY=$T/tos3 dam migrate --to "$T/back" --to-database sqlite: --to-store file: >"$T/mig2.out" 2>&1 ||
+	fail "migrate back: $(cat "$T/mig2.out")"
 grep -q '^backend = fs' "$T/back/dam.conf" || fail "the copy back names no folder store"
 DAM_LIBRARY=$T/back dam fsck >/dev/null 2>&1 || fail "fsck of the copy back"
 DAM_LIBRARY=$T/back dam get "$fsid" --rendition thumbnail -o "$T/back-thumb.webp"
