@@ -17,8 +17,19 @@
  *   SQLite, and bytea is decoded (hex) on the first db_col_blob() of a row.
  * - Errors: SQLSTATE class 23 (unique, foreign key, check, not null) and
  *   40 (serialization failure, deadlock) are DAM_ECONFLICT, like SQLite's
- *   CONSTRAINT and BUSY; everything else DAM_EDB with the server's message.
- *   A lost connection is reported as such; the next db_open() connects anew.
+ *   CONSTRAINT and BUSY; a connection that cannot be made or was lost is
+ *   DAM_EUNAVAIL (the HTTP layer answers 503); everything else DAM_EDB with
+ *   the server's message.
+ * - Reconnecting: a handle lives as long as its thread (a server's pool
+ *   thread, a worker), so a broken connection is re-made in place, before
+ *   the next statement that finds it broken (after a failed attempt, the
+ *   next one only PG_RETRY_MS later, so an outage costs a caller at most one
+ *   refused connect a second, not one per statement, and the event loop's
+ *   counter read stays quick). Statements
+ *   prepared on the old session are prepared again on first use
+ *   (pg_stmt.gen). Never inside a transaction: one whose connection broke
+ *   fails until its ROLLBACK (or the next BEGIN), so no statement of it
+ *   runs on a new session without the ones before it.
  */
 #include <assert.h>
 #include <ctype.h>
@@ -36,6 +47,7 @@
 #include "db/db_pg.h"
 
 #define PG_CONN_MAGIC 0x70676330u /* "pgc0" */
+#define PG_RETRY_MS 1000           /* between two attempts to reconnect */
 
 struct pg_conn {
 	uint32_t magic;
@@ -45,11 +57,17 @@ struct pg_conn {
 	int64_t total;      /* ... by every one of them on this connection */
 	bool tx_wrote;      /* the open transaction wrote: count it at commit */
 	bool listening;     /* LISTEN dam_change was sent (db_wait_change) */
+	bool in_tx;         /* a transaction was open at the last statement */
+	bool durable;       /* db_set_durable(1): set again on a new session */
+	uint64_t gen;       /* session number: moves at each reconnect */
+	int64_t retry_ms;   /* no reconnect attempt before this (monotonic) */
 };
 
 struct pg_stmt {
 	struct pg_conn *pc;
 	char name[24];
+	char *sql;           /* as prepared ($N), to prepare again after a reconnect */
+	uint64_t gen;        /* the session it is prepared on */
 	int nparams;
 	char **vals;         /* [nparams], owned copies; NULL binds NULL */
 	int *lens, *fmts;    /* [nparams]: lengths and formats (1 = binary) */
@@ -104,6 +122,14 @@ static void trim(char *s)
 		s[--n] = 0;
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Maps a failed result (or a connection failure when res is NULL) to a
  * DAM_E* code and message. Never includes the connection URL (it may hold
  * a password). */
@@ -117,8 +143,8 @@ static int fail(PGconn *c, const PGresult *res, struct dam_err *err, const char 
 	if (PQstatus(c) == CONNECTION_BAD) {
 		snprintf(m, sizeof m, "%s", PQerrorMessage(c));
 		trim(m);
-		return dam_err_set(err, DAM_EDB, NULL, "database: %s: connection to PostgreSQL lost: %s",
-				   what, m);
+		return dam_err_set(err, DAM_EUNAVAIL, NULL,
+				   "database: %s: connection to PostgreSQL lost: %s", what, m);
 	}
 	snprintf(m, sizeof m, "%s", msg ? msg : PQerrorMessage(c));
 	trim(m);
@@ -153,16 +179,90 @@ static bool is_dml(const PGresult *res)
 		       !strncmp(tag, "DELETE ", 7) || !strncmp(tag, "MERGE ", 6));
 }
 
+/* Whether a transaction is open, from the server's own report after each
+ * statement; a lost connection (status unknown) keeps what was known. */
+static void note_tx(struct pg_conn *pc)
+{
+	switch (PQtransactionStatus(pc->c)) {
+	case PQTRANS_IDLE:
+		pc->in_tx = false;
+		break;
+	case PQTRANS_INTRANS:
+	case PQTRANS_INERROR:
+		pc->in_tx = true;
+		break;
+	default:
+		break;
+	}
+}
+
+static int set_up(struct pg_conn *pc, struct dam_err *err);
+static int run(struct pg_conn *pc, const char *sql, struct dam_err *err, const char *what);
+
+/* An idle connection is readable only for a notification or the server's
+ * goodbye (an error message, then end of file). One poll, which finds
+ * nothing in the common case; reading the goodbye takes two reads (libpq
+ * reports the end of file only at a read that returns nothing). */
+static void notice_close(struct pg_conn *pc)
+{
+	struct pollfd p = { .fd = PQsocket(pc->c), .events = POLLIN };
+
+	for (int i = 0; i < 2 && PQstatus(pc->c) == CONNECTION_OK && poll(&p, 1, 0) == 1; i++)
+		PQconsumeInput(pc->c);
+}
+
+/* Before each statement: a working session, or DAM_EUNAVAIL. A connection
+ * the server closed while idle (a restart, a fast shutdown) has its
+ * goodbye waiting in the socket already, so a non-blocking read notices it
+ * here rather than by failing the statement. */
+static int live(struct pg_conn *pc, struct dam_err *err)
+{
+	char m[DAM_ERR_MSG_MAX];
+	int64_t now;
+	int rc;
+
+	if (!pc->in_tx)
+		notice_close(pc);
+	if (PQstatus(pc->c) == CONNECTION_OK)
+		return 0;
+	if (pc->in_tx)
+		return dam_err_set(err, DAM_EUNAVAIL, NULL,
+				   "database: the connection to PostgreSQL was lost inside a transaction"
+				   " (the server rolled it back)");
+	now = mono_ms();
+	if (now < pc->retry_ms)
+		return dam_err_set(err, DAM_EUNAVAIL, NULL,
+				   "database: PostgreSQL does not answer (reconnecting at most once a second)");
+	PQreset(pc->c);
+	if (PQstatus(pc->c) != CONNECTION_OK) {
+		pc->retry_ms = now + PG_RETRY_MS;
+		snprintf(m, sizeof m, "%s", PQerrorMessage(pc->c));
+		trim(m);
+		return dam_err_set(err, DAM_EUNAVAIL, NULL, "cannot reconnect to PostgreSQL: %s", m);
+	}
+	pc->gen++;
+	pc->listening = false;
+	pc->tx_wrote = false;
+	if ((rc = set_up(pc, err)) < 0 || !pc->durable)
+		return rc;
+	return run(pc, db_pg_backend.durable_sql[1], err, "set durability");
+}
+
 /* Runs sql (one or more statements), clearing the result; 0 or < 0. */
 static int run(struct pg_conn *pc, const char *sql, struct dam_err *err, const char *what)
 {
-	PGresult *res = PQexec(pc->c, sql);
-	ExecStatusType s = PQresultStatus(res);
-	int rc = 0;
+	PGresult *res;
+	ExecStatusType s;
+	int rc;
 
+	if ((rc = live(pc, err)) < 0)
+		return rc;
+	res = PQexec(pc->c, sql);
+	s = PQresultStatus(res);
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && s != PGRES_EMPTY_QUERY)
 		rc = fail(pc->c, res, err, what);
 	PQclear(res);
+	note_tx(pc);
 	return rc;
 }
 
@@ -259,10 +359,25 @@ static void p_close(void *conn)
 static int p_exec(void *conn, const char *sql, struct dam_err *err)
 {
 	struct pg_conn *pc = pgc(conn);
-	PGresult *res = PQexec(pc->c, sql);
-	ExecStatusType s = PQresultStatus(res);
-	int rc = 0;
+	PGresult *res;
+	ExecStatusType s;
+	int rc;
 
+	/* A transaction whose connection broke is over on the server: its
+	 * ROLLBACK has nothing to do, and a BEGIN starts afresh. */
+	if (pc->in_tx && !strncmp(sql, "BEGIN", 5))
+		notice_close(pc);
+	if (PQstatus(pc->c) != CONNECTION_OK &&
+	    (!strcmp(sql, "ROLLBACK") || !strncmp(sql, "BEGIN", 5)))
+		pc->in_tx = pc->tx_wrote = false;
+	if (PQstatus(pc->c) != CONNECTION_OK && !strcmp(sql, "ROLLBACK"))
+		return 0;
+	if ((rc = live(pc, err)) < 0)
+		return rc;
+	if (!strcmp(sql, db_pg_backend.durable_sql[0]) || !strcmp(sql, db_pg_backend.durable_sql[1]))
+		pc->durable = !strcmp(sql, db_pg_backend.durable_sql[1]);
+	res = PQexec(pc->c, sql);
+	s = PQresultStatus(res);
 	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
 		after_write(pc, res);
 	else if (s != PGRES_EMPTY_QUERY)
@@ -270,6 +385,7 @@ static int p_exec(void *conn, const char *sql, struct dam_err *err)
 	PQclear(res);
 	if (PQtransactionStatus(pc->c) == PQTRANS_IDLE) /* ROLLBACK, or none open */
 		pc->tx_wrote = false;
+	note_tx(pc);
 	return rc;
 }
 
@@ -444,6 +560,7 @@ static void stmt_free(struct pg_stmt *st)
 		clear_binds(st);
 	PQclear(st->res);
 	PQclear(st->desc);
+	free(st->sql);
 	free(st->vals);
 	free(st->lens);
 	free(st->fmts);
@@ -460,6 +577,8 @@ static int p_prepare(void *conn, const char *sql, int persistent, void **out,
 	int rc = 0, n = 0;
 
 	*out = NULL;
+	if ((rc = live(pc, err)) < 0)
+		goto out;
 	if (!st || !(q = pg__rewrite(sql, &n))) {
 		rc = dam_err_set(err, st ? DAM_EINVAL : DAM_ENOMEM, NULL,
 				 st ? "database: prepare: bad parameter number" : "out of memory");
@@ -480,6 +599,8 @@ static int p_prepare(void *conn, const char *sql, int persistent, void **out,
 		rc = fail(pc->c, res, err, "prepare");
 		goto out;
 	}
+	st->sql = q, q = NULL;
+	st->gen = pc->gen;
 	*out = st, st = NULL;
 out:
 	PQclear(res);
@@ -537,19 +658,44 @@ static int b_null(void *stp, int i)
 	return 0;
 }
 
+/* A working session with st prepared on it (again, after a reconnect). */
+static int prepared(struct pg_stmt *st, struct dam_err *err)
+{
+	struct pg_conn *pc = st->pc;
+	PGresult *res;
+	int rc;
+
+	if ((rc = live(pc, err)) < 0 || st->gen == pc->gen)
+		return rc;
+	res = PQprepare(pc->c, st->name, st->sql, st->nparams, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = fail(pc->c, res, err, "prepare");
+	else
+		st->gen = pc->gen;
+	PQclear(res);
+	return rc;
+}
+
 static int execute(struct pg_conn *pc, struct pg_stmt *st, struct dam_err *err)
 {
-	PGresult *res = PQexecPrepared(pc->c, st->name, st->nparams, (const char *const *)st->vals,
-				       st->lens, st->fmts, 0);
-	ExecStatusType s = PQresultStatus(res);
+	PGresult *res;
+	ExecStatusType s;
+	int rc;
 
+	if ((rc = prepared(st, err)) < 0)
+		return rc;
+	res = PQexecPrepared(pc->c, st->name, st->nparams, (const char *const *)st->vals, st->lens,
+			     st->fmts, 0);
+	s = PQresultStatus(res);
 	if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
-		int rc = fail(pc->c, res, err, "step");
+		rc = fail(pc->c, res, err, "step");
 		PQclear(res);
+		note_tx(pc);
 		return rc;
 	}
 	st->res = res;
 	after_write(pc, res);
+	note_tx(pc);
 	return 0;
 }
 
@@ -588,7 +734,8 @@ static void p_finalize(void *stp)
 	/* Fails harmlessly inside an aborted transaction or on a lost
 	 * connection: the name is never reused on this connection. */
 	snprintf(sql, sizeof sql, "DEALLOCATE %s", st->name);
-	PQclear(PQexec(st->pc->c, sql));
+	if (st->gen == st->pc->gen && PQstatus(st->pc->c) == CONNECTION_OK)
+		PQclear(PQexec(st->pc->c, sql));
 	stmt_free(st);
 }
 
@@ -598,7 +745,7 @@ static const PGresult *shape(struct pg_stmt *st)
 {
 	if (st->res)
 		return st->res;
-	if (!st->desc)
+	if (!st->desc && prepared(st, NULL) == 0)
 		st->desc = PQdescribePrepared(st->pc->c, st->name);
 	return st->desc;
 }
@@ -721,9 +868,12 @@ static const void *c_blob(void *stp, int c, size_t *len)
 
 static int query_int(struct pg_conn *pc, const char *sql, int *v, struct dam_err *err)
 {
-	PGresult *res = PQexec(pc->c, sql);
-	int rc = 0;
+	PGresult *res;
+	int rc;
 
+	if ((rc = live(pc, err)) < 0)
+		return rc;
+	res = PQexec(pc->c, sql);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
 		rc = fail(pc->c, res, err, "read schema version");
 	else
@@ -774,14 +924,6 @@ static bool drain_notifies(PGconn *c)
 		any = true;
 	}
 	return any;
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int p_wait_change(void *conn, int timeout_ms, struct dam_err *err)
