@@ -27,7 +27,8 @@
  * Only started on PostgreSQL: SQLite's PRAGMA data_version costs no I/O.
  *
  * Ownership: change_watch_start() gives a watcher freed by
- * change_watch_stop(). change_watch_counter() is thread-safe (atomics).
+ * change_watch_stop(). change_watch_counter() is thread-safe (atomics);
+ * change_watch_settle() too (any thread, its own handle).
  */
 #ifndef DAM_CORE_CHANGE_WATCH_H
 #define DAM_CORE_CHANGE_WATCH_H
@@ -57,5 +58,20 @@ const struct library_change_feed *change_watch_feed(const struct change_watch *w
  * untouched) when w is NULL or the watcher has not heard the database
  * recently: the caller reads the counter itself. */
 bool change_watch_counter(const struct change_watch *w, int64_t *out);
+
+/* Where the commits of dam's handle stand (no I/O), to give
+ * change_watch_settle() after a request. */
+int64_t change_watch_mark(struct dam *dam);
+/* After a request that wrote: when dam's handle changed rows since mark,
+ * reads the counter (one round trip) and waits, at most timeout_ms, until
+ * this node's watcher has published it. PostgreSQL delivers a commit's
+ * NOTIFY to every listener at once, so once this node's watcher has it,
+ * every other node's on the same machine has it too (within their own
+ * read of the counter): a client told "deleted" by this node then finds
+ * the change on any node's caches at its next request. Across machines
+ * the remaining window is the network's delivery skew. Returns 1 when
+ * settled (or nothing to settle, or w NULL), 0 when the wait ran out or
+ * the counter could not be read: the caller answers anyway. */
+int change_watch_settle(struct change_watch *w, struct dam *dam, int64_t mark, int timeout_ms);
 
 #endif
