@@ -28,7 +28,17 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Reads the counter and publishes it with the time of the read. */
+/* Publishes n with the time it was learnt, and wakes change_watch_settle. */
+static void publish_value(struct change_watch *w, int64_t n)
+{
+	atomic_store(&w->feed.counter, n);
+	atomic_store(&w->feed.fresh_ms, time_mono_ms());
+	pthread_mutex_lock(&w->mu);
+	pthread_cond_broadcast(&w->moved);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Reads the counter and publishes it. */
 static int publish(struct change_watch *w, struct dam *dam, struct dam_err *err)
 {
 	int64_t n;
@@ -36,11 +46,7 @@ static int publish(struct change_watch *w, struct dam *dam, struct dam_err *err)
 
 	if ((rc = library_change_counter(dam, &n, err)) < 0)
 		return rc;
-	atomic_store(&w->feed.counter, n);
-	atomic_store(&w->feed.fresh_ms, time_mono_ms());
-	pthread_mutex_lock(&w->mu);
-	pthread_cond_broadcast(&w->moved);
-	pthread_mutex_unlock(&w->mu);
+	publish_value(w, n);
 	return 0;
 }
 
@@ -53,9 +59,18 @@ static int watch_connected(struct change_watch *w, struct dam *dam, struct dam_e
 	while (!atomic_load(&w->stop)) {
 		if ((rc = db_wait_change(dam->db, CHANGE_WATCH_POLL_MS, err)) < 0)
 			return rc;
-		/* A notification, or a beat due: the round trip also proves
-		 * the connection still works. */
-		if (rc == 1 || time_mono_ms() - last >= CHANGE_WATCH_BEAT_MS) {
+		atomic_store(&w->feed.fd, db_wait_fd(dam->db));
+		/* A notification names the counter of its commit: published at
+		 * once, with no round trip, so this node learns of another
+		 * node's commit as soon as its own NOTIFY arrives (the writer's
+		 * node waits for its watcher to hear it: change_watch_settle). */
+		int64_t heard = rc == 1 && last ? db_change_heard(dam->db) : -1;
+		if (heard > atomic_load(&w->feed.counter))
+			publish_value(w, heard);
+		/* The first call, a notification without a number, or a beat
+		 * due: read the row; the round trip also proves the connection
+		 * works. */
+		if ((rc == 1 && heard < 0) || time_mono_ms() - last >= CHANGE_WATCH_BEAT_MS) {
 			if ((rc = publish(w, dam, err)) < 0)
 				return rc;
 			last = time_mono_ms();
@@ -72,12 +87,11 @@ static void *watch_main(void *arg)
 	while (!atomic_load(&w->stop)) {
 		struct dam *dam = NULL;
 		struct dam_err err;
-
-		if (library_open(w->root, &dam, &err) == 0 && watch_connected(w, dam, &err) == 0) {
-			library_close(dam);
-			break;
-		}
+		int rc = library_open(w->root, &dam, &err) == 0 ? watch_connected(w, dam, &err) : -1;
+		atomic_store(&w->feed.fd, -1);
 		library_close(dam);
+		if (rc == 0)
+			break;
 		/* Readers fall back to their own reads once feed.fresh_ms ages. */
 		if (!told)
 			fprintf(stderr, "dam serve: change watcher: %s (retrying every second)\n", err.msg);
@@ -125,6 +139,7 @@ int change_watch_start(const char *root, struct change_watch **out, struct dam_e
 		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 		goto fail;
 	}
+	atomic_init(&w->feed.fd, -1);
 	if ((rc = sync_init(w, err)) < 0)
 		goto fail;
 	if (pthread_create(&w->thread, NULL, watch_main, w) != 0) {
@@ -200,4 +215,9 @@ int change_watch_settle(struct change_watch *w, struct dam *dam, int64_t mark, i
 	if (db_data_version(dam->db, &v, NULL) < 0)
 		return 0;
 	return wait_counter(w, v.others, start + timeout_ms) ? 1 : 0;
+}
+
+bool change_watch_pending(const struct change_watch *w)
+{
+	return library_change_feed_pending(change_watch_feed(w));
 }

@@ -48,6 +48,7 @@
 
 #define PG_CONN_MAGIC 0x70676330u /* "pgc0" */
 #define PG_RETRY_MS 1000           /* between two attempts to reconnect */
+#define PG_CONNECT_TIMEOUT_S "5"   /* libpq's connect_timeout unless the URL sets one */
 
 struct pg_conn {
 	uint32_t magic;
@@ -57,6 +58,7 @@ struct pg_conn {
 	int64_t total;      /* ... by every one of them on this connection */
 	bool tx_wrote;      /* the open transaction wrote: count it at commit */
 	bool listening;     /* LISTEN dam_change was sent (db_wait_change) */
+	int64_t heard;      /* largest counter a dam_change NOTIFY announced; -1: none */
 	bool in_tx;         /* a transaction was open at the last statement */
 	bool durable;       /* db_set_durable(1): set again on a new session */
 	uint64_t gen;       /* session number: moves at each reconnect */
@@ -313,11 +315,16 @@ static int set_up(struct pg_conn *pc, struct dam_err *err)
 
 static int p_open(const char *url, const char *password, void **conn, struct dam_err *err)
 {
-	/* expand_dbname: the URL fills every keyword; the ones after it
-	 * override (application_name, password) or default (encoding) the
-	 * rest. The password never goes into a string that could be shown. */
-	const char *const keys[] = { "dbname", "application_name", "client_encoding", "password", NULL };
-	const char *const vals[] = { url, "dam", "UTF8", password, NULL };
+	/* expand_dbname: the URL fills every keyword; the ones before it are
+	 * defaults it may override (connect_timeout: a server that does not
+	 * answer at all, e.g. behind a dropped route, costs a caller seconds,
+	 * not the system's two-minute TCP timeout, also at each reconnect),
+	 * the ones after it override (application_name, password) or default
+	 * (encoding) the rest. The password never goes into a string that
+	 * could be shown. */
+	const char *const keys[] = { "connect_timeout", "dbname", "application_name", "client_encoding",
+				     "password", NULL };
+	const char *const vals[] = { PG_CONNECT_TIMEOUT_S, url, "dam", "UTF8", password, NULL };
 	struct pg_conn *pc = calloc(1, sizeof *pc);
 	char m[DAM_ERR_MSG_MAX];
 	int rc;
@@ -325,6 +332,7 @@ static int p_open(const char *url, const char *password, void **conn, struct dam
 	if (!pc)
 		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 	pc->magic = PG_CONN_MAGIC;
+	pc->heard = -1;
 	pc->c = PQconnectdbParams(keys, vals, 1);
 	if (!pc->c || PQstatus(pc->c) != CONNECTION_OK) {
 		snprintf(m, sizeof m, "%s", pc->c ? PQerrorMessage(pc->c) : "out of memory");
@@ -911,19 +919,32 @@ static int p_commit(void *conn, struct dam_err *err)
 	return run(pc, wrote ? PG_BUMP_SQL "; COMMIT" : "COMMIT", err, "commit");
 }
 
-/* Drops every queued notification; true if there was one. Only dam_change
- * is listened to, and its payloads need no reading: the caller reads the
- * counter itself. */
-static bool drain_notifies(PGconn *c)
+/* Drops every queued notification, keeping the largest counter their
+ * payloads announce (only dam_change is listened to); true if there was
+ * one. */
+static bool drain_notifies(struct pg_conn *pc)
 {
 	PGnotify *n;
 	bool any = false;
 
-	while ((n = PQnotifies(c))) {
+	while ((n = PQnotifies(pc->c))) {
+		char *end;
+		long long v = strtoll(n->extra ? n->extra : "", &end, 10);
+		if (end != n->extra && !*end && v > pc->heard)
+			pc->heard = v;
 		PQfreemem(n);
 		any = true;
 	}
 	return any;
+}
+
+static int64_t p_change_heard(void *conn) { return pgc(conn)->heard; }
+
+static int p_wait_fd(void *conn)
+{
+	struct pg_conn *pc = pgc(conn);
+
+	return pc->listening && PQstatus(pc->c) == CONNECTION_OK ? PQsocket(pc->c) : -1;
 }
 
 static int p_wait_change(void *conn, int timeout_ms, struct dam_err *err)
@@ -936,13 +957,13 @@ static int p_wait_change(void *conn, int timeout_ms, struct dam_err *err)
 		if ((rc = run(pc, "LISTEN dam_change", err, "listen")) < 0)
 			return rc;
 		pc->listening = true;
-		drain_notifies(pc->c);
+		drain_notifies(pc);
 		return 1; /* what happened before LISTEN was not heard */
 	}
 	for (;;) {
 		if (!PQconsumeInput(pc->c))
 			return fail(pc->c, NULL, err, "wait for changes");
-		if (drain_notifies(pc->c))
+		if (drain_notifies(pc))
 			return 1;
 		int64_t left = end - mono_ms();
 		if (left <= 0)
@@ -991,6 +1012,8 @@ const struct db_backend db_pg_backend = {
 	.total_changes = p_total_changes,
 	.commit = p_commit,
 	.wait_change = p_wait_change,
+	.change_heard = p_change_heard,
+	.wait_fd = p_wait_fd,
 	/* Moves at every commit of a write transaction, by any connection on
 	 * any node (own ones included: the caches only compare). */
 	.data_version_sql = "SELECT n FROM dam_change WHERE id = 1",

@@ -414,6 +414,11 @@ static bool hot_epoch(struct loop *lp)
 {
 	int64_t v;
 
+	/* A notification waiting on the watcher's socket: a commit on some
+	 * node (maybe one its client was already told of) is not published
+	 * yet. The pool answers this one (change_watch.h). */
+	if (change_watch_pending(lp->srv->watch))
+		return false;
 	if (!change_watch_counter(lp->srv->watch, &v)) {
 		atomic_fetch_add(&lp->srv->metrics.hot_counter_reads, 1);
 		if (library_change_counter(lp->hot_dam, &v, NULL) < 0)
