@@ -18,6 +18,7 @@
 # and authentication is "trust" on that socket only: whoever can enter DIR
 # can connect, which is the owner and root. fsync is off: a crash of the
 # machine loses the cluster, which is what a throwaway cluster is for.
+# PG_CONF: more postgresql.conf lines (a bench's memory settings).
 set -euo pipefail
 
 PG_USER=${PG_USER:-dam-test}
@@ -100,6 +101,7 @@ synchronous_commit = off
 full_page_writes = off
 shared_buffers = 32MB
 max_connections = 200
+${PG_CONF:-}
 CONF
   as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/log" -s start >/dev/null 2>&1 ||
     { tail -20 "$dir/log" >&2; die "server did not start"; }

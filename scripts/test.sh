@@ -55,7 +55,7 @@ second_lane() {
   step "CLI suite with every library on PostgreSQL (throwaway cluster)"
   BUILD="$build" FIXTURES="$fixtures" ./tests/pg/cli.sh || st=1
 
-  step "HTTP API suite with every library on PostgreSQL (throwaway cluster)"
+  step "HTTP API suite with every library on PostgreSQL and a bucket of its own on RGW (throwaway servers)"
   BUILD="$build" FIXTURES="$fixtures" ./tests/pg/api.sh || st=1
 
   step "two serve nodes and two workers on one PostgreSQL and one RGW bucket"

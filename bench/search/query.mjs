@@ -1,17 +1,23 @@
 // Times typical searches through the HTTP API against the bare FTS5 query
 // for the same text, in the same run, and samples the server's RSS.
 //
-//   [ONLY=label-regexp] node bench/search/query.mjs URL TOKEN DB FTS_BIN SERVER_PID [RUNS=50]
+//   [ONLY=label-regexp] [SECOND='URL TOKEN PID'] \
+//     node bench/search/query.mjs URL TOKEN DB FTS_BIN SERVER_PID [RUNS=50]
 //
 // Each query runs RUNS times sequentially on one keep-alive connection after
 // 3 warm-up runs; the FTS5 baseline is bench/search/fts.c (same expression
 // the engine builds for the text: search_text_match(), LIMIT 50, ORDER BY
-// rank). Prints a Markdown table and a JSON line.
+// rank). SECOND names a second server (the same library on PostgreSQL):
+// each query then runs on it right after the first, and the table shows
+// both side by side with the ratio, and whether the totals agree. Prints a
+// Markdown table and a JSON line.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 
 const [url, token, db, fts, pid, runsArg] = process.argv.slice(2);
 const RUNS = Number(runsArg || 50);
+const first = { url, token, pid };
+const second = process.env.SECOND ? (([u, t, p]) => ({ url: u, token: t, pid: p }))(process.env.SECOND.split(' ')) : null;
 
 // [label, q, params (expect: the status wanted, default 200), bare FTS5 expression or null]
 const Q = [
@@ -39,21 +45,21 @@ const Q = [
   ['OR / NOT', '(sneaker OR boot*) -category:footwear', {}, '"sneaker" OR "boot"*'],
 ];
 
-const rss = () => {
-  const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+const rss = (srv = first) => {
+  const s = fs.readFileSync(`/proc/${srv.pid}/status`, 'utf8');
   const g = (k) => Number(s.match(new RegExp(`${k}:\\s+(\\d+)`))[1]);
   return { rss_mb: Math.round(g('VmRSS') / 1024), hwm_mb: Math.round(g('VmHWM') / 1024) };
 };
 const pct = (a, p) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(s.length * p))]; };
 
-async function once(q, params) {
+async function once(q, params, srv = first) {
   const { expect = 200, ...rest } = params;
   const u = new URLSearchParams({ q, limit: '50', facets: 'false', ...rest });
   let t, r, j;
   for (let attempt = 0; ; attempt++) {
     t = performance.now();
     try {
-      r = await fetch(`${url}/api/v1/search?${u}`, { headers: { authorization: `Bearer ${token}` } });
+      r = await fetch(`${srv.url}/api/v1/search?${u}`, { headers: { authorization: `Bearer ${srv.token}` } });
       j = await r.json();
       break;
     } catch (e) {
@@ -67,24 +73,34 @@ async function once(q, params) {
   return { ms, total: j.total, took: j.took_ms };
 }
 
+// RUNS timed requests after 3 warm-up ones: { p50, p99, max, total }.
+async function timed(q, params, srv) {
+  for (let i = 0; i < 3; i++) await once(q, params, srv);
+  const t = [];
+  let total = 0;
+  for (let i = 0; i < RUNS; i++) { const r = await once(q, params, srv); t.push(r.ms); total = r.total; }
+  return { total, p50: pct(t, 0.5), p99: pct(t, 0.99), max: Math.max(...t) };
+}
+
 const rows = [];
 const cold = await once('', { facets: 'true' }); // loads the facet cache
 console.error(`first search (cold cache): ${cold.ms.toFixed(0)} ms; ${JSON.stringify(rss())}`);
+const cold2 = second ? await once('', { facets: 'true' }, second) : null;
+if (second) console.error(`second server, first search: ${cold2.ms.toFixed(0)} ms; ${JSON.stringify(rss(second))}`);
 const only = process.env.ONLY ? new RegExp(process.env.ONLY) : null;
 for (const [label, q, params, expr] of Q) {
   if (only && !only.test(label)) continue;
-  for (let i = 0; i < 3; i++) await once(q, params);
-  const t = [];
-  let total = 0;
-  for (let i = 0; i < RUNS; i++) { const r = await once(q, params); t.push(r.ms); total = r.total; }
+  const a = await timed(q, params, first);
+  const b = second ? await timed(q, params, second) : null;
   let base = null;
   if (expr) {
     const [n, p50, p99] = execFileSync(fts, [db, String(RUNS), expr, '50'], { encoding: 'utf8' }).trim().split(' ').map(Number);
     base = { rows: n, p50, p99 };
   }
-  const row = { label, q, params, total, p50: pct(t, 0.5), p99: pct(t, 0.99), max: Math.max(...t), fts: base, ...rss() };
+  const row = { label, q, params, ...a, fts: base, ...rss(), second: b && { ...b, ...rss(second) } };
   rows.push(row);
-  console.error(`${label}: p50 ${row.p50.toFixed(1)} p99 ${row.p99.toFixed(1)} total ${total}${base ? ` | fts p50 ${base.p50} p99 ${base.p99}` : ''} | rss ${row.rss_mb} MB`);
+  console.error(`${label}: p50 ${row.p50.toFixed(1)} p99 ${row.p99.toFixed(1)} total ${row.total}${base ? ` | fts p50 ${base.p50} p99 ${base.p99}` : ''} | rss ${row.rss_mb} MB` +
+    (b ? ` || second p50 ${b.p50.toFixed(1)} p99 ${b.p99.toFixed(1)} total ${b.total}` : ''));
 }
 // Similarity over every hash: SIMILAR = comma-separated asset ids (GET
 // /assets/{id}/similar), SIM_IMAGE = an image file (POST /search/image).
@@ -109,11 +125,22 @@ for (const [label, method, path, body] of sims) {
   console.error(`${label}: p50 ${row.p50.toFixed(1)} p99 ${row.p99.toFixed(1)} items ${total} engine took p50 ${row.took_p50} | rss ${row.rss_mb} MB`);
 }
 const f = (x) => (x === null || x === undefined ? '—' : x.toFixed(1));
-console.log('| query | q | params | total | API p50 ms | API p99 ms | bare FTS5 p50 ms | bare FTS5 p99 ms | API/FTS5 p50 | RSS MB |');
-console.log('|---|---|---|---:|---:|---:|---:|---:|---:|---:|');
-for (const r of rows) {
-  const ratio = r.fts && r.fts.p50 > 0 ? (r.p50 / r.fts.p50).toFixed(1) + '×' : '—';
-  console.log(`| ${r.label} | \`${r.q.replace(/\|/g, '\\|') || "''"}\` | ${Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(' ') || ''} | ${r.total} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.fts?.p50)} | ${f(r.fts?.p99)} | ${ratio} | ${r.rss_mb} |`);
+const cell = (r) => `| ${r.label} | \`${r.q.replace(/\|/g, '\\|') || "''"}\` | ${Object.entries(r.params).map(([k, v]) => `${k}=${v}`).join(' ') || ''} | ${r.total} | ${f(r.p50)} | ${f(r.p99)} |`;
+if (second) {
+  console.log('| query | q | params | total | SQLite p50 ms | SQLite p99 ms | PostgreSQL p50 ms | PostgreSQL p99 ms | PG/SQLite p50 | same total | bare FTS5 p50 ms | RSS MB SQLite / PG |');
+  console.log('|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|');
+  for (const r of rows) {
+    const b = r.second;
+    const ratio = b && r.p50 > 0 ? (b.p50 / r.p50).toFixed(1) + '×' : '—';
+    console.log(`${cell(r)} ${f(b?.p50)} | ${f(b?.p99)} | ${ratio} | ${b ? (b.total === r.total ? 'yes' : `**no: ${b.total}**`) : '—'} | ${f(r.fts?.p50)} | ${r.rss_mb} / ${b ? b.rss_mb : '—'} |`);
+  }
+} else {
+  console.log('| query | q | params | total | API p50 ms | API p99 ms | bare FTS5 p50 ms | bare FTS5 p99 ms | API/FTS5 p50 | RSS MB |');
+  console.log('|---|---|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) {
+    const ratio = r.fts && r.fts.p50 > 0 ? (r.p50 / r.fts.p50).toFixed(1) + '×' : '—';
+    console.log(`${cell(r)} ${f(r.fts?.p50)} | ${f(r.fts?.p99)} | ${ratio} | ${r.rss_mb} |`);
+  }
 }
-console.log(`\nfirst search after start (facet cache load): ${cold.ms.toFixed(0)} ms; server RSS at end ${JSON.stringify(rss())}`);
-console.log('JSON ' + JSON.stringify({ cold_ms: cold.ms, rows }));
+console.log(`\nfirst search after start (facet cache load): ${cold.ms.toFixed(0)} ms${second ? `; on PostgreSQL ${cold2.ms.toFixed(0)} ms` : ''}; server RSS at end ${JSON.stringify(rss())}`);
+console.log('JSON ' + JSON.stringify({ cold_ms: cold.ms, cold2_ms: cold2?.ms, rows }));

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/audit.h"
+#include "core/delivery_cache.h"
 #include "core/job.h"
 #include "core/process.h"
 
@@ -20,8 +21,9 @@ int delivery_load(struct dam *dam, const char *id, int version, struct delivery_
 	return delivery_load_with(dam, id, version, NULL, out, NULL, err);
 }
 
-int delivery_load_with(struct dam *dam, const char *id, int version, const char *rendition,
-		       struct delivery_info *out, struct delivery_rendition *r, struct dam_err *err)
+/* The query of delivery_load_with(); r non-NULL when rendition is. */
+static int load(struct dam *dam, const char *id, int version, const char *rendition, struct delivery_info *out,
+		struct delivery_rendition *r, struct dam_err *err)
 {
 	struct db_stmt *st;
 	char status[16] = "";
@@ -88,6 +90,37 @@ int delivery_load_with(struct dam *dam, const char *id, int version, const char 
 		return dam_err_set(err, DAM_ECONFLICT, "asset", "version %d of asset %s is %s, not ready for delivery",
 				   out->version, id, !strcmp(status, "failed") ? "failed" : "still being processed");
 	return 0;
+}
+
+int delivery_load_with(struct dam *dam, const char *id, int version, const char *rendition,
+		       struct delivery_info *out, struct delivery_rendition *r, struct dam_err *err)
+{
+	const struct delivery_ask ask = { id, version, rendition };
+	struct delivery_rendition row;
+	struct delivery_cache *c = NULL;
+	struct db_version v;
+	struct dam_err e;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (r)
+		memset(r, 0, sizeof *r);
+	/* Only inside a request: there the version is read once for the
+	 * request (and with the change watcher costs nothing). Outside, each
+	 * read of it could be a statement of its own (on PostgreSQL without
+	 * the watcher, a round trip), so a cache could only add one. */
+	if (dam->in_request && (c = delivery_cache_of(dam)) && (rc = library__data_version(dam, &v, err)) < 0)
+		return rc;
+	if (c && delivery_cache_get(c, &v, &ask, &rc, out, r, err))
+		return rc;
+	rc = load(dam, id, version, rendition, out, rendition ? &row : NULL, &e);
+	if (c)
+		delivery_cache_put(c, &v, &ask, rc, out, rendition ? &row : NULL, &e);
+	if (r && rendition)
+		*r = row;
+	if (rc < 0 && err)
+		*err = e;
+	return rc;
 }
 
 int delivery_queue_renditions(struct dam *dam, const char *id, struct dam_err *err)

@@ -57,7 +57,8 @@ bool library_change_feed_pending(const struct library_change_feed *f);
 
 /*
  * A cache another core module keeps on a handle (verified tokens in
- * auth_token.c, asset documents in asset.c). The module owns one static
+ * auth_token.c, asset documents in asset.c, delivery answers in
+ * delivery_cache.c). The module owns one static
  * kind, compared by address, that says how to make and free its cache;
  * library_close() frees every cache through its kind. This way the
  * library never names the modules above it (library.c used to include
@@ -69,7 +70,7 @@ struct library_cache_kind {
 	void *(*create)(void);      /* a new, empty cache; NULL when out of memory */
 	void (*destroy)(void *c);   /* frees what create() made (never NULL) */
 };
-#define LIBRARY_CACHES_MAX 8 /* kinds a handle can hold; two are used today */
+#define LIBRARY_CACHES_MAX 8 /* kinds a handle can hold; three are used today */
 
 struct dam {
 	char *root;             /* absolute path of the library folder */

@@ -113,8 +113,16 @@ static int each_blob(void *ctx, const char *key, uint64_t size)
 
 /* ---- rows ---- */
 
-/* INSERT INTO table (the columns of st's result) VALUES (?, ...). */
-static int insert_sql(const char *table, struct db_stmt *st, struct strbuf *sql)
+/* Rows go over in multi-row INSERTs: on a database server each statement
+ * is a round trip, and one per row made a million-asset library take most
+ * of an hour. A batch stays under both engines' parameter limits (SQLite
+ * 32766, PostgreSQL 65535). */
+#define BATCH_ROWS 500
+#define BATCH_PARAMS 30000
+
+/* INSERT INTO table (the columns of st's result) VALUES (?, ...), ...
+ * with rows rows of parameters. */
+static int insert_sql(const char *table, struct db_stmt *st, int64_t rows, struct strbuf *sql)
 {
 	int n = db_col_count(st), rc;
 
@@ -123,20 +131,49 @@ static int insert_sql(const char *table, struct db_stmt *st, struct strbuf *sql)
 	for (int i = 0; i < n && rc == 0; i++)
 		rc = strbuf_addf(sql, "%s%s", i ? ", " : "", db_col_name(st, i));
 	if (rc == 0)
-		rc = strbuf_adds(sql, ") VALUES (");
-	for (int i = 0; i < n && rc == 0; i++)
-		rc = strbuf_adds(sql, i ? ", ?" : "?");
-	if (rc == 0)
-		rc = strbuf_adds(sql, ")");
+		rc = strbuf_adds(sql, ") VALUES ");
+	for (int64_t r = 0; r < rows && rc == 0; r++) {
+		rc = strbuf_adds(sql, r ? ", (" : "(");
+		for (int i = 0; i < n && rc == 0; i++)
+			rc = strbuf_adds(sql, i ? ", ?" : "?");
+		if (rc == 0)
+			rc = strbuf_addch(sql, ')');
+	}
 	return rc < 0 ? DAM_ENOMEM : 0;
+}
+
+/* The batch statement for the next rows of a table with left rows still
+ * to copy (the count is exact: the source is held in one transaction). */
+static int batch_stmt(struct dam *to, const char *table, struct db_stmt *src, int64_t left, struct strbuf *sql,
+		      struct db_stmt **dst, int64_t *rows, struct dam_err *err)
+{
+	int64_t per = BATCH_PARAMS / db_col_count(src);
+	int rc;
+
+	if (left <= 0)
+		return dam_err_set(err, DAM_ECONFLICT, table, "%s changed while it was copied", table);
+	*rows = left < per ? left : per;
+	if (*rows > BATCH_ROWS)
+		*rows = BATCH_ROWS;
+	if ((rc = insert_sql(table, src, *rows, sql)) < 0)
+		return dam_err_set(err, rc, NULL, "out of memory");
+	return db_prepare(to->db, sql->buf, dst, err);
 }
 
 static int copy_table(struct dam *from, struct dam *to, const char *table, uint64_t *rows, struct dam_err *err)
 {
 	struct strbuf sql = STRBUF_INIT;
 	struct db_stmt *src = NULL, *dst = NULL;
+	int64_t left = 0, batch = 0, k = 0;
 	int rc, n;
 
+	if (strbuf_addf(&sql, "SELECT count(*) FROM %s", table) < 0) {
+		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	if ((rc = db_query_int(from->db, &left, err, sql.buf, "")) < 0)
+		goto out;
+	strbuf_reset(&sql);
 	if (strbuf_addf(&sql, "SELECT * FROM %s", table) < 0) {
 		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 		goto out;
@@ -144,22 +181,32 @@ static int copy_table(struct dam *from, struct dam *to, const char *table, uint6
 	if ((rc = db_query(from->db, &src, err, sql.buf, "")) < 0)
 		goto out;
 	while ((rc = db_step(src, err)) == DB_ROW) {
-		if (!dst && ((rc = insert_sql(table, src, &sql)) < 0 || (rc = db_prepare(to->db, sql.buf, &dst, err)) < 0))
+		if (!dst && (rc = batch_stmt(to, table, src, left, &sql, &dst, &batch, err)) < 0)
 			goto out;
 		n = db_col_count(src);
 		for (int i = 0; i < n; i++)
-			if ((rc = db_bind_col(dst, i + 1, src, i, err)) < 0)
+			if ((rc = db_bind_col(dst, (int)(k * n) + i + 1, src, i, err)) < 0)
 				goto out;
+		if (++k < batch)
+			continue;
 		if ((rc = db_step(dst, err)) < 0) {
 			char why[sizeof err->msg];
 
 			snprintf(why, sizeof why, "%s", err ? err->msg : "");
-			rc = dam_err_set(err, rc, table, "cannot copy a row of %s: %s", table, why);
+			rc = dam_err_set(err, rc, table, "cannot copy rows of %s: %s", table, why);
 			goto out;
 		}
+		*rows += (uint64_t)batch;
+		left -= batch;
+		k = 0;
 		db_reset(dst);
-		(*rows)++;
+		if (left < batch) { /* the last rows take a shorter statement */
+			db_finalize(dst);
+			dst = NULL;
+		}
 	}
+	if (rc >= 0 && k)
+		rc = dam_err_set(err, DAM_ECONFLICT, table, "%s changed while it was copied", table);
 out:
 	db_finalize(dst);
 	db_finalize(src);

@@ -19,15 +19,134 @@
 
 #define BATCH 256
 
-/* The asset's text as the backend builds it, and the backend. */
+/* Rows per statement for an asset's facet values and numbers: on
+ * PostgreSQL every statement is a round trip, and an asset has 20-40. */
+#define ROWS_PER_INSERT 64
+
+/* A facet value or a number of the asset being indexed. */
+struct index_row {
+	char *name, *value; /* owned; value NULL for a number */
+	double num;
+};
+
+/* The asset being indexed: its text as the backend builds it, and the
+ * facet values and numbers written in a few statements once it is read. */
 struct doc {
 	const struct search_backend *be;
 	struct search_doc *d;
+	struct dam *dam;
+	int64_t arow;
+	struct index_row *rows;
+	size_t nrows, caprows;
+	struct dam_err *err;
 };
 
 static void add(struct doc *d, enum search_col col, const char *text)
 {
 	d->be->doc_add(d->d, col, text);
+}
+
+static int push_row(struct doc *d, const char *name, const char *value, double num)
+{
+	struct index_row r = { strdup(name), value ? strdup(value) : NULL, num };
+
+	if (!r.name || (value && !r.value) || GROW(&d->rows, &d->caprows, d->nrows + 1, 32) < 0) {
+		free(r.name);
+		free(r.value);
+		return dam_err_set(d->err, DAM_ENOMEM, NULL, "out of memory");
+	}
+	d->rows[d->nrows++] = r;
+	return 0;
+}
+
+static void free_rows(struct doc *d)
+{
+	for (size_t i = 0; i < d->nrows; i++) {
+		free(d->rows[i].name);
+		free(d->rows[i].value);
+	}
+	free(d->rows);
+	d->rows = NULL;
+	d->nrows = d->caprows = 0;
+}
+
+/* A value twice (a multichoice "a, a", two colours' names alike) is one
+ * row: the insert skips it. */
+static int facet(struct doc *d, const char *f, const char *v)
+{
+	return !v || !*v ? 0 : push_row(d, f, v, 0);
+}
+
+/* The last value of a key wins (a field in two languages): one row per
+ * key, as a statement may not update the same row twice. */
+static int number(struct doc *d, const char *k, double v)
+{
+	for (size_t i = 0; i < d->nrows; i++)
+		if (!d->rows[i].value && !strcmp(d->rows[i].name, k)) {
+			d->rows[i].num = v;
+			return 0;
+		}
+	return push_row(d, k, NULL, v);
+}
+
+/* INSERT of n rows of facet values (numbers: false) or numbers. */
+static int insert_sql(bool numbers, size_t n, struct strbuf *sql)
+{
+	strbuf_adds(sql, numbers ? "INSERT INTO search_numbers(asset_rowid, key, num) VALUES "
+				 : "INSERT INTO facet_values(asset_rowid, facet, value) VALUES ");
+	for (size_t i = 0; i < n; i++)
+		strbuf_adds(sql, i ? ", (?,?,?)" : "(?,?,?)");
+	strbuf_adds(sql, numbers ? " ON CONFLICT (asset_rowid, key) DO UPDATE SET num = excluded.num"
+				 : " ON CONFLICT (asset_rowid, facet, value) DO NOTHING");
+	return sql->buf ? 0 : DAM_ENOMEM;
+}
+
+/* Writes the rows of one kind at from.. (up to ROWS_PER_INSERT of them);
+ * *next: where the rest starts. */
+static int write_some(struct doc *d, bool numbers, size_t from, size_t *next)
+{
+	struct strbuf sql = STRBUF_INIT;
+	struct db_stmt *st = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	for (i = from; i < d->nrows && n < ROWS_PER_INSERT; i++)
+		n += !d->rows[i].value == numbers;
+	*next = i;
+	if (!n)
+		return 0;
+	if ((rc = insert_sql(numbers, n, &sql)) < 0) {
+		rc = dam_err_set(d->err, rc, NULL, "out of memory");
+		goto out;
+	}
+	if ((rc = db_prepare(d->dam->db, sql.buf, &st, d->err)) < 0)
+		goto out;
+	n = 0;
+	for (i = from; i < *next && rc >= 0; i++) {
+		const struct index_row *r = &d->rows[i];
+
+		if (!r->value != numbers)
+			continue;
+		rc = numbers ? db_bind_at(st, d->err, (int)(3 * n + 1), "isd", d->arow, r->name, r->num)
+			     : db_bind_at(st, d->err, (int)(3 * n + 1), "iss", d->arow, r->name, r->value);
+		n++;
+	}
+	if (rc >= 0)
+		rc = db_step(st, d->err);
+out:
+	db_finalize(st);
+	strbuf_release(&sql);
+	return rc < 0 ? rc : 0;
+}
+
+static int write_rows(struct doc *d)
+{
+	int rc = 0;
+
+	for (int numbers = 0; numbers < 2; numbers++)
+		for (size_t at = 0; at < d->nrows && rc >= 0;)
+			rc = write_some(d, numbers, at, &at);
+	return rc;
 }
 
 static bool key_is(const char *key, const char *base)
@@ -37,53 +156,33 @@ static bool key_is(const char *key, const char *base)
 	return !strncmp(key, base, n) && (key[n] == '\0' || key[n] == '@');
 }
 
-/* A value twice (a multichoice "a, a", two colours' names alike) is one
- * row. */
-static int facet(struct dam *dam, int64_t arow, const char *f, const char *v, struct dam_err *err)
-{
-	if (!v || !*v)
-		return 0;
-	return db_run(dam->db, err,
-		      "INSERT INTO facet_values(asset_rowid, facet, value) VALUES (?,?,?)"
-		      " ON CONFLICT (asset_rowid, facet, value) DO NOTHING", "iss", arow, f, v);
-}
-
-/* The last value of a key wins (a field in two languages). */
-static int number(struct dam *dam, int64_t arow, const char *k, double v, struct dam_err *err)
-{
-	return db_run(dam->db, err,
-		      "INSERT INTO search_numbers(asset_rowid, key, num) VALUES (?,?,?)"
-		      " ON CONFLICT (asset_rowid, key) DO UPDATE SET num = excluded.num", "isd", arow, k, v);
-}
-
 /* A defined number or date field's value into search_numbers (dates as
  * unix ms), so the query language compares it by range: price:10..20,
  * licence_expiry:<now+30d. Values that do not read (typed before the
  * field was defined) are left out of the ranges. */
-static int scalar_of(struct dam *dam, int64_t arow, const char *key, const json_t *def, const char *v,
-		     struct dam_err *err)
+static int scalar_of(struct doc *d, const char *key, const json_t *def, const char *v)
 {
 	const char *type = json_string_value(json_object_get(def, "type"));
 	uint64_t ms;
-	double d;
+	double x;
 	char *end;
 	bool day;
 
 	if (!type)
 		return 0;
 	if (!strcmp(type, field_type_name(FIELD_NUMBER))) {
-		d = strtod(v, &end);
-		return end == v || *end || !isfinite(d) ? 0 : number(dam, arow, key, d, err);
+		x = strtod(v, &end);
+		return end == v || *end || !isfinite(x) ? 0 : number(d, key, x);
 	}
 	/* only absolute dates (2026-01-31...): "7d" means nothing stored */
 	if (!strcmp(type, field_type_name(FIELD_DATE)) && strlen(v) >= 10 && v[4] == '-' &&
 	    search_date_value(v, 0, &ms, &day) == 0)
-		return number(dam, arow, key, (double)ms, err);
+		return number(d, key, (double)ms);
 	return 0;
 }
 
 /* Field values into the document and the facets. */
-static int fields_of(struct dam *dam, const char *id, int64_t arow, const json_t *defs, struct doc *d,
+static int fields_of(struct dam *dam, const char *id, const json_t *defs, struct doc *d,
 		     struct dam_err *err)
 {
 	struct db_stmt *st;
@@ -105,7 +204,7 @@ static int fields_of(struct dam *dam, const char *id, int64_t arow, const json_t
 			add(d, SEARCH_COL_DESCRIPTION, v);
 		else
 			add(d, SEARCH_COL_OTHER, v);
-		if (def && (rc = scalar_of(dam, arow, base, def, v, err)) < 0)
+		if (def && (rc = scalar_of(d, base, def, v)) < 0)
 			break;
 		if (def && json_is_true(json_object_get(def, "facetable")) && strlen(v) <= 200) {
 			if (json_is_string(json_object_get(def, "type")) &&
@@ -118,12 +217,12 @@ static int fields_of(struct dam *dam, const char *id, int64_t arow, const json_t
 				for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 					while (*t == ' ')
 						t++;
-					if ((rc = facet(dam, arow, base, t, err)) < 0)
+					if ((rc = facet(d, base, t)) < 0)
 						break;
 				}
 				free(copy);
 			} else {
-				rc = facet(dam, arow, base, v, err);
+				rc = facet(d, base, v);
 			}
 			if (rc < 0)
 				break;
@@ -133,7 +232,7 @@ static int fields_of(struct dam *dam, const char *id, int64_t arow, const json_t
 	return rc < 0 ? rc : 0;
 }
 
-static int tags_of(struct dam *dam, const char *id, int64_t arow, struct doc *d, struct dam_err *err)
+static int tags_of(struct dam *dam, const char *id, struct doc *d, struct dam_err *err)
 {
 	struct db_stmt *st;
 	int rc;
@@ -144,8 +243,8 @@ static int tags_of(struct dam *dam, const char *id, int64_t arow, struct doc *d,
 		add(d, SEARCH_COL_TAGS, db_col_text(st, 0));
 		/* "tag" holds every tag (tag:x matches whoever set it); "autotag"
 		 * the automatic ones too, so facets can show them apart */
-		if ((rc = facet(dam, arow, "tag", db_col_text(st, 0), err)) < 0 ||
-		    (!strcmp(db_col_text(st, 1), "automatic") && (rc = facet(dam, arow, "autotag", db_col_text(st, 0), err)) < 0))
+		if ((rc = facet(d, "tag", db_col_text(st, 0))) < 0 ||
+		    (!strcmp(db_col_text(st, 1), "automatic") && (rc = facet(d, "autotag", db_col_text(st, 0))) < 0))
 			break;
 	}
 	db_finalize(st);
@@ -171,7 +270,7 @@ static void meta_words(const json_t *m, struct doc *d)
 }
 
 /* Facets, numbers and words read from the current version's metadata. */
-static int metadata_of(struct dam *dam, int64_t arow, const char *meta_text, struct doc *d, struct dam_err *err)
+static int metadata_of(const char *meta_text, struct doc *d)
 {
 	json_t *m = json_loads(meta_text, 0, NULL), *an, *c;
 	size_t i;
@@ -185,24 +284,24 @@ static int metadata_of(struct dam *dam, int64_t arow, const char *meta_text, str
 		/* As for automatic tags: a colour counts from a 10% share. */
 		if (json_number_value(json_object_get(c, "share")) < 0.1)
 			continue;
-		if ((rc = facet(dam, arow, "color", json_string_value(json_object_get(c, "name")), err)) < 0 ||
-		    (rc = facet(dam, arow, "color", json_string_value(json_object_get(c, "name_zh")), err)) < 0)
+		if ((rc = facet(d, "color", json_string_value(json_object_get(c, "name")))) < 0 ||
+		    (rc = facet(d, "color", json_string_value(json_object_get(c, "name_zh")))) < 0)
 			goto out;
 	}
-	if ((rc = facet(dam, arow, "orientation", json_string_value(json_object_get(an, "orientation")), err)) < 0 ||
-	    (rc = facet(dam, arow, "aspect", json_string_value(json_object_get(an, "aspect")), err)) < 0 ||
-	    (rc = facet(dam, arow, "resolution", json_string_value(json_object_get(an, "resolution")), err)) < 0)
+	if ((rc = facet(d, "orientation", json_string_value(json_object_get(an, "orientation")))) < 0 ||
+	    (rc = facet(d, "aspect", json_string_value(json_object_get(an, "aspect")))) < 0 ||
+	    (rc = facet(d, "resolution", json_string_value(json_object_get(an, "resolution")))) < 0)
 		goto out;
-	if (json_is_true(json_object_get(an, "transparent")) && (rc = facet(dam, arow, "transparency", "transparent", err)) < 0)
+	if (json_is_true(json_object_get(an, "transparent")) && (rc = facet(d, "transparency", "transparent")) < 0)
 		goto out;
 	if (json_is_integer(json_object_get(m, "width")))
-		rc = number(dam, arow, "width", (double)json_integer_value(json_object_get(m, "width")), err);
+		rc = number(d, "width", (double)json_integer_value(json_object_get(m, "width")));
 	if (rc >= 0 && json_is_integer(json_object_get(m, "height")))
-		rc = number(dam, arow, "height", (double)json_integer_value(json_object_get(m, "height")), err);
+		rc = number(d, "height", (double)json_integer_value(json_object_get(m, "height")));
 	if (rc >= 0 && json_is_number(json_object_get(m, "duration")))
-		rc = number(dam, arow, "duration", json_number_value(json_object_get(m, "duration")), err);
+		rc = number(d, "duration", json_number_value(json_object_get(m, "duration")));
 	if (rc >= 0 && json_is_integer(json_object_get(m, "pages")))
-		rc = number(dam, arow, "pages", (double)json_integer_value(json_object_get(m, "pages")), err);
+		rc = number(d, "pages", (double)json_integer_value(json_object_get(m, "pages")));
 out:
 	json_decref(m);
 	return rc < 0 ? rc : 0;
@@ -272,7 +371,7 @@ static int clear_asset(struct dam *dam, int64_t arow, struct dam_err *err)
 static int index_asset(struct dam *dam, const char *id, const json_t *defs, struct dam_err *err)
 {
 	struct db_stmt *st;
-	struct doc d = { dam->search_be, NULL };
+	struct doc d = { .be = dam->search_be, .dam = dam, .err = err };
 	int64_t arow = 0, created = 0, updated = 0, size = 0;
 	char kind[32] = "", format[32] = "", status[16] = "", current[DAM_ID_LEN + 1] = "";
 	char *meta = NULL;
@@ -292,7 +391,7 @@ static int index_asset(struct dam *dam, const char *id, const json_t *defs, stru
 	}
 	if ((rc = db_step(st, err)) == DB_ROW) {
 		found = true;
-		arow = db_col_int(st, 0);
+		arow = d.arow = db_col_int(st, 0);
 		snprintf(kind, sizeof kind, "%s", db_col_text(st, 1));
 		snprintf(format, sizeof format, "%s", db_col_text(st, 2));
 		snprintf(status, sizeof status, "%s", db_col_text(st, 3));
@@ -308,18 +407,20 @@ static int index_asset(struct dam *dam, const char *id, const json_t *defs, stru
 	db_finalize(st);
 	if (rc < 0 || !found)
 		goto out;
-	if ((rc = clear_asset(dam, arow, err)) < 0 || (rc = facet(dam, arow, "type", kind, err)) < 0 ||
-	    (rc = facet(dam, arow, "format", format, err)) < 0 ||
-	    (rc = facet(dam, arow, "status", deleted ? "deleted" : status, err)) < 0 ||
-	    (rc = number(dam, arow, "created", (double)created, err)) < 0 ||
-	    (rc = number(dam, arow, "updated", (double)updated, err)) < 0 ||
-	    (rc = number(dam, arow, "size", (double)size, err)) < 0 ||
-	    (rc = tags_of(dam, id, arow, &d, err)) < 0 || (rc = fields_of(dam, id, arow, defs, &d, err)) < 0 ||
-	    (rc = metadata_of(dam, arow, meta, &d, err)) < 0 || (rc = put_docs(dam, id, arow, current, &d, err)) < 0)
+	if ((rc = clear_asset(dam, arow, err)) < 0 || (rc = facet(&d, "type", kind)) < 0 ||
+	    (rc = facet(&d, "format", format)) < 0 ||
+	    (rc = facet(&d, "status", deleted ? "deleted" : status)) < 0 ||
+	    (rc = number(&d, "created", (double)created)) < 0 ||
+	    (rc = number(&d, "updated", (double)updated)) < 0 ||
+	    (rc = number(&d, "size", (double)size)) < 0 ||
+	    (rc = tags_of(dam, id, &d, err)) < 0 || (rc = fields_of(dam, id, defs, &d, err)) < 0 ||
+	    (rc = metadata_of(meta, &d)) < 0 || (rc = put_docs(dam, id, arow, current, &d, err)) < 0 ||
+	    (rc = write_rows(&d)) < 0)
 		goto out;
 	rc = db_run(dam->db, err, "INSERT INTO search_log(asset_rowid) VALUES (?)", "i", arow);
 out:
 	free(meta);
+	free_rows(&d);
 	d.be->doc_free(d.d);
 	return rc < 0 ? rc : 0;
 }

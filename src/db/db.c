@@ -394,12 +394,12 @@ void db_cache_stats(struct db *db, struct db_cache_stats *out)
 	out->cached = db->ncache;
 }
 
-int db_vbind(struct db_stmt *st, struct dam_err *err, const char *types, va_list ap)
+static int vbind_at(struct db_stmt *st, struct dam_err *err, int first, const char *types, va_list ap)
 {
 	const struct db_backend *be = st->db->be;
 	int rc = 0;
 
-	for (int i = 1; types && *types && rc == 0; types++, i++) {
+	for (int i = first; types && *types && rc == 0; types++, i++) {
 		switch (*types) {
 		case 's': {
 			const char *s = va_arg(ap, const char *);
@@ -422,6 +422,22 @@ int db_vbind(struct db_stmt *st, struct dam_err *err, const char *types, va_list
 	if (rc < 0)
 		return dam_err_set(err, DAM_EDB, NULL, "cannot bind parameter");
 	return 0;
+}
+
+int db_vbind(struct db_stmt *st, struct dam_err *err, const char *types, va_list ap)
+{
+	return vbind_at(st, err, 1, types, ap);
+}
+
+int db_bind_at(struct db_stmt *st, struct dam_err *err, int first, const char *types, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, types);
+	rc = vbind_at(st, err, first, types, ap);
+	va_end(ap);
+	return rc;
 }
 
 int db_bind(struct db_stmt *st, struct dam_err *err, const char *types, ...)

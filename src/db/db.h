@@ -102,6 +102,9 @@ void db_cache_stats(struct db *db, struct db_cache_stats *out);
  * 'd' double, 'b' blob (const void *, size_t), 'n' NULL (no argument). */
 int db_bind(struct db_stmt *st, struct dam_err *err, const char *types, ...);
 int db_vbind(struct db_stmt *st, struct dam_err *err, const char *types, va_list ap);
+/* As db_bind, from parameter first (from 1): the rows of a multi-row
+ * statement, bound one after the other. */
+int db_bind_at(struct db_stmt *st, struct dam_err *err, int first, const char *types, ...);
 /* Returns DB_ROW, DB_DONE or a negative code (DAM_ECONFLICT on a unique or
  * constraint violation, DAM_EDB otherwise). */
 int db_step(struct db_stmt *st, struct dam_err *err);

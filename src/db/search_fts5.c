@@ -9,42 +9,14 @@
 
 #include <stdlib.h>
 
+#include "db/search_doc.h"
 #include "db/search_fts5_text.h"
-
-#define NCOLS 5
 
 #define RANK_SQL "bm25(search_fts, 10.0, 5.0, 3.0, 2.0, 1.0)"
 
-struct search_doc {
-	struct strbuf col[NCOLS]; /* by enum search_col; FILENAME holds the asset's name */
-	struct strbuf uni;        /* single CJK characters of every column, indexed under "other" */
-};
-
-static struct search_doc *fts5_doc_new(void)
-{
-	struct search_doc *d = calloc(1, sizeof *d);
-
-	if (!d)
-		return NULL;
-	for (int i = 0; i < NCOLS; i++)
-		strbuf_init(&d->col[i], 0);
-	strbuf_init(&d->uni, 0);
-	return d;
-}
-
-static void fts5_doc_free(struct search_doc *d)
-{
-	if (!d)
-		return;
-	for (int i = 0; i < NCOLS; i++)
-		strbuf_release(&d->col[i]);
-	strbuf_release(&d->uni);
-	free(d);
-}
-
 static int fts5_doc_add(struct search_doc *d, enum search_col col, const char *text)
 {
-	if ((int)col < 0 || col >= NCOLS)
+	if ((int)col < 0 || col >= SEARCH_NCOLS)
 		return DAM_EINVAL;
 	return fts5_text_index(text, &d->col[col], &d->uni);
 }
@@ -157,9 +129,9 @@ const struct search_backend search_fts5_backend = {
 	.name = "fts5",
 	.ddl = "CREATE VIRTUAL TABLE search_fts USING fts5(title, tags, description, filename, other,"
 	       "  tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')",
-	.doc_new = fts5_doc_new,
+	.doc_new = search_doc_new,
 	.doc_add = fts5_doc_add,
-	.doc_free = fts5_doc_free,
+	.doc_free = search_doc_free,
 	.index = fts5_index,
 	.unindex = fts5_unindex,
 	.expr = fts5_expr,

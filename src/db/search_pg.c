@@ -21,10 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/search_doc.h"
 #include "db/search_pg_ddl.h"
 #include "db/search_pg_text.h"
 
-#define NCOLS 5
 
 /* tsvector positions stop at 16383 (later words keep that position: they
  * still match, but not as phrases); a tsvector must stay under 1 MB, so a
@@ -74,11 +74,6 @@
 	"  (SELECT greatest(words, 1)::float8 / greatest(docs, 1) AS avgdl FROM search_text_stats WHERE id = 1) AS st"   \
 	" WHERE s.doc @@ CAST(?1 AS tsquery)"
 
-struct search_doc {
-	struct strbuf col[NCOLS]; /* by enum search_col: words, each followed by a space */
-	struct strbuf uni;        /* single CJK characters of every column, indexed under "other" */
-};
-
 /* Where the words of one text go. */
 struct sink {
 	struct strbuf *words, *uni;
@@ -93,33 +88,11 @@ static int sink_word(const char *word, size_t len, bool unigram, void *arg)
 	return rc < 0 ? rc : strbuf_addch(sb, ' ');
 }
 
-static struct search_doc *pg_doc_new(void)
-{
-	struct search_doc *d = calloc(1, sizeof *d);
-
-	if (!d)
-		return NULL;
-	for (int i = 0; i < NCOLS; i++)
-		strbuf_init(&d->col[i], 0);
-	strbuf_init(&d->uni, 0);
-	return d;
-}
-
-static void pg_doc_free(struct search_doc *d)
-{
-	if (!d)
-		return;
-	for (int i = 0; i < NCOLS; i++)
-		strbuf_release(&d->col[i]);
-	strbuf_release(&d->uni);
-	free(d);
-}
-
 static int pg_doc_add(struct search_doc *d, enum search_col col, const char *text)
 {
 	struct sink k;
 
-	if ((int)col < 0 || col >= NCOLS)
+	if ((int)col < 0 || col >= SEARCH_NCOLS)
 		return DAM_EINVAL;
 	k.words = &d->col[col];
 	k.uni = &d->uni;
@@ -160,7 +133,7 @@ static int vec_add(struct vec *v, const char *words, char w, bool copy)
  * single CJK characters of everything - as FTS5's columns. */
 static int pg_vec(struct vec *v, const struct search_doc *d, const char *filename, const char *body)
 {
-	static const char weight[NCOLS] = { 'A', 'B', 'C', 'D', 'D' };
+	static const char weight[SEARCH_NCOLS] = { 'A', 'B', 'C', 'D', 'D' };
 	struct strbuf fname = STRBUF_INIT, other = STRBUF_INIT, uni = STRBUF_INIT;
 	struct sink k = { &fname, &uni };
 	int rc;
@@ -173,7 +146,7 @@ static int pg_vec(struct vec *v, const struct search_doc *d, const char *filenam
 	if ((body && (rc = pg_text_words(body, sink_word, &k)) < 0) || (rc = strbuf_add(&other, uni.buf, uni.len)) < 0 ||
 	    (rc = strbuf_add(&other, d->uni.buf, d->uni.len)) < 0)
 		goto out;
-	for (int c = 0; c < NCOLS && rc >= 0; c++) {
+	for (int c = 0; c < SEARCH_NCOLS && rc >= 0; c++) {
 		const struct strbuf *words = c == SEARCH_COL_FILENAME ? &fname : c == SEARCH_COL_OTHER ? &other : &d->col[c];
 		rc = vec_add(v, words->buf, weight[c], false);
 		v->pos++; /* the gap between columns */
@@ -318,9 +291,9 @@ static int pg_rank(struct db *db, const char *expr, const uint32_t *versions, si
 const struct search_backend search_pg_backend = {
 	.name = "pg",
 	.ddl = SEARCH_PG_DDL,
-	.doc_new = pg_doc_new,
+	.doc_new = search_doc_new,
 	.doc_add = pg_doc_add,
-	.doc_free = pg_doc_free,
+	.doc_free = search_doc_free,
 	.index = pg_index,
 	.unindex = pg_unindex,
 	.expr = pg_expr,

@@ -208,7 +208,8 @@ int blob_count_temp(struct blob_store *bs, struct dam_err *err);
 /* Whether the store answers, for readiness probes: fs, the objects folder
  * and its tmp folder are there and usable; S3, the bucket lists (one key).
  * Reads nothing else, whatever the store's size. 0, or < 0 with err saying
- * what is wrong (no file path in the message: probes are public). */
+ * what is wrong (no file path, bucket or endpoint in the message: probes
+ * are public). */
 int blob_store_check(struct blob_store *bs, struct dam_err *err);
 
 #endif

@@ -658,12 +658,24 @@ static int first_key(void *ctx, const struct s3_object *obj)
 }
 
 /* One listing request of at most one key: the bucket is there and our
- * credentials may read it. */
+ * credentials may read it. The answer goes to a public probe, so the
+ * message names neither the bucket nor the endpoint (s3.c's do: "s3: GET
+ * <bucket>/objects/: HTTP 404 NoSuchBucket - …", or curl's words naming
+ * host and port): it keeps S3's status, code and hint, and says only that
+ * the service cannot be reached for anything else (a transport failure;
+ * any dam command on the node opens the store and prints the whole
+ * message). */
 static int s3b_check(void *state, struct dam_err *err)
 {
-	int rc = WITH_CLIENT((struct s3_state *)state, err, s3_list(c, "objects/", 1, first_key, NULL, err));
+	struct dam_err e = { 0 };
+	const char *http;
+	int rc = WITH_CLIENT((struct s3_state *)state, &e, s3_list(c, "objects/", 1, first_key, NULL, &e));
 
-	return rc == DAM_EEXIST ? 0 : rc;
+	if (rc == DAM_EEXIST || rc == 0)
+		return 0;
+	if ((http = strstr(e.msg, ": HTTP ")))
+		return dam_err_set(err, rc, NULL, "the bucket does not answer: %s", http + 2);
+	return dam_err_set(err, rc, NULL, "the bucket does not answer: the S3 service cannot be reached");
 }
 
 static int s3b_clean_temp(void *state, int max_age_s, int count_only, struct dam_err *err)

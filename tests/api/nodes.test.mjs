@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startServer, fixture, cli, sleep, T, assertNoGlibWarnings } from './lib/server.mjs';
 import { validateResponse } from './lib/openapi.mjs';
+import { S3, createBucket, deleteBucket } from './lib/s3.mjs';
 
 test('--no-workers: an upload stays queued until a separate dam worker runs it', async () => {
   const s = await startServer({ args: ['--no-workers'] });
@@ -42,32 +43,52 @@ async function readyz(s) {
   return { status: res.status, json: JSON.parse(bytes.toString('utf8')) };
 }
 
-test('/readyz: 200 with each part ok; 503 naming the store when its objects folder is gone', async (t) => {
-  if (process.env.DAM_TEST_STORE_CONF) {
-    t.skip('the fs store only (the S3 run points the store at a bucket)');
-    return;
+/* Takes the library's store away and back: its objects/ folder renamed, or
+ * on S3 its bucket (still empty: no upload yet) deleted and made again.
+ * Returns the pattern the 503's store message must match, and what a
+ * public answer must not name (the folder's path; the bucket, the
+ * gateway's address). */
+function storeGone(s) {
+  if (!s.bucket) {
+    const objects = path.join(s.lib, 'objects');
+    return {
+      away: () => fs.renameSync(objects, objects + '.away'),
+      back: () => { if (fs.existsSync(objects + '.away')) fs.renameSync(objects + '.away', objects); },
+      message: /objects folder is not reachable/,
+      hidden: [s.lib],
+    };
   }
+  let gone = false;
+  return {
+    away: () => { assert.equal(deleteBucket(s.bucket), 204, 'the empty bucket deleted'); gone = true; },
+    back: () => { if (gone) createBucket(s.bucket); gone = false; },
+    message: /^the bucket does not answer: HTTP 404 NoSuchBucket/,
+    hidden: [s.bucket, new URL(S3.S3_ENDPOINT).host],
+  };
+}
+
+test('/readyz: 200 with each part ok; 503 naming the store when its folder or bucket is gone', async () => {
   const s = await startServer({ args: ['--no-workers'] });
-  const objects = path.join(s.lib, 'objects');
+  const store = storeGone(s);
   try {
     let r = await readyz(s);
     assert.equal(r.status, 200);
     assert.deepEqual(r.json, { status: 'ready', database: 'ok', store: 'ok' });
 
-    fs.renameSync(objects, objects + '.away');
+    store.away();
     r = await readyz(s);
     assert.equal(r.status, 503);
     assert.equal(r.json.status, 'not_ready');
     assert.equal(r.json.database, 'ok');
-    assert.match(r.json.store, /objects folder is not reachable/);
-    assert.ok(!r.json.store.includes(s.lib), 'a public answer names no path');
+    assert.match(r.json.store, store.message);
+    for (const h of store.hidden) assert.ok(!r.json.store.includes(h), `a public answer does not name ${h}: ${r.json.store}`);
 
-    fs.renameSync(objects + '.away', objects);
+    store.back();
     r = await readyz(s);
     assert.equal(r.status, 200);
     assert.equal(r.json.store, 'ok');
   } finally {
-    if (fs.existsSync(objects + '.away')) fs.renameSync(objects + '.away', objects);
+    store.back();
     // stop() would refuse the 503s we asked for; check the rest by hand.
     await s.stop({ check: false });
   }

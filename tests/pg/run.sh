@@ -11,7 +11,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
-TESTS=(test_db test_pg_schema test_search_engine)
+TESTS=(test_db test_pg_schema test_search_engine test_delivery)
 
 dir=$(mktemp -d /tmp/dam-pg.XXXXXX)
 cleanup() { "$ROOT/scripts/pg.sh" stop "$dir" || true; rm -rf "$dir"; }

@@ -3,7 +3,8 @@
 # the store's unit tests on the S3 backend (tests/unit/test_store.c with
 # DAM_TEST_S3_ENV), a library on S3 through the dam binary
 # (tests/s3/test_library_s3.sh) and the API files that store and read blobs
-# on libraries configured for S3.
+# on libraries configured for S3 (on SQLite; tests/pg/api.sh runs the whole
+# API suite on PostgreSQL and S3).
 #
 #   tests/s3/run.sh            BUILD=build by default; S3_VALGRIND=0 skips
 #                              the valgrind passes, S3_API=0 the API files;
@@ -58,18 +59,11 @@ fi
 tests/s3/test_library_s3.sh "$dir/s3.env" "$build/dam" "$fixtures" >>"$out" 2>&1 ||
 	{ status=1; echo "FAIL: test_library_s3.sh" >>"$out"; }
 # API tests that store and read blobs (tus and multipart uploads, downloads,
-# delivery), on libraries whose dam.conf points at the gateway
-# (tests/api/lib/server.mjs reads DAM_TEST_STORE_CONF). S3_API=0 skips.
+# delivery), each library on a bucket of its own on the gateway
+# (tests/api/lib/s3.mjs reads DAM_TEST_S3_ENV); with a database in dam.db,
+# as tests/pg/api.sh runs the whole suite on PostgreSQL. S3_API=0 skips.
 if [ "${S3_API:-1}" != 0 ]; then
-	(
-		umask 077
-		# shellcheck disable=SC1091
-		. "$dir/s3.env"
-		printf '%s\n' "$S3_SECRET" >"$dir/secret"
-		printf '[store]\nbackend = s3\nendpoint = %s\nbucket = %s\nregion = %s\nkey_id = %s\nsecret_file = %s\n' \
-			"$S3_ENDPOINT" "$S3_BUCKET" "$S3_REGION" "$S3_KEY_ID" "$dir/secret" >"$dir/store.conf"
-	)
-	DAM_TEST_STORE_CONF="$dir/store.conf" DAM="$build/dam" FIXTURES="$fixtures" tests/api/run.sh \
+	DAM_TEST_S3_ENV="$dir/s3.env" DAM="$build/dam" FIXTURES="$fixtures" tests/api/run.sh \
 		tests/api/tus.test.mjs tests/api/uploads.test.mjs tests/api/downloads.test.mjs \
 		tests/api/delivery.test.mjs tests/api/store_nofd.test.mjs >>"$out" 2>&1 ||
 		{ status=1; echo "FAIL: API tests on S3" >>"$out"; }

@@ -14,6 +14,7 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { validateResponse, loadSpec, specOperations, sourceRoutes } from './openapi.mjs';
+import { S3, newBucketStore } from './s3.mjs';
 
 export { sourceRoutes };
 
@@ -103,10 +104,20 @@ export function newPgDatabase() {
   return m[1] + name + m[3];
 }
 
-/** `dam init lib`, on a fresh PostgreSQL database when DAM_TEST_PG_URL is set. */
+/**
+ * `dam init lib`, on a fresh PostgreSQL database when DAM_TEST_PG_URL is
+ * set, and with its blobs in a new bucket of its own when DAM_TEST_S3_ENV
+ * names a gateway (lib/s3.mjs; tests/pg/api.sh and tests/s3/run.sh set
+ * it): the appended [store] wins over the one dam init wrote. Returns the
+ * bucket's name, or null on the objects/ folder.
+ */
 export function initLibrary(lib) {
   const db = PG_URL ? ['--database', newPgDatabase()] : [];
   execFileSync(damBinary(), ['init', lib, ...db], { stdio: ['ignore', 'ignore', 'pipe'], timeout: T(30000) });
+  if (!S3) return null;
+  const { bucket, conf } = newBucketStore(tmpDir());
+  fs.appendFileSync(path.join(lib, 'dam.conf'), '\n' + conf);
+  return bucket;
 }
 
 /**
@@ -161,21 +172,16 @@ function lines(stream, onLine) {
  * opts.conf: text appended to the library's dam.conf before the start;
  * opts.prepare(lib): called after `dam init`, before the start (e.g. a CLI ingest);
  * opts.reuse: the library of an earlier server to start again (no init, no users made).
- * Returns { url, lib, proc, adminPassword, users: {role: {name, password, token}},
+ * Returns { url, lib, bucket, proc, adminPassword, users: {role: {name, password, token}},
  *           tokens: {role: secret}, accessLog: [], stdout: [], stderr: [],
- *           api(), stop(), exited }.
+ *           api(), stop(), exited } (bucket: the library's own on DAM_TEST_S3_ENV's
+ *           gateway, null on the objects/ folder, undefined with opts.reuse).
  */
 export async function startServer(opts = {}) {
   const dam = damBinary();
   const dir = tmpDir();
   const lib = opts.reuse || path.join(dir, 'lib');
-  if (!opts.reuse) initLibrary(lib);
-  // DAM_TEST_STORE_CONF: a file with [store] settings appended to every new
-  // library's dam.conf (the later section wins), so API tests run on
-  // another store: tests/s3/run.sh points it at its RADOS Gateway.
-  if (!opts.reuse && process.env.DAM_TEST_STORE_CONF) {
-    fs.appendFileSync(path.join(lib, 'dam.conf'), '\n' + fs.readFileSync(process.env.DAM_TEST_STORE_CONF, 'utf8') + '\n');
-  }
+  const bucket = opts.reuse ? undefined : initLibrary(lib);
   if (opts.prepare) opts.prepare(lib);
   if (opts.conf) {
     fs.appendFileSync(path.join(lib, 'dam.conf'), '\n' + opts.conf + '\n');
@@ -187,7 +193,7 @@ export async function startServer(opts = {}) {
   const args = ['--library', lib, 'serve', '--listen', '127.0.0.1:0', '--workers', String(opts.workers ?? 1), ...deadline, ...(opts.args || [])];
   const proc = spawn(dam, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const s = {
-    lib, proc, url: null, adminPassword: null, users: {}, tokens: {},
+    lib, bucket, proc, url: null, adminPassword: null, users: {}, tokens: {},
     accessLog: [], stdout: [], stderr: [], exitCode: undefined, signal: undefined,
   };
   s.exited = new Promise((resolve) => proc.on('exit', (code, signal) => {
@@ -310,6 +316,8 @@ export async function startServer(opts = {}) {
       assert.equal(code, 0, `dam serve exit code; stderr:\n${s.stderr.join('\n')}`);
       assertNo5xx(s);
       assertNoGlibWarnings(s.stderr);
+      if (S3) assert.ok(![...s.stderr, ...s.stdout].some((l) => l.includes(S3.S3_SECRET)), 'the S3 secret in the server output');
+      if (s.bucket) assertNoLocalObjects(lib);
     }
   };
   return s;
@@ -358,6 +366,15 @@ export function checkRaw(method, p, r) {
 export function assertNoGlibWarnings(lines) {
   const bad = lines.filter((l) => /-CRITICAL \*\*|-WARNING \*\*/.test(l) && !/VIPS-WARNING \*\*/.test(l));
   assert.deepEqual(bad, [], 'GLib criticals/warnings on stderr');
+}
+
+/** Fails when a library on S3 holds a file under objects/ (its blobs
+ * belong in its bucket). */
+function assertNoLocalObjects(lib) {
+  const dir = path.join(lib, 'objects');
+  const files = fs.existsSync(dir)
+    ? fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => !e.isDirectory()).map((e) => e.name) : [];
+  assert.deepEqual(files, [], `files in the objects/ folder of a library on S3`);
 }
 
 /** Fails when any access-log line reports a status >= 500. */
