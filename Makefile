@@ -47,9 +47,11 @@ test-unit: build fixtures
 test-cli: build fixtures
 	DAM=$(BUILD)/dam FIXTURES=$(BUILD)/fixtures ./tests/cli/run.sh
 
-# The db unit tests on a throwaway PostgreSQL cluster (scripts/pg.sh).
-test-pg: build
+# The db unit tests on a throwaway PostgreSQL cluster (scripts/pg.sh), and
+# dam serve while that database goes down and comes back.
+test-pg: build fixtures
 	BUILD=$(BUILD) ./tests/pg/run.sh
+	BUILD=$(BUILD) FIXTURES=$(BUILD)/fixtures ./tests/pg/db_down.sh
 
 # Two serve nodes and two workers on one PostgreSQL and one RGW bucket.
 test-nodes: build fixtures

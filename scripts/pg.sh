@@ -6,6 +6,11 @@
 #                             database "dam" and print its URL on stdout.
 #   scripts/pg.sh stop DIR    stop that server (idempotent; a missing or
 #                             stale DIR is fine).
+#   scripts/pg.sh pause DIR   stop that server (fast shutdown: clients are
+#                             disconnected) keeping its data, so that
+#   scripts/pg.sh resume DIR  starts it again with the same databases, for
+#                             tests of a database that goes down and comes
+#                             back.
 #
 # The server runs as an unprivileged system user (PG refuses to run as root;
 # tests run as root): $PG_USER, default dam-test, created if missing. DIR is
@@ -48,6 +53,30 @@ stop() {
   rm -rf "$dir/data" "$dir"/.s.PGSQL.* "$dir/log"
 }
 
+wait_ready() {
+  local dir=$1 i
+  for i in $(seq 1 300); do
+    as_pg "$PG_BIN/pg_isready" -q -h "$dir" -U dam -d postgres && return 0
+    [ "$i" -eq 300 ] && { tail -20 "$dir/log" >&2; die "server not ready after 30 s"; }
+    sleep 0.1
+  done
+}
+
+pause() {
+  local dir=$1
+  [ -f "$dir/data/postmaster.pid" ] || die "no server running in $dir"
+  as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null 2>&1 ||
+    die "the server in $dir did not stop"
+}
+
+resume() {
+  local dir=$1
+  [ -d "$dir/data" ] || die "no cluster in $dir (pg.sh start makes one)"
+  as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/log" -s start >/dev/null 2>&1 ||
+    { tail -20 "$dir/log" >&2; die "server did not start"; }
+  wait_ready "$dir"
+}
+
 start() {
   local dir=$1
   [ -x "$PG_BIN/initdb" ] || die "PostgreSQL not installed (scripts/deps.sh installs it)"
@@ -76,20 +105,18 @@ ${PG_CONF:-}
 CONF
   as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/log" -s start >/dev/null 2>&1 ||
     { tail -20 "$dir/log" >&2; die "server did not start"; }
-  local i
-  for i in $(seq 1 300); do
-    as_pg "$PG_BIN/pg_isready" -q -h "$dir" -U dam -d postgres && break
-    [ "$i" -eq 300 ] && { tail -20 "$dir/log" >&2; die "server not ready after 30 s"; }
-    sleep 0.1
-  done
+  wait_ready "$dir"
   as_pg "$PG_BIN/psql" -X -q -h "$dir" -U dam -d postgres -v ON_ERROR_STOP=1 \
     -c "CREATE DATABASE dam" >/dev/null || die "cannot create database dam"
   echo "postgresql:///dam?host=$dir&user=dam"
 }
 
-[ $# -eq 2 ] || die "usage: pg.sh start|stop DIR"
+usage="usage: pg.sh start|stop|pause|resume DIR"
+[ $# -eq 2 ] || die "$usage"
 case $1 in
   start) start "$2" ;;
   stop) stop "$2" ;;
-  *) die "usage: pg.sh start|stop DIR" ;;
+  pause) pause "$2" ;;
+  resume) resume "$2" ;;
+  *) die "$usage" ;;
 esac

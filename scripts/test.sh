@@ -49,6 +49,9 @@ second_lane() {
   BUILD="$build" ./tests/pg/run.sh || st=1
   VALGRIND=1 BUILD="$build" ./tests/pg/run.sh >/dev/null || { echo "valgrind: test_db on PostgreSQL has memory errors"; st=1; }
 
+  step "the database down under dam serve and back (throwaway cluster)"
+  BUILD="$build" FIXTURES="$fixtures" ./tests/pg/db_down.sh || st=1
+
   step "CLI suite with every library on PostgreSQL (throwaway cluster)"
   BUILD="$build" FIXTURES="$fixtures" ./tests/pg/cli.sh || st=1
 

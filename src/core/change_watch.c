@@ -17,6 +17,8 @@ struct change_watch {
 	pthread_t thread;
 	atomic_bool stop;
 	struct library_change_feed feed; /* what readers see */
+	pthread_mutex_t mu;              /* with moved: wakes change_watch_settle */
+	pthread_cond_t moved;            /* broadcast at each publish */
 };
 
 static void sleep_ms(int ms)
@@ -26,7 +28,17 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Reads the counter and publishes it with the time of the read. */
+/* Publishes n with the time it was learnt, and wakes change_watch_settle. */
+static void publish_value(struct change_watch *w, int64_t n)
+{
+	atomic_store(&w->feed.counter, n);
+	atomic_store(&w->feed.fresh_ms, time_mono_ms());
+	pthread_mutex_lock(&w->mu);
+	pthread_cond_broadcast(&w->moved);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Reads the counter and publishes it. */
 static int publish(struct change_watch *w, struct dam *dam, struct dam_err *err)
 {
 	int64_t n;
@@ -34,8 +46,7 @@ static int publish(struct change_watch *w, struct dam *dam, struct dam_err *err)
 
 	if ((rc = library_change_counter(dam, &n, err)) < 0)
 		return rc;
-	atomic_store(&w->feed.counter, n);
-	atomic_store(&w->feed.fresh_ms, time_mono_ms());
+	publish_value(w, n);
 	return 0;
 }
 
@@ -48,9 +59,18 @@ static int watch_connected(struct change_watch *w, struct dam *dam, struct dam_e
 	while (!atomic_load(&w->stop)) {
 		if ((rc = db_wait_change(dam->db, CHANGE_WATCH_POLL_MS, err)) < 0)
 			return rc;
-		/* A notification, or a beat due: the round trip also proves
-		 * the connection still works. */
-		if (rc == 1 || time_mono_ms() - last >= CHANGE_WATCH_BEAT_MS) {
+		atomic_store(&w->feed.fd, db_wait_fd(dam->db));
+		/* A notification names the counter of its commit: published at
+		 * once, with no round trip, so this node learns of another
+		 * node's commit as soon as its own NOTIFY arrives (the writer's
+		 * node waits for its watcher to hear it: change_watch_settle). */
+		int64_t heard = rc == 1 && last ? db_change_heard(dam->db) : -1;
+		if (heard > atomic_load(&w->feed.counter))
+			publish_value(w, heard);
+		/* The first call, a notification without a number, or a beat
+		 * due: read the row; the round trip also proves the connection
+		 * works. */
+		if ((rc == 1 && heard < 0) || time_mono_ms() - last >= CHANGE_WATCH_BEAT_MS) {
 			if ((rc = publish(w, dam, err)) < 0)
 				return rc;
 			last = time_mono_ms();
@@ -67,12 +87,11 @@ static void *watch_main(void *arg)
 	while (!atomic_load(&w->stop)) {
 		struct dam *dam = NULL;
 		struct dam_err err;
-
-		if (library_open(w->root, &dam, &err) == 0 && watch_connected(w, dam, &err) == 0) {
-			library_close(dam);
-			break;
-		}
+		int rc = library_open(w->root, &dam, &err) == 0 ? watch_connected(w, dam, &err) : -1;
+		atomic_store(&w->feed.fd, -1);
 		library_close(dam);
+		if (rc == 0)
+			break;
 		/* Readers fall back to their own reads once feed.fresh_ms ages. */
 		if (!told)
 			fprintf(stderr, "dam serve: change watcher: %s (retrying every second)\n", err.msg);
@@ -81,6 +100,25 @@ static void *watch_main(void *arg)
 			sleep_ms(CHANGE_WATCH_POLL_MS);
 	}
 	return NULL;
+}
+
+/* The condition waits on the monotonic clock: settling must not stretch
+ * or shrink when the wall clock is set. */
+static int sync_init(struct change_watch *w, struct dam_err *err)
+{
+	pthread_condattr_t a;
+	int rc = 0;
+
+	if (pthread_condattr_init(&a) != 0)
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	if (pthread_condattr_setclock(&a, CLOCK_MONOTONIC) != 0 || pthread_cond_init(&w->moved, &a) != 0)
+		rc = dam_err_set(err, DAM_EIO, NULL, "cannot make the change watcher's condition");
+	else if (pthread_mutex_init(&w->mu, NULL) != 0) {
+		pthread_cond_destroy(&w->moved);
+		rc = dam_err_set(err, DAM_EIO, NULL, "cannot make the change watcher's lock");
+	}
+	pthread_condattr_destroy(&a);
+	return rc;
 }
 
 int change_watch_start(const char *root, struct change_watch **out, struct dam_err *err)
@@ -101,7 +139,12 @@ int change_watch_start(const char *root, struct change_watch **out, struct dam_e
 		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 		goto fail;
 	}
+	atomic_init(&w->feed.fd, -1);
+	if ((rc = sync_init(w, err)) < 0)
+		goto fail;
 	if (pthread_create(&w->thread, NULL, watch_main, w) != 0) {
+		pthread_cond_destroy(&w->moved);
+		pthread_mutex_destroy(&w->mu);
 		rc = dam_err_set(err, DAM_EIO, NULL, "cannot start the change watcher thread");
 		goto fail;
 	}
@@ -120,6 +163,8 @@ void change_watch_stop(struct change_watch *w)
 		return;
 	atomic_store(&w->stop, true);
 	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->moved);
+	pthread_mutex_destroy(&w->mu);
 	free(w->root);
 	free(w);
 }
@@ -132,4 +177,47 @@ const struct library_change_feed *change_watch_feed(const struct change_watch *w
 bool change_watch_counter(const struct change_watch *w, int64_t *out)
 {
 	return library_change_feed_read(change_watch_feed(w), out);
+}
+
+int64_t change_watch_mark(struct dam *dam)
+{
+	struct db_version v = { 0, 0 };
+
+	db_data_version_own(dam->db, &v);
+	return v.own;
+}
+
+/* Waits for the published counter to reach target, until deadline (ms,
+ * monotonic). true when it did. */
+static bool wait_counter(struct change_watch *w, int64_t target, int64_t deadline)
+{
+	struct timespec ts = { .tv_sec = deadline / 1000, .tv_nsec = (long)(deadline % 1000) * 1000000L };
+	bool reached;
+
+	pthread_mutex_lock(&w->mu);
+	while (!(reached = atomic_load(&w->feed.counter) >= target) && !atomic_load(&w->stop))
+		if (pthread_cond_timedwait(&w->moved, &w->mu, &ts) != 0)
+			break;
+	reached = atomic_load(&w->feed.counter) >= target;
+	pthread_mutex_unlock(&w->mu);
+	return reached;
+}
+
+int change_watch_settle(struct change_watch *w, struct dam *dam, int64_t mark, int timeout_ms)
+{
+	struct db_version v;
+	int64_t start;
+
+	if (!w || change_watch_mark(dam) == mark)
+		return 1;
+	start = time_mono_ms();
+	/* The counter now: at or past every commit this handle made. */
+	if (db_data_version(dam->db, &v, NULL) < 0)
+		return 0;
+	return wait_counter(w, v.others, start + timeout_ms) ? 1 : 0;
+}
+
+bool change_watch_pending(const struct change_watch *w)
+{
+	return library_change_feed_pending(change_watch_feed(w));
 }

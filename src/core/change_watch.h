@@ -8,10 +8,12 @@
  * cache that reads it per request pays a round trip per request (the hot
  * delivery cache answers in microseconds otherwise), and a node hears
  * another node's commit only at its next read. The watcher waits on its
- * own connection (db_wait_change: LISTEN/NOTIFY) and re-reads the counter
- * at each notification and at least every CHANGE_WATCH_BEAT_MS, so the
- * published number is never older than that even if a notification were
- * lost.
+ * own connection (db_wait_change: LISTEN/NOTIFY), publishes the counter a
+ * notification names (db_change_heard: no round trip) and re-reads the row
+ * at least every CHANGE_WATCH_BEAT_MS, so the published number is never
+ * older than that even if a notification were lost. While its socket holds
+ * an unread notification the feed is not trusted (library.h,
+ * library_change_feed_pending): readers then read the counter themselves.
  *
  * Liveness: the number is trusted only while the watcher's last successful
  * read is younger than LIBRARY_FEED_STALE_MS (library.h, which reads it). A watcher whose connection
@@ -27,7 +29,8 @@
  * Only started on PostgreSQL: SQLite's PRAGMA data_version costs no I/O.
  *
  * Ownership: change_watch_start() gives a watcher freed by
- * change_watch_stop(). change_watch_counter() is thread-safe (atomics).
+ * change_watch_stop(). change_watch_counter() is thread-safe (atomics);
+ * change_watch_settle() too (any thread, its own handle).
  */
 #ifndef DAM_CORE_CHANGE_WATCH_H
 #define DAM_CORE_CHANGE_WATCH_H
@@ -57,5 +60,29 @@ const struct library_change_feed *change_watch_feed(const struct change_watch *w
  * untouched) when w is NULL or the watcher has not heard the database
  * recently: the caller reads the counter itself. */
 bool change_watch_counter(const struct change_watch *w, int64_t *out);
+
+/* True when the watcher's socket holds something it has not read yet: a
+ * notification of a commit (or the reply to its own read of the counter)
+ * may be about to move the counter. One poll(2), no I/O on the socket. A
+ * cache that must not answer from before a commit another node has
+ * already reported to its client treats this as "changed": the window
+ * left is the database server's own delivery to this node's connection.
+ * false when w is NULL or not listening. Thread-safe. */
+bool change_watch_pending(const struct change_watch *w);
+
+/* Where the commits of dam's handle stand (no I/O), to give
+ * change_watch_settle() after a request. */
+int64_t change_watch_mark(struct dam *dam);
+/* After a request that wrote: when dam's handle changed rows since mark,
+ * reads the counter (one round trip) and waits, at most timeout_ms, until
+ * this node's watcher has published it. PostgreSQL delivers a commit's
+ * NOTIFY to every listener at once, so once this node's watcher has it,
+ * every other node's on the same machine has it too (within their own
+ * read of the counter): a client told "deleted" by this node then finds
+ * the change on any node's caches at its next request. Across machines
+ * the remaining window is the network's delivery skew. Returns 1 when
+ * settled (or nothing to settle, or w NULL), 0 when the wait ran out or
+ * the counter could not be read: the caller answers anyway. */
+int change_watch_settle(struct change_watch *w, struct dam *dam, int64_t mark, int timeout_ms);
 
 #endif

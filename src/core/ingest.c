@@ -308,7 +308,7 @@ static int finish(int rc, struct ingest_result *r)
 		r->status = INGEST_FAILED;
 		/* A database that cannot be written stops the batch; anything
 		 * about this one file does not. */
-		if (rc == DAM_EDB)
+		if (rc == DAM_EDB || rc == DAM_EUNAVAIL)
 			return rc;
 	}
 	return 0;

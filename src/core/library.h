@@ -42,11 +42,18 @@ struct search_backend;
 struct library_change_feed {
 	atomic_llong counter;   /* the latest counter read */
 	atomic_ullong fresh_ms; /* time_mono_ms() of that read; 0: never */
+	atomic_int fd;          /* the watcher's listening socket, polled only; -1: none */
 };
 #define LIBRARY_FEED_STALE_MS 2500
-/* The feed's counter into *out, true while it is fresh; false (out
- * untouched) when f is NULL or stale. Thread-safe. */
+/* The feed's counter into *out, true while it is fresh and nothing waits
+ * unread on the watcher's socket; false (out untouched) when f is NULL,
+ * stale, or a notification may be about to move it (the caller then reads
+ * the counter itself, as without a feed). Thread-safe. */
 bool library_change_feed_read(const struct library_change_feed *f, int64_t *out);
+/* True when the watcher's socket holds something it has not read yet (a
+ * notification of a commit, or the reply to its own read): one poll(2),
+ * no I/O on the socket. Thread-safe; false for NULL. */
+bool library_change_feed_pending(const struct library_change_feed *f);
 
 /*
  * A cache another core module keeps on a handle (verified tokens in

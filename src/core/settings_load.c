@@ -39,6 +39,7 @@ int settings_apply(struct db *db, const char *conf, struct dam_config *cfg, stru
 		goto out;
 	if ((rc = config_load_mode(conf, eff, CONFIG_LOAD_NODE, err)) < 0)
 		goto out;
+	eff->shared_from_db = true;
 	*cfg = *eff;
 out:
 	free(eff);

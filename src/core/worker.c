@@ -42,9 +42,13 @@ struct pool {
 	char exe[4096];
 	char parent[32];
 	char worker[160];
-	int timeout_s, lease_s;
-	pthread_mutex_t mu; /* guards held */
+	pthread_mutex_t mu; /* guards held, cfg and cfg_gen */
 	struct held held[MAX_THREADS];
+	/* The library's effective settings, re-read by the heartbeat when a
+	 * `dam config push` moved them; the pool threads copy them into their
+	 * handles before their next claim (the job timeout and lease follow). */
+	struct dam_config cfg;
+	int cfg_gen;
 	struct dam *hb_dam; /* the heartbeat thread's connection */
 	atomic_bool threads_done; /* the pool threads have ended: the heartbeat ends */
 };
@@ -233,7 +237,9 @@ static int run_one(struct pool *p, struct dam *dam, const struct job *job, struc
 
 	if (z->pid <= 0)
 		zygote_start(p, z);
-	if (z->pid > 0 && zygote_run(z, job, p->timeout_s, &status, &timed_out) == 0)
+	int timeout_s = dam->cfg.job_timeout_s;
+
+	if (z->pid > 0 && zygote_run(z, job, timeout_s, &status, &timed_out) == 0)
 		goto done;
 	zygote_stop(z);
 	rc = posix_spawn(&pid, p->exe, NULL, NULL, argv, environ);
@@ -242,7 +248,7 @@ static int run_one(struct pool *p, struct dam *dam, const struct job *job, struc
 		job_fail(dam, job->id, job->claim, error, true, NULL);
 		return -1;
 	}
-	status = wait_child(pid, p->timeout_s, &timed_out);
+	status = wait_child(pid, timeout_s, &timed_out);
 done:
 	if (!timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
@@ -255,7 +261,7 @@ done:
 				   " again; this worker's results were dropped");
 		return -1;
 	}
-	describe_exit(status, timed_out, p->timeout_s, error, n);
+	describe_exit(status, timed_out, timeout_s, error, n);
 	/* A crash may be chance (memory pressure); a timeout will recur. A
 	 * claim lost meanwhile makes this a no-op (DAM_ECONFLICT). */
 	job_fail(dam, job->id, job->claim, error, !timed_out, NULL);
@@ -276,6 +282,17 @@ static void hold(struct pool *p, int i, const struct job *job)
 	pthread_mutex_unlock(&p->mu);
 }
 
+/* Takes the settings the heartbeat re-read since *seen, if any. */
+static void settings_follow(struct pool *p, struct dam *dam, int *seen)
+{
+	pthread_mutex_lock(&p->mu);
+	if (p->cfg_gen != *seen) {
+		dam->cfg = p->cfg;
+		*seen = p->cfg_gen;
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
 static void *pool_thread(void *arg)
 {
 	struct pool_slot *slot = arg;
@@ -286,10 +303,12 @@ static void *pool_thread(void *arg)
 	struct job job;
 	struct zygote z = { 0 };
 	char error[512];
+	int seen = 0;
 
 	if (library_open(p->root, &dam, &err) < 0)
 		return NULL;
 	while (!stopping(o)) {
+		settings_follow(p, dam, &seen);
 		int rc = job_claim(dam, p->worker, &job, &err);
 		int64_t queued = 0;
 		if (rc < 0) {
@@ -329,21 +348,48 @@ static void renew_all(struct pool *p, struct dam *dam)
 	}
 }
 
+/* About once a second: when the library's stored settings moved (a `dam
+ * config push` on any node), re-reads the effective settings for the pool
+ * threads and the heartbeat itself. One cheap query (settings_version). */
+static void settings_check(struct pool *p, struct dam *dam, int64_t *stamp)
+{
+	struct dam_config cfg;
+	int64_t now;
+
+	if (settings_version(dam, &now, NULL) < 0 || now == *stamp)
+		return;
+	if (settings_load_root(p->root, &cfg, NULL) < 0)
+		return; /* a bad row: keep what runs; the next push fixes it */
+	*stamp = now;
+	dam->cfg = cfg;
+	pthread_mutex_lock(&p->mu);
+	p->cfg = cfg;
+	p->cfg_gen++;
+	pthread_mutex_unlock(&p->mu);
+}
+
 /* The heartbeat: every lease/3, so that two renewals may fail (a busy
  * database) before a lease runs out. A thread of its own, since the pool
- * threads block waiting for their children. Closes dam. */
+ * threads block waiting for their children. Also follows the library's
+ * settings (settings_check). Closes dam. */
 static void *heartbeat_thread(void *arg)
 {
 	struct pool *p = arg;
 	struct dam *dam = p->hb_dam;
-	double next = time_mono() + p->lease_s / 3.0;
+	double next = time_mono() + dam->cfg.job_lease_s / 3.0, check = time_mono() + 1;
+	int64_t stamp = 0;
 
+	settings_version(dam, &stamp, NULL);
 	while (!atomic_load(&p->threads_done)) {
+		if (time_mono() >= check) {
+			settings_check(p, dam, &stamp);
+			check = time_mono() + 1;
+		}
 		if (time_mono() < next) {
 			sleep_ms(50);
 			continue;
 		}
-		next = time_mono() + p->lease_s / 3.0;
+		next = time_mono() + dam->cfg.job_lease_s / 3.0;
 		renew_all(p, dam);
 	}
 	library_close(dam);
@@ -378,8 +424,6 @@ int worker_run(const char *root, const struct worker_opts *opts, struct dam_err 
 		job_worker_name(p.worker, sizeof p.worker);
 	if (library_open(root, &dam, err) < 0)
 		return err ? err->code : DAM_EIO;
-	p.timeout_s = dam->cfg.job_timeout_s;
-	p.lease_s = dam->cfg.job_lease_s;
 	/* Parallel jobs already fill the cores; libvips threads inside each
 	 * child would only contend. (Before any thread starts: setenv.) */
 	setenv("VIPS_CONCURRENCY", "1", 0);

@@ -760,6 +760,16 @@ void db_gc_unlock(struct db *db, bool exclusive)
 		db_exec(db, sql, NULL);
 }
 
+int64_t db_change_heard(struct db *db)
+{
+	return db->be->change_heard ? db->be->change_heard(db->conn) : -1;
+}
+
+int db_wait_fd(struct db *db)
+{
+	return db->be->wait_fd ? db->be->wait_fd(db->conn) : -1;
+}
+
 /* The fallback for backends without notifications: a data_version read
  * costs no page of the database, so 20 reads a second are cheap. */
 int db_wait_change(struct db *db, int timeout_ms, struct dam_err *err)

@@ -239,5 +239,16 @@ int db_schema_version(struct db *db, int *out, struct dam_err *err);
  * a connection of its own (notifications queue up on it until the next
  * call). SQLite: compares db_data_version every 50 ms. */
 int db_wait_change(struct db *db, int timeout_ms, struct dam_err *err);
+/* The largest change counter announced by the notifications that
+ * db_wait_change() has heard on this connection (PostgreSQL: the NOTIFY
+ * payload; every commit it counts is visible once it is delivered), or -1
+ * when none announced one (SQLite, or nothing heard yet). No I/O: lets a
+ * watcher publish a commit the moment it hears it, without reading the
+ * counter row first. */
+int64_t db_change_heard(struct db *db);
+/* The socket db_wait_change() waits on (PostgreSQL, once it listens), or
+ * -1. For another thread that only polls it, never reads it: readable
+ * means a notification (or a reply) waits for the watcher to read it. */
+int db_wait_fd(struct db *db);
 
 #endif

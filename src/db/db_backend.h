@@ -64,6 +64,10 @@ struct db_backend {
 	int (*keys_follow_rows)(void *conn, struct dam_err *err);
 	/* db_wait_change; NULL: db.c polls db_data_version. */
 	int (*wait_change)(void *conn, int timeout_ms, struct dam_err *err);
+	/* db_change_heard; NULL: -1. */
+	int64_t (*change_heard)(void *conn);
+	/* db_wait_fd; NULL: -1. */
+	int (*wait_fd)(void *conn);
 	const char *data_version_sql;           /* one integer: changes by others */
 	/* db_gc_lock: [exclusive][0] takes, [exclusive][1] releases; NULL:
 	 * none in the database (the caller locks a file). */

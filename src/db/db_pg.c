@@ -17,8 +17,19 @@
  *   SQLite, and bytea is decoded (hex) on the first db_col_blob() of a row.
  * - Errors: SQLSTATE class 23 (unique, foreign key, check, not null) and
  *   40 (serialization failure, deadlock) are DAM_ECONFLICT, like SQLite's
- *   CONSTRAINT and BUSY; everything else DAM_EDB with the server's message.
- *   A lost connection is reported as such; the next db_open() connects anew.
+ *   CONSTRAINT and BUSY; a connection that cannot be made or was lost is
+ *   DAM_EUNAVAIL (the HTTP layer answers 503); everything else DAM_EDB with
+ *   the server's message.
+ * - Reconnecting: a handle lives as long as its thread (a server's pool
+ *   thread, a worker), so a broken connection is re-made in place, before
+ *   the next statement that finds it broken (after a failed attempt, the
+ *   next one only PG_RETRY_MS later, so an outage costs a caller at most one
+ *   refused connect a second, not one per statement, and the event loop's
+ *   counter read stays quick). Statements
+ *   prepared on the old session are prepared again on first use
+ *   (pg_stmt.gen). Never inside a transaction: one whose connection broke
+ *   fails until its ROLLBACK (or the next BEGIN), so no statement of it
+ *   runs on a new session without the ones before it.
  */
 #include <assert.h>
 #include <ctype.h>
@@ -36,6 +47,8 @@
 #include "db/db_pg.h"
 
 #define PG_CONN_MAGIC 0x70676330u /* "pgc0" */
+#define PG_RETRY_MS 1000           /* between two attempts to reconnect */
+#define PG_CONNECT_TIMEOUT_S "5"   /* libpq's connect_timeout unless the URL sets one */
 
 struct pg_conn {
 	uint32_t magic;
@@ -45,11 +58,18 @@ struct pg_conn {
 	int64_t total;      /* ... by every one of them on this connection */
 	bool tx_wrote;      /* the open transaction wrote: count it at commit */
 	bool listening;     /* LISTEN dam_change was sent (db_wait_change) */
+	int64_t heard;      /* largest counter a dam_change NOTIFY announced; -1: none */
+	bool in_tx;         /* a transaction was open at the last statement */
+	bool durable;       /* db_set_durable(1): set again on a new session */
+	uint64_t gen;       /* session number: moves at each reconnect */
+	int64_t retry_ms;   /* no reconnect attempt before this (monotonic) */
 };
 
 struct pg_stmt {
 	struct pg_conn *pc;
 	char name[24];
+	char *sql;           /* as prepared ($N), to prepare again after a reconnect */
+	uint64_t gen;        /* the session it is prepared on */
 	int nparams;
 	char **vals;         /* [nparams], owned copies; NULL binds NULL */
 	int *lens, *fmts;    /* [nparams]: lengths and formats (1 = binary) */
@@ -104,6 +124,14 @@ static void trim(char *s)
 		s[--n] = 0;
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Maps a failed result (or a connection failure when res is NULL) to a
  * DAM_E* code and message. Never includes the connection URL (it may hold
  * a password). */
@@ -117,8 +145,8 @@ static int fail(PGconn *c, const PGresult *res, struct dam_err *err, const char 
 	if (PQstatus(c) == CONNECTION_BAD) {
 		snprintf(m, sizeof m, "%s", PQerrorMessage(c));
 		trim(m);
-		return dam_err_set(err, DAM_EDB, NULL, "database: %s: connection to PostgreSQL lost: %s",
-				   what, m);
+		return dam_err_set(err, DAM_EUNAVAIL, NULL,
+				   "database: %s: connection to PostgreSQL lost: %s", what, m);
 	}
 	snprintf(m, sizeof m, "%s", msg ? msg : PQerrorMessage(c));
 	trim(m);
@@ -153,16 +181,90 @@ static bool is_dml(const PGresult *res)
 		       !strncmp(tag, "DELETE ", 7) || !strncmp(tag, "MERGE ", 6));
 }
 
+/* Whether a transaction is open, from the server's own report after each
+ * statement; a lost connection (status unknown) keeps what was known. */
+static void note_tx(struct pg_conn *pc)
+{
+	switch (PQtransactionStatus(pc->c)) {
+	case PQTRANS_IDLE:
+		pc->in_tx = false;
+		break;
+	case PQTRANS_INTRANS:
+	case PQTRANS_INERROR:
+		pc->in_tx = true;
+		break;
+	default:
+		break;
+	}
+}
+
+static int set_up(struct pg_conn *pc, struct dam_err *err);
+static int run(struct pg_conn *pc, const char *sql, struct dam_err *err, const char *what);
+
+/* An idle connection is readable only for a notification or the server's
+ * goodbye (an error message, then end of file). One poll, which finds
+ * nothing in the common case; reading the goodbye takes two reads (libpq
+ * reports the end of file only at a read that returns nothing). */
+static void notice_close(struct pg_conn *pc)
+{
+	struct pollfd p = { .fd = PQsocket(pc->c), .events = POLLIN };
+
+	for (int i = 0; i < 2 && PQstatus(pc->c) == CONNECTION_OK && poll(&p, 1, 0) == 1; i++)
+		PQconsumeInput(pc->c);
+}
+
+/* Before each statement: a working session, or DAM_EUNAVAIL. A connection
+ * the server closed while idle (a restart, a fast shutdown) has its
+ * goodbye waiting in the socket already, so a non-blocking read notices it
+ * here rather than by failing the statement. */
+static int live(struct pg_conn *pc, struct dam_err *err)
+{
+	char m[DAM_ERR_MSG_MAX];
+	int64_t now;
+	int rc;
+
+	if (!pc->in_tx)
+		notice_close(pc);
+	if (PQstatus(pc->c) == CONNECTION_OK)
+		return 0;
+	if (pc->in_tx)
+		return dam_err_set(err, DAM_EUNAVAIL, NULL,
+				   "database: the connection to PostgreSQL was lost inside a transaction"
+				   " (the server rolled it back)");
+	now = mono_ms();
+	if (now < pc->retry_ms)
+		return dam_err_set(err, DAM_EUNAVAIL, NULL,
+				   "database: PostgreSQL does not answer (reconnecting at most once a second)");
+	PQreset(pc->c);
+	if (PQstatus(pc->c) != CONNECTION_OK) {
+		pc->retry_ms = now + PG_RETRY_MS;
+		snprintf(m, sizeof m, "%s", PQerrorMessage(pc->c));
+		trim(m);
+		return dam_err_set(err, DAM_EUNAVAIL, NULL, "cannot reconnect to PostgreSQL: %s", m);
+	}
+	pc->gen++;
+	pc->listening = false;
+	pc->tx_wrote = false;
+	if ((rc = set_up(pc, err)) < 0 || !pc->durable)
+		return rc;
+	return run(pc, db_pg_backend.durable_sql[1], err, "set durability");
+}
+
 /* Runs sql (one or more statements), clearing the result; 0 or < 0. */
 static int run(struct pg_conn *pc, const char *sql, struct dam_err *err, const char *what)
 {
-	PGresult *res = PQexec(pc->c, sql);
-	ExecStatusType s = PQresultStatus(res);
-	int rc = 0;
+	PGresult *res;
+	ExecStatusType s;
+	int rc;
 
+	if ((rc = live(pc, err)) < 0)
+		return rc;
+	res = PQexec(pc->c, sql);
+	s = PQresultStatus(res);
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && s != PGRES_EMPTY_QUERY)
 		rc = fail(pc->c, res, err, what);
 	PQclear(res);
+	note_tx(pc);
 	return rc;
 }
 
@@ -213,11 +315,16 @@ static int set_up(struct pg_conn *pc, struct dam_err *err)
 
 static int p_open(const char *url, const char *password, void **conn, struct dam_err *err)
 {
-	/* expand_dbname: the URL fills every keyword; the ones after it
-	 * override (application_name, password) or default (encoding) the
-	 * rest. The password never goes into a string that could be shown. */
-	const char *const keys[] = { "dbname", "application_name", "client_encoding", "password", NULL };
-	const char *const vals[] = { url, "dam", "UTF8", password, NULL };
+	/* expand_dbname: the URL fills every keyword; the ones before it are
+	 * defaults it may override (connect_timeout: a server that does not
+	 * answer at all, e.g. behind a dropped route, costs a caller seconds,
+	 * not the system's two-minute TCP timeout, also at each reconnect),
+	 * the ones after it override (application_name, password) or default
+	 * (encoding) the rest. The password never goes into a string that
+	 * could be shown. */
+	const char *const keys[] = { "connect_timeout", "dbname", "application_name", "client_encoding",
+				     "password", NULL };
+	const char *const vals[] = { PG_CONNECT_TIMEOUT_S, url, "dam", "UTF8", password, NULL };
 	struct pg_conn *pc = calloc(1, sizeof *pc);
 	char m[DAM_ERR_MSG_MAX];
 	int rc;
@@ -225,6 +332,7 @@ static int p_open(const char *url, const char *password, void **conn, struct dam
 	if (!pc)
 		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 	pc->magic = PG_CONN_MAGIC;
+	pc->heard = -1;
 	pc->c = PQconnectdbParams(keys, vals, 1);
 	if (!pc->c || PQstatus(pc->c) != CONNECTION_OK) {
 		snprintf(m, sizeof m, "%s", pc->c ? PQerrorMessage(pc->c) : "out of memory");
@@ -259,10 +367,25 @@ static void p_close(void *conn)
 static int p_exec(void *conn, const char *sql, struct dam_err *err)
 {
 	struct pg_conn *pc = pgc(conn);
-	PGresult *res = PQexec(pc->c, sql);
-	ExecStatusType s = PQresultStatus(res);
-	int rc = 0;
+	PGresult *res;
+	ExecStatusType s;
+	int rc;
 
+	/* A transaction whose connection broke is over on the server: its
+	 * ROLLBACK has nothing to do, and a BEGIN starts afresh. */
+	if (pc->in_tx && !strncmp(sql, "BEGIN", 5))
+		notice_close(pc);
+	if (PQstatus(pc->c) != CONNECTION_OK &&
+	    (!strcmp(sql, "ROLLBACK") || !strncmp(sql, "BEGIN", 5)))
+		pc->in_tx = pc->tx_wrote = false;
+	if (PQstatus(pc->c) != CONNECTION_OK && !strcmp(sql, "ROLLBACK"))
+		return 0;
+	if ((rc = live(pc, err)) < 0)
+		return rc;
+	if (!strcmp(sql, db_pg_backend.durable_sql[0]) || !strcmp(sql, db_pg_backend.durable_sql[1]))
+		pc->durable = !strcmp(sql, db_pg_backend.durable_sql[1]);
+	res = PQexec(pc->c, sql);
+	s = PQresultStatus(res);
 	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
 		after_write(pc, res);
 	else if (s != PGRES_EMPTY_QUERY)
@@ -270,6 +393,7 @@ static int p_exec(void *conn, const char *sql, struct dam_err *err)
 	PQclear(res);
 	if (PQtransactionStatus(pc->c) == PQTRANS_IDLE) /* ROLLBACK, or none open */
 		pc->tx_wrote = false;
+	note_tx(pc);
 	return rc;
 }
 
@@ -444,6 +568,7 @@ static void stmt_free(struct pg_stmt *st)
 		clear_binds(st);
 	PQclear(st->res);
 	PQclear(st->desc);
+	free(st->sql);
 	free(st->vals);
 	free(st->lens);
 	free(st->fmts);
@@ -460,6 +585,8 @@ static int p_prepare(void *conn, const char *sql, int persistent, void **out,
 	int rc = 0, n = 0;
 
 	*out = NULL;
+	if ((rc = live(pc, err)) < 0)
+		goto out;
 	if (!st || !(q = pg__rewrite(sql, &n))) {
 		rc = dam_err_set(err, st ? DAM_EINVAL : DAM_ENOMEM, NULL,
 				 st ? "database: prepare: bad parameter number" : "out of memory");
@@ -480,6 +607,8 @@ static int p_prepare(void *conn, const char *sql, int persistent, void **out,
 		rc = fail(pc->c, res, err, "prepare");
 		goto out;
 	}
+	st->sql = q, q = NULL;
+	st->gen = pc->gen;
 	*out = st, st = NULL;
 out:
 	PQclear(res);
@@ -537,19 +666,44 @@ static int b_null(void *stp, int i)
 	return 0;
 }
 
+/* A working session with st prepared on it (again, after a reconnect). */
+static int prepared(struct pg_stmt *st, struct dam_err *err)
+{
+	struct pg_conn *pc = st->pc;
+	PGresult *res;
+	int rc;
+
+	if ((rc = live(pc, err)) < 0 || st->gen == pc->gen)
+		return rc;
+	res = PQprepare(pc->c, st->name, st->sql, st->nparams, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = fail(pc->c, res, err, "prepare");
+	else
+		st->gen = pc->gen;
+	PQclear(res);
+	return rc;
+}
+
 static int execute(struct pg_conn *pc, struct pg_stmt *st, struct dam_err *err)
 {
-	PGresult *res = PQexecPrepared(pc->c, st->name, st->nparams, (const char *const *)st->vals,
-				       st->lens, st->fmts, 0);
-	ExecStatusType s = PQresultStatus(res);
+	PGresult *res;
+	ExecStatusType s;
+	int rc;
 
+	if ((rc = prepared(st, err)) < 0)
+		return rc;
+	res = PQexecPrepared(pc->c, st->name, st->nparams, (const char *const *)st->vals, st->lens,
+			     st->fmts, 0);
+	s = PQresultStatus(res);
 	if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
-		int rc = fail(pc->c, res, err, "step");
+		rc = fail(pc->c, res, err, "step");
 		PQclear(res);
+		note_tx(pc);
 		return rc;
 	}
 	st->res = res;
 	after_write(pc, res);
+	note_tx(pc);
 	return 0;
 }
 
@@ -588,7 +742,8 @@ static void p_finalize(void *stp)
 	/* Fails harmlessly inside an aborted transaction or on a lost
 	 * connection: the name is never reused on this connection. */
 	snprintf(sql, sizeof sql, "DEALLOCATE %s", st->name);
-	PQclear(PQexec(st->pc->c, sql));
+	if (st->gen == st->pc->gen && PQstatus(st->pc->c) == CONNECTION_OK)
+		PQclear(PQexec(st->pc->c, sql));
 	stmt_free(st);
 }
 
@@ -598,7 +753,7 @@ static const PGresult *shape(struct pg_stmt *st)
 {
 	if (st->res)
 		return st->res;
-	if (!st->desc)
+	if (!st->desc && prepared(st, NULL) == 0)
 		st->desc = PQdescribePrepared(st->pc->c, st->name);
 	return st->desc;
 }
@@ -721,9 +876,12 @@ static const void *c_blob(void *stp, int c, size_t *len)
 
 static int query_int(struct pg_conn *pc, const char *sql, int *v, struct dam_err *err)
 {
-	PGresult *res = PQexec(pc->c, sql);
-	int rc = 0;
+	PGresult *res;
+	int rc;
 
+	if ((rc = live(pc, err)) < 0)
+		return rc;
+	res = PQexec(pc->c, sql);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
 		rc = fail(pc->c, res, err, "read schema version");
 	else
@@ -761,27 +919,32 @@ static int p_commit(void *conn, struct dam_err *err)
 	return run(pc, wrote ? PG_BUMP_SQL "; COMMIT" : "COMMIT", err, "commit");
 }
 
-/* Drops every queued notification; true if there was one. Only dam_change
- * is listened to, and its payloads need no reading: the caller reads the
- * counter itself. */
-static bool drain_notifies(PGconn *c)
+/* Drops every queued notification, keeping the largest counter their
+ * payloads announce (only dam_change is listened to); true if there was
+ * one. */
+static bool drain_notifies(struct pg_conn *pc)
 {
 	PGnotify *n;
 	bool any = false;
 
-	while ((n = PQnotifies(c))) {
+	while ((n = PQnotifies(pc->c))) {
+		char *end;
+		long long v = strtoll(n->extra ? n->extra : "", &end, 10);
+		if (end != n->extra && !*end && v > pc->heard)
+			pc->heard = v;
 		PQfreemem(n);
 		any = true;
 	}
 	return any;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
+static int64_t p_change_heard(void *conn) { return pgc(conn)->heard; }
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+static int p_wait_fd(void *conn)
+{
+	struct pg_conn *pc = pgc(conn);
+
+	return pc->listening && PQstatus(pc->c) == CONNECTION_OK ? PQsocket(pc->c) : -1;
 }
 
 static int p_wait_change(void *conn, int timeout_ms, struct dam_err *err)
@@ -794,13 +957,13 @@ static int p_wait_change(void *conn, int timeout_ms, struct dam_err *err)
 		if ((rc = run(pc, "LISTEN dam_change", err, "listen")) < 0)
 			return rc;
 		pc->listening = true;
-		drain_notifies(pc->c);
+		drain_notifies(pc);
 		return 1; /* what happened before LISTEN was not heard */
 	}
 	for (;;) {
 		if (!PQconsumeInput(pc->c))
 			return fail(pc->c, NULL, err, "wait for changes");
-		if (drain_notifies(pc->c))
+		if (drain_notifies(pc))
 			return 1;
 		int64_t left = end - mono_ms();
 		if (left <= 0)
@@ -849,6 +1012,8 @@ const struct db_backend db_pg_backend = {
 	.total_changes = p_total_changes,
 	.commit = p_commit,
 	.wait_change = p_wait_change,
+	.change_heard = p_change_heard,
+	.wait_fd = p_wait_fd,
 	/* Moves at every commit of a write transaction, by any connection on
 	 * any node (own ones included: the caches only compare). */
 	.data_version_sql = "SELECT n FROM dam_change WHERE id = 1",

@@ -92,6 +92,11 @@ void deliver_cache_stats(struct deliver *d, struct rcache_stats *out)
 	rcache_stats(d->cache, out);
 }
 
+void deliver_set_cache_mb(struct deliver *d, int cache_mb)
+{
+	rcache_set_max(d->cache, (uint64_t)(cache_mb > 0 ? cache_mb : 0) << 20);
+}
+
 static void reload_keys(struct deliver *d, struct dam *dam)
 {
 	struct sign_keys *k;

@@ -120,6 +120,9 @@ int deliver_tile(struct dam *dam, const char *master_key, int level, int col, in
 
 /* Cache statistics for /metrics. */
 void deliver_cache_stats(struct deliver *d, struct rcache_stats *out);
+/* Applies a reloaded [delivery] cache_mb to the rendition cache (evicting
+ * what no longer fits). Thread-safe. */
+void deliver_set_cache_mb(struct deliver *d, int cache_mb);
 
 /*
  * A zip_source_fn (core/zip.h) giving each asset's rendition for a preset,

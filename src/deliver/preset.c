@@ -193,6 +193,7 @@ static int add_stored(struct dam *dam, struct preset **v, int *n, int *cap, stru
 int preset_all(struct dam *dam, struct preset **out, int *n, struct dam_err *err)
 {
 	int cap = (int)NBUILTIN + dam->cfg.npresets + 16, rc = 0;
+	bool from_db = dam->cfg.shared_from_db;
 	struct preset *v = calloc((size_t)cap, sizeof *v);
 
 	*out = NULL;
@@ -206,9 +207,11 @@ int preset_all(struct dam *dam, struct preset **out, int *n, struct dam_err *err
 		const struct config_preset *cp = &dam->cfg.presets[i];
 		const struct preset *old = find(v, *n, cp->name);
 		struct dam_err why = { 0 };
-		rc = overlay(dam, v, n, cp->name, cp->spec, cp->description, "config", old ? old->ahead : true, &why);
+		rc = overlay(dam, v, n, cp->name, cp->spec, cp->description, from_db ? "settings" : "config",
+			     old ? old->ahead : true, &why);
 		if (rc < 0)
-			dam_err_set(err, rc, "spec", "dam.conf [preset %s]: %s", cp->name, why.msg);
+			dam_err_set(err, rc, "spec", "%s [preset %s]: %s",
+				    from_db ? "the library's settings (database)" : "dam.conf", cp->name, why.msg);
 	}
 	if (rc == 0)
 		rc = add_stored(dam, &v, n, &cap, err);

@@ -23,7 +23,11 @@ struct preset {
 	char name[33];
 	char spec[512];        /* canonical options text (tspec_format) */
 	char description[256];
-	char source[8];        /* "builtin", "config" or "api" */
+	/* "builtin"; "config" (a [preset] section of this node's dam.conf);
+	 * "settings" (one of the library's shared settings in the database,
+	 * stored by dam config push); "api" (the presets table: the API, dam
+	 * preset set) */
+	char source[12];
 	bool ahead;            /* rendered ahead of time by workers */
 	struct tspec parsed;
 };

@@ -67,7 +67,7 @@ struct pending {
 
 struct rcache {
 	char dir[PATH_MAX - KEY_LEN - 16];
-	uint64_t max_bytes;
+	_Atomic uint64_t max_bytes; /* rcache_set_max may move it while a make runs */
 	pthread_mutex_t mu;
 	struct lru index;    /* entries by key, in order of use */
 	struct pending *pending;
@@ -254,6 +254,14 @@ static int rebuild(struct rcache *c, struct found_list *l, struct dam_err *err)
 	}
 	evict(c);
 	return 0;
+}
+
+void rcache_set_max(struct rcache *c, uint64_t max_bytes)
+{
+	pthread_mutex_lock(&c->mu);
+	c->max_bytes = c->st.max_bytes = max_bytes;
+	evict(c);
+	pthread_mutex_unlock(&c->mu);
 }
 
 int rcache_open(const char *dir, uint64_t max_bytes, struct rcache **out, struct dam_err *err)
@@ -478,7 +486,8 @@ static int make_and_publish(struct rcache *c, const char *key, rcache_make_fn ma
 		dam_err_set(&p->err, rc, NULL, "making the rendition failed (%s)", dam_err_name(rc));
 	if (rc == 0 && !data && len > 0)
 		rc = dam_err_set(&p->err, DAM_EINVAL, NULL, "make() returned a length without data");
-	keep = c->max_bytes > 0 && len <= c->max_bytes;
+	uint64_t max = c->max_bytes;
+	keep = max > 0 && len <= max;
 	if (rc == 0)
 		rc = write_entry(c, p, data, len, keep, &p->err);
 	if (rc == 0 && (rc = open_ro(p->path, fd, &p->err)) < 0)

@@ -39,6 +39,9 @@ typedef int (*rcache_make_fn)(void *ctx, void **data, size_t *len, struct dam_er
  * still coalesced). Entries over the bound after the scan are evicted. */
 int rcache_open(const char *dir, uint64_t max_bytes, struct rcache **out, struct dam_err *err);
 void rcache_close(struct rcache *c);
+/* A new bound (a reload of dam.conf): entries over it are evicted at once,
+ * least recently used first. Thread-safe. */
+void rcache_set_max(struct rcache *c, uint64_t max_bytes);
 
 /*
  * Gives an open read-only fd (caller closes) and size of the entry for key

@@ -1,10 +1,13 @@
 #include "http/http.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 
@@ -242,9 +245,26 @@ int http_status_of(int code)
 	case DAM_EMEDIA: return 422;
 	case DAM_EPERM: return 403;
 	case DAM_ENOSPC: return 507;
+	case DAM_EUNAVAIL: return 503;
 	case DAM_EVERSION: case DAM_EDAMAGED: case DAM_EIO: case DAM_EDB: case DAM_ENOMEM:
 	default: return 500;
 	}
+}
+
+/* The database is down or the connection was lost: the client may retry
+ * (the node reconnects by itself once the database answers). The answer
+ * names no server, socket or URL; the operator's log gets the engine's
+ * reason, at most once a second so an outage does not flood it. */
+static void unavailable(struct http_res *res, const struct dam_err *err)
+{
+	static _Atomic int64_t last_log_s;
+	int64_t now = (int64_t)time(NULL), last = atomic_load(&last_log_s);
+
+	if (now != last && atomic_compare_exchange_strong(&last_log_s, &last, now))
+		fprintf(stderr, "dam serve: database unavailable: %s\n", err->msg);
+	http_res_headerf(res, "retry-after", "%d", HTTP_RETRY_AFTER_S);
+	http_res_error(res, 503, "database_unavailable",
+		       "the database is unreachable; the request was not carried out, retry shortly", NULL);
 }
 
 void http_res_dam_error(struct http_res *res, const struct dam_err *err)
@@ -259,6 +279,8 @@ void http_res_dam_error(struct http_res *res, const struct dam_err *err)
 	}
 	else if (status == 507)
 		http_res_error(res, 507, "no_space", "the library's storage is full", NULL);
+	else if (status == 503)
+		unavailable(res, err);
 	else
 		http_res_error(res, status, dam_err_name(err->code), err->msg, err->field);
 }

@@ -130,7 +130,10 @@ void http_res_json_text(struct http_res *res, int status, const char *text, size
 /* The one error shape: {"error":{"code","message","field"}}. */
 void http_res_error(struct http_res *res, int status, const char *code, const char *message,
 		    const char *field);
-/* Maps a dam error to a status and the error shape. */
+/* Seconds a 503 for an unreachable database asks the client to wait. */
+#define HTTP_RETRY_AFTER_S 5
+/* Maps a dam error to a status and the error shape (DAM_EUNAVAIL: 503
+ * database_unavailable with Retry-After). */
 void http_res_dam_error(struct http_res *res, const struct dam_err *err);
 int http_status_of(int dam_code);
 

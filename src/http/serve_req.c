@@ -231,6 +231,8 @@ static int authenticate(struct server_ctx *srv, struct dam *dam, struct http_req
 			goto challenge;
 		}
 		if (auth_token_check(dam, authz + 7, &req->actor, &err) < 0) {
+			if (err.code == DAM_EUNAVAIL) /* not the token's fault: retry */
+				return http_res_dam_error(res, &err), -1;
 			http_res_error(res, 401, "unauthenticated", "the token is not valid (unknown, revoked or expired)", NULL);
 			goto challenge;
 		}
@@ -239,6 +241,8 @@ static int authenticate(struct server_ctx *srv, struct dam *dam, struct http_req
 	if (cookie(req, "dam_session", sess, sizeof sess)) {
 		server_auth_limits(srv, &lim);
 		if (auth_session_check(dam, &lim, sess, &req->actor, &err) < 0) {
+			if (err.code == DAM_EUNAVAIL)
+				return http_res_dam_error(res, &err), -1;
 			http_res_error(res, 401, "session_expired", "your session has expired; log in again", NULL);
 			return -1;
 		}

@@ -36,6 +36,10 @@
  * faults and zeroing for its buffer, about a sixth of the server's CPU
  * when serving stored renditions. */
 #define FILE_BUF (256 * 1024)
+/* Longest a write's answer waits for this node's change watcher to hear
+ * its commit (normally a millisecond or two; a watcher that is
+ * reconnecting makes every write wait this long, so it stays short). */
+#define SERVER_SETTLE_MS 200
 #define LOOP_SPARE_BUFS 32
 
 struct loop {
@@ -181,7 +185,12 @@ static void *pool_main(void *arg)
 		if (t->magic != TASK_MAGIC)
 			abort();
 		server_config_refresh(pt->srv, dam, &seen);
+		int64_t mark = change_watch_mark(dam);
 		serve_request(pt->srv, dam, t->hreq, &t->res);
+		/* A write is answered once this node's watcher heard its commit,
+		 * so a client that deletes here finds the delete on every node's
+		 * hot cache at its next request (change_watch.h). */
+		change_watch_settle(pt->srv->watch, dam, mark, SERVER_SETTLE_MS);
 		h2o_multithread_send_message(&t->loop->done, &t->msg);
 	}
 	library_close(dam);
@@ -405,6 +414,11 @@ static bool hot_epoch(struct loop *lp)
 {
 	int64_t v;
 
+	/* A notification waiting on the watcher's socket: a commit on some
+	 * node (maybe one its client was already told of) is not published
+	 * yet. The pool answers this one (change_watch.h). */
+	if (change_watch_pending(lp->srv->watch))
+		return false;
 	if (!change_watch_counter(lp->srv->watch, &v)) {
 		atomic_fetch_add(&lp->srv->metrics.hot_counter_reads, 1);
 		if (library_change_counter(lp->hot_dam, &v, NULL) < 0)

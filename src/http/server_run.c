@@ -299,8 +299,11 @@ static void reload(struct server_ctx *srv, const char *why)
 
 	if (server_config_load(srv, &e) < 0)
 		fprintf(stderr, "dam serve: reload failed, keeping the old configuration: %s\n", e.msg);
-	else
+	else {
 		fprintf(stderr, "dam serve: configuration reloaded%s\n", why);
+		if (srv->deliver) /* the main thread's own copy: no lock needed to read it */
+			deliver_set_cache_mb(srv->deliver, srv->cfg.cache_mb);
+	}
 	resync_presets(srv);
 }
 

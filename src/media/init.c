@@ -105,8 +105,16 @@ int media_init(const char *argv0, const struct media_limits *lim, struct dam_err
 {
 	size_t i;
 
-	if (g_inited)
+	if (g_inited) {
+		/* A job child forked from a zygote that started before the
+		 * library's allow_magick changed (dam config push): the child
+		 * decides with the settings it read for its job. */
+		bool want = lim && lim->allow_magick;
+		if (want != g_magick)
+			vips_operation_block_set("VipsForeignLoadMagick", !want);
+		g_magick = want;
 		return 0;
+	}
 	g_test_log_set_fatal_handler(fatal_filter, NULL);
 	if (VIPS_INIT(argv0 ? argv0 : "dam"))
 		return media__vips_err(err, DAM_EMEDIA, "cannot start libvips");

@@ -72,7 +72,10 @@ void media_limits_default(struct media_limits *lim);
 
 /* Starts libvips (once per process) and blocks its untrusted loaders, except
  * those this module explicitly allows (and magick when lim->allow_magick).
- * argv0 may be NULL. Returns 0 or DAM_EMEDIA. */
+ * A later call only switches the magick loader to lim->allow_magick (a job
+ * child forked from a zygote started under other settings); make it only
+ * while no other thread runs libvips. argv0 may be NULL. Returns 0 or
+ * DAM_EMEDIA. */
 int media_init(const char *argv0, const struct media_limits *lim, struct dam_err *err);
 
 /* Shuts libvips down (for leak checkers). Safe to call when not inited. */

@@ -68,6 +68,9 @@ struct dam_config {
 	/* [preset NAME] sections: spec = transform options, description = text.
 	 * They override the built-in presets of the same name. */
 	int npresets;
+	/* Where the shared keys (presets included) come from: false, this
+	 * dam.conf; true, the library's settings table (settings_apply). */
+	bool shared_from_db;
 	struct config_preset {
 		char name[33];
 		char spec[512];

@@ -71,6 +71,7 @@ const char *dam_err_name(int code)
 	case DAM_EDAMAGED: return "damaged";
 	case DAM_EPERM: return "permission";
 	case DAM_ENOSPC: return "no_space";
+	case DAM_EUNAVAIL: return "database_unavailable";
 	}
 	return "error";
 }

@@ -27,6 +27,7 @@ enum dam_errcode {
 	DAM_EDAMAGED = -11, /* integrity check failed */
 	DAM_EPERM = -12,    /* permission denied */
 	DAM_ENOSPC = -13,   /* disk full */
+	DAM_EUNAVAIL = -14, /* the database cannot be reached (refused, lost): retry later */
 };
 
 #define DAM_ERR_MSG_MAX 512

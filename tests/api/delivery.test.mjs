@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, checkedFetch, fixture, assertErrorShape, sha256, cli, tmpDir, sleep, T, pushSettingsIfStored } from './lib/server.mjs';
+import { startServer, checkedFetch, fixture, assertErrorShape, sha256, cli, tmpDir, sleep, T, pushSettingsIfStored, libSql } from './lib/server.mjs';
 
 let s, photo, alpha, wav;
 
@@ -328,6 +328,40 @@ test('100 concurrent first requests for one rendition encode it once', async () 
   assert.equal(await metric() - before, 1);
 });
 
+test('SIGHUP applies a new rendition cache bound at once ([delivery] cache_mb)', async () => {
+  const entries = async () => {
+    const m = await s.api('/metrics', { as: 'admin' });
+    return Number(m.text.match(/^dam_rendition_cache_entries (\d+)$/m)[1]);
+  };
+  const waitFor = async (ok, what) => {
+    const until = Date.now() + T(10000);
+    while (!ok(await entries())) {
+      if (Date.now() > until) assert.fail(what);
+      await sleep(100);
+    }
+  };
+  assert.equal((await fetchUrl(await link(photo, 'options=' + encodeURIComponent('w_311,f_png')))).status, 200);
+  assert.ok(await entries() > 0, 'the rendition cache holds entries');
+  const conf = path.join(s.lib, 'dam.conf');
+  const before = fs.readFileSync(conf, 'utf8');
+  try {
+    fs.appendFileSync(conf, '\n[delivery]\ncache_mb = 0\n');
+    s.proc.kill('SIGHUP');
+    await waitFor((n) => n === 0, 'a reload to cache_mb = 0 left entries in the rendition cache');
+  } finally {
+    fs.writeFileSync(conf, before);
+    s.proc.kill('SIGHUP');
+  }
+  // The old bound again: a new rendition is kept.
+  const url = await link(photo, 'options=' + encodeURIComponent('w_313,f_png'));
+  const until = Date.now() + T(10000);
+  while (await entries() === 0) {
+    assert.equal((await fetchUrl(url)).status, 200);
+    if (Date.now() > until) assert.fail('the restored bound keeps nothing');
+    await sleep(100);
+  }
+});
+
 test('more concurrent transforms than cores all finish (they queue for a transform slot in order)', async () => {
   const widths = [101, 102, 103, 104, 105, 106, 107, 108];
   const urls = await Promise.all(widths.map((w) => link(photo, `options=w_${w},f_png`)));
@@ -382,7 +416,10 @@ test('a preset added to dam.conf is served after SIGHUP', async () => {
   assert.ok(magic.png(img.bytes));
   assert.equal(header(img.bytes).width, 123);
   const p = await s.api('/api/v1/presets/promo', { as: 'viewer' });
-  assert.equal(p.json.source, 'config');
+  // Where it really comes from: this node's dam.conf, or (once pushed) the
+  // library's shared settings in the database.
+  const pushed = libSql(s.lib, 'SELECT count(*) FROM settings') !== '0';
+  assert.equal(p.json.source, pushed ? 'settings' : 'config');
 });
 
 test('a preset changed by another process (the CLI) is delivered within about a second', async () => {

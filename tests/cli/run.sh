@@ -1510,6 +1510,7 @@ test_config_settings() {
 	assert_contains "$(j -r '.results[] | select(.status=="processing_failed") | .error')" "1200x800" "the refusal"
 	assert_exit 0 dam preset list --json
 	assert_eq "w_123,f_png" "$(j -r '.[] | select(.name=="promo") | .spec')" "promo from the database"
+	assert_eq "settings" "$(j -r '.[] | select(.name=="promo") | .source')" "promo's source: the library's settings"
 	assert_exit 0 dam worker --until-idle
 	assert_contains "$ERR" "dam worker: warning: dam.conf [limits] max_pixels = 250000000 differs from the library's 500000 (database); the database's applies — run dam config push to change it"
 	assert_eq 1 "$(grep -c 'differs' <<<"$ERR")" "one warning line per differing key"
@@ -1537,13 +1538,35 @@ test_config_settings() {
 	assert_contains "$ERR" "the library's settings (database): bad value for [limits] max_pixels"
 }
 
+# A running dam worker follows a dam config push (issue 12): its job
+# timeout was read at its start before; now the worker re-reads the
+# library's settings about once a second. Pushed down to 1 s while it runs,
+# the slow image's job (seconds of decoding) is stopped at 1 s.
+test_worker_follows_push() {
+	new_lib
+	"$DAM" config push >/dev/null || fail "dam config push"
+	slow_image || { fail "vips could not make the test image"; return; }
+	bg "$DAM" worker --processes 1 2>"$T/w.err"
+	local w=$BG
+	sleep 1
+	printf '\n[worker]\ntimeout = 1\n' >>"$LIB/dam.conf"
+	assert_exit 0 dam config push
+	assert_not_contains "$OUT" "restart" "no restart asked for a worker key"
+	sleep 2 # the worker notices within about a second
+	assert_exit 0 dam ingest --no-process --json "$TMPROOT/slow.png" || return
+	wait_for 60 job_state failed "longer than 1 s" ||
+		fail "the running worker kept its old timeout: $("$DAM" jobs --json 2>&1 | head -c 600)"
+	kill "$w"
+	wait "$w" 2>/dev/null
+}
+
 # ------------------------------------------------------------------ runner
 
 TESTS=(
 	init_and_find ingest_fixtures dedup_and_dry_run ingest_tags_meta new_version globs
 	tag_meta_rm_restore corrupt_retry decompression_bomb crash_kill9 fsck_damage_gc audit_chain audit_log_filters
 	bad_input names_and_types watch watch_burst ls_filters help_usage delivery cli_actor url_expires private_library search_ranges ingest_alpha show_warnings
-	worker_lease worker_lease_late many_workers migrate config_settings
+	worker_lease worker_lease_late many_workers migrate config_settings worker_follows_push
 )
 if [ $# -gt 0 ]; then
 	sel=()

@@ -82,6 +82,14 @@ function sql(query) {
     { encoding: 'utf8' }).trim();
 }
 
+async function jobsIdle() {
+  const until = Date.now() + 30000;
+  while (sql("SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')") !== '0') {
+    assert.ok(Date.now() < until, 'jobs still queued or running after 30 s');
+    await sleep(20);
+  }
+}
+
 let photo, photoUrl;
 
 test('an upload on A is searchable and deliverable on B within a second of its job finishing', async () => {
@@ -152,34 +160,60 @@ test('A retires its hot cache when B writes, with no round trip per hot request'
   console.log(`# A answered 404 ${Date.now() - t0} ms after B's delete (checked once, at 1 s)`);
 });
 
-// Across nodes "next" means after A heard the commit: B's commit reaches A
-// as a NOTIFY (milliseconds; docs/scale-out.md). A request racing that
-// notification may still be a hot hit.
-test('a delete on B makes A\'s warm delivery URL 404 within the notification latency', async () => {
+// B answers a write once its own change watcher heard the commit, and
+// PostgreSQL hands the commit's NOTIFY to every listener at once; A's
+// watcher publishes the number the NOTIFY names, and A trusts no number
+// while one waits unread on its socket. So A has usually heard of the
+// delete by the time B's answer arrives, and the very next request to A
+// is a 404 — but not always: A's database backend and watcher thread may
+// be scheduled milliseconds after B's (measured here on a loaded 2-core
+// machine: 8 of 30 next requests stale, all hot hits; 0 of 30 with both
+// nodes quiet). So each round times A's stale answers: they must stop
+// within 250 ms, and how many next requests were stale is printed
+// (docs/scale-out.md states the guarantee).
+const ROUNDS = Number(process.env.NODES_ROUNDS || 10);
+test('a delete on B makes A\'s warm delivery URL 404 at once (within the notification latency)', async () => {
   const url = photoUrl.pathname + photoUrl.search;
-  // Warm: requested until a repeat is a hot hit (an answer is kept once the
-  // keys and presets A read are no older than the last change: <= 1 s).
-  const hits0 = await hotHits(A);
-  const until = Date.now() + 3000;
-  do assert.equal((await req(A, url, { auth: false })).status, 200);
-  while (await hotHits(A) === hits0 && Date.now() < until && !(await sleep(100)));
-  assert.ok(await hotHits(A) > hits0, 'the URL is warm in A\'s hot cache');
-  const del = await req(B, `/api/v1/assets/${photo}`, { method: 'DELETE' });
-  assert.ok(del.status === 200 || del.status === 204, `delete on B: ${del.status}`);
-  // A's loops each keep their own hot cache: one may answer 404 from the
-  // database while another still has the entry until the NOTIFY is heard.
-  // So A is asked for 600 ms and the last stale answer is timed.
-  const t0 = Date.now();
-  let stale = 0, last200 = -1, r;
-  while (Date.now() - t0 < 600) {
-    r = await req(A, url, { auth: false });
-    assert.ok(r.status === 200 || r.status === 404, `A answered ${r.status}`);
-    if (r.status === 200) { stale++; last200 = Date.now() - t0; }
+  const stale = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    // The restore queued renditions jobs: their children keep this
+    // machine's cores busy, which is not what this measures.
+    await jobsIdle();
+    // Warm: requested until a repeat is a hot hit (an answer is kept once
+    // the keys and presets A read are no older than the last change: <= 1 s).
+    const hits0 = await hotHits(A);
+    const until = Date.now() + 5000;
+    do assert.equal((await req(A, url, { auth: false })).status, 200);
+    while (await hotHits(A) === hits0 && Date.now() < until && !(await sleep(50)));
+    assert.ok(await hotHits(A) > hits0, `round ${round}: the URL is warm in A's hot cache`);
+    const t0 = Date.now();
+    const del = await req(B, `/api/v1/assets/${photo}`, { method: 'DELETE' });
+    assert.ok(del.status === 200 || del.status === 204, `delete on B: ${del.status}`);
+    const done = Date.now();
+    let r = await req(A, url, { auth: false }), last200 = -1;
+    if (r.status !== 404) stale.push(round);
+    // A's loops each keep their own hot cache: asked for 300 ms, the last
+    // stale answer is timed.
+    while (Date.now() - done < 300) {
+      assert.ok(r.status === 200 || r.status === 404, `A answered ${r.status}`);
+      if (r.status === 200) last200 = Date.now() - done;
+      r = await req(A, url, { auth: false });
+    }
+    console.log(`# round ${round}: B's delete took ${done - t0} ms; A's next request: ` +
+      `${stale.at(-1) === round ? 'stale' : '404'}${last200 >= 0 ? `, last stale answer at ${last200} ms` : ''}`);
+    assert.ok(last200 < 250, `round ${round}: A served the deleted asset ${last200} ms after B's delete returned`);
+    for (let i = 0; i < 3; i++) assert.equal((await req(A, url, { auth: false })).status, 404);
+    assert.equal((await req(B, url, { auth: false })).status, 404);
+    if (round === ROUNDS) break;
+    const back = await req(B, `/api/v1/assets/${photo}/restore`, { method: 'POST' });
+    assert.ok(back.status === 200 || back.status === 204, `restore on B: ${back.status} ${back.bytes}`);
+    // A serves the restored asset within the same latency.
+    const back0 = Date.now();
+    while ((await req(A, url, { auth: false })).status !== 200)
+      assert.ok(Date.now() - back0 < 1000, `round ${round}: A does not serve the asset a second after B's restore`);
   }
-  console.log(`# A's last stale answer ${last200} ms after B's delete returned (${stale} in all)`);
-  assert.ok(last200 < 250, `A served the deleted asset ${last200} ms after B's delete`);
-  for (let i = 0; i < 5; i++) assert.equal((await req(A, url, { auth: false })).status, 404);
-  assert.equal((await req(B, url, { auth: false })).status, 404);
+  console.log(`# A's next request after B's delete was stale in ${stale.length} of ${ROUNDS} rounds` +
+    (stale.length ? ` (rounds ${stale})` : ''));
 });
 
 test('a worker killed mid-job loses nothing: the other completes it after the lease', async () => {

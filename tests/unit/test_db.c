@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "db/db.h"
 #include "db/db_pg.h"
@@ -624,6 +625,7 @@ static void *commit_later(void *p)
 static void test_wait_change(void **state)
 {
 	struct fx *f = *state;
+	struct db_version v;
 	struct db *w;
 	pthread_t t;
 	int64_t t0, n;
@@ -644,6 +646,13 @@ static void test_wait_change(void **state)
 	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_int_equal(db_query_int(w, &n, NULL, "SELECT count(*) FROM t WHERE name = 'late'", NULL), 0);
 	assert_int_equal(n, 1);
+	/* PostgreSQL's notification names the commit's counter, so a watcher
+	 * can publish it without reading the row; SQLite's has none. */
+	assert_int_equal(db_data_version(w, &v, NULL), 0);
+	if (strcmp(db_engine(w), "postgresql"))
+		assert_int_equal(db_change_heard(w), -1);
+	else
+		assert_int_equal(db_change_heard(w), v.others);
 	assert_int_equal(db_wait_change(w, 50, NULL), 0);
 	db_close(w);
 }
@@ -742,26 +751,86 @@ static void test_pg_errors(void **state)
 	assert_int_equal(db_run(f->db, NULL, "INSERT INTO c VALUES (9, 5)", NULL), 1);
 }
 
-/* The server ends the connection (a restart, a failover): the next call
- * says so, and a new db_open() works. */
-static void test_pg_connection_lost(void **state)
+/* Ends f's session from another connection, as a restart or a failover
+ * would, and waits until the server has closed it. */
+static void terminate_session(struct fx *f)
 {
-	struct fx *f = *state;
-	struct dam_err err;
 	struct db *killer;
-	int64_t pid, n;
+	int64_t pid, n = 1;
 
 	assert_int_equal(db_query_int(f->db, &pid, NULL, "SELECT pg_backend_pid()", NULL), 0);
 	assert_int_equal(db_open(f->path, &killer, NULL), 0);
 	assert_int_equal(db_query_int(killer, &n, NULL, "SELECT pg_terminate_backend(?::int)::int", "i", pid), 0);
 	assert_int_equal(n, 1);
+	for (int i = 0; i < 500 && n; i++) {
+		assert_int_equal(db_query_int(killer, &n, NULL,
+					      "SELECT count(*) FROM pg_stat_activity WHERE pid = ?::int", "i", pid), 0);
+		if (n)
+			usleep(10000);
+	}
+	assert_int_equal(n, 0);
 	db_close(killer);
-	assert_int_equal(db_query_int(f->db, &n, &err, "SELECT 1", NULL), DAM_EDB);
-	assert_non_null(strstr(err.msg, "connection"));
-	db_close(f->db);
-	assert_int_equal(db_open(f->path, &f->db, NULL), 0);
+}
+
+/* The server ends the connection (a restart, a failover): the handle
+ * reconnects by itself at its next statement, and statements it prepared on
+ * the old session work on the new one. */
+static void test_pg_connection_lost(void **state)
+{
+	struct fx *f = *state;
+	struct dam_err err;
+	int64_t n, before, after;
+	int rc;
+
 	assert_int_equal(db_query_int(f->db, &n, NULL, "SELECT 41 + 1", NULL), 0);
+	assert_int_equal(db_query_int(f->db, &before, NULL, "SELECT pg_backend_pid()", NULL), 0);
+	terminate_session(f);
+	/* The statement text is in the handle's cache, prepared on the old
+	 * session: it is prepared again. The server's goodbye may still be on
+	 * its way (the backend leaves pg_stat_activity before its socket
+	 * closes): then this one call finds the connection lost. */
+	if ((rc = db_query_int(f->db, &n, &err, "SELECT 41 + 1", NULL)) == DAM_EUNAVAIL)
+		rc = db_query_int(f->db, &n, &err, "SELECT 41 + 1", NULL);
+	assert_int_equal(rc, 0);
 	assert_int_equal(n, 42);
+	assert_int_equal(db_query_int(f->db, &after, NULL, "SELECT pg_backend_pid()", NULL), 0);
+	assert_int_not_equal(before, after);
+	/* Writes are counted on the new session as before. */
+	assert_int_equal(db_exec(f->db, "CREATE TABLE lost (v int)", NULL), 0);
+	assert_int_equal(db_run(f->db, NULL, "INSERT INTO lost VALUES (1)", NULL), 1);
+}
+
+/* A transaction whose connection was cut is gone: its later statements and
+ * its commit fail as unavailable (none of them may run on a new session
+ * without the earlier ones), and after its rollback the handle works again. */
+static void test_pg_connection_lost_in_transaction(void **state)
+{
+	struct fx *f = *state;
+	struct dam_err err;
+	int64_t n;
+
+	assert_int_equal(db_exec(f->db, "CREATE TABLE cut (v int)", NULL), 0);
+	assert_int_equal(db_begin(f->db, NULL), 0);
+	assert_int_equal(db_run(f->db, NULL, "INSERT INTO cut VALUES (1)", NULL), 1);
+	terminate_session(f);
+	assert_int_equal(db_run(f->db, &err, "INSERT INTO cut VALUES (2)", NULL), DAM_EUNAVAIL);
+	assert_non_null(strstr(err.msg, "connection"));
+	assert_int_equal(db_query_int(f->db, &n, &err, "SELECT count(*) FROM cut", NULL), DAM_EUNAVAIL);
+	assert_true(db_commit(f->db, &err) < 0);
+	db_rollback(f->db);
+	assert_int_equal(db_query_int(f->db, &n, NULL, "SELECT count(*) FROM cut", NULL), 0);
+	assert_int_equal(n, 0);
+	/* A BEGIN after a cut transaction that was never rolled back starts
+	 * afresh too. */
+	assert_int_equal(db_begin(f->db, NULL), 0);
+	assert_int_equal(db_run(f->db, NULL, "INSERT INTO cut VALUES (3)", NULL), 1);
+	terminate_session(f);
+	if (db_begin(f->db, &err) == DAM_EUNAVAIL) /* the goodbye was late */
+		assert_int_equal(db_begin(f->db, &err), 0);
+	assert_int_equal(db_run(f->db, NULL, "INSERT INTO cut VALUES (4)", NULL), 1);
+	assert_int_equal(db_commit(f->db, NULL), 0);
+	assert_int_equal(db_query_int(f->db, &n, NULL, "SELECT coalesce(sum(v), 0) FROM cut", NULL), 0);
+	assert_int_equal(n, 4);
 }
 
 /* Every counted commit is announced on channel dam_change with the new
@@ -906,6 +975,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pg_placeholders_live, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_connection_lost, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_connection_lost_in_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_notify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_prepared_follow_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_durable, setup, teardown),

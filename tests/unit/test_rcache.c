@@ -264,6 +264,40 @@ static void test_bound_on_disk(void **state)
 	assert_true(s.bytes > max / 2);
 }
 
+/* A reload lowers the bound (rcache_set_max): what no longer fits goes at
+ * once, least recently used first; a higher bound keeps more again. */
+static void test_set_max_evicts_at_once(void **state)
+{
+	struct fx *f = *state;
+	struct rcache_stats s;
+	bool hit;
+
+	assert_int_equal(rcache_open(f->dir, 1000, &f->c, NULL), 0);
+	for (int i = 1; i <= 4; i++)
+		assert_true(get_n(f, i, 100, &hit));
+	assert_false(get_n(f, 1, 100, &hit)); /* 1 is now the most recent */
+	rcache_set_max(f->c, 200);
+	rcache_stats(f->c, &s);
+	assert_int_equal(s.max_bytes, 200);
+	assert_int_equal(s.bytes, 200);
+	assert_int_equal(s.entries, 2);
+	assert_true(on_disk(f, 1));
+	assert_true(on_disk(f, 4));
+	assert_false(on_disk(f, 2));
+	assert_false(on_disk(f, 3));
+	rcache_set_max(f->c, 1000);
+	for (int i = 5; i <= 8; i++)
+		assert_true(get_n(f, i, 100, &hit));
+	rcache_stats(f->c, &s);
+	assert_int_equal(s.entries, 6);
+	rcache_set_max(f->c, 0); /* caching off: nothing kept */
+	rcache_stats(f->c, &s);
+	assert_int_equal(s.entries, 0);
+	assert_true(get_n(f, 9, 100, &hit));
+	rcache_stats(f->c, &s);
+	assert_int_equal(s.entries, 0);
+}
+
 static void set_mtime(struct fx *f, int i, time_t t)
 {
 	char p[4200];
@@ -602,6 +636,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_round_trip_hit_and_stats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lru_eviction_respects_hits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bound_on_disk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_max_evicts_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_rebuilds_from_mtimes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_temp_leftovers_cleaned_at_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_coalescing_makes_once, setup, teardown),
