@@ -406,10 +406,13 @@ static void emit(struct server_ctx *srv, h2o_req_t *req, struct http_req *hreq, 
 /* ---- delivery's hot cache ---- */
 
 /* Reads the loop's data_version (on PostgreSQL the change watcher's
- * number while it is live, else one round trip); a change (a commit by
- * anyone, on any node) moves the epoch and so retires every entry made
- * before. false when it cannot be
- * read: then nothing is answered from the cache or kept in it. */
+ * number; on SQLite PRAGMA data_version, which reads no page); a change (a
+ * commit by anyone, on any node) moves the epoch and so retires every
+ * entry made before. false when it cannot be read: then nothing is
+ * answered from the cache or kept in it, and the pool answers. A watcher
+ * whose number went stale (its database unreachable) makes it false too:
+ * an event loop never waits on a database connection (a reconnect to a
+ * host that drops packets waits out the connect timeout). */
 static bool hot_epoch(struct loop *lp)
 {
 	int64_t v;
@@ -420,6 +423,8 @@ static bool hot_epoch(struct loop *lp)
 	if (change_watch_pending(lp->srv->watch))
 		return false;
 	if (!change_watch_counter(lp->srv->watch, &v)) {
+		if (lp->srv->watch)
+			return false;
 		atomic_fetch_add(&lp->srv->metrics.hot_counter_reads, 1);
 		if (library_change_counter(lp->hot_dam, &v, NULL) < 0)
 			return false;
