@@ -984,9 +984,7 @@ int main(void)
 	const struct CMUnitTest pg_rewrite_test[] = { cmocka_unit_test(test_pg_rewrite) };
 	int rc;
 
-	pg_url = getenv("DAM_TEST_PG_URL");
-	if (pg_url && !*pg_url)
-		pg_url = NULL;
+	pg_url = tu_pg_url();
 	rc = cmocka_run_group_tests_name(pg_url ? "db (postgresql)" : "db (sqlite)", tests, NULL, NULL);
 	if (pg_url)
 		rc |= cmocka_run_group_tests_name("db_pg", pg_tests, NULL, NULL);

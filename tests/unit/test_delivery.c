@@ -324,8 +324,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_long_ask_not_kept, setup, teardown),
 	};
 
-	pg_url = getenv("DAM_TEST_PG_URL");
-	if (pg_url && !*pg_url)
-		pg_url = NULL;
+	pg_url = tu_pg_url();
 	return cmocka_run_group_tests_name(pg_url ? "delivery (postgresql)" : "delivery (sqlite)", tests, NULL, NULL);
 }

@@ -202,8 +202,6 @@ int main(void)
 		cmocka_unit_test(test_same_schema),
 	};
 
-	pg_url = getenv("DAM_TEST_PG_URL");
-	if (pg_url && !*pg_url)
-		pg_url = NULL;
+	pg_url = tu_pg_url();
 	return cmocka_run_group_tests_name("pg_schema", tests, NULL, NULL);
 }

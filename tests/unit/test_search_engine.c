@@ -378,9 +378,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pg_plan_uses_index, setup, teardown),
 	};
 
-	pg_url = getenv("DAM_TEST_PG_URL");
-	if (pg_url && !*pg_url)
-		pg_url = NULL;
+	pg_url = tu_pg_url();
 	return cmocka_run_group_tests_name(pg_url ? "search engine (postgresql)" : "search engine (sqlite fts5)", tests,
 					   NULL, NULL);
 }

@@ -15,6 +15,15 @@
 #include <errno.h>
 #include <fcntl.h>
 
+/* The PostgreSQL server the suites on PostgreSQL give (tests/pg/run.sh
+ * sets DAM_TEST_PG_URL), or NULL when unset or empty: the SQLite run. */
+static inline const char *tu_pg_url(void)
+{
+	const char *url = getenv("DAM_TEST_PG_URL");
+
+	return url && *url ? url : NULL;
+}
+
 /* A fresh temp folder; caller frees the string and removes the folder with
  * tu_rmrf(). */
 static inline char *tu_tempdir(void)
