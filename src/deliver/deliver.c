@@ -307,52 +307,63 @@ int deliver_tile(struct dam *dam, const char *master_key, int level, int col, in
 #define STORED_CACHE_MAX (16u << 20)
 
 struct stored_blob {
-	struct blob_reader *r;
+	struct dam *dam;
+	const char *key;
 };
 
-/* rcache_make_fn: the blob's bytes, read through the store. */
+/* rcache_make_fn: the blob's bytes, read from the store. */
 static int read_stored(void *ctx, void **data, size_t *len, struct dam_err *err)
 {
 	struct stored_blob *sb = ctx;
-	uint64_t size = blob_reader_size(sb->r);
-	char *buf = malloc(size ? size : 1);
+	struct blob_reader *r = NULL;
+	uint64_t size;
+	char *buf = NULL;
 	ssize_t n;
+	int rc;
 
-	if (!buf)
-		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
-	if ((n = blob_reader_pread(sb->r, buf, size, 0, err)) < 0 || (uint64_t)n != size) {
-		free(buf);
-		return n < 0 ? (int)n : dam_err_set(err, DAM_EIO, NULL, "stored blob shorter than its size");
+	if ((rc = blob_reader_open(sb->dam->store, sb->key, &r, err)) < 0)
+		return rc;
+	size = blob_reader_size(r);
+	if (!(buf = malloc(size ? size : 1))) {
+		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	if ((n = blob_reader_pread(r, buf, size, 0, err)) < 0 || (uint64_t)n != size) {
+		rc = n < 0 ? (int)n : dam_err_set(err, DAM_EIO, NULL, "stored blob shorter than its size");
+		goto out;
 	}
 	*data = buf;
 	*len = size;
-	return 0;
+	buf = NULL;
+out:
+	free(buf);
+	blob_reader_free(r);
+	return rc;
 }
 
 /*
- * Stored bytes to send: the store's local file when it has one (the fs
- * store); on a store without local files (S3), a rendition-sized blob goes
- * through this node's rendition cache, keyed by the blob's key (a content
- * hash, as the cache's own keys are), so a warm node serves it from local
- * disk instead of a GET to the bucket per request; larger blobs (a video's
- * original) are spooled as before.
+ * Stored bytes to send (size: the blob's size as its row says): the
+ * store's local file when it has them (the fs store); on a store without
+ * local files (S3), a rendition-sized blob goes through this node's
+ * rendition cache, keyed by the blob's key (a content hash, as the cache's
+ * own keys are), looked up before the store is asked anything, so a warm
+ * node serves it from local disk with no request to the bucket; larger
+ * blobs (a video's original) are spooled as before.
  */
-static int stored_bytes(struct deliver *d, struct dam *dam, const char *key, int *fd, uint64_t *size,
-			struct dam_err *err)
+static int stored_bytes(struct deliver *d, struct dam *dam, const char *key, uint64_t row_size, int *fd,
+			uint64_t *size, struct dam_err *err)
 {
-	struct stored_blob sb = { NULL };
+	struct stored_blob sb = { dam, key };
+	struct blob_reader *r;
 	int rc;
 
-	if ((rc = blob_reader_open(dam->store, key, &sb.r, err)) < 0)
+	if (!blob_store_local_files(dam->store) && row_size <= STORED_CACHE_MAX)
+		return rcache_get(d->cache, key, read_stored, &sb, fd, size, NULL, err);
+	if ((rc = blob_reader_open(dam->store, key, &r, err)) < 0)
 		return rc;
-	if (blob_reader_local_fd(sb.r) >= 0 || blob_reader_size(sb.r) > STORED_CACHE_MAX) {
-		rc = blob_reader_local_file(sb.r, fd, err);
-		if (rc == 0)
-			*size = blob_reader_size(sb.r);
-	} else {
-		rc = rcache_get(d->cache, key, read_stored, &sb, fd, size, NULL, err);
-	}
-	blob_reader_free(sb.r);
+	if ((rc = blob_reader_local_file(r, fd, err)) == 0)
+		*size = blob_reader_size(r);
+	blob_reader_free(r);
 	return rc;
 }
 
@@ -362,7 +373,7 @@ static int send_original(struct deliver *d, struct dam *dam, const struct delive
 {
 	int rc;
 
-	if ((rc = stored_bytes(d, dam, info->original_key, &out->fd, &out->size, err)) < 0)
+	if ((rc = stored_bytes(d, dam, info->original_key, info->original_size, &out->fd, &out->size, err)) < 0)
 		return rc;
 	snprintf(out->mime, sizeof out->mime, "%s", info->mime);
 	snprintf(out->etag, sizeof out->etag, "\"%s\"", info->original_key);
@@ -388,7 +399,7 @@ static int try_prerendered(struct deliver *d, struct dam *dam, const struct pres
 	free(want);
 	if (!rc)
 		return 0;
-	if ((rc = stored_bytes(d, dam, row->key, &out->fd, &out->size, err)) < 0)
+	if ((rc = stored_bytes(d, dam, row->key, row->size, &out->fd, &out->size, err)) < 0)
 		return rc == DAM_ENOTFOUND ? 0 : rc;
 	snprintf(out->mime, sizeof out->mime, "%s", row->mime);
 	snprintf(out->etag, sizeof out->etag, "\"%s\"", row->key);

@@ -369,6 +369,11 @@ ssize_t blob_reader_read(struct blob_reader *r, void *buf, size_t len, struct da
 	return n;
 }
 
+bool blob_store_local_files(const struct blob_store *bs)
+{
+	return bs->be->local_files && bs->be->local_files(bs->state);
+}
+
 int blob_reader_local_fd(const struct blob_reader *r)
 {
 	return r->be->reader_local_fd(r->rd);

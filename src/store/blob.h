@@ -212,4 +212,9 @@ int blob_count_temp(struct blob_store *bs, struct dam_err *err);
  * are public). */
 int blob_store_check(struct blob_store *bs, struct dam_err *err);
 
+/* Whether every blob of the store is a local file (fs: readers give a
+ * local fd), known without asking the store: a caller that would keep a
+ * copy of a blob on a store without (S3) can look in its copies first. */
+bool blob_store_local_files(const struct blob_store *bs);
+
 #endif

@@ -22,6 +22,10 @@
 
 struct blob_backend {
 	const char *name;
+	/* Whether every blob is a local file its readers hand out
+	 * (reader_local_fd >= 0): callers may sendfile them rather than keep
+	 * copies. NULL: never. */
+	bool (*local_files)(void *state);
 	/* cfg: the library's settings ([store]), borrowed for the call. */
 	int (*open)(const char *root, const struct dam_config *cfg, void **state,
 		    struct dam_err *err);

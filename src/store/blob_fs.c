@@ -254,6 +254,11 @@ static ssize_t fs_reader_pread(void *rd, void *buf, size_t len, uint64_t off, st
 	return n < 0 ? dam_err_errno(err, DAM_EIO, (int)-n, "cannot read from the store") : n;
 }
 
+static bool fs_local_files(void *state)
+{
+	return !((struct fs_state *)state)->hide_fd;
+}
+
 static int fs_reader_local_fd(void *rd)
 {
 	struct fs_reader *r = rd;
@@ -566,6 +571,7 @@ static int fs_partial_delete(void *state, const char *name, struct dam_err *err)
 
 const struct blob_backend blob_fs_backend = {
 	.name = "fs",
+	.local_files = fs_local_files,
 	.open = fs_open,
 	.close = fs_close,
 	.writer_open = fs_writer_open,

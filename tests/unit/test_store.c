@@ -603,6 +603,7 @@ static void test_reader_hidden_fd_fallback(void **state)
 	setenv("DAM_STORE_NO_LOCAL_FD", "1", 1);
 	assert_int_equal(open_store(f, &hidden), 0);
 	unsetenv("DAM_STORE_NO_LOCAL_FD");
+	assert_false(blob_store_local_files(hidden));
 	assert_int_equal(blob_reader_open(hidden, key, &r, NULL), 0);
 	assert_int_equal(blob_reader_local_fd(r), -1);
 	assert_int_equal(blob_reader_local_file(r, &fd, NULL), 0);
@@ -626,6 +627,7 @@ static void test_reader_hidden_fd_fallback(void **state)
 	assert_int_equal(blob_local_file(hidden, ABC_SHA256, &fd, NULL, NULL), DAM_ENOTFOUND);
 	assert_int_equal(fd, -1);
 	/* the store opened without the variable still offers its fd (fs) */
+	assert_true(blob_store_local_files(f->bs) == !on_s3);
 	assert_int_equal(blob_reader_open(f->bs, key, &r, NULL), 0);
 	assert_true(on_s3 ? blob_reader_local_fd(r) == -1 : blob_reader_local_fd(r) >= 0);
 	blob_reader_free(r);
