@@ -393,7 +393,7 @@ static roaring_bitmap_t *eval_plain_field(struct search_ctx *x, const struct qno
 	bm = from_sql(x, n->prefix ? "SELECT a.num FROM fields f JOIN assets a ON a.id = f.asset_id"
 				      " WHERE (f.key = ? OR (f.key > ? AND f.key < ?)) AND lower(f.value) LIKE lower(?) ESCAPE '\\'"
 				    : "SELECT a.num FROM fields f JOIN assets a ON a.id = f.asset_id"
-				      " WHERE (f.key = ? OR (f.key > ? AND f.key < ?)) AND lower(f.value) = lower(?)",
+				      " WHERE (f.key = ? OR (f.key > ? AND f.key < ?)) AND {{ci_eq(f.value, ?)}}",
 		       "ssss", n->name, lo, hi, v.buf);
 	strbuf_release(&v);
 	return bm;

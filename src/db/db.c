@@ -116,9 +116,10 @@ static const char *const piece_names[DB_PIECE_COUNT] = {
 	[DB_PIECE_JSON_AGG] = "json_agg",
 	[DB_PIECE_STR_AGG] = "str_agg",
 	[DB_PIECE_SKIP_LOCKED] = "skip_locked",
+	[DB_PIECE_CI_EQ] = "ci_eq",
 };
 /* A piece of no arguments is written bare: {{skip_locked}}. */
-static const int piece_nargs[DB_PIECE_COUNT] = { 2, 2, 2, 3, 0 };
+static const int piece_nargs[DB_PIECE_COUNT] = { 2, 2, 2, 3, 0, 2 };
 
 #define PIECE_ARGS_MAX 9
 

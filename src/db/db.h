@@ -54,6 +54,14 @@
  *                        queue rows side by side (PostgreSQL: FOR UPDATE
  *                        SKIP LOCKED). "" on SQLite, where a write
  *                        statement holds the database's one write lock.
+ *   ci_eq(column, value) column equals value ignoring case (as lower()
+ *                        folds it: ASCII letters on SQLite), in the form
+ *                        the engine's index for such lookups answers:
+ *                        SQLite `column = value COLLATE NOCASE` (an index
+ *                        on the column COLLATE NOCASE), PostgreSQL
+ *                        `lower(column) = lower(value)` (an index on
+ *                        lower(column)); SQLite cannot use its index for
+ *                        lower() = lower() and reads every row of the key.
  * An unknown name, a wrong argument count or an unclosed piece is DAM_EINVAL.
  * The test tests/unit/dialect_guard.sh fails when an SQLite-only form
  * appears in a .c file outside src/db.

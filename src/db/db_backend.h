@@ -16,6 +16,7 @@
  *   DB_PIECE_JSON_AGG   "coalesce(json_agg(%1 ORDER BY %2), '[]')"
  *   DB_PIECE_STR_AGG    "string_agg(%1, %3 ORDER BY %2)"
  *   DB_PIECE_SKIP_LOCKED " FOR UPDATE SKIP LOCKED"
+ *   DB_PIECE_CI_EQ      "lower(%1) = lower(%2)"
  */
 enum db_piece {
 	DB_PIECE_JSON_TEXT, /* {{json_text(doc, key)}} */
@@ -23,6 +24,7 @@ enum db_piece {
 	DB_PIECE_JSON_AGG,  /* {{json_agg(value, order)}} */
 	DB_PIECE_STR_AGG,   /* {{str_agg(value, order, 'separator')}} */
 	DB_PIECE_SKIP_LOCKED, /* {{skip_locked}} */
+	DB_PIECE_CI_EQ,     /* {{ci_eq(column, value)}} */
 	DB_PIECE_COUNT
 };
 

@@ -1047,6 +1047,7 @@ const struct db_backend db_pg_backend = {
 		[DB_PIECE_JSON_AGG] = "coalesce(json_agg(%1 ORDER BY %2), '[]')",
 		[DB_PIECE_STR_AGG] = "string_agg(%1, %3 ORDER BY %2)",
 		[DB_PIECE_SKIP_LOCKED] = " FOR UPDATE SKIP LOCKED",
+		[DB_PIECE_CI_EQ] = "lower(%1) = lower(%2)",
 	},
 	.migrations = db_pg_migrations,
 	.nmigrations = &db_pg_nmigrations,

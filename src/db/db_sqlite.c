@@ -231,6 +231,8 @@ const struct db_backend db_sqlite_backend = {
 		/* a write statement holds the whole database's write lock from
 		 * its start: no row lock to skip */
 		[DB_PIECE_SKIP_LOCKED] = "",
+		/* NOCASE folds ASCII letters, as SQLite's lower() does */
+		[DB_PIECE_CI_EQ] = "%1 = %2 COLLATE NOCASE",
 	},
 	.migrations = db_sqlite_migrations,
 	.nmigrations = &db_sqlite_nmigrations,

@@ -312,6 +312,7 @@ static void test_dialect_pieces(void **state)
 	struct fx *f = *state;
 	struct db_stmt *st;
 	struct dam_err err;
+	int64_t n = 0;
 
 	assert_int_equal(db_exec(f->db, "CREATE TABLE j (k INTEGER, doc TEXT);"
 				 "INSERT INTO j VALUES (2, '{\"a\":\"x,y\",\"b\":true,\"n\":7}'), (1, '{\"a\":\"z\"}')", NULL), 0);
@@ -348,6 +349,13 @@ static void test_dialect_pieces(void **state)
 	assert_int_equal(db_step(st, &err), DB_DONE);
 	db_finalize(st);
 	assert_int_equal(db_prepare(f->db, "SELECT 1 {{skip_locked(1)}}", &st, &err), DAM_EINVAL);
+	/* ci_eq: equal ignoring (ASCII) case, not a prefix or a pattern */
+	assert_int_equal(db_query_int(f->db, &n, &err,
+				      "SELECT count(*) FROM (SELECT 'Red Shoe' AS v) AS t"
+				      " WHERE {{ci_eq(v, ?)}} AND NOT {{ci_eq(v, ?)}} AND NOT {{ci_eq(v, ?)}}",
+				      "sss", "rED sHOE", "red", "red_shoe"),
+			 0);
+	assert_int_equal(n, 1);
 	/* unknown piece, wrong count, unclosed */
 	assert_int_equal(db_prepare(f->db, "SELECT {{nope(1)}}", &st, &err), DAM_EINVAL);
 	assert_int_equal(db_prepare(f->db, "SELECT {{json_text(doc)}} FROM j", &st, &err), DAM_EINVAL);
