@@ -25,11 +25,13 @@ token() { # a viewer token for library $1
 	fi
 	$D --library "$1" token create --user bench | sed -n 's/^secret: //p'
 }
-serve() { # library, port, log: starts a server, waits for it, prints its pid
+serve() { # library, port, log: starts a server, waits for it (a cold 1M library: tens of seconds), prints its pid
 	$D --library "$1" serve --listen 127.0.0.1:$2 --workers -1 --quiet >"$3" 2>&1 &
 	local pid=$! i
-	for i in $(seq 100); do curl -sf "http://127.0.0.1:$2/healthz" >/dev/null && break; sleep 0.2; done
-	echo $pid
+	for i in $(seq 600); do curl -sf "http://127.0.0.1:$2/healthz" >/dev/null && { echo $pid; return; }; sleep 0.2; done
+	echo "run.sh: the server on $1 did not answer within 120 s (see $3)" >&2
+	kill $pid
+	return 1
 }
 TOKEN=$(token "$LIB")
 PORT=${PORT:-18391}
