@@ -216,8 +216,3 @@ int change_watch_settle(struct change_watch *w, struct dam *dam, int64_t mark, i
 		return 0;
 	return wait_counter(w, v.others, start + timeout_ms) ? 1 : 0;
 }
-
-bool change_watch_pending(const struct change_watch *w)
-{
-	return library_change_feed_pending(change_watch_feed(w));
-}

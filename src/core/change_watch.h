@@ -13,7 +13,7 @@
  * at least every CHANGE_WATCH_BEAT_MS, so the published number is never
  * older than that even if a notification were lost. While its socket holds
  * an unread notification the feed is not trusted (library.h,
- * library_change_feed_pending): readers then read the counter themselves.
+ * library_change_feed_read): readers then read the counter themselves.
  *
  * Liveness: the number is trusted only while the watcher's last successful
  * read is younger than LIBRARY_FEED_STALE_MS (library.h, which reads it). A watcher whose connection
@@ -57,18 +57,10 @@ void change_watch_stop(struct change_watch *w);
  * until change_watch_stop); NULL when w is NULL. */
 const struct library_change_feed *change_watch_feed(const struct change_watch *w);
 /* The latest change counter, true when the watcher is live; false (out
- * untouched) when w is NULL or the watcher has not heard the database
- * recently: the caller reads the counter itself. */
+ * untouched) when w is NULL, the watcher has not heard the database
+ * recently, or a notification waits unread on its socket (one poll(2)):
+ * the caller reads the counter itself. */
 bool change_watch_counter(const struct change_watch *w, int64_t *out);
-
-/* True when the watcher's socket holds something it has not read yet: a
- * notification of a commit (or the reply to its own read of the counter)
- * may be about to move the counter. One poll(2), no I/O on the socket. A
- * cache that must not answer from before a commit another node has
- * already reported to its client treats this as "changed": the window
- * left is the database server's own delivery to this node's connection.
- * false when w is NULL or not listening. Thread-safe. */
-bool change_watch_pending(const struct change_watch *w);
 
 /* Where the commits of dam's handle stand (no I/O), to give
  * change_watch_settle() after a request. */

@@ -315,7 +315,7 @@ void library_set_change_feed(struct dam *dam, const struct library_change_feed *
  * notification in the watcher's socket, not yet published: then the feed
  * is not trusted for this read (the window left is the database server's
  * own delivery to this node's connection). */
-bool library_change_feed_pending(const struct library_change_feed *f)
+static bool feed_pending(const struct library_change_feed *f)
 {
 	struct pollfd p = { .fd = f ? atomic_load(&f->fd) : -1, .events = POLLIN };
 
@@ -331,7 +331,7 @@ bool library_change_feed_read(const struct library_change_feed *f, int64_t *out)
 	/* counter is stored before fresh_ms: a fresh time implies its number
 	 * or a newer one. */
 	fresh = atomic_load(&f->fresh_ms);
-	if (!fresh || time_mono_ms() - fresh > LIBRARY_FEED_STALE_MS || library_change_feed_pending(f))
+	if (!fresh || time_mono_ms() - fresh > LIBRARY_FEED_STALE_MS || feed_pending(f))
 		return false;
 	*out = atomic_load(&f->counter);
 	return true;

@@ -50,10 +50,6 @@ struct library_change_feed {
  * stale, or a notification may be about to move it (the caller then reads
  * the counter itself, as without a feed). Thread-safe. */
 bool library_change_feed_read(const struct library_change_feed *f, int64_t *out);
-/* True when the watcher's socket holds something it has not read yet (a
- * notification of a commit, or the reply to its own read): one poll(2),
- * no I/O on the socket. Thread-safe; false for NULL. */
-bool library_change_feed_pending(const struct library_change_feed *f);
 
 /*
  * A cache another core module keeps on a handle (verified tokens in

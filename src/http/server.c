@@ -417,11 +417,9 @@ static bool hot_epoch(struct loop *lp)
 {
 	int64_t v;
 
-	/* A notification waiting on the watcher's socket: a commit on some
-	 * node (maybe one its client was already told of) is not published
-	 * yet. The pool answers this one (change_watch.h). */
-	if (change_watch_pending(lp->srv->watch))
-		return false;
+	/* A watcher's number is refused too while a notification waits
+	 * unread on its socket (a commit on some node, maybe one its client
+	 * was already told of, not published yet): the pool answers. */
 	if (!change_watch_counter(lp->srv->watch, &v)) {
 		if (lp->srv->watch)
 			return false;
