@@ -83,13 +83,40 @@ static int url_decode(const char *s, size_t n, struct strbuf *out)
 	return 0;
 }
 
+/* One key=value of an s3:// URL (len bytes at p) as a [store] line. */
+static int store_url_pair(const char *p, size_t len, struct strbuf *out, struct dam_err *err)
+{
+	size_t klen = strcspn(p, "="), i;
+
+	if (klen >= len)
+		return dam_err_set(err, DAM_EINVAL, "--to-store", "--to-store: \"%.*s\" has no value (key=value)",
+				   (int)len, p);
+	for (i = 0; s3_url_keys[i] && (strlen(s3_url_keys[i]) != klen || strncmp(p, s3_url_keys[i], klen)); i++)
+		;
+	if (!s3_url_keys[i] && !strncmp(p, "secret", 6))
+		return dam_err_set(err, DAM_EINVAL, "--to-store",
+				   "--to-store: a secret on the command line is visible to every local user; "
+				   "give secret_file=PATH or secret_env=NAME");
+	if (!s3_url_keys[i])
+		return dam_err_set(err, DAM_EINVAL, "--to-store",
+				   "--to-store: unknown key \"%.*s\" (endpoint, region, key_id, secret_file, secret_env, "
+				   "addressing, part_mb)",
+				   (int)klen, p);
+	strbuf_add(out, p, klen);
+	strbuf_adds(out, " = ");
+	if (url_decode(p + klen + 1, len - klen - 1, out) < 0)
+		return dam_err_set(err, DAM_EINVAL, "--to-store", "--to-store: the value of %.*s is not a valid URL part",
+				   (int)klen, p);
+	return strbuf_addch(out, '\n') < 0 ? dam_err_set(err, DAM_ENOMEM, NULL, "out of memory") : 0;
+}
+
 /* --to-store URL as the [store] section it stands for: "file:" (the
  * target's objects folder) or s3://BUCKET?endpoint=...&region=...&key_id=
  * ...&secret_file=... (or secret_env=; addressing=, part_mb= as in
  * dam.conf). */
 static int store_url_section(const char *url, struct strbuf *out, struct dam_err *err)
 {
-	const char *q, *p;
+	const char *q;
 	int rc = 0;
 
 	if (!strcmp(url, "file:"))
@@ -104,31 +131,13 @@ static int store_url_section(const char *url, struct strbuf *out, struct dam_err
 	if (url_decode(url + 5, q ? (size_t)(q - url - 5) : strlen(url + 5), out) < 0)
 		return dam_err_set(err, DAM_EINVAL, "--to-store", "the bucket name in --to-store is not a valid URL part");
 	strbuf_addch(out, '\n');
-	for (p = q ? q + 1 : NULL; p && *p && rc == 0; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
-		size_t len = strcspn(p, "&"), klen = strcspn(p, "=");
-		size_t i;
+	for (const char *p = q ? q + 1 : ""; *p && rc == 0;) {
+		size_t len = strcspn(p, "&");
 
-		if (klen >= len)
-			return dam_err_set(err, DAM_EINVAL, "--to-store", "--to-store: \"%.*s\" has no value (key=value)",
-					   (int)len, p);
-		for (i = 0; s3_url_keys[i] && (strlen(s3_url_keys[i]) != klen || strncmp(p, s3_url_keys[i], klen)); i++)
-			;
-		if (!s3_url_keys[i])
-			return dam_err_set(err, DAM_EINVAL, "--to-store",
-					   !strncmp(p, "secret", 6)
-						   ? "--to-store: a secret on the command line is visible to every local user; "
-						     "give secret_file=PATH or secret_env=NAME"
-						   : "--to-store: unknown key \"%.*s\" (endpoint, region, key_id, secret_file, "
-						     "secret_env, addressing, part_mb)",
-					   (int)klen, p);
-		strbuf_add(out, p, klen);
-		strbuf_adds(out, " = ");
-		if (url_decode(p + klen + 1, len - klen - 1, out) < 0)
-			return dam_err_set(err, DAM_EINVAL, "--to-store", "--to-store: the value of %.*s is not a valid URL part",
-					   (int)klen, p);
-		rc = strbuf_addch(out, '\n');
+		rc = store_url_pair(p, len, out, err);
+		p += len + (p[len] == '&');
 	}
-	return rc < 0 || !out->buf ? dam_err_set(err, DAM_ENOMEM, NULL, "out of memory") : 0;
+	return rc < 0 ? rc : out->buf ? 0 : dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 }
 
 /* Makes dir a new library whose dam.conf is the source's, located at the
