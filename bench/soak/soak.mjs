@@ -6,7 +6,8 @@
 // Each of USERS loops picks a kind by weight, sends it, and records status and
 // latency. An error is a network failure or a status other than the kind's
 // expected one. Every SAMPLE_S seconds the server's VmRSS and open file
-// descriptors are read from /proc. Node's built-in fetch only.
+// descriptors are read from /proc, and the hot cache's bytes and the
+// rendition cache's entries from /metrics. Node's built-in fetch only.
 import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
 
 const env = process.env;
@@ -94,16 +95,23 @@ const table = Object.entries(kinds).flatMap(([k, v]) => Array(v.w).fill(k));
 const stats = Object.fromEntries(Object.keys(kinds).map((k) => [k, { n: 0, errors: 0, lat: [], statuses: {} }]));
 const samples = [];
 
-function sample(t) {
+// With RSS, what the server's bounded caches hold (from /metrics), so a
+// rise can be told apart from a cache filling to its bound.
+async function sample(t) {
   let rss = 0;
   for (const line of readFileSync(`/proc/${PID}/status`, 'utf8').split('\n'))
     if (line.startsWith('VmRSS:')) rss = Number(line.split(/\s+/)[1]);
-  samples.push({ t: Math.round(t), rss_kb: rss, fds: readdirSync(`/proc/${PID}/fd`).length });
+  const s = { t: Math.round(t), rss_kb: rss, fds: readdirSync(`/proc/${PID}/fd`).length };
+  samples.push(s);
+  const m = await (await fetch(`${BASE}/metrics`, { headers: auth })).text();
+  const gauge = (name) => Number((m.match(new RegExp(`^${name} (\\d+)$`, 'm')) || [])[1] || 0);
+  s.hot_kb = Math.round(gauge('dam_delivery_hot_bytes') / 1024);
+  s.rcache_entries = gauge('dam_rendition_cache_entries');
 }
 
 const t0 = performance.now();
 const end = t0 + DURATION_S * 1000;
-sample(0);
+await sample(0);
 const sampler = setInterval(() => sample((performance.now() - t0) / 1000), SAMPLE_S * 1000);
 
 async function user() {
@@ -125,7 +133,7 @@ async function user() {
 }
 await Promise.all(Array.from({ length: USERS }, user));
 clearInterval(sampler);
-sample((performance.now() - t0) / 1000);
+await sample((performance.now() - t0) / 1000);
 
 const q = (a, p) => { const b = [...a].sort((x, y) => x - y); return b.length ? b[Math.min(b.length - 1, Math.floor(p * b.length))] : 0; };
 const result = {

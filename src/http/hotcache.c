@@ -9,6 +9,10 @@
 struct hotcache {
 	struct lru map;              /* entries by key, in order of use */
 	size_t entries, bytes, max_bytes;
+	/* The newest epoch and configuration generation the loop asked
+	 * with: every entry carries exactly these (see advance()). */
+	uint64_t epoch;
+	int cfg_gen;
 };
 
 static struct hot_entry *entry_of(struct lru_node *n)
@@ -87,6 +91,26 @@ static struct hot_entry *lookup(struct hotcache *c, const char *key)
 	return entry_of(lru_find(&c->map, key));
 }
 
+/* Brings the cache to the loop's (epoch, cfg_gen); false when the caller
+ * asks with an older one (a pool answer that started before the change:
+ * stale on arrival). Both only move forward, so once the loop has seen a
+ * newer one no entry made before can ever be used again: they all go now,
+ * not one by one when looked up. Under steady edits most delivered URLs
+ * are never asked for twice in an epoch, and left in place their bytes
+ * would fill the cache to its bound with entries nothing can use. */
+static bool advance(struct hotcache *c, uint64_t epoch, int cfg_gen)
+{
+	if (epoch < c->epoch || cfg_gen < c->cfg_gen)
+		return false;
+	if (epoch == c->epoch && cfg_gen == c->cfg_gen)
+		return true;
+	while (lru_oldest(&c->map))
+		drop(c, entry_of(lru_oldest(&c->map)));
+	c->epoch = epoch;
+	c->cfg_gen = cfg_gen;
+	return true;
+}
+
 static bool usable(const struct hot_entry *e, uint64_t epoch, int cfg_gen, int64_t now)
 {
 	return e->epoch == epoch && e->cfg_gen == cfg_gen && (!e->expires || now <= e->expires);
@@ -124,10 +148,12 @@ static struct hot_entry *find_key(struct hotcache *c, const char *key, uint64_t 
 struct hot_entry *hotcache_find(struct hotcache *c, const char *path, const char *accept, uint64_t epoch,
 				int cfg_gen, int64_t now)
 {
-	struct hot_entry *e = find_key(c, path, epoch, cfg_gen, now);
+	struct hot_entry *e;
 	char *k;
 
-	if (e)
+	if (!advance(c, epoch, cfg_gen))
+		return NULL;
+	if ((e = find_key(c, path, epoch, cfg_gen, now)))
 		return e;
 	if (!(k = vary_key(path, accept)))
 		return NULL;
@@ -185,7 +211,7 @@ struct hot_entry *hotcache_put(struct hotcache *c, const char *path, const char 
 	struct hot_entry *e, *old;
 	size_t cost;
 
-	if (!offer->body || offer->len > HOT_ENTRY_MAX)
+	if (!offer->body || offer->len > HOT_ENTRY_MAX || !advance(c, epoch, cfg_gen))
 		return NULL;
 	if (!(e = entry_new(path, accept, epoch, cfg_gen, headers, nheaders, offer)))
 		return NULL;

@@ -10,9 +10,9 @@
  * commit by anyone). An entry carries the epoch the loop had read *before*
  * it handed the request to the pool, so it describes a database at least as
  * new as that epoch; once anything is committed, the epoch moves and every
- * entry of the loop is stale. The same goes for the configuration
- * generation (SIGHUP). Expiring links (exp_) are checked against the clock
- * on every use.
+ * entry of the loop is stale, and goes at the loop's next lookup. The
+ * same goes for the configuration generation (SIGHUP). Expiring links
+ * (exp_) are checked against the clock on every use.
  *
  * One cache per event loop, touched only by that loop's thread: no locks.
  * Entries are reference counted, so a response still being sent keeps its
@@ -65,7 +65,10 @@ void hotcache_free(struct hotcache *c);
 /*
  * The entry for path (and accept, for entries that vary by it) made at this
  * epoch and configuration generation and not past its link's expiry at
- * `now`; NULL otherwise. Stale entries found on the way are dropped.
+ * `now`; NULL otherwise. Epochs and generations only move forward: the
+ * first call with a newer one drops every entry (none can be used again),
+ * and a call with an older one finds nothing. An expired entry found on
+ * the way is dropped.
  */
 struct hot_entry *hotcache_find(struct hotcache *c, const char *path, const char *accept, uint64_t epoch,
 				int cfg_gen, int64_t now);
@@ -76,8 +79,9 @@ struct hot_entry *hotcache_find(struct hotcache *c, const char *path, const char
  * entry for the same key and evicts the least recently used ones to stay
  * within the bound. Returns the new entry (borrowed, as from
  * hotcache_find()), or NULL (leaving the offer alone) when it cannot be
- * kept: larger than HOT_ENTRY_MAX, over the bound on its own, or out of
- * memory.
+ * kept: larger than HOT_ENTRY_MAX, over the bound on its own, made at an
+ * older epoch or generation than the cache has seen (stale already), or
+ * out of memory.
  */
 struct hot_entry *hotcache_put(struct hotcache *c, const char *path, const char *accept, uint64_t epoch,
 			       int cfg_gen, const struct http_header *headers, size_t nheaders,

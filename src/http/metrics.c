@@ -93,4 +93,7 @@ void metrics_render(struct metrics *m, struct strbuf *out)
 			 "# TYPE dam_delivery_hot_counter_reads_total counter\n"
 			 "dam_delivery_hot_counter_reads_total %llu\n",
 		    (unsigned long long)atomic_load(&m->hot_counter_reads));
+	strbuf_addf(out, "# HELP dam_delivery_hot_bytes Bytes the event loops' in-memory caches hold (bodies, keys, "
+			 "headers).\n# TYPE dam_delivery_hot_bytes gauge\ndam_delivery_hot_bytes %lld\n",
+		    (long long)atomic_load(&m->hot_bytes));
 }

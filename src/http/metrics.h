@@ -30,6 +30,7 @@ struct metrics {
 	/* hot lookups that read the database's change counter themselves (no
 	 * live change watcher: SQLite, or PostgreSQL unheard for a while) */
 	atomic_uint_fast64_t hot_counter_reads;
+	atomic_int_fast64_t hot_bytes; /* held by the loops' hot caches now */
 };
 
 /* route_index: index in http_routes, or METRICS_MAX_ROUTES - 1 for

@@ -62,6 +62,7 @@ struct loop {
 	int64_t data_version;
 	uint64_t epoch;
 	uint64_t epoch_ms;  /* time_mono_ms() when this epoch's data_version was first read */
+	size_t hot_bytes;   /* the cache's size last added to the metrics' gauge */
 };
 
 /* What a request handed to the pool needs to keep its answer hot: the
@@ -435,6 +436,17 @@ static bool hot_epoch(struct loop *lp)
 	return true;
 }
 
+/* Keeps the process's gauge of hot cache bytes (all loops) current. */
+static void hot_publish(struct loop *lp)
+{
+	struct hotcache_stats st;
+
+	hotcache_stats(lp->hot, &st);
+	if (st.bytes != lp->hot_bytes)
+		atomic_fetch_add(&lp->srv->metrics.hot_bytes, (int64_t)st.bytes - (int64_t)lp->hot_bytes);
+	lp->hot_bytes = st.bytes;
+}
+
 static void hot_release(void *p)
 {
 	hot_entry_unref(*(struct hot_entry **)p);
@@ -500,7 +512,9 @@ static bool hot_answer(struct loop *lp, h2o_req_t *req, struct http_req *hreq, d
 	ticket->epoch = lp->epoch;
 	ticket->epoch_ms = lp->epoch_ms;
 	ticket->cfg_gen = atomic_load(&srv->cfg_generation);
-	if (!(e = hotcache_find(lp->hot, hreq->path, accept, ticket->epoch, ticket->cfg_gen, now))) {
+	e = hotcache_find(lp->hot, hreq->path, accept, ticket->epoch, ticket->cfg_gen, now);
+	hot_publish(lp);
+	if (!e) {
 		atomic_fetch_add(&srv->metrics.hot_misses, 1);
 		return false;
 	}
@@ -520,6 +534,7 @@ static struct hot_entry *hot_keep(struct loop *lp, const struct http_req *hreq, 
 				  const struct hot_ticket *ticket)
 {
 	struct http_header keep[32];
+	struct hot_entry *e;
 	size_t n = 0;
 
 	if (res->hot->state_ms < ticket->epoch_ms)
@@ -529,8 +544,10 @@ static struct hot_entry *hot_keep(struct loop *lp, const struct http_req *hreq, 
 			keep[n++] = res->headers[i];
 	if (n == 32)
 		return NULL;
-	return hotcache_put(lp->hot, hreq->path, http_req_header(hreq, "accept"), ticket->epoch, ticket->cfg_gen,
-			    keep, n, res->hot);
+	e = hotcache_put(lp->hot, hreq->path, http_req_header(hreq, "accept"), ticket->epoch, ticket->cfg_gen, keep,
+			 n, res->hot);
+	hot_publish(lp);
+	return e;
 }
 
 /* ---- requests ---- */
@@ -718,6 +735,8 @@ static void *loop_main(void *arg)
 			break;
 	}
 	hotcache_free(lp->hot);
+	lp->hot = NULL;
+	hot_publish(lp); /* back to 0 */
 	library_close(lp->hot_dam);
 	return NULL;
 }

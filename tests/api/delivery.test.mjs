@@ -270,6 +270,8 @@ test('repeated deliveries come from the event loop\'s memory, and any change in 
   } while (await hot() === before && Date.now() < until && !(await sleep(100)));
   assert.ok(await hot() > before, 'a repeated delivery is answered from the hot cache');
   assert.ok(again.bytes.equals(first.bytes), 'the same bytes');
+  const held = Number((await s.api('/metrics', { as: 'admin' })).text.match(/^dam_delivery_hot_bytes (\d+)$/m)[1]);
+  assert.ok(held > first.bytes.length, `the hot cache gauge counts the entry's body and headers (${held})`);
   for (const h of ['etag', 'content-type', 'last-modified', 'surrogate-key', 'cache-tag', 'cache-control', 'content-length'])
     assert.equal(again.headers.get(h), first.headers.get(h), h);
   assert.equal(again.headers.get('x-content-type-options'), 'nosniff');

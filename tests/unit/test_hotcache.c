@@ -30,6 +30,14 @@ static bool put(struct hotcache *c, const char *path, const char *accept, uint64
 	return kept;
 }
 
+static bool put2(struct hotcache *c, const char *path, uint64_t epoch, int cfg_gen, struct hot_offer *o)
+{
+	bool kept = hotcache_put(c, path, NULL, epoch, cfg_gen, headers, 3, o) != NULL;
+
+	hot_offer_free(o);
+	return kept;
+}
+
 static void test_round_trip_and_headers(void **state)
 {
 	struct hotcache *c = hotcache_new(1 << 20);
@@ -61,9 +69,40 @@ static void test_epoch_generation_and_expiry_retire(void **state)
 	assert_int_equal(st.entries, 0);
 	assert_true(put(c, "/t/a", NULL, 6, offer(10, 'a', false, 0)));
 	assert_null(hotcache_find(c, "/t/a", NULL, 6, 2, 0));
-	assert_true(put(c, "/t/e", NULL, 6, offer(10, 'e', false, 2000)));
-	assert_non_null(hotcache_find(c, "/t/e", NULL, 6, 1, 2000));
-	assert_null(hotcache_find(c, "/t/e", NULL, 6, 1, 2001));
+	/* an answer from before the generation moved is stale on arrival */
+	assert_false(put2(c, "/t/e", 6, 1, offer(10, 'e', false, 2000)));
+	assert_true(put2(c, "/t/e", 6, 2, offer(10, 'e', false, 2000)));
+	assert_non_null(hotcache_find(c, "/t/e", NULL, 6, 2, 2000));
+	assert_null(hotcache_find(c, "/t/e", NULL, 6, 2, 2001));
+	hotcache_free(c);
+}
+
+/* Under steady edits a delivered URL is rarely asked for twice in one
+ * epoch: the entries of past epochs must not stay until evicted, holding
+ * the cache's whole bound in bytes nobody can use. */
+static void test_moving_epoch_frees_past_entries(void **state)
+{
+	struct hotcache *c = hotcache_new(1 << 20);
+	struct hotcache_stats st;
+	char path[32];
+
+	(void)state;
+	for (int i = 0; i < 50; i++) {
+		snprintf(path, sizeof path, "/t/%d", i);
+		assert_true(put(c, path, NULL, 7, offer(1000, 'a', false, 0)));
+	}
+	hotcache_stats(c, &st);
+	assert_int_equal(st.entries, 50);
+	/* the loop looks up some other URL at the next epoch */
+	assert_null(hotcache_find(c, "/t/other", NULL, 8, 1, 0));
+	hotcache_stats(c, &st);
+	assert_int_equal(st.entries, 0);
+	assert_int_equal(st.bytes, 0);
+	/* and an older epoch neither finds nor keeps anything */
+	assert_true(put(c, "/t/new", NULL, 8, offer(10, 'n', false, 0)));
+	assert_null(hotcache_find(c, "/t/new", NULL, 7, 1, 0));
+	assert_false(put(c, "/t/old", NULL, 7, offer(10, 'o', false, 0)));
+	assert_non_null(hotcache_find(c, "/t/new", NULL, 8, 1, 0));
 	hotcache_free(c);
 }
 
@@ -160,6 +199,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip_and_headers),
 		cmocka_unit_test(test_epoch_generation_and_expiry_retire),
+		cmocka_unit_test(test_moving_epoch_frees_past_entries),
 		cmocka_unit_test(test_vary_accept_keys),
 		cmocka_unit_test(test_lru_bound_and_replacement),
 		cmocka_unit_test(test_entry_outlives_eviction_while_referenced),
