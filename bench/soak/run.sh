@@ -76,7 +76,7 @@ TABLE=$(
 		"open fds $FDS_W → $FDS_L ($(pct "$FDS_W" "$FDS_L") %) (goal: growth < 5 %)." \
 		"Jobs at the end: $JOBS. GLib criticals/warnings in the server log: $CRIT."
 	echo
-	echo "Samples (s: RSS MB / fds / hot cache MB / rendition cache entries): $(jq -r '[.samples[] | "\(.t): \(.rss_kb / 1024 | floor)/\(.fds)/\((.hot_kb // 0) / 1024 | floor)/\(.rcache_entries // 0)"] | join(", ")' "$OUT/soak.json")"
+	echo "Samples (s: RSS MB / fds / heap in use MB / hot cache MB / rendition cache entries): $(jq -r '[.samples[] | "\(.t): \(.rss_kb / 1024 | floor)/\(.fds)/\((.heap_in_use_kb // 0) / 1024 | floor)/\((.hot_kb // 0) / 1024 | floor)/\(.rcache_entries // 0)"] | join(", ")' "$OUT/soak.json")"
 )
 echo
 echo "$TABLE"

@@ -6,8 +6,8 @@
 // Each of USERS loops picks a kind by weight, sends it, and records status and
 // latency. An error is a network failure or a status other than the kind's
 // expected one. Every SAMPLE_S seconds the server's VmRSS and open file
-// descriptors are read from /proc, and the hot cache's bytes and the
-// rendition cache's entries from /metrics. Node's built-in fetch only.
+// descriptors are read from /proc, and the hot cache's bytes, the
+// rendition cache's entries and the heap in use from /metrics. Node's built-in fetch only.
 import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
 
 const env = process.env;
@@ -95,8 +95,9 @@ const table = Object.entries(kinds).flatMap(([k, v]) => Array(v.w).fill(k));
 const stats = Object.fromEntries(Object.keys(kinds).map((k) => [k, { n: 0, errors: 0, lat: [], statuses: {} }]));
 const samples = [];
 
-// With RSS, what the server's bounded caches hold (from /metrics), so a
-// rise can be told apart from a cache filling to its bound.
+// With RSS, what the server's bounded caches hold and what of its heap is
+// in use (from /metrics), so a rise can be told apart from a cache filling
+// to its bound or from free memory malloc keeps mapped.
 async function sample(t) {
   let rss = 0;
   for (const line of readFileSync(`/proc/${PID}/status`, 'utf8').split('\n'))
@@ -107,6 +108,7 @@ async function sample(t) {
   const gauge = (name) => Number((m.match(new RegExp(`^${name} (\\d+)$`, 'm')) || [])[1] || 0);
   s.hot_kb = Math.round(gauge('dam_delivery_hot_bytes') / 1024);
   s.rcache_entries = gauge('dam_rendition_cache_entries');
+  s.heap_in_use_kb = Math.round(gauge('dam_heap_bytes\\{state="in_use"\\}') / 1024);
 }
 
 const t0 = performance.now();

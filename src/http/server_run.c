@@ -339,6 +339,13 @@ static void wait_for_stop(struct server_ctx *srv, const sigset_t *set, struct wo
 			reload(srv, "");
 		else if (++tick % 4 == 0 && settings_moved(watch, &stamp))
 			reload(srv, " (the library's shared settings changed: dam config push)");
+		/* What the trim threshold lets each arena keep (see server_run)
+		 * is handed back every 30 s, free pages inside the heaps too:
+		 * the hot path keeps its pages between requests, and a burst of
+		 * cold transforms does not leave the server at its high-water
+		 * mark for good (the soak's RSS crept up by that). */
+		if (tick % 120 == 0)
+			malloc_trim(0);
 		supervise(srv, workers, nworkers);
 	}
 	library_close(watch);

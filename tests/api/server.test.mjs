@@ -31,6 +31,10 @@ test('/metrics (admin) has dam_http_requests_total with route labels and dam_job
   assert.match(r.text, /^# TYPE dam_jobs gauge$/m);
   assert.match(r.text, /^dam_jobs\{kind="process",state="\w+"\} \d+$/m);
   assert.match(r.text, /^dam_assets \d+$/m);
+  // the heap beside RSS (bench/soak), and the hot cache's bytes
+  assert.match(r.text, /^dam_heap_bytes\{state="in_use"\} \d+$/m);
+  assert.match(r.text, /^dam_heap_bytes\{state="free"\} \d+$/m);
+  assert.match(r.text, /^dam_delivery_hot_bytes \d+$/m);
   assertErrorShape(await s.api('/metrics', { as: 'editor' }), 403);
   assertErrorShape(await s.api('/metrics'), 401);
 });
