@@ -15,8 +15,10 @@
 # and three-asset zip downloads (2).
 # Reports: requests, errors (goal 0) and p50/p99 per kind; the server's RSS
 # and open file descriptors every SAMPLE_S s (goal: flat after the WARMUP_S
-# warm-up, growth < 5 %). Appends the table, the command and the load
-# average to bench/RESULTS.md (NO_RESULTS=1 to skip).
+# warm-up, growth < 5 %), with the heap in use and the caches' sizes from
+# /metrics, so a rise can be told apart from caches filling to their
+# bounds. Appends the table, the command and the load average to
+# bench/RESULTS.md (NO_RESULTS=1 to skip).
 set -euo pipefail
 . "$(dirname "$0")/../api/lib.sh"
 
@@ -65,6 +67,18 @@ read -r RSS_W FDS_W RSS_L FDS_L RSS_MAX < <(jq -r --argjson w "$WARMUP_S" '
 	.samples as $s | ([$s[] | select(.t >= $w)][0]) as $a | $s[-1] as $b
 	| "\($a.rss_kb) \($a.fds) \($b.rss_kb) \($b.fds) \([$s[].rss_kb] | max)"' "$OUT/soak.json")
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.1f", (b - a) * 100 / (a > 0 ? a : 1) }'; }
+# The server hands free heap pages back every 30 s (malloc_trim), so RSS is
+# a saw-tooth and one sample against another measures mostly where each
+# fell on a tooth. Steadier: the peak of the first minute after warm-up
+# against the peak of the last minute, and the least-squares trend of all
+# samples after warm-up (MB per 10 min); the same for the heap in use.
+read -r PEAK_A PEAK_B SLOPE HEAP_A HEAP_B < <(jq -r --argjson w "$WARMUP_S" '
+	[.samples[] | select(.t >= $w)] as $s | ($s[-1].t) as $tend
+	| def peak(f; lo; hi): [$s[] | select(.t >= lo and .t <= hi) | f] | max;
+	def slope: (length) as $n | (map(.t) | add / $n) as $mt | (map(.rss_kb) | add / $n) as $mr
+		| ((map((.t - $mt) * (.rss_kb - $mr)) | add) / ((map((.t - $mt) * (.t - $mt)) | add) + 1e-9));
+	"\(peak(.rss_kb; $w; $w + 60)) \(peak(.rss_kb; $tend - 60; $tend)) \($s | slope * 600 / 1024)"
+	+ " \(peak(.heap_in_use_kb // 0; $w; $w + 60)) \(peak(.heap_in_use_kb // 0; $tend - 60; $tend))"' "$OUT/soak.json")
 TABLE=$(
 	echo "| kind | requests | errors | p50 ms | p99 ms | max ms | statuses |"
 	echo "|---|---:|---:|---:|---:|---:|---|"
@@ -73,10 +87,12 @@ TABLE=$(
 	ERR=$(jq '[.kinds[].errors] | add' "$OUT/soak.json")
 	echo "Errors: $ERR (goal 0: $([ "$ERR" -eq 0 ] && echo met || echo NOT met))." \
 		"RSS after ${WARMUP_S} s warm-up $((RSS_W / 1024)) MB → end $((RSS_L / 1024)) MB ($(pct "$RSS_W" "$RSS_L") %, peak $((RSS_MAX / 1024)) MB);" \
+		"Peak RSS of the first minute after warm-up $((PEAK_A / 1024)) MB → of the last minute $((PEAK_B / 1024)) MB ($(pct "$PEAK_A" "$PEAK_B") %);" \
+		"trend after warm-up $(printf '%+.1f' "$SLOPE") MB per 10 min; heap in use (peaks) $((HEAP_A / 1024)) → $((HEAP_B / 1024)) MB ($(pct "$HEAP_A" "$HEAP_B") %);" \
 		"open fds $FDS_W → $FDS_L ($(pct "$FDS_W" "$FDS_L") %) (goal: growth < 5 %)." \
 		"Jobs at the end: $JOBS. GLib criticals/warnings in the server log: $CRIT."
 	echo
-	echo "Samples (s: RSS MB / fds / heap in use MB / hot cache MB / rendition cache entries): $(jq -r '[.samples[] | "\(.t): \(.rss_kb / 1024 | floor)/\(.fds)/\((.heap_in_use_kb // 0) / 1024 | floor)/\((.hot_kb // 0) / 1024 | floor)/\(.rcache_entries // 0)"] | join(", ")' "$OUT/soak.json")"
+	echo "Samples (s: RSS MB (anonymous + file-backed) / fds / heap in use + free MB / hot cache MB / rendition cache entries): $(jq -r '[.samples[] | "\(.t): \(.rss_kb / 1024 | floor) (\((.anon_kb // 0) / 1024 | floor)+\((.file_kb // 0) / 1024 | floor))/\(.fds)/\((.heap_in_use_kb // 0) / 1024 | floor)+\((.heap_free_kb // 0) / 1024 | floor)/\((.hot_kb // 0) / 1024 | floor)/\(.rcache_entries // 0)"] | join(", ")' "$OUT/soak.json")"
 )
 echo
 echo "$TABLE"

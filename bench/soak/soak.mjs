@@ -99,16 +99,21 @@ const samples = [];
 // in use (from /metrics), so a rise can be told apart from a cache filling
 // to its bound or from free memory malloc keeps mapped.
 async function sample(t) {
-  let rss = 0;
-  for (const line of readFileSync(`/proc/${PID}/status`, 'utf8').split('\n'))
-    if (line.startsWith('VmRSS:')) rss = Number(line.split(/\s+/)[1]);
-  const s = { t: Math.round(t), rss_kb: rss, fds: readdirSync(`/proc/${PID}/fd`).length };
+  const kb = {};
+  for (const line of readFileSync(`/proc/${PID}/status`, 'utf8').split('\n')) {
+    const [k, v] = line.split(/:\s+/);
+    if (/^(VmRSS|RssAnon|RssFile)$/.test(k)) kb[k] = Number(v.split(/\s+/)[0]);
+  }
+  const s = { t: Math.round(t), rss_kb: kb.VmRSS, anon_kb: kb.RssAnon, file_kb: kb.RssFile,
+    fds: readdirSync(`/proc/${PID}/fd`).length };
   samples.push(s);
-  const m = await (await fetch(`${BASE}/metrics`, { headers: auth })).text();
+  // (a server gone shows in run.sh's check, with its log)
+  const m = await fetch(`${BASE}/metrics`, { headers: auth }).then((r) => r.text(), () => '');
   const gauge = (name) => Number((m.match(new RegExp(`^${name} (\\d+)$`, 'm')) || [])[1] || 0);
   s.hot_kb = Math.round(gauge('dam_delivery_hot_bytes') / 1024);
   s.rcache_entries = gauge('dam_rendition_cache_entries');
   s.heap_in_use_kb = Math.round(gauge('dam_heap_bytes\\{state="in_use"\\}') / 1024);
+  s.heap_free_kb = Math.round(gauge('dam_heap_bytes\\{state="free"\\}') / 1024);
 }
 
 const t0 = performance.now();

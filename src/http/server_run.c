@@ -411,9 +411,14 @@ int server_run(const struct server_opts *opts, struct dam_err *err)
 	 * arena: glibc gives each thread that contends an arena of its own (up
 	 * to 8 per core), and with libvips's pipeline threads each kept up to
 	 * the threshold: with 16 arenas and 64 MB the soak (bench/soak) ended
-	 * at 230 MB, with 2 per core and 16 MB at 143 MB. */
+	 * at 230 MB, with 2 per core and 16 MB at 143 MB. The top of a thread
+	 * arena's heap is given back only past the threshold (malloc_trim()
+	 * trims the main arena's top, and free pages inside every arena, but
+	 * not a thread arena's top), so each of them crept up to 16 MB of free
+	 * top over a soak's minutes; 4 MB bounds that to 16 MB in all, still
+	 * far above a request's own buffers. */
 	mallopt(M_ARENA_MAX, ncpu > 1 ? 2 * ncpu : 2);
-	mallopt(M_TRIM_THRESHOLD, 16 << 20);
+	mallopt(M_TRIM_THRESHOLD, 4 << 20);
 	mallopt(M_TOP_PAD, 1 << 20);
 	mallopt(M_MMAP_THRESHOLD, 4 << 20);
 	/* One access-log line per request, even when stdout is a file. */
