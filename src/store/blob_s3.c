@@ -13,7 +13,9 @@
  * its key at commit (a PUT is visible only whole); a larger one streams as a
  * multipart upload to tmp/<random> (memory: one part), completed at commit,
  * copied under its key and deleted. A crash leaves at worst a tmp/ object
- * or an unfinished upload: clean_temp removes them by age.
+ * or an unfinished upload: clean_temp removes them by age. A local file
+ * (put_file: its hash is known before the first byte goes out) skips all
+ * that: one PUT under its key, signed with the hash.
  *
  * Partial objects (tus uploads) are numbered part objects rather than a
  * local spool plus multipart upload: every byte acknowledged to a client is
@@ -330,8 +332,8 @@ static ssize_t file_read(void *ctx, void *buf, size_t cap)
 /* A local file already hashed: one PUT straight under its key, signed
  * with that hash, so RGW/S3 refuse it (and keep nothing) if the bytes sent
  * are not the ones hashed. Saves a large writer's multipart upload to
- * tmp/, server-side copy and delete (a 14 MB master: 0.47 s -> see
- * bench/RESULTS.md). */
+ * tmp/, server-side copy and delete: a 14 MB master took ~0.47 s that way
+ * on RGW here, ~0.05 s this way. */
 static int s3b_put_file(void *state, int fd, uint64_t size, const char *key, bool *existed,
 			struct dam_err *err)
 {

@@ -41,6 +41,9 @@
  *     "objects/ab/cd/<hex>" (s3_copy: server-side up to 5 GiB, through the
  *     client above), and the temporary object deleted. An object that already
  *     exists under its final key (s3_head) needs no copy, only the delete.
+ *   - a local file is hashed before it is sent, so it goes as one
+ *     s3_put_stream_sha256() straight under its final key (S3 checks the
+ *     bytes against the signed hash), with no temporary object at all.
  *   - a crash leaves at worst a temporary object under tmp/ or an
  *     unfinished multipart upload, never a partial object under a real key;
  *     gc finds them with s3_list("tmp/") and s3_multipart_list("tmp/") and
