@@ -249,6 +249,8 @@ static int writer_start_upload(struct s3_writer *w, struct dam_err *err)
 
 static int writer_buffer(struct s3_writer *w, const void *data, size_t len, struct dam_err *err)
 {
+	if (len == 0)
+		return 0; /* an empty blob: buf stays NULL, which memcpy may not be given */
 	if (w->len + len > w->cap) {
 		size_t cap = w->cap ? w->cap : 64 * 1024;
 		unsigned char *nb;

@@ -263,7 +263,8 @@ static int query_add(struct strbuf *sb, struct qparam *q, size_t n)
 {
 	int rc = 0;
 
-	qsort(q, n, sizeof *q, qparam_cmp);
+	if (n) /* q is NULL then, which qsort may not be given */
+		qsort(q, n, sizeof *q, qparam_cmp);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		rc = strbuf_addch(sb, i ? '&' : '?');
 		if (rc == 0)
