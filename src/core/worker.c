@@ -25,7 +25,12 @@
 
 extern char **environ;
 
-#define IDLE_POLL_MS 200
+/* How often an idle pool thread looks for work on its own. It is woken
+ * at once by any commit to the database (the heartbeat waits for them:
+ * db_wait_change, LISTEN/NOTIFY on PostgreSQL), so this only bounds the
+ * delay of what no commit announces: a back-off's run_after coming due, a
+ * crashed worker's lease running out, a notification lost. */
+#define IDLE_POLL_MS 1000
 #define MAX_THREADS 64
 /* worker_child_main's status when the claim was lost before the results
  * committed: they were dropped, and the job is another attempt's now. */
@@ -42,7 +47,9 @@ struct pool {
 	char exe[4096];
 	char parent[32];
 	char worker[160];
-	pthread_mutex_t mu; /* guards held, cfg and cfg_gen */
+	pthread_mutex_t mu; /* guards held, cfg, cfg_gen and wake_gen */
+	pthread_cond_t wake; /* broadcast when the heartbeat heard a commit */
+	uint64_t wake_gen;   /* counts those broadcasts */
 	struct held held[MAX_THREADS];
 	/* The library's effective settings, re-read by the heartbeat when a
 	 * `dam config push` moved them; the pool threads copy them into their
@@ -282,6 +289,44 @@ static void hold(struct pool *p, int i, const struct job *job)
 	pthread_mutex_unlock(&p->mu);
 }
 
+static uint64_t wake_seen(struct pool *p)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(&p->mu);
+	g = p->wake_gen;
+	pthread_mutex_unlock(&p->mu);
+	return g;
+}
+
+/* An idle pool thread's wait: up to ms, or until the heartbeat hears a
+ * commit after the thread read seen (before its claim found nothing), so a
+ * job queued meanwhile, on any node, is not left waiting for the poll. */
+static void idle_wait(struct pool *p, uint64_t seen, int ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&p->mu);
+	while (p->wake_gen == seen && pthread_cond_timedwait(&p->wake, &p->mu, &until) == 0)
+		;
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void wake_all(struct pool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->wake_gen++;
+	pthread_cond_broadcast(&p->wake);
+	pthread_mutex_unlock(&p->mu);
+}
+
 /* Takes the settings the heartbeat re-read since *seen, if any. */
 static void settings_follow(struct pool *p, struct dam *dam, int *seen)
 {
@@ -309,6 +354,7 @@ static void *pool_thread(void *arg)
 		return NULL;
 	while (!stopping(o)) {
 		settings_follow(p, dam, &seen);
+		uint64_t woken = wake_seen(p);
 		int rc = job_claim(dam, p->worker, &job, &err);
 		int64_t queued = 0;
 		if (rc < 0) {
@@ -326,7 +372,7 @@ static void *pool_thread(void *arg)
 		}
 		if (o->producer_done && *o->producer_done && queued_count(dam, &queued) == 0 && queued == 0)
 			break;
-		sleep_ms(o->producer_done && !*o->producer_done ? 20 : IDLE_POLL_MS);
+		idle_wait(p, woken, o->producer_done && !*o->producer_done ? 20 : IDLE_POLL_MS);
 	}
 	zygote_stop(&z);
 	library_close(dam);
@@ -371,7 +417,9 @@ static void settings_check(struct pool *p, struct dam *dam, int64_t *stamp)
 /* The heartbeat: every lease/3, so that two renewals may fail (a busy
  * database) before a lease runs out. A thread of its own, since the pool
  * threads block waiting for their children. Also follows the library's
- * settings (settings_check). Closes dam. */
+ * settings (settings_check), and between beats waits for commits on its
+ * connection (db_wait_change) to wake idle pool threads: a job queued on
+ * any node is claimed at once rather than at the next poll. Closes dam. */
 static void *heartbeat_thread(void *arg)
 {
 	struct pool *p = arg;
@@ -386,7 +434,11 @@ static void *heartbeat_thread(void *arg)
 			check = time_mono() + 1;
 		}
 		if (time_mono() < next) {
-			sleep_ms(50);
+			int heard = db_wait_change(dam->db, 50, NULL);
+			if (heard > 0)
+				wake_all(p);
+			else if (heard < 0)
+				sleep_ms(50); /* the idle threads poll meanwhile */
 			continue;
 		}
 		next = time_mono() + dam->cfg.job_lease_s / 3.0;
@@ -412,6 +464,11 @@ int worker_run(const char *root, const struct worker_opts *opts, struct dam_err 
 	memset(&p, 0, sizeof p);
 	atomic_init(&p.threads_done, false);
 	pthread_mutex_init(&p.mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p.wake, &ca);
+	pthread_condattr_destroy(&ca);
 	p.root = root;
 	p.opts = opts;
 	/* /proc/self/exe runs this very binary even if the file was replaced
@@ -434,6 +491,7 @@ int worker_run(const char *root, const struct worker_opts *opts, struct dam_err 
 	p.hb_dam = dam;
 	if (pthread_create(&hb, NULL, heartbeat_thread, &p) != 0) {
 		library_close(dam);
+		pthread_cond_destroy(&p.wake);
 		pthread_mutex_destroy(&p.mu);
 		return dam_err_set(err, DAM_EIO, NULL, "cannot start the worker's heartbeat thread");
 	}
@@ -446,6 +504,7 @@ int worker_run(const char *root, const struct worker_opts *opts, struct dam_err 
 		pthread_join(threads[i], NULL);
 	atomic_store(&p.threads_done, true);
 	pthread_join(hb, NULL);
+	pthread_cond_destroy(&p.wake);
 	pthread_mutex_destroy(&p.mu);
 	if (!started)
 		return dam_err_set(err, DAM_EIO, NULL, "cannot start worker threads");

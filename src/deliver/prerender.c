@@ -243,7 +243,8 @@ int prerender_run(struct dam *dam, const char *job_id, const char *claim, struct
 		rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 		goto out;
 	}
-	if ((rc = blob_reader_open(dam->store, c.info.master_key, &c.master, err)) < 0)
+	/* Every preset reads the master: one local copy serves them all. */
+	if ((rc = blob_reader_open_local(dam->store, c.info.master_key, &c.master, err)) < 0)
 		goto out;
 	if ((rc = render_all(&c, v, n, err)) == 0)
 		rc = save(&c, job_id, claim, err);

@@ -175,14 +175,45 @@ void blob_writer_abort(struct blob_writer *w)
 	free(w);
 }
 
+/* A regular file on a backend with put_file: hashed first (a local read),
+ * then stored straight under its key. Returns 1 when the backend does not
+ * take it (fd back at start: use a writer). */
+static int put_file(struct blob_store *bs, int fd, char key_out[BLOB_KEY_LEN + 1], uint64_t *size,
+		    bool *existed, struct dam_err *err)
+{
+	struct stat st;
+	uint64_t n;
+	bool ex = false;
+	off_t start;
+	int rc;
+
+	if (!bs->be->put_file || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (start = lseek(fd, 0, SEEK_CUR)) < 0)
+		return 1;
+	if ((rc = blob_hash_fd(fd, key_out, &n, err)) < 0)
+		return rc;
+	if (lseek(fd, start, SEEK_SET) < 0)
+		return dam_err_errno(err, DAM_EIO, errno, "cannot read");
+	rc = bs->be->put_file(bs->state, fd, n, key_out, &ex, err);
+	if (rc == 1 && lseek(fd, start, SEEK_SET) < 0)
+		return dam_err_errno(err, DAM_EIO, errno, "cannot read");
+	if (rc == 0 && size)
+		*size = n;
+	if (rc == 0 && existed)
+		*existed = ex;
+	return rc;
+}
+
 int blob_put_fd(struct blob_store *bs, int fd, char key_out[BLOB_KEY_LEN + 1], uint64_t *size,
 		bool *existed, struct dam_err *err)
 {
 	struct blob_writer *w = NULL;
-	char *buf = malloc(COPY_CHUNK);
+	char *buf;
 	int rc;
 
-	if (!buf)
+	if ((rc = put_file(bs, fd, key_out, size, existed, err)) <= 0)
+		return rc;
+	if (!(buf = malloc(COPY_CHUNK)))
 		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
 	if ((rc = blob_writer_new(bs, &w, err)) < 0)
 		goto out;
@@ -291,9 +322,11 @@ int blob_reader_open(struct blob_store *bs, const char *key, struct blob_reader 
 	return reader_new(bs, key, NULL, out, err);
 }
 
-/* blob_reader_from_fd(): a reader whose "backend" is a borrowed local fd. */
+/* blob_reader_from_fd(): a reader whose "backend" is a borrowed local fd
+ * (owned: a spooled copy, closed with the reader). */
 struct fd_reader {
 	int fd;
+	bool owned;
 };
 
 static ssize_t fdr_pread(void *rd, void *buf, size_t len, uint64_t off, struct dam_err *err)
@@ -310,7 +343,11 @@ static int fdr_local_fd(void *rd)
 
 static void fdr_close(void *rd)
 {
-	free(rd); /* the fd is the caller's */
+	struct fd_reader *f = rd;
+
+	if (f->owned)
+		close(f->fd);
+	free(f); /* else the fd is the caller's */
 }
 
 static const struct blob_backend fd_reader_ops = {
@@ -320,7 +357,7 @@ static const struct blob_backend fd_reader_ops = {
 	.reader_close = fdr_close,
 };
 
-int blob_reader_from_fd(int fd, struct blob_reader **out, struct dam_err *err)
+static int fd_reader_new(int fd, bool owned, struct blob_reader **out, struct dam_err *err)
 {
 	struct blob_reader *r = calloc(1, sizeof *r);
 	struct fd_reader *f = malloc(sizeof *f);
@@ -338,11 +375,17 @@ int blob_reader_from_fd(int fd, struct blob_reader **out, struct dam_err *err)
 		return dam_err_errno(err, DAM_EIO, errno, "cannot read");
 	}
 	f->fd = fd;
+	f->owned = owned;
 	r->be = &fd_reader_ops;
 	r->rd = f;
 	r->size = (uint64_t)st.st_size;
 	*out = r;
 	return 0;
+}
+
+int blob_reader_from_fd(int fd, struct blob_reader **out, struct dam_err *err)
+{
+	return fd_reader_new(fd, false, out, err);
 }
 
 uint64_t blob_reader_size(const struct blob_reader *r)
@@ -379,8 +422,8 @@ int blob_reader_local_fd(const struct blob_reader *r)
 	return r->be->reader_local_fd(r->rd);
 }
 
-/* Copies all of r into fd (at its current position). */
-static int reader_copy(struct blob_reader *r, int fd, struct dam_err *err)
+/* Copies r into fd through pread; returns the count or < 0. */
+static int64_t reader_copy_pread(struct blob_reader *r, int fd, struct dam_err *err)
 {
 	char *buf = malloc(COPY_CHUNK);
 	uint64_t off = 0;
@@ -397,11 +440,22 @@ static int reader_copy(struct blob_reader *r, int fd, struct dam_err *err)
 		else
 			off += (uint64_t)n;
 	}
-	if (rc == 0 && off != r->size)
-		rc = dam_err_set(err, DAM_EIO, NULL, "the blob ended early (%llu of %llu bytes)",
-				 (unsigned long long)off, (unsigned long long)r->size);
 	free(buf);
-	return rc;
+	return rc < 0 ? rc : (int64_t)off;
+}
+
+/* Copies all of r into fd (at its current position): in one stream when
+ * the backend offers it, else through pread. */
+static int reader_copy(struct blob_reader *r, int fd, struct dam_err *err)
+{
+	int64_t n = r->be->reader_stream ? r->be->reader_stream(r->rd, fd, err) : reader_copy_pread(r, fd, err);
+
+	if (n < 0)
+		return (int)n;
+	if ((uint64_t)n != r->size)
+		return dam_err_set(err, DAM_EIO, NULL, "the blob ended early (%llu of %llu bytes)",
+				   (unsigned long long)n, (unsigned long long)r->size);
+	return 0;
 }
 
 int blob_reader_local_file(struct blob_reader *r, int *fd, struct dam_err *err)
@@ -442,6 +496,26 @@ int blob_local_file(struct blob_store *bs, const char *key, int *fd, uint64_t *s
 	    size)
 		*size = blob_reader_size(r);
 	blob_reader_free(r);
+	return rc;
+}
+
+int blob_reader_open_local(struct blob_store *bs, const char *key, struct blob_reader **out,
+			   struct dam_err *err)
+{
+	struct blob_reader *r = NULL;
+	int fd = -1, rc;
+
+	*out = NULL;
+	if ((rc = blob_reader_open(bs, key, &r, err)) < 0)
+		return rc;
+	if (blob_reader_local_fd(r) >= 0) {
+		*out = r;
+		return 0;
+	}
+	rc = blob_reader_local_file(r, &fd, err);
+	blob_reader_free(r);
+	if (rc == 0 && (rc = fd_reader_new(fd, true, out, err)) < 0)
+		close(fd);
 	return rc;
 }
 

@@ -38,6 +38,15 @@ struct blob_backend {
 	int (*writer_write)(void *w, const void *data, size_t len, struct dam_err *err);
 	int (*writer_commit)(void *w, const char *key, bool *existed, struct dam_err *err);
 	void (*writer_abort)(void *w);
+	/* Optional: stores size bytes of a local file from fd's position,
+	 * already hashed (key), straight under key, saving a store whose
+	 * writer goes through a temporary name (S3: multipart upload, copy,
+	 * delete) that detour. Must store nothing unless the bytes sent hash
+	 * to key (the file may change meanwhile). Returns 0 (*existed as for
+	 * writer_commit), 1 when it does not take this file (the caller
+	 * rewinds fd and uses a writer), or < 0. NULL: always a writer. */
+	int (*put_file)(void *state, int fd, uint64_t size, const char *key, bool *existed,
+			struct dam_err *err);
 
 	/* Readers, of blobs and of partial objects. pread returns the count
 	 * (short only at the end) or < 0 and may run on several threads at
@@ -47,6 +56,11 @@ struct blob_backend {
 	ssize_t (*reader_pread)(void *rd, void *buf, size_t len, uint64_t off, struct dam_err *err);
 	int (*reader_local_fd)(void *rd);
 	void (*reader_close)(void *rd);
+	/* Optional: writes all of rd's bytes to fd in as few requests as the
+	 * backend can (S3: one GET per object rather than read-ahead windows),
+	 * for spooling a whole blob. Returns the count written or < 0. NULL:
+	 * blob.c copies through reader_pread. */
+	int64_t (*reader_stream)(void *rd, int fd, struct dam_err *err);
 
 	int (*stat)(void *state, const char *key, uint64_t *size, struct dam_err *err);
 	int (*del)(void *state, const char *key, struct dam_err *err);

@@ -13,7 +13,9 @@
  * its key at commit (a PUT is visible only whole); a larger one streams as a
  * multipart upload to tmp/<random> (memory: one part), completed at commit,
  * copied under its key and deleted. A crash leaves at worst a tmp/ object
- * or an unfinished upload: clean_temp removes them by age.
+ * or an unfinished upload: clean_temp removes them by age. A local file
+ * (put_file: its hash is known before the first byte goes out) skips all
+ * that: one PUT under its key, signed with the hash.
  *
  * Partial objects (tus uploads) are numbered part objects rather than a
  * local spool plus multipart upload: every byte acknowledged to a client is
@@ -247,6 +249,8 @@ static int writer_start_upload(struct s3_writer *w, struct dam_err *err)
 
 static int writer_buffer(struct s3_writer *w, const void *data, size_t len, struct dam_err *err)
 {
+	if (len == 0)
+		return 0; /* an empty blob: buf stays NULL, which memcpy may not be given */
 	if (w->len + len > w->cap) {
 		size_t cap = w->cap ? w->cap : 64 * 1024;
 		unsigned char *nb;
@@ -301,7 +305,8 @@ static int s3b_writer_commit(void *wp, const char *key, bool *existed, struct da
 	*existed = rc == 0;
 	if (rc == 0 || rc != DAM_ENOTFOUND)
 		goto out; /* existed: writer_free aborts the upload, nothing kept */
-	rc = w->u ? commit_large(w, obj, err) : s3_put(w->c, obj, w->buf, w->len, err);
+	/* key is the bytes' SHA-256: sign with it rather than hash them again */
+	rc = w->u ? commit_large(w, obj, err) : s3_put_sha256(w->c, obj, w->buf, w->len, key, err);
 out:
 	writer_free(w);
 	return rc;
@@ -310,6 +315,47 @@ out:
 static void s3b_writer_abort(void *wp)
 {
 	writer_free(wp);
+}
+
+struct file_src {
+	int fd;
+};
+
+static ssize_t file_read(void *ctx, void *buf, size_t cap)
+{
+	struct file_src *f = ctx;
+	ssize_t n;
+
+	while ((n = read(f->fd, buf, cap)) < 0 && errno == EINTR)
+		;
+	return n < 0 ? DAM_EIO : n;
+}
+
+/* A local file already hashed: one PUT straight under its key, signed
+ * with that hash, so RGW/S3 refuse it (and keep nothing) if the bytes sent
+ * are not the ones hashed. Saves a large writer's multipart upload to
+ * tmp/, server-side copy and delete: a 14 MB master took ~0.47 s that way
+ * on RGW here, ~0.05 s this way. */
+static int s3b_put_file(void *state, int fd, uint64_t size, const char *key, bool *existed,
+			struct dam_err *err)
+{
+	struct s3_state *s = state;
+	struct file_src src = { fd };
+	struct s3_client *c;
+	char obj[OBJ_KEY_MAX];
+	int rc;
+
+	if (size > S3_PUT_MAX)
+		return 1;
+	object_key(key, obj);
+	if ((rc = client_get(s, &c, err)) < 0)
+		return rc;
+	rc = s3_head(c, obj, NULL, err);
+	*existed = rc == 0;
+	if (rc == DAM_ENOTFOUND)
+		rc = s3_put_stream_sha256(c, obj, size, key, file_read, &src, err);
+	client_put(s, c);
+	return rc;
 }
 
 /* ---- readers: a list of segments (one for a blob, the parts of a partial
@@ -488,6 +534,44 @@ static ssize_t s3b_reader_pread(void *rd, void *buf, size_t len, uint64_t off, s
 	r->ra = ra;
 	pthread_mutex_unlock(&r->mu);
 	return (size_t)n < len ? n : (ssize_t)len;
+}
+
+struct fd_sink {
+	int fd;
+	int64_t n;
+	int werr; /* the write's errno when it failed */
+};
+
+static int fd_write(void *ctx, const void *data, size_t len)
+{
+	struct fd_sink *k = ctx;
+	int e = fs_write_full(k->fd, data, len);
+
+	if (e < 0) {
+		k->werr = -e;
+		return DAM_EIO;
+	}
+	k->n += (int64_t)len;
+	return 0;
+}
+
+/* The whole blob in one GET per segment: spooling through pread's
+ * read-ahead windows took ~20 ranged GETs for a 5 MB original. */
+static int64_t s3b_reader_stream(void *rd, int fd, struct dam_err *err)
+{
+	struct s3_reader *r = rd;
+	struct fd_sink k = { fd, 0, 0 };
+	struct s3_client *c;
+	int rc;
+
+	if ((rc = client_get(r->s, &c, err)) < 0)
+		return rc;
+	for (size_t i = 0; i < r->n && rc == 0; i++)
+		rc = s3_get_stream(c, r->seg[i].key, fd_write, &k, NULL, err);
+	client_put(r->s, c);
+	if (k.werr)
+		rc = dam_err_errno(err, DAM_EIO, k.werr, "cannot write a scratch file");
+	return rc < 0 ? rc : k.n;
 }
 
 static int s3b_reader_local_fd(void *rd)
@@ -990,9 +1074,11 @@ const struct blob_backend blob_s3_backend = {
 	.writer_write = s3b_writer_write,
 	.writer_commit = s3b_writer_commit,
 	.writer_abort = s3b_writer_abort,
+	.put_file = s3b_put_file,
 	.reader_open = s3b_reader_open,
 	.reader_pread = s3b_reader_pread,
 	.reader_local_fd = s3b_reader_local_fd,
+	.reader_stream = s3b_reader_stream,
 	.reader_close = s3b_reader_close,
 	.stat = s3b_stat,
 	.del = s3b_del,

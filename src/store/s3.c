@@ -263,7 +263,8 @@ static int query_add(struct strbuf *sb, struct qparam *q, size_t n)
 {
 	int rc = 0;
 
-	qsort(q, n, sizeof *q, qparam_cmp);
+	if (n) /* q is NULL then, which qsort may not be given */
+		qsort(q, n, sizeof *q, qparam_cmp);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		rc = strbuf_addch(sb, i ? '&' : '?');
 		if (rc == 0)
@@ -311,6 +312,7 @@ struct req {
 	s3_read_fn rfn;
 	void *rctx;
 	uint64_t stream_len, stream_pos;
+	const char *sha256;       /* the body's SHA-256 hex when the caller knows it */
 	/* response */
 	long status;
 	s3_write_fn sink;         /* receives a 2xx body; NULL = into resp */
@@ -357,12 +359,15 @@ static int req_header(struct req *r, const char *name, const char *value)
 }
 
 /* The body's SHA-256 (hex) for x-amz-content-sha256, which S3 checks
- * against the bytes; a streamed body is sent UNSIGNED-PAYLOAD instead. */
+ * against the bytes; a streamed body is sent UNSIGNED-PAYLOAD instead,
+ * unless the caller gave its hash. */
 static int req_payload_header(struct req *r)
 {
 	unsigned char sum[crypto_hash_sha256_BYTES];
 	char hex[crypto_hash_sha256_BYTES * 2 + 1];
 
+	if (r->sha256)
+		return req_header(r, "x-amz-content-sha256", r->sha256);
 	if (r->body == BODY_STREAM)
 		return req_header(r, "x-amz-content-sha256", "UNSIGNED-PAYLOAD");
 	if (r->body == BODY_NONE || r->mem_len == 0)
@@ -826,8 +831,25 @@ int s3_put_if_absent(struct s3_client *c, const char *key, const void *data, siz
 	return put_mem(c, key, data, len, true, err);
 }
 
-int s3_put_stream(struct s3_client *c, const char *key, uint64_t len, s3_read_fn fn, void *ctx,
+int s3_put_sha256(struct s3_client *c, const char *key, const void *data, size_t len, const char *sha256,
 		  struct dam_err *err)
+{
+	struct req r;
+	int rc;
+
+	req_init(&r, c, "PUT", key);
+	r.body = BODY_MEM;
+	r.mem = data;
+	r.mem_len = len;
+	r.sha256 = sha256;
+	if ((rc = req_url(&r, key, NULL, 0, err)) == 0)
+		rc = req_run(&r, err);
+	req_release(&r);
+	return rc;
+}
+
+static int put_stream(struct s3_client *c, const char *key, uint64_t len, const char *sha256, s3_read_fn fn,
+		      void *ctx, struct dam_err *err)
 {
 	struct req r;
 	int rc;
@@ -837,10 +859,23 @@ int s3_put_stream(struct s3_client *c, const char *key, uint64_t len, s3_read_fn
 	r.rfn = fn;
 	r.rctx = ctx;
 	r.stream_len = len;
+	r.sha256 = sha256;
 	if ((rc = req_url(&r, key, NULL, 0, err)) == 0)
 		rc = req_run(&r, err);
 	req_release(&r);
 	return rc;
+}
+
+int s3_put_stream(struct s3_client *c, const char *key, uint64_t len, s3_read_fn fn, void *ctx,
+		  struct dam_err *err)
+{
+	return put_stream(c, key, len, NULL, fn, ctx, err);
+}
+
+int s3_put_stream_sha256(struct s3_client *c, const char *key, uint64_t len, const char *sha256, s3_read_fn fn,
+			 void *ctx, struct dam_err *err)
+{
+	return put_stream(c, key, len, sha256, fn, ctx, err);
 }
 
 int s3_get_stream(struct s3_client *c, const char *key, s3_write_fn fn, void *ctx,

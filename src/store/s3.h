@@ -41,6 +41,9 @@
  *     "objects/ab/cd/<hex>" (s3_copy: server-side up to 5 GiB, through the
  *     client above), and the temporary object deleted. An object that already
  *     exists under its final key (s3_head) needs no copy, only the delete.
+ *   - a local file is hashed before it is sent, so it goes as one
+ *     s3_put_stream_sha256() straight under its final key (S3 checks the
+ *     bytes against the signed hash), with no temporary object at all.
  *   - a crash leaves at worst a temporary object under tmp/ or an
  *     unfinished multipart upload, never a partial object under a real key;
  *     gc finds them with s3_list("tmp/") and s3_multipart_list("tmp/") and
@@ -64,6 +67,7 @@
 #define S3_PART_DEFAULT ((size_t)8 << 20)
 #define S3_PART_MAX ((size_t)64 << 20)      /* our bound on memory per upload */
 #define S3_COPY_MAX ((uint64_t)5 << 30)     /* largest object CopyObject copies */
+#define S3_PUT_MAX ((uint64_t)5 << 30)      /* largest object one PUT stores */
 
 /* Borrowed strings: s3_client_new() copies what it keeps. */
 struct s3_config {
@@ -112,6 +116,17 @@ typedef ssize_t (*s3_read_fn)(void *ctx, void *buf, size_t cap);
 /* PUT of exactly len bytes read from fn (UNSIGNED-PAYLOAD): a callback that
  * ends early or returns an error fails the request and stores nothing. */
 int s3_put_stream(struct s3_client *c, const char *key, uint64_t len, s3_read_fn fn, void *ctx,
+		  struct dam_err *err);
+
+/* s3_put_stream, with the body's SHA-256 (64 lower-case hex digits) known
+ * beforehand: signed as x-amz-content-sha256, so S3 checks the bytes it
+ * received against it and stores nothing when they differ (HTTP 400
+ * XAmzContentSHA256Mismatch, DAM_EINVAL). A file that changed since it was
+ * hashed can thus never be stored under the old hash. */
+int s3_put_stream_sha256(struct s3_client *c, const char *key, uint64_t len, const char *sha256,
+			 s3_read_fn fn, void *ctx, struct dam_err *err);
+/* s3_put with the body's SHA-256 hex already known (not computed again). */
+int s3_put_sha256(struct s3_client *c, const char *key, const void *data, size_t len, const char *sha256,
 		  struct dam_err *err);
 
 /* Takes len bytes; returns 0, or a negative DAM_E* code to stop. */

@@ -216,6 +216,32 @@ test('a delete on B makes A\'s warm delivery URL 404 at once (within the notific
     (stale.length ? ` (rounds ${stale})` : ''));
 });
 
+// Idle workers poll the queue only once a second: what wakes them is the
+// commit that queued the job (their heartbeat LISTENs for it), so a job
+// queued on A starts on an idle worker of another process at once.
+// Asserted on the job row: its claim (updated_at while running) against
+// its creation, both stamped by dam.
+test('a job queued on A is claimed by an idle worker within 200 ms, not at its next poll', async () => {
+  const lat = [];
+  for (let i = 1; i <= 4; i++) {
+    await jobsIdle();
+    await sleep(1500); // every worker thread is in its idle wait by now
+    const id = await upload(A, `wake-${i}.png`, fs.readFileSync(path.join(process.env.WORK, `wake-${i}.png`)));
+    const vid = sql(`SELECT current_version_id FROM assets WHERE id = '${id}'`);
+    const until = Date.now() + 30000;
+    let row;
+    while ((row = sql(`SELECT state || ' ' || (updated_at - created_at) FROM jobs WHERE version_id = '${vid}' AND kind = 'process'`)).startsWith('queued')) {
+      assert.ok(Date.now() < until, 'no worker claimed the job in 30 s');
+      await sleep(5);
+    }
+    assert.match(row, /^running \d+$/, `the job was not seen running (too fast to observe?): ${row}`);
+    lat.push(Number(row.split(' ')[1]));
+    await waitReady(A, id);
+  }
+  console.log(`# queued -> claimed: ${lat.join(', ')} ms`);
+  for (const ms of lat) assert.ok(ms < 200, `claimed ${ms} ms after it was queued (latencies: ${lat})`);
+});
+
 test('a worker killed mid-job loses nothing: the other completes it after the lease', async () => {
   const slow = path.join(process.env.WORK, 'slow.png');
   const id = await upload(A, 'slow.png', fs.readFileSync(slow));

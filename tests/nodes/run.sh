@@ -101,6 +101,11 @@ pids+=("$W2")
 vips gaussnoise "$T/noise.v" 5000 5000 --mean 128 --sigma 60
 vips cast "$T/noise.v" "$T/slow.png" uchar
 rm -f "$T/noise.v"
+for i in 1 2 3 4; do # distinct bytes, a job long enough to be seen running
+	vips gaussnoise "$T/noise.v" 2500 2500 --mean 128 --sigma 60
+	vips cast "$T/noise.v" "$T/wake-$i.png" uchar
+	rm -f "$T/noise.v"
+done
 
 status=0
 NODE_A=$NODE_A NODE_B=$NODE_B TOKEN=$TOKEN W1=$W1 W2=$W2 LIB_A=$T/a LIB_B=$T/b DB_URL=$url WORK=$T \

@@ -292,6 +292,36 @@ static void test_put_stream(void **state)
 	s3_client_free(c);
 }
 
+/* A stream signed with its SHA-256 is stored when the bytes match it and
+ * refused, with nothing stored, when they do not (a file that changed
+ * after it was hashed). */
+static void test_put_stream_sha256(void **state)
+{
+	struct s3_client *c = client();
+	const char *key = K("hashed"), *bad = K("hashed-bad");
+	unsigned char sum[crypto_hash_sha256_BYTES];
+	char hex[crypto_hash_sha256_BYTES * 2 + 1];
+	struct dam_err err = { 0 };
+	unsigned char buf[65536];
+	struct gen g, h;
+	uint64_t size;
+
+	gen_init(&h, 7, 2 * MIB + 5); /* the hash of the bytes g will produce */
+	while (gen_fill(&h, buf, sizeof buf) > 0)
+		;
+	crypto_hash_sha256_final(&h.sha, sum);
+	sodium_bin2hex(hex, sizeof hex, sum, sizeof sum);
+	gen_init(&g, 7, 2 * MIB + 5);
+	OK(s3_put_stream_sha256(c, key, 2 * MIB + 5, hex, gen_read, &g, &err_));
+	assert_object_hash(c, key, &g.sha, 2 * MIB + 5);
+	gen_init(&g, 8, 2 * MIB + 5); /* other bytes, same claimed hash */
+	assert_int_equal(s3_put_stream_sha256(c, bad, 2 * MIB + 5, hex, gen_read, &g, &err), DAM_EINVAL);
+	assert_non_null(strstr(err.msg, "HTTP 400"));
+	assert_int_equal(s3_head(c, bad, &size, NULL), DAM_ENOTFOUND);
+	OK(s3_delete(c, key, &err_));
+	s3_client_free(c);
+}
+
 /* A reader that ends before the announced length stores nothing. */
 static void test_put_stream_short(void **state)
 {
@@ -822,6 +852,7 @@ int main(void)
 		cmocka_unit_test(test_put_get_head_delete),
 		cmocka_unit_test(test_empty_object),
 		cmocka_unit_test(test_put_stream),
+		cmocka_unit_test(test_put_stream_sha256),
 		cmocka_unit_test(test_put_stream_short),
 		cmocka_unit_test(test_ranged_get),
 		cmocka_unit_test(test_list_pages),

@@ -638,6 +638,33 @@ static void test_reader_hidden_fd_fallback(void **state)
 }
 
 /* A reader over a caller's own file borrows its fd. */
+/* blob_reader_open_local: a reader with a local fd on every backend (the
+ * store's file on fs, a spooled copy on S3), the blob's bytes, and the
+ * copy gone with the reader. */
+static void test_reader_open_local(void **state)
+{
+	struct fx *f = *state;
+	char key[65], missing[65];
+	unsigned char *b = put_big(f, key), *got = malloc(BIG);
+	struct blob_reader *r;
+
+	assert_int_equal(blob_reader_open_local(f->bs, key, &r, NULL), 0);
+	assert_true(blob_reader_local_fd(r) >= 0);
+	assert_int_equal(blob_reader_size(r), BIG);
+	assert_int_equal(blob_reader_pread(r, got, BIG, 0, NULL), (ssize_t)BIG);
+	assert_memory_equal(got, b, BIG);
+	assert_int_equal(blob_reader_pread(r, got, 100, BIG - 50, NULL), 50);
+	assert_memory_equal(got, b + BIG - 50, 50);
+	blob_reader_free(r);
+	assert_int_equal(blob_count_temp(f->bs, NULL), 0);
+	memset(missing, 'a', 64);
+	missing[64] = '\0';
+	assert_int_equal(blob_reader_open_local(f->bs, missing, &r, NULL), DAM_ENOTFOUND);
+	assert_null(r);
+	free(got);
+	free(b);
+}
+
 static void test_reader_from_fd(void **state)
 {
 	struct fx *f = *state;
@@ -742,6 +769,49 @@ static void test_s3_large_multipart(void **state)
 	assert_true(existed);
 	assert_int_equal(blob_count_temp(f->bs, NULL), 0);
 	free(got);
+	free(b);
+}
+
+static int etag_of(void *ctx, const struct s3_object *o)
+{
+	snprintf(ctx, 200, "%s", o->etag);
+	return 0;
+}
+
+/* A local file larger than a part (put_fd: ingest's originals, the
+ * masters) goes up as one PUT straight under its key, signed with its
+ * hash: no multipart upload (whose ETag ends in "-<parts>"), no temp
+ * object, nothing left in flight. */
+static void test_s3_put_fd_one_request(void **state)
+{
+	struct fx *f = *state;
+	size_t n = (11u << 20) + 5;
+	unsigned char *b = pattern(n);
+	char path[4200], key[65], want[65], etag[200] = "", *obj;
+	bool existed = true;
+	uint64_t size = 0;
+	int fd;
+
+	whole_hash(b, n, want);
+	snprintf(path, sizeof path, "%s/big.bin", f->dir);
+	assert_true((fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600)) >= 0);
+	assert_int_equal(write(fd, b, n), (ssize_t)n);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	assert_int_equal(blob_put_fd(f->bs, fd, key, &size, &existed, NULL), 0);
+	assert_string_equal(key, want);
+	assert_int_equal(size, n);
+	assert_false(existed);
+	assert_int_equal(stored_size(f, key), n);
+	obj = object_path(f, key);
+	assert_int_equal(s3_list(f->raw, obj, 0, etag_of, etag, NULL), 0);
+	assert_non_null(strchr(etag, '"'));
+	assert_null(strchr(etag, '-'));
+	assert_int_equal(blob_count_temp(f->bs, NULL), 0);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0); /* again: found, nothing sent */
+	assert_int_equal(blob_put_fd(f->bs, fd, key, &size, &existed, NULL), 0);
+	assert_true(existed);
+	close(fd);
+	free(obj);
 	free(b);
 }
 
@@ -888,6 +958,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reader_pread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_empty_and_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_hidden_fd_fallback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reader_open_local, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scratch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partial_reader, setup, teardown),
 	};
@@ -900,6 +971,7 @@ int main(void)
 	};
 	const struct CMUnitTest s3_only[] = {
 		cmocka_unit_test_setup_teardown(test_s3_large_multipart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_s3_put_fd_one_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_s3_pread_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_s3_partial_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_s3_stale_lock, setup, teardown),
