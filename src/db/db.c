@@ -475,6 +475,13 @@ void db_finalize(struct db_stmt *st)
 	stmt_free(st);
 }
 
+void db_result_stats(struct db *db, struct db_result_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	if (db->be->result_stats)
+		db->be->result_stats(db->conn, out);
+}
+
 int64_t db_changes(struct db *db) { return db->be->changes(db->conn); }
 int db_col_count(struct db_stmt *st) { return st->db->be->col_count(st->st); }
 int db_col_is_null(struct db_stmt *st, int c) { return st->db->be->col_is_null(st->st, c); }

@@ -106,6 +106,21 @@ struct db_cache_stats {
 	int cached;         /* statements held now (idle or live) */
 };
 void db_cache_stats(struct db *db, struct db_cache_stats *out);
+
+/* How the engine's client held result rows in memory, for tests and
+ * diagnostics. SQLite steps row by row in its own pages: all zero.
+ * PostgreSQL (db_pg.c) receives a read's rows one at a time (libpq's
+ * single-row mode), so a result of any size costs one row of memory; the
+ * one exception is a read left mid-iteration while another statement runs
+ * on the same connection (a query nested inside a step loop): the rest of
+ * its rows are moved into memory first ("parked"), as every result was
+ * before, and counted here so a nested loop over a large result shows. */
+struct db_result_stats {
+	int64_t max_rows_held; /* most rows of one result held at once, ever */
+	uint64_t parked;       /* reads parked by a nested statement */
+	uint64_t parked_rows;  /* rows they held in memory, in all */
+};
+void db_result_stats(struct db *db, struct db_result_stats *out);
 /* Binds by a type string: 's' text (NULL binds NULL), 'i' int64_t,
  * 'd' double, 'b' blob (const void *, size_t), 'n' NULL (no argument). */
 int db_bind(struct db_stmt *st, struct dam_err *err, const char *types, ...);
@@ -114,7 +129,12 @@ int db_vbind(struct db_stmt *st, struct dam_err *err, const char *types, va_list
  * statement, bound one after the other. */
 int db_bind_at(struct db_stmt *st, struct dam_err *err, int first, const char *types, ...);
 /* Returns DB_ROW, DB_DONE or a negative code (DAM_ECONFLICT on a unique or
- * constraint violation, DAM_EDB otherwise). */
+ * constraint violation, DAM_EDB otherwise). Both engines hand over a read's
+ * rows one step at a time, so reading a whole table costs one row of
+ * memory; an error may come after some rows. Another statement may run on
+ * the same handle while a read is mid-iteration (a lookup per row): it
+ * works, and on PostgreSQL the rest of the outer read is then held in
+ * memory (db_result_stats), so keep large loops free of nested queries. */
 int db_step(struct db_stmt *st, struct dam_err *err);
 int db_reset(struct db_stmt *st);
 void db_finalize(struct db_stmt *st);

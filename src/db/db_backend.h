@@ -70,6 +70,8 @@ struct db_backend {
 	int64_t (*change_heard)(void *conn);
 	/* db_wait_fd; NULL: -1. */
 	int (*wait_fd)(void *conn);
+	/* db_result_stats; NULL: all zero. */
+	void (*result_stats)(void *conn, struct db_result_stats *out);
 	const char *data_version_sql;           /* one integer: changes by others */
 	/* db_gc_lock: [exclusive][0] takes, [exclusive][1] releases; NULL:
 	 * none in the database (the caller locks a file). */

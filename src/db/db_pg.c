@@ -7,11 +7,36 @@
  * - Every statement is a named prepared statement ("d<N>", N counting per
  *   connection), so db.c's cache of statements by SQL text keeps the server's
  *   parse and plan as well. A finalized statement is DEALLOCATEd.
- * - A statement's whole result is fetched at its first step (PQexecPrepared),
- *   not row by row: single-row mode ties up the connection until the last row
- *   is read, and dam nests queries on one connection (a statement prepared
- *   and stepped while another is mid-iteration). Result sets in dam are paged
- *   (LIMIT), so holding one in memory is bounded by the caller's page.
+ * - Reads (SELECT, VALUES, TABLE, WITH without a data-modifying part) come
+ *   row by row: libpq's single-row mode, each step one PGresult of one row,
+ *   so a result of any size costs one row of memory, on SQLite's terms (a
+ *   whole PGresult of the facet cache's 22M rows held ~1.5 GB at 1M
+ *   assets). Why not the alternatives: a cursor (DECLARE/FETCH) needs a
+ *   transaction, or WITH HOLD, which runs the whole query at DECLARE into a
+ *   server-side store, and it cannot be a prepared statement, so it would
+ *   cost a parse, a plan and two more round trips on every small query;
+ *   keyset paging in the callers would have to be written, and kept, in
+ *   every caller that reads a table (facet cache, names, orders, search
+ *   matches, migrate, fsck, gc), while this bounds them all in one place.
+ *   PG 17's chunked mode would cut the per-row cost; bookworm has libpq 15.
+ * - A row-by-row read ties the connection up until its last row is read,
+ *   and dam nests queries on one connection (a statement run while another
+ *   is mid-iteration, e.g. a lookup per row). So before anything else uses
+ *   the connection, the read in progress is "parked": the rest of its rows
+ *   are read into one PGresult (PQsetvalue; the current row stays valid),
+ *   and its later steps read from there, as every result was read before.
+ *   Nesting keeps working; only a nested loop's outer result is held
+ *   whole, and db_result_stats() counts those (parked, parked_rows) so a
+ *   large one shows in tests. A read reset or finalized mid-iteration reads
+ *   and drops the rest of its rows.
+ * - The price: libpq makes a PGresult per row (~0.3 us of client CPU a
+ *   row, bench/RESULTS.md "PostgreSQL memory"), so a large read costs the
+ *   dam process more CPU than one whole result did; memory was the
+ *   binding limit (a node's RSS grew with the library).
+ * - Writes (INSERT/UPDATE/DELETE, also with RETURNING) are fetched whole at
+ *   their first step (PQexecPrepared): their command tag (rows changed, the
+ *   change counter) must be known at once, and RETURNING lists are the
+ *   caller's own rows, bounded by what it wrote.
  * - Parameters go as text, except blobs (bytea, binary: no escaping, NUL-safe);
  *   results come as text, so db_col_text() works on any column as it does on
  *   SQLite, and bytea is decoded (hex) on the first db_col_blob() of a row.
@@ -63,6 +88,8 @@ struct pg_conn {
 	bool durable;       /* db_set_durable(1): set again on a new session */
 	uint64_t gen;       /* session number: moves at each reconnect */
 	int64_t retry_ms;   /* no reconnect attempt before this (monotonic) */
+	struct pg_stmt *stream; /* the read whose rows are arriving; NULL: idle */
+	struct db_result_stats stats;
 };
 
 struct pg_stmt {
@@ -73,7 +100,15 @@ struct pg_stmt {
 	int nparams;
 	char **vals;         /* [nparams], owned copies; NULL binds NULL */
 	int *lens, *fmts;    /* [nparams]: lengths and formats (1 = binary) */
-	PGresult *res;       /* the whole result, from the first step on */
+	bool read;           /* a read: its rows come one at a time */
+	bool started;        /* executed since the last reset */
+	bool streaming;      /* pc->stream == this: res is the current row */
+	/* The whole result (a write, or a parked read); while streaming the
+	 * current row alone; after the last row the final, empty result. */
+	PGresult *res;
+	PGresult *rest;      /* a parked read's rows after the current one */
+	PGresult *pending;   /* a parked read's error, for the step after its rows */
+	int pending_rc;      /* ... or a code (DAM_ENOMEM while parking) */
 	PGresult *desc;      /* column description before the first step */
 	int row;             /* current row of res */
 	unsigned char **bin; /* [columns]: bytea decoded for the current row */
@@ -200,6 +235,7 @@ static void note_tx(struct pg_conn *pc)
 
 static int set_up(struct pg_conn *pc, struct dam_err *err);
 static int run(struct pg_conn *pc, const char *sql, struct dam_err *err, const char *what);
+static void park(struct pg_conn *pc);
 
 /* An idle connection is readable only for a notification or the server's
  * goodbye (an error message, then end of file). One poll, which finds
@@ -223,6 +259,7 @@ static int live(struct pg_conn *pc, struct dam_err *err)
 	int64_t now;
 	int rc;
 
+	park(pc);
 	if (!pc->in_tx)
 		notice_close(pc);
 	if (PQstatus(pc->c) == CONNECTION_OK)
@@ -287,6 +324,98 @@ static void after_write(struct pg_conn *pc, const PGresult *res)
 		run(pc, PG_BUMP_SQL, NULL, "count change");
 	else
 		pc->tx_wrote = true;
+}
+
+static void held(struct pg_conn *pc, int64_t rows)
+{
+	if (rows > pc->stats.max_rows_held)
+		pc->stats.max_rows_held = rows;
+}
+
+/* The read in progress has ended (its last row, an error or a lost
+ * connection): reads what is left of its replies (the final result, if
+ * not given) and frees the connection for the next statement. Returns the
+ * final result (caller clears), or NULL when the connection is gone. */
+static PGresult *stream_end(struct pg_conn *pc, PGresult *last)
+{
+	PGresult *r;
+
+	while ((r = PQgetResult(pc->c))) {
+		if (!last && PQresultStatus(r) != PGRES_SINGLE_TUPLE)
+			last = r;
+		else
+			PQclear(r);
+	}
+	pc->stream->streaming = false;
+	pc->stream = NULL;
+	return last;
+}
+
+/* Appends the one row of r to buf as row n; false when out of memory. */
+static bool copy_row(PGresult *buf, int n, const PGresult *r)
+{
+	for (int f = 0; f < PQnfields(r); f++) {
+		bool null = PQgetisnull(r, 0, f);
+		if (!PQsetvalue(buf, n, f, null ? NULL : PQgetvalue(r, 0, f),
+				null ? -1 : PQgetlength(r, 0, f)))
+			return false;
+	}
+	return true;
+}
+
+/* Before another statement uses the connection: the read in progress
+ * gets the rest of its rows in one result of its own (out of memory: they
+ * are dropped, and its next step says so), so the caller iterating it goes
+ * on where it was. Its current row stays where it is: the caller may hold
+ * db_col_text() pointers into it across the nested statement (db.h: valid
+ * until the next step), even bind them to it. */
+static void park(struct pg_conn *pc)
+{
+	struct pg_stmt *st = pc->stream;
+	PGresult *buf, *r, *last = NULL;
+	int n = 0;
+
+	if (!st)
+		return;
+	buf = PQcopyResult(st->res, PG_COPYRES_ATTRS);
+	while ((r = PQgetResult(pc->c))) {
+		if (PQresultStatus(r) == PGRES_SINGLE_TUPLE) {
+			if (buf && !copy_row(buf, n++, r)) {
+				PQclear(buf);
+				buf = NULL;
+			}
+			PQclear(r);
+		} else if (!last) {
+			last = r;
+		} else {
+			PQclear(r);
+		}
+	}
+	stream_end(pc, last);
+	st->rest = buf;
+	if (!buf)
+		st->pending_rc = DAM_ENOMEM;
+	else if (!last)
+		st->pending_rc = DAM_EUNAVAIL;
+	else if (PQresultStatus(last) != PGRES_TUPLES_OK)
+		st->pending = last, last = NULL;
+	if (buf) {
+		pc->stats.parked++;
+		pc->stats.parked_rows += (uint64_t)PQntuples(buf);
+		held(pc, PQntuples(buf));
+	}
+	PQclear(last);
+	note_tx(pc);
+}
+
+/* A read reset or finalized before its last row: its remaining rows are
+ * read and dropped (bounded memory; they were on their way). */
+static void discard(struct pg_stmt *st)
+{
+	if (st->pc->stream != st)
+		return;
+	PQclear(stream_end(st->pc, NULL));
+	note_tx(st->pc);
 }
 
 static void ignore_notice(void *arg, const char *msg) {}
@@ -371,6 +500,7 @@ static int p_exec(void *conn, const char *sql, struct dam_err *err)
 	ExecStatusType s;
 	int rc;
 
+	park(pc);
 	/* A transaction whose connection broke is over on the server: its
 	 * ROLLBACK has nothing to do, and a BEGIN starts afresh. */
 	if (pc->in_tx && !strncmp(sql, "BEGIN", 5))
@@ -567,12 +697,47 @@ static void stmt_free(struct pg_stmt *st)
 	if (st->vals)
 		clear_binds(st);
 	PQclear(st->res);
+	PQclear(st->rest);
+	PQclear(st->pending);
 	PQclear(st->desc);
 	free(st->sql);
 	free(st->vals);
 	free(st->lens);
 	free(st->fmts);
 	free(st);
+}
+
+/* Whether sql keeps to the first word w (case-insensitive, whole word). */
+static bool word_at(const char *p, const char *w)
+{
+	size_t n = strlen(w);
+
+	return !strncasecmp(p, w, n) && !isalnum((unsigned char)p[n]) && p[n] != '_';
+}
+
+/* A read: a statement that only returns rows (what DECLARE CURSOR would
+ * take too). WITH counts unless it writes anywhere: a data-modifying WITH
+ * must give its command tag at once, like any write. Erring toward "not a
+ * read" only costs memory, as before. */
+static bool is_read(const char *sql)
+{
+	static const char *const writes[] = { "INSERT", "UPDATE", "DELETE", "MERGE" };
+	const char *p = sql;
+
+	while (isspace((unsigned char)*p) || *p == '(')
+		p++;
+	if (word_at(p, "SELECT") || word_at(p, "VALUES") || word_at(p, "TABLE"))
+		return true;
+	if (!word_at(p, "WITH"))
+		return false;
+	for (const char *q = p; *q; q++) {
+		if (q > sql && (isalnum((unsigned char)q[-1]) || q[-1] == '_'))
+			continue;
+		for (size_t i = 0; i < sizeof writes / sizeof *writes; i++)
+			if (word_at(q, writes[i]))
+				return false;
+	}
+	return true;
 }
 
 static int p_prepare(void *conn, const char *sql, int persistent, void **out,
@@ -607,6 +772,7 @@ static int p_prepare(void *conn, const char *sql, int persistent, void **out,
 		rc = fail(pc->c, res, err, "prepare");
 		goto out;
 	}
+	st->read = is_read(q);
 	st->sql = q, q = NULL;
 	st->gen = pc->gen;
 	*out = st, st = NULL;
@@ -684,6 +850,7 @@ static int prepared(struct pg_stmt *st, struct dam_err *err)
 	return rc;
 }
 
+/* A write: the whole result at once (its command tag counts the change). */
 static int execute(struct pg_conn *pc, struct pg_stmt *st, struct dam_err *err)
 {
 	PGresult *res;
@@ -702,31 +869,119 @@ static int execute(struct pg_conn *pc, struct pg_stmt *st, struct dam_err *err)
 		return rc;
 	}
 	st->res = res;
+	held(pc, PQntuples(res));
 	after_write(pc, res);
 	note_tx(pc);
 	return 0;
 }
 
+/* The next row of a read in progress: DB_ROW (st->res holds it alone),
+ * DB_DONE (st->res: the final, empty result) or < 0. */
+static int pull(struct pg_stmt *st, struct dam_err *err)
+{
+	struct pg_conn *pc = st->pc;
+	PGresult *r = PQgetResult(pc->c);
+	ExecStatusType s = PQresultStatus(r);
+	int rc = DB_DONE;
+
+	PQclear(st->res);
+	st->res = NULL;
+	st->row = 0;
+	if (s == PGRES_SINGLE_TUPLE) {
+		st->res = r;
+		held(pc, 1);
+		return DB_ROW;
+	}
+	r = stream_end(pc, r);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+		st->res = r;
+		after_write(pc, r);
+	} else {
+		rc = fail(pc->c, r, err, "step");
+		PQclear(r);
+		st->started = false; /* a step after an error runs it again */
+	}
+	note_tx(pc);
+	return rc;
+}
+
+/* A read: sent, then its rows taken one at a time (single-row mode). */
+static int start_read(struct pg_conn *pc, struct pg_stmt *st, struct dam_err *err)
+{
+	int rc;
+
+	if ((rc = prepared(st, err)) < 0)
+		return rc;
+	if (!PQsendQueryPrepared(pc->c, st->name, st->nparams, (const char *const *)st->vals,
+				 st->lens, st->fmts, 0))
+		return fail(pc->c, NULL, err, "step");
+	/* Fails only if the query was not sent, which we just checked. */
+	PQsetSingleRowMode(pc->c);
+	pc->stream = st;
+	st->streaming = true;
+	return pull(st, err);
+}
+
+/* After a parked read's rows: what ended it, if not its last row. */
+static int pending_error(struct pg_stmt *st, struct dam_err *err)
+{
+	int rc = st->pending_rc;
+
+	st->pending_rc = 0;
+	if (rc == DAM_ENOMEM)
+		return dam_err_set(err, rc, NULL, "database: step: out of memory holding a result");
+	if (rc)
+		return dam_err_set(err, rc, NULL,
+				   "database: step: the connection to PostgreSQL was lost while reading a result");
+	rc = fail(st->pc->c, st->pending, err, "step");
+	PQclear(st->pending);
+	st->pending = NULL;
+	return rc;
+}
+
 static int p_step(void *conn, void *stp, struct dam_err *err)
 {
 	struct pg_stmt *st = stp;
+	struct pg_conn *pc = pgc(conn);
 	int rc;
 
 	clear_bin(st);
-	if (!st->res && (rc = execute(pgc(conn), st, err)) < 0)
-		return rc;
-	if (st->row < PQntuples(st->res))
+	if (!st->started) {
+		st->started = true;
+		rc = st->read ? start_read(pc, st, err) : execute(pc, st, err);
+		if (rc < 0)
+			st->started = false;
+		if (rc < 0 || st->read)
+			return rc;
+	} else if (st->streaming) {
+		return pull(st, err);
+	} else if (st->rest) { /* parked: its current row done, on to the rest */
+		PQclear(st->res);
+		st->res = st->rest;
+		st->rest = NULL;
+		st->row = -1;
+	}
+	if (st->res && st->row < PQntuples(st->res))
 		st->row++;
-	return st->row < PQntuples(st->res) ? DB_ROW : DB_DONE;
+	if (st->res && st->row < PQntuples(st->res))
+		return DB_ROW;
+	if (st->pending || st->pending_rc)
+		return pending_error(st, err);
+	return DB_DONE;
 }
 
 static int p_reset(void *stp)
 {
 	struct pg_stmt *st = stp;
 
+	discard(st);
 	clear_bin(st);
 	PQclear(st->res);
-	st->res = NULL;
+	PQclear(st->rest);
+	PQclear(st->pending);
+	st->res = st->rest = st->pending = NULL;
+	st->pending_rc = 0;
+	st->started = false;
 	st->row = -1;
 	clear_binds(st);
 	return 0;
@@ -739,6 +994,8 @@ static void p_finalize(void *stp)
 
 	if (!st)
 		return;
+	discard(st);
+	park(st->pc);
 	/* Fails harmlessly inside an aborted transaction or on a lost
 	 * connection: the name is never reused on this connection. */
 	snprintf(sql, sizeof sql, "DEALLOCATE %s", st->name);
@@ -910,8 +1167,10 @@ static int set_version(void *conn, int v, struct dam_err *err)
 static int p_commit(void *conn, struct dam_err *err)
 {
 	struct pg_conn *pc = pgc(conn);
-	bool wrote = pc->tx_wrote;
+	bool wrote;
 
+	park(pc); /* a read left open in the transaction: its rows first */
+	wrote = pc->tx_wrote;
 	if (PQtransactionStatus(pc->c) == PQTRANS_INERROR)
 		return dam_err_set(err, DAM_EDB, NULL,
 				   "database: commit: the transaction was aborted by an earlier error");
@@ -953,6 +1212,7 @@ static int p_wait_change(void *conn, int timeout_ms, struct dam_err *err)
 	int64_t end = mono_ms() + timeout_ms;
 	int rc;
 
+	park(pc);
 	if (!pc->listening) {
 		if ((rc = run(pc, "LISTEN dam_change", err, "listen")) < 0)
 			return rc;
@@ -972,6 +1232,11 @@ static int p_wait_change(void *conn, int timeout_ms, struct dam_err *err)
 		if (poll(&p, 1, (int)left) < 0 && errno != EINTR)
 			return dam_err_errno(err, DAM_EDB, errno, "database: wait for changes");
 	}
+}
+
+static void p_result_stats(void *conn, struct db_result_stats *out)
+{
+	*out = pgc(conn)->stats;
 }
 
 static int64_t p_changes(void *conn) { return ((struct pg_conn *)conn)->changes; }
@@ -1014,6 +1279,7 @@ const struct db_backend db_pg_backend = {
 	.wait_change = p_wait_change,
 	.change_heard = p_change_heard,
 	.wait_fd = p_wait_fd,
+	.result_stats = p_result_stats,
 	/* Moves at every commit of a write transaction, by any connection on
 	 * any node (own ones included: the caches only compare). */
 	.data_version_sql = "SELECT n FROM dam_change WHERE id = 1",

@@ -956,6 +956,145 @@ static void test_pg_durable(void **state)
 	}
 }
 
+
+/* Rows of a large read on PostgreSQL: 100,000 of them, in order, on a
+ * connection that also runs other statements. */
+#define BIG_ROWS 100000
+static void make_big(struct fx *f)
+{
+	assert_int_equal(db_exec(f->db, "CREATE TABLE big AS SELECT g AS n, md5(g::text) AS s"
+					" FROM generate_series(1, 100000) g", NULL), 0);
+}
+
+/* Steps st to its end, checking n counts up from first; returns the rows. */
+static int64_t read_big(struct db_stmt *st, int64_t first)
+{
+	int64_t n = first, rc;
+
+	while ((rc = db_step(st, NULL)) == DB_ROW) {
+		assert_true(db_col_int(st, 0) == n);
+		assert_int_equal(strlen(db_col_text(st, 1)), 32);
+		n++;
+	}
+	assert_int_equal(rc, DB_DONE);
+	return n - first;
+}
+
+/* A large read holds one row at a time in memory, not the whole result
+ * (PQexecPrepared held all 100,000), in and outside a transaction. */
+static void test_pg_large_read_row_by_row(void **state)
+{
+	struct fx *f = *state;
+	struct db_result_stats rs;
+	struct db_stmt *st;
+
+	make_big(f);
+	for (int tx = 0; tx < 2; tx++) {
+		if (tx)
+			assert_int_equal(db_begin(f->db, NULL), 0);
+		assert_int_equal(db_query(f->db, &st, NULL, "SELECT n, s FROM big ORDER BY n", NULL), 0);
+		assert_int_equal(db_col_count(st), 2);
+		assert_true(read_big(st, 1) == BIG_ROWS);
+		assert_string_equal(db_col_name(st, 1), "s"); /* the shape outlives the rows */
+		assert_int_equal(db_step(st, NULL), DB_DONE);  /* and stays done */
+		db_finalize(st);
+		if (tx)
+			assert_int_equal(db_commit(f->db, NULL), 0);
+	}
+	/* WITH without a write is a read too. */
+	assert_int_equal(db_query(f->db, &st, NULL, "WITH b AS (SELECT n, s FROM big) SELECT * FROM b ORDER BY n",
+				  NULL), 0);
+	assert_true(read_big(st, 1) == BIG_ROWS);
+	db_finalize(st);
+	db_result_stats(f->db, &rs);
+	assert_true(rs.max_rows_held == 1);
+	assert_true(rs.parked == 0);
+}
+
+/* A statement run inside a step loop works: the loop's read is parked
+ * (its rest held in memory, counted) and goes on where it was; writes and
+ * a commit in the loop too. */
+static void test_pg_nested_in_step_loop(void **state)
+{
+	struct fx *f = *state;
+	struct db_result_stats rs;
+	struct db_stmt *st;
+	int64_t n = 0, c;
+
+	make_big(f);
+	assert_int_equal(db_exec(f->db, "CREATE TABLE seen (n bigint)", NULL), 0);
+	assert_int_equal(db_begin(f->db, NULL), 0);
+	assert_int_equal(db_query(f->db, &st, NULL, "SELECT n, s FROM big WHERE n > ? ORDER BY n", "i",
+				  (int64_t)0), 0);
+	for (int i = 1; i <= 1000; i++) {
+		assert_int_equal(db_step(st, NULL), DB_ROW);
+		assert_true(db_col_int(st, 0) == i);
+	}
+	/* A lookup and a write on the same connection, mid-iteration; the
+	 * current row's text stays valid across them (db.h), even bound to
+	 * the nested statement. */
+	const char *s = db_col_text(st, 1);
+	char copy[40];
+	snprintf(copy, sizeof copy, "%s", s);
+	assert_int_equal(db_query_int(f->db, &c, NULL, "SELECT count(*) FROM big WHERE s = ? AND n <= ?", "si",
+				      s, db_col_int(st, 0)), 0);
+	assert_true(c == 1);
+	assert_string_equal(s, copy);
+	assert_true(db_col_int(st, 0) == 1000); /* the current row survives */
+	assert_int_equal(db_run(f->db, NULL, "INSERT INTO seen VALUES (?)", "i", db_col_int(st, 0)), 1);
+	assert_int_equal(db_commit(f->db, NULL), 0);
+	n = read_big(st, 1001);
+	assert_true(n == BIG_ROWS - 1000);
+	db_finalize(st);
+	db_result_stats(f->db, &rs);
+	assert_true(rs.parked == 1);
+	assert_true(rs.parked_rows == BIG_ROWS - 1000); /* the rows after its current one */
+	assert_int_equal(db_query_int(f->db, &c, NULL, "SELECT count(*) FROM seen", NULL), 0);
+	assert_true(c == 1);
+}
+
+/* A read given back mid-iteration frees the connection (its rest read
+ * and dropped, nothing held); an error after some rows ends the read with
+ * the server's message, also when it was parked, and the connection goes
+ * on. */
+static void test_pg_read_ends_early(void **state)
+{
+	struct fx *f = *state;
+	const char *div = "SELECT n, 1000 / (n - 500) FROM big"; /* no ORDER BY: fails at row 500 */
+	struct db_result_stats rs;
+	struct dam_err e = { 0 };
+	struct db_stmt *st;
+	int64_t c;
+	int rc, rows;
+
+	make_big(f);
+	assert_int_equal(db_query(f->db, &st, NULL, "SELECT n, s FROM big ORDER BY n", NULL), 0);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(db_step(st, NULL), DB_ROW);
+	db_finalize(st);
+	assert_int_equal(db_query_int(f->db, &c, NULL, "SELECT count(*) FROM big", NULL), 0);
+	assert_true(c == BIG_ROWS);
+	for (int nested = 0; nested < 2; nested++) {
+		assert_int_equal(db_query(f->db, &st, NULL, div, NULL), 0);
+		rows = 0;
+		while ((rc = db_step(st, &e)) == DB_ROW) {
+			if (nested && ++rows == 10) /* parks it: rows to 499, then the error */
+				assert_int_equal(db_query_int(f->db, &c, NULL, "SELECT 7", NULL), 0);
+			else if (!nested)
+				rows++;
+		}
+		assert_int_equal(rc, DAM_EDB);
+		assert_int_equal(rows, 499);
+		assert_non_null(strstr(e.msg, "division by zero"));
+		db_finalize(st);
+		assert_int_equal(db_query_int(f->db, &c, NULL, "SELECT 42", NULL), 0);
+		assert_true(c == 42);
+	}
+	db_result_stats(f->db, &rs);
+	assert_true(rs.max_rows_held < 500);
+	assert_true(rs.parked == 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -988,6 +1127,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pg_prepared_follow_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_durable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_gc_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_large_read_row_by_row, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_nested_in_step_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_read_ends_early, setup, teardown),
 	};
 	const struct CMUnitTest pg_rewrite_test[] = { cmocka_unit_test(test_pg_rewrite) };
 	int rc;
