@@ -191,7 +191,7 @@ int64_t change_watch_mark(struct dam *dam)
  * monotonic). true when it did. */
 static bool wait_counter(struct change_watch *w, int64_t target, int64_t deadline)
 {
-	struct timespec ts = { .tv_sec = deadline / 1000, .tv_nsec = (long)(deadline % 1000) * 1000000L };
+	struct timespec ts = time_mono_ts((uint64_t)deadline);
 	bool reached;
 
 	pthread_mutex_lock(&w->mu);

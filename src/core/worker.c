@@ -304,15 +304,8 @@ static uint64_t wake_seen(struct pool *p)
  * job queued meanwhile, on any node, is not left waiting for the poll. */
 static void idle_wait(struct pool *p, uint64_t seen, int ms)
 {
-	struct timespec until;
+	struct timespec until = time_mono_ts(time_mono_ms() + (uint64_t)ms);
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&p->mu);
 	while (p->wake_gen == seen && pthread_cond_timedwait(&p->wake, &p->mu, &until) == 0)
 		;

@@ -801,8 +801,9 @@ out:
 
 /* One PUT from memory; if_absent adds If-None-Match: * (412 when the key
  * exists). */
+/* sha256: the body's hash when the caller knows it (else computed). */
 static int put_mem(struct s3_client *c, const char *key, const void *data, size_t len, bool if_absent,
-		   struct dam_err *err)
+		   const char *sha256, struct dam_err *err)
 {
 	struct req r;
 	int rc;
@@ -811,6 +812,7 @@ static int put_mem(struct s3_client *c, const char *key, const void *data, size_
 	r.body = BODY_MEM;
 	r.mem = data;
 	r.mem_len = len;
+	r.sha256 = sha256;
 	if (if_absent && (rc = req_header(&r, "If-None-Match", "*")) < 0)
 		rc = dam_err_set(err, rc, NULL, "s3: cannot build the request headers");
 	else if ((rc = req_url(&r, key, NULL, 0, err)) == 0)
@@ -822,30 +824,19 @@ static int put_mem(struct s3_client *c, const char *key, const void *data, size_
 int s3_put(struct s3_client *c, const char *key, const void *data, size_t len,
 	   struct dam_err *err)
 {
-	return put_mem(c, key, data, len, false, err);
+	return put_mem(c, key, data, len, false, NULL, err);
 }
 
 int s3_put_if_absent(struct s3_client *c, const char *key, const void *data, size_t len,
 		     struct dam_err *err)
 {
-	return put_mem(c, key, data, len, true, err);
+	return put_mem(c, key, data, len, true, NULL, err);
 }
 
 int s3_put_sha256(struct s3_client *c, const char *key, const void *data, size_t len, const char *sha256,
 		  struct dam_err *err)
 {
-	struct req r;
-	int rc;
-
-	req_init(&r, c, "PUT", key);
-	r.body = BODY_MEM;
-	r.mem = data;
-	r.mem_len = len;
-	r.sha256 = sha256;
-	if ((rc = req_url(&r, key, NULL, 0, err)) == 0)
-		rc = req_run(&r, err);
-	req_release(&r);
-	return rc;
+	return put_mem(c, key, data, len, false, sha256, err);
 }
 
 static int put_stream(struct s3_client *c, const char *key, uint64_t len, const char *sha256, s3_read_fn fn,

@@ -82,6 +82,13 @@ uint64_t time_mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+struct timespec time_mono_ts(uint64_t mono_ms)
+{
+	struct timespec ts = { .tv_sec = (time_t)(mono_ms / 1000), .tv_nsec = (long)(mono_ms % 1000) * 1000000L };
+
+	return ts;
+}
+
 void time_iso8601(uint64_t ms, char out[32])
 {
 	time_t t = (time_t)(ms / 1000);

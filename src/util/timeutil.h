@@ -3,6 +3,7 @@
 #define DAM_UTIL_TIMEUTIL_H
 
 #include <stdint.h>
+#include <time.h>
 
 /* Unix time in milliseconds (CLOCK_REALTIME), plus the test shift below. */
 uint64_t time_now_ms(void);
@@ -22,6 +23,9 @@ void time_test_shift_ms(int64_t delta);
 double time_mono(void);
 /* The same clock in milliseconds. */
 uint64_t time_mono_ms(void);
+/* A time_mono_ms() value as a timespec of CLOCK_MONOTONIC: the deadline of
+ * a pthread_cond_timedwait on a condition set to that clock. */
+struct timespec time_mono_ts(uint64_t mono_ms);
 /* Formats unix ms as "2026-11-22T21:44:25.123Z" into out (>= 25 bytes). */
 void time_iso8601(uint64_t unix_ms, char out[32]);
 /* A JSON string of time_iso8601(ms), or JSON null when ms is 0 (a NULL
