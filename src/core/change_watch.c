@@ -7,18 +7,33 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/id.h"
 #include "util/timeutil.h"
 
 /* How long one wait lasts: the bound on stopping. */
 #define CHANGE_WATCH_POLL_MS 200
+/* A peer unheard for this long is taken for gone: a write stops waiting
+ * for its acknowledgement (it beats every CHANGE_WATCH_BEAT_MS). */
+#define PEER_LIVE_MS (3 * CHANGE_WATCH_BEAT_MS)
+#define MAX_PEERS 64
+
+/* Another node's watcher, as its acknowledgements tell. */
+struct peer {
+	char node[DB_NODE_LEN + 1];
+	int64_t counter;  /* the largest it said it published */
+	uint64_t seen_ms; /* time_mono_ms() of its last word */
+};
 
 struct change_watch {
 	char *root;
+	char node[DB_NODE_LEN + 1]; /* this watcher's name among its peers */
 	pthread_t thread;
 	atomic_bool stop;
 	struct library_change_feed feed; /* what readers see */
-	pthread_mutex_t mu;              /* with moved: wakes change_watch_settle */
-	pthread_cond_t moved;            /* broadcast at each publish */
+	pthread_mutex_t mu;              /* with moved: wakes change_watch_settle; guards peers */
+	pthread_cond_t moved;            /* broadcast at each publish and acknowledgement */
+	struct peer peers[MAX_PEERS];
+	int npeers;
 };
 
 static void sleep_ms(int ms)
@@ -50,10 +65,54 @@ static int publish(struct change_watch *w, struct dam *dam, struct dam_err *err)
 	return 0;
 }
 
+/* Keeps a peer's acknowledgement (this node's own comes back too). */
+static void note_peer(const char *node, int64_t counter, void *arg)
+{
+	struct change_watch *w = arg;
+	int i;
+
+	if (!strcmp(node, w->node))
+		return;
+	pthread_mutex_lock(&w->mu);
+	for (i = 0; i < w->npeers && strcmp(w->peers[i].node, node); i++)
+		;
+	if (i == w->npeers && i < MAX_PEERS) {
+		snprintf(w->peers[i].node, sizeof w->peers[i].node, "%s", node);
+		w->peers[i].counter = -1;
+		w->npeers++;
+	}
+	if (i < w->npeers) {
+		if (counter > w->peers[i].counter)
+			w->peers[i].counter = counter;
+		w->peers[i].seen_ms = time_mono_ms();
+		pthread_cond_broadcast(&w->moved);
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Tells the peers what this node has published, when it moved or a beat
+ * is due (so they know it is alive), and takes in theirs. */
+static int acknowledge(struct change_watch *w, struct dam *dam, int64_t *told, uint64_t *told_ms,
+		       struct dam_err *err)
+{
+	int64_t n = atomic_load(&w->feed.counter);
+	int rc;
+
+	db_heard_each(dam->db, note_peer, w);
+	if (n == *told && time_mono_ms() - *told_ms < CHANGE_WATCH_BEAT_MS)
+		return 0;
+	if ((rc = db_announce_heard(dam->db, w->node, n, err)) < 0)
+		return rc;
+	*told = n;
+	*told_ms = time_mono_ms();
+	return 0;
+}
+
 /* Listens and publishes until stopped or the connection fails. */
 static int watch_connected(struct change_watch *w, struct dam *dam, struct dam_err *err)
 {
-	uint64_t last = 0;
+	uint64_t last = 0, told_ms = 0;
+	int64_t told = -1;
 	int rc;
 
 	while (!atomic_load(&w->stop)) {
@@ -75,6 +134,8 @@ static int watch_connected(struct change_watch *w, struct dam *dam, struct dam_e
 				return rc;
 			last = time_mono_ms();
 		}
+		if ((rc = acknowledge(w, dam, &told, &told_ms, err)) < 0)
+			return rc;
 	}
 	return 0;
 }
@@ -140,6 +201,7 @@ int change_watch_start(const char *root, struct change_watch **out, struct dam_e
 		goto fail;
 	}
 	atomic_init(&w->feed.fd, -1);
+	id_new(w->node);
 	if ((rc = sync_init(w, err)) < 0)
 		goto fail;
 	if (pthread_create(&w->thread, NULL, watch_main, w) != 0) {
@@ -187,18 +249,32 @@ int64_t change_watch_mark(struct dam *dam)
 	return v.own;
 }
 
-/* Waits for the published counter to reach target, until deadline (ms,
- * monotonic). true when it did. */
+/* Whether this node's watcher and every live peer's have published
+ * target. Under w->mu. */
+static bool everyone_at(struct change_watch *w, int64_t target)
+{
+	uint64_t now = time_mono_ms();
+
+	if (atomic_load(&w->feed.counter) < target)
+		return false;
+	for (int i = 0; i < w->npeers; i++)
+		if (now - w->peers[i].seen_ms < PEER_LIVE_MS && w->peers[i].counter < target)
+			return false;
+	return true;
+}
+
+/* Waits for this node's watcher and its live peers to publish target,
+ * until deadline (ms, monotonic). true when they did. */
 static bool wait_counter(struct change_watch *w, int64_t target, int64_t deadline)
 {
 	struct timespec ts = time_mono_ts((uint64_t)deadline);
 	bool reached;
 
 	pthread_mutex_lock(&w->mu);
-	while (!(reached = atomic_load(&w->feed.counter) >= target) && !atomic_load(&w->stop))
+	while (!(reached = everyone_at(w, target)) && !atomic_load(&w->stop))
 		if (pthread_cond_timedwait(&w->moved, &w->mu, &ts) != 0)
 			break;
-	reached = atomic_load(&w->feed.counter) >= target;
+	reached = everyone_at(w, target);
 	pthread_mutex_unlock(&w->mu);
 	return reached;
 }

@@ -26,6 +26,10 @@
  * new as c (a cache keyed by the counter never keeps older data under a
  * newer number).
  *
+ * Peers: every watcher is named (a UUID per process) and acknowledges the
+ * counters it publishes to the others (change_watch_settle), so a write
+ * can wait until every live node has heard it.
+ *
  * Only started on PostgreSQL: SQLite's PRAGMA data_version costs no I/O.
  *
  * Ownership: change_watch_start() gives a watcher freed by
@@ -67,14 +71,17 @@ bool change_watch_counter(const struct change_watch *w, int64_t *out);
 int64_t change_watch_mark(struct dam *dam);
 /* After a request that wrote: when dam's handle changed rows since mark,
  * reads the counter (one round trip) and waits, at most timeout_ms, until
- * this node's watcher has published it. PostgreSQL delivers a commit's
- * NOTIFY to every listener at once, so once this node's watcher has it,
- * every other node's on the same machine has it too (within their own
- * read of the counter): a client told "deleted" by this node then finds
- * the change on any node's caches at its next request. Across machines
- * the remaining window is the network's delivery skew. Returns 1 when
- * settled (or nothing to settle, or w NULL), 0 when the wait ran out or
- * the counter could not be read: the caller answers anyway. */
+ * this node's watcher and the watcher of every other live node have
+ * published it. Each watcher tells the others what it published
+ * (db_announce_heard: a NOTIFY, no row), when that moves and once a
+ * second; a node unheard for three seconds is taken for gone and not
+ * waited for. So a client told "deleted" by this node finds the change on
+ * every node's caches at its next request, on any machine; PostgreSQL's
+ * delivery of one NOTIFY to every listener "at once" left a window of a
+ * few milliseconds on a busy machine, and the network's skew across
+ * machines. Returns 1 when settled (or nothing to settle, or w NULL), 0
+ * when the wait ran out (a node slower than that, or reconnecting) or the
+ * counter could not be read: the caller answers anyway. */
 int change_watch_settle(struct change_watch *w, struct dam *dam, int64_t mark, int timeout_ms);
 
 #endif

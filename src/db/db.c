@@ -778,6 +778,21 @@ int db_wait_fd(struct db *db)
 	return db->be->wait_fd ? db->be->wait_fd(db->conn) : -1;
 }
 
+int db_announce_heard(struct db *db, const char *node, int64_t counter, struct dam_err *err)
+{
+	size_t n = strlen(node);
+
+	if (!n || n > DB_NODE_LEN || strspn(node, "0123456789abcdefghijklmnopqrstuvwxyz-") != n)
+		return dam_err_set(err, DAM_EINVAL, NULL, "a node name is 1 to %d of [0-9a-z-]", DB_NODE_LEN);
+	return db->be->announce_heard ? db->be->announce_heard(db->conn, node, counter, err) : 0;
+}
+
+void db_heard_each(struct db *db, db_heard_fn fn, void *arg)
+{
+	if (db->be->heard_each)
+		db->be->heard_each(db->conn, fn, arg);
+}
+
 /* The fallback for backends without notifications: a data_version read
  * costs no page of the database, so 20 reads a second are cheap. */
 int db_wait_change(struct db *db, int timeout_ms, struct dam_err *err)

@@ -279,4 +279,18 @@ int64_t db_change_heard(struct db *db);
  * means a notification (or a reply) waits for the watcher to read it. */
 int db_wait_fd(struct db *db);
 
+/* Acknowledgements between nodes' change watchers (core/change_watch.c):
+ * tells every connection that waits in db_wait_change() that `node` (up
+ * to DB_NODE_LEN characters of [0-9a-z-]) has heard the change counter up
+ * to `counter`. PostgreSQL: a NOTIFY on dam_heard (no row written, the
+ * change counter does not move); SQLite: nothing (one process family
+ * shares the file), 0. DAM_EINVAL for a malformed node. */
+#define DB_NODE_LEN 36
+int db_announce_heard(struct db *db, const char *node, int64_t counter, struct dam_err *err);
+/* Calls fn for each node whose acknowledgement db_wait_change() received
+ * on this connection since the previous call (the largest counter each
+ * announced), then forgets them. Its own included. */
+typedef void (*db_heard_fn)(const char *node, int64_t counter, void *arg);
+void db_heard_each(struct db *db, db_heard_fn fn, void *arg);
+
 #endif

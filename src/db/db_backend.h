@@ -70,6 +70,9 @@ struct db_backend {
 	int64_t (*change_heard)(void *conn);
 	/* db_wait_fd; NULL: -1. */
 	int (*wait_fd)(void *conn);
+	/* db_announce_heard and db_heard_each; NULL: nothing to tell or hear. */
+	int (*announce_heard)(void *conn, const char *node, int64_t counter, struct dam_err *err);
+	void (*heard_each)(void *conn, void (*fn)(const char *node, int64_t counter, void *arg), void *arg);
 	/* db_result_stats; NULL: all zero. */
 	void (*result_stats)(void *conn, struct db_result_stats *out);
 	const char *data_version_sql;           /* one integer: changes by others */

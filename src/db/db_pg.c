@@ -75,6 +75,8 @@
 #define PG_RETRY_MS 1000           /* between two attempts to reconnect */
 #define PG_CONNECT_TIMEOUT_S "5"   /* libpq's connect_timeout unless the URL sets one */
 
+#define PG_MAX_ACKS 64 /* nodes heard from between two db_heard_each */
+
 struct pg_conn {
 	uint32_t magic;
 	PGconn *c;
@@ -84,6 +86,14 @@ struct pg_conn {
 	bool tx_wrote;      /* the open transaction wrote: count it at commit */
 	bool listening;     /* LISTEN dam_change was sent (db_wait_change) */
 	int64_t heard;      /* largest counter a dam_change NOTIFY announced; -1: none */
+	/* dam_heard acknowledgements since the last db_heard_each: the
+	 * largest counter per node (a full table drops the newcomer: its
+	 * next beat comes within a second). */
+	struct pg_ack {
+		char node[DB_NODE_LEN + 1];
+		int64_t counter;
+	} acks[PG_MAX_ACKS];
+	int nacks;
 	bool in_tx;         /* a transaction was open at the last statement */
 	bool durable;       /* db_set_durable(1): set again on a new session */
 	uint64_t gen;       /* session number: moves at each reconnect */
@@ -1178,23 +1188,70 @@ static int p_commit(void *conn, struct dam_err *err)
 	return run(pc, wrote ? PG_BUMP_SQL "; COMMIT" : "COMMIT", err, "commit");
 }
 
-/* Drops every queued notification, keeping the largest counter their
- * payloads announce (only dam_change is listened to); true if there was
- * one. */
+/* Keeps a dam_heard payload "node counter". */
+static void note_ack(struct pg_conn *pc, const char *payload)
+{
+	const char *sp = strchr(payload, ' ');
+	size_t len = sp ? (size_t)(sp - payload) : 0;
+	char *end;
+	long long v;
+	int i;
+
+	if (!len || len > DB_NODE_LEN || (v = strtoll(sp + 1, &end, 10)) < 0 || end == sp + 1 || *end)
+		return;
+	for (i = 0; i < pc->nacks; i++)
+		if (strlen(pc->acks[i].node) == len && !memcmp(pc->acks[i].node, payload, len))
+			break;
+	if (i == pc->nacks) {
+		if (i == PG_MAX_ACKS)
+			return;
+		memcpy(pc->acks[i].node, payload, len);
+		pc->acks[i].node[len] = '\0';
+		pc->acks[i].counter = -1;
+		pc->nacks++;
+	}
+	if (v > pc->acks[i].counter)
+		pc->acks[i].counter = v;
+}
+
+/* Reads every queued notification: a dam_change keeps the largest counter
+ * the payloads announce, a dam_heard the node's acknowledgement; true if
+ * there was one. */
 static bool drain_notifies(struct pg_conn *pc)
 {
 	PGnotify *n;
 	bool any = false;
 
 	while ((n = PQnotifies(pc->c))) {
+		const char *extra = n->extra ? n->extra : "";
 		char *end;
-		long long v = strtoll(n->extra ? n->extra : "", &end, 10);
-		if (end != n->extra && !*end && v > pc->heard)
+		long long v;
+		if (!strcmp(n->relname, "dam_heard"))
+			note_ack(pc, extra);
+		else if ((v = strtoll(extra, &end, 10)) > pc->heard && end != extra && !*end)
 			pc->heard = v;
 		PQfreemem(n);
 		any = true;
 	}
 	return any;
+}
+
+static int p_announce_heard(void *conn, const char *node, int64_t counter, struct dam_err *err)
+{
+	char sql[DB_NODE_LEN + 64];
+
+	/* node is checked by db.c ([0-9a-z-]): nothing to quote */
+	snprintf(sql, sizeof sql, "NOTIFY dam_heard, '%s %lld'", node, (long long)counter);
+	return run(pgc(conn), sql, err, "announce");
+}
+
+static void p_heard_each(void *conn, void (*fn)(const char *node, int64_t counter, void *arg), void *arg)
+{
+	struct pg_conn *pc = pgc(conn);
+
+	for (int i = 0; i < pc->nacks; i++)
+		fn(pc->acks[i].node, pc->acks[i].counter, arg);
+	pc->nacks = 0;
 }
 
 static int64_t p_change_heard(void *conn) { return pgc(conn)->heard; }
@@ -1214,7 +1271,7 @@ static int p_wait_change(void *conn, int timeout_ms, struct dam_err *err)
 
 	park(pc);
 	if (!pc->listening) {
-		if ((rc = run(pc, "LISTEN dam_change", err, "listen")) < 0)
+		if ((rc = run(pc, "LISTEN dam_change; LISTEN dam_heard", err, "listen")) < 0)
 			return rc;
 		pc->listening = true;
 		drain_notifies(pc);
@@ -1278,6 +1335,8 @@ const struct db_backend db_pg_backend = {
 	.commit = p_commit,
 	.wait_change = p_wait_change,
 	.change_heard = p_change_heard,
+	.announce_heard = p_announce_heard,
+	.heard_each = p_heard_each,
 	.wait_fd = p_wait_fd,
 	.result_stats = p_result_stats,
 	/* Moves at every commit of a write transaction, by any connection on

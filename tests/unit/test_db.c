@@ -864,6 +864,61 @@ static void test_pg_notify(void **state)
 	PQfinish(l);
 }
 
+struct acks {
+	char node[8][DB_NODE_LEN + 1];
+	int64_t counter[8];
+	int n;
+};
+
+static void take_ack(const char *node, int64_t counter, void *arg)
+{
+	struct acks *a = arg;
+
+	if (a->n < 8) {
+		snprintf(a->node[a->n], sizeof a->node[0], "%s", node);
+		a->counter[a->n++] = counter;
+	}
+}
+
+/* Watchers acknowledge to each other what they heard (change_watch.c): a
+ * waiting connection receives every node's largest counter, and that
+ * moves no change counter (it is no commit of rows). */
+static void test_pg_acknowledgements(void **state)
+{
+	struct fx *f = *state;
+	struct db_version v0, v1;
+	struct acks a = { .n = 0 };
+	struct db *w;
+	struct dam_err err;
+
+	assert_int_equal(db_migrate(f->db, migs, 1, NULL), 0);
+	assert_int_equal(db_open(f->path, &w, NULL), 0);
+	assert_int_equal(db_wait_change(w, 0, NULL), 1); /* listens from here */
+	assert_int_equal(db_data_version(f->db, &v0, NULL), 0);
+	assert_int_equal(db_announce_heard(f->db, "node-a", 5, NULL), 0);
+	assert_int_equal(db_announce_heard(f->db, "node-a", 7, NULL), 0);
+	assert_int_equal(db_announce_heard(f->db, "node-b", 3, NULL), 0);
+	assert_int_equal(db_wait_change(w, 5000, NULL), 1);
+	for (int i = 0; i < 20 && db_wait_change(w, 50, NULL) == 1; i++)
+		; /* all three delivered */
+	db_heard_each(w, take_ack, &a);
+	assert_int_equal(a.n, 2);
+	assert_string_equal(a.node[0], "node-a");
+	assert_int_equal(a.counter[0], 7);
+	assert_string_equal(a.node[1], "node-b");
+	assert_int_equal(a.counter[1], 3);
+	a.n = 0;
+	db_heard_each(w, take_ack, &a); /* taken: forgotten */
+	assert_int_equal(a.n, 0);
+	assert_int_equal(db_data_version(f->db, &v1, NULL), 0);
+	assert_true(v1.others == v0.others);
+	/* the name goes into the statement: only [0-9a-z-] */
+	assert_int_equal(db_announce_heard(f->db, "x'; DROP TABLE t; --", 1, &err), DAM_EINVAL);
+	assert_non_null(strstr(err.msg, "node name"));
+	assert_int_equal(db_announce_heard(f->db, "", 1, NULL), DAM_EINVAL);
+	db_close(w);
+}
+
 /* The server holds exactly the statements db.c's cache holds: evicted ones
  * are deallocated, not leaked in the session. */
 static void test_pg_prepared_follow_cache(void **state)
@@ -1124,6 +1179,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pg_connection_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_connection_lost_in_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_notify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_acknowledgements, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_prepared_follow_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_durable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_gc_lock, setup, teardown),
