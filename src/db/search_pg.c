@@ -235,19 +235,23 @@ static int pg_expr(const struct search_term *terms, size_t n, struct strbuf *out
 }
 
 /*
- * One term: the ranked pass counts its hits as it goes (count(*) OVER ()
+ * One term: a ranked pass counts its hits as it goes (count(*) OVER ()
  * over the matching rows is hits(t)), so the matching tsvectors are read
- * once; RANK_WITH's count is a second bitmap heap scan over the same rows
- * (PostgreSQL reads the heap for count(*) over a GIN match too), which
- * doubled the cost of every ranked pass. The same formula as RANK_SELECT.
+ * once; RANK_WITH's count is a bitmap heap scan of its own over the same
+ * rows (PostgreSQL reads the heap for count(*) over a GIN match too),
+ * which doubled the cost of every ranked pass. When an unranked match of
+ * the term counted them already (search_hits), ranking a list of
+ * versions reads only those, by primary key. The formula of RANK_SELECT.
  */
-#define RANK_ONE                                                                                                     \
-	"SELECT m.version_num, -(greatest(ln((st.n - count(*) OVER () + 0.5) / (count(*) OVER () + 0.5)), 1e-6)"       \
+#define RANK_ONE(HITS, AND)                                                                                          \
+	"SELECT m.version_num, -(greatest(ln((st.n - " HITS " + 0.5) / (" HITS " + 0.5)), 1e-6)"                        \
 	"  * m.f * 2.2 / (m.f + 1.2 * (0.25 + 0.75 * m.len / st.avgdl)))"                                            \
 	" FROM (SELECT s.version_num, s.len, 10 * ts_rank_cd('{0.1,0.3,0.5,1.0}', s.doc, CAST(?1 AS tsquery), 0) AS f"  \
-	"  FROM search_text s WHERE s.doc @@ CAST(?1 AS tsquery)) AS m,"                                                 \
+	"  FROM search_text s WHERE s.doc @@ CAST(?1 AS tsquery)" AND ") AS m,"                                          \
 	"  (SELECT greatest(docs, 1) AS n, greatest(words, 1)::float8 / greatest(docs, 1) AS avgdl"                      \
 	"   FROM search_text_stats WHERE id = 1) AS st"
+#define RANK_ONE_PASS RANK_ONE("count(*) OVER ()", "")
+#define RANK_ONE_LIST RANK_ONE("CAST(?3 AS bigint)", " AND s.version_num = ANY(CAST(?2 AS bigint[]))")
 
 /* An expression of one term (pg_expr joins terms with " | "; a word
  * holds no space). */
@@ -256,40 +260,60 @@ static bool one_term(const char *expr)
 	return !strstr(expr, " | ");
 }
 
-/* Steps a (version, [rank]) query to its end through fn. */
-static int each_row(struct db_stmt *st, bool ranked, search_match_fn fn, void *arg, struct dam_err *err)
+/* Steps a (version, [rank]) query to its end through fn; *rows (may be
+ * NULL) gets the number of rows. */
+static int each_row(struct db_stmt *st, bool ranked, search_match_fn fn, void *arg, int64_t *rows,
+		    struct dam_err *err)
 {
+	int64_t n = 0;
 	int rc;
 
-	while ((rc = db_step(st, err)) == DB_ROW)
+	while ((rc = db_step(st, err)) == DB_ROW) {
+		n++;
 		if ((rc = fn(db_col_int(st, 0), ranked ? db_col_double(st, 1) : 0, arg)) < 0)
 			break;
+	}
 	db_finalize(st);
+	if (rows)
+		*rows = n;
 	return rc < 0 ? rc : 0;
 }
 
-static int pg_match(struct db *db, const char *expr, bool ranked, search_match_fn fn, void *arg, struct dam_err *err)
+/* Every row of a match of one term is a hit of that term: counted for a
+ * later pg_rank (several terms are not: RANK_WITH counts each). */
+static int pg_match(struct db *db, const char *expr, bool ranked, search_match_fn fn, void *arg,
+		    struct search_hits *hits, struct dam_err *err)
 {
+	bool one = one_term(expr);
 	struct db_stmt *st;
+	int64_t rows = 0;
 	int rc;
 
+	if (hits)
+		hits->n = 0;
 	if (!*expr)
 		return 0;
 	if (!ranked)
 		rc = db_query(db, &st, err, "SELECT version_num FROM search_text WHERE doc @@ CAST(? AS tsquery)", "s", expr);
-	else if (one_term(expr))
-		rc = db_query(db, &st, err, RANK_ONE, "s", expr);
+	else if (one)
+		rc = db_query(db, &st, err, RANK_ONE_PASS, "s", expr);
 	else
 		rc = db_query(db, &st, err, RANK_WITH RANK_SELECT, "s", expr);
-	return rc < 0 ? rc : each_row(st, ranked, fn, arg, err);
+	if (rc < 0 || (rc = each_row(st, ranked, fn, arg, &rows, err)) < 0)
+		return rc;
+	if (hits && one) {
+		hits->n = 1;
+		hits->hits[0] = rows;
+	}
+	return 0;
 }
 
 /* The statistics (N, avgdl, each term's hits) are the table's whatever
  * versions are asked for, so the scores are those of a full pass; the
  * versions are found by primary key. When most matches are asked for, the
  * plain ranked pass does as well with one statement fewer to plan. */
-static int pg_rank(struct db *db, const char *expr, const uint32_t *versions, size_t n, size_t nmatched,
-		   search_match_fn fn, void *arg, struct dam_err *err)
+static int pg_rank(struct db *db, const char *expr, const struct search_hits *hits, const uint32_t *versions, size_t n,
+		   size_t nmatched, search_match_fn fn, void *arg, struct dam_err *err)
 {
 	struct strbuf ids = STRBUF_INIT;
 	struct db_stmt *st;
@@ -298,7 +322,7 @@ static int pg_rank(struct db *db, const char *expr, const uint32_t *versions, si
 	if (!n || !*expr)
 		return 0;
 	if (n * 2 > nmatched)
-		return pg_match(db, expr, true, fn, arg, err);
+		return pg_match(db, expr, true, fn, arg, NULL, err);
 	strbuf_addch(&ids, '{');
 	for (size_t i = 0; i < n && rc >= 0; i++)
 		rc = strbuf_addf(&ids, "%s%u", i ? "," : "", versions[i]);
@@ -306,11 +330,13 @@ static int pg_rank(struct db *db, const char *expr, const uint32_t *versions, si
 		strbuf_release(&ids);
 		return dam_err_set(err, rc, NULL, "out of memory");
 	}
-	rc = db_query(db, &st, err,
-		      RANK_WITH RANK_SELECT " AND s.version_num = ANY(CAST(?2 AS bigint[]))",
-		      "ss", expr, ids.buf);
+	if (one_term(expr) && hits && hits->n == 1)
+		rc = db_query(db, &st, err, RANK_ONE_LIST, "ssi", expr, ids.buf, hits->hits[0]);
+	else
+		rc = db_query(db, &st, err, RANK_WITH RANK_SELECT " AND s.version_num = ANY(CAST(?2 AS bigint[]))", "ss",
+			      expr, ids.buf);
 	strbuf_release(&ids);
-	return rc < 0 ? rc : each_row(st, true, fn, arg, err);
+	return rc < 0 ? rc : each_row(st, true, fn, arg, NULL, err);
 }
 
 const struct search_backend search_pg_backend = {
