@@ -15,6 +15,19 @@
  *   EXPLAIN SELECT version_num FROM search_text WHERE doc @@ $1::tsquery
  * is a Bitmap Heap Scan on search_text over a Bitmap Index Scan on
  * search_text_doc (test_search_engine checks the plan).
+ *
+ * Where the time goes (bench/RESULTS.md, 100k and 1M): the GIN index
+ * finds the matches in a millisecond or two; the cost is the heap - every
+ * matching row is read (~750-byte tuples, one page each: ~1.6 us a row on
+ * a quiet core), for the version number alone, and count(*) reads them
+ * too - and ts_rank_cd, a few us a row. Text + filters + facets (search
+ * evaluates the filters first) needs every matching version for the
+ * facet counts, so it reads all matching rows once (unranked), then ranks
+ * the filtered hits' versions by primary key with the term's hits that
+ * match counted (RANK_ONE_LIST): no second pass over the matching rows.
+ * A text-only search ranks every match (RANK_WITH counts, RANK_SELECT
+ * ranks: two reads of the matching rows); that is what makes common words
+ * 3-5x FTS5, which ranks from its doclists.
  */
 #include "db/search_backend.h"
 
