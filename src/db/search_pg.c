@@ -31,10 +31,12 @@
  */
 #include "db/search_backend.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db/search_doc.h"
+#include "util/grow.h"
 #include "db/search_pg_ddl.h"
 #include "db/search_pg_text.h"
 
@@ -248,22 +250,82 @@ static int pg_expr(const struct search_term *terms, size_t n, struct strbuf *out
 }
 
 /*
- * One term whose hits an unranked match of it counted (search_hits, see
- * pg_match): ranking a list of versions reads only those, by primary key,
- * the formula of RANK_SELECT with that count - RANK_WITH's own count is a
- * bitmap heap scan over every matching row (PostgreSQL reads the heap for
- * count(*) over a GIN match too), as long as the match itself. (A full
- * ranked pass keeps RANK_WITH: counting in the same pass with count(*)
- * OVER () was slower at 42k matches of 105k - the window buffers every
- * row - than the separate count.)
+ * One term is ranked in C, from each row's f (ts_rank_cd as RANK_SELECT
+ * has it) and length, with the term's hits counted where the rows are
+ * read anyway: a ranked pass has them all (hits = its rows), and a list
+ * of versions takes what an unranked match of the term counted
+ * (search_hits). RANK_WITH's own count is a bitmap heap scan over every
+ * matching row (PostgreSQL reads the heap for count(*) over a GIN match
+ * too), as long as the match itself - the second read this spares; it is
+ * left only for a list whose hits nobody counted. (count(*) OVER () in
+ * the ranked statement was slower: the WindowAgg buffers every row.)
  */
-#define RANK_ONE_LIST                                                                                                \
-	"SELECT m.version_num, -(greatest(ln((st.n - CAST(?3 AS bigint) + 0.5) / (CAST(?3 AS bigint) + 0.5)), 1e-6)"   \
-	"  * m.f * 2.2 / (m.f + 1.2 * (0.25 + 0.75 * m.len / st.avgdl)))"                                            \
-	" FROM (SELECT s.version_num, s.len, 10 * ts_rank_cd('{0.1,0.3,0.5,1.0}', s.doc, CAST(?1 AS tsquery), 0) AS f"  \
-	"  FROM search_text s WHERE s.doc @@ CAST(?1 AS tsquery) AND s.version_num = ANY(CAST(?2 AS bigint[]))) AS m,"   \
-	"  (SELECT greatest(docs, 1) AS n, greatest(words, 1)::float8 / greatest(docs, 1) AS avgdl"                      \
-	"   FROM search_text_stats WHERE id = 1) AS st"
+#define ONE_ROWS                                                                                                     \
+	"SELECT s.version_num, 10 * ts_rank_cd('{0.1,0.3,0.5,1.0}', s.doc, CAST(?1 AS tsquery), 0), s.len"              \
+	" FROM search_text s WHERE s.doc @@ CAST(?1 AS tsquery)"
+
+/* bm25's N and average length (the stats row). */
+struct bm25 {
+	double n, avgdl;
+};
+
+static int bm25_read(struct db *db, struct bm25 *b, struct dam_err *err)
+{
+	struct db_stmt *st;
+	int rc;
+
+	if ((rc = db_query(db, &st, err,
+			   "SELECT greatest(docs, 1), greatest(words, 1)::float8 / greatest(docs, 1) FROM search_text_stats"
+			   " WHERE id = 1", "")) < 0)
+		return rc;
+	if ((rc = db_step(st, err)) == DB_ROW) {
+		b->n = db_col_double(st, 0);
+		b->avgdl = db_col_double(st, 1);
+	}
+	db_finalize(st);
+	return rc < 0 ? rc : rc == DB_ROW ? 0 : dam_err_set(err, DAM_EDB, NULL, "search_text_stats has no row");
+}
+
+/* RANK_SELECT's formula for one term (lower is more relevant). */
+static double bm25_score(const struct bm25 *b, int64_t hits, double f, double len)
+{
+	double idf = log((b->n - (double)hits + 0.5) / ((double)hits + 0.5));
+
+	return -((idf > 1e-6 ? idf : 1e-6) * f * 2.2 / (f + 1.2 * (0.25 + 0.75 * len / b->avgdl)));
+}
+
+/* A row of ONE_ROWS. */
+struct one_row {
+	int64_t version;
+	double f, len;
+};
+
+/* Reads the rows of st (ONE_ROWS), then calls fn with each one's score;
+ * hits < 0: the rows are every match (hits = their number). *rows gets
+ * their number. */
+static int rank_one(struct db_stmt *st, const struct bm25 *b, int64_t hits, search_match_fn fn, void *arg,
+		    int64_t *rows, struct dam_err *err)
+{
+	struct one_row *r = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	while ((rc = db_step(st, err)) == DB_ROW) {
+		if (GROW(&r, &cap, n + 1, 1024) < 0) {
+			rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+			break;
+		}
+		r[n++] = (struct one_row){ db_col_int(st, 0), db_col_double(st, 1), db_col_double(st, 2) };
+	}
+	db_finalize(st);
+	if (hits < 0)
+		hits = (int64_t)n;
+	for (size_t i = 0; i < n && rc >= 0; i++)
+		rc = fn(r[i].version, bm25_score(b, hits, r[i].f, r[i].len), arg);
+	free(r);
+	*rows = (int64_t)n;
+	return rc < 0 ? rc : 0;
+}
 
 /* An expression of one term (pg_expr joins terms with " | "; a word
  * holds no space). */
@@ -305,16 +367,44 @@ static int pg_match(struct db *db, const char *expr, bool ranked, search_match_f
 		hits->n = 0;
 	if (!*expr)
 		return 0;
-	rc = ranked ? db_query(db, &st, err, RANK_WITH RANK_SELECT, "s", expr)
-		    : db_query(db, &st, err, "SELECT version_num FROM search_text WHERE doc @@ CAST(? AS tsquery)", "s",
-			       expr);
-	if (rc < 0 || (rc = each_row(st, ranked, fn, arg, &rows, err)) < 0)
-		return rc;
+	if (ranked && one) {
+		struct bm25 b;
+		if ((rc = bm25_read(db, &b, err)) < 0 || (rc = db_query(db, &st, err, ONE_ROWS, "s", expr)) < 0 ||
+		    (rc = rank_one(st, &b, -1, fn, arg, &rows, err)) < 0)
+			return rc;
+	} else {
+		rc = ranked ? db_query(db, &st, err, RANK_WITH RANK_SELECT, "s", expr)
+			    : db_query(db, &st, err, "SELECT version_num FROM search_text WHERE doc @@ CAST(? AS tsquery)",
+				       "s", expr);
+		if (rc < 0 || (rc = each_row(st, ranked, fn, arg, &rows, err)) < 0)
+			return rc;
+	}
 	if (hits && one) {
 		hits->n = 1;
 		hits->hits[0] = rows;
 	}
 	return 0;
+}
+
+/* One term's versions in the list ids (a bigint[] literal), ranked with
+ * the hits a match counted, else counted now. */
+static int rank_one_list(struct db *db, const char *expr, const char *ids, const struct search_hits *hits,
+			 search_match_fn fn, void *arg, struct dam_err *err)
+{
+	struct db_stmt *st;
+	struct bm25 b;
+	int64_t h = 0, rows;
+	int rc;
+
+	if (hits && hits->n == 1)
+		h = hits->hits[0];
+	else if ((rc = db_query_int(db, &h, err, "SELECT count(*) FROM search_text WHERE doc @@ CAST(? AS tsquery)", "s",
+				    expr)) < 0)
+		return rc;
+	if ((rc = bm25_read(db, &b, err)) < 0 ||
+	    (rc = db_query(db, &st, err, ONE_ROWS " AND s.version_num = ANY(CAST(?2 AS bigint[]))", "ss", expr, ids)) < 0)
+		return rc;
+	return rank_one(st, &b, h, fn, arg, &rows, err);
 }
 
 /* The statistics (N, avgdl, each term's hits) are the table's whatever
@@ -339,13 +429,13 @@ static int pg_rank(struct db *db, const char *expr, const struct search_hits *hi
 		strbuf_release(&ids);
 		return dam_err_set(err, rc, NULL, "out of memory");
 	}
-	if (one_term(expr) && hits && hits->n == 1)
-		rc = db_query(db, &st, err, RANK_ONE_LIST, "ssi", expr, ids.buf, hits->hits[0]);
-	else
-		rc = db_query(db, &st, err, RANK_WITH RANK_SELECT " AND s.version_num = ANY(CAST(?2 AS bigint[]))", "ss",
-			      expr, ids.buf);
+	if (one_term(expr))
+		rc = rank_one_list(db, expr, ids.buf, hits, fn, arg, err);
+	else if ((rc = db_query(db, &st, err, RANK_WITH RANK_SELECT " AND s.version_num = ANY(CAST(?2 AS bigint[]))",
+				"ss", expr, ids.buf)) >= 0)
+		rc = each_row(st, true, fn, arg, NULL, err);
 	strbuf_release(&ids);
-	return rc < 0 ? rc : each_row(st, true, fn, arg, NULL, err);
+	return rc < 0 ? rc : 0;
 }
 
 const struct search_backend search_pg_backend = {
