@@ -24,10 +24,12 @@
  * evaluates the filters first) needs every matching version for the
  * facet counts, so it reads all matching rows once (unranked), then ranks
  * the filtered hits' versions by primary key with the term's hits that
- * match counted (RANK_ONE_LIST): no second pass over the matching rows.
- * A text-only search ranks every match (RANK_WITH counts, RANK_SELECT
- * ranks: two reads of the matching rows); that is what makes common words
- * 3-5x FTS5, which ranks from its doclists.
+ * match counted (rank_one_list): no second pass over the matching rows.
+ * A text-only search of one term ranks every match in one read, bm25 in C
+ * from each row's ts_rank_cd and length (rank_one); of several terms,
+ * RANK_WITH counts and RANK_SELECT ranks: two reads. ts_rank_cd for every
+ * match is what keeps common words ~2x FTS5, which ranks from its
+ * doclists.
  */
 #include "db/search_backend.h"
 
