@@ -43,6 +43,7 @@ void search_ctx_release(struct search_ctx *x)
 	x->vm = NULL;
 	x->nkeys = NULL;
 	x->nscores = x->capscores = x->nvm = x->capvm = 0;
+	x->rank_hits.n = 0;
 }
 
 bool search__in_list(const char *const *l, const char *s)
@@ -197,14 +198,16 @@ static int on_match(int64_t version, double rank, void *arg)
 
 /* The assets matching expr (current versions, or any with versions:all).
  * scores: keep every matching version's rank (one ranked pass serves
- * ordering); keep: keep every matching version for deferred ranking. */
+ * ordering); keep: keep every matching version for deferred ranking (of
+ * rank_expr: with what the engine counted for it). */
 static roaring_bitmap_t *text_pass(struct search_ctx *x, const char *expr, bool scores, bool keep)
 {
 	struct text_pass p = { x, roaring_bitmap_create(), scores, keep };
+	bool ranks_later = keep && x->rank_expr && !strcmp(expr, x->rank_expr);
 
 	if (!p.bm)
 		return oom(x, NULL);
-	if (x->be->match(x->dam->db, expr, scores, on_match, &p, x->err) < 0) {
+	if (x->be->match(x->dam->db, expr, scores, on_match, &p, ranks_later ? &x->rank_hits : NULL, x->err) < 0) {
 		bm_free(p.bm);
 		return NULL;
 	}

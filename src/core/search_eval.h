@@ -62,6 +62,10 @@ struct search_ctx {
 	 * expression of several terms (their OR) maps its matches to assets
 	 * through vm instead of joining search_docs. */
 	bool filter_first, deferred;
+	/* What the unranked pass of rank_expr counted for its ranking (the
+	 * engine's document frequencies, search_backend.h), so ranking the
+	 * hits does not count them again. */
+	struct search_hits rank_hits;
 	struct search_vmatch *vm; /* owned */
 	size_t nvm, capvm;
 	/* sort=name through the cache's name order: each hit's key, in the

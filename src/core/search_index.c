@@ -181,73 +181,146 @@ static int scalar_of(struct doc *d, const char *key, const json_t *def, const ch
 	return 0;
 }
 
-/* Field values into the document and the facets. */
+/* Two text columns of one of an asset's rows (owned). */
+struct pair {
+	char *a, *b;
+};
+
+static int pair_cmp(const void *x, const void *y)
+{
+	const struct pair *p = x, *q = y;
+	int c = strcmp(p->a, q->a);
+
+	return c ? c : strcmp(p->b, q->b);
+}
+
+static void pairs_free(struct pair *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(p[i].a);
+		free(p[i].b);
+	}
+	free(p);
+}
+
+/* The rows of sql (two text columns, one parameter: the asset's id) sorted
+ * by their bytes. An asset's tags and fields follow each other in one
+ * column of its document, and a phrase matches across two neighbours
+ * ("running" ending one tag, "shoe" the next), so their order must be the
+ * same on every engine and every plan: without ORDER BY it is the plan's
+ * (PostgreSQL's heap order after a bitmap scan), and ORDER BY would follow
+ * the database's collation. Caller frees *out with pairs_free. */
+static int sorted_pairs(struct dam *dam, const char *sql, const char *id, struct pair **out, size_t *n,
+			struct dam_err *err)
+{
+	struct pair *p = NULL;
+	struct db_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	*n = 0;
+	if ((rc = db_query(dam->db, &st, err, sql, "s", id)) < 0)
+		return rc;
+	while ((rc = db_step(st, err)) == DB_ROW) {
+		struct pair r = { strdup(db_col_text(st, 0)), strdup(db_col_text(st, 1)) };
+		if (!r.a || !r.b || GROW(&p, &cap, *n + 1, 32) < 0) {
+			free(r.a);
+			free(r.b);
+			rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+			break;
+		}
+		p[(*n)++] = r;
+	}
+	db_finalize(st);
+	if (rc < 0) {
+		pairs_free(p, *n);
+		return rc;
+	}
+	if (*n)
+		qsort(p, *n, sizeof *p, pair_cmp);
+	*out = p;
+	return 0;
+}
+
+/* A multiple-choice value's choices, each a facet value. */
+static int facet_choices(struct doc *d, const char *base, const char *v, struct dam_err *err)
+{
+	char *copy = strdup(v);
+	int rc = 0;
+
+	if (!copy)
+		return dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+	for (char *save = NULL, *t = strtok_r(copy, ",", &save); t && rc >= 0; t = strtok_r(NULL, ",", &save)) {
+		while (*t == ' ')
+			t++;
+		rc = facet(d, base, t);
+	}
+	free(copy);
+	return rc;
+}
+
+/* One field's value into the document and the facets. */
+static int field_of(const char *k, const char *v, const json_t *defs, struct doc *d, struct dam_err *err)
+{
+	char base[80];
+	const json_t *def, *type;
+	int rc;
+
+	snprintf(base, sizeof base, "%.*s", (int)strcspn(k, "@"), k);
+	def = json_object_get(defs, base);
+	if (def && json_is_false(json_object_get(def, "searchable")))
+		;
+	else if (key_is(k, "title"))
+		add(d, SEARCH_COL_TITLE, v);
+	else if (key_is(k, "description"))
+		add(d, SEARCH_COL_DESCRIPTION, v);
+	else
+		add(d, SEARCH_COL_OTHER, v);
+	if (!def)
+		return 0;
+	if ((rc = scalar_of(d, base, def, v)) < 0)
+		return rc;
+	if (!json_is_true(json_object_get(def, "facetable")) || strlen(v) > 200)
+		return 0;
+	type = json_object_get(def, "type");
+	if (json_is_string(type) && !strcmp(json_string_value(type), field_type_name(FIELD_MULTICHOICE)))
+		return facet_choices(d, base, v, err);
+	return facet(d, base, v);
+}
+
+/* Field values into the document and the facets, in key order. */
 static int fields_of(struct dam *dam, const char *id, const json_t *defs, struct doc *d,
 		     struct dam_err *err)
 {
-	struct db_stmt *st;
+	struct pair *f = NULL;
+	size_t n = 0;
 	int rc;
 
-	if ((rc = db_query(dam->db, &st, err, "SELECT key, value FROM fields WHERE asset_id=?", "s", id)) < 0)
+	if ((rc = sorted_pairs(dam, "SELECT key, value FROM fields WHERE asset_id=?", id, &f, &n, err)) < 0)
 		return rc;
-	while ((rc = db_step(st, err)) == DB_ROW) {
-		const char *k = db_col_text(st, 0), *v = db_col_text(st, 1);
-		char base[80];
-		const json_t *def;
-		snprintf(base, sizeof base, "%.*s", (int)strcspn(k, "@"), k);
-		def = json_object_get(defs, base);
-		if (def && json_is_false(json_object_get(def, "searchable")))
-			;
-		else if (key_is(k, "title"))
-			add(d, SEARCH_COL_TITLE, v);
-		else if (key_is(k, "description"))
-			add(d, SEARCH_COL_DESCRIPTION, v);
-		else
-			add(d, SEARCH_COL_OTHER, v);
-		if (def && (rc = scalar_of(d, base, def, v)) < 0)
-			break;
-		if (def && json_is_true(json_object_get(def, "facetable")) && strlen(v) <= 200) {
-			if (json_is_string(json_object_get(def, "type")) &&
-			    !strcmp(json_string_value(json_object_get(def, "type")), field_type_name(FIELD_MULTICHOICE))) {
-				char *copy = strdup(v);
-				if (!copy) {
-					rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
-					break;
-				}
-				for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-					while (*t == ' ')
-						t++;
-					if ((rc = facet(d, base, t)) < 0)
-						break;
-				}
-				free(copy);
-			} else {
-				rc = facet(d, base, v);
-			}
-			if (rc < 0)
-				break;
-		}
-	}
-	db_finalize(st);
+	for (size_t i = 0; i < n && rc >= 0; i++)
+		rc = field_of(f[i].a, f[i].b, defs, d, err);
+	pairs_free(f, n);
 	return rc < 0 ? rc : 0;
 }
 
+/* Tags into the document and the facets, in tag order. */
 static int tags_of(struct dam *dam, const char *id, struct doc *d, struct dam_err *err)
 {
-	struct db_stmt *st;
+	struct pair *t = NULL;
+	size_t n = 0;
 	int rc;
 
-	if ((rc = db_query(dam->db, &st, err, "SELECT tag, source FROM tags WHERE asset_id=?", "s", id)) < 0)
+	if ((rc = sorted_pairs(dam, "SELECT tag, source FROM tags WHERE asset_id=?", id, &t, &n, err)) < 0)
 		return rc;
-	while ((rc = db_step(st, err)) == DB_ROW) {
-		add(d, SEARCH_COL_TAGS, db_col_text(st, 0));
+	for (size_t i = 0; i < n && rc >= 0; i++) {
+		add(d, SEARCH_COL_TAGS, t[i].a);
 		/* "tag" holds every tag (tag:x matches whoever set it); "autotag"
 		 * the automatic ones too, so facets can show them apart */
-		if ((rc = facet(d, "tag", db_col_text(st, 0))) < 0 ||
-		    (!strcmp(db_col_text(st, 1), "automatic") && (rc = facet(d, "autotag", db_col_text(st, 0))) < 0))
-			break;
+		if ((rc = facet(d, "tag", t[i].a)) >= 0 && !strcmp(t[i].b, "automatic"))
+			rc = facet(d, "autotag", t[i].a);
 	}
-	db_finalize(st);
+	pairs_free(t, n);
 	return rc < 0 ? rc : 0;
 }
 

@@ -121,7 +121,8 @@ static int score_hits(struct search_ctx *x, struct hit *h, size_t n, const char 
 	for (size_t i = 0; i < x->nvm; i++)
 		if (hit_find(h, n, x->vm[i].row))
 			ids[nids++] = x->vm[i].version;
-	rc = x->be->rank(x->dam->db, expr, ids, nids, x->nvm, on_rank, &p, x->err);
+	rc = x->be->rank(x->dam->db, expr, x->rank_expr && !strcmp(expr, x->rank_expr) ? &x->rank_hits : NULL, ids, nids,
+			 x->nvm, on_rank, &p, x->err);
 	free(ids);
 	return rc;
 }

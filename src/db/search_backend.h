@@ -52,6 +52,18 @@ struct search_term {
 	bool prefix;
 };
 
+/* Ranking's document frequencies, as a match counted them: for each term
+ * of an expression (the engine's terms, in its order), the versions of the
+ * whole index it matches. An engine that ranks by reading the matching
+ * rows again counts them while it reads them once for the match, so a
+ * rank() of the same expression right after does not read them twice.
+ * n = 0: not counted. */
+#define SEARCH_HITS_MAX 16
+struct search_hits {
+	size_t n;
+	int64_t hits[SEARCH_HITS_MAX];
+};
+
 /* Called for each matching version with its relevance (0 when unranked).
  * Returns 0 to go on, or a negative DAM_E* to stop the match with it. */
 typedef int (*search_match_fn)(int64_t version, double rank, void *arg);
@@ -80,16 +92,21 @@ struct search_backend {
 	 * nothing is appended). 0 or DAM_ENOMEM. */
 	int (*expr)(const struct search_term *terms, size_t n, struct strbuf *out);
 	/* Calls fn for every version matching expr, with its relevance when
-	 * ranked (ranking costs: FTS5's bm25 is ~20x the match itself). */
-	int (*match)(struct db *db, const char *expr, bool ranked, search_match_fn fn, void *arg, struct dam_err *err);
+	 * ranked (ranking costs: FTS5's bm25 is ~20x the match itself). hits
+	 * (may be NULL): the engine may count them for a later rank() of
+	 * expr (n = 0 when it does not; FTS5 keeps its own). */
+	int (*match)(struct db *db, const char *expr, bool ranked, search_match_fn fn, void *arg, struct search_hits *hits,
+		     struct dam_err *err);
 	/* Calls fn with the relevance of each of the n versions (ascending,
 	 * no repeats) that matches expr - scores equal to a full ranked match()
 	 * of expr, whichever versions are asked for. nmatched is how many
 	 * versions the caller knows to match in all: the engine may then rank
 	 * every match instead (cheaper when most are asked for), so fn may
-	 * also see versions not in the list, which the caller ignores. */
-	int (*rank)(struct db *db, const char *expr, const uint32_t *versions, size_t n, size_t nmatched,
-		    search_match_fn fn, void *arg, struct dam_err *err);
+	 * also see versions not in the list, which the caller ignores. hits
+	 * (may be NULL): what a match() of expr counted during this search,
+	 * used instead of counting again. */
+	int (*rank)(struct db *db, const char *expr, const struct search_hits *hits, const uint32_t *versions, size_t n,
+		    size_t nmatched, search_match_fn fn, void *arg, struct dam_err *err);
 };
 
 /* The engine a database's search uses (SQLite: FTS5; PostgreSQL: its

@@ -83,11 +83,14 @@ static int each_row(struct db_stmt *st, bool ranked, search_match_fn fn, void *a
 	return rc < 0 ? rc : 0;
 }
 
-static int fts5_match(struct db *db, const char *expr, bool ranked, search_match_fn fn, void *arg, struct dam_err *err)
+static int fts5_match(struct db *db, const char *expr, bool ranked, search_match_fn fn, void *arg,
+		      struct search_hits *hits, struct dam_err *err)
 {
 	struct db_stmt *st;
 	int rc;
 
+	if (hits) /* FTS5's bm25 has its own */
+		hits->n = 0;
 	rc = ranked ? db_query(db, &st, err, "SELECT rowid, " RANK_SQL " FROM search_fts WHERE search_fts MATCH ?", "s", expr)
 		    : db_query(db, &st, err, "SELECT rowid FROM search_fts WHERE search_fts MATCH ?", "s", expr);
 	return rc < 0 ? rc : each_row(st, ranked, fn, arg, err);
@@ -100,17 +103,18 @@ static int fts5_match(struct db *db, const char *expr, bool ranked, search_match
  * the rows the IN list keeps; the `+` keeps SQLite from handing the IN to
  * FTS5 as one rowid lookup (one FTS5 query, IDF included) per value. When
  * most matches are asked for, the plain ranked pass is cheaper. */
-static int fts5_rank(struct db *db, const char *expr, const uint32_t *versions, size_t n, size_t nmatched,
-		     search_match_fn fn, void *arg, struct dam_err *err)
+static int fts5_rank(struct db *db, const char *expr, const struct search_hits *hits, const uint32_t *versions,
+		     size_t n, size_t nmatched, search_match_fn fn, void *arg, struct dam_err *err)
 {
 	struct strbuf ids = STRBUF_INIT;
 	struct db_stmt *st;
 	int rc = 0;
 
+	(void)hits;
 	if (!n)
 		return 0;
 	if (n * 2 > nmatched)
-		return fts5_match(db, expr, true, fn, arg, err);
+		return fts5_match(db, expr, true, fn, arg, NULL, err);
 	strbuf_addch(&ids, '[');
 	for (size_t i = 0; i < n && rc >= 0; i++)
 		rc = strbuf_addf(&ids, "%s%u", i ? "," : "", versions[i]);

@@ -15,13 +15,30 @@
  *   EXPLAIN SELECT version_num FROM search_text WHERE doc @@ $1::tsquery
  * is a Bitmap Heap Scan on search_text over a Bitmap Index Scan on
  * search_text_doc (test_search_engine checks the plan).
+ *
+ * Where the time goes (bench/RESULTS.md, 100k and 1M): the GIN index
+ * finds the matches in a millisecond or two; the cost is the heap - every
+ * matching row is read (~750-byte tuples, one page each: ~1.6 us a row on
+ * a quiet core), for the version number alone, and count(*) reads them
+ * too - and ts_rank_cd, a few us a row. Text + filters + facets (search
+ * evaluates the filters first) needs every matching version for the
+ * facet counts, so it reads all matching rows once (unranked), then ranks
+ * the filtered hits' versions by primary key with the term's hits that
+ * match counted (rank_one_list): no second pass over the matching rows.
+ * A text-only search of one term ranks every match in one read, bm25 in C
+ * from each row's ts_rank_cd and length (rank_one); of several terms,
+ * RANK_WITH counts and RANK_SELECT ranks: two reads. ts_rank_cd for every
+ * match is what keeps common words ~2x FTS5, which ranks from its
+ * doclists.
  */
 #include "db/search_backend.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db/search_doc.h"
+#include "util/grow.h"
 #include "db/search_pg_ddl.h"
 #include "db/search_pg_text.h"
 
@@ -234,37 +251,170 @@ static int pg_expr(const struct search_term *terms, size_t n, struct strbuf *out
 	return rc < 0 ? rc : 0;
 }
 
-/* Steps a (version, [rank]) query to its end through fn. */
-static int each_row(struct db_stmt *st, bool ranked, search_match_fn fn, void *arg, struct dam_err *err)
-{
-	int rc;
+/*
+ * One term is ranked in C, from each row's f (ts_rank_cd as RANK_SELECT
+ * has it) and length, with the term's hits counted where the rows are
+ * read anyway: a ranked pass has them all (hits = its rows), and a list
+ * of versions takes what an unranked match of the term counted
+ * (search_hits). RANK_WITH's own count is a bitmap heap scan over every
+ * matching row (PostgreSQL reads the heap for count(*) over a GIN match
+ * too), as long as the match itself - the second read this spares; it is
+ * left only for a list whose hits nobody counted. (count(*) OVER () in
+ * the ranked statement was slower: the WindowAgg buffers every row.)
+ */
+#define ONE_ROWS                                                                                                     \
+	"SELECT s.version_num, 10 * ts_rank_cd('{0.1,0.3,0.5,1.0}', s.doc, CAST(?1 AS tsquery), 0), s.len"              \
+	" FROM search_text s WHERE s.doc @@ CAST(?1 AS tsquery)"
 
-	while ((rc = db_step(st, err)) == DB_ROW)
-		if ((rc = fn(db_col_int(st, 0), ranked ? db_col_double(st, 1) : 0, arg)) < 0)
-			break;
-	db_finalize(st);
-	return rc < 0 ? rc : 0;
-}
+/* bm25's N and average length (the stats row). */
+struct bm25 {
+	double n, avgdl;
+};
 
-static int pg_match(struct db *db, const char *expr, bool ranked, search_match_fn fn, void *arg, struct dam_err *err)
+static int bm25_read(struct db *db, struct bm25 *b, struct dam_err *err)
 {
 	struct db_stmt *st;
 	int rc;
 
+	if ((rc = db_query(db, &st, err,
+			   "SELECT greatest(docs, 1), greatest(words, 1)::float8 / greatest(docs, 1) FROM search_text_stats"
+			   " WHERE id = 1", "")) < 0)
+		return rc;
+	if ((rc = db_step(st, err)) == DB_ROW) {
+		b->n = db_col_double(st, 0);
+		b->avgdl = db_col_double(st, 1);
+	}
+	db_finalize(st);
+	return rc < 0 ? rc : rc == DB_ROW ? 0 : dam_err_set(err, DAM_EDB, NULL, "search_text_stats has no row");
+}
+
+/* RANK_SELECT's formula for one term (lower is more relevant). */
+static double bm25_score(const struct bm25 *b, int64_t hits, double f, double len)
+{
+	double idf = log((b->n - (double)hits + 0.5) / ((double)hits + 0.5));
+
+	return -((idf > 1e-6 ? idf : 1e-6) * f * 2.2 / (f + 1.2 * (0.25 + 0.75 * len / b->avgdl)));
+}
+
+/* A row of ONE_ROWS. */
+struct one_row {
+	int64_t version;
+	double f, len;
+};
+
+/* Reads the rows of st (ONE_ROWS), then calls fn with each one's score;
+ * hits < 0: the rows are every match (hits = their number). *rows gets
+ * their number. */
+static int rank_one(struct db_stmt *st, const struct bm25 *b, int64_t hits, search_match_fn fn, void *arg,
+		    int64_t *rows, struct dam_err *err)
+{
+	struct one_row *r = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	while ((rc = db_step(st, err)) == DB_ROW) {
+		if (GROW(&r, &cap, n + 1, 1024) < 0) {
+			rc = dam_err_set(err, DAM_ENOMEM, NULL, "out of memory");
+			break;
+		}
+		r[n++] = (struct one_row){ db_col_int(st, 0), db_col_double(st, 1), db_col_double(st, 2) };
+	}
+	db_finalize(st);
+	if (hits < 0)
+		hits = (int64_t)n;
+	for (size_t i = 0; i < n && rc >= 0; i++)
+		rc = fn(r[i].version, bm25_score(b, hits, r[i].f, r[i].len), arg);
+	free(r);
+	*rows = (int64_t)n;
+	return rc < 0 ? rc : 0;
+}
+
+/* An expression of one term (pg_expr joins terms with " | "; a word
+ * holds no space). */
+static bool one_term(const char *expr)
+{
+	return !strstr(expr, " | ");
+}
+
+/* Steps a (version, [rank]) query to its end through fn; *rows (may be
+ * NULL) gets the number of rows. */
+static int each_row(struct db_stmt *st, bool ranked, search_match_fn fn, void *arg, int64_t *rows,
+		    struct dam_err *err)
+{
+	int64_t n = 0;
+	int rc;
+
+	while ((rc = db_step(st, err)) == DB_ROW) {
+		n++;
+		if ((rc = fn(db_col_int(st, 0), ranked ? db_col_double(st, 1) : 0, arg)) < 0)
+			break;
+	}
+	db_finalize(st);
+	if (rows)
+		*rows = n;
+	return rc < 0 ? rc : 0;
+}
+
+/* Every row of a match of one term is a hit of that term: counted for a
+ * later pg_rank (several terms are not: RANK_WITH counts each). */
+static int pg_match(struct db *db, const char *expr, bool ranked, search_match_fn fn, void *arg,
+		    struct search_hits *hits, struct dam_err *err)
+{
+	bool one = one_term(expr);
+	struct db_stmt *st;
+	int64_t rows = 0;
+	int rc;
+
+	if (hits)
+		hits->n = 0;
 	if (!*expr)
 		return 0;
-	rc = ranked ? db_query(db, &st, err, RANK_WITH RANK_SELECT, "s", expr)
-		    : db_query(db, &st, err, "SELECT version_num FROM search_text WHERE doc @@ CAST(? AS tsquery)", "s",
-			       expr);
-	return rc < 0 ? rc : each_row(st, ranked, fn, arg, err);
+	if (ranked && one) {
+		struct bm25 b;
+		if ((rc = bm25_read(db, &b, err)) < 0 || (rc = db_query(db, &st, err, ONE_ROWS, "s", expr)) < 0 ||
+		    (rc = rank_one(st, &b, -1, fn, arg, &rows, err)) < 0)
+			return rc;
+	} else {
+		rc = ranked ? db_query(db, &st, err, RANK_WITH RANK_SELECT, "s", expr)
+			    : db_query(db, &st, err, "SELECT version_num FROM search_text WHERE doc @@ CAST(? AS tsquery)",
+				       "s", expr);
+		if (rc < 0 || (rc = each_row(st, ranked, fn, arg, &rows, err)) < 0)
+			return rc;
+	}
+	if (hits && one) {
+		hits->n = 1;
+		hits->hits[0] = rows;
+	}
+	return 0;
+}
+
+/* One term's versions in the list ids (a bigint[] literal), ranked with
+ * the hits a match counted, else counted now. */
+static int rank_one_list(struct db *db, const char *expr, const char *ids, const struct search_hits *hits,
+			 search_match_fn fn, void *arg, struct dam_err *err)
+{
+	struct db_stmt *st;
+	struct bm25 b;
+	int64_t h = 0, rows;
+	int rc;
+
+	if (hits && hits->n == 1)
+		h = hits->hits[0];
+	else if ((rc = db_query_int(db, &h, err, "SELECT count(*) FROM search_text WHERE doc @@ CAST(? AS tsquery)", "s",
+				    expr)) < 0)
+		return rc;
+	if ((rc = bm25_read(db, &b, err)) < 0 ||
+	    (rc = db_query(db, &st, err, ONE_ROWS " AND s.version_num = ANY(CAST(?2 AS bigint[]))", "ss", expr, ids)) < 0)
+		return rc;
+	return rank_one(st, &b, h, fn, arg, &rows, err);
 }
 
 /* The statistics (N, avgdl, each term's hits) are the table's whatever
  * versions are asked for, so the scores are those of a full pass; the
  * versions are found by primary key. When most matches are asked for, the
  * plain ranked pass does as well with one statement fewer to plan. */
-static int pg_rank(struct db *db, const char *expr, const uint32_t *versions, size_t n, size_t nmatched,
-		   search_match_fn fn, void *arg, struct dam_err *err)
+static int pg_rank(struct db *db, const char *expr, const struct search_hits *hits, const uint32_t *versions, size_t n,
+		   size_t nmatched, search_match_fn fn, void *arg, struct dam_err *err)
 {
 	struct strbuf ids = STRBUF_INIT;
 	struct db_stmt *st;
@@ -273,7 +423,7 @@ static int pg_rank(struct db *db, const char *expr, const uint32_t *versions, si
 	if (!n || !*expr)
 		return 0;
 	if (n * 2 > nmatched)
-		return pg_match(db, expr, true, fn, arg, err);
+		return pg_match(db, expr, true, fn, arg, NULL, err);
 	strbuf_addch(&ids, '{');
 	for (size_t i = 0; i < n && rc >= 0; i++)
 		rc = strbuf_addf(&ids, "%s%u", i ? "," : "", versions[i]);
@@ -281,11 +431,13 @@ static int pg_rank(struct db *db, const char *expr, const uint32_t *versions, si
 		strbuf_release(&ids);
 		return dam_err_set(err, rc, NULL, "out of memory");
 	}
-	rc = db_query(db, &st, err,
-		      RANK_WITH RANK_SELECT " AND s.version_num = ANY(CAST(?2 AS bigint[]))",
-		      "ss", expr, ids.buf);
+	if (one_term(expr))
+		rc = rank_one_list(db, expr, ids.buf, hits, fn, arg, err);
+	else if ((rc = db_query(db, &st, err, RANK_WITH RANK_SELECT " AND s.version_num = ANY(CAST(?2 AS bigint[]))",
+				"ss", expr, ids.buf)) >= 0)
+		rc = each_row(st, true, fn, arg, NULL, err);
 	strbuf_release(&ids);
-	return rc < 0 ? rc : each_row(st, true, fn, arg, err);
+	return rc < 0 ? rc : 0;
 }
 
 const struct search_backend search_pg_backend = {

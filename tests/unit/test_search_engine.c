@@ -124,7 +124,7 @@ static void match_terms(struct fx *f, const struct search_term *t, size_t n, boo
 	memset(s, 0, sizeof *s);
 	dam_err_clear(&err);
 	assert_int_equal(f->be->expr(t, n, &e), 0);
-	if (f->be->match(f->db, e.buf, ranked, on_match, s, &err) < 0)
+	if (f->be->match(f->db, e.buf, ranked, on_match, s, NULL, &err) < 0)
 		fail_msg("match %s (%s): %s", t[0].value, e.buf, err.msg);
 	strbuf_release(&e);
 	out[0] = '\0';
@@ -200,6 +200,7 @@ static void test_weights(void **state)
 	struct strbuf e = STRBUF_INIT;
 	struct dam_err err;
 	const uint32_t ids[] = { 4 };
+	struct search_hits h = { 0 };
 	char got[256];
 
 	match_terms(f, &t, 1, true, &s, got, sizeof got);
@@ -211,10 +212,28 @@ static void test_weights(void **state)
 	memset(&r, 0, sizeof r);
 	dam_err_clear(&err);
 	assert_int_equal(f->be->expr(&t, 1, &e), 0);
-	assert_int_equal(f->be->rank(f->db, e.buf, ids, 1, 10, on_match, &r, &err), 0);
+	assert_int_equal(f->be->rank(f->db, e.buf, NULL, ids, 1, 10, on_match, &r, &err), 0);
 	assert_int_equal(r.n, 1);
 	assert_int_equal(r.v[0], 4);
 	assert_true(r.rank[0] == s.rank[1]);
+	/* with what an unranked match counted (PostgreSQL: the term's hits,
+	 * then not counted again), the same score */
+	memset(&r, 0, sizeof r);
+	assert_int_equal(f->be->match(f->db, e.buf, false, on_match, &r, &h, &err), 0);
+	assert_int_equal(h.n, pg_url ? 1 : 0);
+	if (pg_url)
+		assert_int_equal(h.hits[0], 2);
+	memset(&r, 0, sizeof r);
+	assert_int_equal(f->be->rank(f->db, e.buf, &h, ids, 1, 10, on_match, &r, &err), 0);
+	assert_int_equal(r.n, 1);
+	assert_true(r.rank[0] == s.rank[1]);
+	if (pg_url) { /* and they are what it ranks by: another count, another score */
+		h.hits[0] = 1;
+		memset(&r, 0, sizeof r);
+		assert_int_equal(f->be->rank(f->db, e.buf, &h, ids, 1, 10, on_match, &r, &err), 0);
+		assert_int_equal(r.n, 1);
+		assert_true(r.rank[0] != s.rank[1]);
+	}
 	strbuf_release(&e);
 }
 
