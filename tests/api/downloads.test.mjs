@@ -107,6 +107,8 @@ test('Content-Disposition carries filename*=UTF-8 for a unicode name and a safe 
 });
 
 test('rendition download (after processing) is image/webp', async () => {
+  await s.waitProcessed(id, 'viewer');
+  await s.waitJobsIdle(id); // the channel presets come after "ready"
   const a = await s.waitProcessed(id, 'viewer');
   assert.equal(a.versions[0].status, 'ready');
   const names = a.versions[0].renditions.map((r) => r.name).sort();

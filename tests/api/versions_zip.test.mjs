@@ -22,14 +22,8 @@ test('restoring version 1 adds version 3 with v1\'s bytes, metadata and renditio
     if (a.versions.every((v) => v.status === 'ready')) break;
     assert.ok(Date.now() < until, 'both versions processed');
   }
-  // "ready" comes before the channel presets' job: wait for every job of the
-  // asset, or v1 may gain its presets between this read and the restore.
-  for (const until = Date.now() + 60000; ; await new Promise((r) => setTimeout(r, 100))) {
-    const jobs = (await s.api('/api/v1/jobs?limit=500', { as: 'admin' })).json;
-    const mine = (jobs.jobs || jobs.items || []).filter((j) => j.asset_id === id);
-    if (!mine.some((j) => j.state === 'queued' || j.state === 'running')) break;
-    assert.ok(Date.now() < until, 'the asset\'s jobs finish');
-  }
+  // v1 may gain its channel presets after "ready": read it once they are done
+  await s.waitJobsIdle(id);
   a = (await s.api(`/api/v1/assets/${id}`, { as: 'viewer' })).json;
   const before1 = a.versions.find((v) => v.number === 1);
 

@@ -286,6 +286,20 @@ export async function startServer(opts = {}) {
     return r.json.results[0];
   };
 
+  /** Waits until no job of the asset is queued or running: "ready" comes
+   * before the channel presets' job, which adds renditions later. */
+  s.waitJobsIdle = async (id) => {
+    const until = Date.now() + T(60000);
+    for (;;) {
+      const r = await s.api('/api/v1/jobs?limit=500', { as: 'admin' });
+      assert.equal(r.status, 200);
+      const open = (r.json.items || []).filter((j) => j.asset_id === id && (j.state === 'queued' || j.state === 'running'));
+      if (!open.length) return;
+      if (Date.now() > until) throw new Error(`jobs of ${id} still open: ${JSON.stringify(open)}`);
+      await sleep(100);
+    }
+  };
+
   /** Polls the asset until its current version is ready (or failed). */
   s.waitProcessed = async (id, as = 'admin', want = ['ready', 'failed']) => {
     const until = Date.now() + T(60000);
