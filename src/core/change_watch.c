@@ -65,6 +65,22 @@ static int publish(struct change_watch *w, struct dam *dam, struct dam_err *err)
 	return 0;
 }
 
+/* A slot for a new peer (npeers grown to include it), or MAX_PEERS when
+ * every slot holds a live one. Under w->mu. */
+static int peer_slot(struct change_watch *w)
+{
+	uint64_t now = time_mono_ms();
+
+	if (w->npeers < MAX_PEERS) {
+		w->peers[w->npeers].node[0] = '\0';
+		return w->npeers++;
+	}
+	for (int i = 0; i < w->npeers; i++)
+		if (now - w->peers[i].seen_ms >= PEER_LIVE_MS)
+			return i;
+	return MAX_PEERS;
+}
+
 /* Keeps a peer's acknowledgement (this node's own comes back too). */
 static void note_peer(const char *node, int64_t counter, void *arg)
 {
@@ -76,10 +92,11 @@ static void note_peer(const char *node, int64_t counter, void *arg)
 	pthread_mutex_lock(&w->mu);
 	for (i = 0; i < w->npeers && strcmp(w->peers[i].node, node); i++)
 		;
-	if (i == w->npeers && i < MAX_PEERS) {
+	if (i == w->npeers) /* new: a free slot, or one of a node gone (restarts name anew) */
+		i = peer_slot(w);
+	if (i < w->npeers && strcmp(w->peers[i].node, node)) {
 		snprintf(w->peers[i].node, sizeof w->peers[i].node, "%s", node);
 		w->peers[i].counter = -1;
-		w->npeers++;
 	}
 	if (i < w->npeers) {
 		if (counter > w->peers[i].counter)
